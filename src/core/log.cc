@@ -1,0 +1,10 @@
+#include "core/log.h"
+
+namespace kvpress {
+
+LogLevel& GlobalLogLevel() {
+  static LogLevel level = LogLevel::kWarning;
+  return level;
+}
+
+}  // namespace kvpress

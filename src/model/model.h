@@ -1,0 +1,42 @@
+// A loaded model: its configuration and weights, from any supported file format.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "model/config.h"
+#include "model/tensor_set.h"
+#include "model/weights.h"
+
+namespace kvpress {
+
+struct Model {
+  ModelConfig config;
+  ModelWeights weights;
+  std::string path;  // what the user passed
+  // GGUF metadata (tokenizer, chat template) when loaded from GGUF, else null.
+  nlohmann::json gguf_metadata;
+};
+
+// Loads a model from a Hugging Face directory (config.json + safetensors), a GGUF file, or a
+// llama2.c checkpoint (.bin). Every malformed input yields a Status naming the file and problem.
+StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
+
+// Format-specific loaders (LoadModel dispatches to them).
+StatusOr<std::unique_ptr<Model>> LoadHuggingFaceModel(const std::string& dir);
+StatusOr<std::unique_ptr<Model>> LoadGgufModel(const std::string& file);
+StatusOr<std::unique_ptr<Model>> LoadLlama2cModel(const std::string& file);
+
+// Checks that every tensor the config needs is present with the right shape and a supported dtype,
+// then fills `weights` (views into the tensors' memory; misaligned data is copied). Tensors are
+// looked up under their Hugging Face names. `origin` names the model for messages.
+Status AssembleWeights(const ModelConfig& config, const TensorSet& tensors,
+                       const std::string& origin, ModelWeights& weights);
+
+// Checks the config's dimensions are positive and consistent (heads divide evenly, ...).
+Status ValidateConfig(const ModelConfig& config, const std::string& origin);
+
+}  // namespace kvpress

@@ -1,0 +1,175 @@
+#include "model/transformer.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <cmath>
+
+#include "ops/activation.h"
+#include "ops/attention.h"
+#include "ops/matmul.h"
+#include "ops/norm.h"
+#include "ops/rope.h"
+
+namespace kvpress {
+
+Transformer::Transformer(const Model& model, int threads, KernelMode mode)
+    : model_(model), threads_(threads > 0 ? threads : omp_get_num_procs()), mode_(mode),
+      inv_freq_(model.config.RopeInvFreq()) {
+  if (mode_ == KernelMode::kReference) threads_ = 1;
+}
+
+KVCache Transformer::NewCache() const {
+  const ModelConfig& c = model_.config;
+  return KVCache(c.n_layers, c.n_kv_heads, c.head_dim);
+}
+
+void Transformer::Linear(const MatrixView& w, const float* x, int n, float* y) {
+  if (mode_ == KernelMode::kReference) {
+    MatMulReference(w, x, n, y);
+  } else {
+    MatMul(w, x, n, y, threads_);
+  }
+}
+
+Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                            KVCache& cache, const ForwardOptions& options,
+                            std::vector<float>& logits) {
+  const ModelConfig& c = model_.config;
+  if (tokens.empty()) return InvalidArgument("Forward: no tokens");
+  if (tokens.size() != positions.size()) return InvalidArgument("Forward: tokens/positions differ in length");
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size) {
+      return InvalidArgument(fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
+    }
+    if (positions[i] < 0 || (i > 0 && positions[i] <= positions[i - 1])) {
+      return InvalidArgument("Forward: positions must be non-negative and increasing");
+    }
+  }
+  const size_t V = static_cast<size_t>(c.vocab_size), d = static_cast<size_t>(c.hidden_size);
+  const int n_total = static_cast<int>(tokens.size());
+  logits.resize((options.all_logits ? tokens.size() : 1) * V);
+  const int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
+  std::vector<float> normed;
+  for (int start = 0; start < n_total; start += chunk) {
+    const int n = std::min(chunk, n_total - start);
+    ForwardChunk(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
+                 positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), cache,
+                 options.hook);
+    // Final norm + LM head for the rows we need.
+    const int first = options.all_logits ? 0 : n - 1;
+    if (!options.all_logits && start + n < n_total) continue;
+    const int rows = n - first;
+    normed.resize(static_cast<size_t>(rows) * d);
+    RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(), normed.data(), rows, d,
+            c.rms_norm_eps);
+    float* out = logits.data() + (options.all_logits ? static_cast<size_t>(start) * V : 0);
+    Linear(model_.weights.lm_head, normed.data(), rows, out);
+  }
+  return Status::Ok();
+}
+
+void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                               KVCache& cache, LayerHook* hook) {
+  const ModelConfig& c = model_.config;
+  const ModelWeights& w = model_.weights;
+  const int n = static_cast<int>(tokens.size());
+  const size_t d = static_cast<size_t>(c.hidden_size), hd = static_cast<size_t>(c.head_dim);
+  const size_t qd = static_cast<size_t>(c.n_heads) * hd, kvd = static_cast<size_t>(c.n_kv_heads) * hd;
+  const size_t f = static_cast<size_t>(c.intermediate_size);
+  const size_t un = static_cast<size_t>(n);
+  x_.resize(un * d);
+  xb_.resize(un * d);
+  q_.resize(un * qd);
+  k_.resize(un * kvd);
+  v_.resize(un * kvd);
+  att_.resize(un * qd);
+  proj_.resize(un * d);
+  gate_.resize(un * f);
+  up_.resize(un * f);
+
+  for (int t = 0; t < n; ++t) {
+    DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]), x_.data() + static_cast<size_t>(t) * d, d);
+  }
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    RmsNorm(x_.data(), L.attn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
+    Linear(L.wq, xb_.data(), n, q_.data());
+    Linear(L.wk, xb_.data(), n, k_.data());
+    Linear(L.wv, xb_.data(), n, v_.data());
+    for (int t = 0; t < n; ++t) {
+      float* qt = q_.data() + static_cast<size_t>(t) * qd;
+      float* kt = k_.data() + static_cast<size_t>(t) * kvd;
+      float* vt = v_.data() + static_cast<size_t>(t) * kvd;
+      if (c.qkv_bias) {
+        for (size_t i = 0; i < qd; ++i) qt[i] += L.bq[i];
+        for (size_t i = 0; i < kvd; ++i) kt[i] += L.bk[i];
+        for (size_t i = 0; i < kvd; ++i) vt[i] += L.bv[i];
+      }
+      if (c.qk_norm) {
+        RmsNorm(qt, L.q_norm.data(), qt, c.n_heads, hd, c.rms_norm_eps);
+        RmsNorm(kt, L.k_norm.data(), kt, c.n_kv_heads, hd, c.rms_norm_eps);
+      }
+      const int32_t pos = positions[static_cast<size_t>(t)];
+      ApplyRope(qt, c.n_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
+      ApplyRope(kt, c.n_kv_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
+      for (int g = 0; g < c.n_kv_heads; ++g) {
+        cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd, pos);
+      }
+    }
+    Attention(l, n, positions, cache);
+    if (hook != nullptr) {
+      LayerHookContext ctx;
+      ctx.layer = l;
+      ctx.cache = &cache;
+      ctx.positions = positions;
+      ctx.queries = q_.data();
+      ctx.hidden = xb_.data();
+      ctx.n_tokens = n;
+      hook->AfterAttention(ctx);
+    }
+    Linear(L.wo, att_.data(), n, proj_.data());
+    for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
+    RmsNorm(x_.data(), L.ffn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
+    Linear(L.w_gate, xb_.data(), n, gate_.data());
+    Linear(L.w_up, xb_.data(), n, up_.data());
+    SiluMul(gate_.data(), up_.data(), un * f);
+    Linear(L.w_down, gate_.data(), n, proj_.data());
+    for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
+  }
+}
+
+void Transformer::Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache) {
+  const ModelConfig& c = model_.config;
+  const int hd = c.head_dim;
+  const int group = c.n_heads / c.n_kv_heads;  // query heads per KV head (HF repeat_kv order)
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t work = static_cast<int64_t>(n) * c.n_heads;
+  const bool reference = mode_ == KernelMode::kReference;
+  const int max_slots = [&] {
+    int m = 0;
+    for (int g = 0; g < c.n_kv_heads; ++g) m = std::max(m, cache.Size(layer, g));
+    return m;
+  }();
+  const bool parallel = threads_ > 1 && work * max_slots >= 4096;
+#pragma omp parallel num_threads(threads_) if (parallel)
+  {
+    std::vector<float> probs(static_cast<size_t>(max_slots));
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < work; ++item) {
+      const int t = static_cast<int>(item / c.n_heads);
+      const int h = static_cast<int>(item % c.n_heads);
+      const KVHeadView kv = cache.View(layer, h / group);
+      const float* q = q_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
+      float* out = att_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
+      const int32_t pos = positions[static_cast<size_t>(t)];
+      if (reference) {
+        AttendHeadReference(q, kv, hd, pos, c.sliding_window, scale, probs.data(), out);
+      } else {
+        AttendHead(q, kv, hd, pos, c.sliding_window, scale, probs.data(), out);
+      }
+    }
+  }
+}
+
+}  // namespace kvpress

@@ -1,0 +1,86 @@
+#include "ops/attention.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "ops/matmul.h"
+
+namespace kvpress {
+namespace {
+
+inline bool Visible(int32_t pos, int32_t q_pos, int window) {
+  return pos <= q_pos && (window <= 0 || pos > q_pos - window);
+}
+
+}  // namespace
+
+bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_pos, int window,
+                float scale, float* probs, float* out) {
+  std::memset(out, 0, sizeof(float) * static_cast<size_t>(head_dim));
+  float mx = -std::numeric_limits<float>::infinity();
+  bool any = false;
+  for (int j = 0; j < kv.n; ++j) {
+    if (!Visible(kv.positions[j], q_pos, window)) {
+      probs[j] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    any = true;
+    const float s = scale * DotF32(q, kv.keys + static_cast<size_t>(j) * head_dim, head_dim);
+    probs[j] = s;
+    if (s > mx) mx = s;
+  }
+  if (!any) {
+    for (int j = 0; j < kv.n; ++j) probs[j] = 0.0f;
+    return false;
+  }
+  double sum = 0.0;
+  for (int j = 0; j < kv.n; ++j) {
+    const float e = std::isinf(probs[j]) ? 0.0f : std::exp(probs[j] - mx);
+    probs[j] = e;
+    sum += e;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int j = 0; j < kv.n; ++j) {
+    probs[j] *= inv;
+    if (probs[j] != 0.0f) AxpyF32(probs[j], kv.values + static_cast<size_t>(j) * head_dim, out, head_dim);
+  }
+  return true;
+}
+
+bool AttendHeadReference(const float* q, const KVHeadView& kv, int head_dim, int32_t q_pos,
+                         int window, float scale, float* probs, float* out) {
+  std::vector<double> s(static_cast<size_t>(kv.n), 0.0);
+  double mx = -std::numeric_limits<double>::infinity();
+  bool any = false;
+  for (int j = 0; j < kv.n; ++j) {
+    if (!Visible(kv.positions[j], q_pos, window)) continue;
+    any = true;
+    double d = 0.0;
+    for (int i = 0; i < head_dim; ++i) d += static_cast<double>(q[i]) * kv.keys[static_cast<size_t>(j) * head_dim + i];
+    s[static_cast<size_t>(j)] = d * scale;
+    if (s[static_cast<size_t>(j)] > mx) mx = s[static_cast<size_t>(j)];
+  }
+  for (int i = 0; i < head_dim; ++i) out[i] = 0.0f;
+  if (!any) {
+    for (int j = 0; j < kv.n; ++j) probs[j] = 0.0f;
+    return false;
+  }
+  double sum = 0.0;
+  for (int j = 0; j < kv.n; ++j) {
+    const double e = Visible(kv.positions[j], q_pos, window) ? std::exp(s[static_cast<size_t>(j)] - mx) : 0.0;
+    s[static_cast<size_t>(j)] = e;
+    sum += e;
+  }
+  std::vector<double> acc(static_cast<size_t>(head_dim), 0.0);
+  for (int j = 0; j < kv.n; ++j) {
+    const double p = s[static_cast<size_t>(j)] / sum;
+    probs[j] = static_cast<float>(p);
+    for (int i = 0; i < head_dim; ++i) acc[static_cast<size_t>(i)] += p * kv.values[static_cast<size_t>(j) * head_dim + i];
+  }
+  for (int i = 0; i < head_dim; ++i) out[i] = static_cast<float>(acc[static_cast<size_t>(i)]);
+  return true;
+}
+
+}  // namespace kvpress

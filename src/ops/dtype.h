@@ -1,0 +1,92 @@
+// Element types of weights and caches, and scalar conversions to/from f32.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace kvpress {
+
+// Storage type of a tensor. Activations are always f32.
+enum class DType : uint8_t { kF32, kF16, kBF16, kQ8_0 };
+
+// Q8_0 block (GGUF type 8): 32 values = f16 scale d, then 32 int8 q; value = d * q.
+constexpr int kQ8Block = 32;
+struct BlockQ8_0 {
+  uint16_t d;  // f16 bits
+  int8_t q[kQ8Block];
+};
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
+
+// "f32", "f16", "bf16", "q8_0".
+const char* DTypeName(DType t);
+
+// Bytes taken by one row of `cols` elements (cols must be a multiple of 32 for Q8_0).
+inline size_t RowBytes(DType t, size_t cols) {
+  switch (t) {
+    case DType::kF32: return cols * 4;
+    case DType::kF16:
+    case DType::kBF16: return cols * 2;
+    case DType::kQ8_0: return cols / kQ8Block * sizeof(BlockQ8_0);
+  }
+  return 0;
+}
+
+inline float BF16ToF32(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Round-to-nearest-even, NaN preserved (matches torch's float -> bfloat16).
+inline uint16_t F32ToBF16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// IEEE binary16 -> binary32, exact (subnormals, inf, NaN).
+inline float F16ToF32(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t u;
+  if (exp == 0) {
+    if (mant == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      mant &= 0x3ffu;
+      u = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | (mant << 13);
+    }
+  } else if (exp == 31) {
+    u = sign | 0x7f800000u | (mant << 13);
+  } else {
+    u = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// binary32 -> binary16 with round-to-nearest-even.
+uint16_t F32ToF16(float f);
+
+// Reads element i of a row stored as `t` (scalar path, used by reference kernels and loaders).
+float LoadElement(DType t, const void* row, size_t i);
+
+// Widens `n` elements of a row of type `t` to f32 (n multiple of 32 for Q8_0).
+void DequantizeRow(DType t, const void* row, float* out, size_t n);
+
+// Quantizes n floats (multiple of 32) to Q8_0 the way ggml's reference quantizer does.
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, size_t n);
+
+}  // namespace kvpress

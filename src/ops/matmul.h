@@ -1,0 +1,41 @@
+// Matrix-times-activations kernels: y = x · Wᵀ for weights in f32/f16/bf16/q8_0 and f32 activations.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ops/dtype.h"
+
+namespace kvpress {
+
+// A read-only row-major weight matrix [rows, cols] of `dtype`, rows `row_bytes` apart.
+struct MatrixView {
+  DType dtype = DType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;
+  size_t row_bytes = 0;
+
+  const void* Row(int64_t r) const {
+    return static_cast<const uint8_t*>(data) + static_cast<size_t>(r) * row_bytes;
+  }
+  size_t Bytes() const { return static_cast<size_t>(rows) * row_bytes; }
+};
+
+// y[t, r] = Σ_c W[r, c] · x[t, c] for t < n.   x: [n, W.cols], y: [n, W.rows] (f32, dense).
+// SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
+void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
+
+// Scalar reference of MatMul: double accumulation, one thread. For tests only.
+void MatMulReference(const MatrixView& w, const float* x, int n, float* y);
+
+// Σ_i a[i]·b[i] over f32 vectors (SIMD).
+float DotF32(const float* a, const float* b, size_t n);
+
+// y[i] += a · x[i] (SIMD).
+void AxpyF32(float a, const float* x, float* y, size_t n);
+
+// Name of the SIMD target chosen at runtime (e.g. "AVX2"), for logs and benchmarks.
+const char* SimdTargetName();
+
+}  // namespace kvpress

@@ -1,0 +1,33 @@
+// Helpers shared by the tests: locating data, running the CLI, comparing logits.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace kvpress::testing {
+
+// Absolute path of `rel` under ../shared/data, or "" when the shared data is absent.
+std::string SharedData(const std::string& rel);
+// Absolute path of `rel` under tests/fixtures (committed with the repo).
+std::string Fixture(const std::string& rel);
+// A fresh empty directory under the system temp dir, removed at process exit is not guaranteed.
+std::string TempDir(const std::string& tag);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs the built kvpress binary with `args` (shell-quoted by the caller).
+CommandResult RunKvpress(const std::string& args);
+
+// max_i |a_i - b_i| / max_i |b_i|.
+double RelativeError(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace kvpress::testing
+
+// Skips the current test with a message when shared data `path` is "" (absent).
+#define SKIP_IF_NO_SHARED(path)                                                   \
+  if ((path).empty()) GTEST_SKIP() << "../shared/data not found; skipping (needs shared test data)"

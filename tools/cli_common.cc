@@ -1,0 +1,36 @@
+#include "tools/cli_common.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <sstream>
+
+namespace kvpress::cli {
+
+int ReportError(const std::string& command, const Status& s) {
+  std::fputs(fmt::format("kvpress {}: error: {}\n", command, s.message()).c_str(), stderr);
+  switch (s.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kInternal: return kExitInternal;
+    default: return kExitBadInput;
+  }
+}
+
+StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::string& flag) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    int64_t v = -1;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || end != item.data() + item.size() || item.empty() || v < 0 || v > INT32_MAX) {
+      return InvalidArgument(fmt::format("{}: '{}' is not a token id", flag, item));
+    }
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  return ids;
+}
+
+}  // namespace kvpress::cli

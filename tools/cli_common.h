@@ -1,0 +1,24 @@
+// Shared pieces of the kvpress sub-commands: exit codes and error reporting.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace kvpress::cli {
+
+// DESIGN.md: 0 ok, 1 usage error, 2 bad input, 3 internal error.
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitInternal = 3;
+
+// Prints "kvpress <command>: error: <message>" to stderr and returns the exit code for `s`.
+int ReportError(const std::string& command, const Status& s);
+
+// Parses "1,2,3" into ids. InvalidArgument naming `flag` on malformed input.
+StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::string& flag);
+
+}  // namespace kvpress::cli

@@ -1,0 +1,15 @@
+// Registration of the kvpress sub-commands. Each adds itself to the CLI11 app and sets `run` to
+// the function that executes it after parsing (returning the process exit code).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace kvpress::cli {
+
+using RunFn = std::function<int()>;
+
+void RegisterGenerate(CLI::App& app, RunFn& run);
+void RegisterInspect(CLI::App& app, RunFn& run);
+
+}  // namespace kvpress::cli
