@@ -11,5 +11,6 @@ using RunFn = std::function<int()>;
 
 void RegisterGenerate(CLI::App& app, RunFn& run);
 void RegisterInspect(CLI::App& app, RunFn& run);
+void RegisterConvert(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   kvpress::cli::RunFn run;
   kvpress::cli::RegisterGenerate(app, run);
   kvpress::cli::RegisterInspect(app, run);
+  kvpress::cli::RegisterConvert(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

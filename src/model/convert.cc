@@ -1,0 +1,234 @@
+#include "model/convert.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "core/file_util.h"
+#include "model/writers.h"
+
+namespace kvpress {
+namespace {
+
+std::vector<float> Dequantize(const MatrixView& m) {
+  std::vector<float> out(static_cast<size_t>(m.rows * m.cols));
+  for (int64_t r = 0; r < m.rows; ++r) {
+    DequantizeRow(m.dtype, m.Row(r), out.data() + r * m.cols, static_cast<size_t>(m.cols));
+  }
+  return out;
+}
+
+TensorToWrite Encode(const std::string& name, const std::vector<float>& values,
+                     std::vector<int64_t> shape, DType dtype) {
+  return TensorToWrite{name, dtype, std::move(shape), EncodeF32(values.data(), values.size(), dtype)};
+}
+
+// How q/k rows of `model` must be reordered for a target that wants HF order (want_hf) or Meta.
+enum class Perm { kNone, kToHf, kToMeta };
+Perm QkPermutation(const Model& model, bool want_hf) {
+  const bool have_hf = model.config.rope_style == RopeStyle::kRotateHalf;
+  if (have_hf == want_hf) return Perm::kNone;
+  return want_hf ? Perm::kToHf : Perm::kToMeta;
+}
+
+std::vector<float> MaybePermute(std::vector<float> w, Perm p, int heads, int hd, int64_t cols) {
+  if (p == Perm::kNone) return w;
+  return PermuteQkRows(w, heads, hd, cols, p == Perm::kToHf);
+}
+
+Status CheckDtype(DType dtype, bool allow_q8, const std::string& where) {
+  if (dtype == DType::kQ8_0 && !allow_q8) return InvalidArgument(where + ": Q8_0 is a GGUF-only type");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<float> PermuteQkRows(const std::vector<float>& w, int n_heads, int head_dim, int64_t cols,
+                                 bool to_hf) {
+  std::vector<float> out(w.size());
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    for (int j = 0; j < half; ++j) {
+      for (int t = 0; t < 2; ++t) {
+        const int64_t meta = static_cast<int64_t>(h) * head_dim + 2 * j + t;
+        const int64_t hf = static_cast<int64_t>(h) * head_dim + t * half + j;
+        const int64_t src = to_hf ? meta : hf, dst = to_hf ? hf : meta;
+        std::copy(w.begin() + src * cols, w.begin() + (src + 1) * cols, out.begin() + dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype) {
+  RETURN_IF_ERROR(CheckDtype(dtype, false, dir));
+  const ModelConfig& c = model.config;
+  if (!c.rope_freq_divisors.empty()) {
+    return Unimplemented(dir + ": rope_freqs divisors cannot be expressed in config.json");
+  }
+  ::mkdir(dir.c_str(), 0755);
+  if (!IsDirectory(dir)) return NotFound(dir + ": cannot create directory");
+  const char* arch = "LlamaForCausalLM";
+  const char* type = "llama";
+  switch (c.family) {
+    case ModelFamily::kLlama: break;
+    case ModelFamily::kMistral: arch = "MistralForCausalLM"; type = "mistral"; break;
+    case ModelFamily::kQwen2: arch = "Qwen2ForCausalLM"; type = "qwen2"; break;
+    case ModelFamily::kQwen3: arch = "Qwen3ForCausalLM"; type = "qwen3"; break;
+  }
+  nlohmann::json cfg = {
+      {"architectures", {arch}},
+      {"model_type", type},
+      {"hidden_size", c.hidden_size},
+      {"intermediate_size", c.intermediate_size},
+      {"num_hidden_layers", c.n_layers},
+      {"num_attention_heads", c.n_heads},
+      {"num_key_value_heads", c.n_kv_heads},
+      {"head_dim", c.head_dim},
+      {"vocab_size", c.vocab_size},
+      {"max_position_embeddings", c.max_position},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"rope_theta", c.rope_theta},
+      {"hidden_act", "silu"},
+      {"tie_word_embeddings", c.tied_embeddings},
+      {"attention_bias", c.qkv_bias},
+      {"torch_dtype", dtype == DType::kF32 ? "float32" : dtype == DType::kBF16 ? "bfloat16" : "float16"},
+  };
+  if (c.llama3_scaling) {
+    cfg["rope_scaling"] = {{"rope_type", "llama3"},
+                           {"factor", c.llama3_scaling->factor},
+                           {"low_freq_factor", c.llama3_scaling->low_freq_factor},
+                           {"high_freq_factor", c.llama3_scaling->high_freq_factor},
+                           {"original_max_position_embeddings", c.llama3_scaling->original_max_position}};
+  }
+  if (c.family == ModelFamily::kMistral) {
+    cfg["sliding_window"] = c.sliding_window > 0 ? nlohmann::json(c.sliding_window) : nlohmann::json(nullptr);
+  }
+  if (c.bos_token_id >= 0) cfg["bos_token_id"] = c.bos_token_id;
+  if (!c.eos_token_ids.empty()) {
+    cfg["eos_token_id"] = c.eos_token_ids.size() == 1 ? nlohmann::json(c.eos_token_ids[0]) : nlohmann::json(c.eos_token_ids);
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.json", cfg.dump(2) + "\n"));
+  nlohmann::json gen = nlohmann::json::object();
+  if (c.bos_token_id >= 0) gen["bos_token_id"] = c.bos_token_id;
+  if (cfg.contains("eos_token_id")) gen["eos_token_id"] = cfg["eos_token_id"];
+  RETURN_IF_ERROR(WriteFileAtomic(dir + "/generation_config.json", gen.dump(2) + "\n"));
+
+  const ModelWeights& w = model.weights;
+  const Perm perm = QkPermutation(model, /*want_hf=*/true);
+  const int64_t d = c.hidden_size;
+  std::vector<TensorToWrite> t;
+  auto mat = [&](const std::string& name, const MatrixView& m) {
+    t.push_back(Encode(name, Dequantize(m), {m.rows, m.cols}, dtype));
+  };
+  auto vec = [&](const std::string& name, const std::vector<float>& v) {
+    t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, dtype));
+  };
+  mat("model.embed_tokens.weight", w.embed);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    const std::string p = fmt::format("model.layers.{}.", l);
+    vec(p + "input_layernorm.weight", L.attn_norm);
+    t.push_back(Encode(p + "self_attn.q_proj.weight", MaybePermute(Dequantize(L.wq), perm, c.n_heads, c.head_dim, d),
+                       {L.wq.rows, L.wq.cols}, dtype));
+    t.push_back(Encode(p + "self_attn.k_proj.weight", MaybePermute(Dequantize(L.wk), perm, c.n_kv_heads, c.head_dim, d),
+                       {L.wk.rows, L.wk.cols}, dtype));
+    mat(p + "self_attn.v_proj.weight", L.wv);
+    mat(p + "self_attn.o_proj.weight", L.wo);
+    if (c.qkv_bias) {
+      vec(p + "self_attn.q_proj.bias", MaybePermute(L.bq, perm, c.n_heads, c.head_dim, 1));
+      vec(p + "self_attn.k_proj.bias", MaybePermute(L.bk, perm, c.n_kv_heads, c.head_dim, 1));
+      vec(p + "self_attn.v_proj.bias", L.bv);
+    }
+    if (c.qk_norm) {
+      if (perm != Perm::kNone) return Unimplemented(dir + ": q/k norm weights with a RoPE layout change");
+      vec(p + "self_attn.q_norm.weight", L.q_norm);
+      vec(p + "self_attn.k_norm.weight", L.k_norm);
+    }
+    vec(p + "post_attention_layernorm.weight", L.ffn_norm);
+    mat(p + "mlp.gate_proj.weight", L.w_gate);
+    mat(p + "mlp.up_proj.weight", L.w_up);
+    mat(p + "mlp.down_proj.weight", L.w_down);
+  }
+  vec("model.norm.weight", w.final_norm);
+  if (!c.tied_embeddings) mat("lm_head.weight", w.lm_head);
+  return WriteSafetensors(dir + "/model.safetensors", t);
+}
+
+Status ExportGguf(const Model& model, const std::string& path, DType dtype) {
+  const ModelConfig& c = model.config;
+  const bool qwen = c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3;
+  const std::string arch = c.family == ModelFamily::kQwen2 ? "qwen2" : c.family == ModelFamily::kQwen3 ? "qwen3" : "llama";
+  const Perm perm = QkPermutation(model, /*want_hf=*/qwen);
+  if (dtype == DType::kQ8_0 && (c.hidden_size % kQ8Block != 0 || c.intermediate_size % kQ8Block != 0 ||
+                                (c.n_heads * c.head_dim) % kQ8Block != 0)) {
+    return InvalidArgument(path + ": Q8_0 needs every matrix's column count to be a multiple of 32");
+  }
+  using KV = GgufKeyValue;
+  std::vector<KV> meta = {
+      {"general.architecture", arch},
+      {"general.name", "kvpress-export"},
+      {"general.file_type", dtype == DType::kF32 ? 0 : dtype == DType::kF16 ? 1 : dtype == DType::kQ8_0 ? 7 : 32, 4},
+      {arch + ".context_length", c.max_position, 4},
+      {arch + ".embedding_length", c.hidden_size, 4},
+      {arch + ".block_count", c.n_layers, 4},
+      {arch + ".feed_forward_length", c.intermediate_size, 4},
+      {arch + ".attention.head_count", c.n_heads, 4},
+      {arch + ".attention.head_count_kv", c.n_kv_heads, 4},
+      {arch + ".attention.layer_norm_rms_epsilon", c.rms_norm_eps, 6},
+      {arch + ".rope.freq_base", c.rope_theta, 6},
+      {arch + ".rope.dimension_count", c.head_dim, 4},
+      {arch + ".attention.key_length", c.head_dim, 4},
+      {arch + ".attention.value_length", c.head_dim, 4},
+  };
+  if (c.sliding_window > 0) meta.push_back({arch + ".attention.sliding_window", c.sliding_window, 4});
+  if (c.bos_token_id >= 0) meta.push_back({"tokenizer.ggml.bos_token_id", c.bos_token_id, 4});
+  if (!c.eos_token_ids.empty()) meta.push_back({"tokenizer.ggml.eos_token_id", c.eos_token_ids[0], 4});
+
+  const ModelWeights& w = model.weights;
+  const int64_t d = c.hidden_size;
+  std::vector<TensorToWrite> t;
+  auto mat = [&](const std::string& name, std::vector<float> v, const MatrixView& m) {
+    t.push_back(Encode(name, v, {m.rows, m.cols}, dtype));
+  };
+  auto vec = [&](const std::string& name, const std::vector<float>& v) {
+    t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, DType::kF32));
+  };
+  mat("token_embd.weight", Dequantize(w.embed), w.embed);
+  const std::vector<float> inv = c.RopeInvFreq();
+  const std::vector<float> plain = RopeInverseFrequencies(c.rope_theta, c.head_dim);
+  if (c.llama3_scaling || !c.rope_freq_divisors.empty()) {
+    std::vector<float> div(inv.size());
+    for (size_t i = 0; i < inv.size(); ++i) div[i] = plain[i] / inv[i];
+    vec("rope_freqs.weight", div);
+  }
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    const std::string p = fmt::format("blk.{}.", l);
+    vec(p + "attn_norm.weight", L.attn_norm);
+    mat(p + "attn_q.weight", MaybePermute(Dequantize(L.wq), perm, c.n_heads, c.head_dim, d), L.wq);
+    mat(p + "attn_k.weight", MaybePermute(Dequantize(L.wk), perm, c.n_kv_heads, c.head_dim, d), L.wk);
+    mat(p + "attn_v.weight", Dequantize(L.wv), L.wv);
+    mat(p + "attn_output.weight", Dequantize(L.wo), L.wo);
+    if (c.qkv_bias) {
+      vec(p + "attn_q.bias", MaybePermute(L.bq, perm, c.n_heads, c.head_dim, 1));
+      vec(p + "attn_k.bias", MaybePermute(L.bk, perm, c.n_kv_heads, c.head_dim, 1));
+      vec(p + "attn_v.bias", L.bv);
+    }
+    if (c.qk_norm) {
+      if (perm != Perm::kNone) return Unimplemented(path + ": q/k norm weights with a RoPE layout change");
+      vec(p + "attn_q_norm.weight", L.q_norm);
+      vec(p + "attn_k_norm.weight", L.k_norm);
+    }
+    vec(p + "ffn_norm.weight", L.ffn_norm);
+    mat(p + "ffn_gate.weight", Dequantize(L.w_gate), L.w_gate);
+    mat(p + "ffn_up.weight", Dequantize(L.w_up), L.w_up);
+    mat(p + "ffn_down.weight", Dequantize(L.w_down), L.w_down);
+  }
+  vec("output_norm.weight", w.final_norm);
+  if (!c.tied_embeddings) mat("output.weight", Dequantize(w.lm_head), w.lm_head);
+  return WriteGguf(path, meta, t);
+}
+
+}  // namespace kvpress

@@ -1,0 +1,46 @@
+// kvpress convert: rewrite a model as a Hugging Face directory or a GGUF file (any input format).
+#include <fmt/format.h>
+
+#include "model/convert.h"
+#include "model/model.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+
+namespace kvpress::cli {
+namespace {
+
+struct ConvertFlags {
+  std::string model;
+  std::string out;
+  std::string to = "gguf";
+  std::string dtype = "f32";
+};
+
+int RunConvert(const ConvertFlags& f) {
+  DType dtype;
+  if (f.dtype == "f32") dtype = DType::kF32;
+  else if (f.dtype == "f16") dtype = DType::kF16;
+  else if (f.dtype == "bf16") dtype = DType::kBF16;
+  else if (f.dtype == "q8_0") dtype = DType::kQ8_0;
+  else return ReportError("convert", InvalidArgument("--dtype: '" + f.dtype + "' is not one of f32, f16, bf16, q8_0"));
+  auto loaded = LoadModel(f.model);
+  if (!loaded.ok()) return ReportError("convert", loaded.status());
+  const Status s = f.to == "hf" ? ExportHuggingFace(**loaded, f.out, dtype) : ExportGguf(**loaded, f.out, dtype);
+  if (!s.ok()) return ReportError("convert", s);
+  std::fprintf(stderr, "%s\n", fmt::format("kvpress convert: wrote {} ({}, {})", f.out, f.to, f.dtype).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterConvert(CLI::App& app, RunFn& run) {
+  auto f = std::make_shared<ConvertFlags>();
+  CLI::App* cmd = app.add_subcommand("convert", "Write a model as a Hugging Face directory or a GGUF file");
+  cmd->add_option("--model,-m", f->model, "Input: HF directory, GGUF file or llama2.c .bin")->required();
+  cmd->add_option("--out,-o", f->out, "Output directory (hf) or file (gguf)")->required();
+  cmd->add_option("--to", f->to, "Output format")->check(CLI::IsMember({"hf", "gguf"}));
+  cmd->add_option("--dtype", f->dtype, "Matrix dtype: f32, f16, bf16, q8_0 (gguf only)");
+  cmd->callback([f, &run] { run = [f] { return RunConvert(*f); }; });
+}
+
+}  // namespace kvpress::cli
