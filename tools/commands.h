@@ -12,5 +12,6 @@ using RunFn = std::function<int()>;
 void RegisterGenerate(CLI::App& app, RunFn& run);
 void RegisterInspect(CLI::App& app, RunFn& run);
 void RegisterConvert(CLI::App& app, RunFn& run);
+void RegisterBench(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterGenerate(app, run);
   kvpress::cli::RegisterInspect(app, run);
   kvpress::cli::RegisterConvert(app, run);
+  kvpress::cli::RegisterBench(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,75 @@
+#include "generate/benchmark.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/timer.h"
+#include "generate/metrics.h"
+#include "model/transformer.h"
+#include "ops/bandwidth.h"
+#include "ops/matmul.h"
+
+namespace kvpress {
+
+StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions& o) {
+  if (o.prompt_tokens < 1 || o.decode_tokens < 1) return InvalidArgument("benchmark needs >= 1 prompt and decode token");
+  const ModelConfig& c = model.config;
+  const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
+  Transformer t(model, threads);
+  std::mt19937 rng(42);
+  std::vector<int32_t> prompt(static_cast<size_t>(o.prompt_tokens));
+  std::vector<int32_t> pos(prompt.size());
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    prompt[i] = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+    pos[i] = static_cast<int32_t>(i);
+  }
+  KVCache cache = t.NewCache();
+  std::vector<float> logits;
+  const Stopwatch prefill;
+  RETURN_IF_ERROR(t.Forward(prompt, pos, cache, {}, logits));
+  const double prefill_s = prefill.Elapsed();
+
+  std::vector<double> steps;
+  int32_t next = static_cast<int32_t>(prompt.size());
+  for (int i = 0; i < o.decode_tokens; ++i) {
+    const int32_t tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const Stopwatch step;
+    RETURN_IF_ERROR(t.Forward({&tok, 1}, {&next, 1}, cache, {}, logits));
+    steps.push_back(step.Elapsed());
+    ++next;
+  }
+  std::vector<double> sorted = steps;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  double total = 0;
+  for (double s : steps) total += s;
+  const size_t weight_bytes = model.weights.MatrixBytes();
+  nlohmann::json j = {
+      {"model", model.path},
+      {"simd_target", SimdTargetName()},
+      {"threads", threads},
+      {"weight_dtype", DTypeName(model.weights.layers.empty() ? DType::kF32 : model.weights.layers[0].wq.dtype)},
+      {"weight_bytes_per_token", weight_bytes},
+      {"prompt_tokens", o.prompt_tokens},
+      {"decode_tokens", o.decode_tokens},
+      {"prefill_time", prefill_s},
+      {"prefill_tokens_per_second", o.prompt_tokens / prefill_s},
+      {"decode_step_median_s", median},
+      {"decode_tokens_per_second", o.decode_tokens / total},
+      {"decode_tokens_per_second_median", 1.0 / median},
+      {"kv_bytes_live", cache.LiveBytes()},
+      {"rss_peak_bytes", PeakRssBytes()},
+  };
+  if (o.measure_bandwidth) {
+    const double bw = MeasureReadBandwidth(o.bandwidth_bytes, threads);
+    const double roofline = bw / static_cast<double>(weight_bytes);
+    j["read_bandwidth_bytes_per_second"] = bw;
+    j["roofline_decode_tokens_per_second"] = roofline;
+    j["decode_fraction_of_roofline"] = (1.0 / median) / roofline;
+  }
+  return j;
+}
+
+}  // namespace kvpress

@@ -1,0 +1,22 @@
+// Speed/memory benchmark of one model: prefill and decode throughput against the memory-bandwidth
+// roofline, KV bytes and peak RSS (the engine behind `kvpress bench`).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "model/model.h"
+
+namespace kvpress {
+
+struct BenchmarkOptions {
+  int prompt_tokens = 128;   // prefill length (random ids)
+  int decode_tokens = 32;    // timed decode steps after the prefill
+  int threads = 0;           // 0 = all cores
+  bool measure_bandwidth = true;
+  size_t bandwidth_bytes = size_t{1} << 30;  // buffer read by the bandwidth probe
+};
+
+// Runs the benchmark and returns its figures as JSON (keys documented in the README).
+StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions& options);
+
+}  // namespace kvpress

@@ -1,0 +1,71 @@
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/bandwidth.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "ops/bandwidth.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace kvpress {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Sums n floats with four independent accumulators (enough loads in flight to saturate memory).
+float SumFloats(const float* p, size_t n) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    a0 = hn::Add(a0, hn::LoadU(df, p + i));
+    a1 = hn::Add(a1, hn::LoadU(df, p + i + N));
+    a2 = hn::Add(a2, hn::LoadU(df, p + i + 2 * N));
+    a3 = hn::Add(a3, hn::LoadU(df, p + i + 3 * N));
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kvpress
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/timer.h"
+
+namespace kvpress {
+
+HWY_EXPORT(SumFloats);
+
+double MeasureReadBandwidth(size_t bytes, int threads, int repeats) {
+  const size_t n = bytes / sizeof(float);
+  std::vector<float> buf(n);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (size_t i = 0; i < n; ++i) buf[i] = static_cast<float>(i & 7);  // first touch per thread
+  double best = 0.0;
+  volatile float sink = 0.0f;
+  for (int r = 0; r < repeats; ++r) {
+    const Stopwatch sw;
+    float total = 0.0f;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(nt);
+      const size_t hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(nt);
+      total += HWY_DYNAMIC_DISPATCH(SumFloats)(buf.data() + lo, hi - lo);
+    }
+    const double sec = sw.Elapsed();
+    sink = sink + total;
+    best = std::max(best, static_cast<double>(bytes) / sec);
+  }
+  return best;
+}
+
+}  // namespace kvpress
+#endif  // HWY_ONCE

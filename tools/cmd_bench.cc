@@ -1,0 +1,68 @@
+// kvpress bench: prefill/decode speed against the memory-bandwidth roofline, KV bytes, peak RSS.
+#include <cstdio>
+
+#include "core/log.h"
+#include "generate/benchmark.h"
+#include "model/random_model.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+
+namespace kvpress::cli {
+namespace {
+
+struct BenchFlags {
+  std::string model;
+  std::string random;
+  std::string dtype = "bf16";
+  uint64_t seed = 1;
+  BenchmarkOptions options;
+  int bandwidth_mb = 1024;
+  bool no_bandwidth = false;
+};
+
+int RunBench(BenchFlags f) {
+  std::unique_ptr<Model> model;
+  if (!f.random.empty()) {
+    auto cfg = RandomModelPreset(f.random);
+    if (!cfg.ok()) return ReportError("bench", cfg.status());
+    DType dt = DType::kBF16;
+    if (f.dtype == "f32") dt = DType::kF32;
+    else if (f.dtype == "f16") dt = DType::kF16;
+    else if (f.dtype == "q8_0") dt = DType::kQ8_0;
+    else if (f.dtype != "bf16") return ReportError("bench", InvalidArgument("--dtype: '" + f.dtype + "' is not one of f32, f16, bf16, q8_0"));
+    std::fprintf(stderr, "kvpress bench: building random %s model in %s...\n", f.random.c_str(), f.dtype.c_str());
+    model = MakeRandomModel(*cfg, dt, f.seed);
+  } else if (!f.model.empty()) {
+    auto loaded = LoadModel(f.model);
+    if (!loaded.ok()) return ReportError("bench", loaded.status());
+    model = std::move(loaded).value();
+  } else {
+    return ReportError("bench", InvalidArgument("pass --model or --random PRESET"));
+  }
+  f.options.measure_bandwidth = !f.no_bandwidth;
+  f.options.bandwidth_bytes = static_cast<size_t>(f.bandwidth_mb) << 20;
+  auto result = RunBenchmark(*model, f.options);
+  if (!result.ok()) return ReportError("bench", result.status());
+  std::printf("%s\n", result->dump(2).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& app, RunFn& run) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* cmd = app.add_subcommand("bench", "Benchmark prefill/decode speed and memory (JSON on stdout)");
+  auto* m = cmd->add_option("--model,-m", f->model, "Model to benchmark");
+  auto* r = cmd->add_option("--random", f->random, "Random-weight preset instead of a file: tiny, 0.35b, 0.5b");
+  m->excludes(r);
+  cmd->add_option("--dtype", f->dtype, "Weight dtype of --random models: f32, f16, bf16, q8_0");
+  cmd->add_option("--seed", f->seed, "Seed of --random weights");
+  cmd->add_option("--prompt-tokens", f->options.prompt_tokens, "Prefill length")->check(CLI::PositiveNumber);
+  cmd->add_option("--decode-tokens", f->options.decode_tokens, "Timed decode steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
+  cmd->callback([f, &run] { run = [f] { return RunBench(*f); }; });
+}
+
+}  // namespace kvpress::cli
