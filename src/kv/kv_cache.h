@@ -1,5 +1,6 @@
-// KVCache: per layer × KV head ragged storage of {keys (post-RoPE), values, absolute positions}.
-// A head that keeps 100 slots holds 100 slots of memory; Retain() is the only way slots leave.
+// KVCache: per layer × KV head ragged storage of {keys (post-RoPE), values, absolute positions,
+// pre-RoPE key norms}. A head that keeps 100 slots holds 100 slots of memory; Retain() is the only
+// way slots leave, and kept slots stay in ascending position order.
 #pragma once
 
 #include <cstddef>
@@ -8,60 +9,85 @@
 #include <vector>
 
 #include "ops/attention.h"
+#include "ops/dtype.h"
 
 namespace kvpress {
 
 class KVCache {
  public:
-  // An empty cache for `n_layers` × `n_kv_heads` heads of `head_dim` (f32 storage).
-  KVCache(int n_layers, int n_kv_heads, int head_dim);
+  // An empty cache for `n_layers` × `n_kv_heads` heads of `head_dim`, K/V stored as `dtype`
+  // (f32, f16 or bf16).
+  KVCache(int n_layers, int n_kv_heads, int head_dim, DType dtype = DType::kF32);
 
   int n_layers() const { return n_layers_; }
   int n_kv_heads() const { return n_kv_heads_; }
   int head_dim() const { return head_dim_; }
+  DType dtype() const { return dtype_; }
 
-  // Appends one slot to (layer, kv_head). key/value: [head_dim]. Positions must increase.
-  void Append(int layer, int kv_head, const float* key, const float* value, int32_t position);
+  // Appends one slot to (layer, kv_head). key/value: [head_dim] f32 (converted to the cache dtype).
+  // `key_norm` is ‖k‖ before RoPE (RoPE is orthogonal, so it equals the stored key's norm in exact
+  // arithmetic; keeping it makes equal tokens tie exactly). Positions must increase per head.
+  void Append(int layer, int kv_head, const float* key, const float* value, int32_t position,
+              float key_norm);
 
   // Number of slots held by (layer, kv_head).
   int Size(int layer, int kv_head) const;
-  // Largest Size over all heads.
+  // Largest Size over all heads (of one layer, or of the whole cache).
   int MaxSize() const;
+  int MaxSize(int layer) const;
 
   // Read-only view for attention; invalidated by Append/Retain/Clear on the same head.
   KVHeadView View(int layer, int kv_head) const;
+  // Absolute positions [Size] and pre-RoPE key norms [Size] of a head.
+  std::span<const int32_t> Positions(int layer, int kv_head) const;
+  std::span<const float> KeyNorms(int layer, int kv_head) const;
+  // Slot `slot`'s key / value widened to f32 into out[head_dim].
+  void KeyAt(int layer, int kv_head, int slot, float* out) const;
+  void ValueAt(int layer, int kv_head, int slot, float* out) const;
 
   // Keeps only the slots whose indices are listed in `keep` (any order, no duplicates); the kept
   // slots stay in ascending position order and memory is shrunk to fit.
   void Retain(int layer, int kv_head, std::span<const int> keep);
 
-  // Drops every slot.
+  // Drops every slot (statistics too).
   void Clear();
 
-  // Bytes of key+value storage held now (the slots, not spare capacity) and the peak since
+  // Bytes of key+value storage held now (live slots, not spare capacity) and the peak since
   // construction or ResetPeak().
   size_t LiveBytes() const { return live_bytes_; }
   size_t PeakBytes() const { return peak_bytes_; }
   void ResetPeak() { peak_bytes_ = live_bytes_; }
+  // Bytes of K+V one slot takes.
+  size_t SlotBytes() const { return 2 * RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
+
+  // Slots ever appended and slots evicted, summed over all heads.
+  int64_t AppendedSlots() const { return appended_; }
+  int64_t EvictedSlots() const { return evicted_; }
+  // Live slots / appended slots (1.0 when nothing was evicted or nothing appended).
+  double RetainedFraction() const;
 
  private:
   struct Head {
-    std::vector<float> keys;        // [n, head_dim]
-    std::vector<float> values;      // [n, head_dim]
+    std::vector<uint8_t> keys;       // [n, head_dim] in dtype_
+    std::vector<uint8_t> values;     // [n, head_dim] in dtype_
     std::vector<int32_t> positions;  // [n]
+    std::vector<float> key_norms;    // [n]
   };
   Head& At(int layer, int kv_head) { return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)]; }
   const Head& At(int layer, int kv_head) const {
     return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)];
   }
-  size_t SlotBytes() const { return 2 * sizeof(float) * static_cast<size_t>(head_dim_); }
+  size_t RowSize() const { return RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
 
   int n_layers_;
   int n_kv_heads_;
   int head_dim_;
+  DType dtype_;
   std::vector<Head> heads_;  // [n_layers * n_kv_heads]
   size_t live_bytes_ = 0;
   size_t peak_bytes_ = 0;
+  int64_t appended_ = 0;
+  int64_t evicted_ = 0;
 };
 
 }  // namespace kvpress

@@ -94,7 +94,7 @@ Status ValidateConfig(const ModelConfig& c, const std::string& origin) {
     return FailedPrecondition(fmt::format("{}: head_dim {} is odd (RoPE needs pairs)", origin, c.head_dim));
   }
   if (c.hidden_size > (1 << 20) || c.intermediate_size > (1 << 22) || c.n_layers > 4096 ||
-      c.n_heads > 4096 || c.head_dim > 4096 || c.vocab_size > (1 << 24)) {
+      c.n_heads > 1024 || c.head_dim > 4096 || c.vocab_size > (1 << 24)) {
     return FailedPrecondition(origin + ": dimensions are implausibly large");
   }
   if (!(c.rms_norm_eps > 0.0f) || !(c.rope_theta > 0.0f)) {

@@ -1,29 +1,70 @@
 // The seam between the model and KV-cache presses: after each layer's attention the forward pass
-// calls an abstract hook with that layer's cache and inputs. The model never knows presses.
+// calls an abstract hook with that layer's cache, inputs and the attention statistics the hook
+// asked for. The model never knows presses.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "kv/kv_cache.h"
 
 namespace kvpress {
 
-// What the forward pass exposes to a hook for one layer of one forward call.
+// Which part of a request a forward belongs to. Presses compress in kPrefill (context) and kDecode;
+// kQuestion tokens (pipeline mode) are never compressed.
+enum class ForwardPhase { kPrefill, kQuestion, kDecode };
+
+const char* PhaseName(ForwardPhase p);
+
+// Facts about a forward a hook needs before it runs, to say which statistics it wants.
+struct ForwardInfo {
+  ForwardPhase phase = ForwardPhase::kPrefill;
+  int n_tokens = 0;        // tokens in this forward call (all chunks)
+  bool last_chunk = true;  // this chunk ends the forward call
+};
+
+// Attention statistics a hook asks for. Never an n×n matrix: O(H·n) floats per layer.
+struct AttentionRequest {
+  bool sum_all_queries = false;  // (a) per-key mass summed over every query of the forward
+  int last_queries = 0;          // (b) per-key mass summed over the last w queries (w = this)
+  bool Any() const { return sum_all_queries || last_queries > 0; }
+};
+
+// Statistics of one layer for one forward chunk. Row h belongs to query head h and is indexed by
+// the slots of KV head h / group as they are when the hook runs (before any pruning).
+struct AttentionStats {
+  int n_heads = 0;
+  int group = 1;                               // query heads per KV head
+  std::vector<std::vector<float>> all_sum;     // [H][n_slots]: Σ_{queries of the chunk} p
+  std::vector<std::vector<float>> window_sum;  // [H][n_slots]: Σ_{last `window` queries} p
+  int window = 0;                              // queries summed in window_sum (≤ requested)
+
+  enum class Reduce { kMean, kMax };
+  // Reduces rows (all_sum or window_sum) over the query heads of KV head `kv_head`.
+  std::vector<float> ReduceGroup(const std::vector<std::vector<float>>& rows, int kv_head, Reduce r) const;
+};
+
+// What the forward pass exposes to a hook for one layer of one forward chunk.
 struct LayerHookContext {
   int layer = 0;
+  ForwardInfo info;
   KVCache* cache = nullptr;              // this layer's slots already include the new tokens
-  std::span<const int32_t> positions;    // [n] absolute positions of the tokens of this forward
+  std::span<const int32_t> positions;    // [n] absolute positions of the chunk's tokens
   const float* queries = nullptr;        // [n, H*hd] post-RoPE queries
   const float* hidden = nullptr;         // [n, d] normalised layer input
-  int n_tokens = 0;
+  int n_tokens = 0;                      // tokens in this chunk
+  int sliding_window = 0;                // model's attention window (0 = none)
+  const AttentionStats* stats = nullptr;  // what Request() asked for (null when nothing)
 };
 
 // Implemented by presses; the default is no hook (nullptr) and a full cache.
 class LayerHook {
  public:
   virtual ~LayerHook() = default;
-  // Called once per layer per forward, after attention and before the MLP.
+  // Statistics wanted for a forward (same for every layer of it).
+  virtual AttentionRequest Request(const ForwardInfo& info) const { return {}; }
+  // Called once per layer per forward chunk, after attention and before the MLP.
   virtual void AfterAttention(const LayerHookContext& ctx) = 0;
 };
 

@@ -19,9 +19,9 @@ Transformer::Transformer(const Model& model, int threads, KernelMode mode)
   if (mode_ == KernelMode::kReference) threads_ = 1;
 }
 
-KVCache Transformer::NewCache() const {
+KVCache Transformer::NewCache(DType dtype) const {
   const ModelConfig& c = model_.config;
-  return KVCache(c.n_layers, c.n_kv_heads, c.head_dim);
+  return KVCache(c.n_layers, c.n_kv_heads, c.head_dim, dtype);
 }
 
 void Transformer::Linear(const MatrixView& w, const float* x, int n, float* y) {
@@ -49,28 +49,40 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
   const size_t V = static_cast<size_t>(c.vocab_size), d = static_cast<size_t>(c.hidden_size);
   const int n_total = static_cast<int>(tokens.size());
   logits.resize((options.all_logits ? tokens.size() : 1) * V);
-  const int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
+  int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
+  ForwardInfo info{options.phase, n_total, true};
+  int window = 0;
+  if (options.hook != nullptr) {
+    // The last chunk must hold every query of a requested window (e.g. SnapKV's last 64).
+    window = std::min(options.hook->Request(info).last_queries, n_total);
+    chunk = std::max(chunk, window);
+  }
   std::vector<float> normed;
-  for (int start = 0; start < n_total; start += chunk) {
-    const int n = std::min(chunk, n_total - start);
+  for (int start = 0; start < n_total;) {
+    int n = std::min(chunk, n_total - start);
+    const int rest = n_total - start - n;
+    if (rest > 0 && rest < window) n -= window - rest;  // leave `window` tokens for the last chunk
+    info.last_chunk = start + n == n_total;
     ForwardChunk(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
                  positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), cache,
-                 options.hook);
+                 options.hook, info);
     // Final norm + LM head for the rows we need.
-    const int first = options.all_logits ? 0 : n - 1;
-    if (!options.all_logits && start + n < n_total) continue;
-    const int rows = n - first;
-    normed.resize(static_cast<size_t>(rows) * d);
-    RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(), normed.data(), rows, d,
-            c.rms_norm_eps);
-    float* out = logits.data() + (options.all_logits ? static_cast<size_t>(start) * V : 0);
-    Linear(model_.weights.lm_head, normed.data(), rows, out);
+    if (options.all_logits || info.last_chunk) {
+      const int first = options.all_logits ? 0 : n - 1;
+      const int rows = n - first;
+      normed.resize(static_cast<size_t>(rows) * d);
+      RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(), normed.data(), rows, d,
+              c.rms_norm_eps);
+      float* out = logits.data() + (options.all_logits ? static_cast<size_t>(start) * V : 0);
+      Linear(model_.weights.lm_head, normed.data(), rows, out);
+    }
+    start += n;
   }
   return Status::Ok();
 }
 
 void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                               KVCache& cache, LayerHook* hook) {
+                               KVCache& cache, LayerHook* hook, const ForwardInfo& info) {
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   const int n = static_cast<int>(tokens.size());
@@ -111,21 +123,32 @@ void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const 
         RmsNorm(kt, L.k_norm.data(), kt, c.n_kv_heads, hd, c.rms_norm_eps);
       }
       const int32_t pos = positions[static_cast<size_t>(t)];
+      float key_norms[1024];  // pre-RoPE ‖k‖ per KV head (KV ≤ 1024 checked by ValidateConfig)
+      for (int g = 0; g < c.n_kv_heads; ++g) {
+        double ss = 0.0;
+        const float* kg = kt + static_cast<size_t>(g) * hd;
+        for (size_t i = 0; i < hd; ++i) ss += static_cast<double>(kg[i]) * kg[i];
+        key_norms[g] = static_cast<float>(std::sqrt(ss));
+      }
       ApplyRope(qt, c.n_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
       ApplyRope(kt, c.n_kv_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
       for (int g = 0; g < c.n_kv_heads; ++g) {
-        cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd, pos);
+        cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd, pos, key_norms[g]);
       }
     }
-    Attention(l, n, positions, cache);
+    const AttentionRequest request = hook != nullptr ? hook->Request(info) : AttentionRequest{};
+    Attention(l, n, positions, cache, request);
     if (hook != nullptr) {
       LayerHookContext ctx;
       ctx.layer = l;
+      ctx.info = info;
       ctx.cache = &cache;
       ctx.positions = positions;
       ctx.queries = q_.data();
       ctx.hidden = xb_.data();
       ctx.n_tokens = n;
+      ctx.sliding_window = c.sliding_window;
+      ctx.stats = request.Any() ? &stats_ : nullptr;
       hook->AfterAttention(ctx);
     }
     Linear(L.wo, att_.data(), n, proj_.data());
@@ -139,35 +162,70 @@ void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const 
   }
 }
 
-void Transformer::Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache) {
+void Transformer::Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache,
+                            const AttentionRequest& request) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;  // query heads per KV head (HF repeat_kv order)
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t work = static_cast<int64_t>(n) * c.n_heads;
   const bool reference = mode_ == KernelMode::kReference;
-  const int max_slots = [&] {
-    int m = 0;
-    for (int g = 0; g < c.n_kv_heads; ++g) m = std::max(m, cache.Size(layer, g));
-    return m;
-  }();
+  const int max_slots = cache.MaxSize(layer);
+  const bool want_stats = request.Any();
+  // Window = the last `w` queries of this chunk (the forward makes the last chunk hold them all).
+  const int window = std::min(request.last_queries, n);
+  if (want_stats) {
+    stats_.n_heads = c.n_heads;
+    stats_.group = group;
+    stats_.window = window;
+    stats_.all_sum.assign(request.sum_all_queries ? static_cast<size_t>(c.n_heads) : 0, {});
+    stats_.window_sum.assign(window > 0 ? static_cast<size_t>(c.n_heads) : 0, {});
+    for (int h = 0; h < c.n_heads; ++h) {
+      const size_t slots = static_cast<size_t>(cache.Size(layer, h / group));
+      if (request.sum_all_queries) stats_.all_sum[static_cast<size_t>(h)].assign(slots, 0.0f);
+      if (window > 0) stats_.window_sum[static_cast<size_t>(h)].assign(slots, 0.0f);
+    }
+  }
+  auto attend = [&](int t, int h, float* probs) {
+    const KVHeadView kv = cache.View(layer, h / group);
+    const float* q = q_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
+    float* out = att_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
+    const int32_t pos = positions[static_cast<size_t>(t)];
+    if (reference) {
+      AttendHeadReference(q, kv, hd, pos, c.sliding_window, scale, probs, out);
+    } else {
+      AttendHead(q, kv, hd, pos, c.sliding_window, scale, probs, out);
+    }
+    if (!want_stats) return;
+    if (request.sum_all_queries) {
+      float* acc = stats_.all_sum[static_cast<size_t>(h)].data();
+      for (int j = 0; j < kv.n; ++j) acc[j] += probs[j];
+    }
+    if (t >= n - window) {
+      float* acc = stats_.window_sum[static_cast<size_t>(h)].data();
+      for (int j = 0; j < kv.n; ++j) acc[j] += probs[j];
+    }
+  };
+  if (want_stats) {
+    // One thread owns each query head so its statistic rows are written without races.
+    const bool parallel = threads_ > 1 && c.n_heads > 1 && static_cast<int64_t>(n) * max_slots >= 1024;
+#pragma omp parallel num_threads(threads_) if (parallel)
+    {
+      std::vector<float> probs(static_cast<size_t>(max_slots));
+#pragma omp for schedule(static)
+      for (int h = 0; h < c.n_heads; ++h) {
+        for (int t = 0; t < n; ++t) attend(t, h, probs.data());
+      }
+    }
+    return;
+  }
+  const int64_t work = static_cast<int64_t>(n) * c.n_heads;
   const bool parallel = threads_ > 1 && work * max_slots >= 4096;
 #pragma omp parallel num_threads(threads_) if (parallel)
   {
     std::vector<float> probs(static_cast<size_t>(max_slots));
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < work; ++item) {
-      const int t = static_cast<int>(item / c.n_heads);
-      const int h = static_cast<int>(item % c.n_heads);
-      const KVHeadView kv = cache.View(layer, h / group);
-      const float* q = q_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
-      float* out = att_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
-      const int32_t pos = positions[static_cast<size_t>(t)];
-      if (reference) {
-        AttendHeadReference(q, kv, hd, pos, c.sliding_window, scale, probs.data(), out);
-      } else {
-        AttendHead(q, kv, hd, pos, c.sliding_window, scale, probs.data(), out);
-      }
+      attend(static_cast<int>(item / c.n_heads), static_cast<int>(item % c.n_heads), probs.data());
     }
   }
 }

@@ -20,6 +20,7 @@ struct ForwardOptions {
   bool all_logits = false;   // logits for every token (else only the last one)
   int max_chunk = 256;       // tokens per internal prefill chunk (bounds activation memory)
   LayerHook* hook = nullptr;
+  ForwardPhase phase = ForwardPhase::kPrefill;  // told to the hook
 };
 
 class Transformer {
@@ -30,8 +31,8 @@ class Transformer {
   const ModelConfig& config() const { return model_.config; }
   int threads() const { return threads_; }
 
-  // A cache shaped for this model.
-  KVCache NewCache() const;
+  // A cache shaped for this model, K/V stored as `dtype` (F32, F16 or BF16).
+  KVCache NewCache(DType dtype = DType::kF32) const;
 
   // Runs `tokens` at absolute `positions` (same length, increasing, beyond every cached position),
   // appending their keys/values to `cache`. Writes logits [n_out, V] to `logits`, where n_out is
@@ -41,9 +42,11 @@ class Transformer {
 
  private:
   void ForwardChunk(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                    KVCache& cache, LayerHook* hook);
+                    KVCache& cache, LayerHook* hook, const ForwardInfo& info);
   void Linear(const MatrixView& w, const float* x, int n, float* y);
-  void Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache);
+  // Attention of the chunk's n queries; fills stats_ as `request` asks.
+  void Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache,
+                 const AttentionRequest& request);
 
   const Model& model_;
   int threads_;
@@ -59,6 +62,7 @@ class Transformer {
   std::vector<float> proj_;  // [n, d]
   std::vector<float> gate_;  // [n, F]
   std::vector<float> up_;    // [n, F]
+  AttentionStats stats_;     // [H][slots] per layer, reused
 };
 
 }  // namespace kvpress

@@ -14,6 +14,13 @@ inline bool Visible(int32_t pos, int32_t q_pos, int window) {
   return pos <= q_pos && (window <= 0 || pos > q_pos - window);
 }
 
+const void* KeyRow(const KVHeadView& kv, int j, int head_dim) {
+  return static_cast<const uint8_t*>(kv.keys) + RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j);
+}
+const void* ValueRow(const KVHeadView& kv, int j, int head_dim) {
+  return static_cast<const uint8_t*>(kv.values) + RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j);
+}
+
 }  // namespace
 
 bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_pos, int window,
@@ -27,7 +34,7 @@ bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_po
       continue;
     }
     any = true;
-    const float s = scale * DotF32(q, kv.keys + static_cast<size_t>(j) * head_dim, head_dim);
+    const float s = scale * DotRow(kv.dtype, KeyRow(kv, j, head_dim), q, static_cast<size_t>(head_dim));
     probs[j] = s;
     if (s > mx) mx = s;
   }
@@ -44,7 +51,7 @@ bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_po
   const float inv = static_cast<float>(1.0 / sum);
   for (int j = 0; j < kv.n; ++j) {
     probs[j] *= inv;
-    if (probs[j] != 0.0f) AxpyF32(probs[j], kv.values + static_cast<size_t>(j) * head_dim, out, head_dim);
+    if (probs[j] != 0.0f) AxpyRow(probs[j], kv.dtype, ValueRow(kv, j, head_dim), out, static_cast<size_t>(head_dim));
   }
   return true;
 }
@@ -58,7 +65,7 @@ bool AttendHeadReference(const float* q, const KVHeadView& kv, int head_dim, int
     if (!Visible(kv.positions[j], q_pos, window)) continue;
     any = true;
     double d = 0.0;
-    for (int i = 0; i < head_dim; ++i) d += static_cast<double>(q[i]) * kv.keys[static_cast<size_t>(j) * head_dim + i];
+    for (int i = 0; i < head_dim; ++i) d += static_cast<double>(q[i]) * LoadElement(kv.dtype, KeyRow(kv, j, head_dim), static_cast<size_t>(i));
     s[static_cast<size_t>(j)] = d * scale;
     if (s[static_cast<size_t>(j)] > mx) mx = s[static_cast<size_t>(j)];
   }
@@ -77,7 +84,7 @@ bool AttendHeadReference(const float* q, const KVHeadView& kv, int head_dim, int
   for (int j = 0; j < kv.n; ++j) {
     const double p = s[static_cast<size_t>(j)] / sum;
     probs[j] = static_cast<float>(p);
-    for (int i = 0; i < head_dim; ++i) acc[static_cast<size_t>(i)] += p * kv.values[static_cast<size_t>(j) * head_dim + i];
+    for (int i = 0; i < head_dim; ++i) acc[static_cast<size_t>(i)] += p * LoadElement(kv.dtype, ValueRow(kv, j, head_dim), static_cast<size_t>(i));
   }
   for (int i = 0; i < head_dim; ++i) out[i] = static_cast<float>(acc[static_cast<size_t>(i)]);
   return true;

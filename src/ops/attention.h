@@ -3,12 +3,15 @@
 
 #include <cstdint>
 
+#include "ops/dtype.h"
+
 namespace kvpress {
 
 // Read-only view of one (layer, KV head) of the cache: n slots in ascending position order.
 struct KVHeadView {
-  const float* keys = nullptr;       // [n, head_dim], post-RoPE
-  const float* values = nullptr;     // [n, head_dim]
+  DType dtype = DType::kF32;         // storage type of keys and values (F32/F16/BF16)
+  const void* keys = nullptr;        // [n, head_dim], post-RoPE
+  const void* values = nullptr;      // [n, head_dim]
   const int32_t* positions = nullptr;  // [n] absolute positions
   int n = 0;
 };

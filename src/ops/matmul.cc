@@ -132,6 +132,35 @@ void AxpyF32Impl(float a, const float* x, float* y, size_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+float DotRowImpl(DType t, const void* row, const float* x, size_t n) {
+  float out[1];
+  DotRow<1>(t, row, x, n, out);
+  return out[0];
+}
+
+template <DType kT>
+HWY_INLINE void AxpyRowTyped(float a, const void* row, float* y, size_t n) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const auto va = hn::Set(df, a);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::StoreU(hn::MulAdd(va, LoadWeights<kT>(df, row, i), hn::LoadU(df, y + i)), df, y + i);
+  }
+  for (; i < n; ++i) y[i] += a * LoadElement(kT, row, i);
+}
+
+void AxpyRowImpl(float a, DType t, const void* row, float* y, size_t n) {
+  switch (t) {
+    case DType::kF32: return AxpyRowTyped<DType::kF32>(a, row, y, n);
+    case DType::kF16: return AxpyRowTyped<DType::kF16>(a, row, y, n);
+    case DType::kBF16: return AxpyRowTyped<DType::kBF16>(a, row, y, n);
+    case DType::kQ8_0:
+      for (size_t i = 0; i < n; ++i) y[i] += a * LoadElement(t, row, i);
+      return;
+  }
+}
+
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -147,6 +176,16 @@ HWY_EXPORT(MatMulRows);
 HWY_EXPORT(DotF32Impl);
 HWY_EXPORT(AxpyF32Impl);
 HWY_EXPORT(TargetNameImpl);
+HWY_EXPORT(DotRowImpl);
+HWY_EXPORT(AxpyRowImpl);
+
+float DotRow(DType t, const void* row, const float* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(DotRowImpl)(t, row, x, n);
+}
+
+void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(AxpyRowImpl)(a, t, row, y, n);
+}
 
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   const auto fn = HWY_DYNAMIC_DISPATCH(MatMulRows);

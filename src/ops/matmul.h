@@ -29,6 +29,12 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
 // Scalar reference of MatMul: double accumulation, one thread. For tests only.
 void MatMulReference(const MatrixView& w, const float* x, int n, float* y);
 
+// Σ_i row[i]·x[i] for one row stored as `t` (F32/F16/BF16/Q8_0) against f32 x (SIMD).
+float DotRow(DType t, const void* row, const float* x, size_t n);
+
+// y[i] += a · row[i] for a row stored as `t` (F32/F16/BF16) (SIMD).
+void AxpyRow(float a, DType t, const void* row, float* y, size_t n);
+
 // Σ_i a[i]·b[i] over f32 vectors (SIMD).
 float DotF32(const float* a, const float* b, size_t n);
 

@@ -23,7 +23,7 @@ TEST(Attention, FastMatchesReferenceWithCausalAndWindowMasks) {
   for (float& v : values) v = dist(rng);
   for (float& v : q) v = dist(rng);
   for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = 3 * i + 1;  // ragged: gaps in positions
-  KVHeadView kv{keys.data(), values.data(), pos.data(), n};
+  KVHeadView kv{DType::kF32, keys.data(), values.data(), pos.data(), n};
   for (int window : {0, 10}) {
     for (int32_t qpos : {1, 50, 140, 200}) {  // 200 with window 10 sees no slot
       std::vector<float> p1(n), p2(n), o1(hd), o2(hd);
