@@ -8,6 +8,7 @@
 #include "generate/generator.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "press/registry.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -30,6 +31,12 @@ struct GenerateFlags {
   int threads = 0;
   bool json = false;
   bool no_bos = false;
+  std::string press;
+  int cache_budget = 0;
+  double compression_ratio = 0.0;
+  int compression_interval = 0;
+  int target_size = 0;
+  std::string kv_dtype = "f32";
 };
 
 int RunGenerate(const GenerateFlags& f) {
@@ -78,6 +85,27 @@ int RunGenerate(const GenerateFlags& f) {
     Log(LogLevel::kWarning, "prompt ({}) + max-new-tokens ({}) exceeds the model's trained context ({})",
         prompt.size(), f.max_new_tokens, model.config.max_position);
   }
+
+  std::unique_ptr<Press> press;
+  if (!f.press.empty() || f.cache_budget > 0 || f.compression_ratio > 0) {
+    auto spec = ParsePressSpec(f.press.empty() ? "knorm" : f.press);
+    if (!spec.ok()) return ReportError("generate", spec.status());
+    if (f.press.empty()) {
+      return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio need --press NAME (see `kvpress presses`)"));
+    }
+    spec->budget.cache_budget = f.cache_budget;
+    spec->budget.compression_ratio = f.compression_ratio;
+    spec->budget.compression_interval = f.compression_interval;
+    spec->budget.target_size = f.target_size;
+    spec->seed = f.seed;
+    auto created = CreatePress(*spec);
+    if (!created.ok()) return ReportError("generate", created.status());
+    press = std::move(created).value();
+    opt.press = press.get();
+  }
+  if (f.kv_dtype == "f16") opt.kv_dtype = DType::kF16;
+  else if (f.kv_dtype == "bf16") opt.kv_dtype = DType::kBF16;
+  else if (f.kv_dtype != "f32") return ReportError("generate", InvalidArgument("--kv-dtype: '" + f.kv_dtype + "' is not one of f32, f16, bf16"));
 
   Transformer transformer(model, f.threads);
   std::unique_ptr<StreamingDecoder> stream;
@@ -146,6 +174,17 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", f->json, "Print one JSON object (text, tokens, prompt_tokens, finish_reason, metrics)");
   cmd->add_flag("--no-bos", f->no_bos, "Do not prepend BOS to --prompt");
+  cmd->add_option("--press", f->press, "KV-cache press: NAME[:key=value,...] (see `kvpress presses`)");
+  cmd->add_option("--cache-budget", f->cache_budget, "Slots kept per KV head per layer (prefill and every decode step)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--compression-ratio", f->compression_ratio, "Fraction of the prefill's slots removed")
+      ->check(CLI::Range(0.0, 0.999999));
+  cmd->add_option("--compression-interval", f->compression_interval,
+                  "Decode steps between prunes (with --cache-budget: prune at budget+interval; with --target-size: every N steps)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--target-size", f->target_size, "Upstream decoding policy: prune to this many slots every interval")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32 (default), f16, bf16");
   cmd->callback([f, &run] { run = [f] { return RunGenerate(*f); }; });
 }
 

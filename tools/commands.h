@@ -13,5 +13,6 @@ void RegisterGenerate(CLI::App& app, RunFn& run);
 void RegisterInspect(CLI::App& app, RunFn& run);
 void RegisterConvert(CLI::App& app, RunFn& run);
 void RegisterBench(CLI::App& app, RunFn& run);
+void RegisterPresses(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

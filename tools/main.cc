@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterInspect(app, run);
   kvpress::cli::RegisterConvert(app, run);
   kvpress::cli::RegisterBench(app, run);
+  kvpress::cli::RegisterPresses(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,11 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
   const Stopwatch total;
   GenerateResult result;
   Metrics& m = result.metrics;
-  KVCache cache = model.NewCache();
+  KVCache cache = model.NewCache(options.kv_dtype);
+  if (options.press != nullptr) {
+    RETURN_IF_ERROR(options.press->Attach(model.config()));
+    options.press->ResetTimes();
+  }
   Sampler sampler(options.sampling);
   std::vector<int32_t> history = prompt;
   std::vector<int32_t> positions(prompt.size());
@@ -22,7 +26,8 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
 
   ForwardOptions fwd;
   fwd.max_chunk = options.prefill_chunk;
-  fwd.hook = options.hook;
+  fwd.hook = options.press;
+  fwd.phase = ForwardPhase::kPrefill;
   std::vector<float> logits;
   Stopwatch phase;
   RETURN_IF_ERROR(model.Forward(prompt, positions, cache, fwd, logits));
@@ -30,6 +35,7 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
   m.total_prefill_tokens = static_cast<int64_t>(prompt.size());
 
   result.finish_reason = "length";
+  fwd.phase = ForwardPhase::kDecode;
   int32_t next_pos = static_cast<int32_t>(prompt.size());
   const Stopwatch decode_wall;
   for (int step = 0; step < options.max_new_tokens; ++step) {
@@ -58,7 +64,15 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
   m.total_time = total.Elapsed();
   m.kv_bytes_live = cache.LiveBytes();
   m.kv_bytes_peak = cache.PeakBytes();
-  m.kv_tokens_per_head_max = cache.MaxSize();
+  m.kv_tokens_per_head_max = cache.PeakHeadSlots();
+  m.compression_ratio = cache.RetainedFraction();
+  m.evictions = cache.EvictedSlots();
+  if (options.press != nullptr) {
+    m.press_prefill_time = options.press->times().prefill_seconds;
+    m.press_decoding_time = options.press->times().decoding_seconds;
+    m.press_tokens_per_second =
+        m.press_decoding_time > 0 ? static_cast<double>(m.total_decoding_tokens) / m.press_decoding_time : 0.0;
+  }
   m.rss_peak_bytes = PeakRssBytes();
   if (cache_out != nullptr) *cache_out = std::move(cache);
   return result;

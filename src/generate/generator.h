@@ -10,6 +10,7 @@
 #include "generate/metrics.h"
 #include "generate/sampler.h"
 #include "model/transformer.h"
+#include "press/press.h"
 
 namespace kvpress {
 
@@ -18,7 +19,8 @@ struct GenerateOptions {
   SamplerParams sampling;
   std::vector<int32_t> stop_ids;  // generation ends when one of these is produced (not emitted)
   int prefill_chunk = 256;        // tokens per prefill forward
-  LayerHook* hook = nullptr;
+  Press* press = nullptr;         // KV-cache compression (null = none; not owned)
+  DType kv_dtype = DType::kF32;   // KV cache storage
 };
 
 struct GenerateResult {

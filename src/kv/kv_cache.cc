@@ -49,6 +49,7 @@ void KVCache::Append(int layer, int kv_head, const float* key, const float* valu
   live_bytes_ += SlotBytes();
   peak_bytes_ = std::max(peak_bytes_, live_bytes_);
   ++appended_;
+  peak_head_slots_ = std::max(peak_head_slots_, static_cast<int>(h.positions.size()));
 }
 
 int KVCache::Size(int layer, int kv_head) const {
@@ -122,6 +123,7 @@ void KVCache::Clear() {
   live_bytes_ = 0;
   appended_ = 0;
   evicted_ = 0;
+  peak_head_slots_ = 0;
 }
 
 double KVCache::RetainedFraction() const {

@@ -60,6 +60,10 @@ class KVCache {
   // Bytes of K+V one slot takes.
   size_t SlotBytes() const { return 2 * RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
 
+  // Most slots any single head has held at once since construction (includes the transient +1 of a
+  // decode step before pruning).
+  int PeakHeadSlots() const { return peak_head_slots_; }
+
   // Slots ever appended and slots evicted, summed over all heads.
   int64_t AppendedSlots() const { return appended_; }
   int64_t EvictedSlots() const { return evicted_; }
@@ -88,6 +92,7 @@ class KVCache {
   size_t peak_bytes_ = 0;
   int64_t appended_ = 0;
   int64_t evicted_ = 0;
+  int peak_head_slots_ = 0;
 };
 
 }  // namespace kvpress

@@ -21,7 +21,8 @@ const char* PhaseName(ForwardPhase p);
 struct ForwardInfo {
   ForwardPhase phase = ForwardPhase::kPrefill;
   int n_tokens = 0;        // tokens in this forward call (all chunks)
-  bool last_chunk = true;  // this chunk ends the forward call
+  bool first_chunk = true;  // this chunk starts the forward call
+  bool last_chunk = true;   // this chunk ends the forward call
 };
 
 // Attention statistics a hook asks for. Never an n×n matrix: O(H·n) floats per layer.

@@ -50,7 +50,7 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
   const int n_total = static_cast<int>(tokens.size());
   logits.resize((options.all_logits ? tokens.size() : 1) * V);
   int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
-  ForwardInfo info{options.phase, n_total, true};
+  ForwardInfo info{options.phase, n_total, true, true};
   int window = 0;
   if (options.hook != nullptr) {
     // The last chunk must hold every query of a requested window (e.g. SnapKV's last 64).
@@ -62,6 +62,7 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     int n = std::min(chunk, n_total - start);
     const int rest = n_total - start - n;
     if (rest > 0 && rest < window) n -= window - rest;  // leave `window` tokens for the last chunk
+    info.first_chunk = start == 0;
     info.last_chunk = start + n == n_total;
     ForwardChunk(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
                  positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), cache,

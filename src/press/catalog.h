@@ -1,0 +1,20 @@
+// Registry entries of the built-in presses, one function per press file. Adding a press = one
+// file defining its XxxPressInfo() + one line here and in registry.cc.
+#pragma once
+
+#include "press/registry.h"
+
+namespace kvpress {
+
+PressInfo FullPressInfo();
+PressInfo RandomPressInfo();
+PressInfo KnormPressInfo();
+PressInfo StreamingLlmPressInfo();
+PressInfo H2oPressInfo();
+PressInfo SnapKvPressInfo();
+PressInfo SnapKvDecodingPressInfo();
+PressInfo TovaPressInfo();
+PressInfo ObservedAttentionPressInfo();
+PressInfo KeyDiffPressInfo();
+
+}  // namespace kvpress

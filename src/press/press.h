@@ -1,0 +1,71 @@
+// Press: the interface every KV-cache compression method implements. A press is a LayerHook the
+// forward pass calls after each layer's attention; it prunes the layer's cache with KVCache::Retain.
+// Per-layer state lives in the press instance (one instance per sequence being generated).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "model/config.h"
+#include "model/layer_hook.h"
+
+namespace kvpress {
+
+// How many slots each KV head keeps, and when (DESIGN.md "Phases").
+struct BudgetPolicy {
+  // Fork semantics: tokens per KV head per layer, enforced after the prefill and at every decode
+  // step (the new token is appended, attention runs over budget+1 slots, then back to budget).
+  int cache_budget = 0;
+  // Upstream semantics: fraction of the prefill's slots removed (ratio mode, prefill only).
+  double compression_ratio = 0.0;
+  // Decoding interval: with cache_budget, prune only once the cache reaches budget + interval
+  // (R-KV's buffer); with target_size (upstream DecodingPress), prune every `interval` steps.
+  int compression_interval = 0;
+  int target_size = 0;  // upstream DecodingPress target (used when cache_budget == 0)
+
+  bool Compresses() const { return cache_budget > 0 || compression_ratio > 0 || target_size > 0; }
+};
+
+// Time spent inside press code, per phase (what the fork calls prefill_time/decoding_time).
+struct PressTimes {
+  double prefill_seconds = 0;
+  double decoding_seconds = 0;
+};
+
+class Press : public LayerHook {
+ public:
+  ~Press() override = default;
+
+  // Registered name (e.g. "snapkv_d").
+  virtual std::string Name() const = 0;
+
+  // Binds the press to a model before the first forward; resets all per-layer state.
+  virtual Status Attach(const ModelConfig& config);
+  // Forgets per-layer state (a new, empty cache follows).
+  virtual void Reset() {}
+
+  // LayerHook: times the press code and dispatches to OnPrefill / OnQuestion / OnDecode.
+  void AfterAttention(const LayerHookContext& ctx) final;
+
+  const PressTimes& times() const { return times_; }
+  void ResetTimes() { times_ = {}; }
+
+  const BudgetPolicy& budget() const { return budget_; }
+  void set_budget(const BudgetPolicy& b) { budget_ = b; }
+
+ protected:
+  virtual void OnPrefill(const LayerHookContext& ctx) = 0;
+  virtual void OnQuestion(const LayerHookContext& ctx) {}
+  virtual void OnDecode(const LayerHookContext& ctx) = 0;
+
+  const ModelConfig& config() const { return config_; }
+
+  BudgetPolicy budget_;
+  ModelConfig config_;
+
+ private:
+  PressTimes times_;
+};
+
+}  // namespace kvpress

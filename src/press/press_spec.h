@@ -1,0 +1,42 @@
+// Press specifications: "name[:key=value,key=value]" (e.g. "snapkv_d:window=64,kernel=5") and the
+// typed parameter access presses use when they are created.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "press/press.h"
+
+namespace kvpress {
+
+struct PressSpec {
+  std::string name;
+  std::map<std::string, std::string> params;  // as written in the spec
+  BudgetPolicy budget;                        // from --cache-budget / --compression-ratio
+  uint64_t seed = 0;                          // for presses that draw random numbers
+};
+
+// Parses "name" or "name:k=v,k=v". Errors (InvalidArgument) name the spec and the fault.
+StatusOr<PressSpec> ParsePressSpec(const std::string& text);
+
+// Typed, checked access to a spec's parameters. Every Get records the key as known; Finish()
+// reports keys the press does not have (with the list of valid ones) and malformed values.
+class PressParams {
+ public:
+  explicit PressParams(const PressSpec& spec) : spec_(spec) {}
+  int GetInt(const std::string& key, int default_value);
+  double GetDouble(const std::string& key, double default_value);
+  std::string GetString(const std::string& key, const std::string& default_value);
+  // Ok when every given key was read and parsed.
+  Status Finish() const;
+
+ private:
+  const PressSpec& spec_;
+  std::vector<std::string> known_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace kvpress

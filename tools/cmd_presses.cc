@@ -1,0 +1,47 @@
+// kvpress presses: every registered press with its parameters, defaults, phases, needs and paper.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "press/registry.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+
+namespace kvpress::cli {
+namespace {
+
+int RunPresses(bool json) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const PressInfo& p : AllPresses()) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const auto& q : p.params) params.push_back({{"name", q.name}, {"default", q.default_value}, {"help", q.help}});
+    all.push_back({{"name", p.name}, {"summary", p.summary}, {"paper", p.paper}, {"phases", p.phases},
+                   {"needs", p.needs}, {"params", params}});
+  }
+  if (json) {
+    std::printf("%s\n", all.dump(2).c_str());
+    return kExitOk;
+  }
+  for (const PressInfo& p : AllPresses()) {
+    std::printf("%s\n", fmt::format("{:<20} {}", p.name, p.summary).c_str());
+    std::printf("%s\n", fmt::format("{:<20} phases: {}; needs: {}; paper: {}", "", p.phases, p.needs, p.paper).c_str());
+    for (const auto& q : p.params) {
+      std::printf("%s\n", fmt::format("{:<20}   {}={}  {}", "", q.name, q.default_value, q.help).c_str());
+    }
+  }
+  std::printf("\nUse: --press NAME[:key=value,...] with --cache-budget N (per KV head per layer) or "
+              "--compression-ratio R (fraction removed at prefill).\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterPresses(CLI::App& app, RunFn& run) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("presses", "List the registered presses");
+  cmd->add_flag("--json", *json, "Print a JSON array");
+  cmd->callback([json, &run] { run = [json] { return RunPresses(*json); }; });
+}
+
+}  // namespace kvpress::cli
