@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "generate/benchmark.h"
 #include "model/random_model.h"
+#include "press/registry.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -18,6 +19,9 @@ struct BenchFlags {
   BenchmarkOptions options;
   int bandwidth_mb = 1024;
   bool no_bandwidth = false;
+  std::string press;
+  int cache_budget = 0;
+  std::string kv_dtype = "f32";
 };
 
 int RunBench(BenchFlags f) {
@@ -39,6 +43,19 @@ int RunBench(BenchFlags f) {
   } else {
     return ReportError("bench", InvalidArgument("pass --model or --random PRESET"));
   }
+  std::unique_ptr<Press> press;
+  if (!f.press.empty()) {
+    auto spec = ParsePressSpec(f.press);
+    if (!spec.ok()) return ReportError("bench", spec.status());
+    spec->budget.cache_budget = f.cache_budget;
+    auto created = CreatePress(*spec);
+    if (!created.ok()) return ReportError("bench", created.status());
+    press = std::move(created).value();
+    f.options.press = press.get();
+  }
+  if (f.kv_dtype == "f16") f.options.kv_dtype = DType::kF16;
+  else if (f.kv_dtype == "bf16") f.options.kv_dtype = DType::kBF16;
+  else if (f.kv_dtype != "f32") return ReportError("bench", InvalidArgument("--kv-dtype must be f32, f16 or bf16"));
   f.options.measure_bandwidth = !f.no_bandwidth;
   f.options.bandwidth_bytes = static_cast<size_t>(f.bandwidth_mb) << 20;
   auto result = RunBenchmark(*model, f.options);
@@ -62,6 +79,9 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(CLI::PositiveNumber);
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
+  cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");
+  cmd->add_option("--cache-budget", f->cache_budget, "Budget for --press (slots per KV head per layer)");
+  cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32, f16, bf16");
   cmd->callback([f, &run] { run = [f] { return RunBench(*f); }; });
 }
 

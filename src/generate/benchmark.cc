@@ -25,19 +25,25 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     prompt[i] = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
     pos[i] = static_cast<int32_t>(i);
   }
-  KVCache cache = t.NewCache();
+  KVCache cache = t.NewCache(o.kv_dtype);
   std::vector<float> logits;
+  ForwardOptions fwd;
+  fwd.hook = o.press;
+  if (o.press != nullptr) RETURN_IF_ERROR(o.press->Attach(c));
   const Stopwatch prefill;
-  RETURN_IF_ERROR(t.Forward(prompt, pos, cache, {}, logits));
+  RETURN_IF_ERROR(t.Forward(prompt, pos, cache, fwd, logits));
   const double prefill_s = prefill.Elapsed();
 
-  std::vector<double> steps;
+  std::vector<double> steps, press_steps;
   int32_t next = static_cast<int32_t>(prompt.size());
+  fwd.phase = ForwardPhase::kDecode;
   for (int i = 0; i < o.decode_tokens; ++i) {
     const int32_t tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const double press_before = o.press != nullptr ? o.press->times().decoding_seconds : 0.0;
     const Stopwatch step;
-    RETURN_IF_ERROR(t.Forward({&tok, 1}, {&next, 1}, cache, {}, logits));
+    RETURN_IF_ERROR(t.Forward({&tok, 1}, {&next, 1}, cache, fwd, logits));
     steps.push_back(step.Elapsed());
+    if (o.press != nullptr) press_steps.push_back(o.press->times().decoding_seconds - press_before);
     ++next;
   }
   std::vector<double> sorted = steps;
@@ -62,6 +68,18 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
       {"kv_bytes_live", cache.LiveBytes()},
       {"rss_peak_bytes", PeakRssBytes()},
   };
+  if (o.press != nullptr) {
+    std::vector<double> ps = press_steps;
+    std::sort(ps.begin(), ps.end());
+    double press_total = 0;
+    for (double v : press_steps) press_total += v;
+    j["press"] = o.press->Name();
+    j["cache_budget"] = o.press->budget().cache_budget;
+    j["kv_tokens_per_head_max"] = cache.PeakHeadSlots();
+    j["press_seconds_per_step_median"] = ps[ps.size() / 2];
+    j["press_seconds_per_step_mean"] = press_total / static_cast<double>(press_steps.size());
+    j["press_overhead_fraction"] = press_total / total;  // press code time / decode step time
+  }
   if (o.measure_bandwidth) {
     const double bw = MeasureReadBandwidth(o.bandwidth_bytes, threads);
     const double roofline = bw / static_cast<double>(weight_bytes);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model.h"
+#include "press/press.h"
 
 namespace kvpress {
 
@@ -14,6 +15,8 @@ struct BenchmarkOptions {
   int threads = 0;           // 0 = all cores
   bool measure_bandwidth = true;
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer read by the bandwidth probe
+  Press* press = nullptr;    // optional: measure its overhead per decode step (not owned)
+  DType kv_dtype = DType::kF32;
 };
 
 // Runs the benchmark and returns its figures as JSON (keys documented in the README).
