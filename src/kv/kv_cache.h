@@ -3,6 +3,7 @@
 // way slots leave, and kept slots stay in ascending position order.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -57,6 +58,11 @@ class KVCache {
   size_t LiveBytes() const { return live_bytes_; }
   size_t PeakBytes() const { return peak_bytes_; }
   void ResetPeak() { peak_bytes_ = live_bytes_; }
+  // Raises the peak figures to at least these (used when a snapshot replaces the cache).
+  void KeepPeakAtLeast(size_t bytes, int head_slots) {
+    peak_bytes_ = std::max(peak_bytes_, bytes);
+    peak_head_slots_ = std::max(peak_head_slots_, head_slots);
+  }
   // Bytes of K+V one slot takes.
   size_t SlotBytes() const { return 2 * RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
 

@@ -16,5 +16,8 @@ PressInfo SnapKvDecodingPressInfo();
 PressInfo TovaPressInfo();
 PressInfo ObservedAttentionPressInfo();
 PressInfo KeyDiffPressInfo();
+PressInfo LagKvPressInfo();
+PressInfo RkvPressInfo();
+PressInfo RkvLshPressInfo();
 
 }  // namespace kvpress

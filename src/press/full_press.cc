@@ -8,6 +8,7 @@ namespace {
 class FullPress : public Press {
  public:
   std::string Name() const override { return "full"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<FullPress>(*this); }
 
  protected:
   void OnPrefill(const LayerHookContext&) override {}

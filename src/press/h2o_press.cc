@@ -13,6 +13,7 @@ namespace {
 class H2oPress : public ScorerPress {
  public:
   std::string Name() const override { return "h2o"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<H2oPress>(*this); }
   AttentionRequest Request(const ForwardInfo&) const override { return {.sum_all_queries = true}; }
 
   void Reset() override {

@@ -13,6 +13,7 @@ namespace {
 class KeyDiffPress : public ScorerPress {
  public:
   std::string Name() const override { return "keydiff"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<KeyDiffPress>(*this); }
 
  protected:
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {

@@ -12,6 +12,7 @@ namespace {
 class KnormPress : public ScorerPress {
  public:
   std::string Name() const override { return "knorm"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<KnormPress>(*this); }
 
  protected:
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {

@@ -11,6 +11,7 @@ namespace {
 class ObservedAttentionPress : public ScorerPress {
  public:
   std::string Name() const override { return "observed_attention"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<ObservedAttentionPress>(*this); }
   AttentionRequest Request(const ForwardInfo& info) const override {
     if (info.phase == ForwardPhase::kQuestion) return {};
     return {.sum_all_queries = true};

@@ -45,11 +45,17 @@ class Press : public LayerHook {
   // Forgets per-layer state (a new, empty cache follows).
   virtual void Reset() {}
 
+  // A deep copy with the same per-layer state, so a compressed context can be snapshotted together
+  // with its cache and reused for several questions. nullptr when the press cannot be copied (the
+  // pipeline then re-prefills the context for each question).
+  virtual std::unique_ptr<Press> Clone() const { return nullptr; }
+
   // LayerHook: times the press code and dispatches to OnPrefill / OnQuestion / OnDecode.
   void AfterAttention(const LayerHookContext& ctx) final;
 
   const PressTimes& times() const { return times_; }
   void ResetTimes() { times_ = {}; }
+  void SetTimes(const PressTimes& t) { times_ = t; }
 
   const BudgetPolicy& budget() const { return budget_; }
   void set_budget(const BudgetPolicy& b) { budget_ = b; }

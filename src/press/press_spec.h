@@ -19,11 +19,17 @@ struct PressSpec {
   uint64_t seed = 0;                          // for presses that draw random numbers
 };
 
-// Parses "name" or "name:k=v,k=v". Errors (InvalidArgument) name the spec and the fault.
+// Spec errors are bad input (CLI exit 2, DESIGN.md), never usage errors: an unknown press or
+// parameter is NotFound (the message lists the valid ones); a malformed spec or value is
+// FailedPrecondition. Only the budget flags (--cache-budget, --compression-ratio) are
+// InvalidArgument (exit 1).
+
+// Parses "name" or "name:k=v,k=v". Errors (FailedPrecondition) name the spec and the fault.
 StatusOr<PressSpec> ParsePressSpec(const std::string& text);
 
 // Typed, checked access to a spec's parameters. Every Get records the key as known; Finish()
-// reports keys the press does not have (with the list of valid ones) and malformed values.
+// reports keys the press does not have (NotFound, with the list of valid ones) and malformed
+// values (FailedPrecondition).
 class PressParams {
  public:
   explicit PressParams(const PressSpec& spec) : spec_(spec) {}

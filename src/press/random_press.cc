@@ -13,6 +13,7 @@ class RandomPress : public ScorerPress {
  public:
   explicit RandomPress(uint64_t seed) : seed_(seed), rng_(seed) {}
   std::string Name() const override { return "random"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<RandomPress>(*this); }
   void Reset() override {
     ScorerPress::Reset();
     rng_.seed(seed_);

@@ -32,8 +32,9 @@ struct PressInfo {
 // Every registered press, in display order.
 const std::vector<PressInfo>& AllPresses();
 
-// Creates the press named by `spec` (InvalidArgument listing valid names/params otherwise) and
-// applies spec.budget to it.
+// Creates the press named by `spec` and applies spec.budget to it. An unknown name or parameter
+// is NotFound with the valid ones listed, a value the press rejects is FailedPrecondition (both
+// bad input, exit 2); a budget out of range is InvalidArgument (usage, exit 1).
 StatusOr<std::unique_ptr<Press>> CreatePress(const PressSpec& spec);
 
 }  // namespace kvpress

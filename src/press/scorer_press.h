@@ -32,6 +32,9 @@ class ScorerPress : public Press {
   virtual void Observe(const LayerHookContext& ctx) {}
   // Called after (layer, kv_head) kept `keep` (ascending old slot indices): gather per-slot state.
   virtual void OnRetain(int layer, int kv_head, std::span<const int> keep) {}
+  // Decoding interval this press uses when the budget policy gives none (compression_interval 0),
+  // e.g. R-KV's 64-step buffer; 0 = prune at every step (cache_budget) / 512 steps (target_size).
+  virtual int DefaultInterval() const { return 0; }
 
   void OnPrefill(const LayerHookContext& ctx) override;
   void OnQuestion(const LayerHookContext& ctx) override { Observe(ctx); }

@@ -19,6 +19,7 @@ class SnapKvPress : public ScorerPress {
  public:
   SnapKvPress(std::string name, int window, int kernel) : name_(std::move(name)), window_(window), kernel_(kernel) {}
   std::string Name() const override { return name_; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<SnapKvPress>(*this); }
 
   AttentionRequest Request(const ForwardInfo& info) const override {
     if (info.phase == ForwardPhase::kDecode) return {.last_queries = 1};

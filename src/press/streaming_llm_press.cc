@@ -14,6 +14,7 @@ class StreamingLlmPress : public ScorerPress {
  public:
   explicit StreamingLlmPress(int n_sink) : n_sink_(n_sink) {}
   std::string Name() const override { return "streaming_llm"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<StreamingLlmPress>(*this); }
 
  protected:
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {

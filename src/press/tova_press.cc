@@ -14,6 +14,7 @@ namespace {
 class TovaPress : public ScorerPress {
  public:
   std::string Name() const override { return "tova"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<TovaPress>(*this); }
   AttentionRequest Request(const ForwardInfo& info) const override {
     if (info.phase == ForwardPhase::kQuestion || !info.last_chunk) return {};
     return {.last_queries = 1};

@@ -1,0 +1,131 @@
+#include "generate/session.h"
+
+#include "core/timer.h"
+
+namespace kvpress {
+
+Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk)
+    : model_(model), press_(press), cache_(std::make_unique<KVCache>(model.NewCache(kv_dtype))),
+      prefill_chunk_(prefill_chunk), start_(NowSeconds()) {
+  if (press_ != nullptr) {
+    (void)press_->Attach(model.config());
+    press_->ResetTimes();
+  }
+}
+
+Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits) {
+  if (ids.empty()) return Status::Ok();
+  std::vector<int32_t> pos(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) pos[i] = next_position_ + static_cast<int32_t>(i);
+  ForwardOptions fwd;
+  fwd.max_chunk = prefill_chunk_;
+  fwd.hook = press_;
+  fwd.phase = phase;
+  const Stopwatch sw;
+  RETURN_IF_ERROR(model_.Forward(ids, pos, *cache_, fwd, logits));
+  metrics_.prefill_time += sw.Elapsed();
+  metrics_.total_prefill_tokens += static_cast<int64_t>(ids.size());
+  next_position_ += static_cast<int32_t>(ids.size());
+  return Status::Ok();
+}
+
+StatusOr<DecodeResult> Session::Decode(std::vector<float> logits, const DecodeLoopOptions& o,
+                                       const TokenCallback& on_token) {
+  if (o.max_new_tokens < 0) return InvalidArgument("--max-new-tokens must be >= 0");
+  DecodeResult r;
+  r.finish_reason = "length";
+  Sampler sampler(o.sampling);
+  StopCriteria stop(o.stop);
+  std::vector<int32_t> history(o.context.begin(), o.context.end());
+  std::unique_ptr<StreamingDecoder> text;
+  std::string text_so_far;
+  const bool need_text = o.tokenizer != nullptr && !o.stop.stop_strings.empty();
+  if (need_text) text = std::make_unique<StreamingDecoder>(*o.tokenizer, o.context);
+  ForwardOptions fwd;
+  fwd.hook = press_;
+  fwd.phase = ForwardPhase::kDecode;
+  const Stopwatch wall;
+  for (int step = 0; step < o.max_new_tokens; ++step) {
+    const int32_t id = sampler.Sample(logits, history);
+    if (!first_token_seen_) {
+      metrics_.ttft = NowSeconds() - start_;
+      first_token_seen_ = true;
+    }
+    if (stop.IsEos(id)) {
+      r.finish_reason = "stop";
+      break;
+    }
+    r.tokens.push_back(id);
+    history.push_back(id);
+    if (on_token && !on_token(id)) {
+      r.finish_reason = "cancelled";
+      break;
+    }
+    if (need_text) text_so_far += text->Push(id);
+    const std::string why = stop.Check(r.tokens, text_so_far);
+    if (!why.empty()) {
+      r.finish_reason = why;
+      break;
+    }
+    if (step + 1 == o.max_new_tokens) break;  // no forward needed for the last token
+    const Stopwatch sw;
+    const int32_t tok[1] = {id};
+    const int32_t pos[1] = {next_position_};
+    RETURN_IF_ERROR(model_.Forward(tok, pos, *cache_, fwd, logits));
+    metrics_.decoding_time += sw.Elapsed();
+    ++next_position_;
+  }
+  const double seconds = wall.Elapsed();
+  metrics_.total_decoding_tokens += static_cast<int64_t>(r.tokens.size());
+  decode_wall_ += seconds;
+  return r;
+}
+
+Session::Snapshot Session::Save() const {
+  Snapshot s;
+  s.cache = std::make_unique<KVCache>(*cache_);
+  if (press_ != nullptr) s.press = press_->Clone();
+  s.next_position = next_position_;
+  return s;
+}
+
+void Session::Restore(const Snapshot& s) {
+  const size_t peak = cache_->PeakBytes();
+  const int peak_slots = cache_->PeakHeadSlots();
+  *cache_ = *s.cache;
+  cache_->KeepPeakAtLeast(peak, peak_slots);
+  if (s.press != nullptr) {
+    const PressTimes times = press_ != nullptr ? press_->times() : PressTimes{};
+    restored_press_ = s.press->Clone();
+    press_ = restored_press_.get();
+    press_->SetTimes(times);
+  }
+  next_position_ = s.next_position;
+}
+
+Metrics Session::CurrentMetrics() const {
+  Metrics m = metrics_;
+  m.total_time = NowSeconds() - start_;
+  m.tokens_per_second = decode_wall_ > 0 ? static_cast<double>(m.total_decoding_tokens) / decode_wall_ : 0.0;
+  m.kv_bytes_live = cache_->LiveBytes();
+  m.kv_bytes_peak = cache_->PeakBytes();
+  m.kv_tokens_per_head_max = cache_->PeakHeadSlots();
+  m.compression_ratio = cache_->RetainedFraction();
+  m.evictions = cache_->EvictedSlots();
+  m.rss_peak_bytes = PeakRssBytes();
+  if (press_ != nullptr) {
+    m.press_prefill_time = press_->times().prefill_seconds;
+    m.press_decoding_time = press_->times().decoding_seconds;
+    m.press_tokens_per_second =
+        m.press_decoding_time > 0 ? static_cast<double>(m.total_decoding_tokens) / m.press_decoding_time : 0.0;
+  }
+  return m;
+}
+
+std::vector<int> Session::KeptPerLayer() const {
+  std::vector<int> out;
+  for (int l = 0; l < cache_->n_layers(); ++l) out.push_back(cache_->MaxSize(l));
+  return out;
+}
+
+}  // namespace kvpress

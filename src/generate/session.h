@@ -1,0 +1,79 @@
+// A generation session: one model, one KV cache, an optional press, the next absolute position, and
+// the timing/counters behind Metrics. Generate() and the pipeline are built from it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "generate/metrics.h"
+#include "generate/sampler.h"
+#include "generate/stop_criteria.h"
+#include "model/transformer.h"
+#include "press/press.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvpress {
+
+// Called with each generated id as soon as it is chosen; return false to stop early.
+using TokenCallback = std::function<bool(int32_t id)>;
+
+struct DecodeLoopOptions {
+  int max_new_tokens = 256;
+  SamplerParams sampling;
+  StopOptions stop;
+  const Tokenizer* tokenizer = nullptr;  // needed for stop strings
+  std::span<const int32_t> context;      // ids before the answer (repetition penalty, decoding)
+};
+
+struct DecodeResult {
+  std::vector<int32_t> tokens;  // generated ids (EOS excluded)
+  std::string finish_reason;
+};
+
+class Session {
+ public:
+  // `press` may be null; it is not owned and is Attach()ed to the model here.
+  Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk = 256);
+
+  // Forwards `ids` at the next positions in `phase` (kPrefill compresses, kQuestion does not);
+  // `logits` receives the last token's logits.
+  Status Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits);
+  // Samples from `logits` and decodes until a stop criterion fires or max_new_tokens.
+  StatusOr<DecodeResult> Decode(std::vector<float> logits, const DecodeLoopOptions& options,
+                                const TokenCallback& on_token = {});
+
+  // The cache, press state and position, to answer several questions from one compressed context.
+  struct Snapshot {
+    std::unique_ptr<KVCache> cache;
+    std::unique_ptr<Press> press;  // null when the press cannot be cloned
+    int32_t next_position = 0;
+  };
+  // False when the press cannot be cloned (the caller must re-prefill instead).
+  bool CanSnapshot() const { return press_ == nullptr || press_->Clone() != nullptr; }
+  Snapshot Save() const;
+  void Restore(const Snapshot& s);
+
+  const KVCache& cache() const { return *cache_; }
+  int32_t next_position() const { return next_position_; }
+  // Run-level metrics so far (timings, token counts, cache and press figures).
+  Metrics CurrentMetrics() const;
+  // Per-layer slots of KV head 0..KV-1, max over heads: [L].
+  std::vector<int> KeptPerLayer() const;
+
+ private:
+  Transformer& model_;
+  Press* press_;
+  std::unique_ptr<Press> restored_press_;  // owns press_ after a Restore
+  std::unique_ptr<KVCache> cache_;
+  int prefill_chunk_;
+  int32_t next_position_ = 0;
+  Metrics metrics_;  // timings and token counts; cache/press figures filled by CurrentMetrics()
+  double start_ = 0;
+  double decode_wall_ = 0;  // wall time inside Decode loops
+  bool first_token_seen_ = false;
+};
+
+}  // namespace kvpress
