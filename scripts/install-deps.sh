@@ -2,8 +2,9 @@
 # Installs the Debian packages kvpress.cpp needs to build and test, only those missing.
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -euo pipefail
-PKGS=(cmake ninja-build g++ pkg-config libhwy-dev nlohmann-json3-dev libpcre2-dev libcli11-dev
-      libfmt-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
+PKGS=(cmake ninja-build g++ pkg-config libhwy-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
+      libfmt-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+      python3 python3-jsonschema)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,26 +1,46 @@
-// kvpress generate: text generation from a prompt, streamed to stdout or returned as one JSON object.
+// kvpress generate: text generation with an optional press — a plain prompt, or a context with one
+// or many questions (the pipeline: context compressed once, questions never compressed). Text is
+// streamed to stdout as it is produced, or returned as one JSON object with --json.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/file_util.h"
 #include "core/log.h"
-#include "generate/generator.h"
+#include "generate/chat_prompt.h"
+#include "generate/pipeline.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "press/eviction_log.h"
 #include "press/registry.h"
+#include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace kvpress::cli {
 namespace {
+
+std::atomic<bool> g_interrupted{false};
+void OnSigint(int) { g_interrupted = true; }
 
 struct GenerateFlags {
   std::string model;
   std::string tokenizer;
   std::string prompt;
   std::string prompt_ids;
+  std::string context;
+  std::vector<std::string> questions;
+  std::string answer_prefix;
+  bool chat = false, no_chat = false;
+  std::string enable_thinking;
+  int max_context_length = 0;
   int max_new_tokens = 256;
   float temperature = 0.0f;
   float top_p = 1.0f;
@@ -31,13 +51,38 @@ struct GenerateFlags {
   int threads = 0;
   bool json = false;
   bool no_bos = false;
+  std::vector<std::string> stop;
+  bool stop_on_repetition = false;
   std::string press;
   int cache_budget = 0;
   double compression_ratio = 0.0;
   int compression_interval = 0;
   int target_size = 0;
   std::string kv_dtype = "f32";
+  std::string metrics_csv;
+  std::string eviction_log;
 };
+
+// Appends one CSV row of `m` to `path`, with a header when the file is new.
+Status AppendMetricsCsv(const std::string& path, const std::string& press, int budget, const nlohmann::json& m) {
+  const bool exists = FileExists(path);
+  std::ofstream out(path, std::ios::app);
+  if (!out) return NotFound(path + ": cannot open --metrics-csv for appending");
+  if (!exists) {
+    out << "press,cache_budget";
+    for (auto it = m.begin(); it != m.end(); ++it) out << "," << it.key();
+    out << "\n";
+  }
+  out << press << "," << budget;
+  for (auto it = m.begin(); it != m.end(); ++it) out << "," << it.value().dump();
+  out << "\n";
+  return out ? Status::Ok() : DataLoss(path + ": write failed");
+}
+
+StatusOr<std::string> ReadContextArg(const std::string& arg) {
+  if (!arg.empty() && arg[0] == '@') return ReadFileToString(arg.substr(1));
+  return arg;
+}
 
 int RunGenerate(const GenerateFlags& f) {
   auto loaded = LoadModel(f.model);
@@ -52,117 +97,241 @@ int RunGenerate(const GenerateFlags& f) {
     return ReportError("generate", tok.status());
   }
 
-  std::vector<int32_t> prompt;
+  // Prompt: ids, a plain prompt, or context + questions.
+  std::vector<int32_t> context;
+  std::vector<std::vector<int32_t>> questions;
+  std::vector<std::string> question_texts = f.questions;
+  const bool pipeline_mode = !f.context.empty() || !f.questions.empty();
   if (!f.prompt_ids.empty()) {
     auto ids = ParseIdList(f.prompt_ids, "--prompt-ids");
     if (!ids.ok()) return ReportError("generate", ids.status());
-    prompt = *ids;
+    context = *ids;
+  } else if (pipeline_mode) {
+    auto ctx = ReadContextArg(f.context);
+    if (!ctx.ok()) return ReportError("generate", ctx.status());
+    PipelinePromptOptions po;
+    po.context = *ctx;
+    po.questions = f.questions;
+    po.answer_prefix = f.answer_prefix;
+    po.max_context_length = f.max_context_length;
+    if (f.enable_thinking == "true") po.enable_thinking = true;
+    if (f.enable_thinking == "false") po.enable_thinking = false;
+    std::optional<ChatTemplate> chat;
+    if (!f.no_chat) {
+      const std::string where = f.tokenizer.empty() ? model.path : f.tokenizer;
+      auto cfg = LoadChatTemplateConfig(where);
+      if (cfg.ok() && !cfg->templates.empty()) {
+        auto t = ChatTemplate::FromConfig(*cfg, "", false);
+        if (!t.ok()) return ReportError("generate", t.status());
+        chat = std::move(t).value();
+        po.special_tokens = cfg->special_tokens;
+      } else if (f.chat) {
+        return ReportError("generate", NotFound(where + ": --chat given but the model has no chat template"));
+      }
+    }
+    po.chat = chat ? &*chat : nullptr;
+    auto built = BuildPipelinePrompt(*tokenizer, po);
+    if (!built.ok()) return ReportError("generate", built.status());
+    if (built->truncated) Log(LogLevel::kWarning, "context truncated to --max-context-length {} tokens", f.max_context_length);
+    context = std::move(built->context);
+    questions = std::move(built->questions);
   } else {
     auto ids = tokenizer->Encode(f.prompt, !f.no_bos);
     if (!ids.ok()) return ReportError("generate", ids.status());
-    prompt = *ids;
+    context = *ids;
+    if (f.max_context_length > 0 && static_cast<int>(context.size()) > f.max_context_length) {
+      Log(LogLevel::kWarning, "prompt truncated to --max-context-length {} tokens", f.max_context_length);
+      context.resize(static_cast<size_t>(f.max_context_length));
+    }
   }
-  for (int32_t id : prompt) {
+  for (int32_t id : context) {
     if (id >= model.config.vocab_size) {
       return ReportError("generate", InvalidArgument(fmt::format("--prompt-ids: id {} is outside the vocabulary [0, {})", id, model.config.vocab_size)));
     }
   }
-  if (prompt.empty()) {
+  if (context.empty()) {
     return ReportError("generate", InvalidArgument("--prompt: empty prompt and the model has no BOS token"));
   }
 
   GenerateOptions opt;
   opt.max_new_tokens = f.max_new_tokens;
-  opt.sampling.temperature = f.temperature;
-  opt.sampling.top_p = f.top_p;
-  opt.sampling.top_k = f.top_k;
-  opt.sampling.min_p = f.min_p;
-  opt.sampling.repetition_penalty = f.repetition_penalty;
-  opt.sampling.seed = f.seed;
+  opt.sampling = SamplerParams{f.temperature, f.top_k, f.top_p, f.min_p, f.repetition_penalty, f.seed};
   opt.stop_ids.assign(model.config.eos_token_ids.begin(), model.config.eos_token_ids.end());
-  if (model.config.stop_on_bos && model.config.bos_token_id >= 0) opt.stop_ids.push_back(model.config.bos_token_id);
-  if (static_cast<int64_t>(prompt.size()) + f.max_new_tokens > model.config.max_position) {
-    Log(LogLevel::kWarning, "prompt ({}) + max-new-tokens ({}) exceeds the model's trained context ({})",
-        prompt.size(), f.max_new_tokens, model.config.max_position);
+  if (tokenizer && tokenizer->EosId() >= 0 &&
+      std::find(opt.stop_ids.begin(), opt.stop_ids.end(), tokenizer->EosId()) == opt.stop_ids.end() &&
+      model.config.format != SourceFormat::kLlama2c) {
+    opt.stop_ids.push_back(tokenizer->EosId());
   }
+  if (model.config.stop_on_bos && model.config.bos_token_id >= 0) opt.stop_ids.push_back(model.config.bos_token_id);
+  opt.stop_strings = f.stop;
+  opt.stop_on_repetition = f.stop_on_repetition;
+  opt.tokenizer = tokenizer.get();
+  if (!f.stop.empty() && !tokenizer) return ReportError("generate", InvalidArgument("--stop needs a tokenizer"));
 
   std::unique_ptr<Press> press;
-  if (!f.press.empty() || f.cache_budget > 0 || f.compression_ratio > 0) {
-    auto spec = ParsePressSpec(f.press.empty() ? "knorm" : f.press);
+  if (!f.press.empty()) {
+    auto spec = ParsePressSpec(f.press);
     if (!spec.ok()) return ReportError("generate", spec.status());
-    if (f.press.empty()) {
-      return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio need --press NAME (see `kvpress presses`)"));
-    }
-    spec->budget.cache_budget = f.cache_budget;
-    spec->budget.compression_ratio = f.compression_ratio;
-    spec->budget.compression_interval = f.compression_interval;
-    spec->budget.target_size = f.target_size;
+    spec->budget = BudgetPolicy{f.cache_budget, f.compression_ratio, f.compression_interval, f.target_size};
     spec->seed = f.seed;
     auto created = CreatePress(*spec);
     if (!created.ok()) return ReportError("generate", created.status());
     press = std::move(created).value();
     opt.press = press.get();
+  } else if (!f.eviction_log.empty()) {
+    return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
+  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0) {
+    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size need --press NAME (see `kvpress presses`)"));
   }
   if (f.kv_dtype == "f16") opt.kv_dtype = DType::kF16;
   else if (f.kv_dtype == "bf16") opt.kv_dtype = DType::kBF16;
   else if (f.kv_dtype != "f32") return ReportError("generate", InvalidArgument("--kv-dtype: '" + f.kv_dtype + "' is not one of f32, f16, bf16"));
+  if (static_cast<int64_t>(context.size()) + f.max_new_tokens > model.config.max_position) {
+    Log(LogLevel::kWarning, "prompt ({}) + max-new-tokens ({}) exceeds the model's trained context ({})",
+        context.size(), f.max_new_tokens, model.config.max_position);
+  }
+
+  std::unique_ptr<EvictionLog> eviction_log;
+  if (!f.eviction_log.empty() && press) {
+    auto log = EvictionLog::Open(f.eviction_log);
+    if (!log.ok()) return ReportError("generate", log.status());
+    eviction_log = std::move(log).value();
+    eviction_log->set_n_heads(model.config.n_heads);
+    press->set_eviction_log(eviction_log.get());
+  }
 
   Transformer transformer(model, f.threads);
+  std::signal(SIGINT, OnSigint);
+  ProgressLine progress(isatty(STDERR_FILENO) != 0 && !f.json);
   std::unique_ptr<StreamingDecoder> stream;
-  if (tokenizer) stream = std::make_unique<StreamingDecoder>(*tokenizer, prompt);
+  int generated = 0;
+  size_t question_index = 0;
+  std::vector<int32_t> stream_context = context;
+  auto start_stream = [&]() {
+    if (!tokenizer) return;
+    stream_context = context;
+    if (question_index < questions.size()) {
+      stream_context.insert(stream_context.end(), questions[question_index].begin(), questions[question_index].end());
+    }
+    stream = std::make_unique<StreamingDecoder>(*tokenizer, stream_context);
+  };
+  start_stream();
   TokenCallback on_token = [&](int32_t id) {
+    ++generated;
     if (!f.json && stream) {
       const std::string piece = stream->Push(id);
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
     }
-    return true;
+    progress.Update(generated, press ? press->Name() : "none");
+    return !g_interrupted.load();
   };
-  auto result = Generate(transformer, prompt, opt, on_token);
-  if (!result.ok()) return ReportError("generate", result.status());
 
-  std::string text;
-  if (tokenizer) {
-    std::vector<int32_t> all = prompt;
-    all.insert(all.end(), result->tokens.begin(), result->tokens.end());
+  nlohmann::json out;
+  Metrics run_metrics;
+  bool cancelled = false;
+  auto decode_text = [&](const std::vector<int32_t>& before, const std::vector<int32_t>& gen) {
+    if (!tokenizer) return std::string();
+    std::vector<int32_t> all = before;
+    all.insert(all.end(), gen.begin(), gen.end());
     const std::string full = tokenizer->Decode(all);
-    const std::string head = tokenizer->Decode(prompt);
-    text = full.substr(std::min(head.size(), full.size()));
+    const std::string head = tokenizer->Decode(before);
+    return full.substr(std::min(head.size(), full.size()));
+  };
+  if (!pipeline_mode) {
+    auto result = Generate(transformer, context, opt, on_token);
+    if (!result.ok()) return ReportError("generate", result.status());
+    run_metrics = result->metrics;
+    cancelled = result->finish_reason == "cancelled";
+    out = {{"text", decode_text(context, result->tokens)},
+           {"tokens", result->tokens},
+           {"prompt_tokens", context.size()},
+           {"finish_reason", result->finish_reason},
+           {"metrics", result->metrics.ToJson()},
+           {"kept_per_layer", result->kept_per_layer}};
+  } else {
+    // Answers stream one after the other; each starts on a new line.
+    TokenCallback per_question = [&](int32_t id) { return on_token(id); };
+    std::vector<std::vector<int32_t>> qs = questions;
+    PipelineResult result;
+    auto r = RunPipeline(transformer, context, qs, opt, [&](int32_t id) {
+      return per_question(id);
+    });
+    if (!r.ok()) return ReportError("generate", r.status());
+    result = std::move(r).value();
+    run_metrics = result.metrics;
+    nlohmann::json answers = nlohmann::json::array();
+    for (size_t q = 0; q < result.answers.size(); ++q) {
+      const PipelineAnswer& a = result.answers[q];
+      std::vector<int32_t> before = context;
+      before.insert(before.end(), a.question_ids.begin(), a.question_ids.end());
+      cancelled = cancelled || a.finish_reason == "cancelled";
+      answers.push_back({{"question", q < question_texts.size() ? question_texts[q] : ""},
+                         {"text", decode_text(before, a.tokens)},
+                         {"tokens", a.tokens},
+                         {"finish_reason", a.finish_reason},
+                         {"metrics", a.metrics.ToJson()},
+                         {"kept_per_layer", a.kept_per_layer}});
+    }
+    out = {{"answers", answers},
+           {"prompt_tokens", context.size()},
+           {"metrics", result.metrics.ToJson()}};
+    if (!f.json) {
+      // Streaming printed the answers back to back; re-print them separated when there are several.
+      if (result.answers.size() > 1) {
+        std::printf("\n");
+        for (size_t q = 0; q < answers.size(); ++q) {
+          std::printf("%s\n", fmt::format("[{}] {}{}", q + 1, answers[q]["question"].get<std::string>(),
+                                          answers[q]["text"].get<std::string>()).c_str());
+        }
+      }
+    }
   }
+  progress.Finish();
   if (f.json) {
-    nlohmann::json j = {
-        {"text", text},
-        {"tokens", result->tokens},
-        {"prompt_tokens", prompt.size()},
-        {"finish_reason", result->finish_reason},
-        {"metrics", result->metrics.ToJson()},
-    };
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     if (stream) {
       const std::string rest = stream->Flush();
       std::fwrite(rest.data(), 1, rest.size(), stdout);
-    } else {
-      for (size_t i = 0; i < result->tokens.size(); ++i) std::printf("%s%d", i ? " " : "", result->tokens[i]);
+    } else if (out.contains("tokens")) {
+      const auto ids = out["tokens"].get<std::vector<int32_t>>();
+      for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);
     }
     std::printf("\n");
-    const Metrics& m = result->metrics;
-    Log(LogLevel::kInfo, "{} prompt + {} generated tokens, prefill {:.3f}s, decode {:.1f} tok/s, finish: {}",
-        m.total_prefill_tokens, m.total_decoding_tokens, m.prefill_time, m.tokens_per_second, result->finish_reason);
+    Log(LogLevel::kInfo, "{} prompt + {} generated tokens, prefill {:.3f}s, decode {:.1f} tok/s",
+        run_metrics.total_prefill_tokens, run_metrics.total_decoding_tokens, run_metrics.prefill_time,
+        run_metrics.tokens_per_second);
   }
-  return kExitOk;
+  std::fflush(stdout);
+  if (!f.metrics_csv.empty()) {
+    const Status s = AppendMetricsCsv(f.metrics_csv, press ? press->Name() : "none", f.cache_budget, run_metrics.ToJson());
+    if (!s.ok()) return ReportError("generate", s);
+  }
+  return cancelled ? 130 : kExitOk;
 }
 
 }  // namespace
 
 void RegisterGenerate(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<GenerateFlags>();
-  CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt");
+  CLI::App* cmd = app.add_subcommand("generate", "Generate text, optionally compressing the KV cache with a press");
   cmd->add_option("--model,-m", f->model, "HF model directory, GGUF file or llama2.c .bin")->required();
-  cmd->add_option("--tokenizer", f->tokenizer, "Tokenizer file (default: found beside the model)");
-  auto* prompt = cmd->add_option("--prompt,-p", f->prompt, "Prompt text (BOS is prepended)");
+  cmd->add_option("--tokenizer", f->tokenizer, "Tokenizer (default: found with the model)");
+  auto* prompt = cmd->add_option("--prompt,-p", f->prompt, "Plain completion prompt (BOS is prepended)");
   auto* ids = cmd->add_option("--prompt-ids", f->prompt_ids, "Prompt as comma-separated token ids (no BOS added)");
+  auto* context = cmd->add_option("--context", f->context, "Context TEXT or @FILE, compressed once (pipeline mode)");
+  cmd->add_option("--question", f->questions, "Question about the context (repeatable; never compressed)");
+  cmd->add_option("--answer-prefix", f->answer_prefix, "Text that starts every answer");
+  cmd->add_flag("--chat", f->chat, "Use the model's chat template (default when it has one)");
+  cmd->add_flag("--no-chat", f->no_chat, "Raw prompt: BOS + context, questions followed by a newline");
+  cmd->add_option("--enable-thinking", f->enable_thinking, "Passed to the chat template (true|false)")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd->add_option("--max-context-length", f->max_context_length, "Truncate the context to N tokens (with a warning)")
+      ->check(CLI::NonNegativeNumber);
   prompt->excludes(ids);
+  prompt->excludes(context);
+  ids->excludes(context);
   cmd->add_option("--max-new-tokens,-n", f->max_new_tokens, "Maximum tokens to generate")->check(CLI::NonNegativeNumber);
   cmd->add_option("--temperature,-t", f->temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-p", f->top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
@@ -170,10 +339,13 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--min-p", f->min_p, "Drop tokens below min_p × p_max")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--repetition-penalty", f->repetition_penalty, "HF-style repetition penalty (1 = off)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", f->seed, "RNG seed for sampling");
+  cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses");
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--json", f->json, "Print one JSON object (text, tokens, prompt_tokens, finish_reason, metrics)");
+  cmd->add_flag("--json", f->json, "Print one JSON object (text/answers, tokens, finish_reason, metrics)");
   cmd->add_flag("--no-bos", f->no_bos, "Do not prepend BOS to --prompt");
+  cmd->add_option("--stop", f->stop, "Stop when the text ends with this string (repeatable)");
+  cmd->add_flag("--stop-on-repetition", f->stop_on_repetition,
+                "Stop when a 2-10 token n-gram repeats 5 times in a row (the harness's criterion)");
   cmd->add_option("--press", f->press, "KV-cache press: NAME[:key=value,...] (see `kvpress presses`)");
   cmd->add_option("--cache-budget", f->cache_budget, "Slots kept per KV head per layer (prefill and every decode step)")
       ->check(CLI::NonNegativeNumber);
@@ -185,6 +357,10 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--target-size", f->target_size, "Upstream decoding policy: prune to this many slots every interval")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32 (default), f16, bf16");
+  cmd->add_option("--eviction-log", f->eviction_log,
+                  "CSV: one row per prune and KV head (prune_step, layer_idx, head_idx, kv_len_pre, attn_len, "
+                  "diff_indices, attn_loss, evicted_positions)");
+  cmd->add_option("--metrics-csv", f->metrics_csv, "Append one row of metrics per run to this CSV (header on creation)");
   cmd->callback([f, &run] { run = [f] { return RunGenerate(*f); }; });
 }
 

@@ -14,5 +14,7 @@ void RegisterInspect(CLI::App& app, RunFn& run);
 void RegisterConvert(CLI::App& app, RunFn& run);
 void RegisterBench(CLI::App& app, RunFn& run);
 void RegisterPresses(CLI::App& app, RunFn& run);
+void RegisterTokenize(CLI::App& app, RunFn& run);
+void RegisterTemplate(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterConvert(app, run);
   kvpress::cli::RegisterBench(app, run);
   kvpress::cli::RegisterPresses(app, run);
+  kvpress::cli::RegisterTokenize(app, run);
+  kvpress::cli::RegisterTemplate(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

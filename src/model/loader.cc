@@ -3,13 +3,28 @@
 #include <fstream>
 
 #include "core/file_util.h"
+#include "hub/hub_options.h"
+#include "hub/repo_id.h"
+#include "hub/resolve_model.h"
 #include "model/model.h"
 
 namespace kvpress {
 
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
   if (IsDirectory(path)) return LoadHuggingFaceModel(path);
-  if (!FileExists(path)) return NotFound(path + ": no such model file or directory");
+  if (!FileExists(path)) {
+    // Not on disk but shaped like org/name[@revision]: a Hugging Face model, from the HF cache
+    // (downloaded when missing; HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE).
+    if (hub::LooksLikeRepoId(path)) {
+      auto resolved = hub::ResolveModel(path, hub::HubOptionsFromEnvironment());
+      if (!resolved.ok()) {
+        return Status(resolved.status().code(), "'" + path + "' is not a local path; as a Hugging Face model id: " +
+                                                    resolved.status().message());
+      }
+      return LoadHuggingFaceModel(resolved->snapshot_dir);
+    }
+    return NotFound(path + ": no such model file or directory");
+  }
   char magic[4] = {0, 0, 0, 0};
   std::ifstream in(path, std::ios::binary);
   in.read(magic, 4);

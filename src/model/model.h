@@ -22,7 +22,10 @@ struct Model {
 };
 
 // Loads a model from a Hugging Face directory (config.json + safetensors), a GGUF file, or a
-// llama2.c checkpoint (.bin). Every malformed input yields a Status naming the file and problem.
+// llama2.c checkpoint (.bin). A path that does not exist and reads `org/name[@revision]` is a
+// Hugging Face model id, resolved in the HF cache and downloaded when missing (hub/resolve_model.h;
+// configured by the HF_* environment variables); `path` of the result is then the snapshot
+// directory. Every malformed input yields a Status naming the file and problem.
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
 
 // Format-specific loaders (LoadModel dispatches to them).

@@ -57,6 +57,9 @@ class Press : public LayerHook {
   void ResetTimes() { times_ = {}; }
   void SetTimes(const PressTimes& t) { times_ = t; }
 
+  // Logs every prune to `log` (not owned; null = off).
+  void set_eviction_log(class EvictionLog* log) { eviction_log_ = log; }
+
   const BudgetPolicy& budget() const { return budget_; }
   void set_budget(const BudgetPolicy& b) { budget_ = b; }
 
@@ -69,6 +72,7 @@ class Press : public LayerHook {
 
   BudgetPolicy budget_;
   ModelConfig config_;
+  class EvictionLog* eviction_log_ = nullptr;
 
  private:
   PressTimes times_;

@@ -13,7 +13,7 @@ StatusOr<PressSpec> ParsePressSpec(const std::string& text) {
   PressSpec spec;
   const size_t colon = text.find(':');
   spec.name = text.substr(0, colon);
-  if (spec.name.empty()) return InvalidArgument(fmt::format("--press '{}': missing press name", text));
+  if (spec.name.empty()) return FailedPrecondition(fmt::format("--press '{}': missing press name", text));
   if (colon == std::string::npos) return spec;
   const std::string rest = text.substr(colon + 1);
   size_t start = 0;
@@ -22,10 +22,10 @@ StatusOr<PressSpec> ParsePressSpec(const std::string& text) {
     const std::string item = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return InvalidArgument(fmt::format("--press '{}': '{}' is not key=value", text, item));
+      return FailedPrecondition(fmt::format("--press '{}': '{}' is not key=value", text, item));
     }
     const std::string key = item.substr(0, eq);
-    if (spec.params.count(key)) return InvalidArgument(fmt::format("--press '{}': '{}' given twice", text, key));
+    if (spec.params.count(key)) return FailedPrecondition(fmt::format("--press '{}': '{}' given twice", text, key));
     spec.params[key] = item.substr(eq + 1);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -70,12 +70,12 @@ std::string PressParams::GetString(const std::string& key, const std::string& de
 Status PressParams::Finish() const {
   for (const auto& [key, value] : spec_.params) {
     if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-      return InvalidArgument(fmt::format("press '{}' has no parameter '{}' (valid: {})", spec_.name, key,
+      return NotFound(fmt::format("press '{}' has no parameter '{}' (valid: {})", spec_.name, key,
                                          known_.empty() ? "none" : fmt::format("{}", fmt::join(known_, ", "))));
     }
   }
   if (!errors_.empty()) {
-    return InvalidArgument(fmt::format("press '{}': {}", spec_.name, fmt::join(errors_, "; ")));
+    return FailedPrecondition(fmt::format("press '{}': {}", spec_.name, fmt::join(errors_, "; ")));
   }
   return Status::Ok();
 }

@@ -51,11 +51,12 @@ enum class WindowAttention {
   kForkMaxProbs,
 };
 
-// Importance of the first `n_old` slots of (ctx.layer, kv_head) under the held queries of the layer.
-// keys: the head's keys [n, hd] as f32 (post-RoPE, as stored). Slots a query cannot see (position
-// after it, or outside the model's sliding window) get probability 0 from it. [n_old].
-std::vector<float> WindowImportance(const RecentQueries& queries, const LayerHookContext& ctx, int kv_head,
-                                    std::span<const float> keys, int n_old, WindowAttention mode);
+// Importance of the first `n_old` slots of (ctx.layer, kv_head) under the held queries of the
+// layer. keys: the head's keys [n, hd] as f32 (post-RoPE, as stored). Slots a query cannot see
+// (position after it, or outside the model's sliding window) get probability 0 from it. [n_old].
+std::vector<float> WindowImportance(const RecentQueries& queries, const LayerHookContext& ctx,
+                                    int kv_head, std::span<const float> keys, int n_old,
+                                    WindowAttention mode);
 
 // The head's keys [n, hd] widened to f32.
 std::vector<float> LoadKeys(const LayerHookContext& ctx, int kv_head);

@@ -12,6 +12,7 @@ const std::vector<PressInfo>& AllPresses() {
       FullPressInfo(),    RandomPressInfo(),  KnormPressInfo(),          StreamingLlmPressInfo(),
       H2oPressInfo(),     SnapKvPressInfo(),  SnapKvDecodingPressInfo(), TovaPressInfo(),
       ObservedAttentionPressInfo(), KeyDiffPressInfo(),
+      LagKvPressInfo(), RkvPressInfo(), RkvLshPressInfo(),
   };
   return presses;
 }
@@ -25,11 +26,17 @@ StatusOr<std::unique_ptr<Press>> CreatePress(const PressSpec& spec) {
     if (spec.budget.compression_ratio < 0 || spec.budget.compression_ratio >= 1) {
       return InvalidArgument("--compression-ratio must be in [0, 1)");
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<Press> press, info.create(spec));
+    auto created = info.create(spec);
+    if (!created.ok()) {
+      // A value a press rejects (e.g. window=0) is a bad spec like an unparsable one (exit 2).
+      const Status& s = created.status();
+      return s.code() == StatusCode::kInvalidArgument ? FailedPrecondition(s.message()) : s;
+    }
+    std::unique_ptr<Press> press = std::move(created).value();
     press->set_budget(spec.budget);
     return press;
   }
-  return InvalidArgument(fmt::format("unknown press '{}' (valid: {})", spec.name, fmt::join(names, ", ")));
+  return NotFound(fmt::format("unknown press '{}' (valid: {})", spec.name, fmt::join(names, ", ")));
 }
 
 }  // namespace kvpress

@@ -1,5 +1,7 @@
 #include "press/scorer_press.h"
 
+#include "press/eviction_log.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -34,6 +36,7 @@ void ScorerPress::PruneLayer(const LayerHookContext& ctx, int target, bool decod
     scores.assign(static_cast<size_t>(n), 0.0f);
     Score(ctx, g, decoding, scores);
     const std::vector<int> keep = TopK(scores, ctx.cache->Positions(ctx.layer, g), target);
+    if (eviction_log_ != nullptr) eviction_log_->Record(ctx, g, keep);
     ctx.cache->Retain(ctx.layer, g, keep);
     OnRetain(ctx.layer, g, keep);
   }
@@ -54,16 +57,16 @@ void ScorerPress::OnPrefill(const LayerHookContext& ctx) {
 void ScorerPress::OnDecode(const LayerHookContext& ctx) {
   Observe(ctx);
   const int n = ctx.cache->MaxSize(ctx.layer);
+  const int interval = budget_.compression_interval > 0 ? budget_.compression_interval : DefaultInterval();
   if (budget_.cache_budget > 0) {
-    if (n > budget_.cache_budget + std::max(0, budget_.compression_interval - 1)) {
+    if (n > budget_.cache_budget + std::max(0, interval - 1)) {
       PruneLayer(ctx, budget_.cache_budget, true);
     }
   } else if (budget_.target_size > 0) {
     if (decode_steps_.size() != static_cast<size_t>(config().n_layers)) Reset();
     int& steps = decode_steps_[static_cast<size_t>(ctx.layer)];
     ++steps;
-    const int interval = budget_.compression_interval > 0 ? budget_.compression_interval : 512;
-    if (steps >= interval) {
+    if (steps >= (interval > 0 ? interval : 512)) {
       steps = 0;
       if (n > budget_.target_size) PruneLayer(ctx, budget_.target_size, true);
     }

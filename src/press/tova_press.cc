@@ -3,6 +3,7 @@
 // every KV head, so heads stay aligned); the last slot is always kept. In decoding the last query
 // is the current one. When KV heads hold different slots (another press made them ragged), the mean
 // is taken over each KV head's own group instead.
+#include <algorithm>
 #include <limits>
 
 #include "press/catalog.h"
@@ -21,15 +22,22 @@ class TovaPress : public ScorerPress {
   }
 
  protected:
+  // Called before the layer is pruned: whether every KV head holds the same slots. (Deciding this
+  // inside Score() would see the heads PruneLayer already pruned and fall back to the group mean
+  // for every KV head after the first.)
+  void Observe(const LayerHookContext& ctx) override {
+    aligned_ = true;
+    const auto p0 = ctx.cache->Positions(ctx.layer, 0);
+    for (int g = 1; g < ctx.cache->n_kv_heads(); ++g) {
+      const auto pg = ctx.cache->Positions(ctx.layer, g);
+      aligned_ = aligned_ && std::equal(pg.begin(), pg.end(), p0.begin(), p0.end());
+    }
+  }
+
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
     const size_t n = scores.size();
     if (ctx.stats == nullptr || ctx.stats->window_sum.empty()) return;
-    bool aligned = true;
-    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
-      const auto pg = ctx.cache->Positions(ctx.layer, g), p0 = ctx.cache->Positions(ctx.layer, kv_head);
-      aligned = aligned && std::equal(pg.begin(), pg.end(), p0.begin(), p0.end());
-    }
-    if (aligned) {
+    if (aligned_) {
       for (const auto& row : ctx.stats->window_sum) {
         for (size_t j = 0; j < n; ++j) scores[j] += row[j] / static_cast<float>(ctx.stats->n_heads);
       }
@@ -38,6 +46,9 @@ class TovaPress : public ScorerPress {
     }
     scores[n - 1] = std::numeric_limits<float>::infinity();
   }
+
+ private:
+  bool aligned_ = true;  // of the layer being pruned, as it was before pruning
 };
 
 }  // namespace

@@ -21,8 +21,9 @@ StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::st
   };
   int32_t max_len = 0;
   if (!read(&max_len, 4)) return DataLoss(path + ": truncated llama2.c tokenizer (no header)");
-  if (vocab_size <= 0) return InvalidArgument(path + ": vocab size must be positive");
-  for (int i = 0; i < vocab_size; ++i) {
+  if (vocab_size == 0) return InvalidArgument(path + ": vocab size must be positive");
+  // vocab_size < 0: the file has no count, so read tokens until it ends.
+  for (int i = 0; vocab_size < 0 ? pos < data.size() : i < vocab_size; ++i) {
     float score = 0;
     int32_t len = 0;
     if (!read(&score, 4) || !read(&len, 4)) {

@@ -12,6 +12,7 @@ namespace kvpress {
 class Llama2cTokenizer : public Tokenizer {
  public:
   // Loads `path` for a vocabulary of `vocab_size` tokens (the model's; the file has no count).
+  // A negative `vocab_size` reads tokens until the end of the file.
   static StatusOr<std::unique_ptr<Llama2cTokenizer>> Load(const std::string& path, int vocab_size);
 
   // run.c semantics: BOS (id 1) when add_special, a dummy-prefix " " token for non-empty text,
@@ -23,6 +24,11 @@ class Llama2cTokenizer : public Tokenizer {
   int VocabSize() const override { return static_cast<int>(pieces_.size()); }
   int BosId() const override { return 1; }
   int EosId() const override { return 2; }
+  int32_t TokenToId(std::string_view token) const override {
+    auto it = lookup_.find(std::string(token));
+    return it == lookup_.end() ? -1 : it->second;
+  }
+  std::string Description() const override { return "llama2.c tokenizer.bin"; }
 
  private:
   std::vector<std::string> pieces_;

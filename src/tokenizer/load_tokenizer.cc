@@ -1,30 +1,130 @@
 #include "tokenizer/load_tokenizer.h"
 
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstring>
+#include <fstream>
+
 #include "core/file_util.h"
+#include "core/mapped_file.h"
+#include "model/gguf.h"
+#include "tokenizer/hf_loaders.h"
 #include "tokenizer/llama2c_tokenizer.h"
 
 namespace kvpress {
+namespace {
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// The first `n` bytes of a file ("" when unreadable).
+std::string Head(const std::string& path, size_t n) {
+  std::ifstream f(path, std::ios::binary);
+  std::string buf(n, '\0');
+  f.read(buf.data(), static_cast<std::streamsize>(n));
+  buf.resize(static_cast<size_t>(f.gcount()));
+  return buf;
+}
+
+// tiktoken files start with a line "<base64> <decimal rank>".
+bool LooksLikeTiktoken(const std::string& head) {
+  const size_t nl = head.find('\n');
+  const std::string line = head.substr(0, nl);
+  const size_t space = line.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 >= line.size()) return false;
+  for (size_t i = 0; i < space; ++i) {
+    const char c = line[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') return false;
+  }
+  for (size_t i = space + 1; i < line.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(line[i])) && line[i] != '\r') return false;
+  }
+  return true;
+}
+
+template <typename T>
+StatusOr<std::unique_ptr<Tokenizer>> Upcast(StatusOr<std::unique_ptr<T>> t) {
+  if (!t.ok()) return t.status();
+  return std::unique_ptr<Tokenizer>(std::move(t).value());
+}
+
+StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
+  ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
+  ASSIGN_OR_RETURN(GgufFile g, ReadGguf(*file));
+  return Upcast(LoadGgufVocab(g.metadata, path));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int llama2c_vocab_size) {
+  if (IsDirectory(path)) {
+    if (FileExists(path + "/tokenizer.json")) return Upcast(LoadTokenizerJson(path + "/tokenizer.json"));
+    if (FileExists(path + "/vocab.json") && FileExists(path + "/merges.txt")) {
+      return Upcast(LoadVocabMerges(path + "/vocab.json", path + "/merges.txt"));
+    }
+    for (const char* name : {"tokenizer.model", "tokenizer.bin"}) {
+      if (FileExists(path + "/" + name)) return LoadTokenizer(path + "/" + name, llama2c_vocab_size);
+    }
+    return NotFound(path + ": no tokenizer.json, vocab.json + merges.txt, tokenizer.model or tokenizer.bin in this directory");
+  }
+  if (!FileExists(path)) return NotFound(path + ": no such tokenizer file or directory");
+  const std::string head = Head(path, 256);
+  if (head.compare(0, 4, "GGUF") == 0) return LoadGguf(path);
+  const std::string base = BaseName(path);
+  if (EndsWith(base, ".json")) {
+    if (EndsWith(base, "vocab.json")) {
+      const std::string merges = DirOf(path) + "/merges.txt";
+      if (!FileExists(merges)) return NotFound(path + ": a vocab.json needs merges.txt beside it (" + merges + ")");
+      return Upcast(LoadVocabMerges(path, merges));
+    }
+    return Upcast(LoadTokenizerJson(path));
+  }
+  if (EndsWith(base, ".bin")) {
+    return Upcast(Llama2cTokenizer::Load(path, llama2c_vocab_size));
+  }
+  if (LooksLikeTiktoken(head)) return Upcast(LoadTiktoken(path));
+  if (!head.empty() && head[0] == 0x0A) return Upcast(LoadSentencePieceModel(path));
+  return DataLoss(path + ": unrecognised tokenizer format (expected tokenizer.json, vocab.json, GGUF, "
+                              "tiktoken or SentencePiece .model, or llama2.c .bin)");
+}
 
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path) {
-  std::string p = path;
-  if (p.empty() && model.config.format == SourceFormat::kLlama2c) {
-    const size_t slash = model.path.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "." : model.path.substr(0, slash);
-    for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
-      if (FileExists(dir + "/" + name)) {
-        p = dir + "/" + name;
-        break;
+  const int llama2c_vocab = model.config.format == SourceFormat::kLlama2c ? model.config.vocab_size : -1;
+  if (!path.empty()) return LoadTokenizer(path, llama2c_vocab);
+  switch (model.config.format) {
+    case SourceFormat::kLlama2c: {
+      const std::string dir = DirOf(model.path);
+      for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
+        if (FileExists(dir + "/" + name)) return LoadTokenizer(dir + "/" + name, llama2c_vocab);
       }
+      break;
+    }
+    case SourceFormat::kGguf:
+      if (model.gguf_metadata.is_object() && model.gguf_metadata.contains("tokenizer.ggml.model")) {
+        return Upcast(LoadGgufVocab(model.gguf_metadata, model.path));
+      }
+      break;
+    case SourceFormat::kHuggingFace: {
+      const std::string dir = IsDirectory(model.path) ? model.path : DirOf(model.path);
+      auto tok = LoadTokenizer(dir);
+      if (tok.ok() || tok.status().code() != StatusCode::kNotFound) return tok;
+      break;
     }
   }
-  if (p.empty()) {
-    return NotFound(model.path + ": no tokenizer found; pass --tokenizer (or --prompt-ids)");
-  }
-  if (p.size() >= 4 && p.compare(p.size() - 4, 4, ".bin") == 0) {
-    ASSIGN_OR_RETURN(auto tok, Llama2cTokenizer::Load(p, model.config.vocab_size));
-    return std::unique_ptr<Tokenizer>(std::move(tok));
-  }
-  return Unimplemented(p + ": this tokenizer format is not supported yet (llama2.c tokenizer.bin only)");
+  return NotFound(model.path + ": no tokenizer found; pass --tokenizer (or --prompt-ids)");
 }
 
 }  // namespace kvpress

@@ -9,8 +9,20 @@
 
 namespace kvpress {
 
-// `path` may be empty (look beside/inside the model). Supported now: llama2.c tokenizer.bin.
-// NotFound when no tokenizer can be located; Unimplemented for formats not yet supported.
+// Loads the tokenizer at `path`, recognised by content:
+//   - a directory: tokenizer.json, else vocab.json + merges.txt, else tokenizer.model, else
+//     tokenizer.bin;
+//   - a GGUF file (its embedded vocabulary);
+//   - a tokenizer.json, or a vocab.json with merges.txt beside it;
+//   - a tiktoken or SentencePiece (BPE) `.model`;
+//   - a llama2.c tokenizer.bin: `llama2c_vocab_size` tokens (the model's; -1 reads to the end).
+// NotFound when nothing is there; DataLoss for corrupt files; Unimplemented for valid but
+// unsupported tokenizers (e.g. Unigram), each naming the file.
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int llama2c_vocab_size = -1);
+
+// `path` may be empty: then the tokenizer is looked up beside/inside the model (its HF
+// directory, its GGUF metadata, or tokenizer.bin/tok512.bin beside a llama2.c checkpoint).
+// NotFound when no tokenizer can be located.
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path);
 
 }  // namespace kvpress

@@ -1,0 +1,41 @@
+#include "generate/chat_prompt.h"
+
+namespace kvpress {
+
+StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const PipelinePromptOptions& o) {
+  PipelinePrompt p;
+  std::string context_text = o.context;
+  std::string suffix = "\n";
+  EncodeOptions raw;  // templated text already holds its special tokens
+  if (o.chat != nullptr) {
+    // A separator that cannot occur in the context (upstream: len(context)+10 '#').
+    std::string sep(o.context.size() + 10, '#');
+    ChatRequest req;
+    req.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", o.context + sep}}});
+    req.add_generation_prompt = true;
+    req.enable_thinking = o.enable_thinking;
+    req.special_tokens = o.special_tokens;
+    ASSIGN_OR_RETURN(std::string rendered, o.chat->Apply(req));
+    const size_t at = rendered.find(sep);
+    if (at == std::string::npos) return FailedPrecondition("chat template dropped the user message");
+    context_text = rendered.substr(0, at);
+    suffix = rendered.substr(at + sep.size());
+    p.used_chat_template = true;
+    ASSIGN_OR_RETURN(p.context, tok.EncodeWith(context_text, raw));
+  } else {
+    ASSIGN_OR_RETURN(p.context, tok.Encode(context_text, /*add_special=*/true));
+  }
+  if (o.max_context_length > 0 && static_cast<int>(p.context.size()) > o.max_context_length) {
+    p.context.resize(static_cast<size_t>(o.max_context_length));
+    p.truncated = true;
+  }
+  std::vector<std::string> qs = o.questions;
+  if (qs.empty()) qs.emplace_back();
+  for (const std::string& q : qs) {
+    ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok.EncodeWith(q + suffix + o.answer_prefix, raw));
+    p.questions.push_back(std::move(ids));
+  }
+  return p;
+}
+
+}  // namespace kvpress

@@ -1,0 +1,36 @@
+// Builds the pipeline's token ids from text (reference §4): with a chat template, the context goes
+// into the user turn followed by a unique separator; the rendered prompt is split there into the
+// templated context prefix and the suffix (end of turn + assistant header) that follows each question.
+// Without a template: context = BOS + context, question suffix = "\n".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvpress {
+
+struct PipelinePrompt {
+  std::vector<int32_t> context;
+  std::vector<std::vector<int32_t>> questions;
+  bool used_chat_template = false;
+  bool truncated = false;  // the context was cut to max_context_length
+};
+
+struct PipelinePromptOptions {
+  std::string context;
+  std::vector<std::string> questions;  // empty = one empty question
+  std::string answer_prefix;
+  const ChatTemplate* chat = nullptr;  // null = raw prompt
+  std::map<std::string, std::string> special_tokens;
+  std::optional<bool> enable_thinking;
+  int max_context_length = 0;          // 0 = no limit (tokens)
+};
+
+StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const PipelinePromptOptions& o);
+
+}  // namespace kvpress

@@ -1,0 +1,169 @@
+// rkv_lsh — the reasoning fork's RKVLSHPress ("Hold Onto That Thought: Assessing KV Cache
+// Compression on Reasoning", Liu et al., arXiv:2512.12008; reference §2.D): R-KV (Cai et al.,
+// arXiv:2505.24133) in the fork's additive form with the pairwise key similarity replaced by
+// SimHash buckets.
+//
+// Per KV head with n slots, w = min(window, n): the last w slots are always kept. For the
+// n_old = n − w older slots j:
+//   importance  I_j = MaxPool1d( max_{g ∈ group} mean_i softmax_{visible slots}(q_gi·k_j/√hd) )
+//               over the last `window` queries i of the layer (softmax over every visible slot,
+//               window columns dropped afterwards; kernel 5)        — as rkv:compat=fork
+//   redundancy  k̂_j = k_j/(‖k_j‖+1e-8);  code c_j = Σ_b 2^b [k̂_j·P_b > 0]  (b < bits) with a
+//               Gaussian projection P ∈ R^{hd×bits};  N_c = number of older slots in bucket c;
+//               ā_c = Σ_{c'} N_{c'} cos(popcount(c ⊕ c')/bits) / n_old;  R_j = softmax_j(ā_{c_j})
+//   score       s_j = λ·I_j + (1−λ)·R_j        λ = 0.1, bits = 6
+// (ā_c includes the slot's own bucket, as the fork's `main`; its later `dixi/rkv_lsh` version
+// subtracts N_c.)
+// Decoding prunes back to the budget once the cache holds budget + 64 slots (interval 64 unless
+// --compression-interval is given).
+//
+// P: entries drawn in row-major order [hd][bits] from std::normal_distribution<float>(0, 1) over
+// std::mt19937_64(seed), once per Attach/Reset, shared by all layers, heads and prunes (the fork's
+// later `dixi/rkv_lsh` branch caches one matrix; its `main` draws a fresh unseeded one per call —
+// not reproducible, so not copied). Softmaxes are computed in f32/f64 (the fork uses bf16).
+// Like rkv, the window queries are the post-RoPE queries of the layer's last `window` tokens with
+// their own positions, and all state is per layer (the fork shares one buffer across layers).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <random>
+
+#include "press/catalog.h"
+#include "press/recent_queries.h"
+#include "press/scorer_press.h"
+
+namespace kvpress {
+namespace {
+
+class RkvLshPress : public ScorerPress {
+ public:
+  RkvLshPress(double lambda, int kernel, int window, int bits, uint64_t seed)
+      : lambda_(lambda), kernel_(kernel), window_(window), bits_(bits), seed_(seed) {}
+  std::string Name() const override { return "rkv_lsh"; }
+  std::unique_ptr<Press> Clone() const override { return std::make_unique<RkvLshPress>(*this); }
+
+  void Reset() override {
+    ScorerPress::Reset();
+    queries_.Reset(config().n_layers, config().n_heads, config().head_dim, window_);
+    std::mt19937_64 rng(seed_);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    projection_.resize(static_cast<size_t>(std::max(config().head_dim, 0)) * bits_);
+    for (float& v : projection_) v = normal(rng);
+    cos_table_.resize(static_cast<size_t>(bits_) + 1);
+    for (int h = 0; h <= bits_; ++h)
+      cos_table_[static_cast<size_t>(h)] = std::cos(static_cast<double>(h) / bits_);
+  }
+
+ protected:
+  int DefaultInterval() const override { return 64; }
+
+  void Observe(const LayerHookContext& ctx) override { queries_.Push(ctx); }
+
+  void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
+    const int n = static_cast<int>(scores.size()), d = ctx.cache->head_dim();
+    const int n_old = n - std::min(window_, n);
+    std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::infinity());
+    if (n_old <= 0) return;
+    const std::vector<float> keys = LoadKeys(ctx, kv_head);
+    const std::vector<float> importance = MaxPool1d(
+        WindowImportance(queries_, ctx, kv_head, keys, n_old, WindowAttention::kForkMaxProbs),
+        kernel_);
+    const std::vector<double> redundancy = Redundancy(keys.data(), d, n_old);
+    for (int j = 0; j < n_old; ++j) {
+      scores[static_cast<size_t>(j)] =
+          static_cast<float>(lambda_ * importance[static_cast<size_t>(j)] +
+                             (1.0 - lambda_) * redundancy[static_cast<size_t>(j)]);
+    }
+  }
+
+ private:
+  std::vector<double> Redundancy(const float* keys, int d, int n_old) const {
+    std::vector<uint32_t> codes(static_cast<size_t>(n_old));
+    std::vector<int> count(size_t{1} << bits_, 0);
+    for (int j = 0; j < n_old; ++j) {
+      const float* k = keys + static_cast<size_t>(j) * d;
+      double ss = 0.0;
+      for (int c = 0; c < d; ++c) ss += static_cast<double>(k[c]) * k[c];
+      const double inv = 1.0 / (std::sqrt(ss) + 1e-8);
+      uint32_t code = 0;
+      for (int b = 0; b < bits_; ++b) {
+        double dot = 0.0;
+        for (int c = 0; c < d; ++c)
+          dot += k[c] * inv * projection_[static_cast<size_t>(c) * bits_ + b];
+        if (dot > 0) code |= 1u << b;
+      }
+      codes[static_cast<size_t>(j)] = code;
+      ++count[code];
+    }
+    // Average-cosine proxy of each occupied bucket: O(occupied²) ≤ O(min(n_old, 2^bits)²).
+    std::vector<uint32_t> occupied;
+    for (uint32_t c = 0; c < count.size(); ++c) {
+      if (count[c] > 0) occupied.push_back(c);
+    }
+    std::vector<double> avg(count.size(), 0.0);
+    for (uint32_t c : occupied) {
+      double s = 0.0;
+      for (uint32_t c2 : occupied)
+        s += count[c2] * cos_table_[static_cast<size_t>(std::popcount(c ^ c2))];
+      avg[c] = s / n_old;
+    }
+    std::vector<double> r(static_cast<size_t>(n_old));
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int j = 0; j < n_old; ++j)
+      mx = std::max(mx, r[static_cast<size_t>(j)] = avg[codes[static_cast<size_t>(j)]]);
+    double sum = 0.0;
+    for (double& v : r) sum += (v = std::exp(v - mx));
+    for (double& v : r) v /= sum;
+    return r;
+  }
+
+  double lambda_;
+  int kernel_;
+  int window_;
+  int bits_;
+  uint64_t seed_;
+  RecentQueries queries_;
+  std::vector<float> projection_;  // [hd][bits]
+  std::vector<double> cos_table_;  // cos(h / bits), h = Hamming distance 0..bits
+};
+
+}  // namespace
+
+PressInfo RkvLshPressInfo() {
+  return {"rkv_lsh",
+          "R-KV (fork form) with SimHash redundancy: lambda * max-pooled window attention + (1 - "
+          "lambda) * "
+          "softmax of the bucket average-cosine proxy; the last `window` slots are kept; decoding "
+          "prunes "
+          "to the budget every 64 steps unless --compression-interval is given",
+          "Hold Onto That Thought (reasoning fork of kvpress, RKVLSHPress); R-KV arXiv:2505.24133",
+          "prefill, decode",
+          "keys, post-RoPE queries of the last `window` tokens",
+          {{"lambda", "0.1", "weight of importance against redundancy"},
+           {"kernel", "5", "max-pooling width of the importance"},
+           {"window", "8", "recent slots always kept and queries observed"},
+           {"bits", "6", "SimHash bits (2^bits buckets)"},
+           {"seed", "run seed", "seed of the Gaussian projection"}},
+          [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
+            PressParams p(spec);
+            const double lambda = p.GetDouble("lambda", 0.1);
+            const int kernel = p.GetInt("kernel", 5);
+            const int window = p.GetInt("window", 8);
+            const int bits = p.GetInt("bits", 6);
+            const double seed = p.GetDouble("seed", static_cast<double>(spec.seed));
+            RETURN_IF_ERROR(p.Finish());
+            if (!(lambda >= 0.0 && lambda <= 1.0))
+              return InvalidArgument("rkv_lsh: lambda must be in [0, 1]");
+            if (kernel < 1 || kernel % 2 == 0)
+              return InvalidArgument("rkv_lsh: kernel must be odd and >= 1");
+            if (window < 1) return InvalidArgument("rkv_lsh: window must be >= 1");
+            if (bits < 1 || bits > 16) return InvalidArgument("rkv_lsh: bits must be in [1, 16]");
+            if (seed < 0) return InvalidArgument("rkv_lsh: seed must be >= 0");
+            return std::unique_ptr<Press>(
+                new RkvLshPress(lambda, kernel, window, bits, static_cast<uint64_t>(seed)));
+          }};
+}
+
+}  // namespace kvpress
