@@ -2,19 +2,23 @@
 
 namespace kvpress {
 
+DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::span<const int32_t> context) {
+  DecodeLoopOptions d;
+  d.max_new_tokens = options.max_new_tokens;
+  d.sampling = options.sampling;
+  d.stop = StopOptions{options.stop_ids, options.stop_strings, options.stop_on_repetition};
+  d.tokenizer = options.tokenizer;
+  d.context = context;
+  return d;
+}
+
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token) {
   if (prompt.empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
   Session session(model, options.press, options.kv_dtype, options.prefill_chunk);
   std::vector<float> logits;
   RETURN_IF_ERROR(session.Prefill(prompt, ForwardPhase::kPrefill, logits));
-  DecodeLoopOptions d;
-  d.max_new_tokens = options.max_new_tokens;
-  d.sampling = options.sampling;
-  d.stop = StopOptions{options.stop_ids, options.stop_strings, options.stop_on_repetition};
-  d.tokenizer = options.tokenizer;
-  d.context = prompt;
-  ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), d, on_token));
+  ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), MakeDecodeLoopOptions(options, prompt), on_token));
   GenerateResult result;
   result.tokens = std::move(r.tokens);
   result.finish_reason = std::move(r.finish_reason);

@@ -30,6 +30,9 @@ struct GenerateResult {
   std::vector<int> kept_per_layer;  // slots held per layer at the end (max over KV heads)
 };
 
+// The decode-loop settings of `options` for an answer that follows `context` ids.
+DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::span<const int32_t> context);
+
 // Prefills `prompt` (positions 0..n-1) into a fresh cache and decodes up to max_new_tokens.
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token = {});

@@ -43,13 +43,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
     RETURN_IF_ERROR(session.Prefill(qs[q], ForwardPhase::kQuestion, logits));
     std::vector<int32_t> history = context;
     history.insert(history.end(), qs[q].begin(), qs[q].end());
-    DecodeLoopOptions d;
-    d.max_new_tokens = options.max_new_tokens;
-    d.sampling = options.sampling;
-    d.stop = StopOptions{options.stop_ids, options.stop_strings, options.stop_on_repetition};
-    d.tokenizer = options.tokenizer;
-    d.context = history;
-    ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), d, on_token));
+    ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), MakeDecodeLoopOptions(options, history), on_token));
     PipelineAnswer a;
     a.question_ids = qs[q];
     a.tokens = std::move(r.tokens);
