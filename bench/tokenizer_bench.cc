@@ -34,8 +34,9 @@ void CollectStrings(const nlohmann::json& j, std::vector<std::string>& out) {
 const std::string& Corpus() {
   static const std::string corpus = [] {
     std::vector<std::string> english, multi;
-    for (const char* rel : {"gsm8k/test.jsonl", "math500/test.jsonl", "aime2024/test.jsonl", "logiqa/logiqa-en.jsonl",
-                            "lsat-lr/lsat-lr.jsonl", "folio/folio-validation.jsonl"}) {
+    for (const char* rel :
+         {"gsm8k/test.jsonl", "math500/test.jsonl", "aime2024/test.jsonl", "logiqa/logiqa-en.jsonl",
+          "lsat-lr/lsat-lr.jsonl", "folio/folio-validation.jsonl"}) {
       std::ifstream in(kShared + "/datasets/" + rel);
       std::string line;
       while (std::getline(in, line)) {
@@ -124,15 +125,24 @@ void BM_Load(benchmark::State& state, const char* rel) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_Encode, llama3_json, "tokenizers/llama3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_EncodeCold, llama3_json, "tokenizers/llama3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Encode, llama3_tiktoken, "tokenizers/llama3/tokenizer.model")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Encode, qwen3_json, "tokenizers/qwen3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Encode, llama2_gguf, "tokenizers/llama2/ggml-vocab-llama-spm.gguf")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Decode, llama3_json, "tokenizers/llama3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Load, qwen3_json, "tokenizers/qwen3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Load, llama3_json, "tokenizers/llama3/tokenizer.json")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Load, llama3_tiktoken, "tokenizers/llama3/tokenizer.model")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Encode, llama3_json, "tokenizers/llama3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EncodeCold, llama3_json, "tokenizers/llama3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Encode, llama3_tiktoken, "tokenizers/llama3/tokenizer.model")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Encode, qwen3_json, "tokenizers/qwen3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Encode, llama2_gguf, "tokenizers/llama2/ggml-vocab-llama-spm.gguf")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Decode, llama3_json, "tokenizers/llama3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Load, qwen3_json, "tokenizers/qwen3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Load, llama3_json, "tokenizers/llama3/tokenizer.json")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Load, llama3_tiktoken, "tokenizers/llama3/tokenizer.model")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kvpress

@@ -5,8 +5,9 @@ Serves model directories as repositories:
   HEAD/GET /{org}/{name}/resolve/{revision}/{path}
     revision: "main" or the repository's commit (a sha1 of its contents); others -> 404 RevisionNotFound
     small files: 200, ETag "<git blob sha1>", Content-Length
-    LFS files (*.safetensors, *.bin, *.gguf): 302 to http://<host>/cdn/<folder>/<sha256> (absolute, like
-      the real hub's CDN), ETag and X-Linked-Etag "<sha256>", X-Linked-Size
+    LFS files (*.safetensors, *.bin, *.gguf): 302 to http://localhost:<port>/cdn/<folder>/<sha256> (this
+      server under another host name, like the real hub's CDN: clients do not follow it on HEAD and
+      do not send Authorization there), ETag and X-Linked-Etag "<sha256>", X-Linked-Size
     an --alias old/name=org/name (a renamed repository): 307 to the relative /org/name/resolve/... URL
     every reply carries X-Repo-Commit; missing file -> 404 EntryNotFound; unknown repo -> 404
     RepoNotFound; a --gated repo without "Authorization: Bearer <--token>" -> 401 GatedRepo
@@ -58,6 +59,7 @@ class Repo:
 class State:
     repos = {}
     aliases = {}  # old org/name -> new org/name
+    cdn_host = "localhost"  # another host name for this server, so that CDN redirects leave the "hub"
     token = ""
     lock = threading.Lock()
     log = []
@@ -156,7 +158,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if lfs:
             headers = dict(common)
             headers.update({"ETag": '"%s"' % etag, "X-Linked-Etag": '"%s"' % etag, "X-Linked-Size": str(len(data)),
-                            "Location": "http://%s/cdn/%s/%s" % (self.headers.get("Host", ""), repo.folder, etag)})
+                            "Location": "http://%s:%d/cdn/%s/%s" % (State.cdn_host, self.server.server_address[1],
+                                                                    repo.folder, etag)})
             self.reply(302, headers, b"", head)
             return
         headers = dict(common)
@@ -170,6 +173,7 @@ def main():
     ap.add_argument("--gated", action="append", default=[], help="org/name=DIR needing --token")
     ap.add_argument("--alias", action="append", default=[], help="old/name=org/name (a renamed repo)")
     ap.add_argument("--token", default="")
+    ap.add_argument("--cdn-host", default="localhost", help="host name used in CDN redirects (not 127.0.0.1)")
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--exit-on-stdin-eof", action="store_true")
     args = ap.parse_args()
@@ -177,6 +181,7 @@ def main():
         repo_id, _, directory = spec.partition("=")
         State.repos[repo_id] = Repo(repo_id, directory, gated)
     State.token = args.token
+    State.cdn_host = args.cdn_host
     for spec in args.alias:
         old, _, new = spec.partition("=")
         State.aliases[old] = new

@@ -44,24 +44,27 @@ struct GoldenCheckOptions {
 
 // Checks every golden string; returns the number of strings with any mismatch (details are
 // printed for the first few).
-inline int CheckGolden(const Tokenizer& tok, const nlohmann::json& g, const std::vector<std::string>& strings,
+inline int CheckGolden(const Tokenizer& tok, const nlohmann::json& g,
+                       const std::vector<std::string>& strings,
                        const GoldenCheckOptions& opt = {}) {
   int bad = 0, checked = 0, printed = 0;
   bool failed = false;
   const auto prefix = g["special_prefix"].get<std::vector<int32_t>>();
   const auto suffix = g["special_suffix"].get<std::vector<int32_t>>();
-  auto report = [&](size_t i, const std::string& what, const std::string& want, const std::string& got) {
+  auto report = [&](size_t i, const std::string& what, const std::string& want,
+                    const std::string& got) {
     failed = true;
     if (++printed <= 8) {
       ADD_FAILURE() << g["tokenizer"].get<std::string>() << " string #" << i << " "
-                    << nlohmann::json(strings[i]).dump(-1, ' ', true) << ": " << what << "\n  want " << want
-                    << "\n  got  " << got;
+                    << nlohmann::json(strings[i]).dump(-1, ' ', true) << ": " << what << "\n  want "
+                    << want << "\n  got  " << got;
     }
   };
   for (size_t i = 0; i < strings.size(); ++i) {
     const std::string& s = strings[i];
     bool skip = false;
-    for (const std::string& needle : opt.skip_containing) skip = skip || s.find(needle) != std::string::npos;
+    for (const std::string& needle : opt.skip_containing)
+      skip = skip || s.find(needle) != std::string::npos;
     if (skip) continue;
     ++checked;
     const std::string key = std::to_string(i);
@@ -77,27 +80,39 @@ inline int CheckGolden(const Tokenizer& tok, const nlohmann::json& g, const std:
       std::vector<int32_t> want = prefix;
       want.insert(want.end(), ids.begin(), ids.end());
       want.insert(want.end(), suffix.begin(), suffix.end());
-      if (g["special_exceptions"].contains(key)) want = g["special_exceptions"][key].get<std::vector<int32_t>>();
+      if (g["special_exceptions"].contains(key))
+        want = g["special_exceptions"][key].get<std::vector<int32_t>>();
       auto sp = tok.Encode(s, true);
-      if (!sp.ok() || *sp != want) report(i, "encode(add_special)", Show(want), sp.ok() ? Show(*sp) : "error");
+      if (!sp.ok() || *sp != want)
+        report(i, "encode(add_special)", Show(want), sp.ok() ? Show(*sp) : "error");
     }
     if (opt.split_special) {
-      const auto want = g["split_special"].contains(key) ? g["split_special"][key].get<std::vector<int32_t>>() : ids;
+      const auto want = g["split_special"].contains(key)
+                            ? g["split_special"][key].get<std::vector<int32_t>>()
+                            : ids;
       EncodeOptions eo;
       eo.split_special = true;
       auto sp = tok.EncodeWith(s, eo);
-      if (!sp.ok() || *sp != want) report(i, "encode(split_special)", Show(want), sp.ok() ? Show(*sp) : "error");
+      if (!sp.ok() || *sp != want)
+        report(i, "encode(split_special)", Show(want), sp.ok() ? Show(*sp) : "error");
     }
     if (opt.decode) {
-      const std::string want = g["decoded"].contains(key) ? g["decoded"][key].get<std::string>() : s;
+      const std::string want =
+          g["decoded"].contains(key) ? g["decoded"][key].get<std::string>() : s;
       const std::string dec = tok.Decode(ids);
-      if (dec != want) report(i, "decode", nlohmann::json(want).dump(), nlohmann::json(dec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      const std::string want_skip =
-          g["decoded_skip_special"].contains(key) ? g["decoded_skip_special"][key].get<std::string>() : want;
+      if (dec != want)
+        report(i, "decode", nlohmann::json(want).dump(),
+               nlohmann::json(dec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      const std::string want_skip = g["decoded_skip_special"].contains(key)
+                                        ? g["decoded_skip_special"][key].get<std::string>()
+                                        : want;
       DecodeOptions dopt;
       dopt.skip_special = true;
       const std::string dec_skip = tok.DecodeWith(ids, dopt);
-      if (dec_skip != want_skip) report(i, "decode(skip_special)", nlohmann::json(want_skip).dump(), nlohmann::json(dec_skip).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      if (dec_skip != want_skip)
+        report(i, "decode(skip_special)", nlohmann::json(want_skip).dump(),
+               nlohmann::json(dec_skip).dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace));
     }
     if (failed) ++bad;
   }

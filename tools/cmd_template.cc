@@ -113,8 +113,8 @@ int RunTemplate(const TemplateFlags& f) {
   auto messages = ReadOrderedJson(f.messages, "--messages");
   if (!messages.ok()) return ReportError(cmd, messages.status());
   if (messages->is_object() && messages->contains("messages")) {  // {"messages": [...], "tools": [...]}
-    if (messages->contains("tools") && !(*messages)["tools"].is_null()) req.tools = (*messages)["tools"];
-    req.messages = (*messages)["messages"];
+    if (messages->contains("tools") && !(*messages)["tools"].is_null()) req.tools = std::move((*messages)["tools"]);
+    req.messages = std::move((*messages)["messages"]);
   } else {
     req.messages = std::move(messages).value();
   }

@@ -40,7 +40,8 @@ json TokenStrings(const Tokenizer& tok, const std::vector<int32_t>& ids) {
 }
 
 // One JSON value per line: a string is encoded (-> id array), an id array decoded (-> string).
-int RunJsonl(const TokenizeFlags& f, const Tokenizer& tok, const EncodeOptions& enc, const DecodeOptions& dec) {
+int RunJsonl(const TokenizeFlags& f, const Tokenizer& tok, const EncodeOptions& enc,
+             const DecodeOptions& dec) {
   std::ifstream file;
   if (f.jsonl != "-") {
     file.open(f.jsonl, std::ios::binary);
@@ -57,21 +58,26 @@ int RunJsonl(const TokenizeFlags& f, const Tokenizer& tok, const EncodeOptions& 
     if (value.is_string()) {
       auto ids = tok.EncodeWith(value.get<std::string>(), enc);
       if (!ids.ok()) {
-        return ReportError("tokenize", InvalidArgument(fmt::format("{}:{}: {}", f.jsonl, line_no, ids.status().message())));
+        return ReportError("tokenize", InvalidArgument(fmt::format("{}:{}: {}", f.jsonl, line_no,
+                                                                   ids.status().message())));
       }
       out += Dump(json(*ids)) + "\n";
     } else if (value.is_array()) {
       std::vector<int32_t> ids;
       for (const json& v : value) {
         if (!v.is_number_integer()) {
-          return ReportError("tokenize", DataLoss(fmt::format("{}:{}: an id array must hold integers", f.jsonl, line_no)));
+          return ReportError(
+              "tokenize",
+              DataLoss(fmt::format("{}:{}: an id array must hold integers", f.jsonl, line_no)));
         }
         ids.push_back(v.get<int32_t>());
       }
       out += Dump(json(tok.DecodeWith(ids, dec))) + "\n";
     } else {
-      return ReportError("tokenize", DataLoss(fmt::format("{}:{}: expected a JSON string (to encode) or an "
-                                                          "array of ids (to decode)", f.jsonl, line_no)));
+      return ReportError("tokenize",
+                         DataLoss(fmt::format("{}:{}: expected a JSON string (to encode) or an "
+                                              "array of ids (to decode)",
+                                              f.jsonl, line_no)));
     }
     if (out.size() > (1 << 16)) {
       Print(out);
@@ -84,7 +90,8 @@ int RunJsonl(const TokenizeFlags& f, const Tokenizer& tok, const EncodeOptions& 
 
 int RunTokenize(const TokenizeFlags& f) {
   const int modes = (f.has_text ? 1 : 0) + (!f.decode.empty() ? 1 : 0) + (!f.jsonl.empty() ? 1 : 0);
-  if (modes > 1) return ReportError("tokenize", InvalidArgument("give only one of TEXT, --decode and --jsonl"));
+  if (modes > 1)
+    return ReportError("tokenize", InvalidArgument("give only one of TEXT, --decode and --jsonl"));
   Stopwatch load_timer;
   auto loaded = LoadTokenizer(f.tokenizer);
   if (!loaded.ok()) return ReportError("tokenize", loaded.status());
@@ -98,8 +105,9 @@ int RunTokenize(const TokenizeFlags& f) {
 
   if (f.info) {
     json added = json::array();
-    for (const AddedToken& t : tok.AddedTokens()) added.push_back({{"id", t.id}, {"content", t.content}, {"special", t.special}});
-    json j = {{"tokenizer", f.tokenizer},     {"description", tok.Description()},
+    for (const AddedToken& t : tok.AddedTokens())
+      added.push_back({{"id", t.id}, {"content", t.content}, {"special", t.special}});
+    json j = {{"tokenizer", f.tokenizer},      {"description", tok.Description()},
               {"vocab_size", tok.VocabSize()}, {"bos_id", tok.BosId()},
               {"eos_id", tok.EosId()},         {"adds_bos", tok.AddsBos()},
               {"load_seconds", load_seconds},  {"added_tokens", added}};
@@ -112,20 +120,26 @@ int RunTokenize(const TokenizeFlags& f) {
     if (!ids.ok()) return ReportError("tokenize", ids.status());
     for (int32_t id : *ids) {
       if (id >= tok.VocabSize()) {
-        return ReportError("tokenize", InvalidArgument(fmt::format("--decode: id {} is outside the vocabulary [0, {})", id, tok.VocabSize())));
+        return ReportError("tokenize", InvalidArgument(fmt::format(
+                                           "--decode: id {} is outside the vocabulary [0, {})", id,
+                                           tok.VocabSize())));
       }
     }
     const std::string text = tok.DecodeWith(*ids, dec);
     Print(f.json ? Dump(json{{"text", text}, {"tokens", TokenStrings(tok, *ids)}}) + "\n" : text);
     return kExitOk;
   }
-  if (modes == 0) return ReportError("tokenize", InvalidArgument("nothing to do: give TEXT, --decode IDS or --jsonl FILE"));
+  if (modes == 0)
+    return ReportError("tokenize",
+                       InvalidArgument("nothing to do: give TEXT, --decode IDS or --jsonl FILE"));
   std::string text = f.text;
-  if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (text == "-")
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   auto ids = tok.EncodeWith(text, enc);
   if (!ids.ok()) return ReportError("tokenize", ids.status());
   if (f.json) {
-    Print(Dump(json{{"ids", *ids}, {"tokens", TokenStrings(tok, *ids)}, {"count", ids->size()}}) + "\n");
+    Print(Dump(json{{"ids", *ids}, {"tokens", TokenStrings(tok, *ids)}, {"count", ids->size()}}) +
+          "\n");
   } else {
     std::string line;
     for (size_t i = 0; i < ids->size(); ++i) line += fmt::format("{}{}", i ? " " : "", (*ids)[i]);
@@ -138,19 +152,27 @@ int RunTokenize(const TokenizeFlags& f) {
 
 void RegisterTokenize(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<TokenizeFlags>();
-  CLI::App* cmd = app.add_subcommand("tokenize", "Text to token ids (and back) with any supported tokenizer");
+  CLI::App* cmd =
+      app.add_subcommand("tokenize", "Text to token ids (and back) with any supported tokenizer");
   cmd->add_option("--tokenizer", f->tokenizer,
-                  "tokenizer.json, model directory, GGUF, tiktoken/SentencePiece .model, vocab.json or llama2.c .bin")
+                  "tokenizer.json, model directory, GGUF, tiktoken/SentencePiece .model, "
+                  "vocab.json or llama2.c .bin")
       ->required();
-  CLI::Option* text = cmd->add_option("text", f->text, "Text to encode ('-' reads stdin); prints ids separated by spaces");
-  cmd->add_option("--decode,-d", f->decode, "Comma-separated ids to decode; prints the text exactly (no newline added)");
+  CLI::Option* text = cmd->add_option(
+      "text", f->text, "Text to encode ('-' reads stdin); prints ids separated by spaces");
+  cmd->add_option("--decode,-d", f->decode,
+                  "Comma-separated ids to decode; prints the text exactly (no newline added)");
   cmd->add_option("--jsonl", f->jsonl,
-                  "File ('-' = stdin) of JSON lines: a string is encoded to an id array, an id array decoded to a string");
+                  "File ('-' = stdin) of JSON lines: a string is encoded to an id array, an id "
+                  "array decoded to a string");
   cmd->add_flag("--json", f->json, "Print JSON ({ids, tokens, count} or {text, tokens})");
-  cmd->add_flag("--special", f->special, "Add the special tokens the model expects (BOS), as add_special_tokens=True");
-  cmd->add_flag("--split-special", f->split_special, "Treat special-token text (e.g. <|im_start|>) as plain text");
+  cmd->add_flag("--special", f->special,
+                "Add the special tokens the model expects (BOS), as add_special_tokens=True");
+  cmd->add_flag("--split-special", f->split_special,
+                "Treat special-token text (e.g. <|im_start|>) as plain text");
   cmd->add_flag("--skip-special", f->skip_special, "Drop special tokens when decoding");
-  cmd->add_flag("--info", f->info, "Print the tokenizer's format, sizes, BOS/EOS, added tokens and load time");
+  cmd->add_flag("--info", f->info,
+                "Print the tokenizer's format, sizes, BOS/EOS, added tokens and load time");
   cmd->callback([f, text, &run] {
     f->has_text = text->count() > 0;
     run = [f] { return RunTokenize(*f); };

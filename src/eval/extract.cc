@@ -158,7 +158,12 @@ std::string UnwrapTextCommands(std::string_view in) {
         s.erase(p, c.size());
         continue;
       }
-      s = s.substr(0, p) + s.substr(open + 1, close - open - 2) + s.substr(close);
+      std::string inner = s.substr(open + 1, close - open - 2);
+      // "18\text{dollars}": keep the number and the unit word apart.
+      if (p > 0 && std::isdigit(static_cast<unsigned char>(s[p - 1])) && !inner.empty() &&
+          std::isalpha(static_cast<unsigned char>(inner[0])))
+        inner = " " + inner;
+      s = s.substr(0, p) + inner + s.substr(close);
     }
   }
   return s;

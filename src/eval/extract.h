@@ -17,7 +17,8 @@ namespace kvpress::eval {
 std::optional<std::string> LastBoxed(std::string_view text);
 
 // Removes `\text{...}`, `\textbf{...}`, `\mathrm{...}`, `\mbox{...}` and `\textit{...}`
-// wrappers, keeping their content (nested braces respected).
+// wrappers, keeping their content (nested braces respected); a space is put between a digit
+// and a wrapped word ("18\text{dollars}" → "18 dollars").
 std::string UnwrapTextCommands(std::string_view s);
 
 // The fork's extractor for `kind` (default_extractor / folio_extractor / strategyqa_extractor),

@@ -39,18 +39,22 @@ std::string FixBareArguments(const std::string& s, int depth = 0) {
           --arg;
           continue;
         }
-        int depth = 0;
+        int level = 0;
         size_t j = i;
         for (; j < s.size(); ++j) {
-          if (s[j] == '{') ++depth;
-          if (s[j] == '}' && --depth == 0) break;
+          if (s[j] == '{') ++level;
+          if (s[j] == '}' && --level == 0) break;
         }
-        out += "{" + FixBareArguments(s.substr(i + 1, j - i - 1), depth + 1) + "}";
+        out += '{';
+        out += FixBareArguments(s.substr(i + 1, j - i - 1), depth + 1);
+        out += '}';
         i = j + 1;
       } else if (s[i] == '\\') {  // \frac\pi2
         size_t j = i + 1;
         while (j < s.size() && IsAlpha(s[j])) ++j;
-        out += "{" + s.substr(i, j - i) + "}";
+        out += '{';
+        out.append(s, i, j - i);
+        out += '}';
         i = j;
       } else {
         out += std::string("{") + s[i] + "}";
@@ -356,7 +360,8 @@ std::optional<double> EvaluateConstant(std::string_view normalized) {
 }
 
 std::optional<double> ParseNumericAnswer(std::string_view in) {
-  std::string s = UnwrapTextCommands(in);
+  // A space before text wrappers keeps "18\text{dollars}" a number followed by a unit word.
+  std::string s = UnwrapTextCommands(ReplaceAll(ReplaceAll(std::string(in), "\\text{", " \\text{"), "\\mbox{", " \\mbox{"));
   s = ReplaceAll(s, "\xe2\x88\x92", "-");
   for (const char* cut : {"\\$", "$", "\\%", "%", "\\!", "\\,", "{,}", "~", "\\ "}) s = ReplaceAll(s, cut, " ");
   size_t eq = s.rfind('=');
@@ -379,6 +384,8 @@ std::optional<double> ParseNumericAnswer(std::string_view in) {
     ++i;
   }
   if (num.empty() || num == "-" || num == "+") return std::nullopt;
+  // Units must be separate words: "2x" or "3a" is an expression, not 2 or 3.
+  if (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) return std::nullopt;
   for (size_t j = i; j < s.size(); ++j)
     if (IsDigit(s[j]) && !(j > 0 && s[j - 1] == '^')) return std::nullopt;  // a second number
   char* end = nullptr;

@@ -112,7 +112,9 @@ Verdict ScoreExtracted(DatasetKind kind, std::string_view extracted, const std::
       v.correct = NumericEquivalent(extracted, gold);
       break;
     case AnswerType::kLatex:
-      v.correct = LatexEquivalent(extracted, gold) || NumericEquivalent(extracted, gold);
+      // Numeric reading (units, $, commas) only when the gold itself is a plain number.
+      v.correct = LatexEquivalent(extracted, gold) ||
+                  (ParseNumericAnswer(gold).has_value() && NumericEquivalent(extracted, gold));
       break;
     case AnswerType::kChoiceLetter: {
       auto p = CanonicalChoiceLetter(extracted), g = CanonicalChoiceLetter(gold);

@@ -34,12 +34,14 @@ void DownloadProgress::Update(int64_t done, int64_t total) {
   if (!finished && last_draw_ >= 0 && now - last_draw_ < 0.1) return;
   last_draw_ = now;
   last_done_ = done;
-  const double rate = static_cast<double>(done - resumed_from_) / kMiB / std::max(now - start_, 1e-3);
+  const double rate =
+      static_cast<double>(done - resumed_from_) / kMiB / std::max(now - start_, 1e-3);
   std::string bar;
   if (total > 0) {
     constexpr int kWidth = 24;
-    const int filled =
-        std::clamp(static_cast<int>(kWidth * static_cast<double>(done) / static_cast<double>(total)), 0, kWidth);
+    const int filled = std::clamp(
+        static_cast<int>(kWidth * static_cast<double>(done) / static_cast<double>(total)), 0,
+        kWidth);
     bar.push_back('[');
     bar.append(static_cast<size_t>(filled), '#');
     bar.append(static_cast<size_t>(kWidth - filled), '.');

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "core/status.h"
+#include "hub/http_client.h"
 #include "hub/hub_cache.h"
 #include "hub/hub_options.h"
-#include "hub/http_client.h"
 #include "hub/repo_id.h"
 
 namespace kvpress::hub {
@@ -23,7 +23,8 @@ class FileFetcher {
   // A cached LFS blob whose sha256 no longer matches (changed since it was verified) is downloaded
   // again when online, and a DataLoss error offline. Errors name the repository and the file:
   // NotFound (unknown repository or revision; offline and the revision is not cached),
-  // FailedPrecondition (401/403, network failure, other HTTP errors), DataLoss (bad size or sha256).
+  // FailedPrecondition (401/403, network failure, other HTTP errors), DataLoss (bad size or
+  // sha256).
   StatusOr<std::string> Fetch(const std::string& file);
 
   // The commit being fetched ("" until known).

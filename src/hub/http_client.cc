@@ -21,7 +21,8 @@ void GlobalInit() {
 }
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -70,12 +71,15 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     long code = 0;
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
     if (code == 206 && t->offset > 0) {
-      // "Content-Range: bytes <start>-<end>/<total>": write from <start>, which must not leave a hole.
-      const std::string range = t->response.headers.count("content-range") ? t->response.headers["content-range"] : "";
+      // "Content-Range: bytes <start>-<end>/<total>": write from <start>, which must not leave a
+      // hole.
+      const std::string range =
+          t->response.headers.count("content-range") ? t->response.headers["content-range"] : "";
       long long start = -1;
-      if (std::sscanf(range.c_str(), "bytes %lld-", &start) != 1 || start < 0 || start > t->offset) {
-        t->protocol_error = "the server answered a Range request from byte " + std::to_string(t->offset) +
-                            " with Content-Range '" + range + "'";
+      if (std::sscanf(range.c_str(), "bytes %lld-", &start) != 1 || start < 0 ||
+          start > t->offset) {
+        t->protocol_error = "the server answered a Range request from byte " +
+                            std::to_string(t->offset) + " with Content-Range '" + range + "'";
         return 0;
       }
       t->offset = start;
@@ -109,7 +113,8 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     }
     return len;
   }
-  const size_t room = t->max_body > t->response.body.size() ? t->max_body - t->response.body.size() : 0;
+  const size_t room =
+      t->max_body > t->response.body.size() ? t->max_body - t->response.body.size() : 0;
   t->response.body.append(data, std::min(room, len));
   return len;
 }
@@ -128,8 +133,8 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options))
 
 namespace {
 
-StatusOr<HttpResponse> Perform(const HttpClientOptions& o, const std::string& url, bool head, bool follow,
-                               Transfer& t) {
+StatusOr<HttpResponse> Perform(const HttpClientOptions& o, const std::string& url, bool head,
+                               bool follow, Transfer& t) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) return Internal("libcurl: curl_easy_init failed");
   t.curl = curl.get();
@@ -166,11 +171,13 @@ StatusOr<HttpResponse> Perform(const HttpClientOptions& o, const std::string& ur
   }
   const CURLcode rc = curl_easy_perform(c);
   if (t.write_errno != 0) {
-    return DataLoss(fmt::format("{}: writing the download failed: {}", url, std::strerror(t.write_errno)));
+    return DataLoss(
+        fmt::format("{}: writing the download failed: {}", url, std::strerror(t.write_errno)));
   }
   if (!t.protocol_error.empty()) return DataLoss(fmt::format("{}: {}", url, t.protocol_error));
   if (rc != CURLE_OK) {
-    return FailedPrecondition(fmt::format("{}: network error: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+    return FailedPrecondition(
+        fmt::format("{}: network error: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
   char* effective = nullptr;

@@ -13,9 +13,9 @@
 namespace kvpress::hub {
 
 struct HttpResponse {
-  long status = 0;                             // of the final response (after redirects when followed)
+  long status = 0;  // of the final response (after redirects when followed)
   std::map<std::string, std::string> headers;  // of the final response; names lower-cased
-  std::string body;                            // Get(): the body; Download(): the body of an error reply
+  std::string body;  // Get(): the body; Download(): the body of an error reply
   std::string effective_url;
   bool restarted = false;  // Download(): a Range request was answered with the whole body (200)
 
@@ -49,7 +49,8 @@ class HttpClient {
   // "Range: bytes=<offset>-" when offset > 0). When the server answers 200 to a Range request the
   // file is truncated and rewritten from 0 (`restarted`). The body of a non-2xx reply is returned
   // in `body` and nothing is written.
-  StatusOr<HttpResponse> Download(const std::string& url, int fd, int64_t offset, const ProgressFn& progress) const;
+  StatusOr<HttpResponse> Download(const std::string& url, int fd, int64_t offset,
+                                  const ProgressFn& progress) const;
 
  private:
   HttpClientOptions options_;

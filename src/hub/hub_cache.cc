@@ -38,7 +38,8 @@ std::string StatStamp(const std::string& path) {
 Status MakeDirs(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return FailedPrecondition(fmt::format("{}: cannot create directory: {}", dir, ec.message()));
+  if (ec)
+    return FailedPrecondition(fmt::format("{}: cannot create directory: {}", dir, ec.message()));
   return Status::Ok();
 }
 
@@ -49,7 +50,9 @@ int64_t FileSize(const std::string& path) {
 }
 
 HubCache::HubCache(std::string cache_dir, const RepoId& repo)
-    : cache_dir_(std::move(cache_dir)), folder_(RepoFolderName(repo)), repo_dir_(cache_dir_ + "/" + folder_) {}
+    : cache_dir_(std::move(cache_dir)),
+      folder_(RepoFolderName(repo)),
+      repo_dir_(cache_dir_ + "/" + folder_) {}
 
 std::string HubCache::LockPath(const std::string& etag) const {
   return cache_dir_ + "/.locks/" + folder_ + "/" + etag + ".lock";
@@ -78,7 +81,8 @@ bool HubCache::HasFile(const std::string& commit, const std::string& file) const
 
 std::string HubCache::LinkedEtag(const std::string& commit, const std::string& file) const {
   std::error_code ec;
-  const std::filesystem::path target = std::filesystem::read_symlink(SnapshotFile(commit, file), ec);
+  const std::filesystem::path target =
+      std::filesystem::read_symlink(SnapshotFile(commit, file), ec);
   if (ec) return "";
   const std::string t = target.string();
   const size_t pos = t.rfind("blobs/");
@@ -86,7 +90,8 @@ std::string HubCache::LinkedEtag(const std::string& commit, const std::string& f
   return t.substr(pos + 6);
 }
 
-Status HubCache::LinkFile(const std::string& commit, const std::string& file, const std::string& etag) const {
+Status HubCache::LinkFile(const std::string& commit, const std::string& file,
+                          const std::string& etag) const {
   const std::string link = SnapshotFile(commit, file);
   RETURN_IF_ERROR(MakeDirs(ParentOf(link)));
   // One "../" for snapshots/<commit>/ and one more per folder inside the repository path.
@@ -98,7 +103,8 @@ Status HubCache::LinkFile(const std::string& commit, const std::string& file, co
   const std::string tmp = fmt::format("{}.tmp.{}", link, ::getpid());
   ::unlink(tmp.c_str());
   if (::symlink(target.c_str(), tmp.c_str()) != 0) {
-    return FailedPrecondition(fmt::format("{}: cannot create symlink: {}", link, std::strerror(errno)));
+    return FailedPrecondition(
+        fmt::format("{}: cannot create symlink: {}", link, std::strerror(errno)));
   }
   if (::rename(tmp.c_str(), link.c_str()) != 0) {
     const std::string err = std::strerror(errno);

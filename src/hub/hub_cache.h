@@ -24,8 +24,12 @@ class HubCache {
 
   const std::string& RepoDir() const { return repo_dir_; }
   std::string BlobPath(const std::string& etag) const { return repo_dir_ + "/blobs/" + etag; }
-  std::string IncompletePath(const std::string& etag) const { return BlobPath(etag) + ".incomplete"; }
-  std::string SnapshotDir(const std::string& commit) const { return repo_dir_ + "/snapshots/" + commit; }
+  std::string IncompletePath(const std::string& etag) const {
+    return BlobPath(etag) + ".incomplete";
+  }
+  std::string SnapshotDir(const std::string& commit) const {
+    return repo_dir_ + "/snapshots/" + commit;
+  }
   std::string SnapshotFile(const std::string& commit, const std::string& file) const {
     return SnapshotDir(commit) + "/" + file;
   }
@@ -43,7 +47,8 @@ class HubCache {
   std::string LinkedEtag(const std::string& commit, const std::string& file) const;
   // Points snapshots/<commit>/<file> at blobs/<etag> with a relative symlink, replacing what was
   // there.
-  Status LinkFile(const std::string& commit, const std::string& file, const std::string& etag) const;
+  Status LinkFile(const std::string& commit, const std::string& file,
+                  const std::string& etag) const;
   // Removes snapshots/<commit>/<file> (a link or file); missing is fine.
   void UnlinkFile(const std::string& commit, const std::string& file) const;
 

@@ -15,7 +15,8 @@ std::string Env(const char* name) {
 
 bool EnvTrue(const char* name) {
   std::string v = Env(name);
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
@@ -42,7 +43,8 @@ std::string ReadTokenFile(const std::string& path) {
 
 std::string HfHomeFromEnvironment() {
   if (const std::string h = Env("HF_HOME"); !h.empty()) return ExpandHome(h);
-  if (const std::string x = Env("XDG_CACHE_HOME"); !x.empty()) return ExpandHome(x) + "/huggingface";
+  if (const std::string x = Env("XDG_CACHE_HOME"); !x.empty())
+    return ExpandHome(x) + "/huggingface";
   return Env("HOME") + "/.cache/huggingface";
 }
 

@@ -7,11 +7,11 @@
 namespace kvpress::hub {
 
 struct HubOptions {
-  std::string cache_dir;                          // the hub cache root (holds models--org--name/)
+  std::string cache_dir;                            // the hub cache root (holds models--org--name/)
   std::string endpoint = "https://huggingface.co";  // no trailing '/'
-  std::string token;                              // sent as "Authorization: Bearer <token>" when set
-  bool offline = false;                           // cache only: never open a connection
-  bool progress = true;                           // progress bar on stderr (only when it is a TTY)
+  std::string token;     // sent as "Authorization: Bearer <token>" when set
+  bool offline = false;  // cache only: never open a connection
+  bool progress = true;  // progress bar on stderr (only when it is a TTY)
   long connect_timeout_s = 20;
   long stall_timeout_s = 60;  // abort a transfer that moves no byte for this long
 };

@@ -8,8 +8,8 @@ namespace kvpress::hub {
 namespace {
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 bool IsValidPart(const std::string& p) {
@@ -22,7 +22,8 @@ bool IsValidPart(const std::string& p) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool IsValidRevision(const std::string& r) {
@@ -39,7 +40,8 @@ bool LooksLikeRepoId(const std::string& s) { return ParseRepoId(s).ok(); }
 
 StatusOr<RepoId> ParseRepoId(const std::string& s) {
   const auto bad = [&](const std::string& why) {
-    return InvalidArgument(fmt::format("'{}' is not a Hugging Face model id (org/name[@revision]): {}", s, why));
+    return InvalidArgument(
+        fmt::format("'{}' is not a Hugging Face model id (org/name[@revision]): {}", s, why));
   };
   std::string id = s;
   RepoId repo;
@@ -54,9 +56,11 @@ StatusOr<RepoId> ParseRepoId(const std::string& s) {
   }
   repo.org = id.substr(0, slash);
   repo.name = id.substr(slash + 1);
-  if (!IsValidPart(repo.org) || !IsValidPart(repo.name)) return bad("bad characters in the org or name");
+  if (!IsValidPart(repo.org) || !IsValidPart(repo.name))
+    return bad("bad characters in the org or name");
   for (const char* ext : {".gguf", ".bin", ".safetensors", ".json"}) {
-    if (EndsWith(repo.name, ext)) return bad(fmt::format("the name ends in '{}', like a local file", ext));
+    if (EndsWith(repo.name, ext))
+      return bad(fmt::format("the name ends in '{}', like a local file", ext));
   }
   return repo;
 }
@@ -74,8 +78,8 @@ bool IsCommitSha(const std::string& s) {
 std::string UrlEncode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-        c == '~' || c == '-') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+        c == '_' || c == '~' || c == '-') {
       out += static_cast<char>(c);
     } else {
       out += fmt::format("%{:02X}", c);
@@ -89,7 +93,8 @@ std::string UrlEncodePath(const std::string& path) {
   size_t start = 0;
   while (true) {
     const size_t slash = path.find('/', start);
-    out += UrlEncode(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    out += UrlEncode(
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     out += '/';
     start = slash + 1;

@@ -8,12 +8,12 @@
 namespace kvpress::hub {
 
 struct RepoId {
-  std::string org;               // "meta-llama"
-  std::string name;              // "Llama-3.2-1B"
+  std::string org;                // "meta-llama"
+  std::string name;               // "Llama-3.2-1B"
   std::string revision = "main";  // branch, tag, "refs/pr/1" or a 40-hex commit
 
-  std::string Id() const { return org + "/" + name; }              // "org/name"
-  std::string Display() const { return Id() + "@" + revision; }    // for messages
+  std::string Id() const { return org + "/" + name; }            // "org/name"
+  std::string Display() const { return Id() + "@" + revision; }  // for messages
 };
 
 // True when `s` has the shape of a model id: exactly `org/name` or `org/name@revision`, each part

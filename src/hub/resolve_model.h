@@ -11,7 +11,7 @@
 namespace kvpress::hub {
 
 struct ResolvedModel {
-  std::string snapshot_dir;        // <cache>/models--org--name/snapshots/<commit>
+  std::string snapshot_dir;  // <cache>/models--org--name/snapshots/<commit>
   std::string commit;
   std::vector<std::string> files;  // repository paths present in the snapshot
 };

@@ -34,7 +34,8 @@ StatusOr<std::string> Sha256File(const std::string& path) {
   ::close(fd);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) return Internal("sha256: OpenSSL digest failed");
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1)
+    return Internal("sha256: OpenSSL digest failed");
   static const char* kHex = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < len; ++i) {

@@ -18,8 +18,9 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
     if (hub::LooksLikeRepoId(path)) {
       auto resolved = hub::ResolveModel(path, hub::HubOptionsFromEnvironment());
       if (!resolved.ok()) {
-        return Status(resolved.status().code(), "'" + path + "' is not a local path; as a Hugging Face model id: " +
-                                                    resolved.status().message());
+        return Status(resolved.status().code(),
+                      "'" + path + "' is not a local path; as a Hugging Face model id: " +
+                          resolved.status().message());
       }
       return LoadHuggingFaceModel(resolved->snapshot_dir);
     }

@@ -147,7 +147,8 @@ const std::string& AddedVocabulary::DecodeString(int32_t id) const {
 std::vector<AddedToken> AddedVocabulary::Tokens() const {
   std::vector<AddedToken> out;
   for (const auto& [id, t] : tokens_) out.push_back(t);
-  std::sort(out.begin(), out.end(), [](const AddedToken& a, const AddedToken& b) { return a.id < b.id; });
+  std::sort(out.begin(), out.end(),
+            [](const AddedToken& a, const AddedToken& b) { return a.id < b.id; });
   return out;
 }
 

@@ -21,11 +21,12 @@ std::string DirOf(const std::string& path) {
 // Qwen2 vocab.json comes without its tokenizer_config.json.
 std::vector<AddedToken> Qwen2AddedTokens() {
   static const char* kNames[] = {
-      "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-      "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-      "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>",
-      "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
-      "<|repo_name|>", "<|file_sep|>"};
+      "<|endoftext|>",      "<|im_start|>",     "<|im_end|>",     "<|object_ref_start|>",
+      "<|object_ref_end|>", "<|box_start|>",    "<|box_end|>",    "<|quad_start|>",
+      "<|quad_end|>",       "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+      "<|image_pad|>",      "<|video_pad|>",    "<tool_call>",    "</tool_call>",
+      "<|fim_prefix|>",     "<|fim_middle|>",   "<|fim_suffix|>", "<|fim_pad|>",
+      "<|repo_name|>",      "<|file_sep|>"};
   std::vector<AddedToken> out;
   for (int i = 0; i < 22; ++i) {
     AddedToken t;
@@ -39,11 +40,16 @@ std::vector<AddedToken> Qwen2AddedTokens() {
 
 // Llama-3's 256 special tokens (Meta's tokenizer.py), ids 128000..128255.
 std::vector<AddedToken> Llama3SpecialTokens() {
-  std::vector<std::string> names = {"<|begin_of_text|>", "<|end_of_text|>",
-                                    "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
-                                    "<|reserved_special_token_2|>", "<|reserved_special_token_3|>",
-                                    "<|start_header_id|>", "<|end_header_id|>",
-                                    "<|reserved_special_token_4|>", "<|eot_id|>"};
+  std::vector<std::string> names = {"<|begin_of_text|>",
+                                    "<|end_of_text|>",
+                                    "<|reserved_special_token_0|>",
+                                    "<|reserved_special_token_1|>",
+                                    "<|reserved_special_token_2|>",
+                                    "<|reserved_special_token_3|>",
+                                    "<|start_header_id|>",
+                                    "<|end_header_id|>",
+                                    "<|reserved_special_token_4|>",
+                                    "<|eot_id|>"};
   for (int i = 5; i < 251; ++i) names.push_back(fmt::format("<|reserved_special_token_{}|>", i));
   std::vector<AddedToken> out;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -59,7 +65,8 @@ std::vector<AddedToken> Llama3SpecialTokens() {
 // added_tokens_decoder of a tokenizer_config.json: {"<id>": {content, special, lstrip, ...}}.
 std::vector<AddedToken> ConfigAddedTokens(const json& config) {
   std::vector<AddedToken> out;
-  if (!config.contains("added_tokens_decoder") || !config["added_tokens_decoder"].is_object()) return out;
+  if (!config.contains("added_tokens_decoder") || !config["added_tokens_decoder"].is_object())
+    return out;
   for (const auto& [key, v] : config["added_tokens_decoder"].items()) {
     int32_t id = -1;
     std::from_chars(key.data(), key.data() + key.size(), id);
@@ -136,7 +143,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadVocabMerges(const std::string& vocab_
   std::vector<std::string> tokens;
   std::string bytes;
   for (const auto& [tok, id_json] : vocab.items()) {
-    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 || id_json.get<int64_t>() > (1 << 24)) {
+    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 ||
+        id_json.get<int64_t>() > (1 << 24)) {
       return DataLoss(fmt::format("{}: token '{}' has an invalid id", vocab_path, tok));
     }
     const auto id = static_cast<size_t>(id_json.get<int64_t>());
@@ -175,7 +183,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadVocabMerges(const std::string& vocab_
   parts.model = std::move(bpe);
   parts.description = fmt::format("vocab.json + merges.txt byte-level BPE ({}), {} merges",
                                   qwen2 ? "Qwen2" : "GPT-2", rank);
-  ASSIGN_OR_RETURN(auto tok, Finish(std::move(parts), qwen2 ? kQwen2SplitPattern : kGpt2SplitPattern, vocab_path));
+  ASSIGN_OR_RETURN(auto tok, Finish(std::move(parts),
+                                    qwen2 ? kQwen2SplitPattern : kGpt2SplitPattern, vocab_path));
   int bos = -1, eos = tok->TokenToId("<|endoftext|>");
   ApplyTokenizerConfig(DirOf(vocab_path), *tok, bos, eos);
   tok->SetBosEos(bos, eos);
@@ -198,10 +207,13 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadTiktoken(const std::string& path) {
     if (line.empty()) continue;
     const size_t space = line.find(' ');
     int64_t rank = -1;
-    if (space == std::string_view::npos || !DecodeBase64(line.substr(0, space), bytes) || bytes.empty() ||
-        std::from_chars(line.data() + space + 1, line.data() + line.size(), rank).ec != std::errc() ||
+    if (space == std::string_view::npos || !DecodeBase64(line.substr(0, space), bytes) ||
+        bytes.empty() ||
+        std::from_chars(line.data() + space + 1, line.data() + line.size(), rank).ec !=
+            std::errc() ||
         rank < 0 || rank > (1 << 24)) {
-      return DataLoss(fmt::format("{}:{}: expected \"<base64 token> <rank>\" (is this a tiktoken file?)", path, line_no));
+      return DataLoss(fmt::format(
+          "{}:{}: expected \"<base64 token> <rank>\" (is this a tiktoken file?)", path, line_no));
     }
     if (static_cast<size_t>(rank) >= tokens.size()) tokens.resize(static_cast<size_t>(rank) + 1);
     tokens[static_cast<size_t>(rank)] = bytes;

@@ -58,8 +58,8 @@ Status BpeModel::AddMerge(std::string_view left, std::string_view right, uint32_
   joined.assign(left).append(right);
   const int32_t m = vocab_.Find(joined);
   if (m < 0) {
-    return NotFound(fmt::format("merge {} ('{} {}'): the result is not in the vocabulary", rank,
-                                left, right));
+    return NotFound(
+        fmt::format("merge {} ('{} {}'): the result is not in the vocabulary", rank, left, right));
   }
   merges_.Insert(l, r, MergeRule{rank, m});
   return Status::Ok();
@@ -77,7 +77,8 @@ void BpeModel::AddMergesFromPriorities(const std::vector<int64_t>& priority) {
       if (l < 0) continue;
       const int32_t r = vocab_.Find(sv.substr(cut));
       if (r < 0) continue;
-      merges_.Insert(l, r, MergeRule{static_cast<uint32_t>(priority[id]), static_cast<int32_t>(id)});
+      merges_.Insert(l, r,
+                     MergeRule{static_cast<uint32_t>(priority[id]), static_cast<int32_t>(id)});
     }
   }
 }
@@ -208,7 +209,9 @@ void BpeModel::Tokenize(std::string_view piece, std::vector<int32_t>& out) const
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (cache_.size() >= kCacheCapacity) cache_.clear();
-    cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
+    cache_.emplace(
+        std::string(piece),
+        std::vector<int32_t>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
   }
 }
 

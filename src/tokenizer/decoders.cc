@@ -98,7 +98,8 @@ class ByteFallbackDecoder : public Decoder {
     };
     for (std::string& t : tokens) {
       unsigned int byte = 0;
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(static_cast<unsigned char>(t[3])) &&
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+          std::isxdigit(static_cast<unsigned char>(t[3])) &&
           std::isxdigit(static_cast<unsigned char>(t[4]))) {
         byte = static_cast<unsigned int>(std::stoul(t.substr(3, 2), nullptr, 16));
         run.push_back(static_cast<char>(byte));
@@ -132,8 +133,10 @@ class StripDecoder : public Decoder {
     const size_t n = content_.size();
     for (std::string& t : tokens) {
       size_t begin = 0, end = t.size();
-      for (size_t k = 0; k < start_ && begin + n <= end && t.compare(begin, n, content_) == 0; ++k) begin += n;
-      for (size_t k = 0; k < stop_ && end >= begin + n && t.compare(end - n, n, content_) == 0; ++k) end -= n;
+      for (size_t k = 0; k < start_ && begin + n <= end && t.compare(begin, n, content_) == 0; ++k)
+        begin += n;
+      for (size_t k = 0; k < stop_ && end >= begin + n && t.compare(end - n, n, content_) == 0; ++k)
+        end -= n;
       t = t.substr(begin, end - begin);
     }
     return Status::Ok();
@@ -162,7 +165,8 @@ class BpeSuffixDecoder : public Decoder {
 
 class SequenceDecoder : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> stages) : stages_(std::move(stages)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> stages)
+      : stages_(std::move(stages)) {}
   Status DecodeChain(std::vector<std::string>& tokens, bool lossy) const override {
     for (const auto& s : stages_) RETURN_IF_ERROR(s->DecodeChain(tokens, lossy));
     return Status::Ok();
@@ -190,21 +194,25 @@ StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const json& spec) {
         return InvalidArgument("decoder Metaspace: 'replacement' must be a single character");
       }
       bool strip_first = spec.value("prepend_scheme", std::string("always")) != "never";
-      if (spec.contains("add_prefix_space") && spec["add_prefix_space"] == false) strip_first = false;
+      if (spec.contains("add_prefix_space") && spec["add_prefix_space"] == false)
+        strip_first = false;
       return std::unique_ptr<Decoder>(new MetaspaceDecoder(c, strip_first));
     }
     if (type == "Replace") {
       ASSIGN_OR_RETURN(TextPattern p, TextPattern::FromJson(spec.at("pattern"), "decoder Replace"));
-      return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(p), spec.at("content").get<std::string>()));
+      return std::unique_ptr<Decoder>(
+          new ReplaceDecoder(std::move(p), spec.at("content").get<std::string>()));
     }
     if (type == "ByteFallback") return std::unique_ptr<Decoder>(new ByteFallbackDecoder());
     if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());
     if (type == "Strip") {
       return std::unique_ptr<Decoder>(new StripDecoder(spec.at("content").get<std::string>(),
-                                                       spec.value("start", size_t{0}), spec.value("stop", size_t{0})));
+                                                       spec.value("start", size_t{0}),
+                                                       spec.value("stop", size_t{0})));
     }
     if (type == "BPEDecoder") {
-      return std::unique_ptr<Decoder>(new BpeSuffixDecoder(spec.value("suffix", std::string("</w>"))));
+      return std::unique_ptr<Decoder>(
+          new BpeSuffixDecoder(spec.value("suffix", std::string("</w>"))));
     }
     if (type == "Sequence") {
       std::vector<std::unique_ptr<Decoder>> stages;
@@ -218,8 +226,10 @@ StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const json& spec) {
   } catch (const json::exception& e) {
     return InvalidArgument(fmt::format("decoder {}: {}", type, e.what()));
   }
-  return Unimplemented(fmt::format("decoder type '{}' is not supported (supported: ByteLevel, Metaspace, "
-                                   "Replace, ByteFallback, Fuse, Strip, BPEDecoder, Sequence)", type));
+  return Unimplemented(
+      fmt::format("decoder type '{}' is not supported (supported: ByteLevel, Metaspace, "
+                  "Replace, ByteFallback, Fuse, Strip, BPEDecoder, Sequence)",
+                  type));
 }
 
 }  // namespace kvpress

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "tokenizer/unicode_util.h"
 
@@ -17,7 +18,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Create(Parts parts) {
   auto tok = std::unique_ptr<HfTokenizer>(new HfTokenizer(std::move(parts)));
   int max_id = tok->parts_.model->Size() - 1;
   for (AddedToken& t : tok->parts_.added_tokens) {
-    if (t.id < 0) return InvalidArgument(fmt::format("added token '{}' has a negative id", t.content));
+    if (t.id < 0)
+      return InvalidArgument(fmt::format("added token '{}' has a negative id", t.content));
     max_id = std::max(max_id, t.id);
     tok->added_.Add(std::move(t));
   }
@@ -25,10 +27,12 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Create(Parts parts) {
   RETURN_IF_ERROR(tok->added_.Build(tok->parts_.normalizer.get()));
   tok->vocab_size_ = max_id + 1;
   for (int32_t id : tok->parts_.special_prefix) {
-    if (id < 0 || id > max_id) return InvalidArgument(fmt::format("post_processor: id {} is not in the vocabulary", id));
+    if (id < 0 || id > max_id)
+      return InvalidArgument(fmt::format("post_processor: id {} is not in the vocabulary", id));
   }
   for (int32_t id : tok->parts_.special_suffix) {
-    if (id < 0 || id > max_id) return InvalidArgument(fmt::format("post_processor: id {} is not in the vocabulary", id));
+    if (id < 0 || id > max_id)
+      return InvalidArgument(fmt::format("post_processor: id {} is not in the vocabulary", id));
   }
   return tok;
 }
@@ -43,7 +47,8 @@ StatusOr<std::vector<int32_t>> HfTokenizer::EncodeWith(std::string_view text,
                                                        const EncodeOptions& options) const {
   const size_t bad = unicode::FindInvalidUtf8(text);
   if (bad != std::string_view::npos) {
-    return InvalidArgument(fmt::format("text is not valid UTF-8 (byte {} of {})", bad, text.size()));
+    return InvalidArgument(
+        fmt::format("text is not valid UTF-8 (byte {} of {})", bad, text.size()));
   }
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
@@ -58,7 +63,8 @@ StatusOr<std::vector<int32_t>> HfTokenizer::EncodeWith(std::string_view text,
                                   options.split_special, ids));
     }
   }
-  if (options.add_special) ids.insert(ids.end(), parts_.special_suffix.begin(), parts_.special_suffix.end());
+  if (options.add_special)
+    ids.insert(ids.end(), parts_.special_suffix.begin(), parts_.special_suffix.end());
   return ids;
 }
 
@@ -79,7 +85,8 @@ Status HfTokenizer::EncodePlain(std::string_view text, bool at_start, bool split
       continue;
     }
     pieces.clear();
-    pieces.push_back(PreToken{normalized.substr(s.start, s.end - s.start), at_start && s.start == 0});
+    pieces.push_back(
+        PreToken{normalized.substr(s.start, s.end - s.start), at_start && s.start == 0});
     if (parts_.pre_tokenizer) RETURN_IF_ERROR(parts_.pre_tokenizer->Split(pieces));
     for (const PreToken& p : pieces) parts_.model->Tokenize(p.text, ids);
   }
@@ -90,7 +97,8 @@ std::string HfTokenizer::Decode(std::span<const int32_t> ids) const {
   return DecodeWith(ids, DecodeOptions());
 }
 
-std::string HfTokenizer::DecodeWith(std::span<const int32_t> ids, const DecodeOptions& options) const {
+std::string HfTokenizer::DecodeWith(std::span<const int32_t> ids,
+                                    const DecodeOptions& options) const {
   const BpeModel& model = *parts_.model;
   const bool byte_level = model.options().byte_level;
   if (parts_.decoder && parts_.decoder->IsPureByteLevel()) {
@@ -135,12 +143,20 @@ std::string HfTokenizer::Piece(int32_t id) const {
   const BpeModel& model = *parts_.model;
   const std::string& s = model.IdToToken(id);
   if (model.options().byte_level) return s;
-  if (model.options().byte_fallback && s.size() == 6 && s.compare(0, 3, "<0x") == 0 && s[5] == '>') {
-    return std::string(1, static_cast<char>(std::stoi(s.substr(3, 2), nullptr, 16)));
+  unsigned int byte = 0;
+  if (model.options().byte_fallback && s.size() == 6 && s.compare(0, 3, "<0x") == 0 &&
+      s[5] == '>' && std::from_chars(s.data() + 3, s.data() + 5, byte, 16).ptr == s.data() + 5) {
+    return std::string(1, static_cast<char>(byte));
   }
-  std::string out = s;
-  for (size_t pos = out.find("\xE2\x96\x81"); pos != std::string::npos; pos = out.find("\xE2\x96\x81", pos + 1)) {
-    out.replace(pos, 3, " ");
+  std::string out;  // "▁" (U+2581) stands for a space
+  out.reserve(s.size());
+  for (size_t pos = 0; pos < s.size(); ++pos) {
+    if (s.compare(pos, 3, "\xE2\x96\x81") == 0) {
+      out += ' ';
+      pos += 2;
+    } else {
+      out += s[pos];
+    }
   }
   return out;
 }

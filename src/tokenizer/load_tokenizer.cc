@@ -47,7 +47,8 @@ bool LooksLikeTiktoken(const std::string& head) {
   if (space == std::string::npos || space == 0 || space + 1 >= line.size()) return false;
   for (size_t i = 0; i < space; ++i) {
     const char c = line[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=')
+      return false;
   }
   for (size_t i = space + 1; i < line.size(); ++i) {
     if (!std::isdigit(static_cast<unsigned char>(line[i])) && line[i] != '\r') return false;
@@ -69,16 +70,21 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int llama2c_vocab_size) {
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
+                                                   int llama2c_vocab_size) {
   if (IsDirectory(path)) {
-    if (FileExists(path + "/tokenizer.json")) return Upcast(LoadTokenizerJson(path + "/tokenizer.json"));
+    if (FileExists(path + "/tokenizer.json"))
+      return Upcast(LoadTokenizerJson(path + "/tokenizer.json"));
     if (FileExists(path + "/vocab.json") && FileExists(path + "/merges.txt")) {
       return Upcast(LoadVocabMerges(path + "/vocab.json", path + "/merges.txt"));
     }
     for (const char* name : {"tokenizer.model", "tokenizer.bin"}) {
-      if (FileExists(path + "/" + name)) return LoadTokenizer(path + "/" + name, llama2c_vocab_size);
+      if (FileExists(path + "/" + name))
+        return LoadTokenizer(path + "/" + name, llama2c_vocab_size);
     }
-    return NotFound(path + ": no tokenizer.json, vocab.json + merges.txt, tokenizer.model or tokenizer.bin in this directory");
+    return NotFound(path +
+                    ": no tokenizer.json, vocab.json + merges.txt, tokenizer.model or "
+                    "tokenizer.bin in this directory");
   }
   if (!FileExists(path)) return NotFound(path + ": no such tokenizer file or directory");
   const std::string head = Head(path, 256);
@@ -87,7 +93,8 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int 
   if (EndsWith(base, ".json")) {
     if (EndsWith(base, "vocab.json")) {
       const std::string merges = DirOf(path) + "/merges.txt";
-      if (!FileExists(merges)) return NotFound(path + ": a vocab.json needs merges.txt beside it (" + merges + ")");
+      if (!FileExists(merges))
+        return NotFound(path + ": a vocab.json needs merges.txt beside it (" + merges + ")");
       return Upcast(LoadVocabMerges(path, merges));
     }
     return Upcast(LoadTokenizerJson(path));
@@ -97,12 +104,14 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int 
   }
   if (LooksLikeTiktoken(head)) return Upcast(LoadTiktoken(path));
   if (!head.empty() && head[0] == 0x0A) return Upcast(LoadSentencePieceModel(path));
-  return DataLoss(path + ": unrecognised tokenizer format (expected tokenizer.json, vocab.json, GGUF, "
-                              "tiktoken or SentencePiece .model, or llama2.c .bin)");
+  return DataLoss(path +
+                  ": unrecognised tokenizer format (expected tokenizer.json, vocab.json, GGUF, "
+                  "tiktoken or SentencePiece .model, or llama2.c .bin)");
 }
 
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path) {
-  const int llama2c_vocab = model.config.format == SourceFormat::kLlama2c ? model.config.vocab_size : -1;
+  const int llama2c_vocab =
+      model.config.format == SourceFormat::kLlama2c ? model.config.vocab_size : -1;
   if (!path.empty()) return LoadTokenizer(path, llama2c_vocab);
   switch (model.config.format) {
     case SourceFormat::kLlama2c: {

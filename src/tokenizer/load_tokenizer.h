@@ -18,7 +18,8 @@ namespace kvpress {
 //   - a llama2.c tokenizer.bin: `llama2c_vocab_size` tokens (the model's; -1 reads to the end).
 // NotFound when nothing is there; DataLoss for corrupt files; Unimplemented for valid but
 // unsupported tokenizers (e.g. Unigram), each naming the file.
-StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, int llama2c_vocab_size = -1);
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
+                                                   int llama2c_vocab_size = -1);
 
 // `path` may be empty: then the tokenizer is looked up beside/inside the model (its HF
 // directory, its GGUF metadata, or tokenizer.bin/tok512.bin beside a llama2.c checkpoint).

@@ -48,9 +48,7 @@ class ReplaceNormalizer : public Normalizer {
  public:
   ReplaceNormalizer(TextPattern pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  Status Normalize(std::string& text) const override {
-    return pattern_.ReplaceAll(text, content_);
-  }
+  Status Normalize(std::string& text) const override { return pattern_.ReplaceAll(text, content_); }
 
  private:
   TextPattern pattern_;
@@ -108,22 +106,28 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const json& spec) {
   }
   const std::string type = spec["type"].get<std::string>();
   try {
-    if (type == "NFC") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFC));
-    if (type == "NFD") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFD));
-    if (type == "NFKC") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFKC));
-    if (type == "NFKD") return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFKD));
+    if (type == "NFC")
+      return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFC));
+    if (type == "NFD")
+      return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFD));
+    if (type == "NFKC")
+      return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFKC));
+    if (type == "NFKD")
+      return std::unique_ptr<Normalizer>(new UnicodeNormalizer(unicode::NormalForm::kNFKD));
     if (type == "Lowercase") return std::unique_ptr<Normalizer>(new LowercaseNormalizer());
     if (type == "Prepend") {
-      return std::unique_ptr<Normalizer>(new PrependNormalizer(spec.at("prepend").get<std::string>()));
+      return std::unique_ptr<Normalizer>(
+          new PrependNormalizer(spec.at("prepend").get<std::string>()));
     }
     if (type == "Replace") {
-      ASSIGN_OR_RETURN(TextPattern p, TextPattern::FromJson(spec.at("pattern"), "normalizer Replace"));
+      ASSIGN_OR_RETURN(TextPattern p,
+                       TextPattern::FromJson(spec.at("pattern"), "normalizer Replace"));
       return std::unique_ptr<Normalizer>(
           new ReplaceNormalizer(std::move(p), spec.at("content").get<std::string>()));
     }
     if (type == "Strip") {
-      return std::unique_ptr<Normalizer>(new StripNormalizer(spec.value("strip_left", true),
-                                                             spec.value("strip_right", true)));
+      return std::unique_ptr<Normalizer>(
+          new StripNormalizer(spec.value("strip_left", true), spec.value("strip_right", true)));
     }
     if (type == "Sequence") {
       std::vector<std::unique_ptr<Normalizer>> stages;
@@ -136,9 +140,10 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const json& spec) {
   } catch (const json::exception& e) {
     return InvalidArgument(fmt::format("normalizer {}: {}", type, e.what()));
   }
-  return Unimplemented(fmt::format("normalizer type '{}' is not supported (supported: NFC, NFD, "
-                                   "NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Sequence)",
-                                   type));
+  return Unimplemented(
+      fmt::format("normalizer type '{}' is not supported (supported: NFC, NFD, "
+                  "NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Sequence)",
+                  type));
 }
 
 }  // namespace kvpress

@@ -190,11 +190,13 @@ class MetaspacePreTokenizer : public PreTokenizer {
     std::vector<PreToken> out;
     for (PreToken& p : pieces) {
       std::string& t = p.text;
-      for (size_t pos = t.find(' '); pos != std::string::npos; pos = t.find(' ', pos + replacement_.size())) {
+      for (size_t pos = t.find(' '); pos != std::string::npos;
+           pos = t.find(' ', pos + replacement_.size())) {
         t.replace(pos, 1, replacement_);
       }
       const bool starts = t.compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && p.at_start))) {
+      if (!starts &&
+          (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && p.at_start))) {
         t.insert(0, replacement_);
       }
       if (split_) {
@@ -241,9 +243,11 @@ bool IsNumeric(char32_t c) {
   return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
 }
 
-StatusOr<std::unique_ptr<PreTokenizer>> RegexSplit(const std::string& pattern, Behavior b, bool invert) {
+StatusOr<std::unique_ptr<PreTokenizer>> RegexSplit(const std::string& pattern, Behavior b,
+                                                   bool invert) {
   ASSIGN_OR_RETURN(auto re, Regex::Compile(pattern));
-  return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(TextPattern::FromRegex(std::move(re)), b, invert));
+  return std::unique_ptr<PreTokenizer>(
+      new SplitPreTokenizer(TextPattern::FromRegex(std::move(re)), b, invert));
 }
 
 StatusOr<char32_t> SingleChar(const json& spec, const char* key, const std::string& type) {
@@ -251,7 +255,8 @@ StatusOr<char32_t> SingleChar(const json& spec, const char* key, const std::stri
   size_t pos = 0;
   char32_t c = 0;
   if (!unicode::DecodeOne(s, pos, c) || pos != s.size()) {
-    return InvalidArgument(fmt::format("pre_tokenizer {}: '{}' must be a single character", type, key));
+    return InvalidArgument(
+        fmt::format("pre_tokenizer {}: '{}' must be a single character", type, key));
   }
   return c;
 }
@@ -260,11 +265,14 @@ StatusOr<char32_t> SingleChar(const json& spec, const char* key, const std::stri
 
 json ByteLevelSplitSpec(const std::string& pattern) {
   return json{{"type", "Sequence"},
-              {"pretokenizers",
-               json::array({json{{"type", "Split"}, {"pattern", {{"Regex", pattern}}},
-                                 {"behavior", "Isolated"}, {"invert", false}},
-                            json{{"type", "ByteLevel"}, {"add_prefix_space", false},
-                                 {"trim_offsets", false}, {"use_regex", false}}})}};
+              {"pretokenizers", json::array({json{{"type", "Split"},
+                                                  {"pattern", {{"Regex", pattern}}},
+                                                  {"behavior", "Isolated"},
+                                                  {"invert", false}},
+                                             json{{"type", "ByteLevel"},
+                                                  {"add_prefix_space", false},
+                                                  {"trim_offsets", false},
+                                                  {"use_regex", false}}})}};
 }
 
 StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const json& spec) {
@@ -275,9 +283,11 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const json& spec) {
   const std::string type = spec["type"].get<std::string>();
   try {
     if (type == "Split") {
-      ASSIGN_OR_RETURN(TextPattern p, TextPattern::FromJson(spec.at("pattern"), "pre_tokenizer Split"));
+      ASSIGN_OR_RETURN(TextPattern p,
+                       TextPattern::FromJson(spec.at("pattern"), "pre_tokenizer Split"));
       ASSIGN_OR_RETURN(Behavior b, ParseBehavior(spec.at("behavior").get<std::string>()));
-      return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(std::move(p), b, spec.value("invert", false)));
+      return std::unique_ptr<PreTokenizer>(
+          new SplitPreTokenizer(std::move(p), b, spec.value("invert", false)));
     }
     if (type == "ByteLevel") {
       std::unique_ptr<PreTokenizer> split;
@@ -291,18 +301,25 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const json& spec) {
       ASSIGN_OR_RETURN(char32_t r, SingleChar(spec, "replacement", type));
       PrependScheme scheme = PrependScheme::kAlways;
       const std::string s = spec.value("prepend_scheme", std::string("always"));
-      if (s == "first") scheme = PrependScheme::kFirst;
-      else if (s == "never") scheme = PrependScheme::kNever;
-      else if (s != "always") return InvalidArgument("pre_tokenizer Metaspace: unknown prepend_scheme '" + s + "'");
-      if (spec.contains("add_prefix_space") && spec["add_prefix_space"] == false) scheme = PrependScheme::kNever;
-      return std::unique_ptr<PreTokenizer>(new MetaspacePreTokenizer(r, scheme, spec.value("split", true)));
+      if (s == "first")
+        scheme = PrependScheme::kFirst;
+      else if (s == "never")
+        scheme = PrependScheme::kNever;
+      else if (s != "always")
+        return InvalidArgument("pre_tokenizer Metaspace: unknown prepend_scheme '" + s + "'");
+      if (spec.contains("add_prefix_space") && spec["add_prefix_space"] == false)
+        scheme = PrependScheme::kNever;
+      return std::unique_ptr<PreTokenizer>(
+          new MetaspacePreTokenizer(r, scheme, spec.value("split", true)));
     }
     if (type == "Digits") {
-      const Behavior b = spec.value("individual_digits", false) ? Behavior::kIsolated : Behavior::kContiguous;
+      const Behavior b =
+          spec.value("individual_digits", false) ? Behavior::kIsolated : Behavior::kContiguous;
       return std::unique_ptr<PreTokenizer>(new CharSplitPreTokenizer(IsNumeric, b));
     }
     if (type == "WhitespaceSplit") {
-      return std::unique_ptr<PreTokenizer>(new CharSplitPreTokenizer(unicode::IsWhitespace, Behavior::kRemoved));
+      return std::unique_ptr<PreTokenizer>(
+          new CharSplitPreTokenizer(unicode::IsWhitespace, Behavior::kRemoved));
     }
     if (type == "Whitespace") return RegexSplit(R"(\w+|[^\w\s]+)", Behavior::kRemoved, true);
     if (type == "Sequence") {
@@ -316,9 +333,11 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const json& spec) {
   } catch (const json::exception& e) {
     return InvalidArgument(fmt::format("pre_tokenizer {}: {}", type, e.what()));
   }
-  return Unimplemented(fmt::format("pre_tokenizer type '{}' is not supported (supported: Split, "
-                                   "ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit, "
-                                   "Sequence)", type));
+  return Unimplemented(
+      fmt::format("pre_tokenizer type '{}' is not supported (supported: Split, "
+                  "ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit, "
+                  "Sequence)",
+                  type));
 }
 
 }  // namespace kvpress

@@ -84,10 +84,12 @@ StatusOr<std::shared_ptr<const Regex>> Regex::Compile(const std::string& pattern
   const std::string translated = TranslateOnigPattern(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                                   PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
   if (code == nullptr) {
-    return InvalidArgument(fmt::format("regex '{}': {} at offset {}", pattern, PcreError(error), offset));
+    return InvalidArgument(
+        fmt::format("regex '{}': {} at offset {}", pattern, PcreError(error), offset));
   }
   auto re = std::shared_ptr<Regex>(new Regex());
   re->pattern_ = pattern;
@@ -114,7 +116,8 @@ Status Regex::FindAll(std::string_view text, std::vector<std::pair<size_t, size_
   size_t pos = 0;
   while (pos < text.size()) {
     int rc = jit_ ? pcre2_jit_match(code, subject, text.size(), pos, 0, st.data, st.context)
-                  : pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, st.data, st.context);
+                  : pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, st.data,
+                                st.context);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {  // retry with the interpreter (heap-based backtracking)
       rc = pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, st.data, nullptr);
     }

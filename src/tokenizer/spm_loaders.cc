@@ -41,11 +41,16 @@ class ProtoReader {
     wire = static_cast<uint32_t>(key & 7);
     data = nullptr;
     switch (wire) {
-      case 0: return Varint(value);
-      case 1: return Skip(8, data, value);
-      case 5: return Skip(4, data, value);
-      case 2: return Varint(value) && Skip(value, data, value);
-      default: return false;
+      case 0:
+        return Varint(value);
+      case 1:
+        return Skip(8, data, value);
+      case 5:
+        return Skip(4, data, value);
+      case 2:
+        return Varint(value) && Skip(value, data, value);
+      default:
+        return false;
     }
   }
 
@@ -86,8 +91,10 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
   } else if (pre == "default" || pre == "gpt-2" || pre == "gpt2") {
     pattern = kGpt2SplitPattern;
   } else {
-    return Unimplemented(fmt::format("{}: tokenizer.ggml.pre '{}' is not supported (llama-bpe, qwen2, "
-                                     "deepseek-r1-qwen, default/gpt-2)", origin, pre));
+    return Unimplemented(
+        fmt::format("{}: tokenizer.ggml.pre '{}' is not supported (llama-bpe, qwen2, "
+                    "deepseek-r1-qwen, default/gpt-2)",
+                    origin, pre));
   }
   HfTokenizer::Parts parts;
   std::vector<std::string> tokens(strings.size());
@@ -111,9 +118,12 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
   const json merges = m.value("tokenizer.ggml.merges", json::array());
   std::string left, right;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const std::string s = merges[rank].is_string() ? merges[rank].get<std::string>() : std::string();
+    const std::string s =
+        merges[rank].is_string() ? merges[rank].get<std::string>() : std::string();
     const size_t space = s.find(' ');
-    if (space == std::string::npos) return DataLoss(fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
+    if (space == std::string::npos)
+      return DataLoss(
+          fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
     if (!unicode::ByteLevelToBytes(std::string_view(s).substr(0, space), left) ||
         !unicode::ByteLevelToBytes(std::string_view(s).substr(space + 1), right)) {
       continue;
@@ -132,7 +142,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
   }
   ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(ByteLevelSplitSpec(pattern)));
   ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(json{{"type", "ByteLevel"}}));
-  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre, strings.size(), merges.size());
+  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre,
+                                  strings.size(), merges.size());
   parts.model = std::move(bpe);
   auto tok = HfTokenizer::Create(std::move(parts));
   if (!tok.ok()) return Status(tok.status().code(), origin + ": " + tok.status().message());
@@ -164,7 +175,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const float sa = a < scores.size() ? scores[a] : 0.0f, sb = b < scores.size() ? scores[b] : 0.0f;
+    const float sa = a < scores.size() ? scores[a] : 0.0f,
+                sb = b < scores.size() ? scores[b] : 0.0f;
     return sa > sb;
   });
   std::vector<int64_t> priority(n, -1);
@@ -182,21 +194,23 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
   const std::string space = "\xE2\x96\x81";  // U+2581
   // The "legacy" pipeline of the Llama-2 tokenizer.json on the Hub: "▁" prepended to every piece
   // of text and spaces replaced, which is what SentencePiece's add_dummy_prefix does.
-  ASSIGN_OR_RETURN(parts.normalizer,
-                   MakeNormalizer(json{{"type", "Sequence"},
-                                       {"normalizers", json::array({json{{"type", "Prepend"}, {"prepend", space}},
-                                                                    json{{"type", "Replace"},
-                                                                         {"pattern", {{"String", " "}}},
-                                                                         {"content", space}}})}}));
-  ASSIGN_OR_RETURN(parts.decoder,
-                   MakeDecoder(json{{"type", "Sequence"},
-                                    {"decoders", json::array({json{{"type", "Replace"},
-                                                                   {"pattern", {{"String", space}}},
-                                                                   {"content", " "}},
-                                                              json{{"type", "ByteFallback"}},
-                                                              json{{"type", "Fuse"}},
-                                                              json{{"type", "Strip"}, {"content", " "},
-                                                                   {"start", 1}, {"stop", 0}}})}}));
+  ASSIGN_OR_RETURN(
+      parts.normalizer,
+      MakeNormalizer(json{
+          {"type", "Sequence"},
+          {"normalizers",
+           json::array(
+               {json{{"type", "Prepend"}, {"prepend", space}},
+                json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}}})}}));
+  ASSIGN_OR_RETURN(
+      parts.decoder,
+      MakeDecoder(
+          json{{"type", "Sequence"},
+               {"decoders",
+                json::array(
+                    {json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                     json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
+                     json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}));
   parts.description = description;
   parts.model = std::move(bpe);
   return HfTokenizer::Create(std::move(parts));
@@ -206,9 +220,11 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::s
   if (!m.is_object() || !m.contains("tokenizer.ggml.model")) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
   }
-  const std::string model = m["tokenizer.ggml.model"].is_string() ? m["tokenizer.ggml.model"].get<std::string>() : "";
+  const std::string model =
+      m["tokenizer.ggml.model"].is_string() ? m["tokenizer.ggml.model"].get<std::string>() : "";
   const json& toks = m.value("tokenizer.ggml.tokens", json());
-  if (!toks.is_array() || toks.empty()) return DataLoss(origin + ": tokenizer.ggml.tokens is missing or empty");
+  if (!toks.is_array() || toks.empty())
+    return DataLoss(origin + ": tokenizer.ggml.tokens is missing or empty");
   std::vector<std::string> strings;
   strings.reserve(toks.size());
   for (const json& t : toks) {
@@ -216,15 +232,19 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::s
     strings.push_back(t.get<std::string>());
   }
   std::vector<int> types;
-  for (const json& t : m.value("tokenizer.ggml.token_type", json::array())) types.push_back(t.is_number() ? t.get<int>() : kTypeNormal);
+  for (const json& t : m.value("tokenizer.ggml.token_type", json::array()))
+    types.push_back(t.is_number() ? t.get<int>() : kTypeNormal);
   if (model == "gpt2") return LoadGgufGpt2(m, origin, strings, types);
   if (model != "llama") {
-    return Unimplemented(fmt::format("{}: tokenizer.ggml.model '{}' is not supported (llama, gpt2)", origin, model));
+    return Unimplemented(
+        fmt::format("{}: tokenizer.ggml.model '{}' is not supported (llama, gpt2)", origin, model));
   }
   std::vector<float> scores;
-  for (const json& s : m.value("tokenizer.ggml.scores", json::array())) scores.push_back(s.is_number() ? s.get<float>() : 0.0f);
+  for (const json& s : m.value("tokenizer.ggml.scores", json::array()))
+    scores.push_back(s.is_number() ? s.get<float>() : 0.0f);
   if (scores.size() != strings.size()) {
-    return DataLoss(fmt::format("{}: {} tokens but {} scores", origin, strings.size(), scores.size()));
+    return DataLoss(
+        fmt::format("{}: {} tokens but {} scores", origin, strings.size(), scores.size()));
   }
   const size_t n = strings.size();
   return BuildSentencePieceBpe(std::move(strings), scores, types,
@@ -285,11 +305,12 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadSentencePieceModel(const std::string&
   }
   if (pieces.empty()) return corrupt;
   if (model_type != 2) {
-    return Unimplemented(fmt::format("{}: SentencePiece model type {} is not supported (only BPE = 2)", path, model_type));
+    return Unimplemented(fmt::format(
+        "{}: SentencePiece model type {} is not supported (only BPE = 2)", path, model_type));
   }
   const size_t n = pieces.size();
-  return BuildSentencePieceBpe(std::move(pieces), scores, types, static_cast<int>(bos), static_cast<int>(eos),
-                               static_cast<int>(unk), true, false,
+  return BuildSentencePieceBpe(std::move(pieces), scores, types, static_cast<int>(bos),
+                               static_cast<int>(eos), static_cast<int>(unk), true, false,
                                fmt::format("SentencePiece BPE .model, {} pieces", n));
 }
 

@@ -13,7 +13,8 @@ StatusOr<TextPattern> TextPattern::FromJson(const nlohmann::json& spec, const st
     if (!re.ok()) return InvalidArgument(fmt::format("{}: {}", what, re.status().message()));
     return FromRegex(std::move(re).value());
   }
-  return InvalidArgument(fmt::format("{}: pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}", what));
+  return InvalidArgument(
+      fmt::format("{}: pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}", what));
 }
 
 TextPattern TextPattern::Literal(std::string literal) {

@@ -2,12 +2,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "tokenizer/regex.h"
@@ -27,7 +26,7 @@ class TextPattern {
   Status ReplaceAll(std::string& text, std::string_view content) const;
 
  private:
-  std::string literal_;                  // used when regex_ is null
+  std::string literal_;  // used when regex_ is null
   std::shared_ptr<const Regex> regex_;
 };
 

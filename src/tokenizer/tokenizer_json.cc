@@ -74,7 +74,8 @@ class TokenizerJsonSax : public nlohmann::json_sax<json> {
     if (mode_ == Mode::kMerges) {
       if (merge_depth_ == 1) {
         merge_depth_ = 0;
-        if (parts_.size() != 2) return Fail(fmt::format("model.merges[{}]: expected 2 strings", merges.size()));
+        if (parts_.size() != 2)
+          return Fail(fmt::format("model.merges[{}]: expected 2 strings", merges.size()));
         merges.emplace_back(std::move(parts_[0]), std::move(parts_[1]));
         return true;
       }
@@ -83,7 +84,8 @@ class TokenizerJsonSax : public nlohmann::json_sax<json> {
     }
     return Close();
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
     if (error.empty()) error = fmt::format("invalid JSON at byte {}: {}", position, e.what());
     return false;
   }
@@ -156,11 +158,13 @@ class TokenizerJsonSax : public nlohmann::json_sax<json> {
 };
 
 // TemplateProcessing's single-sequence template -> ids before / after the text.
-Status ParsePostProcessor(const json& spec, std::vector<int32_t>& prefix, std::vector<int32_t>& suffix) {
+Status ParsePostProcessor(const json& spec, std::vector<int32_t>& prefix,
+                          std::vector<int32_t>& suffix) {
   if (spec.is_null()) return Status::Ok();
   const std::string type = spec.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& p : spec.at("processors")) RETURN_IF_ERROR(ParsePostProcessor(p, prefix, suffix));
+    for (const json& p : spec.at("processors"))
+      RETURN_IF_ERROR(ParsePostProcessor(p, prefix, suffix));
     return Status::Ok();
   }
   if (type == "ByteLevel") return Status::Ok();  // offsets only
@@ -175,9 +179,11 @@ Status ParsePostProcessor(const json& spec, std::vector<int32_t>& prefix, std::v
       }
       const std::string name = item.at("SpecialToken").at("id").get<std::string>();
       if (!specials.contains(name)) {
-        return InvalidArgument(fmt::format("post_processor: special token '{}' is not in special_tokens", name));
+        return InvalidArgument(
+            fmt::format("post_processor: special token '{}' is not in special_tokens", name));
       }
-      for (const json& id : specials[name].at("ids")) (after ? post : pre).push_back(id.get<int32_t>());
+      for (const json& id : specials[name].at("ids"))
+        (after ? post : pre).push_back(id.get<int32_t>());
     }
     prefix.insert(prefix.end(), pre.begin(), pre.end());
     suffix.insert(suffix.begin(), post.begin(), post.end());
@@ -188,8 +194,10 @@ Status ParsePostProcessor(const json& spec, std::vector<int32_t>& prefix, std::v
     suffix.push_back(spec.at("sep").at(1).get<int32_t>());
     return Status::Ok();
   }
-  return Unimplemented(fmt::format("post_processor type '{}' is not supported (supported: "
-                                   "TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing, Sequence)", type));
+  return Unimplemented(
+      fmt::format("post_processor type '{}' is not supported (supported: "
+                  "TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing, Sequence)",
+                  type));
 }
 
 std::string DirOf(const std::string& path) {
@@ -205,7 +213,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
   const json& model = root["model"];
   const std::string type = model.value("type", sax.has_merges ? std::string("BPE") : std::string());
   if (type != "BPE") {
-    return Unimplemented(fmt::format("{}: model type '{}' is not supported (only BPE)", path, type));
+    return Unimplemented(
+        fmt::format("{}: model type '{}' is not supported (only BPE)", path, type));
   }
   if (!sax.has_vocab) return DataLoss(path + ": model.vocab is missing or not an object");
   for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"}) {
@@ -232,7 +241,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
   // Tokens by id; byte-level vocabularies are decoded from GPT-2 characters to raw bytes.
   int64_t max_id = -1;
   for (const auto& [tok, id] : sax.vocab) {
-    if (id < 0 || id > (1 << 24)) return DataLoss(fmt::format("{}: token '{}' has id {}", path, tok, id));
+    if (id < 0 || id > (1 << 24))
+      return DataLoss(fmt::format("{}: token '{}' has id {}", path, tok, id));
     max_id = std::max(max_id, id);
   }
   std::vector<std::string> tokens(static_cast<size_t>(max_id + 1));
@@ -264,8 +274,9 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
       if (!st.ok()) return DataLoss(fmt::format("{}: {}", path, st.message()));
     }
   }
-  parts.description = fmt::format("tokenizer.json BPE ({}), {} merges", opt.byte_level ? "byte-level" : "sentencepiece-style",
-                                  sax.merges.size());
+  parts.description =
+      fmt::format("tokenizer.json BPE ({}), {} merges",
+                  opt.byte_level ? "byte-level" : "sentencepiece-style", sax.merges.size());
   sax.merges.clear();
 
   const json added = root.value("added_tokens", json::array());
@@ -291,7 +302,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
   parts.model = std::move(bpe);
   if (!parts.special_prefix.empty()) parts.bos_id = parts.special_prefix.front();
   auto created = HfTokenizer::Create(std::move(parts));
-  if (!created.ok()) return Status(created.status().code(), path + ": " + created.status().message());
+  if (!created.ok())
+    return Status(created.status().code(), path + ": " + created.status().message());
   std::unique_ptr<HfTokenizer> tok = std::move(created).value();
   int bos = tok->BosId(), eos = -1;
   for (const char* name : {"<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>"}) {
@@ -308,7 +320,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadTokenizerJson(const std::string& path
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   TokenizerJsonSax sax;
   const bool ok = json::sax_parse(text, &sax);
-  if (!ok) return DataLoss(fmt::format("{}: {}", path, sax.error.empty() ? "invalid JSON" : sax.error));
+  if (!ok)
+    return DataLoss(fmt::format("{}: {}", path, sax.error.empty() ? "invalid JSON" : sax.error));
   text.clear();
   text.shrink_to_fit();
   try {
@@ -327,9 +340,12 @@ void ApplyTokenizerConfig(const std::string& dir, const Tokenizer& tok, int& bos
     if (!config->contains(key)) return;
     const json& v = (*config)[key];
     std::string content;
-    if (v.is_string()) content = v.get<std::string>();
-    else if (v.is_object() && v.contains("content") && v["content"].is_string()) content = v["content"].get<std::string>();
-    else if (v.is_null()) id = -1;
+    if (v.is_string())
+      content = v.get<std::string>();
+    else if (v.is_object() && v.contains("content") && v["content"].is_string())
+      content = v["content"].get<std::string>();
+    else if (v.is_null())
+      id = -1;
     if (!content.empty()) {
       const int32_t found = tok.TokenToId(content);
       if (found >= 0) id = found;

@@ -84,7 +84,10 @@ TEST(EvalDatasetsShared, FirstPromptsMatchTemplates) {
   {
     json r = FirstJsonLine(dir + "/folio/folio-validation.jsonl");
     std::string premises;
-    for (const json& p : r["premises"]) premises += (premises.empty() ? "" : "\n") + p.get<std::string>();
+    for (const json& p : r["premises"]) {
+      if (!premises.empty()) premises += '\n';
+      premises += p.get<std::string>();
+    }
     Dataset ds = Load("folio");
     EXPECT_EQ(ds.samples[0].prompt,
               "Given the premises and conclusion, determine whether the conclusion follows from the premises. "

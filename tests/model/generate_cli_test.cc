@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,7 +25,9 @@ namespace {
 using nlohmann::json;
 
 std::string Stories() { return testing::SharedData("models/stories260K/stories260K.bin"); }
-std::string Schema() { return std::string(KVPRESS_SOURCE_DIR) + "/docs/schemas/generate.schema.json"; }
+std::string Schema() {
+  return std::string(KVPRESS_SOURCE_DIR) + "/docs/schemas/generate.schema.json";
+}
 
 // Runs a shell command; exit code and combined stdout+stderr.
 std::pair<int, std::string> Shell(const std::string& cmd) {
@@ -41,7 +43,8 @@ std::pair<int, std::string> Shell(const std::string& cmd) {
 
 // Validates the JSON files with tests/validate_json.py: 0 valid, 1 invalid, 2 cannot validate.
 std::pair<int, std::string> Validate(const std::vector<std::string>& files) {
-  std::string cmd = "python3 '" + std::string(KVPRESS_SOURCE_DIR) + "/tests/validate_json.py' '" + Schema() + "'";
+  std::string cmd =
+      "python3 '" + std::string(KVPRESS_SOURCE_DIR) + "/tests/validate_json.py' '" + Schema() + "'";
   for (const std::string& f : files) cmd += " '" + f + "'";
   return Shell(cmd);
 }
@@ -58,16 +61,21 @@ TEST(GenerateJson, BothFormsValidateAgainstTheSchema) {
   const std::string dir = testing::TempDir("gen-json");
   const std::vector<std::pair<std::string, std::string>> runs = {
       {"plain.json", "--prompt 'Once upon a time' --max-new-tokens 24"},
-      {"plain_press.json", "--prompt 'Once upon a time' --max-new-tokens 40 --press knorm --cache-budget 12"},
-      {"plain_ids.json", "--prompt-ids 1,403,407,261 --max-new-tokens 8 --temperature 0.8 --seed 3"},
+      {"plain_press.json",
+       "--prompt 'Once upon a time' --max-new-tokens 40 --press knorm --cache-budget 12"},
+      {"plain_ids.json",
+       "--prompt-ids 1,403,407,261 --max-new-tokens 8 --temperature 0.8 --seed 3"},
       {"pipeline.json",
-       "--context 'Once upon a time, there was a little girl named Lily. She loved to play outside.' "
-       "--question ' Lily wanted' --question ' Her mom said' --max-new-tokens 16 --press snapkv_d --cache-budget 12"},
+       "--context 'Once upon a time, there was a little girl named Lily. She loved to play "
+       "outside.' "
+       "--question ' Lily wanted' --question ' Her mom said' --max-new-tokens 16 --press snapkv_d "
+       "--cache-budget 12"},
       {"pipeline_one.json", "--context 'Once upon a time, there was a dog.' --max-new-tokens 8"},
   };
   std::vector<std::string> files;
   for (const auto& [name, args] : runs) {
-    const testing::CommandResult r = testing::RunKvpress("generate --model '" + model + "' --json " + args);
+    const testing::CommandResult r =
+        testing::RunKvpress("generate --model '" + model + "' --json " + args);
     ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.err;
     files.push_back(WriteTemp(dir, name, r.out));
     const json j = json::parse(r.out);  // exactly one object on stdout
@@ -83,9 +91,11 @@ TEST(GenerateJson, BothFormsValidateAgainstTheSchema) {
 
   // The validator really checks: a document without a metrics key, or with an unknown
   // finish_reason, is rejected.
-  json broken = json::parse(testing::RunKvpress("generate --model '" + model + "' --json --prompt Hi -n 4").out);
+  json broken = json::parse(
+      testing::RunKvpress("generate --model '" + model + "' --json --prompt Hi -n 4").out);
   broken["metrics"].erase("ttft");
-  json broken_reason = json::parse(testing::RunKvpress("generate --model '" + model + "' --json --prompt Hi -n 4").out);
+  json broken_reason = json::parse(
+      testing::RunKvpress("generate --model '" + model + "' --json --prompt Hi -n 4").out);
   broken_reason["finish_reason"] = "bored";
   for (const json& b : {broken, broken_reason}) {
     const auto [brc, bout] = Validate({WriteTemp(dir, "broken.json", b.dump())});
@@ -133,7 +143,8 @@ class Child {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (out_.size() < min_bytes) {
       const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            deadline - std::chrono::steady_clock::now()).count());
+                                            deadline - std::chrono::steady_clock::now())
+                                            .count());
       if (left <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, left) <= 0) return false;
@@ -182,9 +193,12 @@ class Child {
 // the stories260K vocabulary (same size, 512) so that text streams; streaming_llm with a small
 // budget keeps each step cheap.
 std::vector<std::string> LongRunArgs(const std::string& tokenizer, bool json) {
-  std::vector<std::string> a = {"generate", "--model", testing::Fixture("models/llama_mha_tied_f32"),
-                                "--tokenizer", tokenizer, "--prompt-ids", "1,300,400", "--max-new-tokens",
-                                "1000000", "--press", "streaming_llm", "--cache-budget", "64", "--threads", "1"};
+  std::vector<std::string> a = {
+      "generate",    "--model",          testing::Fixture("models/llama_mha_tied_f32"),
+      "--tokenizer", tokenizer,          "--prompt-ids",
+      "1,300,400",   "--max-new-tokens", "1000000",
+      "--press",     "streaming_llm",    "--cache-budget",
+      "64",          "--threads",        "1"};
   if (json) a.push_back("--json");
   return a;
 }
@@ -196,7 +210,8 @@ TEST(GenerateSigint, StreamingRunStopsCleanlyWithPartialText) {
   SKIP_IF_NO_SHARED(tokenizer);
   Child child(LongRunArgs(tokenizer, false));
   ASSERT_TRUE(child.started());
-  ASSERT_TRUE(child.ReadAtLeast(200, 30000)) << "no streamed text within 30 s: '" << child.out() << "'";
+  ASSERT_TRUE(child.ReadAtLeast(200, 30000))
+      << "no streamed text within 30 s: '" << child.out() << "'";
   child.Interrupt();
   const int rc = child.Finish(30000);
   EXPECT_EQ(rc, 130) << "output: " << child.out();

@@ -15,9 +15,9 @@
 #include "model/model.h"
 #include "model/writers.h"
 #include "test_util.h"
-#include "tokenizer_goldens.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tokenizer/unicode_util.h"
+#include "tokenizer_goldens.h"
 
 namespace kvpress {
 namespace {
@@ -66,8 +66,8 @@ std::vector<std::vector<int32_t>> ReadOut(const std::string& path) {
 
 // A GGUF vocabulary written from a tokenizer.json: byte-level tokens and merges, added tokens as
 // control (special) or user-defined tokens, like llama.cpp's converter.
-std::string WriteGgufFromTokenizerJson(const std::string& json_path, const std::string& pre, bool add_bos,
-                                       int bos, int eos) {
+std::string WriteGgufFromTokenizerJson(const std::string& json_path, const std::string& pre,
+                                       bool add_bos, int bos, int eos) {
   auto j = ReadJsonFile(json_path);
   EXPECT_TRUE(j.ok());
   const json& vocab = (*j)["model"]["vocab"];
@@ -86,13 +86,18 @@ std::string WriteGgufFromTokenizerJson(const std::string& json_path, const std::
   }
   json merges = json::array();
   for (const json& m : (*j)["model"]["merges"]) {
-    merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+    merges.push_back(m.is_string() ? m.get<std::string>()
+                                   : m[0].get<std::string>() + " " + m[1].get<std::string>());
   }
-  std::vector<GgufKeyValue> meta = {
-      {"general.architecture", "llama"}, {"tokenizer.ggml.model", "gpt2"}, {"tokenizer.ggml.pre", pre},
-      {"tokenizer.ggml.tokens", tokens},  {"tokenizer.ggml.token_type", types, 5},
-      {"tokenizer.ggml.merges", merges},  {"tokenizer.ggml.bos_token_id", bos},
-      {"tokenizer.ggml.eos_token_id", eos}, {"tokenizer.ggml.add_bos_token", add_bos}};
+  std::vector<GgufKeyValue> meta = {{"general.architecture", "llama"},
+                                    {"tokenizer.ggml.model", "gpt2"},
+                                    {"tokenizer.ggml.pre", pre},
+                                    {"tokenizer.ggml.tokens", tokens},
+                                    {"tokenizer.ggml.token_type", types, 5},
+                                    {"tokenizer.ggml.merges", merges},
+                                    {"tokenizer.ggml.bos_token_id", bos},
+                                    {"tokenizer.ggml.eos_token_id", eos},
+                                    {"tokenizer.ggml.add_bos_token", add_bos}};
   const std::string dir = testing::TempDir("tokgguf");
   const std::string path = dir + "/vocab.gguf";
   EXPECT_TRUE(WriteGguf(path, meta, {}).ok());
@@ -127,12 +132,14 @@ std::string ResolveTokenizer(const std::string& spec) {
   if (spec == "gguf:llama3") {
     const std::string p = SharedData("tokenizers/llama3/tokenizer.json");
     if (p.empty()) return "";
-    return CachedGguf(spec, [&] { return WriteGgufFromTokenizerJson(p, "llama-bpe", true, 128000, 128001); });
+    return CachedGguf(
+        spec, [&] { return WriteGgufFromTokenizerJson(p, "llama-bpe", true, 128000, 128001); });
   }
   if (spec == "gguf:qwen3") {
     const std::string p = SharedData("tokenizers/qwen3/tokenizer.json");
     if (p.empty()) return "";
-    return CachedGguf(spec, [&] { return WriteGgufFromTokenizerJson(p, "qwen2", false, 151643, 151645); });
+    return CachedGguf(
+        spec, [&] { return WriteGgufFromTokenizerJson(p, "qwen2", false, 151643, 151645); });
   }
   return SharedData(spec);
 }
@@ -165,17 +172,27 @@ TEST_P(VectorTest, AllPairsMatchAndRoundTrip) {
 INSTANTIATE_TEST_SUITE_P(
     Tokenizers, VectorTest,
     ::testing::Values(
-        VectorCase{"llama_bpe_tokenizer_json", "tokenizers/llama3/tokenizer.json", "tokenizers/llama3/ggml-vocab-llama-bpe.gguf"},
-        VectorCase{"llama_bpe_tiktoken", "tokenizers/llama3/tokenizer.model", "tokenizers/llama3/ggml-vocab-llama-bpe.gguf"},
-        VectorCase{"llama_bpe_gguf", "gguf:llama3", "tokenizers/llama.cpp-vocab-tests/ggml-vocab-llama-bpe.gguf"},
-        VectorCase{"qwen2_qwen3_tokenizer_json", "tokenizers/qwen3/tokenizer.json", "tokenizers/qwen2/ggml-vocab-qwen2.gguf"},
-        VectorCase{"qwen2_vocab_merges", "tokenizers/qwen2", "tokenizers/qwen2/ggml-vocab-qwen2.gguf"},
-        VectorCase{"qwen2_vocab_json_file", "tokenizers/qwen2/vocab.json", "tokenizers/llama.cpp-vocab-tests/ggml-vocab-qwen2.gguf"},
-        VectorCase{"qwen2_gguf", "gguf:qwen3", "tokenizers/llama.cpp-vocab-tests/ggml-vocab-qwen2.gguf"},
-        VectorCase{"llama_spm_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf"},
-        VectorCase{"llama_spm_sentencepiece_model", "tokenizers/llama2/tokenizer.model", "tokenizers/llama.cpp-vocab-tests/ggml-vocab-llama-spm.gguf"},
+        VectorCase{"llama_bpe_tokenizer_json", "tokenizers/llama3/tokenizer.json",
+                   "tokenizers/llama3/ggml-vocab-llama-bpe.gguf"},
+        VectorCase{"llama_bpe_tiktoken", "tokenizers/llama3/tokenizer.model",
+                   "tokenizers/llama3/ggml-vocab-llama-bpe.gguf"},
+        VectorCase{"llama_bpe_gguf", "gguf:llama3",
+                   "tokenizers/llama.cpp-vocab-tests/ggml-vocab-llama-bpe.gguf"},
+        VectorCase{"qwen2_qwen3_tokenizer_json", "tokenizers/qwen3/tokenizer.json",
+                   "tokenizers/qwen2/ggml-vocab-qwen2.gguf"},
+        VectorCase{"qwen2_vocab_merges", "tokenizers/qwen2",
+                   "tokenizers/qwen2/ggml-vocab-qwen2.gguf"},
+        VectorCase{"qwen2_vocab_json_file", "tokenizers/qwen2/vocab.json",
+                   "tokenizers/llama.cpp-vocab-tests/ggml-vocab-qwen2.gguf"},
+        VectorCase{"qwen2_gguf", "gguf:qwen3",
+                   "tokenizers/llama.cpp-vocab-tests/ggml-vocab-qwen2.gguf"},
+        VectorCase{"llama_spm_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf",
+                   "tokenizers/llama2/ggml-vocab-llama-spm.gguf"},
+        VectorCase{"llama_spm_sentencepiece_model", "tokenizers/llama2/tokenizer.model",
+                   "tokenizers/llama.cpp-vocab-tests/ggml-vocab-llama-spm.gguf"},
         // Phi-3 shares Llama-2's SentencePiece vocabulary (its vectors are byte-identical).
-        VectorCase{"phi3_llama_spm_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf", "tokenizers/llama.cpp-vocab-tests/ggml-vocab-phi-3.gguf"}),
+        VectorCase{"phi3_llama_spm_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf",
+                   "tokenizers/llama.cpp-vocab-tests/ggml-vocab-phi-3.gguf"}),
     [](const ::testing::TestParamInfo<VectorCase>& info) { return info.param.name; });
 
 struct GoldenCase {
@@ -199,7 +216,6 @@ TEST_P(GoldenTest, IdsIdenticalToHuggingFace) {
 }
 
 testing::GoldenCheckOptions Full() { return {}; }
-testing::GoldenCheckOptions IdsOnly() { return {false, false, true, {}}; }
 
 INSTANTIATE_TEST_SUITE_P(
     Tokenizers, GoldenTest,
@@ -211,15 +227,22 @@ INSTANTIATE_TEST_SUITE_P(
         GoldenCase{"qwen3_gguf", "gguf:qwen3", "qwen3", Full()},
         // Qwen2's vocab.json directory has no tokenizer_config.json: the built-in Qwen2.5 table
         // lacks Qwen3's four newest added tokens.
-        GoldenCase{"qwen2_vocab_merges", "tokenizers/qwen2", "qwen3",
-                   {true, true, true, {"<think>", "</think>", "<tool_response>", "</tool_response>"}}},
+        GoldenCase{
+            "qwen2_vocab_merges",
+            "tokenizers/qwen2",
+            "qwen3",
+            {true, true, true, {"<think>", "</think>", "<tool_response>", "</tool_response>"}}},
         GoldenCase{"llama2_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf", "llama2", Full()},
-        GoldenCase{"llama2_sentencepiece_model", "tokenizers/llama2/tokenizer.model", "llama2", Full()}),
+        GoldenCase{"llama2_sentencepiece_model", "tokenizers/llama2/tokenizer.model", "llama2",
+                   Full()}),
     [](const ::testing::TestParamInfo<GoldenCase>& info) { return info.param.name; });
 
 // The target: Qwen3's 11 MB tokenizer.json loads in < 0.5 s. Timed as CPU time of this
 // thread (the test machine is shared); the wall time is printed for the record.
 TEST(TokenizerLoad, Qwen3TokenizerJsonUnderHalfASecond) {
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+  GTEST_SKIP() << "the timing target is for optimised builds without sanitizers";
+#endif
   const std::string path = SharedData("tokenizers/qwen3/tokenizer.json");
   SKIP_IF_NO_SHARED(path);
   timespec c0{}, c1{};
@@ -245,7 +268,8 @@ TEST(TokenizerFor, ModelsFindTheirTokenizer) {
   auto ref = LoadTokenizer(SharedData("tokenizers/llama2/ggml-vocab-llama-spm.gguf"));
   ASSERT_TRUE(ref.ok());
   // No add_bos_token key: SentencePiece's default (add BOS) applies.
-  EXPECT_EQ((*tok)->Encode("The quick brown fox", true).value(), (*ref)->Encode("The quick brown fox", true).value());
+  EXPECT_EQ((*tok)->Encode("The quick brown fox", true).value(),
+            (*ref)->Encode("The quick brown fox", true).value());
   EXPECT_EQ((*tok)->Encode("The", true).value(), (std::vector<int32_t>{1, 450}));
 
   const std::string bin = SharedData("models/stories260K/stories260K.bin");
@@ -280,9 +304,11 @@ TEST(TokenizerSpecials, Llama3AndQwen3) {
   auto ids = (*llama)->Encode("This is a test sentence.", true);
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ(*ids, (std::vector<int32_t>{128000, 2028, 374, 264, 1296, 11914, 13}));
-  ids = (*llama)->Encode("<|start_header_id|>user<|end_header_id|>\n\nThis is a test sentence.<|eot_id|>", false);
+  ids = (*llama)->Encode(
+      "<|start_header_id|>user<|end_header_id|>\n\nThis is a test sentence.<|eot_id|>", false);
   ASSERT_TRUE(ids.ok());
-  EXPECT_EQ(*ids, (std::vector<int32_t>{128006, 882, 128007, 271, 2028, 374, 264, 1296, 11914, 13, 128009}));
+  EXPECT_EQ(*ids, (std::vector<int32_t>{128006, 882, 128007, 271, 2028, 374, 264, 1296, 11914, 13,
+                                        128009}));
 
   const std::string q3 = SharedData("tokenizers/qwen3/tokenizer.json");
   auto qwen = LoadTokenizer(q3);

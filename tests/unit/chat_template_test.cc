@@ -135,6 +135,15 @@ TEST(ChatTemplateApply, NormalizesMessagesLikeTransformers) {
   req.messages = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "x"}])");
   req.extra_variables = {{"messages", 1}};
   EXPECT_EQ(t->Apply(req).status().code(), StatusCode::kInvalidArgument);
+  // Absurdly nested JSON is refused before it is converted.
+  req.extra_variables = nlohmann::ordered_json::object();
+  std::string deep = R"([{"role": "user", "content": )";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  req.messages = nlohmann::ordered_json::parse(deep + "}]");
+  const auto deep_status = t->Apply(req).status();
+  EXPECT_EQ(deep_status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(deep_status.message().find("nested"), std::string::npos);
 }
 
 TEST(ChatTemplateApply, VariablesToolsAndThinking) {

@@ -56,8 +56,13 @@ class HubServer {
       ::close(out[1]);
       ::close(in[0]);
       ::close(in[1]);
-      std::vector<std::string> args = {"python3", std::string(KVPRESS_SOURCE_DIR) + "/tests/hub_server.py",
-                                       "--timeout", "600", "--exit-on-stdin-eof", "--token", kToken};
+      std::vector<std::string> args = {"python3",
+                                       std::string(KVPRESS_SOURCE_DIR) + "/tests/hub_server.py",
+                                       "--timeout",
+                                       "600",
+                                       "--exit-on-stdin-eof",
+                                       "--token",
+                                       kToken};
       args.insert(args.end(), repo_args.begin(), repo_args.end());
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
@@ -129,7 +134,8 @@ void MakeShardedCopy(const std::string& dir) {
   for (const auto& [name, t] : set) {
     const int s = (i++ % 2);
     shards[s].push_back({name, t.dtype, t.shape, std::vector<uint8_t>(t.data, t.data + t.nbytes)});
-    index["weight_map"][name] = s == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+    index["weight_map"][name] =
+        s == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
   }
   ASSERT_TRUE(WriteSafetensors(dir + "/model-00001-of-00002.safetensors", shards[0]).ok());
   ASSERT_TRUE(WriteSafetensors(dir + "/model-00002-of-00002.safetensors", shards[1]).ok());
@@ -164,10 +170,11 @@ class HubTest : public ::testing::Test {
     config_only_dir_ = new std::string(testing::TempDir("hub-configonly"));
     fs::copy_file(TinyDir() + "/config.json", *config_only_dir_ + "/config.json");
     server_ = new HubServer();
-    if (!server_->Start({"--repo", "test/tiny=" + TinyDir(), "--repo", "test/sharded=" + *sharded_dir_,
-                         "--repo", "test/config-only=" + *config_only_dir_, "--gated", "test/gated=" + TinyDir(),
-                         "--alias", "test/old-name=test/tiny"},
-                        *start_error_)) {
+    if (!server_->Start(
+            {"--repo", "test/tiny=" + TinyDir(), "--repo", "test/sharded=" + *sharded_dir_,
+             "--repo", "test/config-only=" + *config_only_dir_, "--gated",
+             "test/gated=" + TinyDir(), "--alias", "test/old-name=test/tiny"},
+            *start_error_)) {
       delete server_;
       server_ = nullptr;
     }
@@ -219,8 +226,9 @@ TEST(HubRepoId, ParsesIdsAndRejectsPaths) {
   EXPECT_EQ(hub::UrlEncode(r->revision), "refs%2Fpr%2F1");
   EXPECT_EQ(hub::ParseRepoId("Qwen/Qwen2.5-0.5B")->revision, "main");
   EXPECT_TRUE(hub::LooksLikeRepoId("Qwen/Qwen2.5-0.5B-Instruct"));
-  for (const char* path : {"/abs/model", "./a/b", "a/b/c", "model", "dir/model.gguf", "dir/stories.bin",
-                           "../x", "a/..", "a/b@", "a b/c", "org/model.safetensors", "a/b@../x"}) {
+  for (const char* path :
+       {"/abs/model", "./a/b", "a/b/c", "model", "dir/model.gguf", "dir/stories.bin", "../x",
+        "a/..", "a/b@", "a b/c", "org/model.safetensors", "a/b@../x"}) {
     EXPECT_FALSE(hub::LooksLikeRepoId(path)) << path;
   }
 }
@@ -246,7 +254,8 @@ TEST(HubOptions, ReadsTheStandardEnvironment) {
   EXPECT_EQ(o.cache_dir, "/elsewhere/hub");
   EXPECT_EQ(o.token, "hf_env");
   EXPECT_FALSE(o.offline);
-  for (const char* v : {"HF_HOME", "HF_HUB_CACHE", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"}) ::unsetenv(v);
+  for (const char* v : {"HF_HOME", "HF_HUB_CACHE", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"})
+    ::unsetenv(v);
   fs::remove_all(home);
 }
 
@@ -260,8 +269,10 @@ TEST_F(HubTest, DownloadsIntoAFreshCacheInTheStandardLayoutAndLoads) {
   // Relative links into blobs/: sha256 for the LFS file, the git sha1 for small files.
   auto sha = hub::Sha256File(TinyDir() + "/model.safetensors");
   ASSERT_TRUE(sha.ok());
-  EXPECT_EQ(fs::read_symlink(resolved->snapshot_dir + "/model.safetensors").string(), "../../blobs/" + *sha);
-  const std::string config_target = fs::read_symlink(resolved->snapshot_dir + "/config.json").string();
+  EXPECT_EQ(fs::read_symlink(resolved->snapshot_dir + "/model.safetensors").string(),
+            "../../blobs/" + *sha);
+  const std::string config_target =
+      fs::read_symlink(resolved->snapshot_dir + "/config.json").string();
   EXPECT_EQ(config_target.rfind("../../blobs/", 0), 0u) << config_target;
   EXPECT_EQ(config_target.size(), std::string("../../blobs/").size() + 40);
   EXPECT_EQ(Slurp(resolved->snapshot_dir + "/config.json"), Slurp(TinyDir() + "/config.json"));
@@ -319,7 +330,8 @@ TEST_F(HubTest, LoadModelAndTheCliResolveIdsThroughTheEnvironment) {
   r = testing::RunKvpress("inspect --model no/such/dir");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no such model file or directory"), std::string::npos) << r.err;
-  for (const char* v : {"HF_HUB_CACHE", "HF_ENDPOINT", "HF_HUB_DISABLE_PROGRESS_BARS"}) ::unsetenv(v);
+  for (const char* v : {"HF_HUB_CACHE", "HF_ENDPOINT", "HF_HUB_DISABLE_PROGRESS_BARS"})
+    ::unsetenv(v);
 }
 
 TEST_F(HubTest, CorruptedBlobIsDetectedAndDownloadedAgain) {
@@ -341,7 +353,8 @@ TEST_F(HubTest, CorruptedBlobIsDetectedAndDownloadedAgain) {
   auto offline = hub::ResolveModel("test/tiny", Options(/*offline=*/true));
   ASSERT_FALSE(offline.ok());
   EXPECT_EQ(offline.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(offline.status().message().find("sha256 mismatch"), std::string::npos) << offline.status().message();
+  EXPECT_NE(offline.status().message().find("sha256 mismatch"), std::string::npos)
+      << offline.status().message();
   EXPECT_NE(offline.status().message().find(blob), std::string::npos) << offline.status().message();
   // Online: downloaded again, and correct.
   const int requests = server_->Requests();
@@ -387,13 +400,16 @@ TEST_F(HubTest, GatedRepositoryNeedsTheToken) {
   auto denied = hub::ResolveModel("test/gated", Options());
   ASSERT_FALSE(denied.ok());
   EXPECT_NE(denied.status().message().find("401"), std::string::npos) << denied.status().message();
-  EXPECT_NE(denied.status().message().find("HF_TOKEN"), std::string::npos) << denied.status().message();
-  EXPECT_NE(denied.status().message().find("gated or private"), std::string::npos) << denied.status().message();
+  EXPECT_NE(denied.status().message().find("HF_TOKEN"), std::string::npos)
+      << denied.status().message();
+  EXPECT_NE(denied.status().message().find("gated or private"), std::string::npos)
+      << denied.status().message();
   hub::HubOptions wrong = Options();
   wrong.token = "hf_wrong";
   denied = hub::ResolveModel("test/gated", wrong);
   ASSERT_FALSE(denied.ok());
-  EXPECT_NE(denied.status().message().find("rejected"), std::string::npos) << denied.status().message();
+  EXPECT_NE(denied.status().message().find("rejected"), std::string::npos)
+      << denied.status().message();
   hub::HubOptions right = Options();
   right.token = kToken;
   auto ok = hub::ResolveModel("test/gated", right);
@@ -408,7 +424,8 @@ TEST_F(HubTest, NotFoundErrorsAreClear) {
       << r.status().message();
   r = hub::ResolveModel("test/tiny@v9", Options());
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("revision 'v9' not found"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("revision 'v9' not found"), std::string::npos)
+      << r.status().message();
   r = hub::ResolveModel("test/config-only", Options());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("neither model.safetensors nor model.safetensors.index.json"),
@@ -426,14 +443,66 @@ TEST_F(HubTest, NoNetworkIsAClearError) {
   o.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
   auto r = hub::ResolveModel("test/tiny", o);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("cannot reach the Hugging Face hub"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("cannot reach the Hugging Face hub"), std::string::npos)
+      << r.status().message();
   EXPECT_NE(r.status().message().find("127.0.0.1"), std::string::npos) << r.status().message();
+}
+
+TEST_F(HubTest, ReusesACacheMadeByThePythonClient) {
+  // What huggingface_hub leaves after hf_hub_download of config.json and model.safetensors and a
+  // failed one of tokenizer.json: refs, relative links into blobs/, a .no_exist marker, no
+  // kvpress stamps.
+  const std::string other = testing::TempDir("hub-other");
+  hub::HubOptions first = Options();
+  first.cache_dir = other;
+  auto probe = hub::ResolveModel("test/tiny", first);
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  const std::string commit = probe->commit;
+  fs::remove_all(other);
+  auto sha = hub::Sha256File(TinyDir() + "/model.safetensors");
+  ASSERT_TRUE(sha.ok());
+  const std::string repo = RepoDir("tiny");
+  fs::create_directories(repo + "/refs");
+  fs::create_directories(repo + "/blobs");
+  fs::create_directories(repo + "/snapshots/" + commit);
+  fs::create_directories(repo + "/.no_exist/" + commit);
+  std::ofstream(repo + "/refs/main") << commit;
+  fs::copy_file(TinyDir() + "/config.json",
+                repo + "/blobs/0123456789abcdef0123456789abcdef01234567");
+  fs::copy_file(TinyDir() + "/model.safetensors", repo + "/blobs/" + *sha);
+  fs::create_symlink("../../blobs/0123456789abcdef0123456789abcdef01234567",
+                     repo + "/snapshots/" + commit + "/config.json");
+  fs::create_symlink("../../blobs/" + *sha, repo + "/snapshots/" + commit + "/model.safetensors");
+  std::ofstream(repo + "/.no_exist/" + commit + "/tokenizer.json");
+
+  const int before = server_->Requests();
+  auto offline = hub::ResolveModel("test/tiny", Options(/*offline=*/true));
+  ASSERT_TRUE(offline.ok()) << offline.status().ToString();
+  EXPECT_EQ(offline->snapshot_dir, repo + "/snapshots/" + commit);
+  EXPECT_EQ(server_->Requests(), before);
+  EXPECT_TRUE(fs::exists(repo + "/.kvpress/verified/" + *sha));  // hashed once, then trusted
+  // Online, only the optional files it never asked about are fetched (generation_config.json); the
+  // cached config and weights are not.
+  auto online = hub::ResolveModel("test/tiny", Options());
+  ASSERT_TRUE(online.ok()) << online.status().ToString();
+  const json log = server_->Stats()["log"];
+  for (size_t i = static_cast<size_t>(before); i < log.size(); ++i) {
+    const std::string path = log[i]["path"];
+    EXPECT_EQ(path.find("model.safetensors"), std::string::npos) << path;
+    EXPECT_FALSE(path.size() >= 12 && path.compare(path.size() - 12, 12, "/config.json") == 0)
+        << path;
+    EXPECT_EQ(path.rfind("/cdn/", 0), std::string::npos) << path;
+  }
+  EXPECT_TRUE(FileExists(online->snapshot_dir + "/generation_config.json"));
+  auto model = LoadModel(online->snapshot_dir);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
 }
 
 TEST_F(HubTest, RenamedRepositoryFollowsTheRelativeRedirect) {
   auto resolved = hub::ResolveModel("test/old-name", Options());
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
-  EXPECT_EQ(resolved->snapshot_dir.rfind(RepoDir("old-name") + "/snapshots/", 0), 0u) << resolved->snapshot_dir;
+  EXPECT_EQ(resolved->snapshot_dir.rfind(RepoDir("old-name") + "/snapshots/", 0), 0u)
+      << resolved->snapshot_dir;
   auto model = LoadModel(resolved->snapshot_dir);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
 }
@@ -445,7 +514,8 @@ TEST_F(HubTest, ShardedWeightsAreFetchedFromTheIndex) {
                         "model-00002-of-00002.safetensors"}) {
     EXPECT_TRUE(FileExists(resolved->snapshot_dir + "/" + f)) << f;
   }
-  EXPECT_TRUE(fs::exists(RepoDir("sharded") + "/.no_exist/" + resolved->commit + "/model.safetensors"));
+  EXPECT_TRUE(
+      fs::exists(RepoDir("sharded") + "/.no_exist/" + resolved->commit + "/model.safetensors"));
   auto model = LoadModel(resolved->snapshot_dir);
   auto local = LoadModel(TinyDir());
   ASSERT_TRUE(model.ok() && local.ok()) << model.status().ToString();

@@ -190,6 +190,36 @@ TEST(JinjaErrors, LimitsStopRunawayTemplates) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("output exceeds"), std::string::npos);
   EXPECT_FALSE(Render("{{ 'x' * 1000000000000 }}").ok());
+  // Nesting is bounded (printing/comparing/destroying values recurses), and namespaces cannot hold
+  // namespaces (the only way to build a reference cycle).
+  r = Render("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nested more than 200 levels"), std::string::npos) << r.status().message();
+  r = Render("{% set ns = namespace(a=1) %}{% set ns.self = [ns] %}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
+  EXPECT_FALSE(Render("{% set a = namespace() %}{% set b = namespace(inner=a) %}").ok());
+  EXPECT_FALSE(Template::Parse("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").ok());
+  EXPECT_EQ(MustRender("{{ " + std::string(40, '(') + "1" + std::string(40, ')') + " }}"), "1");
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 100000; ++i) chain += " + 1";
+  EXPECT_FALSE(Template::Parse(chain + " }}").ok());
+  chain = "{{ x";
+  for (int i = 0; i < 100000; ++i) chain += "|trim";
+  EXPECT_FALSE(Template::Parse(chain + " }}").ok());
+  chain = "{{ 0";
+  for (int i = 0; i < 450; ++i) chain += " + 1";
+  EXPECT_EQ(MustRender(chain + " }}"), "450");
+  std::string deep_blocks;
+  for (int i = 0; i < 1000; ++i) deep_blocks += "{% if true %}";
+  EXPECT_FALSE(Template::Parse(deep_blocks).ok());
+  std::string nested;  // the deepest block nesting accepted still renders (within the stack)
+  for (int i = 0; i < 45; ++i) nested += "{% for x in [1] %}{% if true %}";
+  nested += "ok";
+  for (int i = 0; i < 45; ++i) nested += "{% endif %}{% endfor %}";
+  auto deep = Template::Parse(nested);
+  ASSERT_TRUE(deep.ok()) << deep.status().ToString();
+  EXPECT_EQ(deep->Render({}).value(), "ok");
 }
 
 // Mutations of real template text must parse or fail cleanly, never crash.

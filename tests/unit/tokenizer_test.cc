@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
@@ -33,8 +34,12 @@ std::unique_ptr<Tokenizer> LoadOrDie(const std::string& path) {
 
 TEST(Utf8, LossyMatchesRustFromUtf8Lossy) {
   EXPECT_EQ(unicode::LossyUtf8("abc"), "abc");
-  EXPECT_EQ(unicode::LossyUtf8("\xF0\x90\x80" "A"), "\xEF\xBF\xBD" "A");  // one maximal subpart
-  EXPECT_EQ(unicode::LossyUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(unicode::LossyUtf8("\xF0\x90\x80"
+                               "A"),
+            "\xEF\xBF\xBD"
+            "A");  // one maximal subpart
+  EXPECT_EQ(unicode::LossyUtf8("\xED\xA0\x80"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");                      // surrogate
   EXPECT_EQ(unicode::LossyUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
   EXPECT_EQ(unicode::LossyUtf8("\xE2\x82"), "\xEF\xBF\xBD");
   EXPECT_EQ(unicode::FindInvalidUtf8("ok \xE2\x82\xAC"), std::string::npos);
@@ -53,7 +58,10 @@ TEST(Utf8, Gpt2ByteMapAndNormalization) {
   EXPECT_FALSE(unicode::ByteLevelToBytes("a b", bytes));  // ' ' is not a GPT-2 character
   EXPECT_EQ(unicode::Normalize("e\xCC\x81", unicode::NormalForm::kNFC), "\xC3\xA9");
   EXPECT_EQ(unicode::Normalize("\xEF\xAC\x81", unicode::NormalForm::kNFKC), "fi");
-  EXPECT_EQ(unicode::Lowercase("\xC4\xB0" "ABC"), "i\xCC\x87" "abc");
+  EXPECT_EQ(unicode::Lowercase("\xC4\xB0"
+                               "ABC"),
+            "i\xCC\x87"
+            "abc");
 }
 
 std::vector<std::string> Matches(const std::string& pattern, const std::string& text) {
@@ -68,11 +76,14 @@ std::vector<std::string> Matches(const std::string& pattern, const std::string& 
 
 TEST(Regex, SplitPatternsBehaveLikeOniguruma) {
   EXPECT_EQ(Matches(kLlama3SplitPattern, "a  b"), (std::vector<std::string>{"a", " ", " b"}));
-  EXPECT_EQ(Matches(kLlama3SplitPattern, "I'M 12345"), (std::vector<std::string>{"I", "'M", " ", "123", "45"}));
+  EXPECT_EQ(Matches(kLlama3SplitPattern, "I'M 12345"),
+            (std::vector<std::string>{"I", "'M", " ", "123", "45"}));
   EXPECT_EQ(Matches(kQwen2SplitPattern, "123"), (std::vector<std::string>{"1", "2", "3"}));
   // U+0085 counts as whitespace (Oniguruma's \s), so it joins the space run.
-  EXPECT_EQ(Matches(kGpt2SplitPattern, "a \xC2\x85 b"), (std::vector<std::string>{"a", " \xC2\x85", " b"}));
-  EXPECT_EQ(TranslateOnigPattern(R"([^\s\p{L}]|\s+(?!\S))"), R"([^\s\x{85}\p{L}]|[\s\x{85}]+(?![^\s\x{85}]))");
+  EXPECT_EQ(Matches(kGpt2SplitPattern, "a \xC2\x85 b"),
+            (std::vector<std::string>{"a", " \xC2\x85", " b"}));
+  EXPECT_EQ(TranslateOnigPattern(R"([^\s\p{L}]|\s+(?!\S))"),
+            R"([^\s\x{85}\p{L}]|[\s\x{85}]+(?![^\s\x{85}]))");
   EXPECT_FALSE(Regex::Compile("(unclosed").ok());
 }
 
@@ -90,8 +101,11 @@ TEST_P(SyntheticGoldenTest, IdsIdenticalToHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, SyntheticGoldenTest,
-                         ::testing::Values("spm_metaspace", "spm_legacy", "bytelevel_stages", "metaspace_split"),
-                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+                         ::testing::Values("spm_metaspace", "spm_legacy", "bytelevel_stages",
+                                           "metaspace_split"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param);
+                         });
 
 TEST(StreamingDecoder, ConcatenationEqualsDecodeAndHoldsPartialCharacters) {
   auto tok = LoadOrDie(SyntheticPath("spm_metaspace"));
@@ -111,7 +125,8 @@ TEST(StreamingDecoder, ConcatenationEqualsDecodeAndHoldsPartialCharacters) {
     out += stream.Flush();
     DecodeOptions raw;
     raw.lossy = false;
-    EXPECT_EQ(out, tok->DecodeWith(*ids, raw).substr(tok->DecodeWith(prompt, raw).size())) << json(text).dump();
+    EXPECT_EQ(out, tok->DecodeWith(*ids, raw).substr(tok->DecodeWith(prompt, raw).size()))
+        << json(text).dump();
   }
 }
 
@@ -125,16 +140,75 @@ TEST(TokenizerErrors, BadFilesAndInputsAreStatuses) {
   EXPECT_EQ(LoadTokenizer(dir).status().code(), StatusCode::kNotFound);  // empty directory
   EXPECT_EQ(LoadTokenizer(write("trunc.json", "{\"model\": {\"vocab\": {\"a\": 0")).status().code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(LoadTokenizer(write("unigram.json", R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})")).status().code(),
+  EXPECT_EQ(LoadTokenizer(
+                write("unigram.json", R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})"))
+                .status()
+                .code(),
             StatusCode::kUnimplemented);
-  EXPECT_EQ(LoadTokenizer(write("badmerge.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})")).status().code(),
+  EXPECT_EQ(
+      LoadTokenizer(write("badmerge.json",
+                          R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})"))
+          .status()
+          .code(),
+      StatusCode::kDataLoss);
+  EXPECT_EQ(LoadTokenizer(write("tok.model", "not a tokenizer\n")).status().code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(LoadTokenizer(write("tok.model", "not a tokenizer\n")).status().code(), StatusCode::kDataLoss);
-  auto ok = LoadTokenizer(write("tiny.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}})"));
+  auto ok = LoadTokenizer(write(
+      "tiny.json",
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}})"));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ((*ok)->Encode("abba", false).value(), (std::vector<int32_t>{2, 1, 0}));
   EXPECT_EQ((*ok)->Encode("a\xFF", false).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ((*ok)->Decode(std::vector<int32_t>{2, 1, 0}), "ab b a");  // no decoder: joined by spaces
+  EXPECT_EQ((*ok)->Decode(std::vector<int32_t>{2, 1, 0}),
+            "ab b a");  // no decoder: joined by spaces
+  std::filesystem::remove_all(dir);
+}
+
+// Mutated tokenizer files and arbitrary input never crash: loading gives a tokenizer or a
+// status, and encoding gives ids or InvalidArgument (invalid UTF-8).
+TEST(TokenizerFuzz, MutatedFilesAndRandomInputs) {
+  std::mt19937 rng(7);
+  const auto strings = testing::GoldenStrings();
+  const std::string dir = testing::TempDir("tokfuzz");
+  for (const char* name : {"spm_metaspace", "bytelevel_stages"}) {
+    auto original = ReadFileToString(SyntheticPath(name));
+    ASSERT_TRUE(original.ok());
+    for (int round = 0; round < 60; ++round) {
+      std::string data = *original;
+      const int kind = round % 3;
+      if (kind == 0) {
+        data.resize(rng() % data.size());  // truncation
+      } else {
+        for (int k = 0; k < 1 + kind * 4; ++k) data[rng() % data.size()] = static_cast<char>(rng());
+      }
+      const std::string path = dir + "/tokenizer.json";
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+      auto tok = LoadTokenizer(path);
+      if (!tok.ok()) continue;
+      for (size_t i = 0; i < strings.size(); i += 17) {
+        auto ids = (*tok)->Encode(strings[i], true);
+        if (ids.ok()) (*tok)->Decode(*ids);
+      }
+    }
+  }
+  auto tok = LoadOrDie(SyntheticPath("spm_legacy"));
+  ASSERT_NE(tok, nullptr);
+  for (int round = 0; round < 200; ++round) {
+    std::string bytes(rng() % 64, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    auto ids = tok->Encode(bytes, false);
+    if (ids.ok()) {
+      EXPECT_EQ(unicode::FindInvalidUtf8(bytes), std::string::npos);
+    } else {
+      EXPECT_EQ(ids.status().code(), StatusCode::kInvalidArgument);
+    }
+    std::vector<int32_t> random_ids(rng() % 32);
+    for (int32_t& id : random_ids) id = static_cast<int32_t>(rng() % (tok->VocabSize() + 10)) - 5;
+    tok->Decode(random_ids);
+    StreamingDecoder stream(*tok);
+    for (int32_t id : random_ids) stream.Push(id);
+    stream.Flush();
+  }
   std::filesystem::remove_all(dir);
 }
 
@@ -171,7 +245,9 @@ TEST(TokenizeCli, EncodeDecodeJsonlAndExitCodes) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, json(ids).dump() + "\n[]\n\"Hello world\"\n");
   std::ofstream(dir + "/bad.jsonl") << "{\"not\": \"a string\"}\n";
-  EXPECT_EQ(testing::RunKvpress("tokenize --tokenizer " + tok + " --jsonl " + dir + "/bad.jsonl").exit_code, 2);
+  EXPECT_EQ(testing::RunKvpress("tokenize --tokenizer " + tok + " --jsonl " + dir + "/bad.jsonl")
+                .exit_code,
+            2);
   EXPECT_EQ(testing::RunKvpress("tokenize --tokenizer " + dir + "/nope.json hi").exit_code, 2);
   EXPECT_EQ(testing::RunKvpress("tokenize --tokenizer " + tok).exit_code, 1);
   EXPECT_EQ(testing::RunKvpress("tokenize hi").exit_code, 1);

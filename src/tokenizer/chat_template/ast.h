@@ -40,6 +40,7 @@ struct Expr {
 
   Kind kind = Kind::kConst;
   int line = 1;
+  int depth = 1;  // height of this subtree (bounded by the parser; evaluation recurses on it)
   Value value;
   std::string name;
   bool negated = false;

@@ -77,6 +77,9 @@ void Renderer::InstallGlobals() {
   globals_["namespace"] = Value::Callable("namespace", [](const CallArgs& a) -> StatusOr<Value> {
     ASSIGN_OR_RETURN(DictObject d, DictFromArgs(a, "namespace"));
     for (const auto& kv : d.items) {
+      if (ContainsNamespace(kv.second)) {
+        return Unimplemented("unsupported construct: storing a namespace inside a namespace");
+      }
       if (kv.first.is_string() && !kv.first.str().empty() && kv.first.str()[0] == '_') {
         return FailedPrecondition(fmt::format(
             "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '{}'", kv.first.str()));

@@ -78,6 +78,23 @@ Status ReadConfig(const std::string& config_path, ChatTemplateConfig& out) {
   return Status::Ok();
 }
 
+// Nesting depth of `j` (0 for scalars); stops counting past `limit`, so the recursion is bounded.
+uint32_t JsonDepth(const nlohmann::ordered_json& j, uint32_t limit) {
+  if (!j.is_structured()) return 0;
+  if (limit == 0) return 1;
+  uint32_t deepest = 0;
+  for (const auto& e : j) {
+    deepest = std::max(deepest, JsonDepth(e, limit - 1));
+    if (deepest >= limit) break;
+  }
+  return deepest + 1;
+}
+
+Status CheckJsonDepth(const nlohmann::ordered_json& j, const char* what) {
+  if (JsonDepth(j, jinja::kMaxValueDepth) < jinja::kMaxValueDepth) return Status::Ok();
+  return InvalidArgument(fmt::format("{} are nested more than {} levels deep", what, jinja::kMaxValueDepth - 1));
+}
+
 jinja::Value PlainMessage(const nlohmann::ordered_json& message) {
   // Keys with null values are dropped (transformers' _normalize_chat_messages).
   jinja::DictObject d;
@@ -190,6 +207,7 @@ StatusOr<ChatTemplate> ChatTemplate::FromConfig(const ChatTemplateConfig& config
 StatusOr<jinja::Value> NormalizeChatMessages(const nlohmann::ordered_json& messages) {
   if (!messages.is_array()) return InvalidArgument("messages must be a JSON list of message objects");
   if (messages.empty()) return InvalidArgument("cannot apply a chat template to an empty conversation");
+  RETURN_IF_ERROR(CheckJsonDepth(messages, "messages"));
   std::vector<jinja::Value> out;
   for (size_t i = 0; i < messages.size(); ++i) {
     if (!messages[i].is_object()) {
@@ -202,6 +220,8 @@ StatusOr<jinja::Value> NormalizeChatMessages(const nlohmann::ordered_json& messa
 
 StatusOr<std::string> ChatTemplate::Apply(const ChatRequest& request, const jinja::RenderOptions& options) const {
   ASSIGN_OR_RETURN(jinja::Value messages, NormalizeChatMessages(request.messages));
+  RETURN_IF_ERROR(CheckJsonDepth(request.extra_variables, "template variables"));
+  if (request.documents) RETURN_IF_ERROR(CheckJsonDepth(*request.documents, "documents"));
   jinja::Context ctx;
   for (const auto& [k, v] : request.special_tokens) ctx[k] = jinja::Value(v);
   if (request.enable_thinking) ctx["enable_thinking"] = jinja::Value(*request.enable_thinking);
@@ -216,6 +236,7 @@ StatusOr<std::string> ChatTemplate::Apply(const ChatRequest& request, const jinj
     }
   }
   if (request.tools) {
+    RETURN_IF_ERROR(CheckJsonDepth(*request.tools, "tools"));
     if (!request.tools->is_array()) return InvalidArgument("tools must be a JSON list of tool schemas");
     for (const auto& t : *request.tools) {
       if (!t.is_object()) return InvalidArgument("each tool must be a JSON object (a JSON schema)");

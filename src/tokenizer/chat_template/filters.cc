@@ -146,7 +146,7 @@ StatusOr<Value> FInt(const Value& v, const CallArgs& a) {
   const Value* d = a.Get(0, "default");
   const Value dflt = d ? *d : Value(0);
   const Value* b = a.Get(1, "base");
-  const int64_t base = b && b->is_number() ? b->as_int() : 10;
+  const int64_t base = b && (b->is_int() || b->is_bool()) ? b->as_int() : 10;
   if (v.is_number()) {
     if (!v.is_float()) return Value(v.as_int());
     const double x = v.as_double();
@@ -187,7 +187,10 @@ StatusOr<Value> FFormat(const Value& v, const CallArgs& a) {
 
 StatusOr<Value> FIndent(const Value& v, const CallArgs& a) {
   const Value* w = a.Get(0, "width");
-  std::string indent = w == nullptr ? "    " : w->is_string() ? w->str() : std::string(static_cast<size_t>(std::max<int64_t>(0, w->as_int())), ' ');
+  if (w != nullptr && !w->is_string() && !w->is_int() && !w->is_bool()) return FilterError("indent", "width must be an integer or a string");
+  std::string indent = w == nullptr      ? "    "
+                       : w->is_string() ? w->str()
+                                        : std::string(static_cast<size_t>(std::clamp<int64_t>(w->as_int(), 0, 1 << 16)), ' ');
   const std::string s = v.ToString() + "\n";
   ASSIGN_OR_RETURN(Value lines_v, BoundMethod(Value(s), "splitlines")->function().call({}));
   std::vector<std::string> lines;
@@ -341,7 +344,7 @@ StatusOr<Value> FReverse(const Value& v, const CallArgs&) {
 StatusOr<Value> FRound(const Value& v, const CallArgs& a) {
   const Value* p = a.Get(0, "precision");
   const Value* m = a.Get(1, "method");
-  const int64_t precision = p && p->is_number() ? p->as_int() : 0;
+  const int64_t precision = p && (p->is_int() || p->is_bool()) ? p->as_int() : 0;
   const std::string method = m && m->is_string() ? m->str() : "common";
   if (!v.is_number()) return FilterError("round", fmt::format("type {} doesn't define __round__", v.TypeName()));
   if (method == "common") {
@@ -443,7 +446,7 @@ StatusOr<Value> GetAttributePath(const Value& obj, const std::string& path, cons
     const size_t dot = path.find('.', start);
     const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     const bool numeric = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos && part.size() < 18;
-    ASSIGN_OR_RETURN(item, GetItem(item, numeric ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part)));
+    ASSIGN_OR_RETURN(item, GetItem(item, numeric ? Value(static_cast<int64_t>(std::atoll(part.c_str()))) : Value(part)));
     if (default_value != nullptr && item.is_undefined()) item = *default_value;
     if (dot == std::string::npos) return item;
     start = dot + 1;

@@ -22,6 +22,20 @@ StatusOr<std::string> Template::Render(const Context& context, const RenderOptio
 
 namespace internal {
 
+bool ContainsNamespace(const Value& v) {
+  if (v.is_namespace()) return true;
+  if (v.is_list()) {
+    for (const Value& item : v.items()) {
+      if (ContainsNamespace(item)) return true;
+    }
+  } else if (v.is_dict()) {
+    for (const auto& [k, item] : v.dict().items) {
+      if (ContainsNamespace(item)) return true;
+    }
+  }
+  return false;
+}
+
 const Value* Scope::Find(const std::string& name) const {
   for (const Scope* s = this; s != nullptr; s = s->parent.get()) {
     const auto it = s->vars.find(name);
@@ -215,6 +229,12 @@ Status Renderer::Assign(const Expr& target, const Value& value, Scope& scope, in
     if (!target.name.empty() && target.name[0] == '_') {
       return TemplateError(StatusCode::kFailedPrecondition, name_, line,
                            fmt::format("cannot store underscore-prefixed attribute '{}' on a namespace", target.name));
+    }
+    // A namespace is the only mutable object: keeping namespaces out of namespaces rules out
+    // reference cycles (and the unbounded nesting they would allow).
+    if (ContainsNamespace(value)) {
+      return TemplateError(StatusCode::kUnimplemented, name_, line,
+                           "unsupported construct: storing a namespace inside a namespace attribute");
     }
     ns->dict().Set(Value(target.name), value);
     return Status::Ok();

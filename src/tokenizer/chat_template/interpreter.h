@@ -21,6 +21,9 @@ struct Scope {
   const Value* Find(const std::string& name) const;
 };
 
+// True when `v` is or holds (through lists and dicts) a namespace object.
+bool ContainsNamespace(const Value& v);
+
 class Renderer {
  public:
   Renderer(const std::string& name, const RenderOptions& options);
@@ -50,9 +53,17 @@ class Renderer {
   Value MakeMacro(const Stmt& s, std::shared_ptr<Scope> closure, const std::string& name);
   StatusOr<Value> CallMacro(const Stmt& s, const std::shared_ptr<Scope>& closure, const CallArgs& args);
 
-  StatusOr<Value> EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope, const Value* caller);
+  // Families of expressions, kept out of line so that Eval's own frame stays small.
+  [[gnu::noinline]] StatusOr<Value> EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope, const Value* caller);
+  [[gnu::noinline]] StatusOr<Value> EvalAccess(const Expr& e, const std::shared_ptr<Scope>& scope);
+  [[gnu::noinline]] StatusOr<Value> EvalFilterOrTest(const Expr& e, const std::shared_ptr<Scope>& scope);
+  [[gnu::noinline]] StatusOr<Value> EvalLiteral(const Expr& e, const std::shared_ptr<Scope>& scope);
+  [[gnu::noinline]] StatusOr<Value> EvalOperator(const Expr& e, const std::shared_ptr<Scope>& scope);
+  // Locates an error at `line`, or checks the value's nesting depth.
+  StatusOr<Value> Finish(StatusOr<Value> r, int line) const;
   StatusOr<CallArgs> EvalArgs(const Expr& e, size_t first, const std::shared_ptr<Scope>& scope);
   StatusOr<Value> LookupName(const Expr& e, const Scope& scope) const;
+  Status CheckDepth(const Value& v, int line) const;
 
   // Global functions (builtins.cc).
   void InstallGlobals();

@@ -436,7 +436,7 @@ StatusOr<std::string> PercentFormat(std::string_view f, const Value& args) {
         const std::string width_text = spec.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
         size_t width = 0;
         for (char c : width_text) {
-          if (std::isdigit(static_cast<unsigned char>(c))) width = width * 10 + static_cast<size_t>(c - '0');
+          if (std::isdigit(static_cast<unsigned char>(c)) && width < (1 << 20)) width = width * 10 + static_cast<size_t>(c - '0');
         }
         if (dot != std::string::npos) s = s.substr(0, static_cast<size_t>(std::atoi(spec.c_str() + dot + 1)));
         const std::string pad = s.size() < width ? std::string(width - s.size(), ' ') : "";

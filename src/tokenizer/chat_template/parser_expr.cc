@@ -1,9 +1,22 @@
 // Expression parsing, in jinja2's precedence order (see parser.h).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tokenizer/chat_template/parser_internal.h"
 
 namespace kvpress::jinja::internal {
+
+Status Parser::Deepen(Expr& e) const {
+  int deepest = 0;
+  for (const ExprPtr& c : e.children) {
+    if (c) deepest = std::max(deepest, c->depth);
+  }
+  for (const auto& kw : e.kwargs) deepest = std::max(deepest, kw.second->depth);
+  e.depth = deepest + 1;
+  if (e.depth > kMaxExprDepth) return Error("expression nested too deeply");
+  return Status::Ok();
+}
 
 bool Parser::IsTupleEnd(std::initializer_list<std::string_view> extra_end) const {
   const Token& c = Cur();
@@ -40,6 +53,7 @@ StatusOr<ExprPtr> Parser::ParseTuple(bool simplified, bool with_condexpr,
   }
   auto t = MakeExpr(Expr::Kind::kTuple, line);
   t->children = std::move(args);
+  RETURN_IF_ERROR(Deepen(*t));
   return t;
 }
 
@@ -60,6 +74,7 @@ StatusOr<ExprPtr> Parser::ParseExpression(bool with_condexpr) {
     c->children.push_back(std::move(cond));
     c->children.push_back(std::move(expr));
     c->children.push_back(std::move(otherwise));
+    RETURN_IF_ERROR(Deepen(*c));
     expr = std::move(c);
   }
   return expr;
@@ -72,6 +87,7 @@ StatusOr<ExprPtr> Parser::ParseOr() {
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
     left = MakeBinary(Expr::Kind::kOr, "or", std::move(left), std::move(right), line);
+    RETURN_IF_ERROR(Deepen(*left));
   }
   return left;
 }
@@ -83,6 +99,7 @@ StatusOr<ExprPtr> Parser::ParseAnd() {
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
     left = MakeBinary(Expr::Kind::kAnd, "and", std::move(left), std::move(right), line);
+    RETURN_IF_ERROR(Deepen(*left));
   }
   return left;
 }
@@ -95,6 +112,7 @@ StatusOr<ExprPtr> Parser::ParseNot() {
   Next();
   ASSIGN_OR_RETURN(ExprPtr operand, ParseNot());
   n->children.push_back(std::move(operand));
+  RETURN_IF_ERROR(Deepen(*n));
   return n;
 }
 
@@ -125,6 +143,7 @@ StatusOr<ExprPtr> Parser::ParseCompare() {
     cmp->children.push_back(std::move(operand));
   }
   if (cmp->ops.empty()) return std::move(cmp->children[0]);
+  RETURN_IF_ERROR(Deepen(*cmp));
   return cmp;
 }
 
@@ -136,6 +155,7 @@ StatusOr<ExprPtr> Parser::ParseMath1() {
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
     left = MakeBinary(Expr::Kind::kBinary, op, std::move(left), std::move(right), line);
+    RETURN_IF_ERROR(Deepen(*left));
   }
   return left;
 }
@@ -150,6 +170,7 @@ StatusOr<ExprPtr> Parser::ParseConcat() {
     ASSIGN_OR_RETURN(ExprPtr next, ParseMath2());
     concat->children.push_back(std::move(next));
   }
+  RETURN_IF_ERROR(Deepen(*concat));
   return concat;
 }
 
@@ -161,6 +182,7 @@ StatusOr<ExprPtr> Parser::ParseMath2() {
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
     left = MakeBinary(Expr::Kind::kBinary, op, std::move(left), std::move(right), line);
+    RETURN_IF_ERROR(Deepen(*left));
   }
   return left;
 }
@@ -172,6 +194,7 @@ StatusOr<ExprPtr> Parser::ParsePow() {
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParseUnary(true));
     left = MakeBinary(Expr::Kind::kBinary, "**", std::move(left), std::move(right), line);
+    RETURN_IF_ERROR(Deepen(*left));
   }
   return left;
 }
@@ -185,6 +208,7 @@ StatusOr<ExprPtr> Parser::ParseUnary(bool with_filter) {
     Next();
     ASSIGN_OR_RETURN(ExprPtr operand, ParseUnary(false));
     node->children.push_back(std::move(operand));
+    RETURN_IF_ERROR(Deepen(*node));
   } else {
     ASSIGN_OR_RETURN(node, ParsePrimary());
   }
@@ -252,6 +276,7 @@ StatusOr<ExprPtr> Parser::ParsePrimary() {
           }
         }
         RETURN_IF_ERROR(ExpectOp(close));
+        RETURN_IF_ERROR(Deepen(*lit));
         return lit;
       }
       break;
@@ -265,10 +290,12 @@ StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
   while (true) {
     if (IsOp(Cur(), ".") || IsOp(Cur(), "[")) {
       ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node)));
+      RETURN_IF_ERROR(Deepen(*node));
     } else if (IsOp(Cur(), "(")) {
       auto call = MakeExpr(Expr::Kind::kCall, Cur().line);
       call->children.push_back(std::move(node));
       RETURN_IF_ERROR(ParseCallArgs(*call));
+      RETURN_IF_ERROR(Deepen(*call));
       node = std::move(call);
     } else {
       return node;
@@ -281,12 +308,15 @@ StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
     if (IsOp(Cur(), "|")) {
       Next();
       ASSIGN_OR_RETURN(node, ParseFilter(std::move(node)));
+      RETURN_IF_ERROR(Deepen(*node));
     } else if (IsName(Cur(), "is")) {
       ASSIGN_OR_RETURN(node, ParseTest(std::move(node)));
+      RETURN_IF_ERROR(Deepen(*node));
     } else if (IsOp(Cur(), "(")) {
       auto call = MakeExpr(Expr::Kind::kCall, Cur().line);
       call->children.push_back(std::move(node));
       RETURN_IF_ERROR(ParseCallArgs(*call));
+      RETURN_IF_ERROR(Deepen(*call));
       node = std::move(call);
     } else {
       return node;

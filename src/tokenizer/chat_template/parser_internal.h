@@ -51,6 +51,9 @@ class Parser {
   StatusOr<ExprPtr> ParseAssignTarget(std::initializer_list<std::string_view> extra_end);
 
   // ---- expressions (parser_expr.cc) -----------------------------------------------------------
+  // Sets e.depth from its children; an error when the tree grows deeper than kMaxExprDepth
+  // (long operator/filter/attribute chains build left-deep trees without recursing).
+  Status Deepen(Expr& e) const;
   bool IsTupleEnd(std::initializer_list<std::string_view> extra_end) const;
   StatusOr<ExprPtr> ParseTuple(bool simplified, bool with_condexpr, std::initializer_list<std::string_view> extra_end,
                                bool explicit_parentheses);
@@ -83,10 +86,12 @@ class Parser {
   friend class NestingGuard;
 };
 
+inline constexpr int kMaxExprDepth = 500;
+
 // Counts one level of parser recursion; `ok()` is false beyond kMaxNesting levels.
 class NestingGuard {
  public:
-  static constexpr int kMaxNesting = 200;
+  static constexpr int kMaxNesting = 100;
   explicit NestingGuard(Parser& p) : p_(p) { ++p_.nesting_; }
   ~NestingGuard() { --p_.nesting_; }
   bool ok() const { return p_.nesting_ <= kMaxNesting; }

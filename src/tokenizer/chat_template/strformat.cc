@@ -150,7 +150,8 @@ StatusOr<Value> ResolveField(const std::string& field, const CallArgs& args, siz
     if (auto_index >= args.positional.size()) return FailedPrecondition("Replacement index out of range for positional args tuple");
     v = args.positional[auto_index++];
   } else if (first.find_first_not_of("0123456789") == std::string::npos) {
-    const size_t idx = std::stoul(first);
+    if (first.size() > 9) return FailedPrecondition("Replacement index out of range for positional args tuple");
+    const size_t idx = static_cast<size_t>(std::atol(first.c_str()));
     if (idx >= args.positional.size()) return FailedPrecondition("Replacement index out of range for positional args tuple");
     v = args.positional[idx];
   } else {
@@ -170,8 +171,8 @@ StatusOr<Value> ResolveField(const std::string& field, const CallArgs& args, siz
       const size_t close = field.find(']', end);
       if (close == std::string::npos) return FailedPrecondition("Missing ']' in format string");
       const std::string key = field.substr(end + 1, close - end - 1);
-      const bool numeric = !key.empty() && key.find_first_not_of("0123456789") == std::string::npos;
-      ASSIGN_OR_RETURN(v, GetItem(v, numeric ? Value(static_cast<int64_t>(std::stoll(key))) : Value(key)));
+      const bool numeric = !key.empty() && key.size() < 18 && key.find_first_not_of("0123456789") == std::string::npos;
+      ASSIGN_OR_RETURN(v, GetItem(v, numeric ? Value(static_cast<int64_t>(std::atoll(key.c_str()))) : Value(key)));
       end = close + 1;
     }
   }

@@ -1,5 +1,7 @@
 #include "tokenizer/chat_template/value.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tokenizer/chat_template/text.h"
@@ -21,6 +23,7 @@ const Value* DictObject::Find(std::string_view key) const {
 }
 
 void DictObject::Set(Value key, Value value) {
+  depth = std::max(depth, 1 + std::max(key.depth(), value.depth()));
   for (auto& [k, v] : items) {
     if (k.Equals(key)) {
       v = std::move(value);
@@ -43,11 +46,14 @@ Value Value::List(std::vector<Value> items, bool is_tuple) {
   auto obj = std::make_shared<ListObject>();
   obj->items = std::move(items);
   obj->is_tuple = is_tuple;
+  for (const Value& item : obj->items) obj->depth = std::max(obj->depth, 1 + item.depth());
   v.data_ = std::move(obj);
   return v;
 }
 
 Value Value::Dict(DictObject dict) {
+  dict.depth = 1;
+  for (const auto& [k, val] : dict.items) dict.depth = std::max(dict.depth, 1 + std::max(k.depth(), val.depth()));
   Value v;
   v.data_ = std::make_shared<DictObject>(std::move(dict));
   return v;
@@ -67,7 +73,8 @@ Value Value::Callable(std::string name, std::function<StatusOr<Value>(const Call
 namespace {
 
 template <typename Json>
-Value ValueFromJson(const Json& j) {
+Value ValueFromJson(const Json& j, uint32_t depth) {
+  if (depth > kMaxValueDepth) return Value::None();  // see FromJson's contract
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::None();
@@ -87,13 +94,13 @@ Value ValueFromJson(const Json& j) {
     case nlohmann::json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(ValueFromJson(e));
+      for (const auto& e : j) items.push_back(ValueFromJson(e, depth + 1));
       return Value::List(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       DictObject d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(Value(it.key()), ValueFromJson(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(Value(it.key()), ValueFromJson(it.value(), depth + 1));
       return Value::Dict(std::move(d));
     }
     default:
@@ -112,8 +119,14 @@ std::string JoinRepr(const std::vector<Value>& items) {
 
 }  // namespace
 
-Value Value::FromJson(const nlohmann::json& j) { return ValueFromJson(j); }
-Value Value::FromJson(const nlohmann::ordered_json& j) { return ValueFromJson(j); }
+Value Value::FromJson(const nlohmann::json& j) { return ValueFromJson(j, 1); }
+Value Value::FromJson(const nlohmann::ordered_json& j) { return ValueFromJson(j, 1); }
+
+uint32_t Value::depth() const {
+  if (is_list()) return std::get<std::shared_ptr<ListObject>>(data_)->depth;
+  if (is_dict()) return dict().depth;
+  return 0;
+}
 
 double Value::as_double() const {
   if (is_float()) return std::get<double>(data_);

@@ -25,6 +25,7 @@ class Value;
 struct ListObject {
   std::vector<Value> items;
   bool is_tuple = false;
+  uint32_t depth = 1;  // container nesting depth (see Value::depth)
 };
 
 // A Python dict (insertion-ordered) or a Jinja namespace() object (the only mutable object a
@@ -32,6 +33,7 @@ struct ListObject {
 struct DictObject {
   std::vector<std::pair<Value, Value>> items;
   bool is_namespace = false;
+  uint32_t depth = 1;  // container nesting depth, kept up to date by Set and Value::Dict
 
   // Entry for `key` (Python equality: 1 == 1.0 == True), or nullptr.
   const Value* Find(const Value& key) const;
@@ -82,7 +84,8 @@ class Value {
   static Value Namespace(DictObject attrs);
   static Value Callable(std::string name, std::function<StatusOr<Value>(const CallArgs&)> call);
 
-  // Converts parsed JSON (integers stay int, key order is kept for ordered_json).
+  // Converts parsed JSON (integers stay int, key order is kept for ordered_json). Containers
+  // nested deeper than kMaxValueDepth become None; callers reject such input first.
   static Value FromJson(const nlohmann::json& j);
   static Value FromJson(const nlohmann::ordered_json& j);
 
@@ -101,7 +104,12 @@ class Value {
   bool is_namespace() const { return is_dict() && dict().is_namespace; }
   bool is_function() const { return kind() == Kind::kFunction; }
 
-  // Accessors; each CHECKs the kind.
+  // Container nesting: 0 for scalars, 1 + the deepest item for lists, tuples and dicts. The
+  // interpreter keeps values below kMaxValueDepth so that printing, comparing and destroying them
+  // cannot exhaust the stack.
+  uint32_t depth() const;
+
+  // Accessors; the kind must match (checked by std::get).
   bool as_bool() const { return std::get<bool>(data_); }
   int64_t as_int() const { return is_bool() ? static_cast<int64_t>(as_bool()) : std::get<int64_t>(data_); }
   double as_double() const;  // int, bool or float
@@ -136,6 +144,9 @@ class Value {
                std::shared_ptr<DictObject>, std::shared_ptr<Function>>
       data_;
 };
+
+// Deepest container nesting a template may build or receive (Python's own repr gives up near 1000).
+inline constexpr uint32_t kMaxValueDepth = 200;
 
 // repr() of a float as CPython prints it: shortest round-trip digits, "1.0", "1e-05", "1e+16",
 // "inf", "nan".
