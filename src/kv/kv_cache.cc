@@ -100,6 +100,28 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
   CHECK(std::adjacent_find(idx.begin(), idx.end()) == idx.end()) << "duplicate index in Retain";
   CHECK(idx.empty() || (idx.front() >= 0 && idx.back() < n)) << "Retain index out of range";
   const size_t row = RowSize();
+  const int removed = n - static_cast<int>(idx.size());
+  live_bytes_ -= static_cast<size_t>(removed) * SlotBytes();
+  evicted_ += removed;
+  if (idx.size() * 2 >= h.positions.capacity()) {
+    // Few slots leave (a decode step evicts one): compact in place, no allocation. The capacity
+    // kept is at most twice what is live, so memory stays bounded by the budget.
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const size_t from = static_cast<size_t>(idx[k]);
+      if (from == k) continue;
+      std::memmove(h.keys.data() + k * row, h.keys.data() + from * row, row);
+      std::memmove(h.values.data() + k * row, h.values.data() + from * row, row);
+      h.positions[k] = h.positions[from];
+      h.key_norms[k] = h.key_norms[from];
+    }
+    h.keys.resize(idx.size() * row);
+    h.values.resize(idx.size() * row);
+    h.positions.resize(idx.size());
+    h.key_norms.resize(idx.size());
+    return;
+  }
+  // Most slots leave (a long prefill pruned to its budget): copy the survivors into fresh vectors
+  // so the memory of the evicted ones is really released.
   Head out;
   out.keys.resize(idx.size() * row);
   out.values.resize(idx.size() * row);
@@ -112,10 +134,7 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
     out.positions.push_back(h.positions[static_cast<size_t>(idx[k])]);
     out.key_norms.push_back(h.key_norms[static_cast<size_t>(idx[k])]);
   }
-  const int removed = n - static_cast<int>(idx.size());
-  live_bytes_ -= static_cast<size_t>(removed) * SlotBytes();
-  evicted_ += removed;
-  h = std::move(out);  // fresh vectors: capacity == size, memory actually released
+  h = std::move(out);
 }
 
 void KVCache::Clear() {
