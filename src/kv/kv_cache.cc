@@ -49,16 +49,17 @@ void KVCache::Append(int layer, int kv_head, const float* key, const float* valu
   live_bytes_ += SlotBytes();
   peak_bytes_ = std::max(peak_bytes_, live_bytes_);
   ++appended_;
-  peak_head_slots_ = std::max(peak_head_slots_, static_cast<int>(h.positions.size()));
+  peak_head_slots_ = std::max(peak_head_slots_, static_cast<int>(h.positions.size() - h.start));
 }
 
 int KVCache::Size(int layer, int kv_head) const {
-  return static_cast<int>(At(layer, kv_head).positions.size());
+  const Head& h = At(layer, kv_head);
+  return static_cast<int>(h.positions.size() - h.start);
 }
 
 int KVCache::MaxSize() const {
   size_t m = 0;
-  for (const Head& h : heads_) m = std::max(m, h.positions.size());
+  for (const Head& h : heads_) m = std::max(m, h.positions.size() - h.start);
   return static_cast<int>(m);
 }
 
@@ -70,69 +71,92 @@ int KVCache::MaxSize(int layer) const {
 
 KVHeadView KVCache::View(int layer, int kv_head) const {
   const Head& h = At(layer, kv_head);
-  return KVHeadView{dtype_, h.keys.data(), h.values.data(), h.positions.data(),
-                    static_cast<int>(h.positions.size())};
+  const size_t row = RowSize();
+  return KVHeadView{dtype_, h.keys.data() + h.start * row, h.values.data() + h.start * row,
+                    h.positions.data() + h.start, static_cast<int>(h.positions.size() - h.start)};
 }
 
 std::span<const int32_t> KVCache::Positions(int layer, int kv_head) const {
-  return At(layer, kv_head).positions;
+  const Head& h = At(layer, kv_head);
+  return std::span<const int32_t>(h.positions).subspan(h.start);
 }
 
 std::span<const float> KVCache::KeyNorms(int layer, int kv_head) const {
-  return At(layer, kv_head).key_norms;
+  const Head& h = At(layer, kv_head);
+  return std::span<const float>(h.key_norms).subspan(h.start);
 }
 
 void KVCache::KeyAt(int layer, int kv_head, int slot, float* out) const {
   const Head& h = At(layer, kv_head);
-  DequantizeRow(dtype_, h.keys.data() + static_cast<size_t>(slot) * RowSize(), out, static_cast<size_t>(head_dim_));
+  DequantizeRow(dtype_, h.keys.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
 }
 
 void KVCache::ValueAt(int layer, int kv_head, int slot, float* out) const {
   const Head& h = At(layer, kv_head);
-  DequantizeRow(dtype_, h.values.data() + static_cast<size_t>(slot) * RowSize(), out, static_cast<size_t>(head_dim_));
+  DequantizeRow(dtype_, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
 }
 
 void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
   Head& h = At(layer, kv_head);
-  const int n = static_cast<int>(h.positions.size());
+  const int n = static_cast<int>(h.positions.size() - h.start);
   std::vector<int> idx(keep.begin(), keep.end());
-  std::sort(idx.begin(), idx.end());
+  if (!std::is_sorted(idx.begin(), idx.end())) std::sort(idx.begin(), idx.end());
   CHECK(std::adjacent_find(idx.begin(), idx.end()) == idx.end()) << "duplicate index in Retain";
   CHECK(idx.empty() || (idx.front() >= 0 && idx.back() < n)) << "Retain index out of range";
   const size_t row = RowSize();
-  const int removed = n - static_cast<int>(idx.size());
+  const size_t kept = idx.size();
+  const int removed = n - static_cast<int>(kept);
   live_bytes_ -= static_cast<size_t>(removed) * SlotBytes();
   evicted_ += removed;
-  if (idx.size() * 2 >= h.positions.capacity()) {
-    // Few slots leave (a decode step evicts one): compact in place, no allocation. The capacity
-    // kept is at most twice what is live, so memory stays bounded by the budget.
-    for (size_t k = 0; k < idx.size(); ++k) {
-      const size_t from = static_cast<size_t>(idx[k]);
-      if (from == k) continue;
-      std::memmove(h.keys.data() + k * row, h.keys.data() + from * row, row);
-      std::memmove(h.values.data() + k * row, h.values.data() + from * row, row);
-      h.positions[k] = h.positions[from];
-      h.key_norms[k] = h.key_norms[from];
+  if (removed == 0) return;
+  auto move_slot = [&](size_t from, size_t to) {  // storage rows
+    std::memmove(h.keys.data() + to * row, h.keys.data() + from * row, row);
+    std::memmove(h.values.data() + to * row, h.values.data() + from * row, row);
+    h.positions[to] = h.positions[from];
+    h.key_norms[to] = h.key_norms[from];
+  };
+  const size_t storage = h.positions.size();
+  if (kept * 2 >= storage) {
+    // Few slots leave (a decode step evicts one): compact in place, no allocation, moving whichever
+    // side of the evicted slots is smaller. Dead rows in front stay below the live count.
+    size_t front_moves = 0, back_moves = 0;  // kept slots after the first / before the last eviction
+    for (size_t k = 0; k < kept; ++k) {
+      if (static_cast<size_t>(idx[k]) != k) ++front_moves;
+      if (static_cast<size_t>(idx[k]) != k + static_cast<size_t>(removed)) ++back_moves;
     }
-    h.keys.resize(idx.size() * row);
-    h.values.resize(idx.size() * row);
-    h.positions.resize(idx.size());
-    h.key_norms.resize(idx.size());
+    if (back_moves < front_moves && h.start + static_cast<size_t>(removed) <= kept) {
+      const size_t new_start = h.start + static_cast<size_t>(removed);
+      for (size_t k = kept; k-- > 0;) {
+        const size_t from = h.start + static_cast<size_t>(idx[k]), to = new_start + k;
+        if (from != to) move_slot(from, to);
+      }
+      h.start = new_start;
+      return;
+    }
+    for (size_t k = 0; k < kept; ++k) {
+      const size_t from = h.start + static_cast<size_t>(idx[k]);
+      if (from != k) move_slot(from, k);
+    }
+    h.start = 0;
+    h.keys.resize(kept * row);
+    h.values.resize(kept * row);
+    h.positions.resize(kept);
+    h.key_norms.resize(kept);
     return;
   }
   // Most slots leave (a long prefill pruned to its budget): copy the survivors into fresh vectors
   // so the memory of the evicted ones is really released.
   Head out;
-  out.keys.resize(idx.size() * row);
-  out.values.resize(idx.size() * row);
-  out.positions.reserve(idx.size());
-  out.key_norms.reserve(idx.size());
-  for (size_t k = 0; k < idx.size(); ++k) {
-    const size_t o = static_cast<size_t>(idx[k]) * row;
+  out.keys.resize(kept * row);
+  out.values.resize(kept * row);
+  out.positions.reserve(kept);
+  out.key_norms.reserve(kept);
+  for (size_t k = 0; k < kept; ++k) {
+    const size_t o = (h.start + static_cast<size_t>(idx[k])) * row;
     std::memcpy(out.keys.data() + k * row, h.keys.data() + o, row);
     std::memcpy(out.values.data() + k * row, h.values.data() + o, row);
-    out.positions.push_back(h.positions[static_cast<size_t>(idx[k])]);
-    out.key_norms.push_back(h.key_norms[static_cast<size_t>(idx[k])]);
+    out.positions.push_back(h.positions[h.start + static_cast<size_t>(idx[k])]);
+    out.key_norms.push_back(h.key_norms[h.start + static_cast<size_t>(idx[k])]);
   }
   h = std::move(out);
 }

@@ -77,8 +77,11 @@ class KVCache {
   double RetainedFraction() const;
 
  private:
+  // Slot i lives at storage row `start + i`: rows before `start` are dead space left by evictions
+  // near the front (moving the few slots before an evicted one is cheaper than the many after it).
   struct Head {
-    std::vector<uint8_t> keys;       // [n, head_dim] in dtype_
+    size_t start = 0;
+    std::vector<uint8_t> keys;       // [start + n, head_dim] in dtype_
     std::vector<uint8_t> values;     // [n, head_dim] in dtype_
     std::vector<int32_t> positions;  // [n]
     std::vector<float> key_norms;    // [n]
