@@ -203,6 +203,7 @@ int RunGenerate(const GenerateFlags& f) {
   Transformer transformer(model, f.threads);
   std::signal(SIGINT, OnSigint);
   ProgressLine progress(isatty(STDERR_FILENO) != 0 && !f.json);
+  opt.on_cache = [&progress](const KVCache& cache) { progress.SetCache(cache.MaxSize(), cache.LiveBytes()); };
   std::unique_ptr<StreamingDecoder> stream;
   int generated = 0;
   size_t question_index = 0;

@@ -16,7 +16,8 @@ void ProgressLine::Update(int tokens, const std::string& press) {
   if (now - last_draw_ < 0.1) return;
   last_draw_ = now;
   const double rate = tokens / std::max(1e-9, now - start_);
-  std::fputs(fmt::format("\r\033[K[{} tokens, {:.1f} tok/s, press {}]", tokens, rate, press).c_str(), stderr);
+  std::fputs(fmt::format("\r\033[K[{} tokens, {:.1f} tok/s, cache {} slots/head {:.1f} MB, press {}]", tokens, rate,
+                         cache_slots_, cache_bytes_ / 1e6, press).c_str(), stderr);
   drawn_ = true;
 }
 

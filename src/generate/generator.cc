@@ -9,6 +9,7 @@ DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::spa
   d.stop = StopOptions{options.stop_ids, options.stop_strings, options.stop_on_repetition};
   d.tokenizer = options.tokenizer;
   d.context = context;
+  d.on_cache = options.on_cache;
   return d;
 }
 

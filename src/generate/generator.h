@@ -21,6 +21,7 @@ struct GenerateOptions {
   int prefill_chunk = 256;                // tokens per prefill forward
   Press* press = nullptr;                 // KV-cache compression (null = none; not owned)
   DType kv_dtype = DType::kF32;           // KV cache storage
+  std::function<void(const KVCache&)> on_cache;  // after each decode step (progress display)
 };
 
 struct GenerateResult {

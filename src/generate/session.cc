@@ -74,6 +74,7 @@ StatusOr<DecodeResult> Session::Decode(std::vector<float> logits, const DecodeLo
     RETURN_IF_ERROR(model_.Forward(tok, pos, *cache_, fwd, logits));
     metrics_.decoding_time += sw.Elapsed();
     ++next_position_;
+    if (o.on_cache) o.on_cache(*cache_);
   }
   const double seconds = wall.Elapsed();
   metrics_.total_decoding_tokens += static_cast<int64_t>(r.tokens.size());

@@ -26,6 +26,8 @@ struct DecodeLoopOptions {
   StopOptions stop;
   const Tokenizer* tokenizer = nullptr;  // needed for stop strings
   std::span<const int32_t> context;      // ids before the answer (repetition penalty, decoding)
+  // Called after every decode step with the cache as it is then (progress display); may be empty.
+  std::function<void(const KVCache&)> on_cache;
 };
 
 struct DecodeResult {
