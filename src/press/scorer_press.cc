@@ -15,6 +15,15 @@ std::vector<int> ScorerPress::TopK(std::span<const float> scores, std::span<cons
   std::iota(idx.begin(), idx.end(), 0);
   if (k >= n) return idx;
   if (k <= 0) return {};
+  if (k == n - 1) {  // a decode step evicts one slot: the worst score, the older one on ties
+    int worst = 0;
+    for (int j = 1; j < n; ++j) {
+      const float sj = scores[static_cast<size_t>(j)], sw = scores[static_cast<size_t>(worst)];
+      if (sj < sw || (sj == sw && positions[static_cast<size_t>(j)] < positions[static_cast<size_t>(worst)])) worst = j;
+    }
+    idx.erase(idx.begin() + worst);
+    return idx;
+  }
   auto better = [&](int a, int b) {
     const float sa = scores[static_cast<size_t>(a)], sb = scores[static_cast<size_t>(b)];
     if (sa != sb) return sa > sb;
