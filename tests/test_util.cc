@@ -50,6 +50,19 @@ CommandResult RunKvpress(const std::string& args) {
   return r;
 }
 
+std::tm TemplateGoldensNow() {
+  std::tm tm{};
+  tm.tm_year = 2024 - 1900;
+  tm.tm_mon = 6;
+  tm.tm_mday = 26;
+  tm.tm_hour = 13;
+  tm.tm_min = 5;
+  tm.tm_sec = 9;
+  tm.tm_wday = 5;
+  tm.tm_yday = 207;
+  return tm;
+}
+
 double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return INFINITY;
   double num = 0.0, den = 0.0;

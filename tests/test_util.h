@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct CommandResult {
 };
 // Runs the built kvpress binary with `args` (shell-quoted by the caller).
 CommandResult RunKvpress(const std::string& args);
+
+// The fixed "now" the chat-template goldens were rendered with (FIXED_NOW in
+// scripts/goldens/make_template_goldens.py): 2024-07-26 13:05:09, a Friday.
+std::tm TemplateGoldensNow();
 
 // max_i |a_i - b_i| / max_i |b_i|.
 double RelativeError(const std::vector<float>& a, const std::vector<float>& b);

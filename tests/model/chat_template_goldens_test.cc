@@ -15,18 +15,7 @@
 namespace kvpress {
 namespace {
 
-std::tm FixedNow() {  // FIXED_NOW of the goldens script
-  std::tm tm{};
-  tm.tm_year = 2024 - 1900;
-  tm.tm_mon = 6;
-  tm.tm_mday = 26;
-  tm.tm_hour = 13;
-  tm.tm_min = 5;
-  tm.tm_sec = 9;
-  tm.tm_wday = 5;
-  tm.tm_yday = 207;
-  return tm;
-}
+std::tm FixedNow() { return testing::TemplateGoldensNow(); }
 
 nlohmann::ordered_json Goldens() {
   std::ifstream in(testing::Fixture("template_goldens/chat_goldens.json"), std::ios::binary);

@@ -15,19 +15,7 @@
 namespace kvpress::jinja {
 namespace {
 
-// The date the goldens were made with (scripts/goldens/make_template_goldens.py FIXED_NOW).
-std::tm FixedNow() {
-  std::tm tm{};
-  tm.tm_year = 2024 - 1900;
-  tm.tm_mon = 6;
-  tm.tm_mday = 26;
-  tm.tm_hour = 13;
-  tm.tm_min = 5;
-  tm.tm_sec = 9;
-  tm.tm_wday = 5;
-  tm.tm_yday = 207;
-  return tm;
-}
+std::tm FixedNow() { return testing::TemplateGoldensNow(); }
 
 RenderOptions Options() {
   RenderOptions o;
