@@ -156,13 +156,7 @@ int RunGenerate(const GenerateFlags& f) {
   GenerateOptions opt;
   opt.max_new_tokens = f.max_new_tokens;
   opt.sampling = SamplerParams{f.temperature, f.top_k, f.top_p, f.min_p, f.repetition_penalty, f.seed};
-  opt.stop_ids.assign(model.config.eos_token_ids.begin(), model.config.eos_token_ids.end());
-  if (tokenizer && tokenizer->EosId() >= 0 &&
-      std::find(opt.stop_ids.begin(), opt.stop_ids.end(), tokenizer->EosId()) == opt.stop_ids.end() &&
-      model.config.format != SourceFormat::kLlama2c) {
-    opt.stop_ids.push_back(tokenizer->EosId());
-  }
-  if (model.config.stop_on_bos && model.config.bos_token_id >= 0) opt.stop_ids.push_back(model.config.bos_token_id);
+  opt.stop_ids = DefaultStopIds(model.config, tokenizer.get());
   opt.stop_strings = f.stop;
   opt.stop_on_repetition = f.stop_on_repetition;
   opt.tokenizer = tokenizer.get();

@@ -16,5 +16,8 @@ void RegisterBench(CLI::App& app, RunFn& run);
 void RegisterPresses(CLI::App& app, RunFn& run);
 void RegisterTokenize(CLI::App& app, RunFn& run);
 void RegisterTemplate(CLI::App& app, RunFn& run);
+void RegisterReport(CLI::App& app, RunFn& run);
+void RegisterEval(CLI::App& app, RunFn& run);
+void RegisterSweep(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterPresses(app, run);
   kvpress::cli::RegisterTokenize(app, run);
   kvpress::cli::RegisterTemplate(app, run);
+  kvpress::cli::RegisterEval(app, run);
+  kvpress::cli::RegisterSweep(app, run);
+  kvpress::cli::RegisterReport(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,7 +25,7 @@ enum class DatasetKind {
   kCommonsenseQa,
   kOpenbookQa,
   kLsatLr,  // AGIEval LSAT-LR, a stand-in for ReClor with the same prompt
-  kJsonl,   // generic {question, answer} rows, math prompt, numeric/LaTeX scoring
+  kJsonl,   // generic {question, answer} rows: the question is the prompt verbatim; numeric/LaTeX scoring
 };
 
 // How a dataset's gold answer is compared with a prediction.

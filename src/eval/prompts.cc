@@ -108,6 +108,8 @@ StatusOr<FormattedRow> FormatMath(DatasetKind kind, const json& row) {
     ASSIGN_OR_RETURN(gold, GetString(row, "answer"));
   }
   if (Trim(gold).empty()) return InvalidArgument("empty gold answer");
+  // The generic dataset's question is the whole prompt: its author chose the instruction.
+  if (kind == DatasetKind::kJsonl) return Single(problem, gold);
   return Single(problem + kPromptMath, gold);
 }
 

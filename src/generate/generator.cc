@@ -1,6 +1,18 @@
 #include "generate/generator.h"
 
+#include <algorithm>
+
 namespace kvpress {
+
+std::vector<int32_t> DefaultStopIds(const ModelConfig& config, const Tokenizer* tokenizer) {
+  std::vector<int32_t> ids(config.eos_token_ids.begin(), config.eos_token_ids.end());
+  if (tokenizer != nullptr && tokenizer->EosId() >= 0 && config.format != SourceFormat::kLlama2c &&
+      std::find(ids.begin(), ids.end(), tokenizer->EosId()) == ids.end()) {
+    ids.push_back(tokenizer->EosId());
+  }
+  if (config.stop_on_bos && config.bos_token_id >= 0) ids.push_back(config.bos_token_id);
+  return ids;
+}
 
 DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::span<const int32_t> context) {
   DecodeLoopOptions d;

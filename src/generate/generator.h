@@ -34,6 +34,10 @@ struct GenerateResult {
 // The decode-loop settings of `options` for an answer that follows `context` ids.
 DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::span<const int32_t> context);
 
+// The ids that end a generation for `model`: its config's EOS ids, the tokenizer's EOS (not for
+// llama2.c checkpoints, whose vocabulary EOS is not a stop token) and BOS when the config says so.
+std::vector<int32_t> DefaultStopIds(const ModelConfig& config, const Tokenizer* tokenizer);
+
 // Prefills `prompt` (positions 0..n-1) into a fresh cache and decodes up to max_new_tokens.
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token = {});

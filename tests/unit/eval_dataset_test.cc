@@ -78,6 +78,7 @@ TEST(EvalDataset, Aime24FallsBackToSolutionAndAmcFloatGold) {
   EXPECT_EQ(One("aime24", {{"problem", "P"}, {"solution", "long"}, {"answer", "025"}}).gold, "025");
   EXPECT_EQ(One("amc23", {{"problem", "P"}, {"answer", 27.0}}).gold, "27.0");
   EXPECT_EQ(One("jsonl", {{"question", "Q"}, {"answer", 5}}).gold, "5");
+  EXPECT_EQ(One("jsonl", {{"question", "Q"}, {"answer", 5}}).prompt, "Q");  // verbatim: no instruction added
 }
 
 TEST(EvalDataset, IllFormedRowsAreCountedSkips) {

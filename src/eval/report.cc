@@ -1,0 +1,368 @@
+#include "eval/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "core/file_util.h"
+#include "core/log.h"
+#include "eval/svg_plot.h"
+
+namespace kvpress::eval {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDash = "\u2014";  // "—": no budget (full cache)
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A Markdown table cell: pipes escaped, line breaks flattened.
+std::string Cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+// A CSV field, quoted when it holds a separator, quote or line break (RFC 4180).
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Fixed(const std::optional<double>& v, int decimals) {
+  return v ? fmt::format("{:.{}f}", *v, decimals) : std::string();
+}
+
+// Sort key of a row inside its group (see ReportGroup).
+auto RowKey(const ScoreRow& r) {
+  return std::make_tuple(!r.IsFull(), r.PressLabel(), r.cache_budget, r.Text("protocol"), r.Text("scoring"),
+                         r.Number("random_seed"), r.score_file);
+}
+
+// Pivot/series label: press, plus the variant when something varies in the group.
+std::string Label(const ReportGroup& g, const ScoreRow& r) {
+  const std::string v = g.VariantLabel(r);
+  return v.empty() ? r.PressLabel() : fmt::format("{} ({})", r.PressLabel(), v);
+}
+
+void AppendTable(const ReportGroup& g, std::string& md) {
+  md += "| press | budget |";
+  std::string align = "|:---|---:|";
+  if (g.varies_protocol) md += " protocol |", align += ":---|";
+  if (g.varies_seed) md += " seed |", align += "---:|";
+  md += " n | accuracy | mean output tokens | press ms/token | KV peak (max) |\n";
+  md += align + "---:|---:|---:|---:|---:|\n";
+  for (const ScoreRow& r : g.rows) {
+    md += fmt::format("| {} | {} |", Cell(r.PressLabel()), r.IsFull() ? kDash : std::to_string(r.cache_budget));
+    if (g.varies_protocol) md += fmt::format(" {}/{} |", Cell(r.Text("protocol")), Cell(r.Text("scoring")));
+    if (g.varies_seed) md += fmt::format(" {} |", Cell(r.Text("random_seed")));
+    const std::optional<double> kv = r.Number("max_kv_bytes_peak");
+    md += fmt::format(" {} | {:.3f} | {} | {} | {} |\n", Cell(r.Text("num_samples")), r.accuracy,
+                      Fixed(r.Number("avg_output_tokens"), 1), Fixed(r.Number("press_ms_per_token"), 3),
+                      kv ? HumanBytes(*kv) : "");
+  }
+}
+
+// Accuracy pivot: one row per press (and variant), one column per budget, full cache under "—".
+// Two runs landing in one cell are both shown ("0.600 / 0.620"), never merged.
+void AppendPivot(const ReportGroup& g, std::string& md) {
+  std::set<int64_t> budgets;
+  bool has_full = false;
+  std::vector<std::string> labels;
+  std::map<std::string, std::map<int64_t, std::vector<std::string>>> cells;  // label -> budget -> values
+  for (const ScoreRow& r : g.rows) {
+    const std::string label = Label(g, r);
+    if (!cells.count(label)) labels.push_back(label);
+    const int64_t col = r.IsFull() ? -1 : r.cache_budget;
+    cells[label][col].push_back(fmt::format("{:.3f}", r.accuracy));
+    if (r.IsFull()) has_full = true;
+    else budgets.insert(r.cache_budget);
+  }
+  std::vector<int64_t> cols;
+  if (has_full) cols.push_back(-1);
+  cols.insert(cols.end(), budgets.begin(), budgets.end());
+  md += "| press |";
+  for (int64_t c : cols) md += fmt::format(" {} |", c < 0 ? kDash : std::to_string(c));
+  md += "\n|:---|";
+  for (size_t i = 0; i < cols.size(); ++i) md += "---:|";
+  md += "\n";
+  for (const std::string& label : labels) {
+    md += fmt::format("| {} |", Cell(label));
+    for (int64_t c : cols) {
+      auto it = cells[label].find(c);
+      std::string v;
+      if (it != cells[label].end()) {
+        for (const std::string& s : it->second) v += (v.empty() ? "" : " / ") + s;
+      }
+      md += fmt::format(" {} |", v);
+    }
+    md += "\n";
+  }
+}
+
+// Row object for the JSON output: the score-file keys plus where it came from.
+json RowJson(const ScoreRow& r) {
+  json j = r.fields;
+  j["score_file"] = r.score_file;
+  return j;
+}
+
+// One plot of `metric` (a ScoreFileKeys() key, or "accuracy") against cache budget.
+LinePlot MetricPlot(const ReportGroup& g, const std::string& metric, const std::string& what) {
+  LinePlot p;
+  p.title = fmt::format("{} vs cache budget", what);
+  p.subtitle = fmt::format("{} \u2014 {}", g.dataset, g.model_name);
+  p.x_label = "cache budget (tokens per KV head per layer)";
+  p.y_label = what;
+  if (metric == "accuracy") p.y_range = std::make_pair(0.0, 1.0);
+  std::map<std::string, size_t> index;  // label -> series
+  int64_t bmin = INT64_MAX, bmax = 0;
+  for (const ScoreRow& r : g.rows) {
+    const std::optional<double> y = metric == "accuracy" ? std::optional<double>(r.accuracy) : r.Number(metric);
+    const std::string variant = g.VariantLabel(r);
+    if (r.IsFull()) {
+      if (!y) continue;
+      const std::string value = metric == "accuracy" ? fmt::format("{:.3f}", *y) : fmt::format("{:.0f}", *y);
+      p.references.push_back(
+          {fmt::format("full cache{} ({})", variant.empty() ? "" : " " + variant, value), *y});
+      continue;
+    }
+    auto [it, added] = index.emplace(Label(g, r), p.series.size());
+    if (added) p.series.push_back({it->first, {}});
+    if (y) p.series[it->second].points.emplace_back(static_cast<double>(r.cache_budget), *y);
+    bmin = std::min(bmin, r.cache_budget);
+    bmax = std::max(bmax, r.cache_budget);
+  }
+  p.log2_x = bmin > 0 && bmax >= 4 * bmin;  // powers-of-two budget grids read best on a log axis
+  return p;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ScoreFileKeys() {
+  static const std::vector<std::string> keys = {
+      "dataset",          "model_name",        "press_name",        "press_spec",     "cache_budget",    "accuracy",
+      "avg_score",        "num_samples",       "avg_output_tokens", "press_ms_per_token",
+      "avg_kv_bytes_peak", "max_kv_bytes_peak", "avg_compression",   "protocol",       "scoring",
+      "max_new_tokens",   "random_seed",       "result_file"};
+  return keys;
+}
+
+std::optional<double> ScoreRow::Number(const std::string& key) const {
+  auto it = fields.find(key);
+  if (it == fields.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+std::string ScoreRow::Text(const std::string& key) const {
+  auto it = fields.find(key);
+  if (it == fields.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+std::string ScoreRow::PressLabel() const {
+  const std::string spec = Text("press_spec");
+  return spec.empty() ? press_name : spec;
+}
+
+std::string ReportGroup::VariantLabel(const ScoreRow& row) const {
+  std::string label;
+  if (varies_protocol) {
+    const std::string p = row.Text("protocol"), s = row.Text("scoring");
+    label = fmt::format("{}/{}", p.empty() ? "?" : p, s.empty() ? "?" : s);
+  }
+  if (varies_seed) {
+    const std::string seed = row.Text("random_seed");
+    label += fmt::format("{}seed {}", label.empty() ? "" : ", ", seed.empty() ? "?" : seed);
+  }
+  return label;
+}
+
+StatusOr<ScoreRow> ParseScoreRow(const json& doc, const std::string& path) {
+  if (!doc.is_object()) return DataLoss(path + ": not a JSON object");
+  ScoreRow r;
+  r.score_file = path;
+  for (const char* key : {"dataset", "model_name", "press_name"}) {
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string()) return DataLoss(fmt::format("{}: missing or non-string '{}'", path, key));
+  }
+  r.dataset = doc["dataset"].get<std::string>();
+  r.model_name = doc["model_name"].get<std::string>();
+  r.press_name = doc["press_name"].get<std::string>();
+  auto budget = doc.find("cache_budget");
+  if (budget == doc.end() || !budget->is_number() || budget->get<double>() != std::floor(budget->get<double>()) ||
+      std::fabs(budget->get<double>()) > 1e15)
+    return DataLoss(path + ": missing or non-integer 'cache_budget'");
+  r.cache_budget = budget->is_number_float() ? static_cast<int64_t>(budget->get<double>()) : budget->get<int64_t>();
+  auto acc = doc.find("accuracy");
+  if (acc == doc.end() || !acc->is_number() || !std::isfinite(acc->get<double>()))
+    return DataLoss(path + ": missing or non-numeric 'accuracy'");
+  r.accuracy = acc->get<double>();
+  r.fields = json::object();
+  for (const std::string& key : ScoreFileKeys()) {
+    auto it = doc.find(key);
+    r.fields[key] = it == doc.end() ? json(nullptr) : *it;
+  }
+  return r;
+}
+
+StatusOr<ScoreScan> ScanScoreFiles(const std::string& dir) {
+  if (!IsDirectory(dir)) return NotFound(dir + ": not a directory (expected the result files of kvpress eval)");
+  std::vector<std::string> paths;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) return NotFound(fmt::format("{}: cannot list directory: {}", dir, ec.message()));
+  for (; it != end; it.increment(ec)) {
+    if (ec) break;
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && EndsWith(it->path().filename().string(), "_score.json"))
+      paths.push_back(it->path().string());
+  }
+  if (ec) return NotFound(fmt::format("{}: cannot list directory: {}", dir, ec.message()));
+  std::sort(paths.begin(), paths.end());
+  ScoreScan scan;
+  for (const std::string& path : paths) {
+    StatusOr<json> doc = ReadJsonFile(path);
+    Status st = doc.status();
+    if (doc.ok()) {
+      StatusOr<ScoreRow> row = ParseScoreRow(*doc, path);
+      if (row.ok()) {
+        scan.rows.push_back(std::move(row).value());
+        continue;
+      }
+      st = row.status();
+    }
+    Log(LogLevel::kWarning, "report: skipping score file {}", st.message());
+    ++scan.skipped;
+    scan.skip_reasons.push_back(st.message());
+  }
+  return scan;
+}
+
+std::vector<ReportGroup> GroupScoreRows(std::vector<ScoreRow> rows) {
+  std::sort(rows.begin(), rows.end(), [](const ScoreRow& a, const ScoreRow& b) {
+    return std::tie(a.dataset, a.model_name) < std::tie(b.dataset, b.model_name) ||
+           (std::tie(a.dataset, a.model_name) == std::tie(b.dataset, b.model_name) && RowKey(a) < RowKey(b));
+  });
+  std::vector<ReportGroup> groups;
+  for (ScoreRow& r : rows) {
+    if (groups.empty() || groups.back().dataset != r.dataset || groups.back().model_name != r.model_name) {
+      groups.emplace_back();
+      groups.back().dataset = r.dataset;
+      groups.back().model_name = r.model_name;
+    }
+    groups.back().rows.push_back(std::move(r));
+  }
+  for (ReportGroup& g : groups) {
+    std::set<std::string> protocols, seeds;
+    for (const ScoreRow& r : g.rows) {
+      protocols.insert(r.Text("protocol") + "/" + r.Text("scoring"));
+      seeds.insert(r.Text("random_seed"));
+    }
+    g.varies_protocol = protocols.size() > 1;
+    g.varies_seed = seeds.size() > 1;
+  }
+  return groups;
+}
+
+std::string HumanBytes(double bytes) {
+  if (!std::isfinite(bytes)) return "";
+  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (std::fabs(bytes) < 1024) return fmt::format("{:.0f} B", bytes);
+  int u = -1;
+  while (std::fabs(bytes) >= 1024 && u < 3) bytes /= 1024, ++u;
+  return fmt::format("{:.1f} {}", bytes, kUnits[u]);
+}
+
+std::string RenderMarkdown(const std::vector<ReportGroup>& groups, size_t skipped) {
+  size_t files = 0;
+  for (const ReportGroup& g : groups) files += g.rows.size();
+  std::string md = "# kvpress report\n\n";
+  md += fmt::format("{} score file{} in {} (dataset, model) group{}; {} skipped.\n", files, files == 1 ? "" : "s",
+                    groups.size(), groups.size() == 1 ? "" : "s", skipped);
+  for (const ReportGroup& g : groups) {
+    md += fmt::format("\n## {} \u2014 {}\n\n", Cell(g.dataset), Cell(g.model_name));
+    AppendTable(g, md);
+    md += "\nAccuracy by cache budget:\n\n";
+    AppendPivot(g, md);
+  }
+  return md;
+}
+
+std::string RenderCsv(const std::vector<ReportGroup>& groups) {
+  std::string csv;
+  for (const std::string& key : ScoreFileKeys()) csv += key + ",";
+  csv += "score_file\n";
+  for (const ReportGroup& g : groups) {
+    for (const ScoreRow& r : g.rows) {
+      for (const std::string& key : ScoreFileKeys()) csv += CsvField(r.Text(key)) + ",";
+      csv += CsvField(r.score_file) + "\n";
+    }
+  }
+  return csv;
+}
+
+json RenderJson(const std::vector<ReportGroup>& groups) {
+  json out = json::array();
+  for (const ReportGroup& g : groups) {
+    for (const ScoreRow& r : g.rows) out.push_back(RowJson(r));
+  }
+  return out;
+}
+
+std::vector<SvgFile> RenderPlots(const std::vector<ReportGroup>& groups) {
+  std::vector<SvgFile> files;
+  std::set<std::string> used;
+  for (const ReportGroup& g : groups) {
+    const std::string base = SanitizeFileName(g.dataset) + "__" + SanitizeFileName(g.model_name);
+    // Distinct groups whose names sanitize alike ("org/m" and "org_m") get distinct files.
+    std::string stem = base;
+    for (int n = 2; used.count(stem); ++n) stem = fmt::format("{}_{}", base, n);
+    used.insert(stem);
+    files.push_back({stem + "__accuracy.svg", RenderSvgLinePlot(MetricPlot(g, "accuracy", "accuracy"))});
+    files.push_back(
+        {stem + "__output_tokens.svg", RenderSvgLinePlot(MetricPlot(g, "avg_output_tokens", "mean output tokens"))});
+  }
+  return files;
+}
+
+StatusOr<std::vector<std::string>> WriteReport(const std::vector<ReportGroup>& groups, size_t skipped,
+                                               const std::string& out_dir, const ReportOptions& options) {
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec || !IsDirectory(out_dir))
+    return NotFound(fmt::format("{}: cannot create output directory{}", out_dir, ec ? ": " + ec.message() : ""));
+  std::vector<std::pair<std::string, std::string>> outputs;  // name, contents
+  if (options.markdown) outputs.emplace_back("report.md", RenderMarkdown(groups, skipped));
+  if (options.csv) outputs.emplace_back("report.csv", RenderCsv(groups));
+  if (options.json) outputs.emplace_back("report.json", RenderJson(groups).dump(2) + "\n");
+  if (options.plots) {
+    for (SvgFile& f : RenderPlots(groups)) outputs.emplace_back(std::move(f.name), std::move(f.svg));
+  }
+  std::vector<std::string> written;
+  for (const auto& [name, contents] : outputs) {
+    const std::string path = (fs::path(out_dir) / name).string();
+    RETURN_IF_ERROR(WriteFileAtomic(path, contents));
+    written.push_back(path);
+  }
+  return written;
+}
+
+}  // namespace kvpress::eval

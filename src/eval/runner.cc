@@ -1,0 +1,269 @@
+#include "eval/runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "eval/result_file.h"
+#include "eval/score_summary.h"
+#include "generate/generator.h"
+#include "model/transformer.h"
+#include "press/press_spec.h"
+#include "press/registry.h"
+
+namespace kvpress::eval {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol, const Sample& sample,
+                                               int max_context_length, std::string* text) {
+  std::vector<int32_t> ids;
+  if (protocol == Protocol::kChat && m.chat != nullptr) {
+    ChatRequest req;
+    req.messages = ordered_json::array({{{"role", "user"}, {"content", sample.prompt}}});
+    req.add_generation_prompt = true;
+    req.special_tokens = m.special_tokens;
+    ASSIGN_OR_RETURN(std::string rendered, m.chat->Apply(req));
+    EncodeOptions raw;  // the rendered text holds its special tokens (BOS included when the template adds it)
+    ASSIGN_OR_RETURN(ids, m.tokenizer->EncodeWith(rendered, raw));
+    if (text != nullptr) *text = std::move(rendered);
+  } else {
+    ASSIGN_OR_RETURN(ids, m.tokenizer->Encode(sample.prompt, /*add_special=*/true));
+    if (text != nullptr) *text = sample.prompt;
+  }
+  if (max_context_length > 0 && static_cast<int>(ids.size()) > max_context_length) {
+    ids.resize(static_cast<size_t>(max_context_length));
+  }
+  if (ids.empty()) return InvalidArgument(fmt::format("sample {}: empty prompt", sample.id));
+  return ids;
+}
+
+namespace {
+
+StatusOr<DType> ParseKvDtype(const std::string& name) {
+  if (name == "f32") return DType::kF32;
+  if (name == "f16") return DType::kF16;
+  if (name == "bf16") return DType::kBF16;
+  return InvalidArgument("--kv-dtype: '" + name + "' is not one of f32, f16, bf16");
+}
+
+// A fresh press for one sample (null for full cache); the spec was validated up front.
+StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
+  if (c.IsFull()) return std::unique_ptr<Press>();
+  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(c.press));
+  spec.budget = BudgetPolicy{c.cache_budget, 0.0, 0, 0};
+  spec.seed = seed;
+  return CreatePress(spec);
+}
+
+// Everything one worker needs to turn a sample into a result row.
+class SampleRunner {
+ public:
+  SampleRunner(const RunConfig& c, const Dataset& d, const EvalModel& m, int threads, DType kv_dtype)
+      : c_(c), d_(d), m_(m), transformer_(*m.model, threads), kv_dtype_(kv_dtype) {}
+
+  // Generates and scores one sample. An empty row with ok status means "cancelled".
+  StatusOr<json> Run(const Sample& s, size_t index, const std::atomic<bool>* cancel) {
+    Stopwatch timer;
+    std::string input_text;
+    ASSIGN_OR_RETURN(std::vector<int32_t> prompt,
+                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &input_text));
+    const uint64_t seed = c_.seed * 1000003ull + index;
+    ASSIGN_OR_RETURN(std::unique_ptr<Press> press, MakePress(c_, seed));
+    GenerateOptions opt;
+    opt.max_new_tokens = c_.max_new_tokens;
+    opt.sampling = c_.do_sampling ? SamplerParams{0.7f, 0, 0.9f, 0.0f, 1.2f, seed} : SamplerParams{0.0f, 0, 1.0f, 0.0f, 1.0f, seed};
+    opt.stop_ids = DefaultStopIds(m_.model->config, m_.tokenizer);
+    opt.stop_on_repetition = true;  // the harness's StopOnRepetition (§5.1)
+    opt.tokenizer = m_.tokenizer;
+    opt.press = press.get();
+    opt.kv_dtype = kv_dtype_;
+    TokenCallback on_token = [cancel](int32_t) { return cancel == nullptr || !cancel->load(); };
+    ASSIGN_OR_RETURN(GenerateResult r, Generate(transformer_, prompt, opt, on_token));
+    if (r.finish_reason == "cancelled") return json();
+    DecodeOptions skip;
+    skip.skip_special = true;
+    const std::string response = m_.tokenizer->DecodeWith(r.tokens, skip);
+    const ScoringMode mode = c_.EffectiveScoring();
+    const Verdict v = ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
+
+    json row = s.metadata.is_object() ? s.metadata : json::object();
+    row[kSampleIdKey] = s.id;
+    row["input_text"] = input_text;
+    row["response"] = response;
+    row["extracted_answer"] = v.extracted;
+    row["gt_answer"] = s.gold;
+    row["gold_answers"] = s.golds;
+    row["correct"] = v.correct;
+    row["score"] = v.score;
+    row["input_token_count"] = prompt.size();
+    row["output_token_count"] = r.tokens.size();
+    row["total_token_count"] = prompt.size() + r.tokens.size();
+    row["cache_budget"] = c_.EffectiveBudget();
+    row["press"] = c_.press;
+    row["protocol"] = ProtocolName(c_.protocol);
+    row["scoring"] = ScoringModeName(mode);
+    row["finish_reason"] = r.finish_reason;
+    const json metrics = r.metrics.ToJson();
+    for (const auto& [k, val] : metrics.items()) row[k] = val;  // compression_ratio among them
+    row["output_tokens_per_second"] = r.metrics.press_tokens_per_second;  // the fork's name for it
+    row["execution_time"] = timer.Elapsed();
+    return row;
+  }
+
+ private:
+  const RunConfig& c_;
+  const Dataset& d_;
+  const EvalModel& m_;
+  Transformer transformer_;
+  DType kv_dtype_;
+};
+
+}  // namespace
+
+StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const EvalModel& m,
+                              const EvalProgressFn& progress, const std::atomic<bool>* cancel) {
+  CHECK(m.model != nullptr && m.tokenizer != nullptr);
+  if (!c.IsFull()) {
+    if (c.cache_budget <= 0) return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName());
+    RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter: fail before any file
+  }
+  ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
+  if (c.batch_size < 1) return InvalidArgument("--batch-size must be >= 1");
+
+  EvalOutcome out;
+  std::error_code ec;
+  std::filesystem::create_directories(c.output_dir, ec);
+  if (ec) return NotFound(fmt::format("--output-dir {}: cannot create: {}", c.output_dir, ec.message()));
+  const std::string stem = ResultStem(c);
+  out.result_path = (std::filesystem::path(c.output_dir) / (stem + ".jsonl")).string();
+  out.score_path = ScorePathFor(out.result_path);
+  if (FileExists(out.score_path)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(out.score_path));
+    out.summary = ordered_json::parse(text, nullptr, false);
+    if (!out.summary.is_discarded()) {
+      out.already_finished = true;
+      return out;
+    }
+    Log(LogLevel::kWarning, "{}: unreadable score file, recomputing it", out.score_path);
+  }
+  if (FileExists(out.result_path) && !c.resume) {
+    return FailedPrecondition(fmt::format(
+        "{} exists from an unfinished run; pass --resume to continue it, or delete it to start over", out.result_path));
+  }
+  ASSIGN_OR_RETURN(std::vector<json> rows, ReadResultRows(out.result_path, /*repair=*/true));
+  const std::vector<Sample> samples = SelectSamples(dataset.samples, c);
+  const std::set<std::string> done_ids = RowIds(rows);
+  std::vector<std::pair<size_t, const Sample*>> todo;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (done_ids.count(samples[i].id) == 0) todo.emplace_back(i, &samples[i]);
+  }
+  out.reused = rows.size();
+  if (out.reused > 0) Log(LogLevel::kInfo, "{}: resuming, {} of {} samples already done", out.result_path, out.reused, samples.size());
+
+  ResultAppender appender;
+  RETURN_IF_ERROR(appender.Open(out.result_path));
+  std::mutex mu;  // guards rows, appender, first_error, next
+  Status first_error = Status::Ok();
+  size_t next = 0, correct = 0;
+  for (const json& r : rows) correct += r.value("correct", false) ? 1 : 0;
+  const int workers = std::max(1, std::min<int>(c.batch_size, static_cast<int>(todo.size())));
+  const int total_threads = c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads_each = std::max(1, total_threads / workers);
+  auto work = [&]() {
+    SampleRunner runner(c, dataset, m, threads_each, kv_dtype);
+    for (;;) {
+      size_t k;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next >= todo.size() || !first_error.ok() || (cancel != nullptr && cancel->load())) return;
+        k = next++;
+      }
+      StatusOr<json> row = runner.Run(*todo[k].second, todo[k].first, cancel);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!row.ok()) {
+        if (first_error.ok()) first_error = Status(row.status().code(), fmt::format("sample {}: {}", todo[k].second->id, row.status().message()));
+        return;
+      }
+      if (row->is_null()) return;  // cancelled mid-sample: dropped, rerun on resume
+      const Status s = appender.Append(*row);
+      if (!s.ok()) {
+        first_error = s;
+        return;
+      }
+      correct += row->value("correct", false) ? 1 : 0;
+      rows.push_back(std::move(row).value());
+      ++out.generated;
+      if (progress) {
+        progress(EvalProgress{rows.size(), samples.size(), correct, rows.back().value("tokens_per_second", 0.0),
+                              rows.back().value("output_token_count", int64_t{0})});
+      }
+    }
+  };
+  if (workers == 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
+  }
+  RETURN_IF_ERROR(first_error);
+  if (cancel != nullptr && cancel->load() && rows.size() < samples.size()) {
+    out.cancelled = true;
+    return out;
+  }
+  ordered_json summary = SummarizeRows(rows);
+  summary["skipped_rows"] = dataset.skipped;
+  summary["result_file"] = std::filesystem::path(out.result_path).filename().string();
+  const ordered_json config_json = RunConfigJson(c, dataset.spec.hf_split);
+  for (const auto& [k, v] : config_json.items()) summary[k] = v;
+  RETURN_IF_ERROR(WriteScoreFile(out.score_path, summary));
+  out.summary = std::move(summary);
+  return out;
+}
+
+StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, DatasetKind kind, ScoringMode mode) {
+  if (!FileExists(result_path)) return NotFound(result_path + ": no such result file");
+  ASSIGN_OR_RETURN(std::vector<json> rows, ReadResultRows(result_path, /*repair=*/false));
+  for (json& row : rows) {
+    const std::string response = row.value("response", "");
+    const std::string gold = row.value("gt_answer", "");
+    std::vector<std::string> golds;
+    if (row.contains("gold_answers") && row["gold_answers"].is_array()) {
+      for (const json& g : row["gold_answers"]) {
+        if (g.is_string()) golds.push_back(g.get<std::string>());
+      }
+    }
+    if (golds.empty()) golds.push_back(gold);
+    const Verdict v = ScoreResponse(mode, kind, response, gold, golds);
+    row["extracted_answer"] = v.extracted;
+    row["correct"] = v.correct;
+    row["score"] = v.score;
+    row["scoring"] = ScoringModeName(mode);
+  }
+  RETURN_IF_ERROR(WriteResultRows(result_path, rows));
+  const std::string score_path = ScorePathFor(result_path);
+  ordered_json summary = SummarizeRows(rows);
+  if (FileExists(score_path)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(score_path));
+    ordered_json old = ordered_json::parse(text, nullptr, false);
+    if (old.is_object()) {
+      for (const auto& [k, v] : old.items()) {
+        if (!summary.contains(k)) summary[k] = v;
+      }
+    }
+  }
+  summary["scoring"] = ScoringModeName(mode);
+  RETURN_IF_ERROR(WriteScoreFile(score_path, summary));
+  return summary;
+}
+
+}  // namespace kvpress::eval

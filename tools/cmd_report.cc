@@ -1,0 +1,74 @@
+// kvpress report: merges the *_score.json files under DIR into Markdown/CSV/JSON tables and SVG
+// plots (src/eval/report.h). The Markdown tables also go to stdout; progress goes to stderr.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "eval/report.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+
+namespace kvpress::cli {
+namespace {
+
+struct ReportFlags {
+  std::string dir;
+  std::string output_dir;  // default: dir
+  std::string format = "md,csv,json";
+  bool no_plots = false;
+};
+
+// "md,csv,json" (any subset, any order) → options. InvalidArgument naming --format otherwise.
+StatusOr<eval::ReportOptions> ParseFormats(const std::string& text, bool plots) {
+  eval::ReportOptions o;
+  o.markdown = o.csv = o.json = false;
+  o.plots = plots;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item == "md" || item == "markdown") o.markdown = true;
+    else if (item == "csv") o.csv = true;
+    else if (item == "json") o.json = true;
+    else return InvalidArgument(fmt::format("--format: '{}' is not one of md, csv, json", item));
+  }
+  if (!o.markdown && !o.csv && !o.json) return InvalidArgument("--format: name at least one of md, csv, json");
+  return o;
+}
+
+int RunReport(const ReportFlags& f) {
+  auto options = ParseFormats(f.format, !f.no_plots);
+  if (!options.ok()) return ReportError("report", options.status());
+  auto scan = eval::ScanScoreFiles(f.dir);
+  if (!scan.ok()) return ReportError("report", scan.status());
+  if (scan->rows.empty()) {
+    return ReportError("report", NotFound(fmt::format("{}: no valid *_score.json file found ({} skipped)", f.dir,
+                                                      scan->skipped)));
+  }
+  const size_t skipped = scan->skipped, files = scan->rows.size();
+  const std::vector<eval::ReportGroup> groups = eval::GroupScoreRows(std::move(scan->rows));
+  const std::string out_dir = f.output_dir.empty() ? f.dir : f.output_dir;
+  auto written = eval::WriteReport(groups, skipped, out_dir, *options);
+  if (!written.ok()) return ReportError("report", written.status());
+  std::fputs(eval::RenderMarkdown(groups, skipped).c_str(), stdout);
+  std::fputs(fmt::format("kvpress report: wrote {} files to {} ({} score files, {} skipped)\n", written->size(),
+                         out_dir, files, skipped)
+                 .c_str(),
+             stderr);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterReport(CLI::App& app, RunFn& run) {
+  auto f = std::make_shared<ReportFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Merge the *_score.json result files under DIR into Markdown/CSV/JSON tables and SVG plots");
+  cmd->add_option("DIR", f->dir, "Directory searched recursively for *_score.json files")->required();
+  cmd->add_option("--output-dir,-o", f->output_dir, "Where to write report.* and the plots (default: DIR)");
+  cmd->add_option("--format", f->format, "Comma-separated tables to write: md, csv, json (default: all)");
+  cmd->add_flag("--no-plots", f->no_plots, "Do not write the SVG plots");
+  cmd->callback([f, &run] { run = [f] { return RunReport(*f); }; });
+}
+
+}  // namespace kvpress::cli
