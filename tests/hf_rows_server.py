@@ -30,6 +30,9 @@ import sys
 import threading
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # local_server.py beside it
+import local_server  # noqa: E402
+
 NOT_FOUND = ("The dataset does not exist, or is not accessible without authentication (private or gated). "
              "Please check the spelling of the dataset name or retry with authentication.")
 TRUNCATE_TO = 64
@@ -161,8 +164,7 @@ def main():
     ap.add_argument("--token", default="")
     ap.add_argument("--fail-429", type=int, default=0, help="answer the first N API requests with 429")
     ap.add_argument("--max-page-bytes", type=int, default=0, help="truncate long cells of larger pages")
-    ap.add_argument("--timeout", type=float, default=300.0)
-    ap.add_argument("--exit-on-stdin-eof", action="store_true")
+    local_server.add_arguments(ap)
     args = ap.parse_args()
     for spec, gated in [(s, False) for s in args.dataset] + [(s, True) for s in args.gated]:
         key, _, path = spec.partition("=")
@@ -173,19 +175,7 @@ def main():
     State.fail_429 = args.fail_429
     State.max_page_bytes = args.max_page_bytes
 
-    timer = threading.Timer(args.timeout, lambda: os._exit(3))
-    timer.daemon = True
-    timer.start()
-    if args.exit_on_stdin_eof:
-        def watch():
-            sys.stdin.buffer.read()
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    local_server.serve(Handler, args)
 
 
 if __name__ == "__main__":

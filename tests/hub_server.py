@@ -28,6 +28,9 @@ import sys
 import threading
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # local_server.py beside it
+import local_server  # noqa: E402
+
 LFS_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
@@ -174,8 +177,7 @@ def main():
     ap.add_argument("--alias", action="append", default=[], help="old/name=org/name (a renamed repo)")
     ap.add_argument("--token", default="")
     ap.add_argument("--cdn-host", default="localhost", help="host name used in CDN redirects (not 127.0.0.1)")
-    ap.add_argument("--timeout", type=float, default=300.0)
-    ap.add_argument("--exit-on-stdin-eof", action="store_true")
+    local_server.add_arguments(ap)
     args = ap.parse_args()
     for spec, gated in [(s, False) for s in args.repo] + [(s, True) for s in args.gated]:
         repo_id, _, directory = spec.partition("=")
@@ -186,19 +188,7 @@ def main():
         old, _, new = spec.partition("=")
         State.aliases[old] = new
 
-    timer = threading.Timer(args.timeout, lambda: os._exit(3))
-    timer.daemon = True
-    timer.start()
-    if args.exit_on_stdin_eof:
-        def watch():
-            sys.stdin.buffer.read()
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    local_server.serve(Handler, args)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 #include "test_util.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -71,6 +75,60 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
     den = std::max(den, std::fabs(static_cast<double>(b[i])));
   }
   return den > 0 ? num / den : num;
+}
+
+LocalServer::~LocalServer() {
+  if (pid_ > 0) {
+    ::close(stdin_);  // the server exits on stdin EOF; SIGTERM in case it does not
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    ::close(stdout_);
+  }
+}
+
+bool LocalServer::Start(const std::string& script_path, const std::vector<std::string>& args,
+                        std::string& error) {
+  int out[2], in[2];
+  if (::pipe(out) != 0 || ::pipe(in) != 0) {
+    error = "pipe failed";
+    return false;
+  }
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(in[0], STDIN_FILENO);
+    for (int fd : {out[0], out[1], in[0], in[1]}) ::close(fd);
+    std::vector<std::string> argv_s = {"python3", script_path, "--timeout", "600",
+                                       "--exit-on-stdin-eof"};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("python3", argv.data());
+    std::fprintf(stderr, "LocalServer: cannot run python3 %s: %s\n", script_path.c_str(),
+                 std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(in[0]);
+  stdin_ = in[1];
+  stdout_ = out[0];
+  std::string line;  // "PORT <n>\n" within 30 s
+  while (line.find('\n') == std::string::npos) {
+    pollfd p{stdout_, POLLIN, 0};
+    if (::poll(&p, 1, 30000) <= 0) break;
+    char buf[64];
+    const ssize_t n = ::read(stdout_, buf, sizeof buf);
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  if (line.rfind("PORT ", 0) != 0) {
+    error = script_path + " did not start (is python3 installed?): got '" + line + "'";
+    return false;
+  }
+  endpoint_ = "http://127.0.0.1:" + std::to_string(std::atoi(line.c_str() + 5));
+  return true;
 }
 
 }  // namespace kvpress::testing

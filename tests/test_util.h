@@ -1,7 +1,8 @@
-// Helpers shared by the tests: locating data, running the CLI, comparing logits.
+// Helpers shared by the tests: locating data, running the CLI, comparing logits, local servers.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <ctime>
 #include <string>
@@ -30,6 +31,30 @@ std::tm TemplateGoldensNow();
 
 // max_i |a_i - b_i| / max_i |b_i|.
 double RelativeError(const std::vector<float>& a, const std::vector<float>& b);
+
+// A local stand-in server for tests: a Python script built on tests/local_server.py (stdlib only),
+// run as `python3 <script> --timeout 600 --exit-on-stdin-eof <args...>` with piped stdin/stdout.
+// Start() waits up to 30 s for its "PORT <n>" line; the destructor closes its stdin, sends SIGTERM
+// and reaps it. One server per object; not copyable.
+class LocalServer {
+ public:
+  LocalServer() = default;
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+  ~LocalServer();
+
+  // Runs `script_path` with `args`. False with `error` set when python3 cannot run it or it prints
+  // no "PORT <n>" line in time (a failing start is meant to fail the test, not skip it).
+  bool Start(const std::string& script_path, const std::vector<std::string>& args,
+             std::string& error);
+  // "http://127.0.0.1:<port>" once started, "" before.
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_ = -1, stdout_ = -1;
+  std::string endpoint_;
+};
 
 }  // namespace kvpress::testing
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "hub/http_client.h"
@@ -25,23 +26,6 @@ using nlohmann::json;
 constexpr int kMarkerFormat = 1;
 constexpr size_t kMaxReplyBytes = size_t{256} << 20;  // a /rows page is a few MB at most
 constexpr double kMaxRetryAfterS = 30.0;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
-bool EnvTrue(const char* name) {
-  std::string v = Env(name);
-  std::transform(v.begin(), v.end(), v.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return v == "1" || v == "true" || v == "yes" || v == "on";
-}
-
-std::string ExpandHome(const std::string& p) {
-  if (!p.empty() && p[0] == '~') return Env("HOME") + p.substr(1);
-  return p;
-}
 
 std::string StripSlashes(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -323,14 +307,14 @@ StatusOr<size_t> FetchPage(const RowsApi& api, const std::string& id, const std:
 HfRowsOptions HfRowsOptionsFromEnvironment() {
   HfRowsOptions o;
   const hub::HubOptions hub = hub::HubOptionsFromEnvironment();
-  const std::string datasets_cache = Env("HF_DATASETS_CACHE");
+  const std::string datasets_cache = GetEnv("HF_DATASETS_CACHE");
   o.cache_dir = (datasets_cache.empty() ? hub::HfHomeFromEnvironment() + "/datasets"
                                         : ExpandHome(datasets_cache)) +
                 "/kvpress-rows";
-  if (std::string s = StripSlashes(Env("KVPRESS_DATASETS_SERVER")); !s.empty())
+  if (std::string s = StripSlashes(GetEnv("KVPRESS_DATASETS_SERVER")); !s.empty())
     o.datasets_server = s;
   o.token = hub.token;
-  o.offline = hub.offline || EnvTrue("HF_DATASETS_OFFLINE");
+  o.offline = hub.offline || EnvFlagTrue("HF_DATASETS_OFFLINE");
   return o;
 }
 

@@ -3,14 +3,8 @@
 // refetched), config resolution through /splits, 401 / 404 / 429, truncated cells, and options
 // from the environment.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -35,67 +29,16 @@ const char* kToken = "hf_rows_secret";
 class RowsServer {
  public:
   bool Start(const std::vector<std::string>& extra, std::string& error) {
-    int out[2], in[2];
-    if (::pipe(out) != 0 || ::pipe(in) != 0) {
-      error = "pipe failed";
-      return false;
-    }
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(in[0], STDIN_FILENO);
-      for (int fd : {out[0], out[1], in[0], in[1]}) ::close(fd);
-      std::vector<std::string> args = {"python3",
-                                       std::string(KVPRESS_SOURCE_DIR) + "/tests/hf_rows_server.py",
-                                       "--timeout",
-                                       "600",
-                                       "--exit-on-stdin-eof",
-                                       "--token",
-                                       kToken};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("python3", argv.data());
-      std::fprintf(stderr, "eval_hf_rows_test: cannot run python3: %s\n", std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(in[0]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    std::string line;  // "PORT <n>\n" within 30 s
-    while (line.find('\n') == std::string::npos) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (::poll(&p, 1, 30000) <= 0) break;
-      char buf[64];
-      const ssize_t n = ::read(stdout_, buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    if (line.rfind("PORT ", 0) != 0) {
-      error = "tests/hf_rows_server.py did not start (is python3 installed?): got '" + line + "'";
-      return false;
-    }
-    endpoint_ = "http://127.0.0.1:" + std::to_string(std::atoi(line.c_str() + 5));
-    return true;
+    std::vector<std::string> args = {"--token", kToken};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return server_.Start(std::string(KVPRESS_SOURCE_DIR) + "/tests/hf_rows_server.py", args, error);
   }
 
-  ~RowsServer() {
-    if (pid_ > 0) {
-      ::close(stdin_);  // the server exits on stdin EOF; SIGTERM in case it does not
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-      ::close(stdout_);
-    }
-  }
-
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return server_.endpoint(); }
 
   json Control(const std::string& path) const {
     hub::HttpClient http({});
-    auto r = http.Get(endpoint_ + path, 64 << 20);
+    auto r = http.Get(endpoint() + path, 64 << 20);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok() || r->status != 200) return json::object();
     return json::parse(r->body);
@@ -104,9 +47,7 @@ class RowsServer {
   int Requests() const { return Control("/_stats").value("requests", -1); }
 
  private:
-  pid_t pid_ = -1;
-  int stdin_ = -1, stdout_ = -1;
-  std::string endpoint_;
+  testing::LocalServer server_;
 };
 
 std::vector<json> ReadRows(const std::string& path) {

@@ -4,10 +4,7 @@
 // sharded weights, and `--model org/name` through the CLI.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -43,71 +40,16 @@ std::string TinyDir() { return testing::Fixture("models/llama_gqa_rope3_f32"); }
 class HubServer {
  public:
   bool Start(const std::vector<std::string>& repo_args, std::string& error) {
-    int out[2], in[2];
-    if (::pipe(out) != 0 || ::pipe(in) != 0) {
-      error = "pipe failed";
-      return false;
-    }
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(in[0], STDIN_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      ::close(in[0]);
-      ::close(in[1]);
-      std::vector<std::string> args = {"python3",
-                                       std::string(KVPRESS_SOURCE_DIR) + "/tests/hub_server.py",
-                                       "--timeout",
-                                       "600",
-                                       "--exit-on-stdin-eof",
-                                       "--token",
-                                       kToken};
-      args.insert(args.end(), repo_args.begin(), repo_args.end());
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("python3", argv.data());
-      std::fprintf(stderr, "hub_test: cannot run python3: %s\n", std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(in[0]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    // "PORT <n>\n" within 30 s.
-    std::string line;
-    while (line.find('\n') == std::string::npos) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (::poll(&p, 1, 30000) <= 0) break;
-      char buf[64];
-      const ssize_t n = ::read(stdout_, buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    if (line.rfind("PORT ", 0) != 0) {
-      error = "tests/hub_server.py did not start (is python3 installed?): got '" + line + "'";
-      return false;
-    }
-    endpoint_ = "http://127.0.0.1:" + std::to_string(std::atoi(line.c_str() + 5));
-    return true;
+    std::vector<std::string> args = {"--token", kToken};
+    args.insert(args.end(), repo_args.begin(), repo_args.end());
+    return server_.Start(std::string(KVPRESS_SOURCE_DIR) + "/tests/hub_server.py", args, error);
   }
 
-  ~HubServer() {
-    if (pid_ > 0) {
-      ::close(stdin_);  // the server exits on stdin EOF; SIGTERM in case it does not
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-      ::close(stdout_);
-    }
-  }
-
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return server_.endpoint(); }
 
   json Stats() const {
     hub::HttpClient http({});
-    auto r = http.Get(endpoint_ + "/_stats", 64 << 20);
+    auto r = http.Get(endpoint() + "/_stats", 64 << 20);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return json::object();
     return json::parse(r->body);
@@ -115,9 +57,7 @@ class HubServer {
   int Requests() const { return Stats().value("requests", -1); }
 
  private:
-  pid_t pid_ = -1;
-  int stdin_ = -1, stdout_ = -1;
-  std::string endpoint_;
+  testing::LocalServer server_;
 };
 
 // Builds a sharded copy of the tiny model: two shards and an index.
