@@ -42,6 +42,73 @@ Status CheckDtype(DType dtype, bool allow_q8, const std::string& where) {
   return Status::Ok();
 }
 
+// One per-layer tensor as both exports name it; kLayerTensors lists them in the order both write.
+struct LayerTensor {
+  enum class When { kAlways, kQkvBias, kQkNorm };  // which configs carry the tensor
+  // Whether the rows are a q or k projection (permuted between RoPE layouts) and whose heads.
+  enum class QkHeads { kNone, kQuery, kKeyValue };
+  const char* hf;    // Hugging Face name after "model.layers.<l>."
+  const char* gguf;  // GGUF name after "blk.<l>."
+  // Exactly one of these is set: a matrix (stored in the export dtype) or a 1-D tensor.
+  MatrixView LayerWeights::*matrix;
+  std::vector<float> LayerWeights::*vec;
+  When when = When::kAlways;
+  QkHeads qk = QkHeads::kNone;
+};
+
+using W = LayerTensor::When;
+using Qk = LayerTensor::QkHeads;
+constexpr LayerTensor kLayerTensors[] = {
+    {"input_layernorm.weight", "attn_norm.weight", nullptr, &LayerWeights::attn_norm},
+    {"self_attn.q_proj.weight", "attn_q.weight", &LayerWeights::wq, nullptr, W::kAlways,
+     Qk::kQuery},
+    {"self_attn.k_proj.weight", "attn_k.weight", &LayerWeights::wk, nullptr, W::kAlways,
+     Qk::kKeyValue},
+    {"self_attn.v_proj.weight", "attn_v.weight", &LayerWeights::wv, nullptr},
+    {"self_attn.o_proj.weight", "attn_output.weight", &LayerWeights::wo, nullptr},
+    {"self_attn.q_proj.bias", "attn_q.bias", nullptr, &LayerWeights::bq, W::kQkvBias, Qk::kQuery},
+    {"self_attn.k_proj.bias", "attn_k.bias", nullptr, &LayerWeights::bk, W::kQkvBias,
+     Qk::kKeyValue},
+    {"self_attn.v_proj.bias", "attn_v.bias", nullptr, &LayerWeights::bv, W::kQkvBias},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight", nullptr, &LayerWeights::q_norm, W::kQkNorm},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight", nullptr, &LayerWeights::k_norm, W::kQkNorm},
+    {"post_attention_layernorm.weight", "ffn_norm.weight", nullptr, &LayerWeights::ffn_norm},
+    {"mlp.gate_proj.weight", "ffn_gate.weight", &LayerWeights::w_gate, nullptr},
+    {"mlp.up_proj.weight", "ffn_up.weight", &LayerWeights::w_up, nullptr},
+    {"mlp.down_proj.weight", "ffn_down.weight", &LayerWeights::w_down, nullptr},
+};
+
+// Appends the tensors of every layer to `out` under HF (hf) or GGUF names: matrices in `dtype`,
+// 1-D tensors in `vec_dtype`, q/k rows permuted by `perm`. Unimplemented ("<where>: …") for q/k
+// norm weights with a layout change, which a row permutation cannot carry.
+Status AppendLayerTensors(const Model& model, bool hf, Perm perm, DType dtype, DType vec_dtype,
+                          const std::string& where, std::vector<TensorToWrite>& out) {
+  const ModelConfig& c = model.config;
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = model.weights.layers[static_cast<size_t>(l)];
+    const std::string prefix = hf ? fmt::format("model.layers.{}.", l) : fmt::format("blk.{}.", l);
+    for (const LayerTensor& t : kLayerTensors) {
+      if ((t.when == W::kQkvBias && !c.qkv_bias) || (t.when == W::kQkNorm && !c.qk_norm)) continue;
+      if (t.when == W::kQkNorm && perm != Perm::kNone) {
+        return Unimplemented(where + ": q/k norm weights with a RoPE layout change");
+      }
+      const std::string name = prefix + (hf ? t.hf : t.gguf);
+      const Perm p = t.qk == Qk::kNone ? Perm::kNone : perm;
+      const int heads = t.qk == Qk::kQuery ? c.n_heads : c.n_kv_heads;
+      if (t.matrix != nullptr) {
+        const MatrixView& m = L.*t.matrix;
+        out.push_back(Encode(name, MaybePermute(Dequantize(m), p, heads, c.head_dim, c.hidden_size),
+                             {m.rows, m.cols}, dtype));
+      } else {
+        const std::vector<float>& v = L.*t.vec;
+        out.push_back(Encode(name, MaybePermute(v, p, heads, c.head_dim, 1),
+                             {static_cast<int64_t>(v.size())}, vec_dtype));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<float> PermuteQkRows(const std::vector<float>& w, int n_heads, int head_dim, int64_t cols,
@@ -117,7 +184,6 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
 
   const ModelWeights& w = model.weights;
   const Perm perm = QkPermutation(model, /*want_hf=*/true);
-  const int64_t d = c.hidden_size;
   std::vector<TensorToWrite> t;
   auto mat = [&](const std::string& name, const MatrixView& m) {
     t.push_back(Encode(name, Dequantize(m), {m.rows, m.cols}, dtype));
@@ -126,31 +192,7 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
     t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, dtype));
   };
   mat("model.embed_tokens.weight", w.embed);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
-    const std::string p = fmt::format("model.layers.{}.", l);
-    vec(p + "input_layernorm.weight", L.attn_norm);
-    t.push_back(Encode(p + "self_attn.q_proj.weight", MaybePermute(Dequantize(L.wq), perm, c.n_heads, c.head_dim, d),
-                       {L.wq.rows, L.wq.cols}, dtype));
-    t.push_back(Encode(p + "self_attn.k_proj.weight", MaybePermute(Dequantize(L.wk), perm, c.n_kv_heads, c.head_dim, d),
-                       {L.wk.rows, L.wk.cols}, dtype));
-    mat(p + "self_attn.v_proj.weight", L.wv);
-    mat(p + "self_attn.o_proj.weight", L.wo);
-    if (c.qkv_bias) {
-      vec(p + "self_attn.q_proj.bias", MaybePermute(L.bq, perm, c.n_heads, c.head_dim, 1));
-      vec(p + "self_attn.k_proj.bias", MaybePermute(L.bk, perm, c.n_kv_heads, c.head_dim, 1));
-      vec(p + "self_attn.v_proj.bias", L.bv);
-    }
-    if (c.qk_norm) {
-      if (perm != Perm::kNone) return Unimplemented(dir + ": q/k norm weights with a RoPE layout change");
-      vec(p + "self_attn.q_norm.weight", L.q_norm);
-      vec(p + "self_attn.k_norm.weight", L.k_norm);
-    }
-    vec(p + "post_attention_layernorm.weight", L.ffn_norm);
-    mat(p + "mlp.gate_proj.weight", L.w_gate);
-    mat(p + "mlp.up_proj.weight", L.w_up);
-    mat(p + "mlp.down_proj.weight", L.w_down);
-  }
+  RETURN_IF_ERROR(AppendLayerTensors(model, /*hf=*/true, perm, dtype, dtype, dir, t));
   vec("model.norm.weight", w.final_norm);
   if (!c.tied_embeddings) mat("lm_head.weight", w.lm_head);
   return WriteSafetensors(dir + "/model.safetensors", t);
@@ -187,15 +229,14 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype) {
   if (!c.eos_token_ids.empty()) meta.push_back({"tokenizer.ggml.eos_token_id", c.eos_token_ids[0], 4});
 
   const ModelWeights& w = model.weights;
-  const int64_t d = c.hidden_size;
   std::vector<TensorToWrite> t;
-  auto mat = [&](const std::string& name, std::vector<float> v, const MatrixView& m) {
-    t.push_back(Encode(name, v, {m.rows, m.cols}, dtype));
+  auto mat = [&](const std::string& name, const MatrixView& m) {
+    t.push_back(Encode(name, Dequantize(m), {m.rows, m.cols}, dtype));
   };
   auto vec = [&](const std::string& name, const std::vector<float>& v) {
     t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, DType::kF32));
   };
-  mat("token_embd.weight", Dequantize(w.embed), w.embed);
+  mat("token_embd.weight", w.embed);
   const std::vector<float> inv = c.RopeInvFreq();
   const std::vector<float> plain = RopeInverseFrequencies(c.rope_theta, c.head_dim);
   if (c.llama3_scaling || !c.rope_freq_divisors.empty()) {
@@ -203,31 +244,9 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype) {
     for (size_t i = 0; i < inv.size(); ++i) div[i] = plain[i] / inv[i];
     vec("rope_freqs.weight", div);
   }
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
-    const std::string p = fmt::format("blk.{}.", l);
-    vec(p + "attn_norm.weight", L.attn_norm);
-    mat(p + "attn_q.weight", MaybePermute(Dequantize(L.wq), perm, c.n_heads, c.head_dim, d), L.wq);
-    mat(p + "attn_k.weight", MaybePermute(Dequantize(L.wk), perm, c.n_kv_heads, c.head_dim, d), L.wk);
-    mat(p + "attn_v.weight", Dequantize(L.wv), L.wv);
-    mat(p + "attn_output.weight", Dequantize(L.wo), L.wo);
-    if (c.qkv_bias) {
-      vec(p + "attn_q.bias", MaybePermute(L.bq, perm, c.n_heads, c.head_dim, 1));
-      vec(p + "attn_k.bias", MaybePermute(L.bk, perm, c.n_kv_heads, c.head_dim, 1));
-      vec(p + "attn_v.bias", L.bv);
-    }
-    if (c.qk_norm) {
-      if (perm != Perm::kNone) return Unimplemented(path + ": q/k norm weights with a RoPE layout change");
-      vec(p + "attn_q_norm.weight", L.q_norm);
-      vec(p + "attn_k_norm.weight", L.k_norm);
-    }
-    vec(p + "ffn_norm.weight", L.ffn_norm);
-    mat(p + "ffn_gate.weight", Dequantize(L.w_gate), L.w_gate);
-    mat(p + "ffn_up.weight", Dequantize(L.w_up), L.w_up);
-    mat(p + "ffn_down.weight", Dequantize(L.w_down), L.w_down);
-  }
+  RETURN_IF_ERROR(AppendLayerTensors(model, /*hf=*/false, perm, dtype, DType::kF32, path, t));
   vec("output_norm.weight", w.final_norm);
-  if (!c.tied_embeddings) mat("output.weight", Dequantize(w.lm_head), w.lm_head);
+  if (!c.tied_embeddings) mat("output.weight", w.lm_head);
   return WriteGguf(path, meta, t);
 }
 

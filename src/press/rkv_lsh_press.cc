@@ -26,27 +26,27 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <random>
 
 #include "press/catalog.h"
-#include "press/recent_queries.h"
-#include "press/scorer_press.h"
+#include "press/rkv_common.h"
 
 namespace kvpress {
 namespace {
 
-class RkvLshPress : public ScorerPress {
+class RkvLshPress : public RkvScorerPress {
  public:
   RkvLshPress(double lambda, int kernel, int window, int bits, uint64_t seed)
-      : lambda_(lambda), kernel_(kernel), window_(window), bits_(bits), seed_(seed) {}
+      : RkvScorerPress(lambda, kernel, window, WindowAttention::kForkMaxProbs,
+                       /*subtract_redundancy=*/false),
+        bits_(bits),
+        seed_(seed) {}
   std::string Name() const override { return "rkv_lsh"; }
   std::unique_ptr<Press> Clone() const override { return std::make_unique<RkvLshPress>(*this); }
 
   void Reset() override {
-    ScorerPress::Reset();
-    queries_.Reset(config().n_layers, config().n_heads, config().head_dim, window_);
+    RkvScorerPress::Reset();
     std::mt19937_64 rng(seed_);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     projection_.resize(static_cast<size_t>(std::max(config().head_dim, 0)) * bits_);
@@ -57,36 +57,14 @@ class RkvLshPress : public ScorerPress {
   }
 
  protected:
-  int DefaultInterval() const override { return 64; }
-
-  void Observe(const LayerHookContext& ctx) override { queries_.Push(ctx); }
-
-  void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
-    const int n = static_cast<int>(scores.size()), d = ctx.cache->head_dim();
-    const int n_old = n - std::min(window_, n);
-    std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::infinity());
-    if (n_old <= 0) return;
-    const std::vector<float> keys = LoadKeys(ctx, kv_head);
-    const std::vector<float> importance = MaxPool1d(
-        WindowImportance(queries_, ctx, kv_head, keys, n_old, WindowAttention::kForkMaxProbs),
-        kernel_);
-    const std::vector<double> redundancy = Redundancy(keys.data(), d, n_old);
-    for (int j = 0; j < n_old; ++j) {
-      scores[static_cast<size_t>(j)] =
-          static_cast<float>(lambda_ * importance[static_cast<size_t>(j)] +
-                             (1.0 - lambda_) * redundancy[static_cast<size_t>(j)]);
-    }
-  }
-
- private:
-  std::vector<double> Redundancy(const float* keys, int d, int n_old) const {
+  // Softmax over the older slots of their bucket's average-cosine proxy (the keys' SimHash codes).
+  std::vector<double> Redundancy(const std::vector<float>& keys, int, int d,
+                                 int n_old) const override {
     std::vector<uint32_t> codes(static_cast<size_t>(n_old));
     std::vector<int> count(size_t{1} << bits_, 0);
     for (int j = 0; j < n_old; ++j) {
-      const float* k = keys + static_cast<size_t>(j) * d;
-      double ss = 0.0;
-      for (int c = 0; c < d; ++c) ss += static_cast<double>(k[c]) * k[c];
-      const double inv = 1.0 / (std::sqrt(ss) + 1e-8);
+      const float* k = keys.data() + static_cast<size_t>(j) * d;
+      const double inv = InverseKeyNorm(k, d);
       uint32_t code = 0;
       for (int b = 0; b < bits_; ++b) {
         double dot = 0.0;
@@ -110,21 +88,14 @@ class RkvLshPress : public ScorerPress {
       avg[c] = s / n_old;
     }
     std::vector<double> r(static_cast<size_t>(n_old));
-    double mx = -std::numeric_limits<double>::infinity();
-    for (int j = 0; j < n_old; ++j)
-      mx = std::max(mx, r[static_cast<size_t>(j)] = avg[codes[static_cast<size_t>(j)]]);
-    double sum = 0.0;
-    for (double& v : r) sum += (v = std::exp(v - mx));
-    for (double& v : r) v /= sum;
+    for (int j = 0; j < n_old; ++j) r[static_cast<size_t>(j)] = avg[codes[static_cast<size_t>(j)]];
+    SoftmaxInPlace(r);
     return r;
   }
 
-  double lambda_;
-  int kernel_;
-  int window_;
+ private:
   int bits_;
   uint64_t seed_;
-  RecentQueries queries_;
   std::vector<float> projection_;  // [hd][bits]
   std::vector<double> cos_table_;  // cos(h / bits), h = Hamming distance 0..bits
 };
@@ -154,11 +125,7 @@ PressInfo RkvLshPressInfo() {
             const int bits = p.GetInt("bits", 6);
             const double seed = p.GetDouble("seed", static_cast<double>(spec.seed));
             RETURN_IF_ERROR(p.Finish());
-            if (!(lambda >= 0.0 && lambda <= 1.0))
-              return InvalidArgument("rkv_lsh: lambda must be in [0, 1]");
-            if (kernel < 1 || kernel % 2 == 0)
-              return InvalidArgument("rkv_lsh: kernel must be odd and >= 1");
-            if (window < 1) return InvalidArgument("rkv_lsh: window must be >= 1");
+            RETURN_IF_ERROR(CheckRkvParams("rkv_lsh", lambda, kernel, window));
             if (bits < 1 || bits > 16) return InvalidArgument("rkv_lsh: bits must be in [1, 16]");
             if (seed < 0) return InvalidArgument("rkv_lsh: seed must be >= 0");
             return std::unique_ptr<Press>(

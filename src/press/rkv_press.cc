@@ -39,14 +39,11 @@
 // queries keep their own RoPE positions, and the causal mask is by position. The window gets +inf
 // (the fork pads it with max(s), which can tie with an older slot).
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <memory>
 
 #include "ops/matmul.h"
 #include "press/catalog.h"
-#include "press/recent_queries.h"
-#include "press/scorer_press.h"
+#include "press/rkv_common.h"
 
 namespace kvpress {
 namespace {
@@ -58,9 +55,7 @@ std::vector<float> UnitRows(const float* keys, int m, int d) {
   std::vector<float> out(static_cast<size_t>(m) * d);
   for (int j = 0; j < m; ++j) {
     const float* k = keys + static_cast<size_t>(j) * d;
-    double ss = 0.0;
-    for (int c = 0; c < d; ++c) ss += static_cast<double>(k[c]) * k[c];
-    const double inv = 1.0 / (std::sqrt(ss) + 1e-8);
+    const double inv = InverseKeyNorm(k, d);
     for (int c = 0; c < d; ++c)
       out[static_cast<size_t>(j) * d + c] = static_cast<float>(k[c] * inv);
   }
@@ -83,14 +78,6 @@ void ForEachSimilarityRow(const std::vector<float>& unit, int m, int d, RowFn ro
       row_fn(i0 + r, row);
     }
   }
-}
-
-void SoftmaxInPlace(std::vector<double>& x) {
-  if (x.empty()) return;
-  const double mx = *std::max_element(x.begin(), x.end());
-  double sum = 0.0;
-  for (double& v : x) sum += (v = std::exp(v - mx));
-  for (double& v : x) v /= sum;
 }
 
 // Official redundancy over all n slots (retain rule), returned for the first n_old slots.
@@ -130,49 +117,24 @@ std::vector<double> ForkRedundancy(const std::vector<float>& keys, int d, int n_
   return mean;
 }
 
-class RkvPress : public ScorerPress {
+class RkvPress : public RkvScorerPress {
  public:
   RkvPress(double lambda, int kernel, int window, bool fork)
-      : lambda_(lambda), kernel_(kernel), window_(window), fork_(fork) {}
+      : RkvScorerPress(lambda, kernel, window,
+                       fork ? WindowAttention::kForkMaxProbs : WindowAttention::kOfficialMaxLogits,
+                       /*subtract_redundancy=*/!fork),
+        fork_(fork) {}
   std::string Name() const override { return "rkv"; }
   std::unique_ptr<Press> Clone() const override { return std::make_unique<RkvPress>(*this); }
 
-  void Reset() override {
-    ScorerPress::Reset();
-    queries_.Reset(config().n_layers, config().n_heads, config().head_dim, window_);
-  }
-
  protected:
-  int DefaultInterval() const override { return 64; }
-
-  void Observe(const LayerHookContext& ctx) override { queries_.Push(ctx); }
-
-  void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
-    const int n = static_cast<int>(scores.size()), d = ctx.cache->head_dim();
-    const int n_old = n - std::min(window_, n);
-    std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::infinity());
-    if (n_old <= 0) return;
-    const std::vector<float> keys = LoadKeys(ctx, kv_head);
-    const std::vector<float> attn = WindowImportance(
-        queries_, ctx, kv_head, keys, n_old,
-        fork_ ? WindowAttention::kForkMaxProbs : WindowAttention::kOfficialMaxLogits);
-    const std::vector<float> importance = MaxPool1d(attn, kernel_);
-    const std::vector<double> redundancy =
-        fork_ ? ForkRedundancy(keys, d, n_old) : OfficialRedundancy(keys, n, d, n_old);
-    const double sign = fork_ ? 1.0 : -1.0;
-    for (int j = 0; j < n_old; ++j) {
-      scores[static_cast<size_t>(j)] =
-          static_cast<float>(lambda_ * importance[static_cast<size_t>(j)] +
-                             sign * (1.0 - lambda_) * redundancy[static_cast<size_t>(j)]);
-    }
+  std::vector<double> Redundancy(const std::vector<float>& keys, int n, int d,
+                                 int n_old) const override {
+    return fork_ ? ForkRedundancy(keys, d, n_old) : OfficialRedundancy(keys, n, d, n_old);
   }
 
  private:
-  double lambda_;
-  int kernel_;
-  int window_;
   bool fork_;
-  RecentQueries queries_;
 };
 
 }  // namespace
@@ -202,11 +164,7 @@ PressInfo RkvPressInfo() {
         if (compat != "official" && compat != "fork") {
           return InvalidArgument("rkv: compat must be 'official' or 'fork', got '" + compat + "'");
         }
-        if (!(lambda >= 0.0 && lambda <= 1.0))
-          return InvalidArgument("rkv: lambda must be in [0, 1]");
-        if (kernel < 1 || kernel % 2 == 0)
-          return InvalidArgument("rkv: kernel must be odd and >= 1");
-        if (window < 1) return InvalidArgument("rkv: window must be >= 1");
+        RETURN_IF_ERROR(CheckRkvParams("rkv", lambda, kernel, window));
         return std::unique_ptr<Press>(new RkvPress(lambda, kernel, window, fork));
       }};
 }
