@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the embedded default model. Until the bundled tiny reasoning model
-# lands, this is stories260K from ../shared/data when present, else a committed fixture model.
+# `make demo`: a short study on the bundled tiny reasoning model (models/tiny-reasoner, compiled into
+# the binary): one greedy generation, then a sweep of five presses x three small cache budgets on
+# held-out problems, and the report (accuracy / output length / KV bytes table and SVG plots).
+# Results go to $DEMO_DIR (default build/demo), rebuilt from scratch each time.
 set -euo pipefail
 BUILD_DIR="${1:-build}"
 KV="$BUILD_DIR/bin/kvpress"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-STORIES="$ROOT/../shared/data/models/stories260K"
-if [ -f "$STORIES/stories260K.bin" ]; then
-  echo "== kvpress inspect (stories260K, a real 260K-parameter llama2.c model)" >&2
-  "$KV" inspect --model "$STORIES/stories260K.bin" | head -6
-  echo "== kvpress generate --prompt 'Once upon a time' (greedy, 200 tokens)" >&2
-  printf 'Once upon a time'
-  "$KV" generate --model "$STORIES/stories260K.bin" --tokenizer "$STORIES/tok512.bin" \
-    --prompt "Once upon a time" --max-new-tokens 200
-else
-  echo "== ../shared/data absent: generating ids with a committed random-weight fixture" >&2
-  "$KV" generate --model "$ROOT/tests/fixtures/models/qwen3_qknorm_f32" --prompt-ids 1,2,3 --max-new-tokens 16
-fi
-echo "== kvpress bench --random tiny" >&2
-"$KV" bench --random tiny --prompt-tokens 64 --decode-tokens 16 --bandwidth-mb 256
+OUT="${DEMO_DIR:-$BUILD_DIR/demo}"
+SAMPLES="${DEMO_SAMPLES:-100}"
+TEST="$ROOT/models/tiny-reasoner/test.jsonl"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+start=$(date +%s)
+
+QUESTION=$(head -1 "$TEST" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["question"])' 2>/dev/null \
+  || echo "g=4, c=9, m=1, a=7. Find c+a.")
+echo "== kvpress generate (bundled tiny-reasoner, chat template, greedy)" >&2
+echo "Q: $QUESTION" >&2
+"$KV" generate --context "$QUESTION" --max-new-tokens 64 --threads 1
+
+echo "== kvpress sweep: full, streaming_llm, knorm, h2o, snapkv_d x budgets 16, 32, 48 on $SAMPLES problems" >&2
+"$KV" sweep --datasets "jsonl=$TEST" --presses full,streaming_llm,knorm,h2o,snapkv_d --budgets 16,32,48 \
+  --num-samples "$SAMPLES" --max-new-tokens 64 --threads 1 --batch-size 2 --output-dir "$OUT/results" 2>&1 \
+  | grep -E "accuracy|sweep shard" >&2
+
+echo "== kvpress report" >&2
+"$KV" report "$OUT/results" --output-dir "$OUT/report"
+echo "== plots: $(ls "$OUT"/report/*.svg | tr '\n' ' ')" >&2
+echo "== demo done in $(( $(date +%s) - start )) s" >&2

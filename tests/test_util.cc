@@ -54,6 +54,15 @@ CommandResult RunKvpress(const std::string& args) {
   return r;
 }
 
+std::vector<nlohmann::json> ReadJsonLines(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  }
+  return rows;
+}
+
 std::tm TemplateGoldensNow() {
   std::tm tm{};
   tm.tm_year = 2024 - 1900;

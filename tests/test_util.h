@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct CommandResult {
 };
 // Runs the built kvpress binary with `args` (shell-quoted by the caller).
 CommandResult RunKvpress(const std::string& args);
+
+// The JSON objects of a JSONL file, one per non-empty line (throws on invalid JSON: a test failure).
+std::vector<nlohmann::json> ReadJsonLines(const std::string& path);
 
 // The fixed "now" the chat-template goldens were rendered with (FIXED_NOW in
 // scripts/goldens/make_template_goldens.py): 2024-07-26 13:05:09, a Friday.

@@ -16,6 +16,7 @@
 #include "eval/sources.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/default_model.h"
 #include "tools/eval_flags.h"
 
 namespace kvpress::cli {
@@ -72,7 +73,9 @@ int RunEvalCommand(const EvalFlags& f) {
   if (!config.ok()) return ReportError("eval", config.status());
   auto dataset = eval::LoadEvalDataset(config->dataset, config->data_file, config->data_config, config->data_split);
   if (!dataset.ok()) return ReportError("eval", dataset.status());
-  auto model = eval::LoadEvalModel(config->model_name, f.run.tokenizer);
+  auto model_path = ResolveModelArg(config->model_name);
+  if (!model_path.ok()) return ReportError("eval", model_path.status());
+  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer);
   if (!model.ok()) return ReportError("eval", model.status());
 
   std::signal(SIGINT, OnSignal);

@@ -22,6 +22,7 @@
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/default_model.h"
 #include "tools/progress.h"
 
 namespace kvpress::cli {
@@ -85,7 +86,9 @@ StatusOr<std::string> ReadContextArg(const std::string& arg) {
 }
 
 int RunGenerate(const GenerateFlags& f) {
-  auto loaded = LoadModel(f.model);
+  auto model_path = ResolveModelArg(f.model);
+  if (!model_path.ok()) return ReportError("generate", model_path.status());
+  auto loaded = LoadModel(*model_path);
   if (!loaded.ok()) return ReportError("generate", loaded.status());
   const Model& model = **loaded;
 
@@ -311,7 +314,7 @@ int RunGenerate(const GenerateFlags& f) {
 void RegisterGenerate(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<GenerateFlags>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text, optionally compressing the KV cache with a press");
-  cmd->add_option("--model,-m", f->model, "HF model directory, GGUF file or llama2.c .bin")->required();
+  cmd->add_option("--model,-m", f->model, "HF model directory, GGUF file or llama2.c .bin (default: the bundled tiny-reasoner)");
   cmd->add_option("--tokenizer", f->tokenizer, "Tokenizer (default: found with the model)");
   auto* prompt = cmd->add_option("--prompt,-p", f->prompt, "Plain completion prompt (BOS is prepended)");
   auto* ids = cmd->add_option("--prompt-ids", f->prompt_ids, "Prompt as comma-separated token ids (no BOS added)");

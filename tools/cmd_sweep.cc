@@ -66,10 +66,7 @@ StatusOr<eval::SweepPlan> BuildPlan(const SweepFlags& f) {
     plan.datasets.clear();
     for (const std::string& d : f.datasets) plan.datasets.push_back(eval::ParseSweepDataset(d));
   }
-  if (plan.models.empty()) {
-    ASSIGN_OR_RETURN(std::string model, DefaultModelPath());
-    plan.models.push_back(model);
-  }
+  if (plan.models.empty()) plan.models.push_back(BundledModelLabel());  // loaded through ResolveModelArg
   for (const std::string& df : f.data_files) {
     const eval::SweepDataset parsed = eval::ParseSweepDataset(df);
     bool matched = false;
@@ -115,7 +112,9 @@ int RunSweep(const SweepFlags& f) {
     std::fprintf(stderr, "%s (%.0fs elapsed)\n", label.c_str(), NowSeconds() - start);
     auto& model = models[c.model_name];
     if (!model) {
-      auto loaded = eval::LoadEvalModel(c.model_name, f.run.tokenizer);
+      auto path = ResolveModelArg(c.model_name);
+      if (!path.ok()) return ReportError("sweep", path.status());
+      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer);
       if (!loaded.ok()) return ReportError("sweep", loaded.status());
       model = std::move(loaded).value();
     }

@@ -10,8 +10,15 @@
 namespace kvpress::cli {
 
 // The directory holding the bundled model's files ($XDG_CACHE_HOME/kvpress or ~/.cache/kvpress,
-// one subdirectory per content hash), written there on first use. NotFound when this build
+// then <content hash>/tiny-reasoner), written there on first use. NotFound when this build
 // bundles no model.
 StatusOr<std::string> DefaultModelPath();
+
+// What a --model argument loads: "" or the bundled model's name ("tiny-reasoner", when no such
+// local path exists) -> DefaultModelPath(); anything else is returned as given.
+StatusOr<std::string> ResolveModelArg(const std::string& arg);
+
+// The name result files and reports use for the bundled model ("tiny-reasoner").
+std::string BundledModelLabel();
 
 }  // namespace kvpress::cli

@@ -11,9 +11,7 @@ namespace kvpress::cli {
 
 StatusOr<eval::RunConfig> EvalRunFlags::Resolve() const {
   ASSIGN_OR_RETURN(eval::RunConfig c, ResolveSettings());
-  if (c.model_name.empty()) {
-    ASSIGN_OR_RETURN(c.model_name, DefaultModelPath());
-  }
+  if (c.model_name.empty()) c.model_name = BundledModelLabel();  // loaded through ResolveModelArg
   return c;
 }
 

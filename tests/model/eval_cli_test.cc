@@ -37,15 +37,6 @@ std::string EvalArgs(const Stories& s, const std::string& out_dir) {
          " --press h2o --cache-budget 64 --num-samples 5 --max-new-tokens 32 --threads 1 --output-dir " + out_dir;
 }
 
-std::vector<json> ReadRows(const std::string& path) {
-  std::vector<json> rows;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) rows.push_back(json::parse(line));
-  }
-  return rows;
-}
-
 std::vector<std::string> FilesEnding(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   if (!fs::exists(dir)) return out;
@@ -69,7 +60,7 @@ TEST(EvalCli, WritesEveryKeyOfBothFiles) {
   ASSERT_EQ(scores.size(), 1u);
   EXPECT_EQ(fs::path(results[0]).filename().string(),
             "gsm8k____stories260K.bin__h2o__budget64__max_new_tokens32__num_samples5__chat__seed42.jsonl");
-  const auto rows = ReadRows(results[0]);
+  const auto rows = ReadJsonLines(results[0]);
   ASSERT_EQ(rows.size(), 5u);
   for (const json& row : rows) {
     // §5.5 per-sample keys, the dataset's own fields, metrics, and our verdict.
@@ -103,7 +94,7 @@ TEST(EvalCli, WritesEveryKeyOfBothFiles) {
   EXPECT_EQ(json::parse(r.out)["num_samples"], 5);
   const CommandResult again = RunKvpress(EvalArgs(s, dir));
   EXPECT_EQ(again.exit_code, 0);
-  EXPECT_EQ(ReadRows(results[0]).size(), 5u);
+  EXPECT_EQ(ReadJsonLines(results[0]).size(), 5u);
 }
 
 // Starts kvpress with `args` in the background; returns its pid.
@@ -123,7 +114,7 @@ TEST(EvalCli, ResumeAfterKill9LosesAndDuplicatesNothing) {
   const std::string clean_dir = TempDir("eval_clean"), dir = TempDir("eval_kill");
   ASSERT_EQ(RunKvpress(EvalArgs(s, clean_dir)).exit_code, 0);
   std::map<std::string, std::string> clean;
-  for (const json& row : ReadRows(FilesEnding(clean_dir, ".jsonl").at(0))) clean[row["sample_id"]] = row["response"];
+  for (const json& row : ReadJsonLines(FilesEnding(clean_dir, ".jsonl").at(0))) clean[row["sample_id"]] = row["response"];
 
   // Kill -9 as soon as the first row is on disk (the run is then mid-way through sample 2).
   const pid_t pid = Spawn(EvalArgs(s, dir));
@@ -142,7 +133,7 @@ TEST(EvalCli, ResumeAfterKill9LosesAndDuplicatesNothing) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_FALSE(result.empty()) << "no row appeared";
-  const size_t before = ReadRows(result).size();
+  const size_t before = ReadJsonLines(result).size();
   if (WIFSIGNALED(status)) {
     EXPECT_LT(before, 5u);
     EXPECT_TRUE(FilesEnding(dir, "_score.json").empty());  // only a finished run has a score file
@@ -155,7 +146,7 @@ TEST(EvalCli, ResumeAfterKill9LosesAndDuplicatesNothing) {
   { std::ofstream(result, std::ios::app) << R"({"sample_id": "gsm8k-1", "respo)"; }
   const CommandResult resumed = RunKvpress(EvalArgs(s, dir) + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const auto rows = ReadRows(result);
+  const auto rows = ReadJsonLines(result);
   ASSERT_EQ(rows.size(), 5u);
   std::set<std::string> ids;
   for (const json& row : rows) {
@@ -173,21 +164,21 @@ TEST(EvalCli, RescoreRewritesVerdictsAndScoreFile) {
   ASSERT_EQ(RunKvpress(EvalArgs(s, dir)).exit_code, 0);
   const std::string result = FilesEnding(dir, ".jsonl").at(0);
   // Make one response correct by hand: rescoring must see it.
-  auto rows = ReadRows(result);
+  auto rows = ReadJsonLines(result);
   rows[0]["response"] = "so the answer is \\boxed{" + rows[0]["gt_answer"].get<std::string>() + ".0}";
   std::string text;
   for (const json& r : rows) text += r.dump() + "\n";
   ASSERT_TRUE(WriteFileAtomic(result, text).ok());
   CommandResult r = RunKvpress("eval --rescore " + result);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  rows = ReadRows(result);
+  rows = ReadJsonLines(result);
   EXPECT_EQ(rows[0]["correct"], true);  // normalized: "7.0" == "7"
   json score = json::parse(ReadFileToString(FilesEnding(dir, "_score.json").at(0)).value());
   EXPECT_DOUBLE_EQ(score["accuracy"].get<double>(), 0.2);
   EXPECT_EQ(score["press_name"], "h2o");  // configuration kept
   r = RunKvpress("eval --rescore " + result + " --scoring exact");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadRows(result)[0]["correct"], false);  // the fork's string match: "7.0" != "7"
+  EXPECT_EQ(ReadJsonLines(result)[0]["correct"], false);  // the fork's string match: "7.0" != "7"
   score = json::parse(ReadFileToString(FilesEnding(dir, "_score.json").at(0)).value());
   EXPECT_EQ(score["scoring"], "exact");
   EXPECT_EQ(RunKvpress("eval --rescore " + dir + "/missing.jsonl").exit_code, 2);
@@ -230,7 +221,7 @@ TEST(SweepCli, TwoShardProcessesThenReport) {
   ASSERT_TRUE(WIFEXITED(st1) && WEXITSTATUS(st1) == 0);
   ASSERT_TRUE(WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
   ASSERT_EQ(FilesEnding(dir, "_score.json").size(), 12u);
-  for (const std::string& f : FilesEnding(dir, "__seed42.jsonl")) EXPECT_EQ(ReadRows(f).size(), 2u) << f;
+  for (const std::string& f : FilesEnding(dir, "__seed42.jsonl")) EXPECT_EQ(ReadJsonLines(f).size(), 2u) << f;
   // Rerunning a shard finds its cells finished.
   const CommandResult again = RunKvpress(args + " --shard 1/2");
   ASSERT_EQ(again.exit_code, 0) << again.err;
