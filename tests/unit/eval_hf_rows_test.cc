@@ -388,3 +388,40 @@ TEST_F(HfRowsTest, NetworkErrorAndJsonlSpec) {
 
 }  // namespace
 }  // namespace kvpress::eval
+
+namespace kvpress::eval {
+namespace {
+
+// `kvpress eval` without --data-file: rows by Hugging Face id from the server, cached under
+// $HF_HOME, then the same run offline from the cache (the bundled model answers; accuracy is not
+// the point here).
+TEST_F(HfRowsTest, EvalCliFetchesByDatasetIdThenRunsOffline) {
+  if (!FileExists(std::string(KVPRESS_SOURCE_DIR) + "/models/tiny-reasoner/model.safetensors")) {
+    GTEST_SKIP() << "no bundled model";
+  }
+  const std::string home = testing::TempDir("hfrows-cli-home"), out = testing::TempDir("hfrows-cli-out");
+  ::setenv("KVPRESS_DATASETS_SERVER", server_->endpoint().c_str(), 1);
+  ::setenv("HF_HOME", home.c_str(), 1);
+  ::unsetenv("HF_DATASETS_CACHE");
+  ::unsetenv("HF_HUB_OFFLINE");
+  ::unsetenv("HF_DATASETS_OFFLINE");
+  const std::string args = "eval --dataset gsm8k --press knorm --cache-budget 16 --num-samples 3 --max-new-tokens 8 --threads 1";
+  const int before = server_->Requests();
+  const testing::CommandResult online = testing::RunKvpress(args + " --output-dir " + out + "/a");
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  EXPECT_EQ(server_->Requests() - before, 3);  // 250 rows in pages of 100
+  EXPECT_EQ(json::parse(online.out)["num_samples"], 3);
+  EXPECT_TRUE(FileExists(home + "/datasets/kvpress-rows/openai--gsm8k/main/test.jsonl"));
+
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  const testing::CommandResult offline = testing::RunKvpress(args + " --output-dir " + out + "/b");
+  ::unsetenv("HF_HUB_OFFLINE");
+  ::unsetenv("KVPRESS_DATASETS_SERVER");
+  ::unsetenv("HF_HOME");
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(server_->Requests() - before, 3);  // no new request
+  EXPECT_EQ(json::parse(offline.out)["num_samples"], 3);
+}
+
+}  // namespace
+}  // namespace kvpress::eval
