@@ -1,5 +1,7 @@
 #include "eval/dataset.h"
 
+#include <set>
+
 #include "core/log.h"
 #include "eval/json_rows.h"
 #include "eval/prompts.h"
@@ -44,6 +46,7 @@ Dataset BuildDataset(const DatasetSpec& spec, const std::vector<json>& rows) {
   Dataset ds;
   ds.spec = spec;
   ds.rows_read = rows.size();
+  std::set<std::string> ids;  // sample ids key result rows (resume): keep them unique
   for (size_t i = 0; i < rows.size(); ++i) {
     json row = rows[i];
     if (spec.kind == DatasetKind::kAime25 && row.is_object()) RepairControlEscapes(row);
@@ -57,6 +60,10 @@ Dataset BuildDataset(const DatasetSpec& spec, const std::vector<json>& rows) {
     }
     Sample s;
     s.id = RowId(spec, row, i);
+    if (!ids.insert(s.id).second) {  // a repeated id field: disambiguate by row index
+      s.id += "#row" + std::to_string(i);
+      ids.insert(s.id);
+    }
     s.prompt = std::move(f->prompt);
     s.gold = std::move(f->gold);
     s.golds = std::move(f->golds);

@@ -128,3 +128,21 @@ TEST(EvalDataset, SpecLookup) {
 
 }  // namespace
 }  // namespace kvpress::eval
+
+namespace kvpress::eval {
+namespace {
+
+// Result rows are keyed by sample id (resume), so a repeated id field must not merge two samples.
+TEST(EvalDataset, SampleIdsAreUniqueEvenWhenRowsRepeatAnId) {
+  const std::vector<nlohmann::json> rows = {{{"id", "x"}, {"question", "A"}, {"answer", "1"}},
+                                            {{"id", "x"}, {"question", "B"}, {"answer", "2"}},
+                                            {{"question", "C"}, {"answer", "3"}}};
+  const Dataset d = BuildDataset(SpecFor(DatasetKind::kJsonl), rows);
+  ASSERT_EQ(d.samples.size(), 3u);
+  EXPECT_EQ(d.samples[0].id, "x");
+  EXPECT_EQ(d.samples[1].id, "x#row1");
+  EXPECT_EQ(d.samples[2].id, "jsonl-2");
+}
+
+}  // namespace
+}  // namespace kvpress::eval
