@@ -86,6 +86,11 @@ int RunEvalCommand(const EvalFlags& f) {
                                [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &g_cancel);
   bar.Finish();
   if (!outcome.ok()) return ReportError("eval", outcome.status());
+  if (outcome->busy) {
+    return ReportError("eval", FailedPrecondition("another kvpress process is running this eval (it holds " +
+                                                  outcome->result_path.substr(0, outcome->result_path.size() - 6) +
+                                                  ".lock)"));
+  }
   if (outcome->already_finished) {
     Log(LogLevel::kInfo, "{} exists: run already finished (delete it to rerun)", outcome->score_path);
   } else if (outcome->cancelled) {

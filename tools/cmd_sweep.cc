@@ -104,7 +104,7 @@ int RunSweep(const SweepFlags& f) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   std::map<std::string, std::unique_ptr<eval::LoadedEvalModel>> models;
   std::map<std::string, eval::Dataset> datasets;
-  int failed = 0, finished = 0, skipped = 0;
+  int failed = 0, finished = 0, skipped = 0, busy = 0;
   const double start = NowSeconds();
   for (size_t i = 0; i < mine.size() && !g_cancel; ++i) {
     const eval::RunConfig& c = mine[i].config;
@@ -133,7 +133,10 @@ int RunSweep(const SweepFlags& f) {
       Log(LogLevel::kError, "{}: {}", label, outcome.status().ToString());
       continue;
     }
-    if (outcome->already_finished) {
+    if (outcome->busy) {
+      ++busy;
+      std::fprintf(stderr, "%s is being run by another process: skipped\n", label.c_str());
+    } else if (outcome->already_finished) {
       ++skipped;
       std::fprintf(stderr, "%s already finished: %s\n", label.c_str(), outcome->score_path.c_str());
     } else if (!outcome->cancelled) {
@@ -142,8 +145,9 @@ int RunSweep(const SweepFlags& f) {
                    static_cast<long long>(outcome->summary.value("num_samples", int64_t{0})));
     }
   }
-  std::fprintf(stderr, "sweep shard %d/%d: %d cells run, %d already finished, %d failed%s (%.0fs)\n", shard->first,
-               shard->second, finished, skipped, failed, g_cancel ? ", interrupted" : "", NowSeconds() - start);
+  std::fprintf(stderr, "sweep shard %d/%d: %d cells run, %d already finished, %d busy elsewhere, %d failed%s (%.0fs)\n",
+               shard->first, shard->second, finished, skipped, busy, failed, g_cancel ? ", interrupted" : "",
+               NowSeconds() - start);
   if (g_cancel) return 130;
   return failed > 0 ? kExitBadInput : kExitOk;
 }

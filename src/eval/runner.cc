@@ -14,6 +14,7 @@
 #include "eval/result_file.h"
 #include "eval/score_summary.h"
 #include "generate/generator.h"
+#include "hub/file_lock.h"
 #include "model/transformer.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
@@ -146,6 +147,13 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   const std::string stem = ResultStem(c);
   out.result_path = (std::filesystem::path(c.output_dir) / (stem + ".jsonl")).string();
   out.score_path = ScorePathFor(out.result_path);
+  const std::string lock_path = out.result_path.substr(0, out.result_path.size() - 6) + ".lock";
+  ASSIGN_OR_RETURN(std::unique_ptr<hub::FileLock> lock, hub::FileLock::TryAcquire(lock_path));
+  if (lock == nullptr) {
+    out.busy = true;
+    return out;
+  }
+  // The (empty) lock file stays: removing it would let two late-comers lock different inodes.
   if (FileExists(out.score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(out.score_path));
     out.summary = ordered_json::parse(text, nullptr, false);

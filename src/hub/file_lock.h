@@ -14,12 +14,15 @@ class FileLock {
  public:
   // Creates `path` (and its folder) if needed and blocks until the lock is held.
   static StatusOr<std::unique_ptr<FileLock>> Acquire(const std::string& path);
+  // The same without waiting: null when another process holds the lock.
+  static StatusOr<std::unique_ptr<FileLock>> TryAcquire(const std::string& path);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
  private:
   explicit FileLock(int fd) : fd_(fd) {}
+  static StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path, bool wait);
   int fd_;
 };
 

@@ -2,7 +2,9 @@
 // must-show runs — every §5.5 key in both files, kill -9 + --resume with exactly N rows, --rescore,
 // a 2 x 3 x 2 sweep as two shard processes, then the report's tables and SVGs.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +159,24 @@ TEST(EvalCli, ResumeAfterKill9LosesAndDuplicatesNothing) {
   ASSERT_EQ(FilesEnding(dir, "_score.json").size(), 1u);
 }
 
+TEST(EvalCli, ASecondProcessOnTheSameRunIsRefused) {
+  const Stories s = Paths();
+  SKIP_IF_NO_SHARED(s.model);
+  const std::string dir = TempDir("eval_lock");
+  // Hold the run's lock as a concurrent kvpress would.
+  const std::string lock = dir + "/gsm8k____stories260K.bin__h2o__budget64__max_new_tokens32__num_samples5__chat__seed42.lock";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  const CommandResult busy = RunKvpress(EvalArgs(s, dir));
+  EXPECT_EQ(busy.exit_code, 2);
+  EXPECT_NE(busy.err.find("another kvpress process"), std::string::npos) << busy.err;
+  EXPECT_TRUE(FilesEnding(dir, ".jsonl").empty());
+  ::close(fd);  // released: the run proceeds
+  EXPECT_EQ(RunKvpress(EvalArgs(s, dir)).exit_code, 0);
+  EXPECT_EQ(FilesEnding(dir, "_score.json").size(), 1u);
+}
+
 TEST(EvalCli, RescoreRewritesVerdictsAndScoreFile) {
   const Stories s = Paths();
   SKIP_IF_NO_SHARED(s.model);
@@ -225,7 +245,7 @@ TEST(SweepCli, TwoShardProcessesThenReport) {
   // Rerunning a shard finds its cells finished.
   const CommandResult again = RunKvpress(args + " --shard 1/2");
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.err.find("0 cells run, 6 already finished"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("0 cells run, 6 already finished, 0 busy elsewhere"), std::string::npos) << again.err;
 
   const std::string out = TempDir("sweep_report");
   const CommandResult rep = RunKvpress("report " + dir + " --output-dir " + out);
