@@ -5,14 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "eval/result_file.h"
 #include "eval/score_summary.h"
+#include "generate/batch_decode.h"
 #include "generate/generator.h"
 #include "hub/file_lock.h"
 #include "model/transformer.h"
@@ -24,8 +23,9 @@ namespace kvpress::eval {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol, const Sample& sample,
-                                               int max_context_length, std::string* text) {
+StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol,
+                                               const Sample& sample, int max_context_length,
+                                               std::string* text) {
   std::vector<int32_t> ids;
   if (protocol == Protocol::kChat && m.chat != nullptr) {
     ChatRequest req;
@@ -33,7 +33,8 @@ StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol prot
     req.add_generation_prompt = true;
     req.special_tokens = m.special_tokens;
     ASSIGN_OR_RETURN(std::string rendered, m.chat->Apply(req));
-    EncodeOptions raw;  // the rendered text holds its special tokens (BOS included when the template adds it)
+    EncodeOptions
+        raw;  // the rendered text holds its special tokens (BOS included when the template adds it)
     ASSIGN_OR_RETURN(ids, m.tokenizer->EncodeWith(rendered, raw));
     if (text != nullptr) *text = std::move(rendered);
   } else {
@@ -65,49 +66,101 @@ StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
   return CreatePress(spec);
 }
 
-// Everything one worker needs to turn a sample into a result row.
+// A sample ready to generate: its prompt ids, the text they came from, its press and options.
+struct PreparedSample {
+  const Sample* sample = nullptr;
+  std::vector<int32_t> prompt;
+  std::string input_text;
+  std::unique_ptr<Press> press;
+  GenerateOptions options;
+};
+
+// Turns samples into generation requests and results into result rows.
 class SampleRunner {
  public:
-  SampleRunner(const RunConfig& c, const Dataset& d, const EvalModel& m, int threads, DType kv_dtype)
+  SampleRunner(const RunConfig& c, const Dataset& d, const EvalModel& m, int threads,
+               DType kv_dtype)
       : c_(c), d_(d), m_(m), transformer_(*m.model, threads), kv_dtype_(kv_dtype) {}
 
-  // Generates and scores one sample. An empty row with ok status means "cancelled".
-  StatusOr<json> Run(const Sample& s, size_t index, const std::atomic<bool>* cancel) {
-    Stopwatch timer;
-    std::string input_text;
-    ASSIGN_OR_RETURN(std::vector<int32_t> prompt,
-                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &input_text));
+  // `index` is the sample's position in the run (it seeds the press and the sampler).
+  StatusOr<PreparedSample> Prepare(const Sample& s, size_t index) {
+    PreparedSample p;
+    p.sample = &s;
+    ASSIGN_OR_RETURN(p.prompt,
+                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
     const uint64_t seed = c_.seed * 1000003ull + index;
-    ASSIGN_OR_RETURN(std::unique_ptr<Press> press, MakePress(c_, seed));
-    GenerateOptions opt;
+    ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
+    GenerateOptions& opt = p.options;
     opt.max_new_tokens = c_.max_new_tokens;
-    opt.sampling = c_.do_sampling ? SamplerParams{0.7f, 0, 0.9f, 0.0f, 1.2f, seed} : SamplerParams{0.0f, 0, 1.0f, 0.0f, 1.0f, seed};
+    opt.sampling = c_.do_sampling ? SamplerParams{0.7f, 0, 0.9f, 0.0f, 1.2f, seed}
+                                  : SamplerParams{0.0f, 0, 1.0f, 0.0f, 1.0f, seed};
     opt.stop_ids = DefaultStopIds(m_.model->config, m_.tokenizer);
     opt.stop_on_repetition = true;  // the harness's StopOnRepetition (§5.1)
     opt.tokenizer = m_.tokenizer;
-    opt.press = press.get();
+    opt.press = p.press.get();
     opt.kv_dtype = kv_dtype_;
-    TokenCallback on_token = [cancel](int32_t) { return cancel == nullptr || !cancel->load(); };
-    ASSIGN_OR_RETURN(GenerateResult r, Generate(transformer_, prompt, opt, on_token));
-    if (r.finish_reason == "cancelled") return json();
+    return p;
+  }
+
+  // Generates and scores samples [first, first + n) of `todo` together (one sample: the plain
+  // path; several: batched decoding). A null row means "cancelled" (the sample is dropped).
+  StatusOr<std::vector<json>> Run(const std::vector<std::pair<size_t, const Sample*>>& todo,
+                                  size_t first, size_t n, const std::atomic<bool>* cancel) {
+    const Stopwatch timer;
+    std::vector<PreparedSample> prepared;
+    for (size_t k = first; k < first + n; ++k) {
+      ASSIGN_OR_RETURN(PreparedSample p, Prepare(*todo[k].second, todo[k].first));
+      prepared.push_back(std::move(p));
+    }
+    const TokenCallback on_token = [cancel](int32_t) {
+      return cancel == nullptr || !cancel->load();
+    };
+    std::vector<GenerateResult> results;
+    if (prepared.size() == 1) {
+      ASSIGN_OR_RETURN(GenerateResult r,
+                       Generate(transformer_, prepared[0].prompt, prepared[0].options, on_token));
+      results.push_back(std::move(r));
+    } else {
+      std::vector<std::vector<int32_t>> prompts;
+      std::vector<GenerateOptions> options;
+      for (const PreparedSample& p : prepared) {
+        prompts.push_back(p.prompt);
+        options.push_back(p.options);
+      }
+      ASSIGN_OR_RETURN(results,
+                       GenerateBatch(transformer_, prompts, options,
+                                     std::vector<TokenCallback>(prepared.size(), on_token)));
+    }
+    std::vector<json> rows;
+    for (size_t i = 0; i < prepared.size(); ++i) {
+      rows.push_back(results[i].finish_reason == "cancelled"
+                         ? json()
+                         : MakeRow(prepared[i], results[i], timer.Elapsed()));
+    }
+    return rows;
+  }
+
+ private:
+  // `seconds`: wall time of the sample (of its batch when decoded with others).
+  json MakeRow(const PreparedSample& p, const GenerateResult& r, double seconds) const {
+    const Sample& s = *p.sample;
     DecodeOptions skip;
     skip.skip_special = true;
     const std::string response = m_.tokenizer->DecodeWith(r.tokens, skip);
     const ScoringMode mode = c_.EffectiveScoring();
     const Verdict v = ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
-
     json row = s.metadata.is_object() ? s.metadata : json::object();
     row[kSampleIdKey] = s.id;
-    row["input_text"] = input_text;
+    row["input_text"] = p.input_text;
     row["response"] = response;
     row["extracted_answer"] = v.extracted;
     row["gt_answer"] = s.gold;
     row["gold_answers"] = s.golds;
     row["correct"] = v.correct;
     row["score"] = v.score;
-    row["input_token_count"] = prompt.size();
+    row["input_token_count"] = p.prompt.size();
     row["output_token_count"] = r.tokens.size();
-    row["total_token_count"] = prompt.size() + r.tokens.size();
+    row["total_token_count"] = p.prompt.size() + r.tokens.size();
     row["cache_budget"] = c_.EffectiveBudget();
     row["press"] = c_.press;
     row["protocol"] = ProtocolName(c_.protocol);
@@ -116,11 +169,11 @@ class SampleRunner {
     const json metrics = r.metrics.ToJson();
     for (const auto& [k, val] : metrics.items()) row[k] = val;  // compression_ratio among them
     row["output_tokens_per_second"] = r.metrics.press_tokens_per_second;  // the fork's name for it
-    row["execution_time"] = timer.Elapsed();
+    row["execution_time"] = seconds;
+    row["batch_size"] = c_.batch_size;
     return row;
   }
 
- private:
   const RunConfig& c_;
   const Dataset& d_;
   const EvalModel& m_;
@@ -134,7 +187,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
                               const EvalProgressFn& progress, const std::atomic<bool>* cancel) {
   CHECK(m.model != nullptr && m.tokenizer != nullptr);
   if (!c.IsFull()) {
-    if (c.cache_budget <= 0) return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName());
+    if (c.cache_budget <= 0)
+      return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName());
     RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter: fail before any file
   }
   ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
@@ -143,7 +197,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   EvalOutcome out;
   std::error_code ec;
   std::filesystem::create_directories(c.output_dir, ec);
-  if (ec) return NotFound(fmt::format("--output-dir {}: cannot create: {}", c.output_dir, ec.message()));
+  if (ec)
+    return NotFound(fmt::format("--output-dir {}: cannot create: {}", c.output_dir, ec.message()));
   const std::string stem = ResultStem(c);
   out.result_path = (std::filesystem::path(c.output_dir) / (stem + ".jsonl")).string();
   out.score_path = ScorePathFor(out.result_path);
@@ -164,8 +219,10 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
     Log(LogLevel::kWarning, "{}: unreadable score file, recomputing it", out.score_path);
   }
   if (FileExists(out.result_path) && !c.resume) {
-    return FailedPrecondition(fmt::format(
-        "{} exists from an unfinished run; pass --resume to continue it, or delete it to start over", out.result_path));
+    return FailedPrecondition(
+        fmt::format("{} exists from an unfinished run; pass --resume to continue it, or delete it "
+                    "to start over",
+                    out.result_path));
   }
   ASSIGN_OR_RETURN(std::vector<json> rows, ReadResultRows(out.result_path, /*repair=*/true));
   const std::vector<Sample> samples = SelectSamples(dataset.samples, c);
@@ -175,55 +232,38 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
     if (done_ids.count(samples[i].id) == 0) todo.emplace_back(i, &samples[i]);
   }
   out.reused = rows.size();
-  if (out.reused > 0) Log(LogLevel::kInfo, "{}: resuming, {} of {} samples already done", out.result_path, out.reused, samples.size());
+  if (out.reused > 0)
+    Log(LogLevel::kInfo, "{}: resuming, {} of {} samples already done", out.result_path, out.reused,
+        samples.size());
 
   ResultAppender appender;
   RETURN_IF_ERROR(appender.Open(out.result_path));
-  std::mutex mu;  // guards rows, appender, first_error, next
-  Status first_error = Status::Ok();
-  size_t next = 0, correct = 0;
+  size_t correct = 0;
   for (const json& r : rows) correct += r.value("correct", false) ? 1 : 0;
-  const int workers = std::max(1, std::min<int>(c.batch_size, static_cast<int>(todo.size())));
-  const int total_threads = c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads_each = std::max(1, total_threads / workers);
-  auto work = [&]() {
-    SampleRunner runner(c, dataset, m, threads_each, kv_dtype);
-    for (;;) {
-      size_t k;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (next >= todo.size() || !first_error.ok() || (cancel != nullptr && cancel->load())) return;
-        k = next++;
-      }
-      StatusOr<json> row = runner.Run(*todo[k].second, todo[k].first, cancel);
-      std::lock_guard<std::mutex> lock(mu);
-      if (!row.ok()) {
-        if (first_error.ok()) first_error = Status(row.status().code(), fmt::format("sample {}: {}", todo[k].second->id, row.status().message()));
-        return;
-      }
-      if (row->is_null()) return;  // cancelled mid-sample: dropped, rerun on resume
-      const Status s = appender.Append(*row);
-      if (!s.ok()) {
-        first_error = s;
-        return;
-      }
-      correct += row->value("correct", false) ? 1 : 0;
-      rows.push_back(std::move(row).value());
+  // --batch-size N: N samples decoded together (the linear layers run on N rows per step).
+  SampleRunner runner(c, dataset, m, c.threads, kv_dtype);
+  const size_t batch = static_cast<size_t>(c.batch_size);
+  for (size_t first = 0; first < todo.size(); first += batch) {
+    if (cancel != nullptr && cancel->load()) break;
+    const size_t n = std::min(batch, todo.size() - first);
+    StatusOr<std::vector<json>> done = runner.Run(todo, first, n, cancel);
+    if (!done.ok()) {
+      return Status(done.status().code(),
+                    fmt::format("sample {}: {}", todo[first].second->id, done.status().message()));
+    }
+    for (json& row : *done) {
+      if (row.is_null()) continue;  // cancelled mid-sample: dropped, rerun on resume
+      RETURN_IF_ERROR(appender.Append(row));
+      correct += row.value("correct", false) ? 1 : 0;
+      rows.push_back(std::move(row));
       ++out.generated;
       if (progress) {
-        progress(EvalProgress{rows.size(), samples.size(), correct, rows.back().value("tokens_per_second", 0.0),
+        progress(EvalProgress{rows.size(), samples.size(), correct,
+                              rows.back().value("tokens_per_second", 0.0),
                               rows.back().value("output_token_count", int64_t{0})});
       }
     }
-  };
-  if (workers == 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w) pool.emplace_back(work);
-    for (std::thread& t : pool) t.join();
   }
-  RETURN_IF_ERROR(first_error);
   if (cancel != nullptr && cancel->load() && rows.size() < samples.size()) {
     out.cancelled = true;
     return out;
@@ -238,7 +278,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   return out;
 }
 
-StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, DatasetKind kind, ScoringMode mode) {
+StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, DatasetKind kind,
+                                         ScoringMode mode) {
   if (!FileExists(result_path)) return NotFound(result_path + ": no such result file");
   ASSIGN_OR_RETURN(std::vector<json> rows, ReadResultRows(result_path, /*repair=*/false));
   for (json& row : rows) {

@@ -17,6 +17,7 @@ struct BenchmarkOptions {
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer read by the bandwidth probe
   Press* press = nullptr;    // optional: measure its overhead per decode step (not owned)
   DType kv_dtype = DType::kF32;
+  int batch = 1;             // sequences decoded together (Transformer::ForwardBatch); > 1 needs no press
 };
 
 // Runs the benchmark and returns its figures as JSON (keys documented in the README).

@@ -5,15 +5,19 @@
 namespace kvpress {
 
 Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk)
-    : model_(model), press_(press), cache_(std::make_unique<KVCache>(model.NewCache(kv_dtype))),
-      prefill_chunk_(prefill_chunk), start_(NowSeconds()) {
+    : model_(model),
+      press_(press),
+      cache_(std::make_unique<KVCache>(model.NewCache(kv_dtype))),
+      prefill_chunk_(prefill_chunk),
+      start_(NowSeconds()) {
   if (press_ != nullptr) {
     (void)press_->Attach(model.config());
     press_->ResetTimes();
   }
 }
 
-Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits) {
+Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
+                        std::vector<float>& logits) {
   if (ids.empty()) return Status::Ok();
   std::vector<int32_t> pos(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) pos[i] = next_position_ + static_cast<int32_t>(i);
@@ -29,57 +33,76 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::v
   return Status::Ok();
 }
 
-StatusOr<DecodeResult> Session::Decode(std::vector<float> logits, const DecodeLoopOptions& o,
-                                       const TokenCallback& on_token) {
-  if (o.max_new_tokens < 0) return InvalidArgument("--max-new-tokens must be >= 0");
-  DecodeResult r;
-  r.finish_reason = "length";
-  Sampler sampler(o.sampling);
-  StopCriteria stop(o.stop);
-  std::vector<int32_t> history(o.context.begin(), o.context.end());
-  std::unique_ptr<StreamingDecoder> text;
-  std::string text_so_far;
-  const bool need_text = o.tokenizer != nullptr && !o.stop.stop_strings.empty();
-  if (need_text) text = std::make_unique<StreamingDecoder>(*o.tokenizer, o.context);
+DecodeState::DecodeState(const DecodeLoopOptions& options, const TokenCallback& on_token)
+    : options_(options),
+      on_token_(on_token),
+      sampler_(options.sampling),
+      stop_(options.stop),
+      history_(options.context.begin(), options.context.end()) {
+  result_.finish_reason = "length";
+  if (options.tokenizer != nullptr && !options.stop.stop_strings.empty()) {
+    text_ = std::make_unique<StreamingDecoder>(*options.tokenizer, options.context);
+  }
+}
+
+bool DecodeState::Advance(std::span<float> logits, Session& session) {
+  if (static_cast<int>(result_.tokens.size()) >= options_.max_new_tokens) return false;
+  const int32_t id = sampler_.Sample(logits, history_);
+  session.NoteFirstToken();
+  if (stop_.IsEos(id)) {
+    result_.finish_reason = "stop";
+    return false;
+  }
+  result_.tokens.push_back(id);
+  history_.push_back(id);
+  if (on_token_ && !on_token_(id)) {
+    result_.finish_reason = "cancelled";
+    return false;
+  }
+  if (text_) text_so_far_ += text_->Push(id);
+  const std::string why = stop_.Check(result_.tokens, text_so_far_);
+  if (!why.empty()) {
+    result_.finish_reason = why;
+    return false;
+  }
+  // No forward is needed after the last allowed token.
+  if (static_cast<int>(result_.tokens.size()) == options_.max_new_tokens) return false;
+  next_token_ = id;
+  return true;
+}
+
+void Session::NoteFirstToken() {
+  if (!first_token_seen_) {
+    metrics_.ttft = NowSeconds() - start_;
+    first_token_seen_ = true;
+  }
+}
+
+Status Session::ForwardDecodeToken(int32_t id, std::vector<float>& logits) {
   ForwardOptions fwd;
   fwd.hook = press_;
   fwd.phase = ForwardPhase::kDecode;
+  const Stopwatch sw;
+  const int32_t tok[1] = {id};
+  const int32_t pos[1] = {next_position_};
+  RETURN_IF_ERROR(model_.Forward(tok, pos, *cache_, fwd, logits));
+  metrics_.decoding_time += sw.Elapsed();
+  ++next_position_;
+  return Status::Ok();
+}
+
+StatusOr<DecodeResult> Session::Decode(std::vector<float> logits, const DecodeLoopOptions& o,
+                                       const TokenCallback& on_token) {
+  if (o.max_new_tokens < 0) return InvalidArgument("--max-new-tokens must be >= 0");
+  DecodeState state(o, on_token);
   const Stopwatch wall;
-  for (int step = 0; step < o.max_new_tokens; ++step) {
-    const int32_t id = sampler.Sample(logits, history);
-    if (!first_token_seen_) {
-      metrics_.ttft = NowSeconds() - start_;
-      first_token_seen_ = true;
-    }
-    if (stop.IsEos(id)) {
-      r.finish_reason = "stop";
-      break;
-    }
-    r.tokens.push_back(id);
-    history.push_back(id);
-    if (on_token && !on_token(id)) {
-      r.finish_reason = "cancelled";
-      break;
-    }
-    if (need_text) text_so_far += text->Push(id);
-    const std::string why = stop.Check(r.tokens, text_so_far);
-    if (!why.empty()) {
-      r.finish_reason = why;
-      break;
-    }
-    if (step + 1 == o.max_new_tokens) break;  // no forward needed for the last token
-    const Stopwatch sw;
-    const int32_t tok[1] = {id};
-    const int32_t pos[1] = {next_position_};
-    RETURN_IF_ERROR(model_.Forward(tok, pos, *cache_, fwd, logits));
-    metrics_.decoding_time += sw.Elapsed();
-    ++next_position_;
+  while (state.Advance(logits, *this)) {
+    RETURN_IF_ERROR(ForwardDecodeToken(state.next_token(), logits));
     if (o.on_cache) o.on_cache(*cache_);
   }
-  const double seconds = wall.Elapsed();
-  metrics_.total_decoding_tokens += static_cast<int64_t>(r.tokens.size());
-  decode_wall_ += seconds;
-  return r;
+  metrics_.total_decoding_tokens += static_cast<int64_t>(state.result().tokens.size());
+  decode_wall_ += wall.Elapsed();
+  return std::move(state.result());
 }
 
 Session::Snapshot Session::Save() const {
@@ -107,7 +130,8 @@ void Session::Restore(const Snapshot& s) {
 Metrics Session::CurrentMetrics() const {
   Metrics m = metrics_;
   m.total_time = NowSeconds() - start_;
-  m.tokens_per_second = decode_wall_ > 0 ? static_cast<double>(m.total_decoding_tokens) / decode_wall_ : 0.0;
+  m.tokens_per_second =
+      decode_wall_ > 0 ? static_cast<double>(m.total_decoding_tokens) / decode_wall_ : 0.0;
   m.kv_bytes_live = cache_->LiveBytes();
   m.kv_bytes_peak = cache_->PeakBytes();
   m.kv_tokens_per_head_max = cache_->PeakHeadSlots();
@@ -118,7 +142,9 @@ Metrics Session::CurrentMetrics() const {
     m.press_prefill_time = press_->times().prefill_seconds;
     m.press_decoding_time = press_->times().decoding_seconds;
     m.press_tokens_per_second =
-        m.press_decoding_time > 0 ? static_cast<double>(m.total_decoding_tokens) / m.press_decoding_time : 0.0;
+        m.press_decoding_time > 0
+            ? static_cast<double>(m.total_decoding_tokens) / m.press_decoding_time
+            : 0.0;
   }
   return m;
 }

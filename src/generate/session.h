@@ -35,6 +35,32 @@ struct DecodeResult {
   std::string finish_reason;
 };
 
+class Session;
+
+// The per-sequence state of a decode loop (sampler, stop criteria, text so far), shared by
+// Session::Decode and the batched decoder so both run exactly the same steps.
+class DecodeState {
+ public:
+  DecodeState(const DecodeLoopOptions& options, const TokenCallback& on_token);
+  // Picks the next token from `logits` [V] (scratch) for `session`. Returns true when the token
+  // must be forwarded (generation goes on): next_token() then holds it. False when finished
+  // (result().finish_reason says why).
+  bool Advance(std::span<float> logits, Session& session);
+  int32_t next_token() const { return next_token_; }
+  DecodeResult& result() { return result_; }
+
+ private:
+  const DecodeLoopOptions& options_;
+  const TokenCallback& on_token_;
+  Sampler sampler_;
+  StopCriteria stop_;
+  std::vector<int32_t> history_;
+  std::unique_ptr<StreamingDecoder> text_;
+  std::string text_so_far_;
+  DecodeResult result_;
+  int32_t next_token_ = -1;
+};
+
 class Session {
  public:
   // `press` may be null; it is not owned and is Attach()ed to the model here.
@@ -72,6 +98,13 @@ class Session {
   std::unique_ptr<KVCache> cache_;
   int prefill_chunk_;
   int32_t next_position_ = 0;
+  friend class DecodeState;
+  friend class BatchDecoder;
+  // Forwards `id` as the next decode token; adds the forward time.
+  Status ForwardDecodeToken(int32_t id, std::vector<float>& logits);
+  // Marks the first sampled token (time to first token).
+  void NoteFirstToken();
+
   Metrics metrics_;  // timings and token counts; cache/press figures filled by CurrentMetrics()
   double start_ = 0;
   double decode_wall_ = 0;  // wall time inside Decode loops

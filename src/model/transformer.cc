@@ -14,7 +14,9 @@
 namespace kvpress {
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
-    : model_(model), threads_(threads > 0 ? threads : omp_get_num_procs()), mode_(mode),
+    : model_(model),
+      threads_(threads > 0 ? threads : omp_get_num_procs()),
+      mode_(mode),
       inv_freq_(model.config.RopeInvFreq()) {
   if (mode_ == KernelMode::kReference) threads_ = 1;
 }
@@ -37,10 +39,12 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
                             std::vector<float>& logits) {
   const ModelConfig& c = model_.config;
   if (tokens.empty()) return InvalidArgument("Forward: no tokens");
-  if (tokens.size() != positions.size()) return InvalidArgument("Forward: tokens/positions differ in length");
+  if (tokens.size() != positions.size())
+    return InvalidArgument("Forward: tokens/positions differ in length");
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size) {
-      return InvalidArgument(fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
+      return InvalidArgument(
+          fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
     }
     if (positions[i] < 0 || (i > 0 && positions[i] <= positions[i - 1])) {
       return InvalidArgument("Forward: positions must be non-negative and increasing");
@@ -64,16 +68,16 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     if (rest > 0 && rest < window) n -= window - rest;  // leave `window` tokens for the last chunk
     info.first_chunk = start == 0;
     info.last_chunk = start + n == n_total;
-    ForwardChunk(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
-                 positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), cache,
-                 options.hook, info);
+    const RowGroup group{&cache, options.hook, 0, n, info};
+    ForwardRows(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
+                positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), {&group, 1});
     // Final norm + LM head for the rows we need.
     if (options.all_logits || info.last_chunk) {
       const int first = options.all_logits ? 0 : n - 1;
       const int rows = n - first;
       normed.resize(static_cast<size_t>(rows) * d);
-      RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(), normed.data(), rows, d,
-              c.rms_norm_eps);
+      RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(),
+              normed.data(), rows, d, c.rms_norm_eps);
       float* out = logits.data() + (options.all_logits ? static_cast<size_t>(start) * V : 0);
       Linear(model_.weights.lm_head, normed.data(), rows, out);
     }
@@ -82,13 +86,47 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
   return Status::Ok();
 }
 
-void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                               KVCache& cache, LayerHook* hook, const ForwardInfo& info) {
+Status Transformer::ForwardBatch(std::span<const int32_t> tokens,
+                                 std::span<const int32_t> positions,
+                                 std::span<KVCache* const> caches,
+                                 std::span<LayerHook* const> hooks, ForwardPhase phase,
+                                 std::vector<float>& logits) {
+  const ModelConfig& c = model_.config;
+  const size_t B = tokens.size();
+  if (B == 0) return InvalidArgument("ForwardBatch: no tokens");
+  if (positions.size() != B || caches.size() != B || hooks.size() != B) {
+    return InvalidArgument("ForwardBatch: tokens, positions, caches and hooks differ in length");
+  }
+  std::vector<RowGroup> groups;
+  groups.reserve(B);
+  for (size_t b = 0; b < B; ++b) {
+    if (tokens[b] < 0 || tokens[b] >= c.vocab_size) {
+      return InvalidArgument(
+          fmt::format("token id {} is outside the vocabulary [0, {})", tokens[b], c.vocab_size));
+    }
+    if (positions[b] < 0 || caches[b] == nullptr)
+      return InvalidArgument("ForwardBatch: bad position or cache");
+    groups.push_back(
+        RowGroup{caches[b], hooks[b], static_cast<int>(b), 1, ForwardInfo{phase, 1, true, true}});
+  }
+  ForwardRows(tokens, positions, groups);
+  const size_t V = static_cast<size_t>(c.vocab_size), d = static_cast<size_t>(c.hidden_size);
+  std::vector<float> normed(B * d);
+  RmsNorm(x_.data(), model_.weights.final_norm.data(), normed.data(), static_cast<int>(B), d,
+          c.rms_norm_eps);
+  logits.resize(B * V);
+  Linear(model_.weights.lm_head, normed.data(), static_cast<int>(B), logits.data());
+  return Status::Ok();
+}
+
+void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                              std::span<const RowGroup> groups) {
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   const int n = static_cast<int>(tokens.size());
   const size_t d = static_cast<size_t>(c.hidden_size), hd = static_cast<size_t>(c.head_dim);
-  const size_t qd = static_cast<size_t>(c.n_heads) * hd, kvd = static_cast<size_t>(c.n_kv_heads) * hd;
+  const size_t qd = static_cast<size_t>(c.n_heads) * hd,
+               kvd = static_cast<size_t>(c.n_kv_heads) * hd;
   const size_t f = static_cast<size_t>(c.intermediate_size);
   const size_t un = static_cast<size_t>(n);
   x_.resize(un * d);
@@ -102,7 +140,8 @@ void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const 
   up_.resize(un * f);
 
   for (int t = 0; t < n; ++t) {
-    DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]), x_.data() + static_cast<size_t>(t) * d, d);
+    DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]),
+                  x_.data() + static_cast<size_t>(t) * d, d);
   }
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
@@ -110,47 +149,54 @@ void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const 
     Linear(L.wq, xb_.data(), n, q_.data());
     Linear(L.wk, xb_.data(), n, k_.data());
     Linear(L.wv, xb_.data(), n, v_.data());
-    for (int t = 0; t < n; ++t) {
-      float* qt = q_.data() + static_cast<size_t>(t) * qd;
-      float* kt = k_.data() + static_cast<size_t>(t) * kvd;
-      float* vt = v_.data() + static_cast<size_t>(t) * kvd;
-      if (c.qkv_bias) {
-        for (size_t i = 0; i < qd; ++i) qt[i] += L.bq[i];
-        for (size_t i = 0; i < kvd; ++i) kt[i] += L.bk[i];
-        for (size_t i = 0; i < kvd; ++i) vt[i] += L.bv[i];
+    for (const RowGroup& grp : groups) {
+      KVCache& cache = *grp.cache;
+      for (int t = grp.first; t < grp.first + grp.n; ++t) {
+        float* qt = q_.data() + static_cast<size_t>(t) * qd;
+        float* kt = k_.data() + static_cast<size_t>(t) * kvd;
+        float* vt = v_.data() + static_cast<size_t>(t) * kvd;
+        if (c.qkv_bias) {
+          for (size_t i = 0; i < qd; ++i) qt[i] += L.bq[i];
+          for (size_t i = 0; i < kvd; ++i) kt[i] += L.bk[i];
+          for (size_t i = 0; i < kvd; ++i) vt[i] += L.bv[i];
+        }
+        if (c.qk_norm) {
+          RmsNorm(qt, L.q_norm.data(), qt, c.n_heads, hd, c.rms_norm_eps);
+          RmsNorm(kt, L.k_norm.data(), kt, c.n_kv_heads, hd, c.rms_norm_eps);
+        }
+        const int32_t pos = positions[static_cast<size_t>(t)];
+        float key_norms[1024];  // pre-RoPE ‖k‖ per KV head (KV ≤ 1024 checked by ValidateConfig)
+        for (int g = 0; g < c.n_kv_heads; ++g) {
+          double ss = 0.0;
+          const float* kg = kt + static_cast<size_t>(g) * hd;
+          for (size_t i = 0; i < hd; ++i) ss += static_cast<double>(kg[i]) * kg[i];
+          key_norms[g] = static_cast<float>(std::sqrt(ss));
+        }
+        ApplyRope(qt, c.n_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
+        ApplyRope(kt, c.n_kv_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
+        for (int g = 0; g < c.n_kv_heads; ++g) {
+          cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd,
+                       pos, key_norms[g]);
+        }
       }
-      if (c.qk_norm) {
-        RmsNorm(qt, L.q_norm.data(), qt, c.n_heads, hd, c.rms_norm_eps);
-        RmsNorm(kt, L.k_norm.data(), kt, c.n_kv_heads, hd, c.rms_norm_eps);
+      const std::span<const int32_t> group_positions =
+          positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
+      const AttentionRequest request =
+          grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{};
+      Attention(l, grp.first, grp.n, group_positions, cache, request);
+      if (grp.hook != nullptr) {
+        LayerHookContext ctx;
+        ctx.layer = l;
+        ctx.info = grp.info;
+        ctx.cache = &cache;
+        ctx.positions = group_positions;
+        ctx.queries = q_.data() + static_cast<size_t>(grp.first) * qd;
+        ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
+        ctx.n_tokens = grp.n;
+        ctx.sliding_window = c.sliding_window;
+        ctx.stats = request.Any() ? &stats_ : nullptr;
+        grp.hook->AfterAttention(ctx);
       }
-      const int32_t pos = positions[static_cast<size_t>(t)];
-      float key_norms[1024];  // pre-RoPE ‖k‖ per KV head (KV ≤ 1024 checked by ValidateConfig)
-      for (int g = 0; g < c.n_kv_heads; ++g) {
-        double ss = 0.0;
-        const float* kg = kt + static_cast<size_t>(g) * hd;
-        for (size_t i = 0; i < hd; ++i) ss += static_cast<double>(kg[i]) * kg[i];
-        key_norms[g] = static_cast<float>(std::sqrt(ss));
-      }
-      ApplyRope(qt, c.n_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
-      ApplyRope(kt, c.n_kv_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
-      for (int g = 0; g < c.n_kv_heads; ++g) {
-        cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd, pos, key_norms[g]);
-      }
-    }
-    const AttentionRequest request = hook != nullptr ? hook->Request(info) : AttentionRequest{};
-    Attention(l, n, positions, cache, request);
-    if (hook != nullptr) {
-      LayerHookContext ctx;
-      ctx.layer = l;
-      ctx.info = info;
-      ctx.cache = &cache;
-      ctx.positions = positions;
-      ctx.queries = q_.data();
-      ctx.hidden = xb_.data();
-      ctx.n_tokens = n;
-      ctx.sliding_window = c.sliding_window;
-      ctx.stats = request.Any() ? &stats_ : nullptr;
-      hook->AfterAttention(ctx);
     }
     Linear(L.wo, att_.data(), n, proj_.data());
     for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
@@ -163,8 +209,8 @@ void Transformer::ForwardChunk(std::span<const int32_t> tokens, std::span<const 
   }
 }
 
-void Transformer::Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache,
-                            const AttentionRequest& request) {
+void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t> positions,
+                            const KVCache& cache, const AttentionRequest& request) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;  // query heads per KV head (HF repeat_kv order)
@@ -188,8 +234,8 @@ void Transformer::Attention(int layer, int n, std::span<const int32_t> positions
   }
   auto attend = [&](int t, int h, float* probs) {
     const KVHeadView kv = cache.View(layer, h / group);
-    const float* q = q_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
-    float* out = att_.data() + (static_cast<size_t>(t) * c.n_heads + h) * hd;
+    const float* q = q_.data() + (static_cast<size_t>(row0 + t) * c.n_heads + h) * hd;
+    float* out = att_.data() + (static_cast<size_t>(row0 + t) * c.n_heads + h) * hd;
     const int32_t pos = positions[static_cast<size_t>(t)];
     if (reference) {
       AttendHeadReference(q, kv, hd, pos, c.sliding_window, scale, probs, out);
@@ -208,7 +254,8 @@ void Transformer::Attention(int layer, int n, std::span<const int32_t> positions
   };
   if (want_stats) {
     // One thread owns each query head so its statistic rows are written without races.
-    const bool parallel = threads_ > 1 && c.n_heads > 1 && static_cast<int64_t>(n) * max_slots >= 1024;
+    const bool parallel =
+        threads_ > 1 && c.n_heads > 1 && static_cast<int64_t>(n) * max_slots >= 1024;
 #pragma omp parallel num_threads(threads_) if (parallel)
     {
       std::vector<float> probs(static_cast<size_t>(max_slots));

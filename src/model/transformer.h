@@ -17,8 +17,8 @@ namespace kvpress {
 enum class KernelMode { kFast, kReference };
 
 struct ForwardOptions {
-  bool all_logits = false;   // logits for every token (else only the last one)
-  int max_chunk = 256;       // tokens per internal prefill chunk (bounds activation memory)
+  bool all_logits = false;  // logits for every token (else only the last one)
+  int max_chunk = 256;      // tokens per internal prefill chunk (bounds activation memory)
   LayerHook* hook = nullptr;
   ForwardPhase phase = ForwardPhase::kPrefill;  // told to the hook
 };
@@ -40,13 +40,31 @@ class Transformer {
   Status Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                  KVCache& cache, const ForwardOptions& options, std::vector<float>& logits);
 
+  // One decoding step of B independent sequences at once: token b at positions[b] is appended to
+  // *caches[b] and attends only to it; hooks[b] (may be null) sees that sequence's layer exactly as
+  // in a B = 1 Forward with phase `phase`. The linear layers run on the B rows together, so the
+  // weights are read once per step for all sequences. Writes logits [B, V].
+  Status ForwardBatch(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                      std::span<KVCache* const> caches, std::span<LayerHook* const> hooks,
+                      ForwardPhase phase, std::vector<float>& logits);
+
  private:
-  void ForwardChunk(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                    KVCache& cache, LayerHook* hook, const ForwardInfo& info);
+  // Consecutive rows of one sequence inside a forward: its cache, hook and chunk info.
+  struct RowGroup {
+    KVCache* cache;
+    LayerHook* hook;
+    int first;  // first row
+    int n;      // rows
+    ForwardInfo info;
+  };
+  // Runs the decoder layers on all rows (tokens[i] at positions[i]); each group attends to and
+  // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d].
+  void ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                   std::span<const RowGroup> groups);
   void Linear(const MatrixView& w, const float* x, int n, float* y);
-  // Attention of the chunk's n queries; fills stats_ as `request` asks.
-  void Attention(int layer, int n, std::span<const int32_t> positions, const KVCache& cache,
-                 const AttentionRequest& request);
+  // Attention of rows [row0, row0 + n) against `cache`; fills stats_ as `request` asks.
+  void Attention(int layer, int row0, int n, std::span<const int32_t> positions,
+                 const KVCache& cache, const AttentionRequest& request);
 
   const Model& model_;
   int threads_;

@@ -159,6 +159,26 @@ TEST(EvalCli, ResumeAfterKill9LosesAndDuplicatesNothing) {
   ASSERT_EQ(FilesEnding(dir, "_score.json").size(), 1u);
 }
 
+TEST(EvalCli, BatchSizeDecodesTogetherWithTheSameAnswers) {
+  const Stories s = Paths();
+  SKIP_IF_NO_SHARED(s.model);
+  const std::string one = TempDir("eval_batch1"), three = TempDir("eval_batch3");
+  ASSERT_EQ(RunKvpress(EvalArgs(s, one)).exit_code, 0);
+  const CommandResult r = RunKvpress(EvalArgs(s, three) + " --batch-size 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, json> single;
+  for (const json& row : ReadJsonLines(FilesEnding(one, ".jsonl").at(0))) single[row["sample_id"]] = row;
+  const auto rows = ReadJsonLines(FilesEnding(three, ".jsonl").at(0));
+  ASSERT_EQ(rows.size(), 5u);
+  for (const json& row : rows) {
+    const json& a = single.at(row["sample_id"]);
+    EXPECT_EQ(row["response"], a["response"]);
+    EXPECT_EQ(row["kv_bytes_peak"], a["kv_bytes_peak"]);
+    EXPECT_EQ(row["evictions"], a["evictions"]);
+    EXPECT_EQ(row["batch_size"], 3);
+  }
+}
+
 TEST(EvalCli, ASecondProcessOnTheSameRunIsRefused) {
   const Stories s = Paths();
   SKIP_IF_NO_SHARED(s.model);

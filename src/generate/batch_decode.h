@@ -1,0 +1,36 @@
+// Batched decoding: several independent sequences (each with its own KV cache and press) decoded
+// together, one token per active sequence per step, their steps forwarded as one batch
+// (Transformer::ForwardBatch) so the weights are read once per step for all of them. Sequences
+// leave the batch as they stop; the others go on.
+#pragma once
+
+#include <vector>
+
+#include "core/status.h"
+#include "generate/generator.h"
+#include "generate/session.h"
+
+namespace kvpress {
+
+// One sequence of a batch.
+struct BatchSequence {
+  Session* session = nullptr;  // prefilled; not owned
+  std::vector<float> logits;   // [V] after the prompt (scratch during decoding)
+  DecodeLoopOptions options;   // its `context` must outlive the call
+  TokenCallback on_token;      // may be empty
+};
+
+// Decodes every sequence until it stops. Each result is what Session::Decode would produce for
+// that sequence alone (same sampler, stop criteria and press steps; logits may differ in the last
+// bits because the matrix products run on B rows). Each session's decoding_time counts the batched
+// steps it took part in.
+StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model, std::vector<BatchSequence>& sequences);
+
+// Generate() for several prompts at once: each prompt is prefilled on its own (with options[i].press
+// when set), then all are decoded together. options.size() == prompts.size(); presses must be
+// distinct objects. `on_token[i]` (optional, may be shorter) sees sequence i's tokens.
+StatusOr<std::vector<GenerateResult>> GenerateBatch(Transformer& model, const std::vector<std::vector<int32_t>>& prompts,
+                                                    const std::vector<GenerateOptions>& options,
+                                                    const std::vector<TokenCallback>& on_token = {});
+
+}  // namespace kvpress
