@@ -33,7 +33,7 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
     cmd->add_option("--dataset", c.dataset, "Dataset key (gsm8k, math500, aime24, aime25, amc23, folio, strategyqa, "
                                             "drop, reclor, logiqa, commonsenseqa, openbookqa, lsat-lr, jsonl)");
     cmd->add_option("--data-file", c.data_file, "Local rows file (JSONL/JSON) instead of the Hugging Face dataset");
-    cmd->add_option("--model,-m", c.model_name, "HF model directory, GGUF, llama2.c .bin or org/name");
+    cmd->add_option("--model,-m", c.model_name, "HF model directory, GGUF, llama2.c .bin or org/name (default: the bundled tiny-reasoner)");
     cmd->add_option("--press", c.press, "Press spec NAME[:k=v,...] or full (default knorm)");
     cmd->add_option("--cache-budget", c.cache_budget, "Slots kept per KV head per layer (default 512; 0 for full)")
         ->check(CLI::NonNegativeNumber);
@@ -56,7 +56,7 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
       ->check(CLI::IsMember({"paper", "chat"}));
   cmd->add_option("--scoring", f.scoring, "exact (the fork's) or normalized (default: by protocol)")
       ->check(CLI::IsMember({"exact", "normalized"}));
-  cmd->add_option("--batch-size", c.batch_size, "Samples in flight at once, each on threads/N threads (default 1)")
+  cmd->add_option("--batch-size", c.batch_size, "Samples decoded together, one batched forward per step (default 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", c.threads, "Worker threads in all (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-dtype", c.kv_dtype, "KV cache storage: f32 (default), f16, bf16")

@@ -102,46 +102,71 @@ class SampleRunner {
     return p;
   }
 
-  // Generates and scores samples [first, first + n) of `todo` together (one sample: the plain
-  // path; several: batched decoding). A null row means "cancelled" (the sample is dropped).
-  StatusOr<std::vector<json>> Run(const std::vector<std::pair<size_t, const Sample*>>& todo,
-                                  size_t first, size_t n, const std::atomic<bool>* cancel) {
-    const Stopwatch timer;
-    std::vector<PreparedSample> prepared;
-    for (size_t k = first; k < first + n; ++k) {
-      ASSIGN_OR_RETURN(PreparedSample p, Prepare(*todo[k].second, todo[k].first));
-      prepared.push_back(std::move(p));
-    }
+  using RowFn = std::function<Status(json row)>;
+
+  // Generates and scores every sample of `todo`, giving each row to `emit` as soon as it is done
+  // (a null row: cancelled, the sample is dropped). width 1: one sample at a time; width N:
+  // continuous batching, N samples decoding together, a finished one replaced by the next.
+  Status Run(const std::vector<std::pair<size_t, const Sample*>>& todo, int width,
+             const std::atomic<bool>* cancel, const RowFn& emit) {
     const TokenCallback on_token = [cancel](int32_t) {
       return cancel == nullptr || !cancel->load();
     };
-    std::vector<GenerateResult> results;
-    if (prepared.size() == 1) {
-      ASSIGN_OR_RETURN(GenerateResult r,
-                       Generate(transformer_, prepared[0].prompt, prepared[0].options, on_token));
-      results.push_back(std::move(r));
-    } else {
-      std::vector<std::vector<int32_t>> prompts;
-      std::vector<GenerateOptions> options;
-      for (const PreparedSample& p : prepared) {
-        prompts.push_back(p.prompt);
-        options.push_back(p.options);
+    auto cancelled = [cancel]() { return cancel != nullptr && cancel->load(); };
+    if (width == 1) {
+      for (const auto& [index, sample] : todo) {
+        if (cancelled()) break;
+        const Stopwatch timer;
+        ASSIGN_OR_RETURN(PreparedSample p, Prepare(*sample, index));
+        ASSIGN_OR_RETURN(GenerateResult r, Generate(transformer_, p.prompt, p.options, on_token));
+        RETURN_IF_ERROR(
+            emit(r.finish_reason == "cancelled" ? json() : MakeRow(p, r, timer.Elapsed())));
       }
-      ASSIGN_OR_RETURN(results,
-                       GenerateBatch(transformer_, prompts, options,
-                                     std::vector<TokenCallback>(prepared.size(), on_token)));
+      return Status::Ok();
     }
-    std::vector<json> rows;
-    for (size_t i = 0; i < prepared.size(); ++i) {
-      rows.push_back(results[i].finish_reason == "cancelled"
-                         ? json()
-                         : MakeRow(prepared[i], results[i], timer.Elapsed()));
-    }
-    return rows;
+    // A sample in flight: what it was prepared with, its session, and when it started.
+    struct InFlight {
+      PreparedSample prepared;
+      std::unique_ptr<Session> session;
+      Stopwatch since_start;
+    };
+    std::vector<std::unique_ptr<InFlight>> flying;
+    size_t given = 0;
+    const NextSequenceFn next = [&]() -> StatusOr<std::optional<BatchSequence>> {
+      if (given == todo.size() || cancelled()) return std::optional<BatchSequence>();
+      auto f = std::make_unique<InFlight>();
+      const auto& [index, sample] = todo[given++];
+      ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
+      const GenerateOptions& o = f->prepared.options;
+      f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
+      BatchSequence seq;
+      seq.session = f->session.get();
+      RETURN_IF_ERROR(seq.session->Prefill(f->prepared.prompt, ForwardPhase::kPrefill, seq.logits));
+      seq.options = MakeDecodeLoopOptions(o, f->prepared.prompt);
+      seq.on_token = on_token;
+      flying.push_back(std::move(f));
+      return std::optional<BatchSequence>(std::move(seq));
+    };
+    const SequenceDoneFn done = [&](BatchSequence& seq, DecodeResult d) -> Status {
+      auto it = std::find_if(flying.begin(), flying.end(),
+                             [&](const auto& f) { return f->session.get() == seq.session; });
+      CHECK(it != flying.end());
+      GenerateResult r;
+      r.tokens = std::move(d.tokens);
+      r.finish_reason = std::move(d.finish_reason);
+      r.metrics = (*it)->session->CurrentMetrics();
+      r.kept_per_layer = (*it)->session->KeptPerLayer();
+      const Status s = emit(r.finish_reason == "cancelled"
+                                ? json()
+                                : MakeRow((*it)->prepared, r, (*it)->since_start.Elapsed()));
+      flying.erase(it);
+      return s;
+    };
+    return DecodeContinuous(transformer_, width, next, done);
   }
 
  private:
-  // `seconds`: wall time of the sample (of its batch when decoded with others).
+  // `seconds`: wall time of the sample, from its prefill to its last token.
   json MakeRow(const PreparedSample& p, const GenerateResult& r, double seconds) const {
     const Sample& s = *p.sample;
     DecodeOptions skip;
@@ -240,30 +265,22 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   RETURN_IF_ERROR(appender.Open(out.result_path));
   size_t correct = 0;
   for (const json& r : rows) correct += r.value("correct", false) ? 1 : 0;
-  // --batch-size N: N samples decoded together (the linear layers run on N rows per step).
+  // --batch-size N: N samples decoding together (continuous batching; linear layers on N rows).
   SampleRunner runner(c, dataset, m, c.threads, kv_dtype);
-  const size_t batch = static_cast<size_t>(c.batch_size);
-  for (size_t first = 0; first < todo.size(); first += batch) {
-    if (cancel != nullptr && cancel->load()) break;
-    const size_t n = std::min(batch, todo.size() - first);
-    StatusOr<std::vector<json>> done = runner.Run(todo, first, n, cancel);
-    if (!done.ok()) {
-      return Status(done.status().code(),
-                    fmt::format("sample {}: {}", todo[first].second->id, done.status().message()));
+  const Status run = runner.Run(todo, c.batch_size, cancel, [&](json row) -> Status {
+    if (row.is_null()) return Status::Ok();  // cancelled mid-sample: dropped, rerun on resume
+    RETURN_IF_ERROR(appender.Append(row));
+    correct += row.value("correct", false) ? 1 : 0;
+    rows.push_back(std::move(row));
+    ++out.generated;
+    if (progress) {
+      progress(EvalProgress{rows.size(), samples.size(), correct,
+                            rows.back().value("tokens_per_second", 0.0),
+                            rows.back().value("output_token_count", int64_t{0})});
     }
-    for (json& row : *done) {
-      if (row.is_null()) continue;  // cancelled mid-sample: dropped, rerun on resume
-      RETURN_IF_ERROR(appender.Append(row));
-      correct += row.value("correct", false) ? 1 : 0;
-      rows.push_back(std::move(row));
-      ++out.generated;
-      if (progress) {
-        progress(EvalProgress{rows.size(), samples.size(), correct,
-                              rows.back().value("tokens_per_second", 0.0),
-                              rows.back().value("output_token_count", int64_t{0})});
-      }
-    }
-  }
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(run);
   if (cancel != nullptr && cancel->load() && rows.size() < samples.size()) {
     out.cancelled = true;
     return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "core/check.h"
 #include "core/timer.h"
 
 namespace kvpress {
@@ -10,31 +11,41 @@ namespace kvpress {
 // Friend of Session: drives the sessions' caches, presses and counters one batched step at a time.
 class BatchDecoder {
  public:
-  static StatusOr<std::vector<DecodeResult>> Run(Transformer& model,
-                                                 std::vector<BatchSequence>& seqs) {
-    const size_t n = seqs.size();
-    std::vector<std::unique_ptr<DecodeState>> states;
-    std::vector<size_t> active;
-    const Stopwatch wall;
-    for (size_t i = 0; i < n; ++i) {
-      BatchSequence& s = seqs[i];
-      if (s.session == nullptr) return InvalidArgument("DecodeBatch: a sequence has no session");
-      if (s.options.max_new_tokens < 0) return InvalidArgument("--max-new-tokens must be >= 0");
-      states.push_back(std::make_unique<DecodeState>(s.options, s.on_token));
-    }
-    auto finish = [&](size_t i) {
-      Session& session = *seqs[i].session;
-      session.metrics_.total_decoding_tokens +=
-          static_cast<int64_t>(states[i]->result().tokens.size());
-      session.decode_wall_ += wall.Elapsed();
+  static Status Run(Transformer& model, int width, const NextSequenceFn& next,
+                    const SequenceDoneFn& done) {
+    if (width < 1) return InvalidArgument("batch width must be >= 1");
+    // A sequence in flight; heap-allocated because DecodeState keeps references into it.
+    struct Slot {
+      BatchSequence seq;
+      std::unique_ptr<DecodeState> state;
+      Stopwatch since_start;
     };
-    for (size_t i = 0; i < n; ++i) {
-      if (states[i]->Advance(seqs[i].logits, *seqs[i].session)) {
-        active.push_back(i);
-      } else {
-        finish(i);
+    std::vector<std::unique_ptr<Slot>> active;
+    bool exhausted = false;
+    // Fills free places; a sequence that stops before its first forward finishes at once.
+    auto refill = [&]() -> Status {
+      while (!exhausted && static_cast<int>(active.size()) < width) {
+        ASSIGN_OR_RETURN(std::optional<BatchSequence> seq, next());
+        if (!seq) {
+          exhausted = true;
+          break;
+        }
+        if (seq->session == nullptr)
+          return InvalidArgument("DecodeBatch: a sequence has no session");
+        if (seq->options.max_new_tokens < 0)
+          return InvalidArgument("--max-new-tokens must be >= 0");
+        auto slot = std::make_unique<Slot>();
+        slot->seq = std::move(*seq);
+        slot->state = std::make_unique<DecodeState>(slot->seq.options, slot->seq.on_token);
+        if (slot->state->Advance(slot->seq.logits, *slot->seq.session)) {
+          active.push_back(std::move(slot));
+        } else {
+          RETURN_IF_ERROR(Finish(*slot, done));
+        }
       }
-    }
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(refill());
     const size_t V = static_cast<size_t>(model.config().vocab_size);
     std::vector<int32_t> tokens, positions;
     std::vector<KVCache*> caches;
@@ -45,9 +56,9 @@ class BatchDecoder {
       positions.clear();
       caches.clear();
       hooks.clear();
-      for (size_t i : active) {
-        Session& session = *seqs[i].session;
-        tokens.push_back(states[i]->next_token());
+      for (const auto& slot : active) {
+        Session& session = *slot->seq.session;
+        tokens.push_back(slot->state->next_token());
         positions.push_back(session.next_position_);
         caches.push_back(session.cache_.get());
         hooks.push_back(session.press_);
@@ -56,34 +67,65 @@ class BatchDecoder {
       RETURN_IF_ERROR(
           model.ForwardBatch(tokens, positions, caches, hooks, ForwardPhase::kDecode, logits));
       const double step_seconds = sw.Elapsed();
-      std::vector<size_t> still;
+      std::vector<std::unique_ptr<Slot>> still;
       for (size_t k = 0; k < active.size(); ++k) {
-        const size_t i = active[k];
-        Session& session = *seqs[i].session;
+        Slot& slot = *active[k];
+        Session& session = *slot.seq.session;
         session.metrics_.decoding_time += step_seconds;
         ++session.next_position_;
-        if (seqs[i].options.on_cache) seqs[i].options.on_cache(*session.cache_);
-        std::vector<float>& row = seqs[i].logits;
-        row.assign(logits.begin() + static_cast<std::ptrdiff_t>(k * V),
-                   logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
-        if (states[i]->Advance(row, session)) {
-          still.push_back(i);
+        if (slot.seq.options.on_cache) slot.seq.options.on_cache(*session.cache_);
+        slot.seq.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(k * V),
+                               logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
+        if (slot.state->Advance(slot.seq.logits, session)) {
+          still.push_back(std::move(active[k]));
         } else {
-          finish(i);
+          RETURN_IF_ERROR(Finish(slot, done));
         }
       }
       active.swap(still);
+      RETURN_IF_ERROR(refill());
     }
-    std::vector<DecodeResult> out;
-    out.reserve(n);
-    for (auto& st : states) out.push_back(std::move(st->result()));
-    return out;
+    return Status::Ok();
+  }
+
+ private:
+  template <typename SlotT>
+  static Status Finish(SlotT& slot, const SequenceDoneFn& done) {
+    Session& session = *slot.seq.session;
+    session.metrics_.total_decoding_tokens +=
+        static_cast<int64_t>(slot.state->result().tokens.size());
+    session.decode_wall_ += slot.since_start.Elapsed();
+    return done(slot.seq, std::move(slot.state->result()));
   }
 };
 
+Status DecodeContinuous(Transformer& model, int width, const NextSequenceFn& next,
+                        const SequenceDoneFn& done) {
+  return BatchDecoder::Run(model, width, next, done);
+}
+
 StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model,
                                                 std::vector<BatchSequence>& sequences) {
-  return BatchDecoder::Run(model, sequences);
+  std::vector<DecodeResult> results(sequences.size());
+  size_t given = 0;
+  // Sequences are moved into the decoder and moved back when done; `index` finds their place.
+  std::vector<Session*> sessions;
+  for (const BatchSequence& s : sequences) sessions.push_back(s.session);
+  const NextSequenceFn next = [&]() -> StatusOr<std::optional<BatchSequence>> {
+    if (given == sequences.size()) return std::optional<BatchSequence>();
+    return std::optional<BatchSequence>(std::move(sequences[given++]));
+  };
+  const SequenceDoneFn done = [&](BatchSequence& seq, DecodeResult r) -> Status {
+    const size_t i = static_cast<size_t>(std::find(sessions.begin(), sessions.end(), seq.session) -
+                                         sessions.begin());
+    CHECK(i < sequences.size());
+    results[i] = std::move(r);
+    sequences[i] = std::move(seq);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(BatchDecoder::Run(model, static_cast<int>(std::max<size_t>(1, sequences.size())),
+                                    next, done));
+  return results;
 }
 
 StatusOr<std::vector<GenerateResult>> GenerateBatch(

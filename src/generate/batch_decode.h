@@ -4,6 +4,8 @@
 // leave the batch as they stop; the others go on.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/status.h"
@@ -20,17 +22,30 @@ struct BatchSequence {
   TokenCallback on_token;      // may be empty
 };
 
+// Supplies the next prefilled sequence of a continuous batch, or nullopt when there is none left.
+using NextSequenceFn = std::function<StatusOr<std::optional<BatchSequence>>()>;
+// Receives a finished sequence (its session holds the final cache and metrics) and its result.
+using SequenceDoneFn = std::function<Status(BatchSequence& sequence, DecodeResult result)>;
+
+// Continuous batching: keeps up to `width` sequences decoding together; when one stops, `done` gets
+// it and `next` refills its place, until `next` runs dry and all have stopped. Per sequence the
+// tokens are those of Session::Decode alone.
+Status DecodeContinuous(Transformer& model, int width, const NextSequenceFn& next,
+                        const SequenceDoneFn& done);
+
 // Decodes every sequence until it stops. Each result is what Session::Decode would produce for
 // that sequence alone (same sampler, stop criteria and press steps; logits may differ in the last
 // bits because the matrix products run on B rows). Each session's decoding_time counts the batched
 // steps it took part in.
-StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model, std::vector<BatchSequence>& sequences);
+StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model,
+                                                std::vector<BatchSequence>& sequences);
 
-// Generate() for several prompts at once: each prompt is prefilled on its own (with options[i].press
-// when set), then all are decoded together. options.size() == prompts.size(); presses must be
-// distinct objects. `on_token[i]` (optional, may be shorter) sees sequence i's tokens.
-StatusOr<std::vector<GenerateResult>> GenerateBatch(Transformer& model, const std::vector<std::vector<int32_t>>& prompts,
-                                                    const std::vector<GenerateOptions>& options,
-                                                    const std::vector<TokenCallback>& on_token = {});
+// Generate() for several prompts at once: each prompt is prefilled on its own (with
+// options[i].press when set), then all are decoded together. options.size() == prompts.size();
+// presses must be distinct objects. `on_token[i]` (optional, may be shorter) sees sequence i's
+// tokens.
+StatusOr<std::vector<GenerateResult>> GenerateBatch(
+    Transformer& model, const std::vector<std::vector<int32_t>>& prompts,
+    const std::vector<GenerateOptions>& options, const std::vector<TokenCallback>& on_token = {});
 
 }  // namespace kvpress

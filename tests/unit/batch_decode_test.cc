@@ -134,6 +134,50 @@ TEST(ForwardBatch, LogitsMatchSingleForwards) {
                    .ok());
 }
 
+// Continuous batching: 4 prompts through a batch of width 2 (finished sequences are replaced).
+TEST(DecodeContinuous, RefillsFreedPlacesWithTheSameTokens) {
+  auto model = LoadFixture("llama_gqa_rope3_f32");
+  ASSERT_TRUE(model);
+  Transformer transformer(*model, 1);
+  const auto prompts = Prompts(model->config.vocab_size);
+  std::vector<GenerateOptions> options(prompts.size());
+  std::vector<std::unique_ptr<Press>> presses;
+  std::vector<std::vector<int32_t>> expected;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    options[i].max_new_tokens = 40 - 9 * static_cast<int>(i);
+    presses.push_back(MakePress("h2o", 12));
+    options[i].press = presses.back().get();
+    expected.push_back(Generate(transformer, prompts[i], options[i]).value().tokens);
+    presses.back() = MakePress("h2o", 12);
+    options[i].press = presses.back().get();
+  }
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<std::vector<int32_t>> got(prompts.size());
+  size_t given = 0;
+  int max_in_flight = 0, in_flight = 0;
+  const NextSequenceFn next = [&]() -> StatusOr<std::optional<BatchSequence>> {
+    if (given == prompts.size()) return std::optional<BatchSequence>();
+    const size_t i = given++;
+    sessions.push_back(std::make_unique<Session>(transformer, options[i].press, DType::kF32));
+    BatchSequence seq;
+    seq.session = sessions.back().get();
+    RETURN_IF_ERROR(seq.session->Prefill(prompts[i], ForwardPhase::kPrefill, seq.logits));
+    seq.options = MakeDecodeLoopOptions(options[i], prompts[i]);
+    max_in_flight = std::max(max_in_flight, ++in_flight);
+    return std::optional<BatchSequence>(std::move(seq));
+  };
+  const SequenceDoneFn done = [&](BatchSequence& seq, DecodeResult r) -> Status {
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (sessions[i].get() == seq.session) got[i] = r.tokens;
+    }
+    --in_flight;
+    return Status::Ok();
+  };
+  ASSERT_TRUE(DecodeContinuous(transformer, 2, next, done).ok());
+  EXPECT_EQ(max_in_flight, 2);
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "sequence " << i;
+}
+
 TEST(BenchmarkBatch, ReportsAllSequencesTokens) {
   auto model = LoadFixture("mistral_gqa_f32");
   ASSERT_TRUE(model);
