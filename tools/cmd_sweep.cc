@@ -109,7 +109,15 @@ int RunSweep(const SweepFlags& f) {
   for (size_t i = 0; i < mine.size() && !g_cancel; ++i) {
     const eval::RunConfig& c = mine[i].config;
     const std::string label = fmt::format("[cell {}/{}] {} {} b{}", i + 1, mine.size(), c.dataset, c.press, c.EffectiveBudget());
-    std::fprintf(stderr, "%s (%.0fs elapsed)\n", label.c_str(), NowSeconds() - start);
+    const double elapsed = NowSeconds() - start;
+    // Cells done so far, as a bar over the shard, with a naive ETA (cells differ in cost).
+    constexpr size_t kWidth = 20;
+    const size_t filled = kWidth * i / std::max<size_t>(1, mine.size());
+    const std::string eta = i > 0 ? fmt::format(", eta {:.0f}s", elapsed / static_cast<double>(i) *
+                                                                    static_cast<double>(mine.size() - i))
+                                  : "";
+    std::fprintf(stderr, "[%s%s] %s (%.0fs elapsed%s)\n", std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, '.').c_str(), label.c_str(), elapsed, eta.c_str());
     auto& model = models[c.model_name];
     if (!model) {
       auto path = ResolveModelArg(c.model_name);
