@@ -89,13 +89,16 @@ HWY_INLINE void DotRow(DType t, const void* row, const float* x, size_t cols, fl
 // Rows [r0, r1) of y for all n tokens.
 void MatMulRows(const MatrixView& w, const float* x, int n, float* y, int64_t r0, int64_t r1) {
   const size_t cols = static_cast<size_t>(w.cols);
-  float out[4];
-  for (int t = 0; t < n; t += 4) {
-    const int k = n - t < 4 ? n - t : 4;
+  float out[8];
+  for (int t = 0; t < n;) {
+    // 8 tokens per weight load when there are that many: twice the independent FMA chains and
+    // half the weight conversions of the 4-token tile (the same sums per token either way).
+    const int k = n - t >= 8 ? 8 : (n - t < 4 ? n - t : 4);
     const float* xt = x + static_cast<size_t>(t) * cols;
     for (int64_t r = r0; r < r1; ++r) {
       const void* row = w.Row(r);
       switch (k) {
+        case 8: DotRow<8>(w.dtype, row, xt, cols, out); break;
         case 4: DotRow<4>(w.dtype, row, xt, cols, out); break;
         case 3: DotRow<3>(w.dtype, row, xt, cols, out); break;
         case 2: DotRow<2>(w.dtype, row, xt, cols, out); break;
@@ -103,6 +106,7 @@ void MatMulRows(const MatrixView& w, const float* x, int n, float* y, int64_t r0
       }
       for (int j = 0; j < k; ++j) y[static_cast<size_t>(t + j) * w.rows + r] = out[j];
     }
+    t += k;
   }
 }
 

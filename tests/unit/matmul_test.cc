@@ -56,7 +56,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{DType::kF32, 37, 172, 1}, Case{DType::kF32, 64, 64, 7},
                       Case{DType::kF16, 33, 100, 5}, Case{DType::kF16, 512, 256, 1},
                       Case{DType::kBF16, 19, 129, 3}, Case{DType::kBF16, 300, 512, 9},
-                      Case{DType::kQ8_0, 40, 64, 1}, Case{DType::kQ8_0, 129, 256, 6}),
+                      Case{DType::kQ8_0, 40, 64, 1}, Case{DType::kQ8_0, 129, 256, 6},
+                      // 8-token tiles, then 4 / remainder tiles
+                      Case{DType::kF32, 70, 96, 8}, Case{DType::kF16, 45, 130, 13},
+                      Case{DType::kBF16, 64, 256, 12}, Case{DType::kQ8_0, 33, 128, 17}),
     [](const auto& info) {
       return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) + "x" +
              std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
