@@ -91,6 +91,10 @@ int RunSweep(const SweepFlags& f) {
   if (!cells.ok()) return ReportError("sweep", cells.status());
   auto shard = eval::ParseShard(f.shard);
   if (!shard.ok()) return ReportError("sweep", shard.status());
+  for (const eval::SweepCell& c : *cells) {
+    const Status valid = eval::ValidateRunConfig(c.config);
+    if (!valid.ok()) return ReportError("sweep", Status(valid.code(), fmt::format("cell {}: {}", c.index, valid.message())));
+  }
   const std::vector<eval::SweepCell> mine = eval::ShardCells(*cells, shard->first, shard->second);
   Log(LogLevel::kInfo, "sweep: {} cells in all, {} in shard {}/{}", cells->size(), mine.size(), shard->first, shard->second);
   if (f.dry_run) {

@@ -210,16 +210,22 @@ class SampleRunner {
 
 }  // namespace
 
-StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const EvalModel& m,
-                              const EvalProgressFn& progress, const std::atomic<bool>* cancel) {
-  CHECK(m.model != nullptr && m.tokenizer != nullptr);
+Status ValidateRunConfig(const RunConfig& c) {
   if (!c.IsFull()) {
     if (c.cache_budget <= 0)
       return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName());
-    RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter: fail before any file
+    RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter
   }
-  ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
+  RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype).status());
   if (c.batch_size < 1) return InvalidArgument("--batch-size must be >= 1");
+  return Status::Ok();
+}
+
+StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const EvalModel& m,
+                              const EvalProgressFn& progress, const std::atomic<bool>* cancel) {
+  CHECK(m.model != nullptr && m.tokenizer != nullptr);
+  RETURN_IF_ERROR(ValidateRunConfig(c));  // fail before any file is touched
+  ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
 
   EvalOutcome out;
   std::error_code ec;

@@ -57,6 +57,10 @@ struct EvalOutcome {
 StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol, const Sample& sample,
                                                int max_context_length, std::string* text);
 
+// The checks RunEval makes before touching any file: press spec and parameters, budget, KV dtype,
+// batch size. A sweep runs them on every cell first, so a typo fails at once, not hours in.
+Status ValidateRunConfig(const RunConfig& config);
+
 // Runs `config` over `dataset` (already loaded; SelectSamples picks the samples). The run holds
 // `<stem>.lock` (flock) while it works, so two processes never append to one result file: the
 // second returns `busy`. Errors: bad

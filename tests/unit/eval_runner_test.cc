@@ -8,6 +8,7 @@
 #include "core/file_util.h"
 #include "eval/result_file.h"
 #include "eval/run_config.h"
+#include "eval/runner.h"
 #include "eval/score_summary.h"
 #include "eval/sweep_plan.h"
 #include "test_util.h"
@@ -208,6 +209,27 @@ TEST(Sweep, ReadsYamlAndJsonFiles) {
   EXPECT_FALSE(LoadSweepFile(dir + "/bad2.yaml", b).ok());
   ASSERT_TRUE(WriteFileAtomic(dir + "/bad3.yaml", "protocol: poem\n").ok());
   EXPECT_FALSE(LoadSweepFile(dir + "/bad3.yaml", b).ok());
+}
+
+TEST(ValidateRunConfig, CatchesBadCellsBeforeAnyRun) {
+  RunConfig c;
+  c.press = "snapkv_d:window=8";
+  c.cache_budget = 64;
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+  c.press = "snapkv_d:windw=8";
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.press = "nosuch";
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.press = "knorm";
+  c.cache_budget = 0;
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.press = "full";  // budget ignored
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+  c.kv_dtype = "f8";
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.kv_dtype = "bf16";
+  c.batch_size = 0;
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
 }
 
 }  // namespace
