@@ -5,7 +5,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 KV="${KVPRESS:-$ROOT/build/bin/kvpress}"
 OUT="${1:-$ROOT/build/tiny-study}"
-"$KV" sweep --models "$ROOT/models/tiny-reasoner" --datasets "jsonl=$ROOT/models/tiny-reasoner/test.jsonl" \
+cd "$ROOT"  # relative paths: the report names the model "models/tiny-reasoner"
+"$KV" sweep --models models/tiny-reasoner --datasets "jsonl=models/tiny-reasoner/test.jsonl" \
   --presses full,streaming_llm,knorm,h2o,snapkv_d,tova,keydiff,random --budgets 16,24,32,48,64 \
   --max-new-tokens 64 --threads 1 --batch-size 2 --output-dir "$OUT/results"
 "$KV" report "$OUT/results" --output-dir "$OUT/report"
+# The card's plots.
+cp "$OUT"/report/*__accuracy.svg models/tiny-reasoner/accuracy_vs_budget.svg
+cp "$OUT"/report/*__output_tokens.svg models/tiny-reasoner/output_tokens_vs_budget.svg
