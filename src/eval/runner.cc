@@ -141,11 +141,8 @@ class SampleRunner {
       ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
       const GenerateOptions& o = f->prepared.options;
       f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
-      BatchSequence seq;
-      seq.session = f->session.get();
-      RETURN_IF_ERROR(seq.session->Prefill(f->prepared.prompt, ForwardPhase::kPrefill, seq.logits));
-      seq.options = MakeDecodeLoopOptions(o, f->prepared.prompt);
-      seq.on_token = on_token;
+      ASSIGN_OR_RETURN(BatchSequence seq,
+                       StartSequence(*f->session, f->prepared.prompt, o, on_token));
       flying.push_back(std::move(f));
       return std::optional<BatchSequence>(std::move(seq));
     };
@@ -153,11 +150,7 @@ class SampleRunner {
       auto it = std::find_if(flying.begin(), flying.end(),
                              [&](const auto& f) { return f->session.get() == seq.session; });
       CHECK(it != flying.end());
-      GenerateResult r;
-      r.tokens = std::move(d.tokens);
-      r.finish_reason = std::move(d.finish_reason);
-      r.metrics = (*it)->session->CurrentMetrics();
-      r.kept_per_layer = (*it)->session->KeptPerLayer();
+      const GenerateResult r = MakeGenerateResult(*(*it)->session, std::move(d));
       const Status s = emit(r.finish_reason == "cancelled"
                                 ? json()
                                 : MakeRow((*it)->prepared, r, (*it)->since_start.Elapsed()));

@@ -74,9 +74,8 @@ class BatchDecoder {
         session.metrics_.decoding_time += step_seconds;
         ++session.next_position_;
         if (slot.seq.options.on_cache) slot.seq.options.on_cache(*session.cache_);
-        slot.seq.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(k * V),
-                               logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
-        if (slot.state->Advance(slot.seq.logits, session)) {
+        // Sampled straight from the batch's row (the sampler uses it as scratch): no copy.
+        if (slot.state->Advance(std::span<float>(logits).subspan(k * V, V), session)) {
           still.push_back(std::move(active[k]));
         } else {
           RETURN_IF_ERROR(Finish(slot, done));
@@ -128,6 +127,16 @@ StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model,
   return results;
 }
 
+StatusOr<BatchSequence> StartSequence(Session& session, std::span<const int32_t> prompt,
+                                      const GenerateOptions& options, TokenCallback on_token) {
+  BatchSequence seq;
+  seq.session = &session;
+  RETURN_IF_ERROR(session.Prefill(prompt, ForwardPhase::kPrefill, seq.logits));
+  seq.options = MakeDecodeLoopOptions(options, prompt);
+  seq.on_token = std::move(on_token);
+  return seq;
+}
+
 StatusOr<std::vector<GenerateResult>> GenerateBatch(
     Transformer& model, const std::vector<std::vector<int32_t>>& prompts,
     const std::vector<GenerateOptions>& options, const std::vector<TokenCallback>& on_token) {
@@ -140,19 +149,13 @@ StatusOr<std::vector<GenerateResult>> GenerateBatch(
     if (prompts[i].empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
     sessions.push_back(std::make_unique<Session>(model, options[i].press, options[i].kv_dtype,
                                                  options[i].prefill_chunk));
-    RETURN_IF_ERROR(sessions[i]->Prefill(prompts[i], ForwardPhase::kPrefill, seqs[i].logits));
-    seqs[i].session = sessions[i].get();
-    seqs[i].options = MakeDecodeLoopOptions(options[i], prompts[i]);
-    if (i < on_token.size()) seqs[i].on_token = on_token[i];
+    ASSIGN_OR_RETURN(seqs[i], StartSequence(*sessions[i], prompts[i], options[i],
+                                            i < on_token.size() ? on_token[i] : TokenCallback()));
   }
   ASSIGN_OR_RETURN(std::vector<DecodeResult> decoded, DecodeBatch(model, seqs));
-  std::vector<GenerateResult> results(n);
-  for (size_t i = 0; i < n; ++i) {
-    results[i].tokens = std::move(decoded[i].tokens);
-    results[i].finish_reason = std::move(decoded[i].finish_reason);
-    results[i].metrics = sessions[i]->CurrentMetrics();
-    results[i].kept_per_layer = sessions[i]->KeptPerLayer();
-  }
+  std::vector<GenerateResult> results;
+  for (size_t i = 0; i < n; ++i)
+    results.push_back(MakeGenerateResult(*sessions[i], std::move(decoded[i])));
   return results;
 }
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -17,10 +18,16 @@ namespace kvpress {
 // One sequence of a batch.
 struct BatchSequence {
   Session* session = nullptr;  // prefilled; not owned
-  std::vector<float> logits;   // [V] after the prompt (scratch during decoding)
+  std::vector<float> logits;   // [V] after the prompt (used for the first token only)
   DecodeLoopOptions options;   // its `context` must outlive the call
   TokenCallback on_token;      // may be empty
 };
+
+// Prefills `prompt` in `session` (a fresh one, with options.press) and returns it as a sequence
+// ready for DecodeContinuous / DecodeBatch. `prompt` must outlive the decoding (the loop's
+// context).
+StatusOr<BatchSequence> StartSequence(Session& session, std::span<const int32_t> prompt,
+                                      const GenerateOptions& options, TokenCallback on_token);
 
 // Supplies the next prefilled sequence of a continuous batch, or nullopt when there is none left.
 using NextSequenceFn = std::function<StatusOr<std::optional<BatchSequence>>()>;

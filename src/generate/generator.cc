@@ -14,7 +14,8 @@ std::vector<int32_t> DefaultStopIds(const ModelConfig& config, const Tokenizer* 
   return ids;
 }
 
-DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::span<const int32_t> context) {
+DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options,
+                                        std::span<const int32_t> context) {
   DecodeLoopOptions d;
   d.max_new_tokens = options.max_new_tokens;
   d.sampling = options.sampling;
@@ -25,19 +26,25 @@ DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::spa
   return d;
 }
 
+GenerateResult MakeGenerateResult(const Session& session, DecodeResult decoded) {
+  GenerateResult result;
+  result.tokens = std::move(decoded.tokens);
+  result.finish_reason = std::move(decoded.finish_reason);
+  result.metrics = session.CurrentMetrics();
+  result.kept_per_layer = session.KeptPerLayer();
+  return result;
+}
+
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token) {
   if (prompt.empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
   Session session(model, options.press, options.kv_dtype, options.prefill_chunk);
   std::vector<float> logits;
   RETURN_IF_ERROR(session.Prefill(prompt, ForwardPhase::kPrefill, logits));
-  ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), MakeDecodeLoopOptions(options, prompt), on_token));
-  GenerateResult result;
-  result.tokens = std::move(r.tokens);
-  result.finish_reason = std::move(r.finish_reason);
-  result.metrics = session.CurrentMetrics();
-  result.kept_per_layer = session.KeptPerLayer();
-  return result;
+  ASSIGN_OR_RETURN(
+      DecodeResult r,
+      session.Decode(std::move(logits), MakeDecodeLoopOptions(options, prompt), on_token));
+  return MakeGenerateResult(session, std::move(r));
 }
 
 }  // namespace kvpress

@@ -38,6 +38,9 @@ DecodeLoopOptions MakeDecodeLoopOptions(const GenerateOptions& options, std::spa
 // llama2.c checkpoints, whose vocabulary EOS is not a stop token) and BOS when the config says so.
 std::vector<int32_t> DefaultStopIds(const ModelConfig& config, const Tokenizer* tokenizer);
 
+// The result of a finished decode: its tokens and finish reason, the session's metrics and kept slots.
+GenerateResult MakeGenerateResult(const Session& session, DecodeResult decoded);
+
 // Prefills `prompt` (positions 0..n-1) into a fresh cache and decodes up to max_new_tokens.
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token = {});

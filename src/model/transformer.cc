@@ -34,6 +34,16 @@ void Transformer::Linear(const MatrixView& w, const float* x, int n, float* y) {
   }
 }
 
+Status Transformer::CheckTokenIds(std::span<const int32_t> tokens) const {
+  for (int32_t id : tokens) {
+    if (id < 0 || id >= model_.config.vocab_size) {
+      return InvalidArgument(
+          fmt::format("token id {} is outside the vocabulary [0, {})", id, model_.config.vocab_size));
+    }
+  }
+  return Status::Ok();
+}
+
 Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                             KVCache& cache, const ForwardOptions& options,
                             std::vector<float>& logits) {
@@ -41,11 +51,8 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
   if (tokens.empty()) return InvalidArgument("Forward: no tokens");
   if (tokens.size() != positions.size())
     return InvalidArgument("Forward: tokens/positions differ in length");
+  RETURN_IF_ERROR(CheckTokenIds(tokens));
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] < 0 || tokens[i] >= c.vocab_size) {
-      return InvalidArgument(
-          fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
-    }
     if (positions[i] < 0 || (i > 0 && positions[i] <= positions[i - 1])) {
       return InvalidArgument("Forward: positions must be non-negative and increasing");
     }
@@ -99,11 +106,8 @@ Status Transformer::ForwardBatch(std::span<const int32_t> tokens,
   }
   std::vector<RowGroup> groups;
   groups.reserve(B);
+  RETURN_IF_ERROR(CheckTokenIds(tokens));
   for (size_t b = 0; b < B; ++b) {
-    if (tokens[b] < 0 || tokens[b] >= c.vocab_size) {
-      return InvalidArgument(
-          fmt::format("token id {} is outside the vocabulary [0, {})", tokens[b], c.vocab_size));
-    }
     if (positions[b] < 0 || caches[b] == nullptr)
       return InvalidArgument("ForwardBatch: bad position or cache");
     groups.push_back(

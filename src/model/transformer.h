@@ -49,6 +49,8 @@ class Transformer {
                       ForwardPhase phase, std::vector<float>& logits);
 
  private:
+  // InvalidArgument naming the first id outside [0, vocab).
+  Status CheckTokenIds(std::span<const int32_t> tokens) const;
   // Consecutive rows of one sequence inside a forward: its cache, hook and chunk info.
   struct RowGroup {
     KVCache* cache;
