@@ -1,5 +1,7 @@
 #include "tools/cli_common.h"
 
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -7,6 +9,18 @@
 #include <sstream>
 
 namespace kvpress::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+void RaiseCancel(int) { g_cancel = true; }
+
+}  // namespace
+
+const std::atomic<bool>& CancelOnSignals(bool sigterm) {
+  std::signal(SIGINT, RaiseCancel);
+  if (sigterm) std::signal(SIGTERM, RaiseCancel);
+  return g_cancel;
+}
 
 int ReportError(const std::string& command, const Status& s) {
   std::fputs(fmt::format("kvpress {}: error: {}\n", command, s.message()).c_str(), stderr);

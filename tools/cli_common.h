@@ -1,6 +1,7 @@
 // Shared pieces of the kvpress sub-commands: exit codes and error reporting.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ constexpr int kExitInternal = 3;
 
 // Prints "kvpress <command>: error: <message>" to stderr and returns the exit code for `s`.
 int ReportError(const std::string& command, const Status& s);
+
+// Installs handlers for SIGINT (and SIGTERM when `sigterm`) that raise one process-wide flag,
+// and returns it: long-running commands poll it to stop cleanly (exit code 130).
+const std::atomic<bool>& CancelOnSignals(bool sigterm);
 
 // Parses "1,2,3" into ids. InvalidArgument naming `flag` on malformed input.
 StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::string& flag);

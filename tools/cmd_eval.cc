@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -21,9 +20,6 @@
 
 namespace kvpress::cli {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-void OnSignal(int) { g_cancel = true; }
 
 struct EvalFlags {
   EvalRunFlags run;
@@ -78,12 +74,11 @@ int RunEvalCommand(const EvalFlags& f) {
   auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer);
   if (!model.ok()) return ReportError("eval", model.status());
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& cancel = CancelOnSignals(/*sigterm=*/true);
   EvalProgressBar bar(isatty(STDERR_FILENO) != 0, fmt::format("{} {} b{}", config->dataset, config->PressName(),
                                                               config->EffectiveBudget()));
   auto outcome = eval::RunEval(*config, *dataset, (*model)->View(),
-                               [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &g_cancel);
+                               [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &cancel);
   bar.Finish();
   if (!outcome.ok()) return ReportError("eval", outcome.status());
   if (outcome->busy) {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,9 +26,6 @@
 
 namespace kvpress::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-void OnSigint(int) { g_interrupted = true; }
 
 struct GenerateFlags {
   std::string model;
@@ -198,7 +194,7 @@ int RunGenerate(const GenerateFlags& f) {
   }
 
   Transformer transformer(model, f.threads);
-  std::signal(SIGINT, OnSigint);
+  const std::atomic<bool>& interrupted = CancelOnSignals(/*sigterm=*/false);
   ProgressLine progress(isatty(STDERR_FILENO) != 0 && !f.json);
   opt.on_cache = [&progress](const KVCache& cache) { progress.SetCache(cache.MaxSize(), cache.LiveBytes()); };
   std::unique_ptr<StreamingDecoder> stream;
@@ -222,7 +218,7 @@ int RunGenerate(const GenerateFlags& f) {
       std::fflush(stdout);
     }
     progress.Update(generated, press ? press->Name() : "none");
-    return !g_interrupted.load();
+    return !interrupted.load();
   };
 
   nlohmann::json out;

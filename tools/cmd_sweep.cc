@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <map>
 #include <memory>
 
@@ -22,9 +21,6 @@
 namespace kvpress::cli {
 namespace {
 
-std::atomic<bool> g_cancel{false};
-void OnSignal(int) { g_cancel = true; }
-
 struct SweepFlags {
   EvalRunFlags run;
   std::string config_file;
@@ -38,11 +34,11 @@ struct SweepFlags {
 
 // The plan: the file's grid and settings (when --config), then every flag given on the command line.
 StatusOr<eval::SweepPlan> BuildPlan(const SweepFlags& f) {
+  ASSIGN_OR_RETURN(const eval::RunConfig flags, f.run.ResolveSettings());
   eval::SweepPlan plan;
-  ASSIGN_OR_RETURN(plan.base, f.run.ResolveSettings());
+  plan.base = flags;
   if (!f.config_file.empty()) RETURN_IF_ERROR(eval::LoadSweepFile(f.config_file, plan));
   // Flags given explicitly override the file's settings.
-  ASSIGN_OR_RETURN(eval::RunConfig flags, f.run.ResolveSettings());
   eval::RunConfig& b = plan.base;
   auto given = [&](const char* name) { return f.cmd->count(name) > 0; };
   if (given("--num-samples")) b.num_samples = flags.num_samples;
@@ -103,14 +99,13 @@ int RunSweep(const SweepFlags& f) {
     }
     return kExitOk;
   }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& cancel = CancelOnSignals(/*sigterm=*/true);
   const bool tty = isatty(STDERR_FILENO) != 0;
   std::map<std::string, std::unique_ptr<eval::LoadedEvalModel>> models;
   std::map<std::string, eval::Dataset> datasets;
   int failed = 0, finished = 0, skipped = 0, busy = 0;
   const double start = NowSeconds();
-  for (size_t i = 0; i < mine.size() && !g_cancel; ++i) {
+  for (size_t i = 0; i < mine.size() && !cancel; ++i) {
     const eval::RunConfig& c = mine[i].config;
     const std::string label = fmt::format("[cell {}/{}] {} {} b{}", i + 1, mine.size(), c.dataset, c.press, c.EffectiveBudget());
     const double elapsed = NowSeconds() - start;
@@ -138,7 +133,7 @@ int RunSweep(const SweepFlags& f) {
     }
     EvalProgressBar bar(tty, label);
     auto outcome = eval::RunEval(c, datasets.at(data_key), model->View(),
-                                 [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &g_cancel);
+                                 [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &cancel);
     bar.Finish();
     if (!outcome.ok()) {
       ++failed;
@@ -158,9 +153,9 @@ int RunSweep(const SweepFlags& f) {
     }
   }
   std::fprintf(stderr, "sweep shard %d/%d: %d cells run, %d already finished, %d busy elsewhere, %d failed%s (%.0fs)\n",
-               shard->first, shard->second, finished, skipped, busy, failed, g_cancel ? ", interrupted" : "",
+               shard->first, shard->second, finished, skipped, busy, failed, cancel ? ", interrupted" : "",
                NowSeconds() - start);
-  if (g_cancel) return 130;
+  if (cancel) return 130;
   return failed > 0 ? kExitBadInput : kExitOk;
 }
 
