@@ -14,6 +14,7 @@
 #include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "eval/result_file.h"
 #include "hub/http_client.h"
 #include "hub/hub_options.h"
 #include "hub/repo_id.h"
@@ -125,11 +126,7 @@ Status WriteCache(const std::string& path, const std::vector<json>& rows, size_t
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return NotFound(path + ": cannot create the cache directory: " + ec.message());
   std::filesystem::remove(path + ".complete", ec);
-  std::string text;
-  for (const json& row : rows) {
-    text += row.dump(-1, ' ', false, json::error_handler_t::replace);
-    text += '\n';
-  }
+  const std::string text = JsonLinesText(rows);
   RETURN_IF_ERROR(WriteFileAtomic(path, text));
   const json marker = {{"format", kMarkerFormat}, {"dataset", id},       {"config", config},
                        {"split", split},          {"rows", rows.size()}, {"bytes", text.size()},

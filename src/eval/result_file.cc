@@ -62,7 +62,7 @@ Status ResultAppender::Open(const std::string& path) {
 
 Status ResultAppender::Append(const json& row) {
   CHECK(file_ != nullptr);
-  const std::string line = row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  const std::string line = JsonLinesText({row});
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
     return DataLoss(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
   }
@@ -70,10 +70,14 @@ Status ResultAppender::Append(const json& row) {
   return Status::Ok();
 }
 
-Status WriteResultRows(const std::string& path, const std::vector<json>& rows) {
+std::string JsonLinesText(const std::vector<json>& rows) {
   std::string text;
   for (const json& row : rows) text += row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  return WriteFileAtomic(path, text);
+  return text;
+}
+
+Status WriteResultRows(const std::string& path, const std::vector<json>& rows) {
+  return WriteFileAtomic(path, JsonLinesText(rows));
 }
 
 std::set<std::string> RowIds(const std::vector<json>& rows) {

@@ -41,6 +41,9 @@ class ResultAppender {
   std::FILE* file_ = nullptr;
 };
 
+// `rows` as JSON Lines: one compact object per line, each ending in '\n' (invalid UTF-8 replaced).
+std::string JsonLinesText(const std::vector<nlohmann::json>& rows);
+
 // Rewrites `path` atomically with `rows` (one per line).
 Status WriteResultRows(const std::string& path, const std::vector<nlohmann::json>& rows);
 
