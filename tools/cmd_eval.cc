@@ -83,8 +83,7 @@ int RunEvalCommand(const EvalFlags& f) {
   if (!outcome.ok()) return ReportError("eval", outcome.status());
   if (outcome->busy) {
     return ReportError("eval", FailedPrecondition("another kvpress process is running this eval (it holds " +
-                                                  outcome->result_path.substr(0, outcome->result_path.size() - 6) +
-                                                  ".lock)"));
+                                                  outcome->lock_path + ")"));
   }
   if (outcome->already_finished) {
     Log(LogLevel::kInfo, "{} exists: run already finished (delete it to rerun)", outcome->score_path);

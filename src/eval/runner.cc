@@ -228,8 +228,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   const std::string stem = ResultStem(c);
   out.result_path = (std::filesystem::path(c.output_dir) / (stem + ".jsonl")).string();
   out.score_path = ScorePathFor(out.result_path);
-  const std::string lock_path = out.result_path.substr(0, out.result_path.size() - 6) + ".lock";
-  ASSIGN_OR_RETURN(std::unique_ptr<hub::FileLock> lock, hub::FileLock::TryAcquire(lock_path));
+  out.lock_path = (std::filesystem::path(c.output_dir) / (stem + ".lock")).string();
+  ASSIGN_OR_RETURN(std::unique_ptr<hub::FileLock> lock, hub::FileLock::TryAcquire(out.lock_path));
   if (lock == nullptr) {
     out.busy = true;
     return out;
