@@ -37,8 +37,8 @@ void Transformer::Linear(const MatrixView& w, const float* x, int n, float* y) {
 Status Transformer::CheckTokenIds(std::span<const int32_t> tokens) const {
   for (int32_t id : tokens) {
     if (id < 0 || id >= model_.config.vocab_size) {
-      return InvalidArgument(
-          fmt::format("token id {} is outside the vocabulary [0, {})", id, model_.config.vocab_size));
+      return InvalidArgument(fmt::format("token id {} is outside the vocabulary [0, {})", id,
+                                         model_.config.vocab_size));
     }
   }
   return Status::Ok();
@@ -57,7 +57,7 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
       return InvalidArgument("Forward: positions must be non-negative and increasing");
     }
   }
-  const size_t V = static_cast<size_t>(c.vocab_size), d = static_cast<size_t>(c.hidden_size);
+  const size_t V = static_cast<size_t>(c.vocab_size);
   const int n_total = static_cast<int>(tokens.size());
   logits.resize((options.all_logits ? tokens.size() : 1) * V);
   int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
@@ -81,12 +81,8 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     // Final norm + LM head for the rows we need.
     if (options.all_logits || info.last_chunk) {
       const int first = options.all_logits ? 0 : n - 1;
-      const int rows = n - first;
-      normed.resize(static_cast<size_t>(rows) * d);
-      RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(),
-              normed.data(), rows, d, c.rms_norm_eps);
       float* out = logits.data() + (options.all_logits ? static_cast<size_t>(start) * V : 0);
-      Linear(model_.weights.lm_head, normed.data(), rows, out);
+      Head(first, n - first, normed, out);
     }
     start += n;
   }
@@ -114,13 +110,19 @@ Status Transformer::ForwardBatch(std::span<const int32_t> tokens,
         RowGroup{caches[b], hooks[b], static_cast<int>(b), 1, ForwardInfo{phase, 1, true, true}});
   }
   ForwardRows(tokens, positions, groups);
-  const size_t V = static_cast<size_t>(c.vocab_size), d = static_cast<size_t>(c.hidden_size);
-  std::vector<float> normed(B * d);
-  RmsNorm(x_.data(), model_.weights.final_norm.data(), normed.data(), static_cast<int>(B), d,
-          c.rms_norm_eps);
-  logits.resize(B * V);
-  Linear(model_.weights.lm_head, normed.data(), static_cast<int>(B), logits.data());
+  logits.resize(B * static_cast<size_t>(c.vocab_size));
+  std::vector<float> normed;
+  Head(0, static_cast<int>(B), normed, logits.data());
   return Status::Ok();
+}
+
+void Transformer::Head(int first, int rows, std::vector<float>& normed, float* logits) {
+  const ModelConfig& c = model_.config;
+  const size_t d = static_cast<size_t>(c.hidden_size);
+  normed.resize(static_cast<size_t>(rows) * d);
+  RmsNorm(x_.data() + static_cast<size_t>(first) * d, model_.weights.final_norm.data(),
+          normed.data(), rows, d, c.rms_norm_eps);
+  Linear(model_.weights.lm_head, normed.data(), rows, logits);
 }
 
 void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,

@@ -63,6 +63,9 @@ class Transformer {
   // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d].
   void ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                    std::span<const RowGroup> groups);
+  // Final norm + LM head of x_ rows [first, first + rows) into logits [rows, V] (`normed`:
+  // scratch).
+  void Head(int first, int rows, std::vector<float>& normed, float* logits);
   void Linear(const MatrixView& w, const float* x, int n, float* y);
   // Attention of rows [row0, row0 + n) against `cache`; fills stats_ as `request` asks.
   void Attention(int layer, int row0, int n, std::span<const int32_t> positions,
