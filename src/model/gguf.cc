@@ -102,7 +102,7 @@ Status ReadValue(Cursor& c, uint32_t type, const std::string& key, nlohmann::jso
 
 }  // namespace
 
-StatusOr<GgufFile> ReadGguf(const MappedFile& file) {
+StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
   const std::string& path = file.path();
   Cursor c(file);
   uint32_t magic = 0;
@@ -129,6 +129,7 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file) {
     RETURN_IF_ERROR(ReadValue(c, type, key, v, path, 0));
     g.metadata[key] = std::move(v);
   }
+  if (metadata_only) return g;
   struct Pending {
     TensorInfo info;
     uint64_t offset;

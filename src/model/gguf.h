@@ -21,7 +21,8 @@ struct GgufFile {
 
 // Parses a mapped GGUF file. Every length and offset is checked against the file size; unknown
 // value types or tensor types (other than F32/F16/BF16/Q8_0) are errors naming the key/tensor.
-// Vocab-only files (no tensors) are accepted.
-StatusOr<GgufFile> ReadGguf(const MappedFile& file);
+// Vocab-only files (no tensors) are accepted. With `metadata_only`, reading stops after the
+// metadata (tensor infos are not read nor checked): what tokenizers and templates need.
+StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only = false);
 
 }  // namespace kvpress

@@ -64,7 +64,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Upcast(StatusOr<std::unique_ptr<T>> t) {
 
 StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
   ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
-  ASSIGN_OR_RETURN(GgufFile g, ReadGguf(*file));
+  ASSIGN_OR_RETURN(GgufFile g, ReadGguf(*file, /*metadata_only=*/true));
   return Upcast(LoadGgufVocab(g.metadata, path));
 }
 
