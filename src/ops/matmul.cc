@@ -225,9 +225,11 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
     for (int t = 0; t < n; ++t) QuantizeActivations(x + t * cols, cols, xq.data() + t * cols / 32);
   }
+  // The caller's buffer, by pointer: inside the parallel region `xq` names each thread's own.
+  const BlockQ8A* xq_data = xq.data();
   constexpr int64_t kRowsPerTask = 16;
   auto run_rows = [&](int64_t r0, int64_t r1) {
-    if (integer) return QuantMatMulRows(w, xq.data(), n, y, r0, r1);
+    if (integer) return QuantMatMulRows(w, xq_data, n, y, r0, r1);
     if (!dequantize) return fn(w, x, n, y, r0, r1);
     static thread_local std::vector<float> rows;  // [kRowsPerTask, cols]
     rows.resize(static_cast<size_t>(kRowsPerTask) * cols);

@@ -41,39 +41,41 @@ void Q5Bits(const uint8_t* qh4, const uint8_t* qs, uint8_t* u) {
 
 }  // namespace
 
-void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
+void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o, bool values) {
   switch (t) {
     case DType::kQ8_0: {
       const BlockQ8_0& q = At<BlockQ8_0>(row, b);
-      std::memcpy(o.u, q.q, 32);
+      if (values) std::memcpy(o.u, q.q, 32);
       return SetScales(o, 1, 1, H(q.d), 0.0f, 0.0f, true);
     }
     case DType::kQ4_0: {
       const BlockQ4_0& q = At<BlockQ4_0>(row, b);
-      Nibbles(q.qs, o.u);
+      if (values) Nibbles(q.qs, o.u);
       const float d = H(q.d);
       return SetScales(o, 1, 1, d, -8.0f * d, -8.0f * d, false);
     }
     case DType::kQ4_1: {
       const BlockQ4_1& q = At<BlockQ4_1>(row, b);
-      Nibbles(q.qs, o.u);
+      if (values) Nibbles(q.qs, o.u);
       return SetScales(o, 1, 1, H(q.d), H(q.m), H(q.m), false);
     }
     case DType::kQ5_0: {
       const BlockQ5_0& q = At<BlockQ5_0>(row, b);
-      Q5Bits(q.qh, q.qs, o.u);
+      if (values) Q5Bits(q.qh, q.qs, o.u);
       const float d = H(q.d);
       return SetScales(o, 1, 1, d, -16.0f * d, -16.0f * d, false);
     }
     case DType::kQ5_1: {
       const BlockQ5_1& q = At<BlockQ5_1>(row, b);
-      Q5Bits(q.qh, q.qs, o.u);
+      if (values) Q5Bits(q.qh, q.qs, o.u);
       return SetScales(o, 1, 1, H(q.d), H(q.m), H(q.m), false);
     }
     case DType::kIQ4_NL: {
       const BlockIQ4_NL& q = At<BlockIQ4_NL>(row, b);
-      Nibbles(q.qs, o.u);
-      for (uint8_t& v : o.u) v = static_cast<uint8_t>(kIq4nlValues[v]);
+      if (values) {
+        Nibbles(q.qs, o.u);
+        for (uint8_t& v : o.u) v = static_cast<uint8_t>(kIq4nlValues[v]);
+      }
       return SetScales(o, 1, 1, H(q.d), 0.0f, 0.0f, true);
     }
     default: break;
@@ -84,7 +86,7 @@ void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
   switch (t) {
     case DType::kQ2_K: {
       const BlockQ2_K& q = At<BlockQ2_K>(row, sup);
-      for (int l = 0; l < 32; ++l) o.u[l] = (q.qs[32 * (sb / 4) + l] >> (2 * (sb % 4))) & 3;
+      for (int l = 0; values && l < 32; ++l) o.u[l] = (q.qs[32 * (sb / 4) + l] >> (2 * (sb % 4))) & 3;
       const float d = H(q.d), dmin = H(q.dmin);
       const uint8_t a = q.scales[2 * sb], c = q.scales[2 * sb + 1];
       return SetScales(o, a & 0xF, c & 0xF, d, -dmin * static_cast<float>(a >> 4),
@@ -92,7 +94,7 @@ void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
     }
     case DType::kQ3_K: {
       const BlockQ3_K& q = At<BlockQ3_K>(row, sup);
-      for (int l = 0; l < 32; ++l) {
+      for (int l = 0; values && l < 32; ++l) {
         const int low = (q.qs[32 * (sb / 4) + l] >> (2 * (sb % 4))) & 3;
         o.u[l] = static_cast<uint8_t>(low + 4 * ((q.hmask[l] >> sb) & 1));  // value u - 4
       }
@@ -108,8 +110,8 @@ void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
       const uint8_t* qs = five ? At<BlockQ5_K>(row, sup).qs : At<BlockQ4_K>(row, sup).qs;
       const uint16_t d16 = five ? At<BlockQ5_K>(row, sup).d : At<BlockQ4_K>(row, sup).d;
       const uint16_t m16 = five ? At<BlockQ5_K>(row, sup).dmin : At<BlockQ4_K>(row, sup).dmin;
-      for (int l = 0; l < 32; ++l) o.u[l] = (qs[32 * (sb / 2) + l] >> (4 * (sb % 2))) & 0xF;
-      if (five) {
+      for (int l = 0; values && l < 32; ++l) o.u[l] = (qs[32 * (sb / 2) + l] >> (4 * (sb % 2))) & 0xF;
+      if (five && values) {
         const uint8_t* qh = At<BlockQ5_K>(row, sup).qh;
         for (int l = 0; l < 32; ++l) o.u[l] = static_cast<uint8_t>(o.u[l] | (((qh[l] >> sb) & 1) << 4));
       }
@@ -121,7 +123,7 @@ void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
     case DType::kQ6_K: {
       const BlockQ6_K& q = At<BlockQ6_K>(row, sup);
       const int h = sb / 4, j = sb % 4;
-      for (int l = 0; l < 32; ++l) {
+      for (int l = 0; values && l < 32; ++l) {
         const int low = (q.ql[64 * h + 32 * (j % 2) + l] >> (4 * (j / 2))) & 0xF;
         const int high = (q.qh[32 * h + l] >> (2 * j)) & 3;
         o.u[l] = static_cast<uint8_t>(low | (high << 4));  // value u - 32
@@ -133,8 +135,10 @@ void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& o) {
     }
     case DType::kIQ4_XS: {
       const BlockIQ4_XS& q = At<BlockIQ4_XS>(row, sup);
-      Nibbles(q.qs + 16 * sb, o.u);
-      for (uint8_t& v : o.u) v = static_cast<uint8_t>(kIq4nlValues[v]);
+      if (values) {
+        Nibbles(q.qs + 16 * sb, o.u);
+        for (uint8_t& v : o.u) v = static_cast<uint8_t>(kIq4nlValues[v]);
+      }
       const int ls = ((q.scales_l[sb / 2] >> (4 * (sb % 2))) & 0xF) | (((q.scales_h >> (2 * sb)) & 3) << 4);
       return SetScales(o, ls - 32, ls - 32, H(q.d), 0.0f, 0.0f, true);
     }

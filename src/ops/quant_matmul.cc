@@ -94,7 +94,7 @@ HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock&
     }
     case DType::kQ5_0:
     case DType::kQ5_1: {
-      DecodeQuantBlock(t, row, b, w);  // scales; the integers below
+      DecodeQuantBlock(t, row, b, w, /*values=*/false);
       const uint8_t* qh = t == DType::kQ5_0 ? static_cast<const BlockQ5_0*>(row)[b].qh
                                             : static_cast<const BlockQ5_1*>(row)[b].qh;
       const uint8_t* qs = t == DType::kQ5_0 ? static_cast<const BlockQ5_0*>(row)[b].qs
@@ -134,22 +134,22 @@ HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock&
       return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
     }
     case DType::kQ5_K: {
-      DecodeQuantBlock(t, row, b, w);
+      DecodeQuantBlock(t, row, b, w, /*values=*/false);
       const BlockQ5_K& q = static_cast<const BlockQ5_K*>(row)[sup];
       return _mm256_or_si256(Plane32(q.qs + 32 * (sb / 2), 4 * (sb % 2), 0xF), BitOf32(q.qh, sb, 0x10));
     }
     case DType::kQ2_K: {
-      DecodeQuantBlock(t, row, b, w);
+      DecodeQuantBlock(t, row, b, w, /*values=*/false);
       const BlockQ2_K& q = static_cast<const BlockQ2_K*>(row)[sup];
       return Plane32(q.qs + 32 * (sb / 4), 2 * (sb % 4), 3);
     }
     case DType::kQ3_K: {
-      DecodeQuantBlock(t, row, b, w);
+      DecodeQuantBlock(t, row, b, w, /*values=*/false);
       const BlockQ3_K& q = static_cast<const BlockQ3_K*>(row)[sup];
       return _mm256_or_si256(Plane32(q.qs + 32 * (sb / 4), 2 * (sb % 4), 3), BitOf32(q.hmask, sb, 4));
     }
     case DType::kIQ4_XS: {
-      DecodeQuantBlock(t, row, b, w);
+      DecodeQuantBlock(t, row, b, w, /*values=*/false);
       const BlockIQ4_XS& q = static_cast<const BlockIQ4_XS*>(row)[sup];
       return Iq4Lookup(Nibbles16(q.qs + 16 * sb));
     }

@@ -36,9 +36,9 @@ struct DecodedBlock {
   bool is_signed;
 };
 
-// Decodes block `b` (of 32 elements) of a row stored as `t` (any quantized type but Q8_0's f32
-// path is still valid here). Scalar; the reference for the SIMD unpackers.
-void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& out);
+// Decodes block `b` (of 32 elements) of a row stored as `t` (any quantized type). Scalar; the
+// reference for the SIMD unpackers. With values == false only s, dw, c and is_signed are set.
+void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& out, bool values = true);
 
 // Σ_j weight_j · x_j for one weight row of `cols` elements against quantized activations, in the
 // scalar reference arithmetic (exact integer block sums, f32 scaling).

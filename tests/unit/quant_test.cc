@@ -152,6 +152,21 @@ TEST_P(QuantGolden, MatMulMatchesScalarReferenceAndF32Product) {
 }
 
 // Every quantized type we load has a golden.
+// Enough rows and tokens for MatMul's parallel region (each thread reads the caller's int8 rows).
+TEST_P(QuantGolden, ParallelMatMulEqualsSerial) {
+  std::vector<uint8_t> tall;
+  for (int copy = 0; copy < 8; ++copy) tall.insert(tall.end(), bytes_.begin(), bytes_.end());
+  const size_t row_bytes = RowBytes(type_, static_cast<size_t>(cols_));
+  const MatrixView w{type_, rows_ * 8, cols_, tall.data(), row_bytes};
+  std::vector<float> serial(static_cast<size_t>(tokens_ * rows_ * 8)), parallel(serial.size());
+  MatMul(w, x_.data(), tokens_, serial.data(), 1);
+  MatMul(w, x_.data(), tokens_, parallel.data(), 2);
+  EXPECT_EQ(serial, parallel);
+  for (int t = 0; t < tokens_; ++t) {
+    for (int r = 0; r < rows_; ++r) EXPECT_EQ(serial[static_cast<size_t>(t * rows_ * 8 + r)], serial[static_cast<size_t>(t * rows_ * 8 + r + rows_)]);
+  }
+}
+
 std::vector<std::string> GoldenTypes() {
   std::vector<std::string> out;
   for (int i = 0; i < kNumDTypes; ++i) {
