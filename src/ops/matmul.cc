@@ -190,8 +190,9 @@ namespace {
 
 std::atomic<bool> g_quantized_activations{true};
 
-// The block-quantized types (all but Q8_0, which keeps its f32-activation kernel above).
-bool UsesIntegerKernel(DType t) { return IsQuantized(t) && t != DType::kQ8_0; }
+// The block-quantized types, Q8_0 included (its f32-activation kernel above serves DotRow and the
+// f32-activation mode).
+bool UsesIntegerKernel(DType t) { return IsQuantized(t); }
 
 }  // namespace
 

@@ -26,7 +26,7 @@ struct MatrixView {
 // SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
 
-// Whether MatMul multiplies block-quantized weights (Q4_0 ... IQ4_XS; not Q8_0) with activations
+// Whether MatMul multiplies block-quantized weights (Q8_0, Q4_0 ... IQ4_XS) with activations
 // rounded to int8 per block of 32, as ggml does (default, fast), or with f32 activations against
 // dequantized rows (exact up to f32 sums; for goldens). Process-wide.
 void SetQuantizedActivations(bool on);

@@ -162,8 +162,8 @@ void QuantizeActivations(const float* x, size_t cols, BlockQ8A* out) {
       sum[j / 16] += q;
     }
     out[b].d = d;
-    out[b].sum[0] = static_cast<int16_t>(sum[0]);
-    out[b].sum[1] = static_cast<int16_t>(sum[1]);
+    out[b].ds[0] = d * static_cast<float>(sum[0]);
+    out[b].ds[1] = d * static_cast<float>(sum[1]);
   }
 }
 
@@ -178,8 +178,7 @@ float QuantDotReference(DType t, const void* row, const BlockQ8A* x, size_t cols
       p[j / 16] += v * x[b].q[j];
     }
     const int32_t scaled = w.s[0] * p[0] + w.s[1] * p[1];
-    acc += w.dw * x[b].d * static_cast<float>(scaled) +
-           x[b].d * (w.c[0] * static_cast<float>(x[b].sum[0]) + w.c[1] * static_cast<float>(x[b].sum[1]));
+    acc += w.dw * x[b].d * static_cast<float>(scaled) + (w.c[0] * x[b].ds[0] + w.c[1] * x[b].ds[1]);
   }
   return acc;
 }

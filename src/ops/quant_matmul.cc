@@ -25,6 +25,9 @@ namespace HWY_NAMESPACE {
 
 #if KVPRESS_QUANT_AVX2
 
+// f16 bits -> f32 with the F16C instruction (every AVX2 target has it).
+HWY_INLINE float Half(uint16_t h) { return _cvtsh_ss(h); }
+
 // 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high in 16..31 (ggml's order).
 HWY_INLINE __m256i Nibbles16(const uint8_t* qs) {
   const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -63,13 +66,14 @@ HWY_INLINE __m256i Iq4Lookup(__m256i nibbles) {
 
 // The 32 weight integers of block b (as DecodeQuantBlock's u) plus its scales/offsets, which are
 // scalar work taken from the reference decoder for all but the hottest types.
-HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock& w) {
+template <DType t>
+HWY_INLINE __m256i UnpackBlock(const void* row, size_t b, DecodedBlock& w) {
   const size_t sup = b / 8;
   const int sb = static_cast<int>(b % 8);
   switch (t) {
     case DType::kQ4_0: {
       const BlockQ4_0& q = static_cast<const BlockQ4_0*>(row)[b];
-      const float d = F16ToF32(q.d);
+      const float d = Half(q.d);
       w.s[0] = w.s[1] = 1;
       w.dw = d;
       w.c[0] = w.c[1] = -8.0f * d;
@@ -79,15 +83,15 @@ HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock&
     case DType::kQ4_1: {
       const BlockQ4_1& q = static_cast<const BlockQ4_1*>(row)[b];
       w.s[0] = w.s[1] = 1;
-      w.dw = F16ToF32(q.d);
-      w.c[0] = w.c[1] = F16ToF32(q.m);
+      w.dw = Half(q.d);
+      w.c[0] = w.c[1] = Half(q.m);
       w.is_signed = false;
       return Nibbles16(q.qs);
     }
     case DType::kQ8_0: {
       const BlockQ8_0& q = static_cast<const BlockQ8_0*>(row)[b];
       w.s[0] = w.s[1] = 1;
-      w.dw = F16ToF32(q.d);
+      w.dw = Half(q.d);
       w.c[0] = w.c[1] = 0.0f;
       w.is_signed = true;
       return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.q));
@@ -104,7 +108,7 @@ HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock&
     case DType::kIQ4_NL: {
       const BlockIQ4_NL& q = static_cast<const BlockIQ4_NL*>(row)[b];
       w.s[0] = w.s[1] = 1;
-      w.dw = F16ToF32(q.d);
+      w.dw = Half(q.d);
       w.c[0] = w.c[1] = 0.0f;
       w.is_signed = true;
       return Iq4Lookup(Nibbles16(q.qs));
@@ -114,15 +118,15 @@ HWY_INLINE __m256i UnpackBlock(DType t, const void* row, size_t b, DecodedBlock&
       uint8_t sc, m;
       UnpackScaleMinK4(q.scales, sb, sc, m);
       w.s[0] = w.s[1] = sc;
-      w.dw = F16ToF32(q.d);
-      w.c[0] = w.c[1] = -F16ToF32(q.dmin) * static_cast<float>(m);
+      w.dw = Half(q.d);
+      w.c[0] = w.c[1] = -Half(q.dmin) * static_cast<float>(m);
       w.is_signed = false;
       return Plane32(q.qs + 32 * (sb / 2), 4 * (sb % 2), 0xF);
     }
     case DType::kQ6_K: {
       const BlockQ6_K& q = static_cast<const BlockQ6_K*>(row)[sup];
       const int h = sb / 4, j = sb % 4;
-      const float d = F16ToF32(q.d);
+      const float d = Half(q.d);
       w.s[0] = q.scales[2 * sb];
       w.s[1] = q.scales[2 * sb + 1];
       w.dw = d;
@@ -165,9 +169,9 @@ HWY_INLINE float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
 
-// K tokens against one weight row.
-template <int K>
-HWY_INLINE void DotRowK(DType t, const void* row, const BlockQ8A* const* x, size_t nb, float* out) {
+// K tokens against one weight row of type t (a template argument: the block loop has no switch).
+template <DType t, int K>
+HWY_INLINE void DotRowK(const void* row, const BlockQ8A* const* x, size_t nb, float* out) {
   __m256 acc[K];
   float bias[K];
   for (int k = 0; k < K; ++k) {
@@ -176,9 +180,9 @@ HWY_INLINE void DotRowK(DType t, const void* row, const BlockQ8A* const* x, size
   }
   DecodedBlock w;
   for (size_t b = 0; b < nb; ++b) {
-    __m256i u = UnpackBlock(t, row, b, w);
+    __m256i u = UnpackBlock<t>(row, b, w);
     __m256i sign_src = u;
-    if (w.is_signed) u = _mm256_abs_epi8(u);
+    if (w.is_signed) u = _mm256_abs_epi8(u);  // constant per type after inlining
     const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(w.s[1]), _mm_set1_epi16(w.s[0]));
     for (int k = 0; k < K; ++k) {
       const BlockQ8A& xb = x[k][b];
@@ -186,7 +190,7 @@ HWY_INLINE void DotRowK(DType t, const void* row, const BlockQ8A* const* x, size
       if (w.is_signed) q = _mm256_sign_epi8(q, sign_src);
       const __m256i p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), scales);
       acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(w.dw * xb.d), acc[k]);
-      bias[k] += xb.d * (w.c[0] * static_cast<float>(xb.sum[0]) + w.c[1] * static_cast<float>(xb.sum[1]));
+      bias[k] += w.c[0] * xb.ds[0] + w.c[1] * xb.ds[1];
     }
   }
   for (int k = 0; k < K; ++k) out[k] = HorizontalSum(acc[k]) + bias[k];
@@ -194,35 +198,57 @@ HWY_INLINE void DotRowK(DType t, const void* row, const BlockQ8A* const* x, size
 
 #endif  // KVPRESS_QUANT_AVX2
 
-void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
-                         int64_t r1) {
-  const size_t nb = static_cast<size_t>(w.cols) / 32;
 #if KVPRESS_QUANT_AVX2
+// Rows [r0, r1) for all n tokens, 4 tokens per pass over a weight row.
+template <DType t>
+void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
+  const size_t nb = static_cast<size_t>(w.cols) / 32;
   float out[4];
-  for (int t = 0; t < n;) {
-    const int k = n - t >= 4 ? 4 : n - t;
+  for (int tok = 0; tok < n;) {
+    const int k = n - tok >= 4 ? 4 : n - tok;
     const BlockQ8A* xs[4];
-    for (int j = 0; j < k; ++j) xs[j] = xq + static_cast<size_t>(t + j) * nb;
+    for (int j = 0; j < k; ++j) xs[j] = xq + static_cast<size_t>(tok + j) * nb;
     for (int64_t r = r0; r < r1; ++r) {
       const void* row = w.Row(r);
       switch (k) {
-        case 4: DotRowK<4>(w.dtype, row, xs, nb, out); break;
-        case 3: DotRowK<3>(w.dtype, row, xs, nb, out); break;
-        case 2: DotRowK<2>(w.dtype, row, xs, nb, out); break;
-        default: DotRowK<1>(w.dtype, row, xs, nb, out); break;
+        case 4: DotRowK<t, 4>(row, xs, nb, out); break;
+        case 3: DotRowK<t, 3>(row, xs, nb, out); break;
+        case 2: DotRowK<t, 2>(row, xs, nb, out); break;
+        default: DotRowK<t, 1>(row, xs, nb, out); break;
       }
-      for (int j = 0; j < k; ++j) y[static_cast<size_t>(t + j) * w.rows + r] = out[j];
+      for (int j = 0; j < k; ++j) y[static_cast<size_t>(tok + j) * w.rows + r] = out[j];
     }
-    t += k;
+    tok += k;
   }
-#else
+}
+#endif
+
+void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
+                         int64_t r1) {
+#if KVPRESS_QUANT_AVX2
+  switch (w.dtype) {
+    case DType::kQ8_0: return QuantRowsTyped<DType::kQ8_0>(w, xq, n, y, r0, r1);
+    case DType::kQ4_0: return QuantRowsTyped<DType::kQ4_0>(w, xq, n, y, r0, r1);
+    case DType::kQ4_1: return QuantRowsTyped<DType::kQ4_1>(w, xq, n, y, r0, r1);
+    case DType::kQ5_0: return QuantRowsTyped<DType::kQ5_0>(w, xq, n, y, r0, r1);
+    case DType::kQ5_1: return QuantRowsTyped<DType::kQ5_1>(w, xq, n, y, r0, r1);
+    case DType::kQ2_K: return QuantRowsTyped<DType::kQ2_K>(w, xq, n, y, r0, r1);
+    case DType::kQ3_K: return QuantRowsTyped<DType::kQ3_K>(w, xq, n, y, r0, r1);
+    case DType::kQ4_K: return QuantRowsTyped<DType::kQ4_K>(w, xq, n, y, r0, r1);
+    case DType::kQ5_K: return QuantRowsTyped<DType::kQ5_K>(w, xq, n, y, r0, r1);
+    case DType::kQ6_K: return QuantRowsTyped<DType::kQ6_K>(w, xq, n, y, r0, r1);
+    case DType::kIQ4_NL: return QuantRowsTyped<DType::kIQ4_NL>(w, xq, n, y, r0, r1);
+    case DType::kIQ4_XS: return QuantRowsTyped<DType::kIQ4_XS>(w, xq, n, y, r0, r1);
+    default: break;
+  }
+#endif
+  const size_t nb = static_cast<size_t>(w.cols) / 32;
   for (int t = 0; t < n; ++t) {
     for (int64_t r = r0; r < r1; ++r) {
       y[static_cast<size_t>(t) * w.rows + r] =
           QuantDotReference(w.dtype, w.Row(r), xq + static_cast<size_t>(t) * nb, static_cast<size_t>(w.cols));
     }
   }
-#endif
 }
 
 }  // namespace HWY_NAMESPACE

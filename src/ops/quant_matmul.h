@@ -14,13 +14,14 @@ namespace kvpress {
 
 struct MatrixView;
 
-// 32 activations quantized to int8: x ≈ d * q; sum[h] = Σ q over elements 16h .. 16h+15.
+// 32 activations quantized to int8: x ≈ d * q; ds[h] = d * Σ q over elements 16h .. 16h+15 (what
+// a weight offset c multiplies: Σ c · x ≈ c · ds[h]).
 struct BlockQ8A {
   float d;
-  int16_t sum[2];
+  float ds[2];
   int8_t q[32];
 };
-static_assert(sizeof(BlockQ8A) == 40, "BlockQ8A layout");
+static_assert(sizeof(BlockQ8A) == 44, "BlockQ8A layout");
 
 // Quantizes one row of `cols` activations (a multiple of 32): d = max|x| / 127, q = round(x / d).
 void QuantizeActivations(const float* x, size_t cols, BlockQ8A* out);

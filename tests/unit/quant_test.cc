@@ -132,12 +132,8 @@ TEST_P(QuantGolden, MatMulMatchesScalarReferenceAndF32Product) {
         const float got = y[static_cast<size_t>(t * rows_ + r)];
         const float f32 = entry_["matmul_f32"][t * rows_ + r].get<float>();
         EXPECT_NEAR(ref, exact, 1e-5 * magnitude) << "t " << t << " r " << r;
-        if (type_ == DType::kQ8_0) {  // Q8_0 keeps its f32-activation kernel
-          EXPECT_NEAR(got, f32, 1e-5 * magnitude) << "t " << t << " r " << r;
-        } else {
-          EXPECT_NEAR(got, exact, 1e-5 * magnitude) << "t " << t << " r " << r;
-          EXPECT_NEAR(got, f32, rounding + 1e-5 * magnitude) << "t " << t << " r " << r;
-        }
+        EXPECT_NEAR(got, exact, 1e-5 * magnitude) << "t " << t << " r " << r;
+        EXPECT_NEAR(got, f32, rounding + 1e-5 * magnitude) << "t " << t << " r " << r;
       }
     }
   }
@@ -191,7 +187,7 @@ TEST(QuantActivations, RoundTripWithinHalfAStep) {
   }
   int sum = 0;
   for (int j = 0; j < 16; ++j) sum += q[3].q[j];
-  EXPECT_EQ(q[3].sum[0], sum);
+  EXPECT_EQ(q[3].ds[0], q[3].d * static_cast<float>(sum));
 }
 
 }  // namespace
