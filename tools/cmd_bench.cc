@@ -1,6 +1,7 @@
 // kvpress bench: prefill/decode speed against the memory-bandwidth roofline, KV bytes, peak RSS.
 #include <cstdio>
 
+#include "ops/matmul.h"
 #include "core/log.h"
 #include "generate/benchmark.h"
 #include "model/random_model.h"
@@ -77,6 +78,9 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--prompt-tokens", f->options.prompt_tokens, "Prefill length")->check(CLI::PositiveNumber);
   cmd->add_option("--decode-tokens", f->options.decode_tokens, "Timed decode steps")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
+                         "Quantized weights: f32 activations against dequantized rows (exact, slower) "
+                         "instead of int8-rounded activation blocks");
   cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(CLI::PositiveNumber);
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
   cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "ops/matmul.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "generate/chat_prompt.h"
@@ -335,6 +336,9 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses");
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
+                         "Quantized weights: f32 activations against dequantized rows (exact, slower) "
+                         "instead of int8-rounded activation blocks");
   cmd->add_flag("--json", f->json, "Print one JSON object (text/answers, tokens, finish_reason, metrics)");
   cmd->add_flag("--no-bos", f->no_bos, "Do not prepend BOS to --prompt");
   cmd->add_option("--stop", f->stop, "Stop when the text ends with this string (repeatable)");

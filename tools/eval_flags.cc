@@ -1,3 +1,4 @@
+#include "ops/matmul.h"
 #include "tools/eval_flags.h"
 
 #include <fmt/format.h>
@@ -59,6 +60,9 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
   cmd->add_option("--batch-size", c.batch_size, "Samples decoded together, one batched forward per step (default 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", c.threads, "Worker threads in all (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
+                         "Quantized weights: f32 activations against dequantized rows (exact, slower) "
+                         "instead of int8-rounded activation blocks");
   cmd->add_option("--kv-dtype", c.kv_dtype, "KV cache storage: f32 (default), f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
 }
