@@ -188,7 +188,7 @@ nlohmann::json GgufPreTokenizerSpec(const GgufPreType& type) {
   return {{"type", "Sequence"}, {"pretokenizers", stages}};
 }
 
-std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits) {
+std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits, bool ignore_merges) {
   // Hugging Face spellings of the same patterns: the case-insensitive contraction group, and
   // GPT-2's trailing |\s+ (a no-op for splitting: the one whitespace character it would match
   // lies between two matches, where Isolated makes it a piece all the same).
@@ -199,10 +199,35 @@ std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits) {
     }
     if (s.regex == std::string(kGpt2) + R"(|\s+)") s.regex = kGpt2;
   }
+  const Entry* found = nullptr;
   for (const Entry& e : Table()) {
-    if (e.splits == splits) return e.names.front();
+    if (e.splits != splits) continue;
+    if (e.ignore_merges == ignore_merges) return e.names.front();
+    if (found == nullptr) found = &e;
   }
-  return "";
+  return found != nullptr ? found->names.front() : "";
+}
+
+StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& m, const GgufPreType& type, size_t n_tokens) {
+  auto integer = [&](const char* key, int fallback) {
+    auto it = m.find(key);
+    return it != m.end() && it->is_number_integer() ? it->get<int>() : fallback;
+  };
+  auto flag = [&](const char* key, bool fallback) {
+    auto it = m.find(key);
+    return it != m.end() && it->is_boolean() ? it->get<bool>() : fallback;
+  };
+  const int n = static_cast<int>(n_tokens);
+  GgufBpeSpecials s;
+  s.bos = type.no_bos ? -1 : integer("tokenizer.ggml.bos_token_id", 11);
+  s.eos = integer("tokenizer.ggml.eos_token_id", 11);
+  if (s.bos >= n) s.bos = -1;
+  if (s.eos >= n) s.eos = -1;
+  s.add_bos = flag("tokenizer.ggml.add_bos_token", type.add_bos);
+  s.add_eos = flag("tokenizer.ggml.add_eos_token", false);
+  if (s.add_bos && s.bos < 0) return DataLoss("add_bos_token is set but there is no valid BOS token");
+  if (s.add_eos && s.eos < 0) return DataLoss("add_eos_token is set but there is no valid EOS token");
+  return s;
 }
 
 }  // namespace kvpress

@@ -49,6 +49,17 @@ struct GgufPreType {
 // message lists every supported value.
 StatusOr<GgufPreType> FindGgufPreType(std::string_view pre);
 
+// BOS/EOS of a GGUF `gpt2` vocabulary of `n_tokens` tokens as llama.cpp resolves them: ids from
+// tokenizer.ggml.bos/eos_token_id (default 11 for both; BOS dropped for `type.no_bos`; -1 when
+// out of range), add_bos/add_eos from tokenizer.ggml.add_bos/eos_token (defaults: the pre type's
+// add_bos, false). DataLoss (no `origin` prefix) when a flag asks for a token that is absent.
+struct GgufBpeSpecials {
+  int bos = -1, eos = -1;
+  bool add_bos = false, add_eos = false;
+};
+StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& metadata, const GgufPreType& type,
+                                                 size_t n_tokens);
+
 // Every supported tokenizer.ggml.pre value, sorted.
 std::vector<std::string> GgufPreTypeNames();
 
@@ -60,6 +71,7 @@ nlohmann::json GgufPreTokenizerSpec(const GgufPreType& type);
 // writing a GGUF from a tokenizer.json pre_tokenizer. Hugging Face spellings of the same
 // patterns are accepted ((?i:'s|...), GPT-2's trailing |\s+). The first name of an entry is
 // returned (llama-bpe, qwen2, gpt-2, starcoder, ...).
-std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits);
+// Among entries with those splits, one whose ignore_merges equals `ignore_merges` is preferred.
+std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits, bool ignore_merges);
 
 }  // namespace kvpress

@@ -123,22 +123,13 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
     Status st = bpe->AddMerge(left, right, static_cast<uint32_t>(rank));
     if (!st.ok()) return DataLoss(fmt::format("{}: tokenizer.ggml.{}", origin, st.message()));
   }
-  // llama.cpp's defaults for gpt2 vocabularies: BOS = EOS = 11 unless the keys say otherwise;
-  // add_bos from the pre-type unless tokenizer.ggml.add_bos_token says otherwise.
   // tokenizer.ggml.add_space_prefix is not used by llama.cpp's BPE tokenizer.
-  int bos = static_cast<int>(MetaInt(m, "tokenizer.ggml.bos_token_id", 11));
-  const int eos = static_cast<int>(MetaInt(m, "tokenizer.ggml.eos_token_id", 11));
-  if (type.no_bos) bos = -1;
-  if (bos >= static_cast<int>(strings.size())) bos = -1;
-  const bool add_bos = MetaBool(m, "tokenizer.ggml.add_bos_token", type.add_bos);
-  const bool add_eos = MetaBool(m, "tokenizer.ggml.add_eos_token", false);
-  if (add_bos && bos < 0) return DataLoss(origin + ": add_bos_token is set but there is no BOS token");
-  if (add_eos && (eos < 0 || eos >= static_cast<int>(strings.size())))
-    return DataLoss(origin + ": add_eos_token is set but there is no valid EOS token");
-  if (add_bos) parts.special_prefix = {bos};
-  if (add_eos) parts.special_suffix = {eos};
-  parts.bos_id = bos;
-  parts.eos_id = eos < static_cast<int>(strings.size()) ? eos : -1;
+  auto specials = ResolveGgufBpeSpecials(m, type, strings.size());
+  if (!specials.ok()) return Status(specials.status().code(), origin + ": " + specials.status().message());
+  if (specials->add_bos) parts.special_prefix = {specials->bos};
+  if (specials->add_eos) parts.special_suffix = {specials->eos};
+  parts.bos_id = specials->bos;
+  parts.eos_id = specials->eos;
   ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(GgufPreTokenizerSpec(type)));
   ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(json{{"type", "ByteLevel"}}));
   parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre.empty() ? "default" : pre,

@@ -1,0 +1,314 @@
+// GGUF tokenizer metadata <-> Hugging Face tokenizer files (see tokenizer_export.h).
+#include "tokenizer/tokenizer_export.h"
+
+#include <fmt/format.h>
+
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/file_util.h"
+#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/gguf_pre_types.h"
+
+namespace kvpress {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// GGUF token types (model-formats.md §4).
+constexpr int kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
+
+// {"SpecialToken": ...} items and the special_tokens map of a TemplateProcessing post-processor
+// that puts `bos` before and/or `eos` after each sequence.
+ordered_json TemplateProcessing(const std::vector<std::string>& tokens, int bos, bool add_bos, int eos,
+                                bool add_eos) {
+  auto special = [&](int id, int type_id) {
+    return ordered_json{{"SpecialToken", {{"id", tokens[static_cast<size_t>(id)]}, {"type_id", type_id}}}};
+  };
+  auto sequence = [](const char* id, int type_id) {
+    return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
+  };
+  ordered_json single = ordered_json::array(), pair = ordered_json::array();
+  for (int type_id = 0; type_id < 2; ++type_id) {
+    if (add_bos) pair.push_back(special(bos, type_id));
+    pair.push_back(sequence(type_id == 0 ? "A" : "B", type_id));
+    if (add_eos) pair.push_back(special(eos, type_id));
+  }
+  if (add_bos) single.push_back(special(bos, 0));
+  single.push_back(sequence("A", 0));
+  if (add_eos) single.push_back(special(eos, 0));
+  ordered_json map = ordered_json::object();
+  for (const int id : {add_bos ? bos : -1, add_eos ? eos : -1}) {
+    if (id < 0) continue;
+    const std::string& t = tokens[static_cast<size_t>(id)];
+    map[t] = {{"id", t}, {"ids", {id}}, {"tokens", {t}}};
+  }
+  return {{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", map}};
+}
+
+// The chat template(s) of `cfg` as tokenizer_config.json's `chat_template`.
+ordered_json ConfigChatTemplate(const ChatTemplateConfig& cfg) {
+  if (cfg.templates.size() == 1 && !cfg.named) return cfg.templates[0].second;
+  ordered_json list = ordered_json::array();
+  for (const auto& [name, source] : cfg.templates) list.push_back({{"name", name}, {"template", source}});
+  return list;
+}
+
+// The split stages of a tokenizer.json pre_tokenizer, and whether it is byte-level.
+Status CollectSplits(const json& spec, std::vector<GgufSplit>& splits, bool& byte_level) {
+  if (spec.is_null()) return Status::Ok();
+  const std::string type = spec.value("type", std::string());
+  if (type == "Sequence") {
+    for (const json& s : spec.value("pretokenizers", json::array())) RETURN_IF_ERROR(CollectSplits(s, splits, byte_level));
+    return Status::Ok();
+  }
+  if (type == "ByteLevel") {
+    if (spec.value("add_prefix_space", true)) {
+      return Unimplemented("pre_tokenizer ByteLevel with add_prefix_space has no tokenizer.ggml.pre equivalent");
+    }
+    byte_level = true;
+    if (spec.value("use_regex", true)) {
+      ASSIGN_OR_RETURN(GgufPreType gpt2, FindGgufPreType("gpt-2"));
+      splits.push_back(gpt2.splits.front());
+    }
+    return Status::Ok();
+  }
+  if (type == "Digits") {
+    splits.emplace_back(spec.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+    return Status::Ok();
+  }
+  if (type == "Split" && spec.contains("pattern") && spec["pattern"].contains("Regex")) {
+    const std::string behavior = spec.value("behavior", std::string());
+    const bool invert = spec.value("invert", false);
+    const std::string re = spec["pattern"]["Regex"].get<std::string>();
+    if (behavior == "Isolated" && !invert) {
+      splits.emplace_back(re);
+      return Status::Ok();
+    }
+    if (behavior == "MergedWithNext" && invert) {
+      splits.emplace_back(re, /*glue=*/true);
+      return Status::Ok();
+    }
+  }
+  return Unimplemented(fmt::format("pre_tokenizer stage {} has no tokenizer.ggml.pre equivalent", spec.dump()));
+}
+
+// `value`: a token string or an AddedToken object -> its content ("" when neither).
+std::string TokenContent(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value["content"].is_string()) {
+    return value["content"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
+StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const json& m, const std::string& origin) {
+  const auto model_it = m.find("tokenizer.ggml.model");
+  if (!m.is_object() || model_it == m.end() || !model_it->is_string()) {
+    return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
+  }
+  if (*model_it != "gpt2") {
+    return Unimplemented(fmt::format("{}: a tokenizer.json for tokenizer.ggml.model '{}' is not supported (only gpt2, "
+                                     "byte-level BPE)",
+                                     origin, model_it->get<std::string>()));
+  }
+  const json& toks = m.value("tokenizer.ggml.tokens", json());
+  if (!toks.is_array() || toks.empty()) return DataLoss(origin + ": tokenizer.ggml.tokens is missing or empty");
+  std::vector<std::string> tokens;
+  for (const json& t : toks) {
+    if (!t.is_string()) return DataLoss(origin + ": tokenizer.ggml.tokens holds a non-string");
+    tokens.push_back(t.get<std::string>());
+  }
+  std::vector<int> types(tokens.size(), kNormal);
+  const json& tt = m.value("tokenizer.ggml.token_type", json::array());
+  for (size_t i = 0; i < tt.size() && i < types.size(); ++i) types[i] = tt[i].is_number() ? tt[i].get<int>() : kNormal;
+  auto pre = FindGgufPreType(m.value("tokenizer.ggml.pre", std::string()));
+  if (!pre.ok()) return Status(pre.status().code(), origin + ": " + pre.status().message());
+  auto sp = ResolveGgufBpeSpecials(m, *pre, tokens.size());
+  if (!sp.ok()) return Status(sp.status().code(), origin + ": " + sp.status().message());
+
+  json vocab = json::object();  // sorted keys; HF accepts any order
+  ordered_json added = ordered_json::array();
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (types[id] == kControl || types[id] == kUserDefined) {
+      added.push_back({{"id", id},
+                       {"content", tokens[id]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", types[id] == kControl}});
+    }
+    if (types[id] != kUnused && !vocab.contains(tokens[id])) vocab[tokens[id]] = id;
+  }
+  ordered_json merges = ordered_json::array();
+  const json& gm = m.value("tokenizer.ggml.merges", json::array());
+  for (size_t rank = 0; rank < gm.size(); ++rank) {
+    const std::string s = gm[rank].is_string() ? gm[rank].get<std::string>() : std::string();
+    const size_t space = s.find(' ', 1);
+    if (space == std::string::npos) {
+      return DataLoss(fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
+    }
+    merges.push_back({s.substr(0, space), s.substr(space + 1)});
+  }
+  HfTokenizerFiles out;
+  out.tokenizer_json = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", std::move(added)},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", GgufPreTokenizerSpec(*pre)},
+      {"post_processor", sp->add_bos || sp->add_eos
+                             ? TemplateProcessing(tokens, sp->bos, sp->add_bos, sp->eos, sp->add_eos)
+                             : ordered_json(nullptr)},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        {"ignore_merges", pre->ignore_merges},
+        {"vocab", std::move(vocab)},
+        {"merges", std::move(merges)}}}};
+
+  ordered_json& cfg = out.tokenizer_config;
+  cfg["add_bos_token"] = sp->add_bos;
+  cfg["add_eos_token"] = sp->add_eos;
+  const ChatTemplateConfig templates = ChatTemplateConfigFromGguf(m, origin);
+  for (const char* name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+    const auto it = templates.special_tokens.find(name);
+    cfg[name] = it != templates.special_tokens.end() ? ordered_json(it->second) : ordered_json(nullptr);
+  }
+  if (sp->bos < 0) cfg["bos_token"] = nullptr;  // llama.cpp drops it for this pre type
+  cfg["clean_up_tokenization_spaces"] = false;
+  cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
+  if (!templates.templates.empty()) cfg["chat_template"] = ConfigChatTemplate(templates);
+  return out;
+}
+
+StatusOr<ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64_t vocab_size) {
+  const std::string path = dir + "/tokenizer.json";
+  if (!FileExists(path)) return NotFound(dir + ": no tokenizer.json");
+  ASSIGN_OR_RETURN(json tj, ReadJsonFile(path));
+  const json& model = tj.value("model", json());
+  if (!model.is_object() || model.value("type", std::string("BPE")) != "BPE" || !model.contains("vocab")) {
+    return Unimplemented(path + ": only BPE tokenizers can be written as GGUF metadata");
+  }
+  std::vector<GgufSplit> splits;
+  bool byte_level = false;
+  Status st = CollectSplits(tj.value("pre_tokenizer", json()), splits, byte_level);
+  if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+  if (!byte_level) {
+    return Unimplemented(path + ": only byte-level BPE (tokenizer.ggml.model gpt2) can be written as GGUF metadata");
+  }
+  const json& norm = tj.value("normalizer", json());
+  // llama.cpp does not normalize; its converter writes NFC tokenizers (Qwen2) unchanged.
+  if (!norm.is_null() && norm.value("type", std::string()) != "NFC") {
+    return Unimplemented(fmt::format("{}: normalizer {} has no GGUF equivalent", path, norm.dump()));
+  }
+  const std::string pre = GgufPreTypeForSplits(splits, model.value("ignore_merges", false));
+  if (pre.empty()) {
+    json regexes = json::array();
+    for (const GgufSplit& s : splits) regexes.push_back(s.regex);
+    return Unimplemented(fmt::format("{}: the pre-tokenizer's splits {} match no tokenizer.ggml.pre value llama.cpp knows",
+                                     path, regexes.dump()));
+  }
+  // Tokens by id: the vocabulary, then the added tokens (which may extend it).
+  std::unordered_map<std::string, int64_t> ids;
+  int64_t n = vocab_size;
+  for (const auto& [tok, id] : model["vocab"].items()) n = std::max(n, id.get<int64_t>() + 1);
+  const json& added = tj.value("added_tokens", json::array());
+  for (const json& a : added) n = std::max(n, a.value("id", int64_t{0}) + 1);
+  std::vector<std::string> tokens(static_cast<size_t>(n));
+  std::vector<int> types(static_cast<size_t>(n), kUnused);
+  for (int64_t i = 0; i < n; ++i) tokens[static_cast<size_t>(i)] = fmt::format("[PAD{}]", i);
+  for (const auto& [tok, id] : model["vocab"].items()) {
+    const auto i = static_cast<size_t>(id.get<int64_t>());
+    tokens[i] = tok;
+    types[i] = kNormal;
+    ids.emplace(tok, id.get<int64_t>());
+  }
+  for (const json& a : added) {
+    const auto i = static_cast<size_t>(a.value("id", int64_t{0}));
+    tokens[i] = a.value("content", std::string());
+    types[i] = a.value("special", false) ? kControl : kUserDefined;
+    ids[tokens[i]] = static_cast<int64_t>(i);
+  }
+  ordered_json merges = ordered_json::array();
+  for (const json& mg : model.value("merges", json::array())) {
+    merges.push_back(mg.is_string() ? mg.get<std::string>() : mg.at(0).get<std::string>() + " " + mg.at(1).get<std::string>());
+  }
+  ordered_json out = {{"tokenizer.ggml.model", "gpt2"},
+                      {"tokenizer.ggml.pre", pre},
+                      {"tokenizer.ggml.tokens", tokens},
+                      {"tokenizer.ggml.token_type", types},
+                      {"tokenizer.ggml.merges", std::move(merges)}};
+
+  // BOS/EOS: tokenizer_config.json, else the post-processor's template.
+  json config = json::object();
+  if (FileExists(dir + "/tokenizer_config.json")) {
+    ASSIGN_OR_RETURN(config, ReadJsonFile(dir + "/tokenizer_config.json"));
+  }
+  auto id_of = [&](const char* key) -> int64_t {
+    const auto it = ids.find(TokenContent(config.value(key, json())));
+    return it == ids.end() ? -1 : it->second;
+  };
+  int64_t bos = id_of("bos_token"), eos = id_of("eos_token");
+  bool add_bos = false, add_eos = false;
+  const json& post = tj.value("post_processor", json());
+  const json& procs = post.value("type", std::string()) == "Sequence" ? post.value("processors", json::array())
+                                                                       : json::array({post});
+  for (const json& p : procs) {
+    if (!p.is_object() || p.value("type", std::string()) != "TemplateProcessing") continue;
+    const json& single = p.value("single", json::array());
+    const json& specials = p.value("special_tokens", json::object());
+    auto special_id = [&](const json& item) -> int64_t {
+      if (!item.contains("SpecialToken")) return -1;
+      const json& s = specials.value(item["SpecialToken"].value("id", std::string()), json());
+      return s.contains("ids") && !s["ids"].empty() ? s["ids"][0].get<int64_t>() : -1;
+    };
+    if (!single.empty() && special_id(single.front()) >= 0) {
+      add_bos = true;
+      if (bos < 0) bos = special_id(single.front());
+    }
+    if (!single.empty() && special_id(single.back()) >= 0) {
+      add_eos = true;
+      if (eos < 0) eos = special_id(single.back());
+    }
+  }
+  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) add_bos = config["add_bos_token"].get<bool>();
+  if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) add_eos = config["add_eos_token"].get<bool>();
+  if (bos >= 0) out["tokenizer.ggml.bos_token_id"] = bos;
+  if (eos >= 0) out["tokenizer.ggml.eos_token_id"] = eos;
+  if (const int64_t unk = id_of("unk_token"); unk >= 0) out["tokenizer.ggml.unknown_token_id"] = unk;
+  if (const int64_t pad = id_of("pad_token"); pad >= 0) out["tokenizer.ggml.padding_token_id"] = pad;
+  out["tokenizer.ggml.add_bos_token"] = add_bos;
+  out["tokenizer.ggml.add_eos_token"] = add_eos;
+
+  auto templates = LoadChatTemplateConfig(dir);
+  if (templates.ok()) {
+    ordered_json names = ordered_json::array();
+    for (const auto& [name, source] : templates->templates) {
+      if (name == "default") {
+        out["tokenizer.chat_template"] = source;
+      } else {
+        out["tokenizer.chat_template." + name] = source;
+        names.push_back(name);
+      }
+    }
+    if (!names.empty()) out["tokenizer.chat_templates"] = names;
+  } else if (templates.status().code() != StatusCode::kNotFound) {
+    return templates.status();
+  }
+  return out;
+}
+
+}  // namespace kvpress
