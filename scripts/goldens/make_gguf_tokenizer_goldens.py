@@ -6,6 +6,7 @@ Pinned reference stack (Python 3.11):
                               scripts/build-llamacpp.sh, whose venv this script runs in)
   gguf==0.17.1, numpy==2.4.6
   tokenizers==0.23.3         (only for the convert goldens, --kvpress)
+  jinja2==3.1.6, markupsafe==3.0.4 (the chat golden, rendered as transformers configures jinja2)
 
 Writes tests/fixtures/tokenizer_goldens/gguf/:
   strings.json         the test strings: llama.cpp's 46 conformance strings (ggml-vocab-gpt-2.gguf.inp
@@ -19,6 +20,8 @@ Writes tests/fixtures/tokenizer_goldens/gguf/:
                        file's metadata with tokenizer.ggml.pre replaced and add_bos/add_eos_token removed,
                        so the per-type defaults show).
   smollm_real.json     the same for the real SmolLM2 file as shipped (pre "smollm", add_bos_token false).
+  chat.json            SmolLM2's tokenizer.chat_template (from the GGUF) rendered by jinja2 for a few
+                       conversations, with and without the generation prompt.
 With --kvpress BUILD/bin/kvpress also (see convert_goldens()):
   convert_to_hf.json   a tiny F32 model carrying SmolLM2's tokenizer and chat template, written here as a GGUF,
                        converted by `kvpress convert --to hf`; ids of Hugging Face `tokenizers` on the
@@ -28,7 +31,7 @@ With --kvpress BUILD/bin/kvpress also (see convert_goldens()):
 
 Usage (from the repository root):
   REF=$(KVPRESS_REF_DIR=/work/cache/ref scripts/build-llamacpp.sh)
-  $REF/venv/bin/pip install tokenizers==0.23.3
+  $REF/venv/bin/pip install tokenizers==0.23.3 jinja2==3.1.6 markupsafe==3.0.4
   $REF/venv/bin/python scripts/goldens/make_gguf_tokenizer_goldens.py [--shared DIR] [--kvpress build/bin/kvpress]
 """
 import argparse
@@ -252,6 +255,31 @@ def convert_goldens(shared, out, strings, kvpress):
         shutil.rmtree(tmp)
 
 
+def chat_golden(shared, out):
+    """SmolLM2's GGUF chat template rendered as transformers renders templates (jinja2 sandbox,
+    trim_blocks, lstrip_blocks); this template needs no other globals."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    reader = GGUFReader(os.path.join(shared, SMOLLM))
+    source = reader.fields["tokenizer.chat_template"].contents()
+    tokens = reader.fields["tokenizer.ggml.tokens"].contents()
+    special = {"bos_token": tokens[reader.fields["tokenizer.ggml.bos_token_id"].contents()],
+               "eos_token": tokens[reader.fields["tokenizer.ggml.eos_token_id"].contents()]}
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    conversations = [
+        [{"role": "user", "content": "What is 12*7?"}],
+        [{"role": "system", "content": "Answer with a number."}, {"role": "user", "content": "What is 12*7?"}],
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
+         {"role": "user", "content": "Tell me a joke about <|im_end|> tokens."}],
+    ]
+    cases = []
+    for messages in conversations:
+        for agp in (True, False):
+            text = env.from_string(source).render(messages=messages, add_generation_prompt=agp, **special)
+            cases.append({"messages": messages, "add_generation_prompt": agp, "expected": text})
+    dump(os.path.join(out, "chat.json"), {"source": "jinja2 3.1.6 on " + SMOLLM + " tokenizer.chat_template",
+                                          "cases": cases})
+
+
 def dump(path, doc):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
@@ -269,6 +297,7 @@ def main():
     strings = read_inp(os.path.join(a.shared, "tokenizers/llama.cpp-vocab-tests/ggml-vocab-gpt-2.gguf.inp"))
     strings += own_strings()
     dump(os.path.join(a.out, "strings.json"), strings)
+    chat_golden(a.shared, a.out)
     if not a.skip_pretypes:
         pretype_goldens(a.shared, a.out, strings)
     if a.kvpress:

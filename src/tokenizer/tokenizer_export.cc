@@ -106,7 +106,9 @@ std::string TokenContent(const json& value) {
 
 }  // namespace
 
-StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const json& m, const std::string& origin) {
+namespace {
+
+StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   const auto model_it = m.find("tokenizer.ggml.model");
   if (!m.is_object() || model_it == m.end() || !model_it->is_string()) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
@@ -194,7 +196,19 @@ StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const json& m, const std::string&
   return out;
 }
 
-StatusOr<ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64_t vocab_size) {
+}  // namespace
+
+StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const json& metadata, const std::string& origin) {
+  try {
+    return FromGguf(metadata, origin);
+  } catch (const std::exception& e) {  // a metadata value of the wrong JSON type
+    return DataLoss(fmt::format("{}: malformed tokenizer metadata ({})", origin, e.what()));
+  }
+}
+
+namespace {
+
+StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size) {
   const std::string path = dir + "/tokenizer.json";
   if (!FileExists(path)) return NotFound(dir + ": no tokenizer.json");
   ASSIGN_OR_RETURN(json tj, ReadJsonFile(path));
@@ -263,9 +277,10 @@ StatusOr<ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64
   };
   int64_t bos = id_of("bos_token"), eos = id_of("eos_token");
   bool add_bos = false, add_eos = false;
-  const json& post = tj.value("post_processor", json());
-  const json& procs = post.value("type", std::string()) == "Sequence" ? post.value("processors", json::array())
-                                                                       : json::array({post});
+  const json post = tj.value("post_processor", json());
+  const json procs = post.is_object() && post.value("type", std::string()) == "Sequence"
+                         ? post.value("processors", json::array())
+                         : json::array({post});
   for (const json& p : procs) {
     if (!p.is_object() || p.value("type", std::string()) != "TemplateProcessing") continue;
     const json& single = p.value("single", json::array());
@@ -309,6 +324,16 @@ StatusOr<ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64
     return templates.status();
   }
   return out;
+}
+
+}  // namespace
+
+StatusOr<ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64_t vocab_size) {
+  try {
+    return MetadataFromHf(dir, vocab_size);
+  } catch (const std::exception& e) {  // a tokenizer.json field of the wrong JSON type
+    return DataLoss(fmt::format("{}/tokenizer.json: malformed ({})", dir, e.what()));
+  }
 }
 
 }  // namespace kvpress

@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/file_util.h"
-#include "core/mapped_file.h"
-#include "model/gguf.h"
+#include "gguf_tokenizer_util.h"
 #include "test_util.h"
 #include "tokenizer/gguf_pre_types.h"
 #include "tokenizer/hf_loaders.h"
@@ -20,24 +18,11 @@ namespace kvpress {
 namespace {
 
 using nlohmann::json;
-
-const char* kSmolLm = "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
-
-std::string GoldenDir() { return testing::Fixture("tokenizer_goldens/gguf"); }
-
-std::vector<std::string> Strings() {
-  auto j = ReadJsonFile(GoldenDir() + "/strings.json");
-  EXPECT_TRUE(j.ok()) << j.status().ToString();
-  return j.ok() ? j->get<std::vector<std::string>>() : std::vector<std::string>();
-}
-
-json SmolLmMetadata() {
-  auto file = MappedFile::Open(testing::SharedData(kSmolLm));
-  EXPECT_TRUE(file.ok());
-  auto g = ReadGguf(**file, /*metadata_only=*/true);
-  EXPECT_TRUE(g.ok()) << g.status().ToString();
-  return g.ok() ? g->metadata : json();
-}
+using testing::CheckAgainst;
+using testing::GoldenDir;
+using testing::kSmolLm;
+using testing::SmolLmMetadata;
+using testing::Strings;
 
 // Golden files of pre-type groups (everything but strings.json and the convert goldens).
 std::vector<std::string> PreTypeGoldens() {
@@ -54,41 +39,6 @@ std::vector<std::string> PreTypeGoldens() {
   ::closedir(d);
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// Compares `tok` with one golden document: plain ids, parse-special ids and the add_special
-// prefix/suffix, string by string. Returns the number of strings whose ids all matched.
-size_t CheckAgainst(const Tokenizer& tok, const json& golden, const std::vector<std::string>& strings,
-                    const std::string& label) {
-  const auto plain = golden.at("plain").get<std::vector<std::vector<int32_t>>>();
-  const auto prefix = golden.at("prefix").get<std::vector<int32_t>>();
-  const auto suffix = golden.at("suffix").get<std::vector<int32_t>>();
-  EXPECT_EQ(plain.size(), strings.size()) << label;
-  size_t equal = 0;
-  for (size_t i = 0; i < std::min(plain.size(), strings.size()); ++i) {
-    EncodeOptions split;
-    split.split_special = true;
-    auto ids = tok.EncodeWith(strings[i], split);
-    std::vector<int32_t> special = plain[i];
-    if (golden["special"].contains(std::to_string(i))) {
-      special = golden["special"][std::to_string(i)].get<std::vector<int32_t>>();
-    }
-    auto sp = tok.EncodeWith(strings[i], EncodeOptions{});
-    EncodeOptions add;
-    add.add_special = true;
-    auto full = tok.EncodeWith(strings[i], add);
-    std::vector<int32_t> expect_full = prefix;
-    expect_full.insert(expect_full.end(), special.begin(), special.end());
-    expect_full.insert(expect_full.end(), suffix.begin(), suffix.end());
-    const bool ok = ids.ok() && *ids == plain[i] && sp.ok() && *sp == special && full.ok() && *full == expect_full;
-    EXPECT_TRUE(ok) << label << " string " << i << " " << json(strings[i]).dump() << "\n  ours plain "
-                    << (ids.ok() ? json(*ids).dump() : ids.status().ToString()) << "\n  llama.cpp  "
-                    << json(plain[i]).dump() << "\n  ours special "
-                    << (sp.ok() ? json(*sp).dump() : sp.status().ToString()) << "\n  llama.cpp    "
-                    << json(special).dump();
-    equal += ok ? 1 : 0;
-  }
-  return equal;
 }
 
 TEST(GgufTokenizerGoldens, EveryPreTypeMatchesLlamaCpp) {

@@ -1,0 +1,149 @@
+// The tokenizer through `kvpress convert`, checked against the reference implementations:
+// GGUF -> tokenizer.json must encode as Hugging Face `tokenizers` encodes that file and as llama.cpp
+// tokenizes the GGUF; tokenizer.json -> GGUF metadata must read back as llama.cpp reads it and as
+// Hugging Face encodes the source. Also the GGUF chat template, rendered as Jinja2 renders it.
+// Fixtures: scripts/goldens/make_gguf_tokenizer_goldens.py (convert_*.json, chat.json).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "gguf_tokenizer_util.h"
+#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/hf_loaders.h"
+#include "tokenizer/load_tokenizer.h"
+#include "tokenizer/tokenizer_export.h"
+#include "tokenizer_goldens.h"
+
+namespace kvpress {
+namespace {
+
+using nlohmann::json;
+using testing::CheckAgainst;
+using testing::GoldenDir;
+using testing::kSmolLm;
+using testing::SmolLmMetadata;
+using testing::Strings;
+
+// Writes `files` into a fresh temporary directory and returns it.
+std::string WriteFiles(const HfTokenizerFiles& files, const std::string& tag) {
+  const std::string dir = testing::TempDir(tag);
+  EXPECT_TRUE(WriteFileAtomic(dir + "/tokenizer.json", files.tokenizer_json.dump()).ok());
+  EXPECT_TRUE(WriteFileAtomic(dir + "/tokenizer_config.json", files.tokenizer_config.dump()).ok());
+  return dir;
+}
+
+TEST(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
+  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
+  auto golden = ReadJsonFile(GoldenDir() + "/convert_to_hf.json");
+  ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+  const json md = SmolLmMetadata();
+  auto files = HfTokenizerFromGguf(md, "smollm2");
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string dir = WriteFiles(*files, "tok-gguf-hf");
+  auto hf = LoadTokenizer(dir);
+  ASSERT_TRUE(hf.ok()) << hf.status().ToString();
+  auto gguf = LoadGgufVocab(md, "smollm2");
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  const std::vector<std::string> strings = Strings();
+  const auto plain = (*golden)["plain"].get<std::vector<std::vector<int32_t>>>();
+  const auto with_special = (*golden)["add_special"].get<std::vector<std::vector<int32_t>>>();
+  ASSERT_EQ(plain.size(), strings.size());
+  size_t equal = 0;
+  for (size_t i = 0; i < strings.size(); ++i) {
+    EncodeOptions add;
+    add.add_special = true;
+    const bool ok = (*hf)->EncodeWith(strings[i], {}).value() == plain[i] &&
+                    (*gguf)->EncodeWith(strings[i], {}).value() == plain[i] &&
+                    (*hf)->EncodeWith(strings[i], add).value() == with_special[i];
+    EXPECT_TRUE(ok) << "string " << i << " " << json(strings[i]).dump();
+    equal += ok ? 1 : 0;
+  }
+  std::printf("GGUF -> tokenizer.json: %zu of %zu strings equal to Hugging Face tokenizers\n", equal, strings.size());
+  // The config carries the chat template and the special tokens as transformers reads them.
+  const json cfg = json::parse(files->tokenizer_config.dump());
+  for (const auto& [key, value] : (*golden)["config"].items()) EXPECT_EQ(cfg.value(key, json()), value) << key;
+  EXPECT_EQ(cfg["chat_template"], md["tokenizer.chat_template"]);
+  std::remove((dir + "/tokenizer.json").c_str());
+  std::remove((dir + "/tokenizer_config.json").c_str());
+  std::remove(dir.c_str());
+}
+
+TEST(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
+  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
+  auto golden = ReadJsonFile(GoldenDir() + "/convert_to_gguf.json");
+  ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+  const json md = SmolLmMetadata();
+  auto files = HfTokenizerFromGguf(md, "smollm2");
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string dir = WriteFiles(*files, "tok-hf-gguf");
+  auto back = GgufTokenizerMetadataFromHf(dir, md["tokenizer.ggml.tokens"].size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const json meta = json::parse(back->dump());
+  for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges",
+                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.add_bos_token",
+                          "tokenizer.chat_template"}) {
+    EXPECT_EQ(meta.value(key, json()), md.value(key, json())) << key;
+  }
+  auto tok = LoadGgufVocab(meta, "round trip");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const std::vector<std::string> strings = Strings();
+  EXPECT_EQ(CheckAgainst(**tok, *golden, strings, "tokenizer.json -> GGUF"), strings.size());
+  std::remove((dir + "/tokenizer.json").c_str());
+  std::remove((dir + "/tokenizer_config.json").c_str());
+  std::remove(dir.c_str());
+}
+
+// Real Hugging Face tokenizers written as GGUF metadata encode as Hugging Face does (the goldens of
+// tokenizer_conformance_test), except text that Qwen's NFC normalizer changes: llama.cpp, and so a
+// GGUF, does not normalize.
+TEST(GgufTokenizerConvert, RealHfTokenizersToGguf) {
+  for (const char* name : {"llama3", "qwen3"}) {
+    const std::string dir = testing::SharedData(std::string("tokenizers/") + name);
+    SKIP_IF_NO_SHARED(dir + "/tokenizer.json");
+    auto meta = GgufTokenizerMetadataFromHf(dir, 0);
+    ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+    EXPECT_EQ((*meta)["tokenizer.ggml.pre"], std::string(name) == "llama3" ? "llama-bpe" : "qwen2");
+    EXPECT_TRUE(meta->contains("tokenizer.chat_template")) << name;
+    auto tok = LoadGgufVocab(json::parse(meta->dump()), dir);
+    ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+    testing::GoldenCheckOptions opt;
+    opt.skip_if = testing::ChangedByNfc;
+    EXPECT_EQ(testing::CheckGolden(**tok, testing::Golden(name), testing::GoldenStrings(), opt), 0) << name;
+  }
+}
+
+// The GGUF's chat template, found with the model, renders as Jinja2 renders it (with the
+// template's default system turn), through the library and through `kvpress template`.
+TEST(GgufChatTemplate, SmolLm2RendersAsJinja2) {
+  const std::string path = testing::SharedData(kSmolLm);
+  SKIP_IF_NO_SHARED(path);
+  auto golden = ReadJsonFile(GoldenDir() + "/chat.json");
+  ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+  auto cfg = LoadChatTemplateConfigAt(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto tmpl = ChatTemplate::FromConfig(*cfg, "", false);
+  ASSERT_TRUE(tmpl.ok()) << tmpl.status().ToString();
+  ASSERT_GE((*golden)["cases"].size(), 2u);
+  for (const json& c : (*golden)["cases"]) {
+    ChatRequest req;
+    req.messages = nlohmann::ordered_json::parse(c["messages"].dump());
+    req.add_generation_prompt = c["add_generation_prompt"].get<bool>();
+    req.special_tokens = cfg->special_tokens;
+    auto out = tmpl->Apply(req);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, c["expected"].get<std::string>());
+  }
+  const json& first = (*golden)["cases"][0];
+  const std::string dir = testing::TempDir("tok-chat");
+  ASSERT_TRUE(WriteFileAtomic(dir + "/m.json", first["messages"].dump()).ok());
+  const auto run = testing::RunKvpress("template --tokenizer '" + path + "' --messages '" + dir + "/m.json'" +
+                                       (first["add_generation_prompt"].get<bool>() ? " --add-generation-prompt" : ""));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, first["expected"].get<std::string>());
+  std::remove((dir + "/m.json").c_str());
+  std::remove(dir.c_str());
+}
+
+}  // namespace
+}  // namespace kvpress
