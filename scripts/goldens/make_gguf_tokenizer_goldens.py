@@ -22,12 +22,13 @@ Writes tests/fixtures/tokenizer_goldens/gguf/:
   smollm_real.json     the same for the real SmolLM2 file as shipped (pre "smollm", add_bos_token false).
   chat.json            SmolLM2's tokenizer.chat_template (from the GGUF) rendered by jinja2 for a few
                        conversations, with and without the generation prompt.
-With --kvpress BUILD/bin/kvpress also (see convert_goldens()):
-  convert_to_hf.json   a tiny F32 model carrying SmolLM2's tokenizer and chat template, written here as a GGUF,
-                       converted by `kvpress convert --to hf`; ids of Hugging Face `tokenizers` on the
-                       converted tokenizer.json, and the tokenizer_config.json fields.
-  convert_to_gguf.json that HF directory converted back by `kvpress convert --to gguf`; ids of llama.cpp on the
-                       GGUF written by kvpress.
+With --kvpress BUILD/bin/kvpress also (see convert_goldens()), for <name> = smollm (a tiny F32 model written
+here carrying SmolLM2's byte-level tokenizer and chat template) and llama_spm (llama-2-tiny-random.gguf, a
+SentencePiece-style vocabulary):
+  convert_<name>_to_hf.json    ids of Hugging Face `tokenizers` on the tokenizer.json that `kvpress convert --to hf`
+                               wrote, and the tokenizer_config.json fields.
+  convert_<name>_to_gguf.json  ids of llama.cpp on the GGUF that `kvpress convert --to gguf` wrote from that
+                               Hugging Face directory.
 
 Usage (from the repository root):
   REF=$(KVPRESS_REF_DIR=/work/cache/ref scripts/build-llamacpp.sh)
@@ -48,6 +49,7 @@ from llama_cpp import Llama
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOLLM = "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+LLAMA_SPM = "models/llama-2-tiny-random/llama-2-tiny-random.gguf"  # SentencePiece-style vocabulary
 
 # tokenizer.ggml.pre values llama.cpp (llama-vocab.cpp) accepts for byte-level BPE, in table order.
 # Left out: kimi-k2 (a custom splitter), gemma4 / granite-embed-multi-311m / sarvam-moe / whitespace
@@ -226,31 +228,33 @@ def tiny_model_gguf(reader, path):
 
 
 def convert_goldens(shared, out, strings, kvpress):
+    """convert_<name>_to_hf.json / convert_<name>_to_gguf.json for a byte-level vocabulary (SmolLM2's,
+    carried by a tiny model written here) and a SentencePiece-style one (llama-2-tiny-random.gguf)."""
     from tokenizers import Tokenizer
-    reader = GGUFReader(os.path.join(shared, SMOLLM))
     tmp = tempfile.mkdtemp(prefix="gguf-convert-")
     try:
-        src = os.path.join(tmp, "tiny.gguf")
-        tiny_model_gguf(reader, src)
-        hf = os.path.join(tmp, "hf")
-        subprocess.run([kvpress, "convert", "--model", src, "--to", "hf", "--out", hf], check=True)
-        tok = Tokenizer.from_file(os.path.join(hf, "tokenizer.json"))
-        with open(os.path.join(hf, "tokenizer_config.json"), encoding="utf-8") as f:
-            cfg = json.load(f)
-        plain = [tok.encode(s, add_special_tokens=False).ids for s in strings]
-        with_special = [tok.encode(s, add_special_tokens=True).ids for s in strings]
-        dump(os.path.join(out, "convert_to_hf.json"),
-             {"source": "Hugging Face tokenizers 0.23.3 on the tokenizer.json that `kvpress convert --to hf` wrote "
-                        "from a GGUF carrying SmolLM2-135M-Instruct's tokenizer",
-              "plain": plain, "add_special": with_special,
-              "config": {k: cfg.get(k) for k in ("bos_token", "eos_token", "unk_token", "pad_token",
-                                                 "add_bos_token", "add_eos_token", "chat_template")}})
-        back = os.path.join(tmp, "back.gguf")
-        subprocess.run([kvpress, "convert", "--model", hf, "--to", "gguf", "--out", back], check=True)
-        res = tokenize_all(back, strings)
-        dump(os.path.join(out, "convert_to_gguf.json"),
-             {"source": "llama.cpp via llama-cpp-python 0.3.36 on the GGUF that `kvpress convert --to gguf` wrote "
-                        "from that Hugging Face directory", **res})
+        smollm = os.path.join(tmp, "tiny.gguf")
+        tiny_model_gguf(GGUFReader(os.path.join(shared, SMOLLM)), smollm)
+        for name, src in (("smollm", smollm), ("llama_spm", os.path.join(shared, LLAMA_SPM))):
+            hf = os.path.join(tmp, name + "-hf")
+            subprocess.run([kvpress, "convert", "--model", src, "--to", "hf", "--out", hf], check=True)
+            tok = Tokenizer.from_file(os.path.join(hf, "tokenizer.json"))
+            with open(os.path.join(hf, "tokenizer_config.json"), encoding="utf-8") as f:
+                cfg = json.load(f)
+            plain = [tok.encode(s, add_special_tokens=False).ids for s in strings]
+            with_special = [tok.encode(s, add_special_tokens=True).ids for s in strings]
+            dump(os.path.join(out, f"convert_{name}_to_hf.json"),
+                 {"source": "Hugging Face tokenizers 0.23.3 on the tokenizer.json that `kvpress convert --to hf` wrote "
+                            f"from {os.path.basename(src)}",
+                  "plain": plain, "add_special": with_special,
+                  "config": {k: cfg.get(k) for k in ("bos_token", "eos_token", "unk_token", "pad_token",
+                                                     "add_bos_token", "add_eos_token", "chat_template")}})
+            back = os.path.join(tmp, name + "-back.gguf")
+            subprocess.run([kvpress, "convert", "--model", hf, "--to", "gguf", "--out", back], check=True)
+            res = tokenize_all(back, strings)
+            dump(os.path.join(out, f"convert_{name}_to_gguf.json"),
+                 {"source": "llama.cpp via llama-cpp-python 0.3.36 on the GGUF that `kvpress convert --to gguf` wrote "
+                            "from that Hugging Face directory", **res})
     finally:
         shutil.rmtree(tmp)
 

@@ -51,6 +51,16 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
                                                              const std::string& description,
                                                              bool add_space_prefix = true);
 
+// Merge priority of each of `n` SentencePiece pieces, as transformers' SentencePieceExtractor
+// orders them: by score, highest first (ties by id); 0 = merged first.
+std::vector<int64_t> SentencePieceMergePriorities(const std::vector<float>& scores, size_t n);
+
+// The normalizer and decoder specs of the Llama-2 "legacy" tokenizer.json pipeline that
+// BuildSentencePieceBpe uses: Prepend("▁") (when `add_space_prefix`, SentencePiece's
+// add_dummy_prefix) + Replace(" " -> "▁"); Replace("▁" -> " ") + ByteFallback + Fuse + Strip.
+nlohmann::json SentencePieceNormalizerSpec(bool add_space_prefix);
+nlohmann::json SentencePieceDecoderSpec();
+
 // BOS/EOS from a tokenizer_config.json in `dir` (bos_token / eos_token as a string or an
 // AddedToken object), resolved with `tok`. Leaves the ids unchanged when absent.
 void ApplyTokenizerConfig(const std::string& dir, const Tokenizer& tok, int& bos_id, int& eos_id);

@@ -142,6 +142,34 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
 
 }  // namespace
 
+std::vector<int64_t> SentencePieceMergePriorities(const std::vector<float>& scores, size_t n) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const float sa = a < scores.size() ? scores[a] : 0.0f, sb = b < scores.size() ? scores[b] : 0.0f;
+    return sa > sb;
+  });
+  std::vector<int64_t> priority(n, -1);
+  for (size_t r = 0; r < n; ++r) priority[order[r]] = static_cast<int64_t>(r);
+  return priority;
+}
+
+json SentencePieceNormalizerSpec(bool add_space_prefix) {
+  const std::string space = "\xE2\x96\x81";  // U+2581
+  json normalizers = json::array();
+  if (add_space_prefix) normalizers.push_back(json{{"type", "Prepend"}, {"prepend", space}});
+  normalizers.push_back(json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}});
+  return json{{"type", "Sequence"}, {"normalizers", std::move(normalizers)}};
+}
+
+json SentencePieceDecoderSpec() {
+  const std::string space = "\xE2\x96\x81";
+  return json{{"type", "Sequence"},
+              {"decoders", json::array({json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                                        json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
+                                        json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
+}
+
 StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::string> tokens,
                                                              const std::vector<float>& scores,
                                                              const std::vector<int>& types,
@@ -161,17 +189,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
       parts.added_tokens.push_back(std::move(t));
     }
   }
-  // Merge ranks as transformers' SentencePieceExtractor orders them: by score, highest first
-  // (ties by id); every split of a piece into two vocabulary pieces is a merge.
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const float sa = a < scores.size() ? scores[a] : 0.0f,
-                sb = b < scores.size() ? scores[b] : 0.0f;
-    return sa > sb;
-  });
-  std::vector<int64_t> priority(n, -1);
-  for (size_t r = 0; r < n; ++r) priority[order[r]] = static_cast<int64_t>(r);
+  const std::vector<int64_t> priority = SentencePieceMergePriorities(scores, n);
   BpeOptions opt;
   opt.byte_fallback = true;
   opt.fuse_unk = true;
@@ -182,25 +200,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
   if (add_eos && eos_id >= 0) parts.special_suffix = {eos_id};
   parts.bos_id = bos_id;
   parts.eos_id = eos_id;
-  const std::string space = "\xE2\x96\x81";  // U+2581
-  // The "legacy" pipeline of the Llama-2 tokenizer.json on the Hub: "▁" prepended to every piece
-  // of text and spaces replaced, which is what SentencePiece's add_dummy_prefix does (and
-  // llama.cpp's add_space_prefix: a space before each text fragment that follows a special
-  // token or starts the input).
-  json normalizers = json::array();
-  if (add_space_prefix) normalizers.push_back(json{{"type", "Prepend"}, {"prepend", space}});
-  normalizers.push_back(json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}});
-  ASSIGN_OR_RETURN(parts.normalizer,
-                   MakeNormalizer(json{{"type", "Sequence"}, {"normalizers", std::move(normalizers)}}));
-  ASSIGN_OR_RETURN(
-      parts.decoder,
-      MakeDecoder(
-          json{{"type", "Sequence"},
-               {"decoders",
-                json::array(
-                    {json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
-                     json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
-                     json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}));
+  ASSIGN_OR_RETURN(parts.normalizer, MakeNormalizer(SentencePieceNormalizerSpec(add_space_prefix)));
+  ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(SentencePieceDecoderSpec()));
   parts.description = description;
   parts.model = std::move(bpe);
   return HfTokenizer::Create(std::move(parts));

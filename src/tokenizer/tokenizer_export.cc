@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "core/file_util.h"
 #include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/gguf_pre_types.h"
+#include "tokenizer/hf_loaders.h"
 
 namespace kvpress {
 namespace {
@@ -18,7 +22,7 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 // GGUF token types (model-formats.md §4).
-constexpr int kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
+constexpr int kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6;
 
 // {"SpecialToken": ...} items and the special_tokens map of a TemplateProcessing post-processor
 // that puts `bos` before and/or `eos` after each sequence.
@@ -95,6 +99,24 @@ Status CollectSplits(const json& spec, std::vector<GgufSplit>& splits, bool& byt
   return Unimplemented(fmt::format("pre_tokenizer stage {} has no tokenizer.ggml.pre equivalent", spec.dump()));
 }
 
+// Whether a byte-fallback tokenizer.json prepends "▁" (SentencePiece's add_dummy_prefix), when its
+// pipeline is the SentencePiece one: the Llama-2 "legacy" normalizer, or a Metaspace
+// pre-tokenizer that does not split. nullopt for anything else.
+std::optional<bool> SpmSpacePrefix(const json& tj) {
+  const json norm = tj.value("normalizer", json());
+  const json pre = tj.value("pre_tokenizer", json());
+  if (pre.is_null()) {
+    if (norm == SentencePieceNormalizerSpec(true)) return true;
+    if (norm == SentencePieceNormalizerSpec(false)) return false;
+    return std::nullopt;
+  }
+  if (norm.is_null() && pre.is_object() && pre.value("type", std::string()) == "Metaspace" &&
+      pre.value("replacement", std::string()) == "\xE2\x96\x81" && !pre.value("split", true)) {
+    return pre.value("prepend_scheme", std::string("always")) != "never";
+  }
+  return std::nullopt;
+}
+
 // `value`: a token string or an AddedToken object -> its content ("" when neither).
 std::string TokenContent(const json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -108,14 +130,95 @@ std::string TokenContent(const json& value) {
 
 namespace {
 
+// The special tokens, class and chat template(s) of a tokenizer_config.json.
+void FillConfig(const ChatTemplateConfig& templates, ordered_json& cfg) {
+  for (const char* name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+    const auto it = templates.special_tokens.find(name);
+    cfg[name] = it != templates.special_tokens.end() ? ordered_json(it->second) : ordered_json(nullptr);
+  }
+  cfg["clean_up_tokenization_spaces"] = false;
+  cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
+  if (!templates.templates.empty()) cfg["chat_template"] = ConfigChatTemplate(templates);
+}
+
+// A SentencePiece-style GGUF vocabulary (`llama`) as the Llama-2 "legacy" tokenizer.json:
+// BPE with byte fallback and the merges BuildSentencePieceBpe derives from the scores, listed.
+StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::string>& tokens,
+                                         const std::vector<int>& types, const std::string& origin) {
+  std::vector<float> scores;
+  for (const json& v : m.value("tokenizer.ggml.scores", json::array())) scores.push_back(v.is_number() ? v.get<float>() : 0.0f);
+  if (scores.size() != tokens.size()) {
+    return DataLoss(fmt::format("{}: {} tokens but {} scores", origin, tokens.size(), scores.size()));
+  }
+  const int n = static_cast<int>(tokens.size());
+  auto id_or = [&](const char* key, int fallback) {
+    const int v = m.value(key, fallback);
+    return v >= 0 && v < n ? v : -1;
+  };
+  const int bos = id_or("tokenizer.ggml.bos_token_id", 1), eos = id_or("tokenizer.ggml.eos_token_id", 2),
+            unk = id_or("tokenizer.ggml.unknown_token_id", 0);
+  const bool add_bos = m.value("tokenizer.ggml.add_bos_token", true) && bos >= 0;
+  const bool add_eos = m.value("tokenizer.ggml.add_eos_token", false) && eos >= 0;
+  std::unordered_map<std::string, int> ids;
+  json vocab = json::object();
+  ordered_json added = ordered_json::array();
+  for (int id = 0; id < n; ++id) {
+    const std::string& tok = tokens[static_cast<size_t>(id)];
+    ids.emplace(tok, id);
+    if (!vocab.contains(tok)) vocab[tok] = id;
+    const int t = types[static_cast<size_t>(id)];
+    if (t == kUnknown || t == kControl || t == kUserDefined) {
+      added.push_back({{"id", id}, {"content", tok}, {"single_word", false}, {"lstrip", false},
+                       {"rstrip", false}, {"normalized", false}, {"special", t != kUserDefined}});
+    }
+  }
+  // Every split of a piece into two vocabulary pieces, ranked by the piece's priority.
+  const std::vector<int64_t> priority = SentencePieceMergePriorities(scores, tokens.size());
+  std::vector<std::tuple<int64_t, int, int>> rules;
+  for (int id = 0; id < n; ++id) {
+    const std::string& t = tokens[static_cast<size_t>(id)];
+    for (size_t cut = 1; cut < t.size(); ++cut) {
+      if ((static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) continue;
+      const auto l = ids.find(t.substr(0, cut)), r = ids.find(t.substr(cut));
+      if (l != ids.end() && r != ids.end()) rules.emplace_back(priority[static_cast<size_t>(id)], l->second, r->second);
+    }
+  }
+  std::sort(rules.begin(), rules.end());
+  ordered_json merges = ordered_json::array();
+  for (const auto& [p, l, r] : rules) merges.push_back({tokens[static_cast<size_t>(l)], tokens[static_cast<size_t>(r)]});
+  HfTokenizerFiles out;
+  out.tokenizer_json = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", std::move(added)},
+      {"normalizer", SentencePieceNormalizerSpec(m.value("tokenizer.ggml.add_space_prefix", true))},
+      {"pre_tokenizer", nullptr},
+      {"post_processor", add_bos || add_eos ? TemplateProcessing(tokens, bos, add_bos, eos, add_eos) : ordered_json(nullptr)},
+      {"decoder", SentencePieceDecoderSpec()},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", unk >= 0 ? ordered_json(tokens[static_cast<size_t>(unk)]) : ordered_json(nullptr)},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", true},
+        {"byte_fallback", true},
+        {"ignore_merges", false},
+        {"vocab", std::move(vocab)},
+        {"merges", std::move(merges)}}}};
+  out.tokenizer_config["add_bos_token"] = add_bos;
+  out.tokenizer_config["add_eos_token"] = add_eos;
+  return out;
+}
+
 StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   const auto model_it = m.find("tokenizer.ggml.model");
   if (!m.is_object() || model_it == m.end() || !model_it->is_string()) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
   }
-  if (*model_it != "gpt2") {
-    return Unimplemented(fmt::format("{}: a tokenizer.json for tokenizer.ggml.model '{}' is not supported (only gpt2, "
-                                     "byte-level BPE)",
+  if (*model_it != "gpt2" && *model_it != "llama") {
+    return Unimplemented(fmt::format("{}: a tokenizer.json for tokenizer.ggml.model '{}' is not supported (gpt2, llama)",
                                      origin, model_it->get<std::string>()));
   }
   const json& toks = m.value("tokenizer.ggml.tokens", json());
@@ -128,6 +231,12 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   std::vector<int> types(tokens.size(), kNormal);
   const json& tt = m.value("tokenizer.ggml.token_type", json::array());
   for (size_t i = 0; i < tt.size() && i < types.size(); ++i) types[i] = tt[i].is_number() ? tt[i].get<int>() : kNormal;
+  const ChatTemplateConfig templates = ChatTemplateConfigFromGguf(m, origin);
+  if (*model_it == "llama") {
+    ASSIGN_OR_RETURN(HfTokenizerFiles out, FromGgufLlama(m, tokens, types, origin));
+    FillConfig(templates, out.tokenizer_config);
+    return out;
+  }
   auto pre = FindGgufPreType(m.value("tokenizer.ggml.pre", std::string()));
   if (!pre.ok()) return Status(pre.status().code(), origin + ": " + pre.status().message());
   auto sp = ResolveGgufBpeSpecials(m, *pre, tokens.size());
@@ -181,18 +290,10 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
         {"vocab", std::move(vocab)},
         {"merges", std::move(merges)}}}};
 
-  ordered_json& cfg = out.tokenizer_config;
-  cfg["add_bos_token"] = sp->add_bos;
-  cfg["add_eos_token"] = sp->add_eos;
-  const ChatTemplateConfig templates = ChatTemplateConfigFromGguf(m, origin);
-  for (const char* name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
-    const auto it = templates.special_tokens.find(name);
-    cfg[name] = it != templates.special_tokens.end() ? ordered_json(it->second) : ordered_json(nullptr);
-  }
-  if (sp->bos < 0) cfg["bos_token"] = nullptr;  // llama.cpp drops it for this pre type
-  cfg["clean_up_tokenization_spaces"] = false;
-  cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
-  if (!templates.templates.empty()) cfg["chat_template"] = ConfigChatTemplate(templates);
+  out.tokenizer_config["add_bos_token"] = sp->add_bos;
+  out.tokenizer_config["add_eos_token"] = sp->add_eos;
+  FillConfig(templates, out.tokenizer_config);
+  if (sp->bos < 0) out.tokenizer_config["bos_token"] = nullptr;  // llama.cpp drops it for this pre type
   return out;
 }
 
@@ -216,24 +317,36 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
   if (!model.is_object() || model.value("type", std::string("BPE")) != "BPE" || !model.contains("vocab")) {
     return Unimplemented(path + ": only BPE tokenizers can be written as GGUF metadata");
   }
-  std::vector<GgufSplit> splits;
-  bool byte_level = false;
-  Status st = CollectSplits(tj.value("pre_tokenizer", json()), splits, byte_level);
-  if (!st.ok()) return Status(st.code(), path + ": " + st.message());
-  if (!byte_level) {
-    return Unimplemented(path + ": only byte-level BPE (tokenizer.ggml.model gpt2) can be written as GGUF metadata");
-  }
-  const json& norm = tj.value("normalizer", json());
-  // llama.cpp does not normalize; its converter writes NFC tokenizers (Qwen2) unchanged.
-  if (!norm.is_null() && norm.value("type", std::string()) != "NFC") {
-    return Unimplemented(fmt::format("{}: normalizer {} has no GGUF equivalent", path, norm.dump()));
-  }
-  const std::string pre = GgufPreTypeForSplits(splits, model.value("ignore_merges", false));
-  if (pre.empty()) {
-    json regexes = json::array();
-    for (const GgufSplit& s : splits) regexes.push_back(s.regex);
-    return Unimplemented(fmt::format("{}: the pre-tokenizer's splits {} match no tokenizer.ggml.pre value llama.cpp knows",
-                                     path, regexes.dump()));
+  // Byte-level BPE -> tokenizer.ggml.model gpt2 with the matching pre type; SentencePiece-style
+  // BPE (byte fallback, "▁" spaces) -> model llama with scores that give the merges' order.
+  std::string pre;
+  std::optional<bool> space_prefix;
+  if (model.value("byte_fallback", false)) {
+    space_prefix = SpmSpacePrefix(tj);
+    if (!space_prefix) {
+      return Unimplemented(path + ": a byte-fallback BPE needs the SentencePiece pipeline (Prepend/Replace \"▁\" "
+                                  "normalizer or a Metaspace pre-tokenizer) to be written as GGUF metadata");
+    }
+  } else {
+    std::vector<GgufSplit> splits;
+    bool byte_level = false;
+    Status st = CollectSplits(tj.value("pre_tokenizer", json()), splits, byte_level);
+    if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+    if (!byte_level) {
+      return Unimplemented(path + ": only byte-level or SentencePiece-style BPE can be written as GGUF metadata");
+    }
+    const json& norm = tj.value("normalizer", json());
+    // llama.cpp does not normalize; its converter writes NFC tokenizers (Qwen2) unchanged.
+    if (!norm.is_null() && norm.value("type", std::string()) != "NFC") {
+      return Unimplemented(fmt::format("{}: normalizer {} has no GGUF equivalent", path, norm.dump()));
+    }
+    pre = GgufPreTypeForSplits(splits, model.value("ignore_merges", false));
+    if (pre.empty()) {
+      json regexes = json::array();
+      for (const GgufSplit& s : splits) regexes.push_back(s.regex);
+      return Unimplemented(fmt::format(
+          "{}: the pre-tokenizer's splits {} match no tokenizer.ggml.pre value llama.cpp knows", path, regexes.dump()));
+    }
   }
   // Tokens by id: the vocabulary, then the added tokens (which may extend it).
   std::unordered_map<std::string, int64_t> ids;
@@ -256,15 +369,47 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
     types[i] = a.value("special", false) ? kControl : kUserDefined;
     ids[tokens[i]] = static_cast<int64_t>(i);
   }
-  ordered_json merges = ordered_json::array();
+  std::vector<std::pair<std::string, std::string>> pairs;
   for (const json& mg : model.value("merges", json::array())) {
-    merges.push_back(mg.is_string() ? mg.get<std::string>() : mg.at(0).get<std::string>() + " " + mg.at(1).get<std::string>());
+    if (mg.is_string()) {
+      const std::string m = mg.get<std::string>();
+      const size_t space = m.find(' ', 1);
+      if (space == std::string::npos) return DataLoss(fmt::format("{}: merge \"{}\" is not \"left right\"", path, m));
+      pairs.emplace_back(m.substr(0, space), m.substr(space + 1));
+    } else {
+      pairs.emplace_back(mg.at(0).get<std::string>(), mg.at(1).get<std::string>());
+    }
   }
-  ordered_json out = {{"tokenizer.ggml.model", "gpt2"},
-                      {"tokenizer.ggml.pre", pre},
-                      {"tokenizer.ggml.tokens", tokens},
-                      {"tokenizer.ggml.token_type", types},
-                      {"tokenizer.ggml.merges", std::move(merges)}};
+  ordered_json out;
+  if (space_prefix) {
+    // Score of a piece: minus the rank of the first merge that makes it (higher merges first, as
+    // SentencePiece scores order them); pieces no merge makes come last.
+    std::vector<float> scores(tokens.size(), -1e9f);
+    for (size_t rank = pairs.size(); rank-- > 0;) {
+      const auto it = ids.find(pairs[rank].first + pairs[rank].second);
+      if (it != ids.end()) scores[static_cast<size_t>(it->second)] = -static_cast<float>(rank);
+    }
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const std::string& t = tokens[i];
+      if (types[i] == kNormal && t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') types[i] = kByte;
+    }
+    const auto unk = ids.find(TokenContent(model.value("unk_token", json())));
+    if (unk != ids.end()) types[static_cast<size_t>(unk->second)] = kUnknown;
+    out = {{"tokenizer.ggml.model", "llama"},
+           {"tokenizer.ggml.pre", "default"},
+           {"tokenizer.ggml.tokens", tokens},
+           {"tokenizer.ggml.scores", scores},
+           {"tokenizer.ggml.token_type", types},
+           {"tokenizer.ggml.add_space_prefix", *space_prefix}};
+  } else {
+    ordered_json merges = ordered_json::array();
+    for (const auto& [l, r] : pairs) merges.push_back(l + " " + r);
+    out = {{"tokenizer.ggml.model", "gpt2"},
+           {"tokenizer.ggml.pre", pre},
+           {"tokenizer.ggml.tokens", tokens},
+           {"tokenizer.ggml.token_type", types},
+           {"tokenizer.ggml.merges", std::move(merges)}};
+  }
 
   // BOS/EOS: tokenizer_config.json, else the post-processor's template.
   json config = json::object();
@@ -303,7 +448,9 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
   if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) add_eos = config["add_eos_token"].get<bool>();
   if (bos >= 0) out["tokenizer.ggml.bos_token_id"] = bos;
   if (eos >= 0) out["tokenizer.ggml.eos_token_id"] = eos;
-  if (const int64_t unk = id_of("unk_token"); unk >= 0) out["tokenizer.ggml.unknown_token_id"] = unk;
+  int64_t unk = id_of("unk_token");
+  if (const auto it = ids.find(TokenContent(model.value("unk_token", json()))); unk < 0 && it != ids.end()) unk = it->second;
+  if (unk >= 0) out["tokenizer.ggml.unknown_token_id"] = unk;
   if (const int64_t pad = id_of("pad_token"); pad >= 0) out["tokenizer.ggml.padding_token_id"] = pad;
   out["tokenizer.ggml.add_bos_token"] = add_bos;
   out["tokenizer.ggml.add_eos_token"] = add_eos;

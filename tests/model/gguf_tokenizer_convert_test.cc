@@ -22,7 +22,6 @@ using nlohmann::json;
 using testing::CheckAgainst;
 using testing::GoldenDir;
 using testing::kSmolLm;
-using testing::SmolLmMetadata;
 using testing::Strings;
 
 // Writes `files` into a fresh temporary directory and returns it.
@@ -33,71 +32,88 @@ std::string WriteFiles(const HfTokenizerFiles& files, const std::string& tag) {
   return dir;
 }
 
-TEST(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
-  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
-  auto golden = ReadJsonFile(GoldenDir() + "/convert_to_hf.json");
+// The vocabularies converted by the golden script: byte-level (SmolLM2) and SentencePiece-style.
+struct ConvertCase {
+  std::string name;  // convert_<name>_to_{hf,gguf}.json
+  std::string gguf;  // under the shared data
+};
+
+class GgufTokenizerConvert : public ::testing::TestWithParam<ConvertCase> {};
+
+TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
+  const ConvertCase& c = GetParam();
+  SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
+  auto golden = ReadJsonFile(GoldenDir() + "/convert_" + c.name + "_to_hf.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
-  const json md = SmolLmMetadata();
-  auto files = HfTokenizerFromGguf(md, "smollm2");
+  const json md = testing::GgufMetadataOf(c.gguf);
+  auto files = HfTokenizerFromGguf(md, c.gguf);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   const std::string dir = WriteFiles(*files, "tok-gguf-hf");
   auto hf = LoadTokenizer(dir);
   ASSERT_TRUE(hf.ok()) << hf.status().ToString();
-  auto gguf = LoadGgufVocab(md, "smollm2");
+  auto gguf = LoadGgufVocab(md, c.gguf);
   ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
   const std::vector<std::string> strings = Strings();
   const auto plain = (*golden)["plain"].get<std::vector<std::vector<int32_t>>>();
   const auto with_special = (*golden)["add_special"].get<std::vector<std::vector<int32_t>>>();
   ASSERT_EQ(plain.size(), strings.size());
   size_t equal = 0;
+  EncodeOptions add;
+  add.add_special = true;
   for (size_t i = 0; i < strings.size(); ++i) {
-    EncodeOptions add;
-    add.add_special = true;
     const bool ok = (*hf)->EncodeWith(strings[i], {}).value() == plain[i] &&
                     (*gguf)->EncodeWith(strings[i], {}).value() == plain[i] &&
-                    (*hf)->EncodeWith(strings[i], add).value() == with_special[i];
-    EXPECT_TRUE(ok) << "string " << i << " " << json(strings[i]).dump();
+                    (*hf)->EncodeWith(strings[i], add).value() == with_special[i] &&
+                    (*gguf)->EncodeWith(strings[i], add).value() == with_special[i];
+    EXPECT_TRUE(ok) << c.name << " string " << i << " " << json(strings[i]).dump();
     equal += ok ? 1 : 0;
   }
-  std::printf("GGUF -> tokenizer.json: %zu of %zu strings equal to Hugging Face tokenizers\n", equal, strings.size());
+  std::printf("%s: GGUF -> tokenizer.json: %zu of %zu strings equal to Hugging Face tokenizers\n", c.name.c_str(),
+              equal, strings.size());
   // The config carries the chat template and the special tokens as transformers reads them.
   const json cfg = json::parse(files->tokenizer_config.dump());
   for (const auto& [key, value] : (*golden)["config"].items()) EXPECT_EQ(cfg.value(key, json()), value) << key;
-  EXPECT_EQ(cfg["chat_template"], md["tokenizer.chat_template"]);
+  EXPECT_EQ(cfg.value("chat_template", json()), md.value("tokenizer.chat_template", json()));
   std::remove((dir + "/tokenizer.json").c_str());
   std::remove((dir + "/tokenizer_config.json").c_str());
   std::remove(dir.c_str());
 }
 
-TEST(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
-  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
-  auto golden = ReadJsonFile(GoldenDir() + "/convert_to_gguf.json");
+TEST_P(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
+  const ConvertCase& c = GetParam();
+  SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
+  auto golden = ReadJsonFile(GoldenDir() + "/convert_" + c.name + "_to_gguf.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
-  const json md = SmolLmMetadata();
-  auto files = HfTokenizerFromGguf(md, "smollm2");
+  const json md = testing::GgufMetadataOf(c.gguf);
+  auto files = HfTokenizerFromGguf(md, c.gguf);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   const std::string dir = WriteFiles(*files, "tok-hf-gguf");
-  auto back = GgufTokenizerMetadataFromHf(dir, md["tokenizer.ggml.tokens"].size());
+  auto back = GgufTokenizerMetadataFromHf(dir, static_cast<int64_t>(md["tokenizer.ggml.tokens"].size()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   const json meta = json::parse(back->dump());
-  for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges",
-                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.add_bos_token",
-                          "tokenizer.chat_template"}) {
-    EXPECT_EQ(meta.value(key, json()), md.value(key, json())) << key;
+  for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.merges",
+                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.chat_template"}) {
+    EXPECT_EQ(meta.value(key, json()), md.value(key, json())) << c.name << " " << key;
   }
   auto tok = LoadGgufVocab(meta, "round trip");
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   const std::vector<std::string> strings = Strings();
-  EXPECT_EQ(CheckAgainst(**tok, *golden, strings, "tokenizer.json -> GGUF"), strings.size());
+  EXPECT_EQ(CheckAgainst(**tok, *golden, strings, c.name + ": tokenizer.json -> GGUF"), strings.size());
   std::remove((dir + "/tokenizer.json").c_str());
   std::remove((dir + "/tokenizer_config.json").c_str());
   std::remove(dir.c_str());
 }
 
+INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizerConvert,
+                         ::testing::Values(ConvertCase{"smollm", kSmolLm},
+                                           ConvertCase{"llama_spm",
+                                                       "models/llama-2-tiny-random/llama-2-tiny-random.gguf"}),
+                         [](const ::testing::TestParamInfo<ConvertCase>& info) { return info.param.name; });
+
 // Real Hugging Face tokenizers written as GGUF metadata encode as Hugging Face does (the goldens of
 // tokenizer_conformance_test), except text that Qwen's NFC normalizer changes: llama.cpp, and so a
 // GGUF, does not normalize.
-TEST(GgufTokenizerConvert, RealHfTokenizersToGguf) {
+TEST(GgufTokenizerConvertHf, RealHfTokenizersToGguf) {
   for (const char* name : {"llama3", "qwen3"}) {
     const std::string dir = testing::SharedData(std::string("tokenizers/") + name);
     SKIP_IF_NO_SHARED(dir + "/tokenizer.json");

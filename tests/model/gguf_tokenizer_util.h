@@ -29,13 +29,17 @@ inline std::vector<std::string> Strings() {
   return j.ok() ? j->get<std::vector<std::string>>() : std::vector<std::string>();
 }
 
-inline json SmolLmMetadata() {
-  auto file = MappedFile::Open(SharedData(kSmolLm));
-  EXPECT_TRUE(file.ok());
+// The metadata of the GGUF file at `rel` under the shared data (read without the tensors).
+inline json GgufMetadataOf(const std::string& rel) {
+  auto file = MappedFile::Open(SharedData(rel));
+  EXPECT_TRUE(file.ok()) << rel;
+  if (!file.ok()) return json();
   auto g = ReadGguf(**file, /*metadata_only=*/true);
   EXPECT_TRUE(g.ok()) << g.status().ToString();
   return g.ok() ? g->metadata : json();
 }
+
+inline json SmolLmMetadata() { return GgufMetadataOf(kSmolLm); }
 
 // Compares `tok` with one golden document: plain ids, parse-special ids and the add_special
 // prefix/suffix, string by string. Returns the number of strings whose ids all matched.
