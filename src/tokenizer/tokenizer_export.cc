@@ -130,6 +130,42 @@ std::string TokenContent(const json& value) {
 
 namespace {
 
+// One tokenizer.json `added_tokens` entry (matched on the raw text, no stripping).
+ordered_json AddedTokenJson(int64_t id, const std::string& content, bool special) {
+  return {{"id", id},           {"content", content}, {"single_word", false}, {"lstrip", false},
+          {"rstrip", false},    {"normalized", false}, {"special", special}};
+}
+
+// A tokenizer.json document around a BPE model.
+struct BpeJson {
+  ordered_json unk_token;
+  bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
+  json vocab;
+  ordered_json merges;
+};
+ordered_json TokenizerJson(ordered_json added, ordered_json normalizer, ordered_json pre_tokenizer,
+                           ordered_json post_processor, ordered_json decoder, BpeJson bpe) {
+  return {{"version", "1.0"},
+          {"truncation", nullptr},
+          {"padding", nullptr},
+          {"added_tokens", std::move(added)},
+          {"normalizer", std::move(normalizer)},
+          {"pre_tokenizer", std::move(pre_tokenizer)},
+          {"post_processor", std::move(post_processor)},
+          {"decoder", std::move(decoder)},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", std::move(bpe.unk_token)},
+            {"continuing_subword_prefix", nullptr},
+            {"end_of_word_suffix", nullptr},
+            {"fuse_unk", bpe.fuse_unk},
+            {"byte_fallback", bpe.byte_fallback},
+            {"ignore_merges", bpe.ignore_merges},
+            {"vocab", std::move(bpe.vocab)},
+            {"merges", std::move(bpe.merges)}}}};
+}
+
 // The special tokens, class and chat template(s) of a tokenizer_config.json.
 void FillConfig(const ChatTemplateConfig& templates, ordered_json& cfg) {
   for (const char* name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
@@ -168,8 +204,7 @@ StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::s
     if (!vocab.contains(tok)) vocab[tok] = id;
     const int t = types[static_cast<size_t>(id)];
     if (t == kUnknown || t == kControl || t == kUserDefined) {
-      added.push_back({{"id", id}, {"content", tok}, {"single_word", false}, {"lstrip", false},
-                       {"rstrip", false}, {"normalized", false}, {"special", t != kUserDefined}});
+      added.push_back(AddedTokenJson(id, tok, t != kUserDefined));
     }
   }
   // Every split of a piece into two vocabulary pieces, ranked by the piece's priority.
@@ -187,26 +222,15 @@ StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::s
   ordered_json merges = ordered_json::array();
   for (const auto& [p, l, r] : rules) merges.push_back({tokens[static_cast<size_t>(l)], tokens[static_cast<size_t>(r)]});
   HfTokenizerFiles out;
-  out.tokenizer_json = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", std::move(added)},
-      {"normalizer", SentencePieceNormalizerSpec(m.value("tokenizer.ggml.add_space_prefix", true))},
-      {"pre_tokenizer", nullptr},
-      {"post_processor", add_bos || add_eos ? TemplateProcessing(tokens, bos, add_bos, eos, add_eos) : ordered_json(nullptr)},
-      {"decoder", SentencePieceDecoderSpec()},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", unk >= 0 ? ordered_json(tokens[static_cast<size_t>(unk)]) : ordered_json(nullptr)},
-        {"continuing_subword_prefix", nullptr},
-        {"end_of_word_suffix", nullptr},
-        {"fuse_unk", true},
-        {"byte_fallback", true},
-        {"ignore_merges", false},
-        {"vocab", std::move(vocab)},
-        {"merges", std::move(merges)}}}};
+  BpeJson bpe;
+  bpe.unk_token = unk >= 0 ? ordered_json(tokens[static_cast<size_t>(unk)]) : ordered_json(nullptr);
+  bpe.fuse_unk = bpe.byte_fallback = true;
+  bpe.vocab = std::move(vocab);
+  bpe.merges = std::move(merges);
+  out.tokenizer_json = TokenizerJson(
+      std::move(added), SentencePieceNormalizerSpec(m.value("tokenizer.ggml.add_space_prefix", true)), nullptr,
+      add_bos || add_eos ? TemplateProcessing(tokens, bos, add_bos, eos, add_eos) : ordered_json(nullptr),
+      SentencePieceDecoderSpec(), std::move(bpe));
   out.tokenizer_config["add_bos_token"] = add_bos;
   out.tokenizer_config["add_eos_token"] = add_eos;
   return out;
@@ -246,13 +270,7 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   ordered_json added = ordered_json::array();
   for (size_t id = 0; id < tokens.size(); ++id) {
     if (types[id] == kControl || types[id] == kUserDefined) {
-      added.push_back({{"id", id},
-                       {"content", tokens[id]},
-                       {"single_word", false},
-                       {"lstrip", false},
-                       {"rstrip", false},
-                       {"normalized", false},
-                       {"special", types[id] == kControl}});
+      added.push_back(AddedTokenJson(static_cast<int64_t>(id), tokens[id], types[id] == kControl));
     }
     if (types[id] != kUnused && !vocab.contains(tokens[id])) vocab[tokens[id]] = id;
   }
@@ -267,28 +285,15 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
     merges.push_back({s.substr(0, space), s.substr(space + 1)});
   }
   HfTokenizerFiles out;
-  out.tokenizer_json = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", std::move(added)},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", GgufPreTokenizerSpec(*pre)},
-      {"post_processor", sp->add_bos || sp->add_eos
-                             ? TemplateProcessing(tokens, sp->bos, sp->add_bos, sp->eos, sp->add_eos)
-                             : ordered_json(nullptr)},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", nullptr},
-        {"continuing_subword_prefix", nullptr},
-        {"end_of_word_suffix", nullptr},
-        {"fuse_unk", false},
-        {"byte_fallback", false},
-        {"ignore_merges", pre->ignore_merges},
-        {"vocab", std::move(vocab)},
-        {"merges", std::move(merges)}}}};
+  BpeJson bpe;
+  bpe.ignore_merges = pre->ignore_merges;
+  bpe.vocab = std::move(vocab);
+  bpe.merges = std::move(merges);
+  out.tokenizer_json = TokenizerJson(
+      std::move(added), nullptr, GgufPreTokenizerSpec(*pre),
+      sp->add_bos || sp->add_eos ? TemplateProcessing(tokens, sp->bos, sp->add_bos, sp->eos, sp->add_eos)
+                                 : ordered_json(nullptr),
+      {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}, std::move(bpe));
 
   out.tokenizer_config["add_bos_token"] = sp->add_bos;
   out.tokenizer_config["add_eos_token"] = sp->add_eos;

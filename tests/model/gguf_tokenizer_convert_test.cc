@@ -19,10 +19,6 @@ namespace kvpress {
 namespace {
 
 using nlohmann::json;
-using testing::CheckAgainst;
-using testing::GoldenDir;
-using testing::kSmolLm;
-using testing::Strings;
 
 // Writes `files` into a fresh temporary directory and returns it.
 std::string WriteFiles(const HfTokenizerFiles& files, const std::string& tag) {
@@ -40,10 +36,16 @@ struct ConvertCase {
 
 class GgufTokenizerConvert : public ::testing::TestWithParam<ConvertCase> {};
 
+void RemoveTokenizerDir(const std::string& dir) {
+  std::remove((dir + "/tokenizer.json").c_str());
+  std::remove((dir + "/tokenizer_config.json").c_str());
+  std::remove(dir.c_str());
+}
+
 TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
   const ConvertCase& c = GetParam();
   SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
-  auto golden = ReadJsonFile(GoldenDir() + "/convert_" + c.name + "_to_hf.json");
+  auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + c.name + "_to_hf.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
   const json md = testing::GgufMetadataOf(c.gguf);
   auto files = HfTokenizerFromGguf(md, c.gguf);
@@ -53,7 +55,7 @@ TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
   ASSERT_TRUE(hf.ok()) << hf.status().ToString();
   auto gguf = LoadGgufVocab(md, c.gguf);
   ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
-  const std::vector<std::string> strings = Strings();
+  const std::vector<std::string> strings = testing::Strings();
   const auto plain = (*golden)["plain"].get<std::vector<std::vector<int32_t>>>();
   const auto with_special = (*golden)["add_special"].get<std::vector<std::vector<int32_t>>>();
   ASSERT_EQ(plain.size(), strings.size());
@@ -74,15 +76,13 @@ TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
   const json cfg = json::parse(files->tokenizer_config.dump());
   for (const auto& [key, value] : (*golden)["config"].items()) EXPECT_EQ(cfg.value(key, json()), value) << key;
   EXPECT_EQ(cfg.value("chat_template", json()), md.value("tokenizer.chat_template", json()));
-  std::remove((dir + "/tokenizer.json").c_str());
-  std::remove((dir + "/tokenizer_config.json").c_str());
-  std::remove(dir.c_str());
+  RemoveTokenizerDir(dir);
 }
 
 TEST_P(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
   const ConvertCase& c = GetParam();
   SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
-  auto golden = ReadJsonFile(GoldenDir() + "/convert_" + c.name + "_to_gguf.json");
+  auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + c.name + "_to_gguf.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
   const json md = testing::GgufMetadataOf(c.gguf);
   auto files = HfTokenizerFromGguf(md, c.gguf);
@@ -97,15 +97,13 @@ TEST_P(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
   }
   auto tok = LoadGgufVocab(meta, "round trip");
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-  const std::vector<std::string> strings = Strings();
-  EXPECT_EQ(CheckAgainst(**tok, *golden, strings, c.name + ": tokenizer.json -> GGUF"), strings.size());
-  std::remove((dir + "/tokenizer.json").c_str());
-  std::remove((dir + "/tokenizer_config.json").c_str());
-  std::remove(dir.c_str());
+  const std::vector<std::string> strings = testing::Strings();
+  EXPECT_EQ(testing::CheckAgainst(**tok, *golden, strings, c.name + ": tokenizer.json -> GGUF"), strings.size());
+  RemoveTokenizerDir(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizerConvert,
-                         ::testing::Values(ConvertCase{"smollm", kSmolLm},
+                         ::testing::Values(ConvertCase{"smollm", testing::kSmolLm},
                                            ConvertCase{"llama_spm",
                                                        "models/llama-2-tiny-random/llama-2-tiny-random.gguf"}),
                          [](const ::testing::TestParamInfo<ConvertCase>& info) { return info.param.name; });
@@ -132,9 +130,9 @@ TEST(GgufTokenizerConvertHf, RealHfTokenizersToGguf) {
 // The GGUF's chat template, found with the model, renders as Jinja2 renders it (with the
 // template's default system turn), through the library and through `kvpress template`.
 TEST(GgufChatTemplate, SmolLm2RendersAsJinja2) {
-  const std::string path = testing::SharedData(kSmolLm);
+  const std::string path = testing::SharedData(testing::kSmolLm);
   SKIP_IF_NO_SHARED(path);
-  auto golden = ReadJsonFile(GoldenDir() + "/chat.json");
+  auto golden = ReadJsonFile(testing::GoldenDir() + "/chat.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
   auto cfg = LoadChatTemplateConfigAt(path);
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();

@@ -18,16 +18,11 @@ namespace kvpress {
 namespace {
 
 using nlohmann::json;
-using testing::CheckAgainst;
-using testing::GoldenDir;
-using testing::kSmolLm;
-using testing::SmolLmMetadata;
-using testing::Strings;
 
 // Golden files of pre-type groups (everything but strings.json and the convert goldens).
 std::vector<std::string> PreTypeGoldens() {
   std::vector<std::string> names;
-  DIR* d = ::opendir(GoldenDir().c_str());
+  DIR* d = ::opendir(testing::GoldenDir().c_str());
   if (d == nullptr) return names;
   while (const dirent* e = ::readdir(d)) {
     const std::string n = e->d_name;
@@ -42,10 +37,10 @@ std::vector<std::string> PreTypeGoldens() {
 }
 
 TEST(GgufTokenizerGoldens, EveryPreTypeMatchesLlamaCpp) {
-  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
-  const std::vector<std::string> strings = Strings();
+  SKIP_IF_NO_SHARED(testing::SharedData(testing::kSmolLm));
+  const std::vector<std::string> strings = testing::Strings();
   ASSERT_GE(strings.size(), 100u);
-  json base = SmolLmMetadata();
+  json base = testing::SmolLmMetadata();
   ASSERT_TRUE(base.is_object());
   base.erase("tokenizer.ggml.add_bos_token");
   base.erase("tokenizer.ggml.add_eos_token");
@@ -55,14 +50,14 @@ TEST(GgufTokenizerGoldens, EveryPreTypeMatchesLlamaCpp) {
   std::vector<std::string> covered;
   for (const std::string& f : files) {
     if (f == "smollm_real.json") continue;
-    auto golden = ReadJsonFile(GoldenDir() + "/" + f);
+    auto golden = ReadJsonFile(testing::GoldenDir() + "/" + f);
     ASSERT_TRUE(golden.ok()) << golden.status().ToString();
     for (const std::string& pre : (*golden)["names"].get<std::vector<std::string>>()) {
       json m = base;
       m["tokenizer.ggml.pre"] = pre;
       auto tok = LoadGgufVocab(m, "smollm2 vocab, pre " + pre);
       ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-      equal += CheckAgainst(**tok, *golden, strings, pre);
+      equal += testing::CheckAgainst(**tok, *golden, strings, pre);
       cases += strings.size();
       ++names;
       covered.push_back(pre);
@@ -78,14 +73,14 @@ TEST(GgufTokenizerGoldens, EveryPreTypeMatchesLlamaCpp) {
 }
 
 TEST(GgufTokenizerGoldens, RealSmolLm2FileMatchesLlamaCpp) {
-  const std::string path = testing::SharedData(kSmolLm);
+  const std::string path = testing::SharedData(testing::kSmolLm);
   SKIP_IF_NO_SHARED(path);
-  auto golden = ReadJsonFile(GoldenDir() + "/smollm_real.json");
+  auto golden = ReadJsonFile(testing::GoldenDir() + "/smollm_real.json");
   ASSERT_TRUE(golden.ok()) << golden.status().ToString();
-  auto tok = LoadGgufVocab(SmolLmMetadata(), path);
+  auto tok = LoadGgufVocab(testing::SmolLmMetadata(), path);
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-  const std::vector<std::string> strings = Strings();
-  EXPECT_EQ(CheckAgainst(**tok, *golden, strings, "smollm (real file)"), strings.size());
+  const std::vector<std::string> strings = testing::Strings();
+  EXPECT_EQ(testing::CheckAgainst(**tok, *golden, strings, "smollm (real file)"), strings.size());
   EXPECT_FALSE((*tok)->AddsBos());  // tokenizer.ggml.add_bos_token false
   EXPECT_EQ((*tok)->BosId(), 1);
   EXPECT_EQ((*tok)->EosId(), 2);
@@ -93,8 +88,8 @@ TEST(GgufTokenizerGoldens, RealSmolLm2FileMatchesLlamaCpp) {
 
 // Unknown values are refused with the list of supported ones.
 TEST(GgufTokenizerGoldens, UnknownPreTypeListsSupportedValues) {
-  SKIP_IF_NO_SHARED(testing::SharedData(kSmolLm));
-  json m = SmolLmMetadata();
+  SKIP_IF_NO_SHARED(testing::SharedData(testing::kSmolLm));
+  json m = testing::SmolLmMetadata();
   m["tokenizer.ggml.pre"] = "no-such-pre";
   auto tok = LoadGgufVocab(m, "x.gguf");
   ASSERT_FALSE(tok.ok());
