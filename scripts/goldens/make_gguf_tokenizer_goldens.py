@@ -12,13 +12,14 @@ Writes tests/fixtures/tokenizer_goldens/gguf/:
   strings.json         the test strings: llama.cpp's 46 conformance strings (ggml-vocab-gpt-2.gguf.inp
                        in ../shared/data) and our own (digits, contractions, scripts, whitespace runs,
                        code, special-token text, ...)
-  <pre>.json           for a group of tokenizer.ggml.pre values on which llama.cpp gives identical ids:
+  <vocab>.<pre>.json   for a group of tokenizer.ggml.pre values on which llama.cpp gives identical ids:
                        "names", "plain" (ids of every string, add_special=False, parse_special=False),
                        "special" ({index: ids} where parse_special=True differs), "prefix"/"suffix" (what
                        add_special=True puts around every string; checked on all strings).
-                       Vocabulary: SmolLM2-135M-Instruct's (a vocab-only GGUF written here from the real
-                       file's metadata with tokenizer.ggml.pre replaced and add_bos/add_eos_token removed,
-                       so the per-type defaults show).
+                       Vocabularies (vocab-only GGUFs written here, tokenizer.ggml.pre set to each value and no
+                       add_bos/add_eos_token keys, so the per-type defaults show): smollm2 = SmolLM2-135M-Instruct's
+                       metadata as shipped; llama3 = ../shared/data/tokenizers/llama3/tokenizer.json laid out as
+                       llama.cpp's converter does (multi-digit and CJK tokens, which SmolLM2 lacks).
   smollm_real.json     the same for the real SmolLM2 file as shipped (pre "smollm", add_bos_token false).
   chat.json            SmolLM2's tokenizer.chat_template (from the GGUF) rendered by jinja2 for a few
                        conversations, with and without the generation prompt.
@@ -159,29 +160,74 @@ def tokenize_all(model_path, strings):
     return {"plain": plain, "special": special, "prefix": prefix, "suffix": suffix}
 
 
+def llama3_tokenizer_fields(shared):
+    """Llama-3's tokenizer.json as GGUF tokenizer keys, the way llama.cpp's converter lays them out: tokens by id,
+    added tokens special -> control (3) else user-defined (4), merges "left right", BOS/EOS ids. A second
+    vocabulary for the pre-type goldens: unlike SmolLM2's it has multi-digit and CJK tokens."""
+    with open(os.path.join(shared, "tokenizers/llama3/tokenizer.json"), encoding="utf-8") as f:
+        tj = json.load(f)
+    n = max(max(tj["model"]["vocab"].values()), max(a["id"] for a in tj["added_tokens"])) + 1
+    tokens, types = [""] * n, [1] * n
+    for tok, i in tj["model"]["vocab"].items():
+        tokens[i] = tok
+    for a in tj["added_tokens"]:
+        tokens[a["id"]] = a["content"]
+        types[a["id"]] = 3 if a["special"] else 4
+    merges = [m if isinstance(m, str) else m[0] + " " + m[1] for m in tj["model"]["merges"]]
+    return tokens, types, merges
+
+
+def write_vocab_gguf(reader, path, pre, vocab):
+    """A vocab-only GGUF: the SmolLM2 file's metadata (or, for vocab "llama3", its non-tokenizer keys and
+    Llama-3's vocabulary) with tokenizer.ggml.pre = `pre` and no add_bos/add_eos_token keys."""
+    arch = reader.fields["general.architecture"].contents()
+    w = GGUFWriter(path, arch)
+    for key in reader.fields:
+        if key.startswith("GGUF.") or key == "general.architecture" or key in (
+                "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token"):
+            continue
+        if vocab is not None and key.startswith("tokenizer."):
+            continue
+        copy_field(w, reader, key, pre if key == "tokenizer.ggml.pre" else None)
+    if vocab is not None:
+        tokens, types, merges = vocab
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre(pre)
+        w.add_token_list(tokens)
+        w.add_token_types(types)
+        w.add_token_merges(merges)
+        w.add_bos_token_id(128000)
+        w.add_eos_token_id(128001)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def pretype_goldens(shared, out, strings):
     reader = GGUFReader(os.path.join(shared, SMOLLM))
     tmp = tempfile.mkdtemp(prefix="gguf-pre-")
-    groups = []  # [names, result]
     try:
-        for pre in PRE_TYPES:
-            path = os.path.join(tmp, "vocab.gguf")
-            write_vocab_gguf(reader, path, pre)
-            res = tokenize_all(path, strings)
-            for g in groups:
-                if g[1] == res:
-                    g[0].append(pre)
-                    break
-            else:
-                groups.append([[pre], res])
-            print(f"{pre}: {len(groups)} groups so far", file=sys.stderr)
+        for vocab_name, vocab in (("smollm2", None), ("llama3", llama3_tokenizer_fields(shared))):
+            groups = []  # [names, result]
+            for pre in PRE_TYPES:
+                path = os.path.join(tmp, "vocab.gguf")
+                write_vocab_gguf(reader, path, pre, vocab)
+                res = tokenize_all(path, strings)
+                for g in groups:
+                    if g[1] == res:
+                        g[0].append(pre)
+                        break
+                else:
+                    groups.append([[pre], res])
+                print(f"{vocab_name} {pre}: {len(groups)} groups so far", file=sys.stderr)
+            for names, res in groups:
+                doc = {"source": f"llama.cpp via llama-cpp-python 0.3.36, {vocab_name} vocabulary, "
+                                 "tokenizer.ggml.pre = each name, no add_bos/add_eos keys",
+                       "vocab": vocab_name, "names": names, **res}
+                dump(os.path.join(out, f"{vocab_name}.{names[0]}.json"), doc)
     finally:
         shutil.rmtree(tmp)
-    for names, res in groups:
-        doc = {"source": "llama.cpp via llama-cpp-python 0.3.36, SmolLM2-135M-Instruct vocabulary, "
-                         "tokenizer.ggml.pre = each name, no add_bos/add_eos keys",
-               "names": names, **res}
-        dump(os.path.join(out, names[0] + ".json"), doc)
     real = tokenize_all(os.path.join(shared, SMOLLM), strings)
     dump(os.path.join(out, "smollm_real.json"),
          {"source": "llama.cpp via llama-cpp-python 0.3.36 on " + SMOLLM + " as shipped", "names": ["smollm"], **real})

@@ -7,6 +7,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "gguf_tokenizer_util.h"
@@ -19,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-// Golden files of pre-type groups (everything but strings.json and the convert goldens).
+// Golden files of pre-type groups (with "names"; not strings.json, chat.json or the convert goldens).
 std::vector<std::string> PreTypeGoldens() {
   std::vector<std::string> names;
   DIR* d = ::opendir(testing::GoldenDir().c_str());
@@ -38,38 +39,49 @@ std::vector<std::string> PreTypeGoldens() {
 
 TEST(GgufTokenizerGoldens, EveryPreTypeMatchesLlamaCpp) {
   SKIP_IF_NO_SHARED(testing::SharedData(testing::kSmolLm));
+  SKIP_IF_NO_SHARED(testing::SharedData("tokenizers/llama3/tokenizer.json"));
   const std::vector<std::string> strings = testing::Strings();
   ASSERT_GE(strings.size(), 100u);
-  json base = testing::SmolLmMetadata();
-  ASSERT_TRUE(base.is_object());
-  base.erase("tokenizer.ggml.add_bos_token");
-  base.erase("tokenizer.ggml.add_eos_token");
+  // The vocabularies the script wrote its vocab-only GGUFs with (pre replaced, no add_bos/add_eos).
+  std::map<std::string, json> bases = {{"smollm2", testing::SmolLmMetadata()}, {"llama3", testing::Llama3VocabMetadata()}};
+  for (auto& [name, base] : bases) {
+    ASSERT_TRUE(base.is_object()) << name;
+    base.erase("tokenizer.ggml.add_bos_token");
+    base.erase("tokenizer.ggml.add_eos_token");
+  }
   const std::vector<std::string> files = PreTypeGoldens();
   ASSERT_GE(files.size(), 10u);
   size_t names = 0, cases = 0, equal = 0;
-  std::vector<std::string> covered;
+  std::map<std::string, std::vector<std::string>> covered;  // vocab -> pre values
   for (const std::string& f : files) {
     if (f == "smollm_real.json") continue;
     auto golden = ReadJsonFile(testing::GoldenDir() + "/" + f);
     ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+    if (!golden->contains("names")) continue;  // chat.json
+    const std::string vocab = golden->value("vocab", std::string());
+    ASSERT_TRUE(bases.count(vocab)) << f;
     for (const std::string& pre : (*golden)["names"].get<std::vector<std::string>>()) {
-      json m = base;
+      json m = bases[vocab];
       m["tokenizer.ggml.pre"] = pre;
-      auto tok = LoadGgufVocab(m, "smollm2 vocab, pre " + pre);
+      auto tok = LoadGgufVocab(m, vocab + " vocab, pre " + pre);
       ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-      equal += testing::CheckAgainst(**tok, *golden, strings, pre);
+      equal += testing::CheckAgainst(**tok, *golden, strings, vocab + " " + pre);
       cases += strings.size();
       ++names;
-      covered.push_back(pre);
+      covered[vocab].push_back(pre);
     }
   }
-  std::printf("GGUF pre-types: %zu of %zu (string, pre) pairs equal to llama.cpp (%zu strings x %zu pre values)\n",
+  std::printf("GGUF pre-types: %zu of %zu (string, vocabulary, pre) cases equal to llama.cpp (%zu strings x %zu "
+              "(vocabulary, pre) pairs)\n",
               equal, cases, strings.size(), names);
-  // Every value we support has a golden.
-  std::sort(covered.begin(), covered.end());
-  for (const std::string& n : GgufPreTypeNames()) {
-    EXPECT_TRUE(std::binary_search(covered.begin(), covered.end(), n)) << "no llama.cpp golden for pre '" << n << "'";
+  // Every value we support has a golden on each vocabulary.
+  for (auto& [vocab, pres] : covered) {
+    std::sort(pres.begin(), pres.end());
+    for (const std::string& n : GgufPreTypeNames()) {
+      EXPECT_TRUE(std::binary_search(pres.begin(), pres.end(), n)) << "no llama.cpp golden for pre '" << n << "' on " << vocab;
+    }
   }
+  EXPECT_EQ(covered.size(), 2u);
 }
 
 TEST(GgufTokenizerGoldens, RealSmolLm2FileMatchesLlamaCpp) {

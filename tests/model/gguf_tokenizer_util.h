@@ -41,6 +41,31 @@ inline json GgufMetadataOf(const std::string& rel) {
 
 inline json SmolLmMetadata() { return GgufMetadataOf(kSmolLm); }
 
+// Llama-3's tokenizer.json as GGUF tokenizer keys, laid out as the golden script (and llama.cpp's
+// converter) does: tokens by id, added tokens special -> control (3) else user-defined (4),
+// merges "left right", BOS 128000, EOS 128001; no tokenizer.ggml.pre, no add_bos/add_eos keys.
+inline json Llama3VocabMetadata() {
+  auto tj = ReadJsonFile(SharedData("tokenizers/llama3/tokenizer.json"));
+  EXPECT_TRUE(tj.ok()) << tj.status().ToString();
+  if (!tj.ok()) return json();
+  std::vector<std::string> tokens;
+  std::vector<int> types;
+  auto put = [&](size_t id, const std::string& t, int type) {
+    if (id >= tokens.size()) tokens.resize(id + 1), types.resize(id + 1, 1);
+    tokens[id] = t;
+    types[id] = type;
+  };
+  for (const auto& [tok, id] : (*tj)["model"]["vocab"].items()) put(id.get<size_t>(), tok, 1);
+  for (const json& a : (*tj)["added_tokens"]) put(a["id"].get<size_t>(), a["content"].get<std::string>(), a["special"].get<bool>() ? 3 : 4);
+  json merges = json::array();
+  for (const json& m : (*tj)["model"]["merges"]) {
+    merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  }
+  return json{{"tokenizer.ggml.model", "gpt2"},   {"tokenizer.ggml.tokens", tokens},
+              {"tokenizer.ggml.token_type", types}, {"tokenizer.ggml.merges", merges},
+              {"tokenizer.ggml.bos_token_id", 128000}, {"tokenizer.ggml.eos_token_id", 128001}};
+}
+
 // Compares `tok` with one golden document: plain ids, parse-special ids and the add_special
 // prefix/suffix, string by string. Returns the number of strings whose ids all matched.
 inline size_t CheckAgainst(const Tokenizer& tok, const json& golden, const std::vector<std::string>& strings,
