@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "gguf_tokenizer_util.h"
@@ -157,6 +158,53 @@ TEST(GgufChatTemplate, SmolLm2RendersAsJinja2) {
   EXPECT_EQ(run.out, first["expected"].get<std::string>());
   std::remove((dir + "/m.json").c_str());
   std::remove(dir.c_str());
+}
+
+// `kvpress convert` carries the tokenizer both ways, and a chat template put into the HF directory
+// comes back in the GGUF, where `generate --chat` finds it with the model.
+TEST(GgufTokenizerConvertCli, ConvertCarriesTokenizerAndTemplate) {
+  const std::string src = testing::SharedData("models/llama-2-tiny-random/llama-2-tiny-random.gguf");
+  SKIP_IF_NO_SHARED(src);
+  const std::string dir = testing::TempDir("tok-cli");
+  auto run = testing::RunKvpress("convert --model '" + src + "' --to hf --out '" + dir + "/hf'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto from_gguf = LoadTokenizer(src);
+  auto from_hf = LoadTokenizer(dir + "/hf");
+  ASSERT_TRUE(from_gguf.ok() && from_hf.ok()) << from_hf.status().ToString();
+  EncodeOptions add;
+  add.add_special = true;
+  for (const std::string& s : testing::Strings()) {
+    EXPECT_EQ((*from_hf)->EncodeWith(s, add).value(), (*from_gguf)->EncodeWith(s, add).value()) << json(s).dump();
+  }
+  // This GGUF has no chat template: --chat is refused, naming the model.
+  run = testing::RunKvpress("generate --model '" + src + "' --chat --context Hi --max-new-tokens 1");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("has no chat template"), std::string::npos) << run.err;
+
+  auto cfg = ReadJsonFile(dir + "/hf/tokenizer_config.json");
+  ASSERT_TRUE(cfg.ok());
+  const std::string tmpl =
+      "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}[assistant]{% "
+      "endif %}";
+  (*cfg)["chat_template"] = tmpl;
+  ASSERT_TRUE(WriteFileAtomic(dir + "/hf/tokenizer_config.json", cfg->dump()).ok());
+  run = testing::RunKvpress("convert --model '" + dir + "/hf' --to gguf --out '" + dir + "/back.gguf'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto templates = LoadChatTemplateConfigAt(dir + "/back.gguf");
+  ASSERT_TRUE(templates.ok()) << templates.status().ToString();
+  ASSERT_EQ(templates->templates.size(), 1u);
+  EXPECT_EQ(templates->templates[0].second, tmpl);
+  auto back = LoadTokenizer(dir + "/back.gguf");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (const std::string& s : testing::Strings()) {
+    EXPECT_EQ((*back)->EncodeWith(s, add).value(), (*from_gguf)->EncodeWith(s, add).value()) << json(s).dump();
+  }
+  // The context goes into the GGUF's template: "[user]Hi" is the templated context, without BOS.
+  run = testing::RunKvpress("generate --model '" + dir + "/back.gguf' --chat --context Hi --max-new-tokens 1 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out);
+  EXPECT_EQ(out["prompt_tokens"].get<size_t>(), (*back)->EncodeWith("[user]Hi", {}).value().size());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
