@@ -30,6 +30,8 @@ SentencePiece-style vocabulary):
                                wrote, and the tokenizer_config.json fields.
   convert_<name>_to_gguf.json  ids of llama.cpp on the GGUF that `kvpress convert --to gguf` wrote from that
                                Hugging Face directory.
+  convert_{llama3,qwen3}_hf_to_gguf.json  ids of llama.cpp on the GGUF that `kvpress convert --to gguf` wrote from a
+                               tiny fixture model with the shipped Llama-3 / Qwen3 tokenizer.json + tokenizer_config.json.
 
 Usage (from the repository root):
   REF=$(KVPRESS_REF_DIR=/work/cache/ref scripts/build-llamacpp.sh)
@@ -305,6 +307,27 @@ def convert_goldens(shared, out, strings, kvpress):
         shutil.rmtree(tmp)
 
 
+def real_hf_to_gguf_goldens(shared, out, strings, kvpress):
+    """convert_<name>_hf_to_gguf.json: llama.cpp's ids on the GGUF that `kvpress convert --to gguf` writes for a
+    Hugging Face directory holding a tiny fixture model and the shipped Llama-3 / Qwen3 tokenizer files."""
+    tmp = tempfile.mkdtemp(prefix="gguf-hf-")
+    try:
+        for name, model in (("llama3", "llama_mha_tied_f32"), ("qwen3", "qwen3_qknorm_f32")):
+            hf = os.path.join(tmp, name)
+            shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "models", model), hf)
+            for f in ("tokenizer.json", "tokenizer_config.json"):
+                shutil.copy(os.path.join(shared, "tokenizers", name, f), hf)
+            gguf = os.path.join(tmp, name + ".gguf")
+            subprocess.run([kvpress, "convert", "--model", hf, "--to", "gguf", "--out", gguf], check=True)
+            res = tokenize_all(gguf, strings)
+            dump(os.path.join(out, f"convert_{name}_hf_to_gguf.json"),
+                 {"source": "llama.cpp via llama-cpp-python 0.3.36 on the GGUF that `kvpress convert --to gguf` wrote "
+                            f"from tests/fixtures/models/{model} + ../shared/data/tokenizers/{name} tokenizer files",
+                  **res})
+    finally:
+        shutil.rmtree(tmp)
+
+
 def chat_golden(shared, out):
     """SmolLM2's GGUF chat template rendered as transformers renders templates (jinja2 sandbox,
     trim_blocks, lstrip_blocks); this template needs no other globals."""
@@ -352,6 +375,7 @@ def main():
         pretype_goldens(a.shared, a.out, strings)
     if a.kvpress:
         convert_goldens(a.shared, a.out, strings, os.path.abspath(a.kvpress))
+        real_hf_to_gguf_goldens(a.shared, a.out, strings, os.path.abspath(a.kvpress))
 
 
 if __name__ == "__main__":

@@ -111,12 +111,12 @@ INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizerConvert,
 
 // Real Hugging Face tokenizers written as GGUF metadata encode as Hugging Face does (the goldens of
 // tokenizer_conformance_test), except text that Qwen's NFC normalizer changes: llama.cpp, and so a
-// GGUF, does not normalize.
+// GGUF, does not normalize; and exactly as llama.cpp tokenizes the GGUF `kvpress convert` writes.
 TEST(GgufTokenizerConvertHf, RealHfTokenizersToGguf) {
   for (const char* name : {"llama3", "qwen3"}) {
     const std::string dir = testing::SharedData(std::string("tokenizers/") + name);
     SKIP_IF_NO_SHARED(dir + "/tokenizer.json");
-    auto meta = GgufTokenizerMetadataFromHf(dir, 0);
+    auto meta = GgufTokenizerMetadataFromHf(dir, 512);  // the fixture model's vocab_size, as the script ran it
     ASSERT_TRUE(meta.ok()) << meta.status().ToString();
     EXPECT_EQ((*meta)["tokenizer.ggml.pre"], std::string(name) == "llama3" ? "llama-bpe" : "qwen2");
     EXPECT_TRUE(meta->contains("tokenizer.chat_template")) << name;
@@ -125,6 +125,12 @@ TEST(GgufTokenizerConvertHf, RealHfTokenizersToGguf) {
     testing::GoldenCheckOptions opt;
     opt.skip_if = testing::ChangedByNfc;
     EXPECT_EQ(testing::CheckGolden(**tok, testing::Golden(name), testing::GoldenStrings(), opt), 0) << name;
+    // ... and exactly as llama.cpp reads the GGUF that `kvpress convert` writes with this tokenizer.
+    auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + name + "_hf_to_gguf.json");
+    ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+    const std::vector<std::string> strings = testing::Strings();
+    EXPECT_EQ(testing::CheckAgainst(**tok, *golden, strings, std::string(name) + " tokenizer.json -> GGUF"),
+              strings.size());
   }
 }
 
