@@ -35,30 +35,47 @@ struct ConvertCase {
   std::string gguf;  // under the shared data
 };
 
-class GgufTokenizerConvert : public ::testing::TestWithParam<ConvertCase> {};
-
 void RemoveTokenizerDir(const std::string& dir) {
   std::remove((dir + "/tokenizer.json").c_str());
   std::remove((dir + "/tokenizer_config.json").c_str());
   std::remove(dir.c_str());
 }
 
+// Each case: the golden `convert_<name><suffix>`, the GGUF's metadata and its tokenizer files
+// (HfTokenizerFromGguf) written into `dir_`.
+class GgufTokenizerConvert : public ::testing::TestWithParam<ConvertCase> {
+ protected:
+  void Prepare(const std::string& suffix) {
+    const ConvertCase& c = GetParam();
+    auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + c.name + suffix);
+    ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+    golden_ = std::move(golden).value();
+    md_ = testing::GgufMetadataOf(c.gguf);
+    auto files = HfTokenizerFromGguf(md_, c.gguf);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    files_ = std::move(files).value();
+    dir_ = WriteFiles(files_, "tok-convert");
+  }
+  void TearDown() override {
+    if (!dir_.empty()) RemoveTokenizerDir(dir_);
+  }
+  json golden_, md_;
+  HfTokenizerFiles files_;
+  std::string dir_;
+};
+
 TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
   const ConvertCase& c = GetParam();
   SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
-  auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + c.name + "_to_hf.json");
-  ASSERT_TRUE(golden.ok()) << golden.status().ToString();
-  const json md = testing::GgufMetadataOf(c.gguf);
-  auto files = HfTokenizerFromGguf(md, c.gguf);
-  ASSERT_TRUE(files.ok()) << files.status().ToString();
-  const std::string dir = WriteFiles(*files, "tok-gguf-hf");
-  auto hf = LoadTokenizer(dir);
+  ASSERT_NO_FATAL_FAILURE(Prepare("_to_hf.json"));
+  const json& md = md_;
+  auto hf = LoadTokenizer(dir_);
   ASSERT_TRUE(hf.ok()) << hf.status().ToString();
   auto gguf = LoadGgufVocab(md, c.gguf);
   ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
   const std::vector<std::string> strings = testing::Strings();
-  const auto plain = (*golden)["plain"].get<std::vector<std::vector<int32_t>>>();
-  const auto with_special = (*golden)["add_special"].get<std::vector<std::vector<int32_t>>>();
+  const auto plain = golden_["plain"].get<std::vector<std::vector<int32_t>>>();
+  const auto with_special = golden_["add_special"].get<std::vector<std::vector<int32_t>>>();
   ASSERT_EQ(plain.size(), strings.size());
   size_t equal = 0;
   EncodeOptions add;
@@ -74,22 +91,17 @@ TEST_P(GgufTokenizerConvert, GgufToHfEncodesLikeHuggingFaceAndLlamaCpp) {
   std::printf("%s: GGUF -> tokenizer.json: %zu of %zu strings equal to Hugging Face tokenizers\n", c.name.c_str(),
               equal, strings.size());
   // The config carries the chat template and the special tokens as transformers reads them.
-  const json cfg = json::parse(files->tokenizer_config.dump());
-  for (const auto& [key, value] : (*golden)["config"].items()) EXPECT_EQ(cfg.value(key, json()), value) << key;
+  const json cfg = json::parse(files_.tokenizer_config.dump());
+  for (const auto& [key, value] : golden_["config"].items()) EXPECT_EQ(cfg.value(key, json()), value) << key;
   EXPECT_EQ(cfg.value("chat_template", json()), md.value("tokenizer.chat_template", json()));
-  RemoveTokenizerDir(dir);
 }
 
 TEST_P(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
   const ConvertCase& c = GetParam();
   SKIP_IF_NO_SHARED(testing::SharedData(c.gguf));
-  auto golden = ReadJsonFile(testing::GoldenDir() + "/convert_" + c.name + "_to_gguf.json");
-  ASSERT_TRUE(golden.ok()) << golden.status().ToString();
-  const json md = testing::GgufMetadataOf(c.gguf);
-  auto files = HfTokenizerFromGguf(md, c.gguf);
-  ASSERT_TRUE(files.ok()) << files.status().ToString();
-  const std::string dir = WriteFiles(*files, "tok-hf-gguf");
-  auto back = GgufTokenizerMetadataFromHf(dir, static_cast<int64_t>(md["tokenizer.ggml.tokens"].size()));
+  ASSERT_NO_FATAL_FAILURE(Prepare("_to_gguf.json"));
+  const json& md = md_;
+  auto back = GgufTokenizerMetadataFromHf(dir_, static_cast<int64_t>(md["tokenizer.ggml.tokens"].size()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   const json meta = json::parse(back->dump());
   for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.merges",
@@ -99,8 +111,7 @@ TEST_P(GgufTokenizerConvert, HfToGgufReadsBackLikeLlamaCpp) {
   auto tok = LoadGgufVocab(meta, "round trip");
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   const std::vector<std::string> strings = testing::Strings();
-  EXPECT_EQ(testing::CheckAgainst(**tok, *golden, strings, c.name + ": tokenizer.json -> GGUF"), strings.size());
-  RemoveTokenizerDir(dir);
+  EXPECT_EQ(testing::CheckAgainst(**tok, golden_, strings, c.name + ": tokenizer.json -> GGUF"), strings.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizerConvert,
