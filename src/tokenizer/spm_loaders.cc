@@ -207,7 +207,9 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
   return HfTokenizer::Create(std::move(parts));
 }
 
-StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::string& origin) {
+namespace {
+
+StatusOr<std::unique_ptr<HfTokenizer>> GgufVocab(const json& m, const std::string& origin) {
   if (!m.is_object() || !m.contains("tokenizer.ggml.model")) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
   }
@@ -246,6 +248,16 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::s
                                MetaBool(m, "tokenizer.ggml.add_eos_token", false),
                                fmt::format("GGUF SentencePiece BPE, {} tokens", n),
                                MetaBool(m, "tokenizer.ggml.add_space_prefix", true));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::string& origin) {
+  try {
+    return GgufVocab(m, origin);
+  } catch (const json::exception& e) {  // a tokenizer key of the wrong GGUF type
+    return DataLoss(fmt::format("{}: malformed tokenizer metadata ({})", origin, e.what()));
+  }
 }
 
 StatusOr<std::unique_ptr<HfTokenizer>> LoadSentencePieceModel(const std::string& path) {
