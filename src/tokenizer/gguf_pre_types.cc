@@ -62,7 +62,8 @@ const std::vector<Entry>& Table() {
     const Regexes deepseek3 = {R"(\p{N}{1,3})", kCjkKana,
                                std::string(kPunctLetters) + R"(| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
     const Regexes gpt4o = {KV_CASED_WORDS(R"(\p{L})", KV_OPT_CONTRACTIONS) R"(|\p{N}{1,3})" KV_TAIL_SLASH};
-    // Digit runs grouped by three from the right (llama.cpp's afmoe splitter).
+    // Digit runs grouped by three from the right, the text before a run glued to its first group
+    // (llama.cpp's afmoe splitter, also used for tiny_aya's \d{1,3}(?=(?:\d{3})*\b)).
     const GgufSplit digit_groups(R"(\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N})))", /*glue=*/true);
     std::vector<Entry> t = {
         {{"default", ""}, {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", R"([0-9][0-9][0-9])"}},
@@ -124,7 +125,8 @@ const std::vector<Entry>& Table() {
          true},
         {{"tiny_aya", "cohere2moe"}, {digit_groups, KV_LETTER_WORDS R"(|\p{N}{1,3})" KV_TAIL_SLASH}},
         // llama.cpp's second regex, (?=(\d{3})+(?!\d)), matches empty strings and splits there;
-        // inside a digit run that is the same split as these non-empty ASCII-digit groups.
+        // inside a run of ASCII digits that is the same split as these non-empty groups (a run
+        // mixing ASCII and other digits may split differently).
         {{"superbpe"}, {R"(\p{N}+)", R"([0-9]{1,3}(?=(?:[0-9]{3})*(?![0-9])))"}},
         {{"bailingmoe", "bailingmoe2", "llada-moe"},
          {R"('(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)"}},
@@ -231,3 +233,9 @@ StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& m, const 
 }
 
 }  // namespace kvpress
+
+#undef KV_CONTRACTIONS
+#undef KV_CASED_WORDS
+#undef KV_OPT_CONTRACTIONS
+#undef KV_TAIL_SLASH
+#undef KV_LETTER_WORDS
