@@ -21,6 +21,8 @@ Writes tests/fixtures/tokenizer_goldens/gguf/:
                        metadata as shipped; llama3 = ../shared/data/tokenizers/llama3/tokenizer.json laid out as
                        llama.cpp's converter does (multi-digit and CJK tokens, which SmolLM2 lacks).
   smollm_real.json     the same for the real SmolLM2 file as shipped (pre "smollm", add_bos_token false).
+  spm.<variant>.json   the same for Llama-2's SentencePiece vocabulary (ggml-vocab-llama-spm.gguf) as shipped and
+                       with tokenizer.ggml.add_space_prefix false + add_eos_token true ("overrides").
   chat.json            SmolLM2's tokenizer.chat_template (from the GGUF) rendered by jinja2 for a few
                        conversations, with and without the generation prompt.
 With --kvpress BUILD/bin/kvpress also (see convert_goldens()), for <name> = smollm (a tiny F32 model written
@@ -53,6 +55,7 @@ from llama_cpp import Llama
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOLLM = "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMA_SPM = "models/llama-2-tiny-random/llama-2-tiny-random.gguf"  # SentencePiece-style vocabulary
+LLAMA_SPM_VOCAB = "tokenizers/llama2/ggml-vocab-llama-spm.gguf"
 
 # tokenizer.ggml.pre values llama.cpp (llama-vocab.cpp) accepts for byte-level BPE, in table order.
 # Left out: kimi-k2 (a custom splitter), gemma4 / granite-embed-multi-311m / sarvam-moe / whitespace
@@ -235,6 +238,33 @@ def pretype_goldens(shared, out, strings):
          {"source": "llama.cpp via llama-cpp-python 0.3.36 on " + SMOLLM + " as shipped", "names": ["smollm"], **real})
 
 
+def spm_goldens(shared, out, strings):
+    """spm.<variant>.json: llama.cpp on Llama-2's SentencePiece vocabulary as shipped, and with
+    tokenizer.ggml.add_space_prefix false and add_eos_token true (the keys llama.cpp honours for it)."""
+    reader = GGUFReader(os.path.join(shared, LLAMA_SPM_VOCAB))
+    tmp = tempfile.mkdtemp(prefix="gguf-spm-")
+    try:
+        for variant, overrides in (("as_shipped", {}),
+                                   ("no_space_prefix_eos", {"tokenizer.ggml.add_space_prefix": False,
+                                                            "tokenizer.ggml.add_eos_token": True})):
+            path = os.path.join(tmp, "vocab.gguf")
+            w = GGUFWriter(path, reader.fields["general.architecture"].contents())
+            for key in reader.fields:
+                if not key.startswith("GGUF.") and key != "general.architecture" and key not in overrides:
+                    copy_field(w, reader, key)
+            for key, value in overrides.items():
+                w.add_bool(key, value)
+            w.write_header_to_file()
+            w.write_kv_data_to_file()
+            w.write_tensors_to_file()
+            w.close()
+            dump(os.path.join(out, f"spm.{variant}.json"),
+                 {"source": f"llama.cpp via llama-cpp-python 0.3.36 on {LLAMA_SPM_VOCAB} with these overrides",
+                  "overrides": overrides, **tokenize_all(path, strings)})
+    finally:
+        shutil.rmtree(tmp)
+
+
 def tiny_model_gguf(reader, path):
     """A 1-layer F32 llama model (random weights) carrying the reader's tokenizer + chat template."""
     rng = np.random.default_rng(0)
@@ -371,6 +401,7 @@ def main():
     strings += own_strings()
     dump(os.path.join(a.out, "strings.json"), strings)
     chat_golden(a.shared, a.out)
+    spm_goldens(a.shared, a.out, strings)
     if not a.skip_pretypes:
         pretype_goldens(a.shared, a.out, strings)
     if a.kvpress:

@@ -108,6 +108,23 @@ TEST(GgufTokenizerGoldens, RealSmolLm2FileMatchesLlamaCpp) {
   EXPECT_EQ((*tok)->EosId(), 2);
 }
 
+// Llama-2's SentencePiece vocabulary as shipped and with add_space_prefix false + add_eos_token
+// true: the keys llama.cpp honours for `llama` vocabularies.
+TEST(GgufTokenizerGoldens, SentencePieceFlagsMatchLlamaCpp) {
+  const char* vocab = "tokenizers/llama2/ggml-vocab-llama-spm.gguf";
+  SKIP_IF_NO_SHARED(testing::SharedData(vocab));
+  const std::vector<std::string> strings = testing::Strings();
+  for (const char* variant : {"as_shipped", "no_space_prefix_eos"}) {
+    auto golden = ReadJsonFile(testing::GoldenDir() + "/spm." + variant + ".json");
+    ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+    json m = testing::GgufMetadataOf(vocab);
+    for (const auto& [key, value] : (*golden)["overrides"].items()) m[key] = value;
+    auto tok = LoadGgufVocab(m, vocab);
+    ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+    EXPECT_EQ(testing::CheckAgainst(**tok, *golden, strings, variant), strings.size()) << variant;
+  }
+}
+
 // Unknown values are refused with the list of supported ones.
 TEST(GgufTokenizerGoldens, UnknownPreTypeListsSupportedValues) {
   SKIP_IF_NO_SHARED(testing::SharedData(testing::kSmolLm));
