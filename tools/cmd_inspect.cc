@@ -18,7 +18,24 @@ struct InspectFlags {
 
 void AddMatrix(nlohmann::json& out, const std::string& name, const MatrixView& m) {
   if (m.data == nullptr) return;
-  out.push_back({{"name", name}, {"shape", {m.rows, m.cols}}, {"dtype", DTypeName(m.dtype)}, {"bytes", m.Bytes()}});
+  const double bits_per_weight = 8.0 * static_cast<double>(m.Bytes()) / static_cast<double>(m.rows * m.cols);
+  out.push_back({{"name", name},
+                 {"shape", {m.rows, m.cols}},
+                 {"dtype", DTypeName(m.dtype)},
+                 {"bytes", m.Bytes()},
+                 {"bits_per_weight", bits_per_weight}});
+}
+
+// dtype -> {tensors, bytes} over the matrices, in first-seen order.
+nlohmann::json QuantizationSummary(const nlohmann::json& tensors) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& t : tensors) {
+    nlohmann::json& e = out[t["dtype"].get<std::string>()];
+    if (e.is_null()) e = {{"tensors", 0}, {"bytes", size_t{0}}};
+    e["tensors"] = e["tensors"].get<int>() + 1;
+    e["bytes"] = e["bytes"].get<size_t>() + t["bytes"].get<size_t>();
+  }
+  return out;
 }
 
 int RunInspect(const InspectFlags& f) {
@@ -68,6 +85,7 @@ int RunInspect(const InspectFlags& f) {
       {"eos_token_ids", c.eos_token_ids},
       {"matrix_parameters", params},
       {"weight_bytes_per_token", w.MatrixBytes()},
+      {"quantization", QuantizationSummary(tensors)},
       {"kv_bytes_per_token_f32", c.KvBytesPerToken(4)},
       {"kv_bytes_per_token_bf16", c.KvBytesPerToken(2)},
       {"tensors", tensors},
@@ -85,9 +103,14 @@ int RunInspect(const InspectFlags& f) {
                                   c.llama3_scaling ? ", llama3 scaling" : "").c_str());
   std::printf("%s\n", fmt::format("parameters     {} in matrices ({:.1f} MB read per token)", params, w.MatrixBytes() / 1e6).c_str());
   std::printf("%s\n", fmt::format("kv cache       {} bytes/token in f32, {} in bf16", c.KvBytesPerToken(4), c.KvBytesPerToken(2)).c_str());
+  for (const auto& [dtype, e] : j["quantization"].items()) {
+    std::printf("%s\n", fmt::format("weights        {:<7} {:>4} tensors, {:.1f} MB", dtype, e["tensors"].get<int>(),
+                                    e["bytes"].get<size_t>() / 1e6).c_str());
+  }
   for (const auto& t : tensors) {
-    std::printf("%s\n", fmt::format("  {:<22} [{}, {}] {}", t["name"].get<std::string>(), t["shape"][0].get<int64_t>(),
-                                    t["shape"][1].get<int64_t>(), t["dtype"].get<std::string>()).c_str());
+    std::printf("%s\n", fmt::format("  {:<22} [{}, {}] {:<7} {:>5.2f} bits/weight  {:>10} bytes", t["name"].get<std::string>(),
+                                    t["shape"][0].get<int64_t>(), t["shape"][1].get<int64_t>(), t["dtype"].get<std::string>(),
+                                    t["bits_per_weight"].get<double>(), t["bytes"].get<size_t>()).c_str());
   }
   return kExitOk;
 }

@@ -23,7 +23,7 @@ void Encode(DType t, const float* x, uint8_t* out, int n) {
         std::memcpy(out + 2 * i, &b, 2);
       }
       return;
-    case DType::kQ8_0: CHECK(false) << "Q8_0 KV cache is not supported";
+    default: CHECK(false) << DTypeName(t) << " KV cache is not supported";
   }
 }
 
@@ -32,7 +32,7 @@ void Encode(DType t, const float* x, uint8_t* out, int n) {
 KVCache::KVCache(int n_layers, int n_kv_heads, int head_dim, DType dtype)
     : n_layers_(n_layers), n_kv_heads_(n_kv_heads), head_dim_(head_dim), dtype_(dtype),
       heads_(static_cast<size_t>(n_layers * n_kv_heads)) {
-  CHECK(dtype != DType::kQ8_0) << "Q8_0 KV cache is not supported";
+  CHECK(!IsQuantized(dtype)) << DTypeName(dtype) << " KV cache is not supported";
 }
 
 void KVCache::Append(int layer, int kv_head, const float* key, const float* value,

@@ -20,8 +20,10 @@ class Assembler {
       return FailedPrecondition(fmt::format("{}: tensor '{}' has shape {}, expected [{}, {}]",
                                             origin_, name, ShapeString(t->shape), rows, cols));
     }
-    if (t->dtype == DType::kQ8_0 && cols % kQ8Block != 0) {
-      return FailedPrecondition(fmt::format("{}: Q8_0 tensor '{}' has {} columns", origin_, name, cols));
+    if (cols % BlockElems(t->dtype) != 0) {
+      return FailedPrecondition(fmt::format("{}: {} tensor '{}' has {} columns, not a multiple of its "
+                                            "{}-value blocks",
+                                            origin_, DTypeName(t->dtype), name, cols, BlockElems(t->dtype)));
     }
     out.dtype = t->dtype;
     out.rows = rows;
@@ -48,7 +50,11 @@ class Assembler {
     out.resize(static_cast<size_t>(len));
     if (t->dtype == DType::kF32) {
       std::memcpy(out.data(), t->data, out.size() * 4);  // memcpy: alignment-safe
-    } else if (t->dtype == DType::kQ8_0) {
+    } else if (IsQuantized(t->dtype)) {
+      if (len % BlockElems(t->dtype) != 0) {
+        return FailedPrecondition(fmt::format("{}: {} vector '{}' of {} values is not whole blocks",
+                                              origin_, DTypeName(t->dtype), name, len));
+      }
       DequantizeRow(t->dtype, t->data, out.data(), out.size());
     } else {
       for (size_t i = 0; i < out.size(); ++i) {

@@ -159,19 +159,17 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
     p.ne0 = static_cast<uint64_t>(ne[0]);
     uint32_t type = 0;
     RETURN_IF_ERROR(c.Read(type, "a tensor type"));
-    switch (type) {
-      case 0: p.info.dtype = DType::kF32; break;
-      case 1: p.info.dtype = DType::kF16; break;
-      case 30: p.info.dtype = DType::kBF16; break;
-      case 8: p.info.dtype = DType::kQ8_0; break;
-      default:
-        return Unimplemented(fmt::format("{}: tensor '{}' has ggml type {}, which is not supported "
-                                         "(F32=0, F16=1, Q8_0=8, BF16=30)",
-                                         path, p.info.name, type));
+    if (!DTypeFromGgmlTypeId(type, p.info.dtype)) {
+      return Unimplemented(fmt::format(
+          "{}: tensor '{}' has ggml type {}, which is not supported (F32, F16, BF16, Q4_0, Q4_1, "
+          "Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)",
+          path, p.info.name, type));
     }
-    if (p.info.dtype == DType::kQ8_0 && p.ne0 % kQ8Block != 0) {
-      return DataLoss(fmt::format("{}: Q8_0 tensor '{}' has ne0={} not a multiple of 32", path,
-                                  p.info.name, p.ne0));
+    const uint64_t block = static_cast<uint64_t>(BlockElems(p.info.dtype));
+    if (p.ne0 % block != 0) {
+      return DataLoss(fmt::format("{}: {} tensor '{}' has rows of {} values, not a whole number of "
+                                  "{}-value blocks",
+                                  path, DTypeName(p.info.dtype), p.info.name, p.ne0, block));
     }
     p.info.nbytes = RowBytes(p.info.dtype, p.ne0) * (numel / p.ne0);
     RETURN_IF_ERROR(c.Read(p.offset, "a tensor offset"));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/check.h"
 #include "core/file_util.h"
 
 namespace kvpress {
@@ -26,6 +27,7 @@ std::vector<uint8_t> EncodeF32(const float* x, size_t n, DType dtype) {
       std::memcpy(out.data(), blocks.data(), out.size());
       break;
     }
+    default: CHECK(false) << "no quantizer for " << DTypeName(dtype);
   }
   return out;
 }
@@ -40,7 +42,8 @@ Status WriteSafetensors(const std::string& path, const std::vector<TensorToWrite
       case DType::kF32: dt = "F32"; break;
       case DType::kF16: dt = "F16"; break;
       case DType::kBF16: dt = "BF16"; break;
-      case DType::kQ8_0: return InvalidArgument(path + ": safetensors cannot store Q8_0 tensors");
+      default:
+        return InvalidArgument(fmt::format("{}: safetensors cannot store {} tensors", path, DTypeName(t.dtype)));
     }
     header[t.name] = {{"dtype", dt}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
@@ -133,14 +136,7 @@ Status WriteGguf(const std::string& path, const std::vector<GgufKeyValue>& metad
     b.PutString(t.name);
     b.Put<uint32_t>(static_cast<uint32_t>(t.shape.size()));
     for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) b.Put<uint64_t>(static_cast<uint64_t>(*it));
-    uint32_t type = 0;
-    switch (t.dtype) {
-      case DType::kF32: type = 0; break;
-      case DType::kF16: type = 1; break;
-      case DType::kQ8_0: type = 8; break;
-      case DType::kBF16: type = 30; break;
-    }
-    b.Put<uint32_t>(type);
+    b.Put<uint32_t>(GgmlTypeId(t.dtype));
     b.Put<uint64_t>(offset);
     offset += (t.bytes.size() + kAlign - 1) / kAlign * kAlign;
   }

@@ -1,17 +1,57 @@
 #include "ops/dtype.h"
 
 #include <cmath>
+#include <vector>
+
+#include "ops/quant_blocks.h"
 
 namespace kvpress {
+namespace {
 
-const char* DTypeName(DType t) {
-  switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kQ8_0: return "q8_0";
+struct DTypeTraits {
+  DType type;
+  const char* name;
+  uint32_t ggml_id;
+  int block_elems;
+  int block_bytes;
+};
+
+// Indexed by DType; ggml ids and block sizes from ggml's type table (gguf-py GGML_QUANT_SIZES).
+constexpr DTypeTraits kTraits[kNumDTypes] = {
+    {DType::kF32, "f32", 0, 1, 4},
+    {DType::kF16, "f16", 1, 1, 2},
+    {DType::kBF16, "bf16", 30, 1, 2},
+    {DType::kQ8_0, "q8_0", 8, kQBlock, sizeof(BlockQ8_0)},
+    {DType::kQ4_0, "q4_0", 2, kQBlock, sizeof(BlockQ4_0)},
+    {DType::kQ4_1, "q4_1", 3, kQBlock, sizeof(BlockQ4_1)},
+    {DType::kQ5_0, "q5_0", 6, kQBlock, sizeof(BlockQ5_0)},
+    {DType::kQ5_1, "q5_1", 7, kQBlock, sizeof(BlockQ5_1)},
+    {DType::kQ2_K, "q2_k", 10, kQKBlock, sizeof(BlockQ2_K)},
+    {DType::kQ3_K, "q3_k", 11, kQKBlock, sizeof(BlockQ3_K)},
+    {DType::kQ4_K, "q4_k", 12, kQKBlock, sizeof(BlockQ4_K)},
+    {DType::kQ5_K, "q5_k", 13, kQKBlock, sizeof(BlockQ5_K)},
+    {DType::kQ6_K, "q6_k", 14, kQKBlock, sizeof(BlockQ6_K)},
+    {DType::kIQ4_NL, "iq4_nl", 20, kQBlock, sizeof(BlockIQ4_NL)},
+    {DType::kIQ4_XS, "iq4_xs", 23, kQKBlock, sizeof(BlockIQ4_XS)},
+};
+
+const DTypeTraits& Traits(DType t) { return kTraits[static_cast<int>(t)]; }
+
+}  // namespace
+
+const char* DTypeName(DType t) { return Traits(t).name; }
+int BlockElems(DType t) { return Traits(t).block_elems; }
+int BlockBytes(DType t) { return Traits(t).block_bytes; }
+uint32_t GgmlTypeId(DType t) { return Traits(t).ggml_id; }
+
+bool DTypeFromGgmlTypeId(uint32_t id, DType& out) {
+  for (const DTypeTraits& tr : kTraits) {
+    if (tr.ggml_id == id) {
+      out = tr.type;
+      return true;
+    }
   }
-  return "?";
+  return false;
 }
 
 uint16_t F32ToF16(float f) {
@@ -46,16 +86,15 @@ float LoadElement(DType t, const void* row, size_t i) {
       const BlockQ8_0& b = static_cast<const BlockQ8_0*>(row)[i / kQ8Block];
       return F16ToF32(b.d) * static_cast<float>(b.q[i % kQ8Block]);
     }
+    default: {
+      const size_t be = static_cast<size_t>(BlockElems(t));
+      float block[kQKBlock];
+      DequantizeRow(t, static_cast<const uint8_t*>(row) + i / be * static_cast<size_t>(BlockBytes(t)),
+                    block, be);
+      return block[i % be];
+    }
   }
   return 0.0f;
-}
-
-void DequantizeRow(DType t, const void* row, float* out, size_t n) {
-  switch (t) {
-    case DType::kF32: std::memcpy(out, row, n * 4); return;
-    default:
-      for (size_t i = 0; i < n; ++i) out[i] = LoadElement(t, row, i);
-  }
 }
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, size_t n) {

@@ -8,8 +8,13 @@
 
 namespace kvpress {
 
-// Storage type of a tensor. Activations are always f32.
-enum class DType : uint8_t { kF32, kF16, kBF16, kQ8_0 };
+// Storage type of a tensor. Activations are always f32. The quantized types are ggml's
+// (block layouts in ops/quant_blocks.h); their rows are whole blocks.
+enum class DType : uint8_t {
+  kF32, kF16, kBF16, kQ8_0,
+  kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K, kIQ4_NL, kIQ4_XS,
+};
+constexpr int kNumDTypes = 15;
 
 // Q8_0 block (GGUF type 8): 32 values = f16 scale d, then 32 int8 q; value = d * q.
 constexpr int kQ8Block = 32;
@@ -19,18 +24,25 @@ struct BlockQ8_0 {
 };
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
 
-// "f32", "f16", "bf16", "q8_0".
+// "f32", "f16", "bf16", "q8_0", "q4_0", ..., "q6_k", "iq4_nl", "iq4_xs".
 const char* DTypeName(DType t);
 
-// Bytes taken by one row of `cols` elements (cols must be a multiple of 32 for Q8_0).
+// Elements per storage block: 1 for f32/f16/bf16, 32 or 256 for the quantized types.
+int BlockElems(DType t);
+
+// Bytes per storage block (4 or 2 for the float types).
+int BlockBytes(DType t);
+
+// True for the ggml block-quantized types (Q8_0 included).
+inline bool IsQuantized(DType t) { return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16; }
+
+// The ggml type id of `t` (F32=0, F16=1, Q4_0=2, ..., BF16=30), and back (false when unknown to us).
+uint32_t GgmlTypeId(DType t);
+bool DTypeFromGgmlTypeId(uint32_t id, DType& out);
+
+// Bytes taken by one row of `cols` elements (cols must be a multiple of BlockElems(t)).
 inline size_t RowBytes(DType t, size_t cols) {
-  switch (t) {
-    case DType::kF32: return cols * 4;
-    case DType::kF16:
-    case DType::kBF16: return cols * 2;
-    case DType::kQ8_0: return cols / kQ8Block * sizeof(BlockQ8_0);
-  }
-  return 0;
+  return cols / static_cast<size_t>(BlockElems(t)) * static_cast<size_t>(BlockBytes(t));
 }
 
 inline float BF16ToF32(uint16_t b) {
@@ -80,10 +92,12 @@ inline float F16ToF32(uint16_t h) {
 // binary32 -> binary16 with round-to-nearest-even.
 uint16_t F32ToF16(float f);
 
-// Reads element i of a row stored as `t` (scalar path, used by reference kernels and loaders).
+// Reads element i of a row stored as `t` (scalar path, used by reference kernels and loaders;
+// a quantized type decodes the whole block holding i).
 float LoadElement(DType t, const void* row, size_t i);
 
-// Widens `n` elements of a row of type `t` to f32 (n multiple of 32 for Q8_0).
+// Widens `n` elements of a row of type `t` to f32 (n a multiple of BlockElems(t)). For the
+// quantized types the values are bit-identical to gguf.quants.dequantize (ops/dequantize.cc).
 void DequantizeRow(DType t, const void* row, float* out, size_t n);
 
 // Quantizes n floats (multiple of 32) to Q8_0 the way ggml's reference quantizer does.

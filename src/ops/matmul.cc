@@ -83,6 +83,12 @@ HWY_INLINE void DotRow(DType t, const void* row, const float* x, size_t cols, fl
     case DType::kF16: return DotRowFloat<DType::kF16, K>(row, x, cols, out);
     case DType::kBF16: return DotRowFloat<DType::kBF16, K>(row, x, cols, out);
     case DType::kQ8_0: return DotRowQ8<K>(row, x, cols, out);
+    default:  // other quantized types go through quant_matmul.cc (or are dequantized first)
+      for (int k = 0; k < K; ++k) {
+        double s = 0.0;
+        for (size_t j = 0; j < cols; ++j) s += LoadElement(t, row, j) * x[k * cols + j];
+        out[k] = static_cast<float>(s);
+      }
   }
 }
 
@@ -159,7 +165,7 @@ void AxpyRowImpl(float a, DType t, const void* row, float* y, size_t n) {
     case DType::kF32: return AxpyRowTyped<DType::kF32>(a, row, y, n);
     case DType::kF16: return AxpyRowTyped<DType::kF16>(a, row, y, n);
     case DType::kBF16: return AxpyRowTyped<DType::kBF16>(a, row, y, n);
-    case DType::kQ8_0:
+    default:
       for (size_t i = 0; i < n; ++i) y[i] += a * LoadElement(t, row, i);
       return;
   }
@@ -174,7 +180,23 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include <omp.h>
 
+#include <atomic>
+#include <vector>
+
+#include "ops/quant_matmul.h"
+
 namespace kvpress {
+namespace {
+
+std::atomic<bool> g_quantized_activations{true};
+
+// The block-quantized types (all but Q8_0, which keeps its f32-activation kernel above).
+bool UsesIntegerKernel(DType t) { return IsQuantized(t) && t != DType::kQ8_0; }
+
+}  // namespace
+
+void SetQuantizedActivations(bool on) { g_quantized_activations.store(on); }
+bool QuantizedActivations() { return g_quantized_activations.load(); }
 
 HWY_EXPORT(MatMulRows);
 HWY_EXPORT(DotF32Impl);
@@ -193,30 +215,51 @@ void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
 
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   const auto fn = HWY_DYNAMIC_DISPATCH(MatMulRows);
+  const size_t cols = static_cast<size_t>(w.cols);
+  // Quantized weights: activations rounded to int8 blocks once per call (integer kernel), or,
+  // with quantized activations off, each task's rows dequantized to f32 for the float kernel.
+  const bool integer = UsesIntegerKernel(w.dtype) && QuantizedActivations();
+  const bool dequantize = UsesIntegerKernel(w.dtype) && !integer;
+  static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
+  if (integer) {
+    xq.resize(static_cast<size_t>(n) * cols / 32);
+    for (int t = 0; t < n; ++t) QuantizeActivations(x + t * cols, cols, xq.data() + t * cols / 32);
+  }
+  // The caller's buffer, by pointer: inside the parallel region `xq` names each thread's own.
+  const BlockQ8A* xq_data = xq.data();
+  constexpr int64_t kRowsPerTask = 16;
+  auto run_rows = [&](int64_t r0, int64_t r1) {
+    if (integer) return QuantMatMulRows(w, xq_data, n, y, r0, r1);
+    if (!dequantize) return fn(w, x, n, y, r0, r1);
+    static thread_local std::vector<float> rows;  // [kRowsPerTask, cols]
+    rows.resize(static_cast<size_t>(kRowsPerTask) * cols);
+    for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), rows.data() + (r - r0) * cols, cols);
+    // A view whose row r0 is rows[0]: Row(r) = data + r * row_bytes.
+    MatrixView f32{DType::kF32, w.rows, w.cols, rows.data() - r0 * static_cast<int64_t>(cols), cols * 4};
+    fn(f32, x, n, y, r0, r1);
+  };
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);
-  if (!parallel) {
-    fn(w, x, n, y, 0, w.rows);
+  if (!parallel && !dequantize) {
+    run_rows(0, w.rows);
     return;
   }
-  constexpr int64_t kRowsPerTask = 16;
   const int64_t tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(parallel ? threads : 1) schedule(static)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t r0 = task * kRowsPerTask;
-    const int64_t r1 = r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows;
-    fn(w, x, n, y, r0, r1);
+    run_rows(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows);
   }
 }
 
 void MatMulReference(const MatrixView& w, const float* x, int n, float* y) {
+  std::vector<float> row(static_cast<size_t>(w.cols));
   for (int t = 0; t < n; ++t) {
     for (int64_t r = 0; r < w.rows; ++r) {
       double s = 0.0;
-      const void* row = w.Row(r);
+      DequantizeRow(w.dtype, w.Row(r), row.data(), row.size());
       for (int64_t c = 0; c < w.cols; ++c) {
-        s += static_cast<double>(LoadElement(w.dtype, row, static_cast<size_t>(c))) *
-             x[static_cast<size_t>(t) * w.cols + c];
+        s += static_cast<double>(row[static_cast<size_t>(c)]) * x[static_cast<size_t>(t) * w.cols + c];
       }
       y[static_cast<size_t>(t) * w.rows + r] = static_cast<float>(s);
     }

@@ -1,4 +1,4 @@
-// Matrix-times-activations kernels: y = x · Wᵀ for weights in f32/f16/bf16/q8_0 and f32 activations.
+// Matrix-times-activations kernels: y = x · Wᵀ for weights of any DType and f32 activations.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +25,12 @@ struct MatrixView {
 // y[t, r] = Σ_c W[r, c] · x[t, c] for t < n.   x: [n, W.cols], y: [n, W.rows] (f32, dense).
 // SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
+
+// Whether MatMul multiplies block-quantized weights (Q4_0 ... IQ4_XS; not Q8_0) with activations
+// rounded to int8 per block of 32, as ggml does (default, fast), or with f32 activations against
+// dequantized rows (exact up to f32 sums; for goldens). Process-wide.
+void SetQuantizedActivations(bool on);
+bool QuantizedActivations();
 
 // Scalar reference of MatMul: double accumulation, one thread. For tests only.
 void MatMulReference(const MatrixView& w, const float* x, int n, float* y);

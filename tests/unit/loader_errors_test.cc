@@ -843,10 +843,33 @@ TEST_F(LoaderErrors, GgufHugeCountsAndArrays) {
 
 TEST_F(LoaderErrors, GgufUnknownTensorType) {
   Gguf g = TinyGguf(tensors_);
-  g.tensors[2].type = 2;  // Q4_0
-  const std::string p = WriteGgufCase("q4", Serialize(g).bytes);
+  g.tensors[2].type = 16;  // IQ2_XXS
+  const std::string p = WriteGgufCase("iq2", Serialize(g).bytes);
   ExpectLoadError(LoadModel(p), StatusCode::kUnimplemented, p,
-                  "tensor '" + g.tensors[2].name + "' has ggml type 2, which is not supported");
+                  "tensor '" + g.tensors[2].name + "' has ggml type 16, which is not supported");
+}
+
+// Quantized tensors whose rows are not whole blocks, or whose blocks run past the file.
+TEST_F(LoaderErrors, GgufMalformedQuantizedBlocks) {
+  for (uint32_t type : {2u, 3u, 6u, 7u, 8u, 10u, 11u, 12u, 13u, 14u, 20u, 23u}) {
+    Gguf g = TinyGguf(tensors_);
+    g.tensors[2].ne = {20, g.tensors[2].ne[1] * g.tensors[2].ne[0] / 20};  // 20 wide: no type's block
+    g.tensors[2].type = type;
+    const std::string p = WriteGgufCase("rows" + std::to_string(type), Serialize(g).bytes);
+    ExpectLoadError(LoadModel(p), StatusCode::kDataLoss, p,
+                    "tensor '" + g.tensors[2].name + "' has rows of 20 values, not a whole number of");
+    // A whole number of blocks, but more bytes than the file holds (the last tensor is cut).
+    g = TinyGguf(tensors_);
+    GgufTensor& last = g.tensors.back();
+    last.ne = {256, 64};
+    last.type = type;
+    last.data.resize(64);
+    const std::string q = WriteGgufCase("cut" + std::to_string(type), Serialize(g).bytes);
+    ExpectLoadError(LoadModel(q), StatusCode::kDataLoss, q, "tensor '" + last.name + "' (");
+    const auto run = testing::RunKvpress("inspect --model " + q);
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_NE(run.err.find(last.name), std::string::npos) << run.err;
+  }
 }
 
 TEST_F(LoaderErrors, GgufBadTensorRankAndDims) {
