@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include "model/convert.h"
+#include "core/log.h"
 #include "model/model.h"
+#include "tokenizer/convert_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -25,8 +27,25 @@ int RunConvert(const ConvertFlags& f) {
   else return ReportError("convert", InvalidArgument("--dtype: '" + f.dtype + "' is not one of f32, f16, bf16, q8_0"));
   auto loaded = LoadModel(f.model);
   if (!loaded.ok()) return ReportError("convert", loaded.status());
-  const Status s = f.to == "hf" ? ExportHuggingFace(**loaded, f.out, dtype) : ExportGguf(**loaded, f.out, dtype);
-  if (!s.ok()) return ReportError("convert", s);
+  const Model& model = **loaded;
+  // The tokenizer travels with the weights; a vocabulary with no form in the target format is
+  // left out with a warning (the weights are still written).
+  auto warn = [&](const Status& s) {
+    Log(LogLevel::kWarning, "convert: tokenizer not written: {}", s.message());
+  };
+  if (f.to == "hf") {
+    const Status s = ExportHuggingFace(model, f.out, dtype);
+    if (!s.ok()) return ReportError("convert", s);
+    auto files = WriteHfTokenizerFiles(model, f.out);
+    if (!files.ok() && files.status().code() != StatusCode::kUnimplemented) return ReportError("convert", files.status());
+    if (!files.ok()) warn(files.status());
+  } else {
+    auto keys = GgufTokenizerKeys(model);
+    if (!keys.ok() && keys.status().code() != StatusCode::kUnimplemented) return ReportError("convert", keys.status());
+    if (!keys.ok()) warn(keys.status());
+    const Status s = ExportGguf(model, f.out, dtype, keys.ok() ? *keys : std::vector<GgufKeyValue>());
+    if (!s.ok()) return ReportError("convert", s);
+  }
   std::fprintf(stderr, "%s\n", fmt::format("kvpress convert: wrote {} ({}, {})", f.out, f.to, f.dtype).c_str());
   return kExitOk;
 }

@@ -119,7 +119,7 @@ int RunGenerate(const GenerateFlags& f) {
     std::optional<ChatTemplate> chat;
     if (!f.no_chat) {
       const std::string where = f.tokenizer.empty() ? model.path : f.tokenizer;
-      auto cfg = LoadChatTemplateConfig(where);
+      auto cfg = LoadChatTemplateConfigFor(model, f.tokenizer);
       if (cfg.ok() && !cfg->templates.empty()) {
         auto t = ChatTemplate::FromConfig(*cfg, "", false);
         if (!t.ok()) return ReportError("generate", t.status());

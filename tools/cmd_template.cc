@@ -9,9 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
-#include "core/mapped_file.h"
-#include "model/gguf.h"
 #include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -47,40 +46,6 @@ StatusOr<nlohmann::ordered_json> ReadOrderedJson(const std::string& path, const 
   return j;
 }
 
-// The chat template(s) and special tokens of a GGUF file (tokenizer.chat_template[.<name>] and the
-// BOS/EOS ids' pieces).
-StatusOr<ChatTemplateConfig> LoadGgufTemplateConfig(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
-  ASSIGN_OR_RETURN(GgufFile gguf, ReadGguf(*file));
-  ChatTemplateConfig cfg;
-  const nlohmann::json& md = gguf.metadata;
-  const std::string prefix = "tokenizer.chat_template.";
-  for (auto it = md.begin(); it != md.end(); ++it) {
-    if (!it.value().is_string()) continue;
-    if (it.key() == "tokenizer.chat_template") {
-      cfg.templates.insert(cfg.templates.begin(), {"default", it.value().get<std::string>()});
-      cfg.origins.insert(cfg.origins.begin(), path + " (tokenizer.chat_template)");
-    } else if (it.key().rfind(prefix, 0) == 0) {
-      cfg.templates.emplace_back(it.key().substr(prefix.size()), it.value().get<std::string>());
-      cfg.origins.push_back(path + " (" + it.key() + ")");
-      cfg.named = true;
-    }
-  }
-  const auto tokens = md.find("tokenizer.ggml.tokens");
-  for (const auto& [key, name] : {std::pair<const char*, const char*>{"tokenizer.ggml.bos_token_id", "bos_token"},
-                                  {"tokenizer.ggml.eos_token_id", "eos_token"},
-                                  {"tokenizer.ggml.unknown_token_id", "unk_token"},
-                                  {"tokenizer.ggml.padding_token_id", "pad_token"}}) {
-    const auto id = md.find(key);
-    if (id == md.end() || !id->is_number_integer() || tokens == md.end() || !tokens->is_array()) continue;
-    const int64_t i = id->get<int64_t>();
-    if (i >= 0 && static_cast<size_t>(i) < tokens->size() && (*tokens)[static_cast<size_t>(i)].is_string()) {
-      cfg.special_tokens[name] = (*tokens)[static_cast<size_t>(i)].get<std::string>();
-    }
-  }
-  return cfg;
-}
-
 // "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" -> local broken-down time.
 StatusOr<std::tm> ParseDate(const std::string& text) {
   std::tm tm{};
@@ -103,8 +68,7 @@ int RunTemplate(const TemplateFlags& f) {
   }
   ChatTemplateConfig cfg;
   if (!f.tokenizer.empty()) {
-    const bool gguf = f.tokenizer.size() > 5 && f.tokenizer.compare(f.tokenizer.size() - 5, 5, ".gguf") == 0;
-    auto loaded = gguf ? LoadGgufTemplateConfig(f.tokenizer) : LoadChatTemplateConfig(f.tokenizer);
+    auto loaded = LoadChatTemplateConfigAt(f.tokenizer);
     if (!loaded.ok()) return ReportError(cmd, Status(loaded.status().code(), "--tokenizer " + loaded.status().message()));
     cfg = std::move(loaded).value();
   }

@@ -11,8 +11,7 @@ StatusOr<std::unique_ptr<LoadedEvalModel>> LoadEvalModel(const std::string& mode
   auto m = std::make_unique<LoadedEvalModel>();
   ASSIGN_OR_RETURN(m->model, LoadModel(model_path));
   ASSIGN_OR_RETURN(m->tokenizer, LoadTokenizerFor(*m->model, tokenizer_path));
-  const std::string where = tokenizer_path.empty() ? m->model->path : tokenizer_path;
-  auto cfg = LoadChatTemplateConfig(where);
+  auto cfg = LoadChatTemplateConfigFor(*m->model, tokenizer_path);
   if (cfg.ok() && !cfg->templates.empty()) {
     ASSIGN_OR_RETURN(ChatTemplate t, ChatTemplate::FromConfig(*cfg, "", false));
     m->chat = std::move(t);

@@ -198,7 +198,8 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
   return WriteSafetensors(dir + "/model.safetensors", t);
 }
 
-Status ExportGguf(const Model& model, const std::string& path, DType dtype) {
+Status ExportGguf(const Model& model, const std::string& path, DType dtype,
+                  const std::vector<GgufKeyValue>& tokenizer_keys) {
   const ModelConfig& c = model.config;
   const bool qwen = c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3;
   const std::string arch = c.family == ModelFamily::kQwen2 ? "qwen2" : c.family == ModelFamily::kQwen3 ? "qwen3" : "llama";
@@ -225,8 +226,17 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype) {
       {arch + ".attention.value_length", c.head_dim, 4},
   };
   if (c.sliding_window > 0) meta.push_back({arch + ".attention.sliding_window", c.sliding_window, 4});
-  if (c.bos_token_id >= 0) meta.push_back({"tokenizer.ggml.bos_token_id", c.bos_token_id, 4});
-  if (!c.eos_token_ids.empty()) meta.push_back({"tokenizer.ggml.eos_token_id", c.eos_token_ids[0], 4});
+  auto has_key = [&](const char* key) {
+    for (const GgufKeyValue& kv : tokenizer_keys) {
+      if (kv.key == key) return true;
+    }
+    return false;
+  };
+  if (c.bos_token_id >= 0 && !has_key("tokenizer.ggml.bos_token_id"))
+    meta.push_back({"tokenizer.ggml.bos_token_id", c.bos_token_id, 4});
+  if (!c.eos_token_ids.empty() && !has_key("tokenizer.ggml.eos_token_id"))
+    meta.push_back({"tokenizer.ggml.eos_token_id", c.eos_token_ids[0], 4});
+  meta.insert(meta.end(), tokenizer_keys.begin(), tokenizer_keys.end());
 
   const ModelWeights& w = model.weights;
   std::vector<TensorToWrite> t;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "model/writers.h"
 
 namespace kvpress {
 
@@ -14,8 +15,11 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
 
 // Writes one GGUF v3 file. Matrices in `dtype` (F32/F16/BF16/Q8_0), 1-D tensors in F32.
 // llama/mistral export as GGUF arch `llama` with q/k rows in Meta (interleaved) order;
-// qwen2/qwen3 keep HF order.
-Status ExportGguf(const Model& model, const std::string& path, DType dtype);
+// qwen2/qwen3 keep HF order. `tokenizer_keys` (tokenizer.* metadata, see
+// tokenizer/convert_tokenizer.h) are written as given; the config's BOS/EOS ids are written only
+// for keys they do not set.
+Status ExportGguf(const Model& model, const std::string& path, DType dtype,
+                  const std::vector<GgufKeyValue>& tokenizer_keys = {});
 
 // Row reordering of a q or k projection with `n_heads` heads of `head_dim` rows each:
 // to_hf=true maps Meta/GGUF order to HF order, false the reverse. w: [n_heads*head_dim, cols].

@@ -62,11 +62,18 @@ StatusOr<std::unique_ptr<Tokenizer>> Upcast(StatusOr<std::unique_ptr<T>> t) {
   return std::unique_ptr<Tokenizer>(std::move(t).value());
 }
 
-StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
+StatusOr<nlohmann::json> GgufMetadata(const std::string& path) {
   ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
   ASSIGN_OR_RETURN(GgufFile g, ReadGguf(*file, /*metadata_only=*/true));
-  return Upcast(LoadGgufVocab(g.metadata, path));
+  return std::move(g.metadata);
 }
+
+StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
+  ASSIGN_OR_RETURN(nlohmann::json metadata, GgufMetadata(path));
+  return Upcast(LoadGgufVocab(metadata, path));
+}
+
+bool IsGgufFile(const std::string& path) { return !IsDirectory(path) && Head(path, 4) == "GGUF"; }
 
 }  // namespace
 
@@ -88,7 +95,7 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
   }
   if (!FileExists(path)) return NotFound(path + ": no such tokenizer file or directory");
   const std::string head = Head(path, 256);
-  if (head.compare(0, 4, "GGUF") == 0) return LoadGguf(path);
+  if (IsGgufFile(path)) return LoadGguf(path);
   const std::string base = BaseName(path);
   if (EndsWith(base, ".json")) {
     if (EndsWith(base, "vocab.json")) {
@@ -134,6 +141,18 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const 
     }
   }
   return NotFound(model.path + ": no tokenizer found; pass --tokenizer (or --prompt-ids)");
+}
+
+StatusOr<ChatTemplateConfig> LoadChatTemplateConfigAt(const std::string& path) {
+  if (!IsGgufFile(path)) return LoadChatTemplateConfig(path);
+  ASSIGN_OR_RETURN(nlohmann::json metadata, GgufMetadata(path));
+  return ChatTemplateConfigFromGguf(metadata, path);
+}
+
+StatusOr<ChatTemplateConfig> LoadChatTemplateConfigFor(const Model& model, const std::string& path) {
+  if (!path.empty()) return LoadChatTemplateConfigAt(path);
+  if (model.config.format == SourceFormat::kGguf) return ChatTemplateConfigFromGguf(model.gguf_metadata, model.path);
+  return LoadChatTemplateConfig(model.path);
 }
 
 }  // namespace kvpress

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress {
@@ -25,5 +26,14 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
 // directory, its GGUF metadata, or tokenizer.bin/tok512.bin beside a llama2.c checkpoint).
 // NotFound when no tokenizer can be located.
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path);
+
+// The chat template(s) at `path`: a GGUF file (its tokenizer.chat_template metadata, read
+// without the tensors), else whatever LoadChatTemplateConfig reads (tokenizer_config.json,
+// chat_template.jinja, ...). Errors as LoadChatTemplateConfig; DataLoss for a corrupt GGUF.
+StatusOr<ChatTemplateConfig> LoadChatTemplateConfigAt(const std::string& path);
+
+// The chat template(s) of `model`, as LoadTokenizerFor finds its tokenizer: at `path` when given,
+// else the GGUF's own metadata for a GGUF model, else beside/inside the model (HF directory).
+StatusOr<ChatTemplateConfig> LoadChatTemplateConfigFor(const Model& model, const std::string& path);
 
 }  // namespace kvpress

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/file_util.h"
+#include "tokenizer/gguf_pre_types.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/unicode_util.h"
 
@@ -76,36 +77,27 @@ bool MetaBool(const json& m, const char* key, bool fallback) {
   return it != m.end() && it->is_boolean() ? it->get<bool>() : fallback;
 }
 
+// A GGUF `gpt2` vocabulary as llama.cpp tokenizes it: the split regexes and flags of its
+// tokenizer.ggml.pre (gguf_pre_types.h), GPT-2 byte mapping, rank-ordered merges; control
+// tokens are special added tokens, user-defined ones plain added tokens (both matched before
+// splitting, as llama.cpp's special-token partition does). No normalizer: llama.cpp has none.
 StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::string& origin,
                                                     const std::vector<std::string>& strings,
                                                     const std::vector<int>& types) {
-  const std::string pre = m.value("tokenizer.ggml.pre", std::string("default"));
-  std::string pattern;
-  bool nfc = false, ignore_merges = false;
-  if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" || pre == "llama-v3.1") {
-    pattern = kLlama3SplitPattern;
-    ignore_merges = true;
-  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
-    pattern = kQwen2SplitPattern;
-    nfc = true;
-  } else if (pre == "default" || pre == "gpt-2" || pre == "gpt2") {
-    pattern = kGpt2SplitPattern;
-  } else {
-    return Unimplemented(
-        fmt::format("{}: tokenizer.ggml.pre '{}' is not supported (llama-bpe, qwen2, "
-                    "deepseek-r1-qwen, default/gpt-2)",
-                    origin, pre));
-  }
+  const std::string pre = m.value("tokenizer.ggml.pre", std::string());
+  auto found = FindGgufPreType(pre);
+  if (!found.ok()) return Status(found.status().code(), origin + ": " + found.status().message());
+  const GgufPreType& type = *found;
   HfTokenizer::Parts parts;
   std::vector<std::string> tokens(strings.size());
   std::string bytes;
   for (size_t id = 0; id < strings.size(); ++id) {
-    const int type = id < types.size() ? types[id] : kTypeNormal;
-    if (type == kTypeControl || type == kTypeUserDefined) {
+    const int tt = id < types.size() ? types[id] : kTypeNormal;
+    if (tt == kTypeControl || tt == kTypeUserDefined) {
       AddedToken t;
       t.id = static_cast<int32_t>(id);
       t.content = strings[id];
-      t.special = type == kTypeControl;
+      t.special = tt == kTypeControl;
       parts.added_tokens.push_back(std::move(t));
     } else if (unicode::ByteLevelToBytes(strings[id], bytes)) {
       tokens[id] = bytes;
@@ -113,14 +105,14 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
   }
   BpeOptions opt;
   opt.byte_level = true;
-  opt.ignore_merges = ignore_merges;
+  opt.ignore_merges = type.ignore_merges;
   auto bpe = std::make_unique<BpeModel>(opt, std::move(tokens));
   const json merges = m.value("tokenizer.ggml.merges", json::array());
   std::string left, right;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const std::string s =
         merges[rank].is_string() ? merges[rank].get<std::string>() : std::string();
-    const size_t space = s.find(' ');
+    const size_t space = s.find(' ', 1);  // llama.cpp: the first space after the first byte
     if (space == std::string::npos)
       return DataLoss(
           fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
@@ -131,18 +123,16 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
     Status st = bpe->AddMerge(left, right, static_cast<uint32_t>(rank));
     if (!st.ok()) return DataLoss(fmt::format("{}: tokenizer.ggml.{}", origin, st.message()));
   }
-  const int bos = static_cast<int>(MetaInt(m, "tokenizer.ggml.bos_token_id", -1));
-  const int eos = static_cast<int>(MetaInt(m, "tokenizer.ggml.eos_token_id", -1));
-  if (MetaBool(m, "tokenizer.ggml.add_bos_token", false) && bos >= 0) parts.special_prefix = {bos};
-  if (MetaBool(m, "tokenizer.ggml.add_eos_token", false) && eos >= 0) parts.special_suffix = {eos};
-  parts.bos_id = bos;
-  parts.eos_id = eos;
-  if (nfc) {
-    ASSIGN_OR_RETURN(parts.normalizer, MakeNormalizer(json{{"type", "NFC"}}));
-  }
-  ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(ByteLevelSplitSpec(pattern)));
+  // tokenizer.ggml.add_space_prefix is not used by llama.cpp's BPE tokenizer.
+  auto specials = ResolveGgufBpeSpecials(m, type, strings.size());
+  if (!specials.ok()) return Status(specials.status().code(), origin + ": " + specials.status().message());
+  if (specials->add_bos) parts.special_prefix = {specials->bos};
+  if (specials->add_eos) parts.special_suffix = {specials->eos};
+  parts.bos_id = specials->bos;
+  parts.eos_id = specials->eos;
+  ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(GgufPreTokenizerSpec(type)));
   ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(json{{"type", "ByteLevel"}}));
-  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre,
+  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre.empty() ? "default" : pre,
                                   strings.size(), merges.size());
   parts.model = std::move(bpe);
   auto tok = HfTokenizer::Create(std::move(parts));
@@ -152,12 +142,41 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
 
 }  // namespace
 
+std::vector<int64_t> SentencePieceMergePriorities(const std::vector<float>& scores, size_t n) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const float sa = a < scores.size() ? scores[a] : 0.0f, sb = b < scores.size() ? scores[b] : 0.0f;
+    return sa > sb;
+  });
+  std::vector<int64_t> priority(n, -1);
+  for (size_t r = 0; r < n; ++r) priority[order[r]] = static_cast<int64_t>(r);
+  return priority;
+}
+
+json SentencePieceNormalizerSpec(bool add_space_prefix) {
+  const std::string space = "\xE2\x96\x81";  // U+2581
+  json normalizers = json::array();
+  if (add_space_prefix) normalizers.push_back(json{{"type", "Prepend"}, {"prepend", space}});
+  normalizers.push_back(json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}});
+  return json{{"type", "Sequence"}, {"normalizers", std::move(normalizers)}};
+}
+
+json SentencePieceDecoderSpec() {
+  const std::string space = "\xE2\x96\x81";
+  return json{{"type", "Sequence"},
+              {"decoders", json::array({json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                                        json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
+                                        json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
+}
+
 StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::string> tokens,
                                                              const std::vector<float>& scores,
                                                              const std::vector<int>& types,
                                                              int bos_id, int eos_id, int unk_id,
                                                              bool add_bos, bool add_eos,
-                                                             const std::string& description) {
+                                                             const std::string& description,
+                                                             bool add_space_prefix) {
   const size_t n = tokens.size();
   HfTokenizer::Parts parts;
   for (size_t id = 0; id < n; ++id) {
@@ -170,17 +189,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
       parts.added_tokens.push_back(std::move(t));
     }
   }
-  // Merge ranks as transformers' SentencePieceExtractor orders them: by score, highest first
-  // (ties by id); every split of a piece into two vocabulary pieces is a merge.
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const float sa = a < scores.size() ? scores[a] : 0.0f,
-                sb = b < scores.size() ? scores[b] : 0.0f;
-    return sa > sb;
-  });
-  std::vector<int64_t> priority(n, -1);
-  for (size_t r = 0; r < n; ++r) priority[order[r]] = static_cast<int64_t>(r);
+  const std::vector<int64_t> priority = SentencePieceMergePriorities(scores, n);
   BpeOptions opt;
   opt.byte_fallback = true;
   opt.fuse_unk = true;
@@ -191,32 +200,16 @@ StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::st
   if (add_eos && eos_id >= 0) parts.special_suffix = {eos_id};
   parts.bos_id = bos_id;
   parts.eos_id = eos_id;
-  const std::string space = "\xE2\x96\x81";  // U+2581
-  // The "legacy" pipeline of the Llama-2 tokenizer.json on the Hub: "▁" prepended to every piece
-  // of text and spaces replaced, which is what SentencePiece's add_dummy_prefix does.
-  ASSIGN_OR_RETURN(
-      parts.normalizer,
-      MakeNormalizer(json{
-          {"type", "Sequence"},
-          {"normalizers",
-           json::array(
-               {json{{"type", "Prepend"}, {"prepend", space}},
-                json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}}})}}));
-  ASSIGN_OR_RETURN(
-      parts.decoder,
-      MakeDecoder(
-          json{{"type", "Sequence"},
-               {"decoders",
-                json::array(
-                    {json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
-                     json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
-                     json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}));
+  ASSIGN_OR_RETURN(parts.normalizer, MakeNormalizer(SentencePieceNormalizerSpec(add_space_prefix)));
+  ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(SentencePieceDecoderSpec()));
   parts.description = description;
   parts.model = std::move(bpe);
   return HfTokenizer::Create(std::move(parts));
 }
 
-StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::string& origin) {
+namespace {
+
+StatusOr<std::unique_ptr<HfTokenizer>> GgufVocab(const json& m, const std::string& origin) {
   if (!m.is_object() || !m.contains("tokenizer.ggml.model")) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
   }
@@ -253,7 +246,18 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::s
                                static_cast<int>(MetaInt(m, "tokenizer.ggml.unknown_token_id", 0)),
                                MetaBool(m, "tokenizer.ggml.add_bos_token", true),
                                MetaBool(m, "tokenizer.ggml.add_eos_token", false),
-                               fmt::format("GGUF SentencePiece BPE, {} tokens", n));
+                               fmt::format("GGUF SentencePiece BPE, {} tokens", n),
+                               MetaBool(m, "tokenizer.ggml.add_space_prefix", true));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufVocab(const json& m, const std::string& origin) {
+  try {
+    return GgufVocab(m, origin);
+  } catch (const json::exception& e) {  // a tokenizer key of the wrong GGUF type
+    return DataLoss(fmt::format("{}: malformed tokenizer metadata ({})", origin, e.what()));
+  }
 }
 
 StatusOr<std::unique_ptr<HfTokenizer>> LoadSentencePieceModel(const std::string& path) {

@@ -216,6 +216,14 @@ TEST_P(GoldenTest, IdsIdenticalToHuggingFace) {
 
 testing::GoldenCheckOptions Full() { return {}; }
 
+// A GGUF vocabulary is tokenized as llama.cpp does, without Qwen's NFC normalizer, so it differs
+// from Hugging Face on text that NFC changes (checked against llama.cpp in gguf_tokenizer_test).
+testing::GoldenCheckOptions NfcFree() {
+  testing::GoldenCheckOptions o;
+  o.skip_if = testing::ChangedByNfc;
+  return o;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Tokenizers, GoldenTest,
     ::testing::Values(
@@ -223,7 +231,7 @@ INSTANTIATE_TEST_SUITE_P(
         GoldenCase{"llama3_tiktoken", "tokenizers/llama3/tokenizer.model", "llama3", Full()},
         GoldenCase{"llama3_gguf", "gguf:llama3", "llama3", Full()},
         GoldenCase{"qwen3_tokenizer_json", "tokenizers/qwen3/tokenizer.json", "qwen3", Full()},
-        GoldenCase{"qwen3_gguf", "gguf:qwen3", "qwen3", Full()},
+        GoldenCase{"qwen3_gguf", "gguf:qwen3", "qwen3", NfcFree()},
         // Qwen2's vocab.json directory has no tokenizer_config.json: the built-in Qwen2.5 table
         // lacks Qwen3's four newest added tokens.
         GoldenCase{

@@ -11,7 +11,9 @@
 #include "core/file_util.h"
 #include "test_util.h"
 #include "tokenizer/components.h"
+#include "tokenizer/hf_loaders.h"
 #include "tokenizer/load_tokenizer.h"
+#include "tokenizer/tokenizer_export.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/unicode_util.h"
 #include "tokenizer_goldens.h"
@@ -161,6 +163,41 @@ TEST(TokenizerErrors, BadFilesAndInputsAreStatuses) {
   EXPECT_EQ((*ok)->Encode("a\xFF", false).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*ok)->Decode(std::vector<int32_t>{2, 1, 0}),
             "ab b a");  // no decoder: joined by spaces
+  std::filesystem::remove_all(dir);
+}
+
+// GGUF tokenizer metadata of the wrong shape is a status from the loader and both converters.
+TEST(GgufVocabErrors, MalformedMetadataIsAStatus) {
+  const nlohmann::json good = {{"tokenizer.ggml.model", "gpt2"},
+                               {"tokenizer.ggml.pre", "gpt-2"},
+                               {"tokenizer.ggml.tokens", {"a", "b", "ab"}},
+                               {"tokenizer.ggml.merges", {"a b"}}};
+  auto ok = LoadGgufVocab(good, "tiny.gguf");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)->Encode("abba", false).value(), (std::vector<int32_t>{2, 1, 0}));
+  EXPECT_EQ((*ok)->BosId(), -1);  // llama.cpp's default id 11 does not exist here
+  auto code = [&](const char* key, const nlohmann::json& value) {
+    nlohmann::json m = good;
+    m[key] = value;
+    const auto loaded = LoadGgufVocab(m, "tiny.gguf");
+    EXPECT_EQ(HfTokenizerFromGguf(m, "tiny.gguf").status().code(), loaded.ok() ? StatusCode::kOk : loaded.status().code())
+        << key;
+    return loaded.status().code();
+  };
+  EXPECT_EQ(code("tokenizer.ggml.pre", 42), StatusCode::kDataLoss);
+  EXPECT_EQ(code("tokenizer.ggml.pre", "no-such-pre"), StatusCode::kUnimplemented);
+  EXPECT_EQ(code("tokenizer.ggml.merges", 7), StatusCode::kDataLoss);
+  EXPECT_EQ(code("tokenizer.ggml.merges", nlohmann::json::array({"ab"})), StatusCode::kDataLoss);
+  EXPECT_EQ(code("tokenizer.ggml.tokens", "a"), StatusCode::kDataLoss);
+  EXPECT_EQ(code("tokenizer.ggml.add_bos_token", true), StatusCode::kDataLoss);  // no BOS token
+  EXPECT_EQ(code("tokenizer.ggml.bos_token_id", "x"), StatusCode::kOk);          // ignored, as llama.cpp would fail to read it
+  // A malformed tokenizer.json is a status for the GGUF writer too.
+  const std::string dir = testing::TempDir("ggufvocab");
+  std::ofstream(dir + "/tokenizer.json")
+      << R"({"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": 5}})";
+  EXPECT_EQ(GgufTokenizerMetadataFromHf(dir, 0).status().code(), StatusCode::kDataLoss);
+  std::ofstream(dir + "/tokenizer.json") << R"({"model": {"type": "WordPiece", "vocab": {}}})";
+  EXPECT_EQ(GgufTokenizerMetadataFromHf(dir, 0).status().code(), StatusCode::kUnimplemented);
   std::filesystem::remove_all(dir);
 }
 

@@ -166,6 +166,36 @@ StatusOr<ChatTemplateConfig> LoadChatTemplateConfig(const std::string& path) {
   return out;
 }
 
+ChatTemplateConfig ChatTemplateConfigFromGguf(const nlohmann::json& md, const std::string& origin) {
+  ChatTemplateConfig cfg;
+  if (!md.is_object()) return cfg;
+  const std::string prefix = "tokenizer.chat_template.";
+  for (auto it = md.begin(); it != md.end(); ++it) {
+    if (!it.value().is_string()) continue;
+    if (it.key() == "tokenizer.chat_template") {
+      cfg.templates.insert(cfg.templates.begin(), {"default", it.value().get<std::string>()});
+      cfg.origins.insert(cfg.origins.begin(), origin + " (tokenizer.chat_template)");
+    } else if (it.key().rfind(prefix, 0) == 0) {
+      cfg.templates.emplace_back(it.key().substr(prefix.size()), it.value().get<std::string>());
+      cfg.origins.push_back(origin + " (" + it.key() + ")");
+      cfg.named = true;
+    }
+  }
+  const auto tokens = md.find("tokenizer.ggml.tokens");
+  for (const auto& [key, name] : {std::pair<const char*, const char*>{"tokenizer.ggml.bos_token_id", "bos_token"},
+                                  {"tokenizer.ggml.eos_token_id", "eos_token"},
+                                  {"tokenizer.ggml.unknown_token_id", "unk_token"},
+                                  {"tokenizer.ggml.padding_token_id", "pad_token"}}) {
+    const auto id = md.find(key);
+    if (id == md.end() || !id->is_number_integer() || tokens == md.end() || !tokens->is_array()) continue;
+    const int64_t i = id->get<int64_t>();
+    if (i >= 0 && static_cast<size_t>(i) < tokens->size() && (*tokens)[static_cast<size_t>(i)].is_string()) {
+      cfg.special_tokens[name] = (*tokens)[static_cast<size_t>(i)].get<std::string>();
+    }
+  }
+  return cfg;
+}
+
 StatusOr<ChatTemplate> ChatTemplate::FromSource(std::string_view source, const std::string& origin) {
   ASSIGN_OR_RETURN(jinja::Template t, jinja::Template::Parse(source, origin));
   return ChatTemplate(std::move(t));

@@ -48,6 +48,13 @@ struct ChatTemplateConfig {
 // (`templates` is empty); ChatTemplate::FromConfig reports it.
 StatusOr<ChatTemplateConfig> LoadChatTemplateConfig(const std::string& path);
 
+// The chat template(s) and special-token strings in GGUF metadata (model-formats.md §4):
+// tokenizer.chat_template ("default") and tokenizer.chat_template.<name> (named), and bos_token /
+// eos_token / unk_token / pad_token from the tokenizer.ggml.*_token_id keys resolved through
+// tokenizer.ggml.tokens. `origin` (the file) is recorded in `origins`. Never fails: missing or
+// malformed keys are left out (`templates` may be empty).
+ChatTemplateConfig ChatTemplateConfigFromGguf(const nlohmann::json& metadata, const std::string& origin);
+
 // A conversation to render.
 struct ChatRequest {
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();  // [{role, content, ...}]
