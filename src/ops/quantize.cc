@@ -19,6 +19,7 @@ namespace kvpress {
 namespace {
 
 using quant_internal::NearestInt;
+using quant_internal::SignedMax;
 
 // C's float -> int conversion (truncation toward zero) of a code, clamped to [0, top]; ggml
 // converts in range, the clamp only keeps non-finite inputs defined.
@@ -30,13 +31,8 @@ uint8_t TruncatedCode(float v, int top) {
 // Q4_0 / Q5_0: d = max / -2^(bits-1) with max the value of largest magnitude (sign kept);
 // code = trunc(x / d + 2^(bits-1) + 0.5) clamped to 2^bits - 1. Returns d.
 float SymmetricCodes(const float* x, int bits, uint8_t* codes) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < kQBlock; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
+  float amax;
+  const float max = SignedMax(x, kQBlock, amax);
   const int half = 1 << (bits - 1);
   const float d = max / static_cast<float>(-half);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -107,14 +103,9 @@ int NearestGridIndex(float v) {
 // fit of x onto d * grid over the grids max / (grid[0] + t), t in [-7, 7]; codes to L.
 float Iq4SubBlockScale(const float* x, uint8_t* L) {
   constexpr int kTry = 7;
-  float amax = 0, max = 0;
-  for (int j = 0; j < kQBlock; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  if (amax < 1e-15f) return 0.0f;  // L is recomputed by the caller
+  float amax;
+  const float max = SignedMax(x, kQBlock, amax);
+  if (amax < quant_internal::kGroupMaxEps) return 0.0f;  // L is recomputed by the caller
   auto fit = [&](float id, float& sumqx, float& sumq2, uint8_t* codes) {
     sumqx = sumq2 = 0;
     for (int j = 0; j < kQBlock; ++j) {
@@ -167,14 +158,9 @@ void QuantizeIQ4_XS(const float* x, void* out, size_t n) {
     const float* xs = x + b * kQKBlock;
     BlockIQ4_XS& y = blocks[b];
     float scales[8];
-    float max_scale = 0, amax_scale = 0;
-    for (int ib = 0; ib < 8; ++ib) {
-      scales[ib] = Iq4SubBlockScale(xs + 32 * ib, L);
-      if (std::fabs(scales[ib]) > amax_scale) {
-        amax_scale = std::fabs(scales[ib]);
-        max_scale = scales[ib];
-      }
-    }
+    for (int ib = 0; ib < 8; ++ib) scales[ib] = Iq4SubBlockScale(xs + 32 * ib, L);
+    float amax_scale;
+    const float max_scale = SignedMax(scales, 8, amax_scale);
     const float d = -max_scale / 32;
     y.d = F32ToF16(d);
     y.scales_h = 0;

@@ -11,10 +11,20 @@
 #include "ops/quantize_k.h"
 
 namespace kvpress::quant_internal {
-namespace {
 
-// ggml's GROUP_MAX_EPS: a group whose largest magnitude is below this is all zero.
-constexpr float kGroupMaxEps = 1e-15f;
+float SignedMax(const float* x, int n, float& amax) {
+  float max = 0;
+  amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+namespace {
 
 float H(uint16_t bits) { return F16ToF32(bits); }
 
@@ -86,19 +96,6 @@ float MakeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint
   }
   the_min = -min;
   return scale;
-}
-
-// The value of largest magnitude among n (signed, so its sign is kept); 0 for an all-zero group.
-float SignedMax(const float* x, int n, float& amax) {
-  float max = 0;
-  amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  return max;
 }
 
 // Symmetric codes L[i] in [0, 2 * nmax) for n values, weights x², refined by up to five passes
@@ -277,14 +274,9 @@ void QuantizeBlockQ2K(const float* x, BlockQ2_K& y) {
 void QuantizeBlockQ3K(const float* x, BlockQ3_K& y) {
   int8_t L[kQKBlock];
   float scales[16];
-  float max_scale = 0, amax = 0;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = MakeQ3Quants(16, 4, x + 16 * j, L + 16 * j);
-    if (std::fabs(scales[j]) > amax) {
-      amax = std::fabs(scales[j]);
-      max_scale = scales[j];
-    }
-  }
+  for (int j = 0; j < 16; ++j) scales[j] = MakeQ3Quants(16, 4, x + 16 * j, L + 16 * j);
+  float amax;
+  const float max_scale = SignedMax(scales, 16, amax);
   std::fill(y.scales, y.scales + 12, 0);
   y.d = F32ToF16(0.f);
   if (max_scale != 0) {
@@ -338,14 +330,9 @@ void QuantizeBlockQ5K(const float* x, BlockQ5_K& y) {
 void QuantizeBlockQ6K(const float* x, BlockQ6_K& y) {
   int8_t L[kQKBlock];
   float scales[16];
-  float max_scale = 0, max_abs_scale = 0;
-  for (int g = 0; g < 16; ++g) {
-    scales[g] = MakeQxQuants(16, 32, x + 16 * g, L + 16 * g);
-    if (std::fabs(scales[g]) > max_abs_scale) {
-      max_abs_scale = std::fabs(scales[g]);
-      max_scale = scales[g];
-    }
-  }
+  for (int g = 0; g < 16; ++g) scales[g] = MakeQxQuants(16, 32, x + 16 * g, L + 16 * g);
+  float max_abs_scale;
+  const float max_scale = SignedMax(scales, 16, max_abs_scale);
   if (max_abs_scale < kGroupMaxEps) {
     std::memset(&y, 0, sizeof(y));
     return;

@@ -9,6 +9,9 @@
 
 namespace kvpress::quant_internal {
 
+// ggml's GROUP_MAX_EPS: a group whose largest magnitude is below this is all zero.
+constexpr float kGroupMaxEps = 1e-15f;
+
 // ggml's nearest_int: round half to even by adding 1.5 * 2^23 and reading the mantissa bits.
 // Exact for |v| < 2^22; outside that range (or for NaN) the result is defined but meaningless.
 inline int NearestInt(float v) {
@@ -17,6 +20,10 @@ inline int NearestInt(float v) {
   std::memcpy(&bits, &shifted, 4);
   return (bits & 0x007fffff) - 0x00400000;
 }
+
+// The value of largest magnitude among x[0..n) with its sign (the first one on a tie; 0 when all
+// are zero); its magnitude goes to `amax`.
+float SignedMax(const float* x, int n, float& amax);
 
 // Each quantizes the 256 floats at `x` into one block, as ggml's quantize_row_<type>_ref.
 void QuantizeBlockQ2K(const float* x, BlockQ2_K& y);

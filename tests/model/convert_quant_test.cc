@@ -3,10 +3,10 @@
 // quantizers, tests/unit/quantize_test.cc), rows that are not whole blocks fall back as llama.cpp's
 // quantizer does, and the logits stay near the f32 model's.
 //
-// gguf-py reads these files too: `kvpress convert ... --dtype q4_k --out m.gguf`, then
-// `GGUFReader("m.gguf")` + `gguf.quants.dequantize` give the same values (checked by hand with the
-// pinned gguf 0.17.1 for q4_0/q4_k/q6_k/q8_0; our dequantizer is bit-exact with gguf-py,
-// tests/unit/quant_test.cc).
+// From outside, scripts/goldens/check_gguf_quant_export.py converts a model to every type, reads each
+// file with gguf-py (0.17.1), dequantizes every tensor with gguf.quants.dequantize and compares its
+// bytes with llama.cpp's ggml_quantize_chunk of the same f32 tensor: identical for stories260K and
+// SmolLM2-135M (all 12 types, every tensor, fallbacks included).
 #include <gtest/gtest.h>
 
 #include <utility>
@@ -16,26 +16,15 @@
 #include "model/gguf.h"
 #include "model/model.h"
 #include "model/random_model.h"
-#include "model/transformer.h"
 #include "ops/quantize.h"
 #include "test_util.h"
 
 namespace kvpress {
 namespace {
 
+using testing::AllLogits;
+using testing::MustLoad;
 using testing::RelativeError;
-
-std::vector<float> Logits(const Model& m, const std::vector<int32_t>& ids) {
-  Transformer t(m, 2);
-  KVCache cache = t.NewCache();
-  std::vector<int32_t> pos(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) pos[i] = static_cast<int32_t>(i);
-  ForwardOptions o;
-  o.all_logits = true;
-  std::vector<float> logits;
-  EXPECT_TRUE(t.Forward(ids, pos, cache, o, logits).ok());
-  return logits;
-}
 
 std::vector<float> Rows(const MatrixView& m) {
   std::vector<float> out(static_cast<size_t>(m.rows * m.cols));
@@ -55,12 +44,6 @@ std::vector<float> QuantizedRows(const MatrixView& m, DType t) {
     DequantizeRow(t, q.data(), out.data() + r * m.cols, static_cast<size_t>(m.cols));
   }
   return out;
-}
-
-std::unique_ptr<Model> MustLoad(const std::string& path) {
-  auto m = LoadModel(path);
-  EXPECT_TRUE(m.ok()) << m.status().ToString();
-  return m.ok() ? std::move(m).value() : nullptr;
 }
 
 uint32_t FileType(const std::string& path) {
@@ -98,7 +81,7 @@ constexpr Case kCases[] = {
 TEST(ConvertQuant, RandomModelEveryTypeHoldsOurQuantizationAndStaysClose) {
   auto src = RandomF32Model();
   const std::vector<int32_t> prompt = {1, 17, 300, 2, 44, 91, 7, 256, 510};
-  const std::vector<float> ref = Logits(*src, prompt);
+  const std::vector<float> ref = AllLogits(*src, prompt);
   const std::string dir = testing::TempDir("convert-quant");
   const ModelConfig& c = src->config;
   for (const Case& k : kCases) {
@@ -119,7 +102,7 @@ TEST(ConvertQuant, RandomModelEveryTypeHoldsOurQuantizationAndStaysClose) {
     EXPECT_EQ(PermuteQkRows(Rows(b.wq), c.n_heads, c.head_dim, c.hidden_size, /*to_hf=*/true),
               QuantizedRows(a.wq, k.type));
     EXPECT_EQ(b.attn_norm, a.attn_norm);  // 1-D tensors stay f32
-    const double err = RelativeError(Logits(*m, prompt), ref);
+    const double err = RelativeError(AllLogits(*m, prompt), ref);
     EXPECT_LT(err, k.logits_tolerance);
     std::fprintf(stderr, "%-6s logits rel. err %.4f\n", DTypeName(k.type), err);
   }
@@ -132,7 +115,7 @@ TEST(ConvertQuant, Stories260KFallsBackLikeLlamaCppAndStaysClose) {
   ASSERT_TRUE(src);
   // dim 64, hidden 172: no matrix is whole 256-blocks, and ffn_down's 172 is not even 32-blocks.
   const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
-  const std::vector<float> ref = Logits(*src, prompt);
+  const std::vector<float> ref = AllLogits(*src, prompt);
   const std::string dir = testing::TempDir("convert-quant-260k");
   struct Expect {
     DType wanted, matrices;
@@ -152,10 +135,26 @@ TEST(ConvertQuant, Stories260KFallsBackLikeLlamaCppAndStaysClose) {
     EXPECT_EQ(L.w_up.dtype, e.matrices);
     EXPECT_EQ(L.w_down.dtype, DType::kF16);
     EXPECT_EQ(Rows(L.w_up), QuantizedRows(src->weights.layers[0].w_up, e.matrices));
-    const double err = RelativeError(Logits(*m, prompt), ref);
+    const double err = RelativeError(AllLogits(*m, prompt), ref);
     EXPECT_LT(err, e.tolerance);
     std::fprintf(stderr, "%-6s -> %-5s logits rel. err %.4f\n", DTypeName(e.wanted), DTypeName(e.matrices), err);
   }
+}
+
+TEST(ConvertQuant, CliNamesEveryFallbackAndRejectsUnknownTypes) {
+  const std::string bin = testing::SharedData("models/stories260K/stories260K.bin");
+  SKIP_IF_NO_SHARED(bin);
+  const std::string out = testing::TempDir("convert-quant-cli") + "/s.gguf";
+  const auto ok = testing::RunKvpress("convert --model " + bin + " --to gguf --dtype q4_k --out " + out);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("blk.0.attn_q.weight: 64 columns are not a multiple of q4_k's 256-value block; "
+                        "written as q5_0"), std::string::npos) << ok.err;
+  EXPECT_NE(ok.err.find("blk.0.ffn_down.weight: 172 columns are not a multiple of q4_k's 256-value block; "
+                        "written as f16"), std::string::npos) << ok.err;
+  EXPECT_EQ(FileType(out), 15u);
+  const auto bad = testing::RunKvpress("convert --model " + bin + " --to gguf --dtype q4_2 --out " + out + ".x");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--dtype: 'q4_2' is not one of f32, f16, bf16, q8_0, q4_0"), std::string::npos) << bad.err;
 }
 
 TEST(ConvertQuant, HuggingFaceExportRefusesQuantizedTypes) {
