@@ -98,25 +98,38 @@ float MakeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint
   return scale;
 }
 
-// Symmetric codes L[i] in [0, 2 * nmax) for n values, weights x², refined by up to five passes
-// of coordinate descent on the weighted least-squares scale. Returns the scale (x ≈ scale *
-// (L - nmax)). (ggml: make_q3_quants with do_rmse.)
-float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
+// The signed largest-magnitude value of a group to `max`; false (and L zeroed) when the group is
+// all (near) zero.
+bool NonZeroGroup(const float* x, int n, int8_t* L, float& max) {
   float amax;
-  const float max = SignedMax(x, n, amax);
-  if (amax < kGroupMaxEps) {
-    std::fill(L, L + n, 0);
-    return 0.0f;
-  }
-  const float iscale = -ToF(nmax) / max;
-  float sumlx = 0, suml2 = 0;
+  max = SignedMax(x, n, amax);
+  if (amax >= kGroupMaxEps) return true;
+  std::fill(L, L + n, 0);
+  return false;
+}
+
+// Symmetric codes l = round(iscale * x) clamped to [-nmax, nmax), stored as l + offset in `codes`
+// (unless null), and the sums of the x²-weighted least-squares fit: Σ w x l and Σ w l².
+void SymmetricFit(const float* x, int n, int nmax, float iscale, int offset, int8_t* codes, float& sumlx,
+                  float& suml2) {
+  sumlx = suml2 = 0;
   for (int i = 0; i < n; ++i) {
     const int l = std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
-    L[i] = static_cast<int8_t>(l);
+    if (codes != nullptr) codes[i] = static_cast<int8_t>(l + offset);
     const float w = x[i] * x[i];
     sumlx += w * x[i] * ToF(l);
     suml2 += w * ToF(l) * ToF(l);
   }
+}
+
+// Symmetric codes L[i] in [0, 2 * nmax) for n values, weights x², refined by up to five passes
+// of coordinate descent on the weighted least-squares scale. Returns the scale (x ≈ scale *
+// (L - nmax)). (ggml: make_q3_quants with do_rmse.)
+float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
+  float max;
+  if (!NonZeroGroup(x, n, L, max)) return 0.0f;
+  float sumlx, suml2;
+  SymmetricFit(x, n, nmax, -ToF(nmax) / max, 0, L, sumlx, suml2);
   for (int itry = 0; itry < 5; ++itry) {
     int n_changed = 0;
     for (int i = 0; i < n; ++i) {
@@ -145,32 +158,18 @@ float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
 // 18 neighbouring grids -(nmax + 0.1 * is) / max, keeping the best weighted least-squares fit.
 // Returns the scale. (ggml: make_qx_quants with rmse_type 1 and no importance weights.)
 float MakeQxQuants(int n, int nmax, const float* x, int8_t* L) {
-  float amax;
-  const float max = SignedMax(x, n, amax);
-  if (amax < kGroupMaxEps) {
-    std::fill(L, L + n, 0);
-    return 0.0f;
-  }
-  auto fit = [&](float iscale, float& sumlx, float& suml2, int8_t* codes) {
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
-      if (codes != nullptr) codes[i] = static_cast<int8_t>(l + nmax);
-      const float w = x[i] * x[i];
-      sumlx += w * x[i] * ToF(l);
-      suml2 += w * ToF(l) * ToF(l);
-    }
-  };
+  float max;
+  if (!NonZeroGroup(x, n, L, max)) return 0.0f;
   float sumlx, suml2;
-  fit(-ToF(nmax) / max, sumlx, suml2, L);
+  SymmetricFit(x, n, nmax, -ToF(nmax) / max, nmax, L, sumlx, suml2);
   float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
   for (int is = -9; is <= 9; ++is) {
     if (is == 0) continue;
     const float iscale = -(ToF(nmax) + 0.1f * ToF(is)) / max;
-    fit(iscale, sumlx, suml2, nullptr);
+    SymmetricFit(x, n, nmax, iscale, nmax, nullptr, sumlx, suml2);
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      fit(iscale, sumlx, suml2, L);
+      SymmetricFit(x, n, nmax, iscale, nmax, L, sumlx, suml2);
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
