@@ -15,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/transformer.h"
+
 namespace kvpress::testing {
 
 std::string SharedData(const std::string& rel) {
@@ -84,6 +86,24 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
     den = std::max(den, std::fabs(static_cast<double>(b[i])));
   }
   return den > 0 ? num / den : num;
+}
+
+std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& ids, int threads) {
+  Transformer t(m, threads);
+  KVCache cache = t.NewCache();
+  std::vector<int32_t> pos(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) pos[i] = static_cast<int32_t>(i);
+  ForwardOptions o;
+  o.all_logits = true;
+  std::vector<float> logits;
+  EXPECT_TRUE(t.Forward(ids, pos, cache, o, logits).ok());
+  return logits;
+}
+
+std::unique_ptr<Model> MustLoad(const std::string& path) {
+  auto m = LoadModel(path);
+  EXPECT_TRUE(m.ok()) << path << ": " << m.status().ToString();
+  return m.ok() ? std::move(m).value() : nullptr;
 }
 
 LocalServer::~LocalServer() {

@@ -5,9 +5,12 @@
 #include <sys/types.h>
 
 #include <ctime>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "model/model.h"
 
 namespace kvpress::testing {
 
@@ -35,6 +38,13 @@ std::tm TemplateGoldensNow();
 
 // max_i |a_i - b_i| / max_i |b_i|.
 double RelativeError(const std::vector<float>& a, const std::vector<float>& b);
+
+// The logits of every position of `ids` (positions 0.., a fresh cache), `threads` threads;
+// [ids.size(), vocab]. A failed forward fails the test.
+std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& ids, int threads = 2);
+
+// LoadModel(path); on an error the test fails and the result is null.
+std::unique_ptr<Model> MustLoad(const std::string& path);
 
 // A local stand-in server for tests: a Python script built on tests/local_server.py (stdlib only),
 // run as `python3 <script> --timeout 600 --exit-on-stdin-eof <args...>` with piped stdin/stdout.

@@ -11,6 +11,9 @@
 namespace kvpress::cli {
 namespace {
 
+// Every DType: the float types, and the ggml block types written by ggml's reference quantizers.
+constexpr const char* kDtypes = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs";
+
 struct ConvertFlags {
   std::string model;
   std::string out;
@@ -20,11 +23,9 @@ struct ConvertFlags {
 
 int RunConvert(const ConvertFlags& f) {
   DType dtype;
-  if (f.dtype == "f32") dtype = DType::kF32;
-  else if (f.dtype == "f16") dtype = DType::kF16;
-  else if (f.dtype == "bf16") dtype = DType::kBF16;
-  else if (f.dtype == "q8_0") dtype = DType::kQ8_0;
-  else return ReportError("convert", InvalidArgument("--dtype: '" + f.dtype + "' is not one of f32, f16, bf16, q8_0"));
+  if (!DTypeFromName(f.dtype, dtype)) {
+    return ReportError("convert", InvalidArgument("--dtype: '" + f.dtype + "' is not one of " + kDtypes));
+  }
   auto loaded = LoadModel(f.model);
   if (!loaded.ok()) return ReportError("convert", loaded.status());
   const Model& model = **loaded;
@@ -58,7 +59,8 @@ void RegisterConvert(CLI::App& app, RunFn& run) {
   cmd->add_option("--model,-m", f->model, "Input: HF directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("--out,-o", f->out, "Output directory (hf) or file (gguf)")->required();
   cmd->add_option("--to", f->to, "Output format")->check(CLI::IsMember({"hf", "gguf"}));
-  cmd->add_option("--dtype", f->dtype, "Matrix dtype: f32, f16, bf16, q8_0 (gguf only)");
+  cmd->add_option("--dtype", f->dtype,
+                  std::string("Matrix dtype: ") + kDtypes + " (the quantized types gguf only; 1-D tensors stay f32)");
   cmd->callback([f, &run] { run = [f] { return RunConvert(*f); }; });
 }
 

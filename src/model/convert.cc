@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/file_util.h"
+#include "model/gguf_dtype.h"
 #include "model/writers.h"
 
 namespace kvpress {
@@ -19,8 +20,11 @@ std::vector<float> Dequantize(const MatrixView& m) {
   return out;
 }
 
+// A matrix in a quantized type whose rows are not whole blocks falls back (GgufMatrixDType; only
+// GGUF exports take quantized types).
 TensorToWrite Encode(const std::string& name, const std::vector<float>& values,
                      std::vector<int64_t> shape, DType dtype) {
+  if (shape.size() == 2) dtype = GgufMatrixDType(name, dtype, shape[1]);
   return TensorToWrite{name, dtype, std::move(shape), EncodeF32(values.data(), values.size(), dtype)};
 }
 
@@ -38,7 +42,9 @@ std::vector<float> MaybePermute(std::vector<float> w, Perm p, int heads, int hd,
 }
 
 Status CheckDtype(DType dtype, bool allow_q8, const std::string& where) {
-  if (dtype == DType::kQ8_0 && !allow_q8) return InvalidArgument(where + ": Q8_0 is a GGUF-only type");
+  if (IsQuantized(dtype) && !allow_q8) {
+    return InvalidArgument(where + ": " + DTypeName(dtype) + " is a GGUF-only type");
+  }
   return Status::Ok();
 }
 
@@ -204,15 +210,11 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype,
   const bool qwen = c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3;
   const std::string arch = c.family == ModelFamily::kQwen2 ? "qwen2" : c.family == ModelFamily::kQwen3 ? "qwen3" : "llama";
   const Perm perm = QkPermutation(model, /*want_hf=*/qwen);
-  if (dtype == DType::kQ8_0 && (c.hidden_size % kQ8Block != 0 || c.intermediate_size % kQ8Block != 0 ||
-                                (c.n_heads * c.head_dim) % kQ8Block != 0)) {
-    return InvalidArgument(path + ": Q8_0 needs every matrix's column count to be a multiple of 32");
-  }
   using KV = GgufKeyValue;
   std::vector<KV> meta = {
       {"general.architecture", arch},
       {"general.name", "kvpress-export"},
-      {"general.file_type", dtype == DType::kF32 ? 0 : dtype == DType::kF16 ? 1 : dtype == DType::kQ8_0 ? 7 : 32, 4},
+      {"general.file_type", LlamaFileType(dtype), 4},
       {arch + ".context_length", c.max_position, 4},
       {arch + ".embedding_length", c.hidden_size, 4},
       {arch + ".block_count", c.n_layers, 4},

@@ -10,10 +10,12 @@
 namespace kvpress {
 
 // Writes config.json, generation_config.json and model.safetensors into `dir` (created if needed).
-// Matrices and norms are stored in `dtype` (F32/F16/BF16). q/k rows are put in HF rotate-half order.
+// Matrices and norms are stored in `dtype` (F32/F16/BF16; a quantized type is InvalidArgument). q/k rows are put in HF rotate-half order.
 Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype);
 
-// Writes one GGUF v3 file. Matrices in `dtype` (F32/F16/BF16/Q8_0), 1-D tensors in F32.
+// Writes one GGUF v3 file. Matrices in `dtype` (any DType; a quantized type through QuantizeRow,
+// with llama.cpp's fallback for rows that are not whole blocks: model/gguf_dtype.h), 1-D tensors
+// in F32; general.file_type is LlamaFileType(dtype).
 // llama/mistral export as GGUF arch `llama` with q/k rows in Meta (interleaved) order;
 // qwen2/qwen3 keep HF order. `tokenizer_keys` (tokenizer.* metadata, see
 // tokenizer/convert_tokenizer.h) are written as given; the config's BOS/EOS ids are written only

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
 #include "core/check.h"
 #include "core/file_util.h"
+#include "ops/quantize.h"
 
 namespace kvpress {
 
@@ -21,13 +23,18 @@ std::vector<uint8_t> EncodeF32(const float* x, size_t n, DType dtype) {
         std::memcpy(out.data() + 2 * i, &b, 2);
       }
       break;
-    case DType::kQ8_0: {
-      std::vector<BlockQ8_0> blocks(n / kQ8Block);
-      QuantizeRowQ8_0(x, blocks.data(), n);
-      std::memcpy(out.data(), blocks.data(), out.size());
-      break;
+    default: {
+      // Blocks are independent, so chunks of them quantize in parallel to the same bytes.
+      const size_t elems = static_cast<size_t>(BlockElems(dtype)), bytes = static_cast<size_t>(BlockBytes(dtype));
+      CHECK(n % elems == 0) << n << " values are not whole " << DTypeName(dtype) << " blocks";
+      constexpr size_t kChunk = 256;  // blocks per task
+      const int64_t chunks = static_cast<int64_t>((n / elems + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(dynamic)
+      for (int64_t c = 0; c < chunks; ++c) {
+        const size_t b0 = static_cast<size_t>(c) * kChunk, nb = std::min(kChunk, n / elems - b0);
+        QuantizeRow(dtype, x + b0 * elems, out.data() + b0 * bytes, nb * elems);
+      }
     }
-    default: CHECK(false) << "no quantizer for " << DTypeName(dtype);
   }
   return out;
 }

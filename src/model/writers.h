@@ -38,7 +38,8 @@ struct GgufKeyValue {
 Status WriteGguf(const std::string& path, const std::vector<GgufKeyValue>& metadata,
                  const std::vector<TensorToWrite>& tensors);
 
-// Converts `n` f32 values to `dtype` bytes (Q8_0 needs n % 32 == 0).
+// Converts `n` f32 values to `dtype` bytes; the quantized types (n a multiple of BlockElems)
+// through QuantizeRow, i.e. byte for byte as ggml's reference quantizers.
 std::vector<uint8_t> EncodeF32(const float* x, size_t n, DType dtype);
 
 }  // namespace kvpress

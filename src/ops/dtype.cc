@@ -54,6 +54,16 @@ bool DTypeFromGgmlTypeId(uint32_t id, DType& out) {
   return false;
 }
 
+bool DTypeFromName(const std::string& name, DType& out) {
+  for (const DTypeTraits& tr : kTraits) {
+    if (name == tr.name) {
+      out = tr.type;
+      return true;
+    }
+  }
+  return false;
+}
+
 uint16_t F32ToF16(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);

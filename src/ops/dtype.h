@@ -40,6 +40,9 @@ inline bool IsQuantized(DType t) { return t != DType::kF32 && t != DType::kF16 &
 uint32_t GgmlTypeId(DType t);
 bool DTypeFromGgmlTypeId(uint32_t id, DType& out);
 
+// The type whose DTypeName is `name` (false when none is).
+bool DTypeFromName(const std::string& name, DType& out);
+
 // Bytes taken by one row of `cols` elements (cols must be a multiple of BlockElems(t)).
 inline size_t RowBytes(DType t, size_t cols) {
   return cols / static_cast<size_t>(BlockElems(t)) * static_cast<size_t>(BlockBytes(t));

@@ -11,19 +11,9 @@
 namespace kvpress {
 namespace {
 
+using testing::AllLogits;
+using testing::MustLoad;
 using testing::RelativeError;
-
-std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& ids) {
-  Transformer t(m, 2);
-  KVCache cache = t.NewCache();
-  std::vector<int32_t> pos(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) pos[i] = static_cast<int32_t>(i);
-  ForwardOptions o;
-  o.all_logits = true;
-  std::vector<float> logits;
-  EXPECT_TRUE(t.Forward(ids, pos, cache, o, logits).ok());
-  return logits;
-}
 
 std::vector<int32_t> Greedy(const Model& m, const std::vector<int32_t>& prompt, int n) {
   Transformer t(m, 2);
@@ -32,12 +22,6 @@ std::vector<int32_t> Greedy(const Model& m, const std::vector<int32_t>& prompt, 
   auto r = Generate(t, prompt, opt);
   EXPECT_TRUE(r.ok());
   return r.ok() ? r->tokens : std::vector<int32_t>{};
-}
-
-std::unique_ptr<Model> MustLoad(const std::string& path) {
-  auto m = LoadModel(path);
-  EXPECT_TRUE(m.ok()) << m.status().ToString();
-  return m.ok() ? std::move(m).value() : nullptr;
 }
 
 // Exports `src` to HF and GGUF (f32) and checks all three agree.

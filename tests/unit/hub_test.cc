@@ -83,16 +83,7 @@ void MakeShardedCopy(const std::string& dir) {
 }
 
 std::vector<float> Logits(const Model& model) {
-  Transformer t(model, 1);
-  KVCache cache = t.NewCache();
-  const std::vector<int32_t> ids = {1, 17, 300, 42, 7, 511, 3};
-  std::vector<int32_t> pos(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) pos[i] = static_cast<int32_t>(i);
-  ForwardOptions o;
-  o.all_logits = true;
-  std::vector<float> logits;
-  EXPECT_TRUE(t.Forward(ids, pos, cache, o, logits).ok());
-  return logits;
+  return testing::AllLogits(model, {1, 17, 300, 42, 7, 511, 3}, /*threads=*/1);
 }
 
 std::string Slurp(const std::string& path) {
