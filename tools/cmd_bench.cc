@@ -77,6 +77,9 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--seed", f->seed, "Seed of --random weights");
   cmd->add_option("--prompt-tokens", f->options.prompt_tokens, "Prefill length")->check(CLI::PositiveNumber);
   cmd->add_option("--decode-tokens", f->options.decode_tokens, "Timed decode steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--prefill-reps", f->options.prefill_reps,
+                  "Timed prefills after one warm-up; the median is reported (default 3)")
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
