@@ -91,7 +91,7 @@ int RunEvalCommand(const EvalFlags& f) {
   } else if (outcome->cancelled) {
     Log(LogLevel::kWarning, "interrupted: {} rows kept in {}; rerun with --resume to finish",
         outcome->reused + outcome->generated, outcome->result_path);
-    return 130;
+    return kExitCancelled;
   }
   PrintScoreLine(outcome->summary, outcome->result_path);
   return kExitOk;

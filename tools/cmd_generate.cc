@@ -157,6 +157,16 @@ int RunGenerate(const GenerateFlags& f) {
   if (context.empty()) {
     return ReportError("generate", InvalidArgument("--prompt: empty prompt and the model has no BOS token"));
   }
+  size_t longest_question = 0;
+  for (const auto& q : questions) longest_question = std::max(longest_question, q.size());
+  const int64_t prompt_tokens = static_cast<int64_t>(context.size() + longest_question);
+  if (model.config.max_position > 0 && prompt_tokens > model.config.max_position) {
+    return ReportError("generate", FailedPrecondition(fmt::format(
+        "the prompt has {} tokens but {} was trained on {} positions; pass --max-context-length N "
+        "(N <= {}) to keep the first N context tokens",
+        prompt_tokens, model.path, model.config.max_position,
+        std::max<int64_t>(1, model.config.max_position - static_cast<int64_t>(longest_question)))));
+  }
 
   GenerateOptions opt;
   opt.max_new_tokens = f.max_new_tokens;
@@ -200,7 +210,8 @@ int RunGenerate(const GenerateFlags& f) {
   }
 
   Transformer transformer(model, f.threads);
-  const std::atomic<bool>& interrupted = CancelOnSignals(/*sigterm=*/false);
+  const std::atomic<bool>& interrupted = CancelOnSignals(/*sigterm=*/true);
+  opt.cancel = &interrupted;
   ProgressLine progress(isatty(STDERR_FILENO) != 0 && !f.json);
   opt.on_cache = [&progress](const KVCache& cache) { progress.SetCache(cache.MaxSize(), cache.LiveBytes()); };
   std::unique_ptr<StreamingDecoder> stream;
@@ -308,7 +319,7 @@ int RunGenerate(const GenerateFlags& f) {
     const Status s = AppendMetricsCsv(f.metrics_csv, press ? press->Name() : "none", f.cache_budget, run_metrics.ToJson());
     if (!s.ok()) return ReportError("generate", s);
   }
-  return cancelled ? 130 : kExitOk;
+  return cancelled ? kExitCancelled : kExitOk;
 }
 
 }  // namespace

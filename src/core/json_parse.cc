@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace kvpress {
 
 int JsonNestingDepth(std::string_view text, int limit) {
@@ -46,6 +48,28 @@ StatusOr<Json> Parse(std::string_view text, const std::string& source) {
 }
 
 }  // namespace
+
+std::string JsonErrorText(const nlohmann::json::exception& e) {
+  std::string text = e.what();
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find("] ");
+    if (close != std::string::npos) text.erase(0, close + 2);
+  }
+  for (const char* accessor : {"cannot use at() with ", "cannot use operator[] with a string argument with ",
+                               "cannot use operator[] with a numeric argument with ", "cannot use push_back() with "}) {
+    if (text.rfind(accessor, 0) == 0) {
+      const std::string found = text.substr(std::strlen(accessor));
+      return fmt::format("expected an object or array, found {} {}", found.find_first_of("aeiou") == 0 ? "an" : "a", found);
+    }
+  }
+  const size_t but = text.find(", but is ");
+  if (text.rfind("type must be ", 0) == 0 && but != std::string::npos) {  // "type must be string, but is number"
+    const std::string want = text.substr(13, but - 13), found = text.substr(but + 9);
+    const auto article = [](const std::string& w) { return w.find_first_of("aeiou") == 0 ? "an" : "a"; };
+    return fmt::format("expected {} {}, found {} {}", article(want), want, article(found), found);
+  }
+  return text;
+}
 
 StatusOr<nlohmann::json> ParseJson(std::string_view text, const std::string& source) {
   return Parse<nlohmann::json>(text, source);

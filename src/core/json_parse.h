@@ -26,4 +26,9 @@ int JsonNestingDepth(std::string_view text, int limit = kMaxJsonDepth);
 StatusOr<nlohmann::json> ParseJson(std::string_view text, const std::string& source);
 StatusOr<nlohmann::ordered_json> ParseOrderedJson(std::string_view text, const std::string& source);
 
+// The message of a nlohmann exception (a wrongly typed or missing field) without the library's
+// "[json.exception.type_error.302] " tag, in words a user can act on: "expected an object, found a
+// string" rather than "cannot use at() with string".
+std::string JsonErrorText(const nlohmann::json::exception& e);
+
 }  // namespace kvpress

@@ -92,6 +92,14 @@ class SampleRunner {
     p.sample = &s;
     ASSIGN_OR_RETURN(p.prompt,
                      BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
+    const int trained = m_.model->config.max_position;
+    if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
+      Log(LogLevel::kWarning,
+          "sample {}: prompt of {} tokens truncated to the model's {} trained positions (--max-context-length "
+          "chooses a shorter cut)",
+          s.id, p.prompt.size(), trained);
+      p.prompt.resize(static_cast<size_t>(trained));
+    }
     const uint64_t seed = c_.seed * 1000003ull + index;
     ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
     GenerateOptions& opt = p.options;
@@ -103,6 +111,7 @@ class SampleRunner {
     opt.tokenizer = m_.tokenizer;
     opt.press = p.press.get();
     opt.kv_dtype = kv_dtype_;
+    opt.cancel = cancel_;
     return p;
   }
 
@@ -113,6 +122,7 @@ class SampleRunner {
   // continuous batching, N samples decoding together, a finished one replaced by the next.
   Status Run(const std::vector<std::pair<size_t, const Sample*>>& todo, int width,
              const std::atomic<bool>* cancel, const RowFn& emit) {
+    cancel_ = cancel;  // Prepare hands it to every prefill
     const TokenCallback on_token = [cancel](int32_t) {
       return cancel == nullptr || !cancel->load();
     };
@@ -143,8 +153,9 @@ class SampleRunner {
       ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
       const GenerateOptions& o = f->prepared.options;
       f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
-      ASSIGN_OR_RETURN(BatchSequence seq,
-                       StartSequence(*f->session, f->prepared.prompt, o, on_token));
+      StatusOr<BatchSequence> started = StartSequence(*f->session, f->prepared.prompt, o, on_token);
+      if (started.status().code() == StatusCode::kCancelled) return std::optional<BatchSequence>();
+      ASSIGN_OR_RETURN(BatchSequence seq, std::move(started));
       flying.push_back(std::move(f));
       return std::optional<BatchSequence>(std::move(seq));
     };
@@ -196,6 +207,7 @@ class SampleRunner {
     return row;
   }
 
+  const std::atomic<bool>* cancel_ = nullptr;
   const RunConfig& c_;
   const Dataset& d_;
   const EvalModel& m_;

@@ -1,6 +1,7 @@
 // Forward pass of llama/mistral/qwen2/qwen3 decoders over a ragged KV cache.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,6 +22,9 @@ struct ForwardOptions {
   int max_chunk = 256;      // tokens per internal prefill chunk (bounds activation memory)
   LayerHook* hook = nullptr;
   ForwardPhase phase = ForwardPhase::kPrefill;  // told to the hook
+  // When set and raised (SIGINT/SIGTERM), Forward stops before the next layer or chunk and returns
+  // Cancelled; the cache is then partly filled and must be discarded.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class Transformer {
@@ -60,9 +64,10 @@ class Transformer {
     ForwardInfo info;
   };
   // Runs the decoder layers on all rows (tokens[i] at positions[i]); each group attends to and
-  // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d].
-  void ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                   std::span<const RowGroup> groups);
+  // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d]. False when
+  // `cancel` was raised before a layer (the caches are then partly filled).
+  bool ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                   std::span<const RowGroup> groups, const std::atomic<bool>* cancel = nullptr);
   // Final norm + LM head of x_ rows [first, first + rows) into logits [rows, V] (`normed`:
   // scratch).
   void Head(int first, int rows, std::vector<float>& normed, float* logits);
