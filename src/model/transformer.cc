@@ -79,7 +79,7 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     if (!ForwardRows(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
                      positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), {&group, 1},
                      options.cancel)) {
-      return Cancelled(fmt::format("cancelled during the forward pass, {} of {} tokens done", start, n_total));
+      return Cancelled(fmt::format("cancelled during the prefill after {} of {} tokens", start, n_total));
     }
     // Final norm + LM head for the rows we need.
     if (options.all_logits || info.last_chunk) {
