@@ -72,7 +72,7 @@ int RunEvalCommand(const EvalFlags& f) {
   if (!dataset.ok()) return ReportError("eval", dataset.status());
   auto model_path = ResolveModelArg(config->model_name);
   if (!model_path.ok()) return ReportError("eval", model_path.status());
-  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer);
+  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer, LoadOptions{!f.run.no_check});
   if (!model.ok()) return ReportError("eval", model.status());
 
   const std::atomic<bool>& cancel = CancelOnSignals(/*sigterm=*/true);

@@ -59,7 +59,8 @@ struct GenerateFlags {
   std::string kv_dtype = "f32";
   std::string metrics_csv;
   std::string eviction_log;
-  bool prompt_given = false;  // one of --prompt, --prompt-ids, --context, --question was given
+  bool prompt_given = false;
+  bool no_check = false;  // skip the NaN/Inf weight check  // one of --prompt, --prompt-ids, --context, --question was given
 };
 
 // Appends one CSV row of `m` to `path`, with a header when the file is new.
@@ -90,7 +91,7 @@ int RunGenerate(const GenerateFlags& f) {
   }
   auto model_path = ResolveModelArg(f.model);
   if (!model_path.ok()) return ReportError("generate", model_path.status());
-  auto loaded = LoadModel(*model_path);
+  auto loaded = LoadModel(*model_path, LoadOptions{!f.no_check});
   if (!loaded.ok()) return ReportError("generate", loaded.status());
   const Model& model = **loaded;
 
@@ -352,6 +353,7 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
       ->check(Positive());
   cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses")->check(NonNegative());
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(ThreadCount());
+  cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_flag("--json", f->json, "Print one JSON object (text/answers, tokens, finish_reason, metrics)");
   cmd->add_flag("--no-bos", f->no_bos, "Do not prepend BOS to --prompt");
   cmd->add_option("--stop", f->stop, "Stop when the text ends with this string (repeatable)");

@@ -121,7 +121,7 @@ int RunSweep(const SweepFlags& f) {
     if (!model) {
       auto path = ResolveModelArg(c.model_name);
       if (!path.ok()) return ReportError("sweep", path.status());
-      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer);
+      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer, LoadOptions{!f.run.no_check});
       if (!loaded.ok()) return ReportError("sweep", loaded.status());
       model = std::move(loaded).value();
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -236,6 +237,41 @@ TEST(PositionLimit, GeneratePromptBeyondTrainedPositionsIsAnError) {
   const CommandResult cut = RunKvpress("generate --context @" + dir + "/ctx.txt --max-new-tokens 2 --max-context-length 300");
   EXPECT_EQ(cut.exit_code, 0) << cut.err;
   EXPECT_NE(cut.err.find("context truncated to --max-context-length 300 tokens"), std::string::npos) << cut.err;
+}
+
+// The bundled model's files with one value of model.layers.0.mlp.up_proj.weight (row 7) set to NaN.
+std::string NanModel() {
+  const std::string dir = TempDir("nanmodel");
+  for (const char* f : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                        "model.safetensors"}) {
+    fs::copy_file(Source(std::string("models/tiny-reasoner/") + f), dir + "/" + f);
+  }
+  std::string bytes = ReadText(dir + "/model.safetensors");
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  const json header = json::parse(bytes.substr(8, header_len));
+  const json& t = header["model.layers.0.mlp.up_proj.weight"];
+  EXPECT_EQ(t["dtype"], "F32");
+  const uint64_t cols = t["shape"][1].get<uint64_t>();
+  const size_t at = 8 + header_len + t["data_offsets"][0].get<uint64_t>() + 7 * cols * 4;
+  const uint32_t nan_bits = 0x7fc00000u;
+  std::memcpy(&bytes[at], &nan_bits, 4);
+  WriteText(dir + "/model.safetensors", bytes);
+  return dir;
+}
+
+TEST(BadInput, NonFiniteWeightsAreRefusedOnLoadUnlessNoCheck) {
+  const std::string model = NanModel();
+  const CommandResult r = RunKvpress("generate --model " + model + " --prompt hi --max-new-tokens 4");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  ExpectCleanMessage(r, "tensor 'layers.0.w_up (up_proj)' holds a non-finite value (NaN or Inf) at row 7");
+  EXPECT_TRUE(r.out.empty());
+  const CommandResult eval = RunKvpress("eval --model " + model + " --dataset jsonl --data-file " +
+                                        Source("models/tiny-reasoner/test.jsonl") + " --num-samples 1 --output-dir " +
+                                        TempDir("nan_eval") + "/out");
+  EXPECT_EQ(eval.exit_code, 2) << eval.err;
+  const CommandResult unchecked = RunKvpress("generate --model " + model + " --prompt hi --max-new-tokens 2 --no-check");
+  EXPECT_EQ(unchecked.exit_code, 0) << unchecked.err;
 }
 
 // Runs kvpress with `args` (to `dir`/stdout and `dir`/stderr), waits until it has installed its
