@@ -25,17 +25,6 @@ namespace fs = std::filesystem;
 
 std::string Source(const std::string& rel) { return std::string(KVPRESS_SOURCE_DIR) + "/" + rel; }
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The error line is short and free of library tags and 300-digit numbers.
 void ExpectCleanMessage(const CommandResult& r, const std::string& needle) {
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
