@@ -121,24 +121,24 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(fmt::format("{}: not valid YAML/JSON: {}", path, e.what()));
+    return FailedPrecondition(fmt::format("{}:{}:{}: not valid YAML/JSON: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
-  if (!root.IsMap()) return InvalidArgument(path + ": a sweep file is a mapping (models:, datasets:, presses:, budgets:, ...)");
+  if (!root.IsMap()) return FailedPrecondition(path + ": a sweep file is a mapping (models:, datasets:, presses:, budgets:, ...)");
   for (const auto& kv : root) {
-    if (!kv.first.IsScalar()) return InvalidArgument(fmt::format("{}: a key is not a plain name", path));
+    if (!kv.first.IsScalar()) return FailedPrecondition(fmt::format("{}: a key is not a plain name", path));
     const std::string key = kv.first.Scalar();
     auto it = setters.find(key);
     if (it == setters.end()) {
       std::string known;
       for (const auto& [k, _] : setters) known += (known.empty() ? "" : ", ") + k;
-      return InvalidArgument(fmt::format("{}: unknown key '{}' (known: {})", path, key, known));
+      return FailedPrecondition(fmt::format("{}: unknown key '{}' (known: {})", path, key, known));
     }
     try {
       it->second(kv.second);
     } catch (const YAML::Exception& e) {
-      return InvalidArgument(fmt::format("{}: key '{}': {}", path, key, e.what()));
+      return FailedPrecondition(fmt::format("{}:{}: key '{}': {}", path, e.mark.line + 1, key, e.msg));
     }
-    if (!protocol_error.empty()) return InvalidArgument(fmt::format("{}: key '{}': {}", path, key, protocol_error));
+    if (!protocol_error.empty()) return FailedPrecondition(fmt::format("{}: key '{}': {}", path, key, protocol_error));
   }
   return Status::Ok();
 }

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "core/threads.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/matmul.h"
@@ -15,7 +17,7 @@ namespace kvpress {
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
     : model_(model),
-      threads_(threads > 0 ? threads : omp_get_num_procs()),
+      threads_(std::min(threads > 0 ? threads : omp_get_num_procs(), MaxThreads())),
       mode_(mode),
       inv_freq_(model.config.RopeInvFreq()) {
   if (mode_ == KernelMode::kReference) threads_ = 1;

@@ -99,7 +99,7 @@ TEST(BadInput, SweepFileValuesOutOfRangeNameFileAndKey) {
     const std::string path = dir + "/grid.yaml";
     WriteText(path, "presses: [full]\ndatasets: [jsonl]\n" + c.line + "\n");
     const CommandResult r = RunKvpress("sweep --config " + path + " --dry-run");
-    EXPECT_NE(r.exit_code, 0) << c.line;
+    EXPECT_EQ(r.exit_code, 2) << c.line << "\n" << r.err;
     ExpectCleanMessage(r, c.needle);
     EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
   }
