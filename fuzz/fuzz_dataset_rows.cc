@@ -7,6 +7,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto rows = kvpress::eval::ParseJsonRows(text, "fuzz.jsonl");
+  kvpress::fuzz::Tally(!rows.ok());
   if (!rows.ok()) return 0;
   for (const char* key : {"gsm8k", "commonsenseqa", "drop", "jsonl"}) {
     auto spec = kvpress::eval::FindDataset(key);

@@ -9,7 +9,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using kvpress::jinja::Value;
   const std::string_view source(reinterpret_cast<const char*>(data), size);
   auto t = kvpress::jinja::Template::Parse(source, "fuzz.jinja");
-  if (!t.ok()) return 0;
+  if (!t.ok()) {
+    kvpress::fuzz::Tally(true);
+    return 0;
+  }
   static const nlohmann::ordered_json messages = nlohmann::ordered_json::parse(
       R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi <b>"},
           {"role": "assistant", "content": "Hello", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]}])");
@@ -22,6 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.now = [] { return std::tm{}; };
   options.max_steps = 20000;             // keep each run short; the caps themselves are tested
   options.max_output_bytes = 1 << 20;
-  (void)t->Render(ctx, options);
+  kvpress::fuzz::Tally(!t->Render(ctx, options).ok());
   return 0;
 }

@@ -5,5 +5,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = kvpress::fuzz::ScratchFile("model.bin", data, size);
   auto model = kvpress::LoadLlama2cModel(path);
+  kvpress::fuzz::Tally(!model.ok());
   return 0;
 }

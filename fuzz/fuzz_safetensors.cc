@@ -10,5 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::ofstream(dir + "/config.json", std::ios::binary | std::ios::trunc) << config;
   std::ofstream(dir + "/model.safetensors", std::ios::binary | std::ios::trunc) << tensors;
   auto model = kvpress::LoadModel(dir);
+  kvpress::fuzz::Tally(!model.ok());
   return 0;
 }

@@ -9,8 +9,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto doc = kvpress::ParseJson(text, "fuzz_score.json");
+  bool refused = !doc.ok();
   if (doc.ok()) {
     auto row = kvpress::eval::ParseScoreRow(*doc, "fuzz_score.json");
+    refused = !row.ok();
     if (row.ok()) {
       std::vector<kvpress::eval::ScoreRow> rows = {*row, *row};
       const auto groups = kvpress::eval::GroupScoreRows(rows);
@@ -22,5 +24,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string path = kvpress::fuzz::ScratchFile("result.jsonl", data, size);
   (void)kvpress::eval::ReadResultRows(path, /*repair=*/false);
+  kvpress::fuzz::Tally(refused);
   return 0;
 }

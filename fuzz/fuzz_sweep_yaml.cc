@@ -6,7 +6,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = kvpress::fuzz::ScratchFile("sweep.yaml", data, size);
   kvpress::eval::SweepPlan plan;
-  if (!kvpress::eval::LoadSweepFile(path, plan).ok()) return 0;
+  const bool loaded = kvpress::eval::LoadSweepFile(path, plan).ok();
+  kvpress::fuzz::Tally(!loaded);
+  if (!loaded) return 0;
   if (plan.models.empty()) plan.models.push_back("m");
   auto cells = kvpress::eval::ExpandSweep(plan);
   if (!cells.ok()) return 0;

@@ -7,6 +7,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int vocab = 1 + data[0] % 64;  // the count comes from the model
   const std::string path = kvpress::fuzz::ScratchFile("tokenizer.bin", data + 1, size - 1);
   auto tok = kvpress::Llama2cTokenizer::Load(path, vocab);
+  kvpress::fuzz::Tally(!tok.ok());
   if (tok.ok()) {
     auto ids = (*tok)->Encode("Hello world 123", true);
     if (ids.ok()) (void)(*tok)->Decode(*ids);

@@ -10,6 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fwrite(data, 1, size, f);
   std::fclose(f);
   auto tok = kvpress::LoadTokenizerJson(path);
+  kvpress::fuzz::Tally(!tok.ok());
   if (tok.ok()) {
     auto ids = (*tok)->Encode("Hello world 123 <s> héllo\n", true);
     if (ids.ok()) (void)(*tok)->Decode(*ids);

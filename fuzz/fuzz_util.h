@@ -2,11 +2,13 @@
 // file of this process first.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -26,8 +28,7 @@ inline std::string ScratchFile(const std::string& name, const uint8_t* data, siz
 // A scratch directory "/tmp/kvpress-fuzz-<pid>-<name>/" (created once).
 inline std::string ScratchDir(const std::string& name) {
   const std::string dir = "/tmp/kvpress-fuzz-" + std::to_string(::getpid()) + "-" + name;
-  std::string cmd = "mkdir -p " + dir;
-  if (std::system(cmd.c_str()) != 0) return "/tmp";
+  ::mkdir(dir.c_str(), 0755);  // exists after the first call
   return dir;
 }
 
@@ -37,6 +38,19 @@ inline std::pair<std::string_view, std::string_view> SplitInput(const uint8_t* d
   const size_t sep = all.find("\n----\n");
   if (sep == std::string_view::npos) return {all, {}};
   return {all.substr(0, sep), all.substr(sep + 6)};
+}
+
+// Tallies inputs the parser refused with a clean error (a non-ok Status); the totals are printed at
+// exit as "kvpress-fuzz: inputs N, clean errors M" (scripts/fuzz.sh reads the line).
+inline void Tally(bool clean_error) {
+  static long inputs = 0, errors = 0;
+  static const bool registered = [] {
+    std::atexit([] { std::fprintf(stderr, "kvpress-fuzz: inputs %ld, clean errors %ld\n", inputs, errors); });
+    return true;
+  }();
+  (void)registered;
+  ++inputs;
+  if (clean_error) ++errors;
 }
 
 }  // namespace kvpress::fuzz

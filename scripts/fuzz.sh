@@ -4,7 +4,8 @@
 # Each target starts from its committed seeds (fuzz/corpus/<target>/, read only) and grows a
 # scratch corpus in BUILD_DIR/fuzz-work/<target>/; it stops after SECONDS or RUNS executions
 # (RUNS 0 = no limit). Crashes, timeouts (> 10 s per input) and OOMs (> 2 GB) are saved as
-# BUILD_DIR/fuzz-work/<target>/artifacts/*. Prints one line per target: executions, new crash files.
+# BUILD_DIR/fuzz-work/<target>/artifacts/*. Prints one line per target: executions, inputs refused
+# with a clean error, and the crash / timeout (hang) / OOM / leak files found.
 set -u
 build=${1:-build-fuzz}
 seconds=${2:-30}
@@ -28,8 +29,10 @@ for t in "${targets[@]}"; do
     "$work/corpus" "$root/fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  crashes=$(ls "$work/artifacts" | wc -l)
-  echo "$t executions=${execs:-?} exit=$rc artifacts=$crashes"
+  clean=$(grep -o 'clean errors [0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  count() { ls "$work/artifacts" | grep -c "^$1" ; }
+  echo "$t executions=${execs:-?} clean_errors=${clean:-?} crashes=$(count crash-) timeouts=$(count timeout-)" \
+       "ooms=$(count oom-) leaks=$(count leak-) exit=$rc"
   [ "$rc" -ne 0 ] && status=1
 done
 exit $status

@@ -197,6 +197,24 @@ TEST(BadInput, TokenizerJsonErrorsNameTheFileWithoutLibraryText) {
   ExpectCleanMessage(d, dir + "/tokenizer.json: decoder Replace:");
 }
 
+// Found by fuzz_tokenizer_bin: a llama2.c vocabulary without the 256 byte tokens read past its end
+// when text fell back to bytes.
+TEST(BadInput, SmallLlama2cVocabularyWithoutByteTokens) {
+  const std::string dir = TempDir("tokbin");
+  std::string bin(4, '\0');  // max_token_length (unused)
+  for (const std::string piece : {"<unk>", "<s>", "</s>", "a", "b"}) {
+    const float score = 0;
+    const int32_t len = static_cast<int32_t>(piece.size());
+    bin.append(reinterpret_cast<const char*>(&score), 4).append(reinterpret_cast<const char*>(&len), 4) += piece;
+  }
+  WriteText(dir + "/tokenizer.bin", bin);
+  const CommandResult r = RunKvpress("tokenize --tokenizer " + dir + "/tokenizer.bin xyz");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  ExpectCleanMessage(r, "byte 0x78 has no token: the 5-token llama2.c vocabulary lacks the byte tokens");
+  const CommandResult ok = RunKvpress("tokenize --tokenizer " + dir + "/tokenizer.bin ab");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 // The bundled model's files with max_position_embeddings raised, so that a 140k-token prompt is
 // allowed and its prefill takes minutes: only a signal ends it early.
 std::string LongContextModel() {
