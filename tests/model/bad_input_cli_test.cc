@@ -181,6 +181,17 @@ TEST(BadInput, RunawayChatTemplatesStopAtTheirCaps) {
   ExpectCleanMessage(loops, "loops.jinja:1: more than 1000000 loop iterations and macro calls");
 }
 
+// Found by fuzz_jinja: a slice inside a tuple subscript had no object to slice (null dereference).
+TEST(BadInput, SliceInsideATupleSubscriptIsUnsupported) {
+  const std::string dir = TempDir("slice");
+  WriteText(dir + "/m.json", R"([{"role": "user", "content": "hi"}])");
+  WriteText(dir + "/t.jinja", "{{ messages[0, :1] }}");
+  const CommandResult r = RunKvpress("template --tokenizer " + Source("models/tiny-reasoner") + " --messages " + dir +
+                                     "/m.json --template " + dir + "/t.jinja");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  ExpectCleanMessage(r, "t.jinja:1: unsupported construct: a slice inside a tuple subscript");
+}
+
 TEST(BadInput, TokenizerJsonErrorsNameTheFileWithoutLibraryText) {
   const std::string dir = TempDir("tokjson");
   json tok = json::parse(ReadText(Source("models/tiny-reasoner/tokenizer.json")));
