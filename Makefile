@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test test-asan clean format
+.PHONY: deps build demo test test-asan fuzz fuzz-smoke clean format
 
 deps:
 	bash scripts/install-deps.sh
@@ -24,8 +24,21 @@ test-asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (docs/FUZZING.md): clang-14 build in build-fuzz/, not part of `make test`.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVPRESS_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1" \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+
+# Each target for FUZZ_SECONDS on its committed corpus (fuzz/corpus/<target>/).
+fuzz-smoke: fuzz
+	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 format:
 	find src tools tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-debug
+	rm -rf $(BUILD_DIR) build-asan build-debug $(FUZZ_DIR)

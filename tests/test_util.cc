@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +34,19 @@ std::string TempDir(const std::string& tag) {
   buf.push_back('\0');
   const char* d = ::mkdtemp(buf.data());
   return d ? std::string(d) : std::string();
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  if (std::filesystem::path(path).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 CommandResult RunKvpress(const std::string& args) {

@@ -29,6 +29,10 @@ struct CommandResult {
 // Runs the built kvpress binary with `args` (shell-quoted by the caller).
 CommandResult RunKvpress(const std::string& args);
 
+// Writes `text` to `path` (parent directories created); the whole file as a string ("" when unreadable).
+void WriteText(const std::string& path, const std::string& text);
+std::string ReadText(const std::string& path);
+
 // The JSON objects of a JSONL file, one per non-empty line (throws on invalid JSON: a test failure).
 std::vector<nlohmann::json> ReadJsonLines(const std::string& path);
 

@@ -28,6 +28,7 @@ int ReportError(const std::string& command, const Status& s) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInvalidArgument: return kExitUsage;
     case StatusCode::kInternal: return kExitInternal;
+    case StatusCode::kCancelled: return kExitCancelled;
     default: return kExitBadInput;
   }
 }

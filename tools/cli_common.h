@@ -15,6 +15,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitInternal = 3;
+constexpr int kExitCancelled = 130;  // stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report it)
 
 // Prints "kvpress <command>: error: <message>" to stderr and returns the exit code for `s`.
 int ReportError(const std::string& command, const Status& s);

@@ -7,6 +7,7 @@
 #include "model/random_model.h"
 #include "press/registry.h"
 #include "tools/cli_common.h"
+#include "tools/flag_checks.h"
 #include "tools/commands.h"
 
 namespace kvpress::cli {
@@ -74,23 +75,23 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   auto* r = cmd->add_option("--random", f->random, "Random-weight preset instead of a file: tiny, 0.35b, 0.5b");
   m->excludes(r);
   cmd->add_option("--dtype", f->dtype, "Weight dtype of --random models: f32, f16, bf16, q8_0");
-  cmd->add_option("--seed", f->seed, "Seed of --random weights");
-  cmd->add_option("--prompt-tokens", f->options.prompt_tokens, "Prefill length")->check(CLI::PositiveNumber);
-  cmd->add_option("--decode-tokens", f->options.decode_tokens, "Timed decode steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", f->seed, "Seed of --random weights")->check(NonNegative());
+  cmd->add_option("--prompt-tokens", f->options.prompt_tokens, "Prefill length")->check(Positive());
+  cmd->add_option("--decode-tokens", f->options.decode_tokens, "Timed decode steps")->check(Positive());
   cmd->add_option("--prefill-reps", f->options.prefill_reps,
                   "Timed prefills after one warm-up; the median is reported (default 3)")
       ->check(CLI::Range(1, 100));
-  cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");
-  cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(CLI::PositiveNumber);
+  cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(Positive());
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
   cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");
   cmd->add_option("--cache-budget", f->cache_budget, "Budget for --press (slots per KV head per layer)");
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32, f16, bf16");
   cmd->add_option("--batch", f->options.batch, "Sequences decoded together (tokens/s counts all of them)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->callback([f, &run] { run = [f] { return RunBench(*f); }; });
 }
 

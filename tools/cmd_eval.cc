@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "core/json_parse.h"
 #include "core/log.h"
 #include "eval/runner.h"
 #include "eval/score_summary.h"
@@ -33,11 +34,11 @@ StatusOr<eval::DatasetKind> RescoreDataset(const std::string& flag, const std::s
     const std::string score_path = eval::ScorePathFor(result_path);
     auto text = ReadFileToString(score_path);
     if (!text.ok()) return InvalidArgument("--rescore: pass --dataset (no " + score_path + " to read it from)");
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (!j.is_object() || !j.contains("dataset") || !j["dataset"].is_string()) {
+    auto j = ParseJson(*text, score_path);
+    if (!j.ok() || !j->is_object() || !j->contains("dataset") || !(*j)["dataset"].is_string()) {
       return InvalidArgument("--rescore: pass --dataset (" + score_path + " names none)");
     }
-    key = j["dataset"].get<std::string>();
+    key = (*j)["dataset"].get<std::string>();
   }
   ASSIGN_OR_RETURN(eval::DatasetSpec spec, eval::FindDataset(key));
   return spec.kind;
@@ -71,7 +72,7 @@ int RunEvalCommand(const EvalFlags& f) {
   if (!dataset.ok()) return ReportError("eval", dataset.status());
   auto model_path = ResolveModelArg(config->model_name);
   if (!model_path.ok()) return ReportError("eval", model_path.status());
-  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer);
+  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer, LoadOptions{!f.run.no_check});
   if (!model.ok()) return ReportError("eval", model.status());
 
   const std::atomic<bool>& cancel = CancelOnSignals(/*sigterm=*/true);
@@ -90,7 +91,7 @@ int RunEvalCommand(const EvalFlags& f) {
   } else if (outcome->cancelled) {
     Log(LogLevel::kWarning, "interrupted: {} rows kept in {}; rerun with --resume to finish",
         outcome->reused + outcome->generated, outcome->result_path);
-    return 130;
+    return kExitCancelled;
   }
   PrintScoreLine(outcome->summary, outcome->result_path);
   return kExitOk;

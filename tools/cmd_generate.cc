@@ -21,6 +21,7 @@
 #include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
+#include "tools/flag_checks.h"
 #include "tools/commands.h"
 #include "tools/default_model.h"
 #include "tools/progress.h"
@@ -59,6 +60,8 @@ struct GenerateFlags {
   std::string kv_dtype = "f32";
   std::string metrics_csv;
   std::string eviction_log;
+  bool prompt_given = false;
+  bool no_check = false;  // skip the NaN/Inf weight check  // one of --prompt, --prompt-ids, --context, --question was given
 };
 
 // Appends one CSV row of `m` to `path`, with a header when the file is new.
@@ -83,9 +86,13 @@ StatusOr<std::string> ReadContextArg(const std::string& arg) {
 }
 
 int RunGenerate(const GenerateFlags& f) {
+  if (!f.prompt_given) {
+    return ReportError("generate", InvalidArgument("no prompt: give --prompt TEXT, --prompt-ids IDS or --context "
+                                                   "TEXT|@FILE [--question Q]"));
+  }
   auto model_path = ResolveModelArg(f.model);
   if (!model_path.ok()) return ReportError("generate", model_path.status());
-  auto loaded = LoadModel(*model_path);
+  auto loaded = LoadModel(*model_path, LoadOptions{!f.no_check});
   if (!loaded.ok()) return ReportError("generate", loaded.status());
   const Model& model = **loaded;
 
@@ -152,6 +159,16 @@ int RunGenerate(const GenerateFlags& f) {
   if (context.empty()) {
     return ReportError("generate", InvalidArgument("--prompt: empty prompt and the model has no BOS token"));
   }
+  size_t longest_question = 0;
+  for (const auto& q : questions) longest_question = std::max(longest_question, q.size());
+  const int64_t prompt_tokens = static_cast<int64_t>(context.size() + longest_question);
+  if (model.config.max_position > 0 && prompt_tokens > model.config.max_position) {
+    return ReportError("generate", FailedPrecondition(fmt::format(
+        "the prompt has {} tokens but {} was trained on {} positions; pass --max-context-length N "
+        "(N <= {}) to keep the first N context tokens",
+        prompt_tokens, model.path, model.config.max_position,
+        std::max<int64_t>(1, model.config.max_position - static_cast<int64_t>(longest_question)))));
+  }
 
   GenerateOptions opt;
   opt.max_new_tokens = f.max_new_tokens;
@@ -195,7 +212,8 @@ int RunGenerate(const GenerateFlags& f) {
   }
 
   Transformer transformer(model, f.threads);
-  const std::atomic<bool>& interrupted = CancelOnSignals(/*sigterm=*/false);
+  const std::atomic<bool>& interrupted = CancelOnSignals(/*sigterm=*/true);
+  opt.cancel = &interrupted;
   ProgressLine progress(isatty(STDERR_FILENO) != 0 && !f.json);
   opt.on_cache = [&progress](const KVCache& cache) { progress.SetCache(cache.MaxSize(), cache.LiveBytes()); };
   std::unique_ptr<StreamingDecoder> stream;
@@ -303,7 +321,7 @@ int RunGenerate(const GenerateFlags& f) {
     const Status s = AppendMetricsCsv(f.metrics_csv, press ? press->Name() : "none", f.cache_budget, run_metrics.ToJson());
     if (!s.ok()) return ReportError("generate", s);
   }
-  return cancelled ? 130 : kExitOk;
+  return cancelled ? kExitCancelled : kExitOk;
 }
 
 }  // namespace
@@ -323,19 +341,20 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--enable-thinking", f->enable_thinking, "Passed to the chat template (true|false)")
       ->check(CLI::IsMember({"true", "false"}));
   cmd->add_option("--max-context-length", f->max_context_length, "Truncate the context to N tokens (with a warning)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   prompt->excludes(ids);
   prompt->excludes(context);
   ids->excludes(context);
-  cmd->add_option("--max-new-tokens,-n", f->max_new_tokens, "Maximum tokens to generate")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--temperature,-t", f->temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", f->top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--top-k", f->top_k, "Keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--min-p", f->min_p, "Drop tokens below min_p × p_max")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-new-tokens,-n", f->max_new_tokens, "Maximum tokens to generate")->check(NonNegative());
+  cmd->add_option("--temperature,-t", f->temperature, "0 = greedy")->check(NonNegative());
+  cmd->add_option("--top-p", f->top_p, "Nucleus sampling threshold")->check(InRange(0.0, 1.0));
+  cmd->add_option("--top-k", f->top_k, "Keep the k most likely tokens (0 = off)")->check(NonNegative());
+  cmd->add_option("--min-p", f->min_p, "Drop tokens below min_p × p_max")->check(InRange(0.0, 1.0));
   cmd->add_option("--repetition-penalty", f->repetition_penalty, "HF-style repetition penalty (1 = off)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses");
-  cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+      ->check(Positive());
+  cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses")->check(NonNegative());
+  cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(ThreadCount());
+  cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");
@@ -346,20 +365,23 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
                 "Stop when a 2-10 token n-gram repeats 5 times in a row (the harness's criterion)");
   cmd->add_option("--press", f->press, "KV-cache press: NAME[:key=value,...] (see `kvpress presses`)");
   cmd->add_option("--cache-budget", f->cache_budget, "Slots kept per KV head per layer (prefill and every decode step)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--compression-ratio", f->compression_ratio, "Fraction of the prefill's slots removed")
-      ->check(CLI::Range(0.0, 0.999999));
+      ->check(InRange(0.0, 0.999999));
   cmd->add_option("--compression-interval", f->compression_interval,
                   "Decode steps between prunes (with --cache-budget: prune at budget+interval; with --target-size: every N steps)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--target-size", f->target_size, "Upstream decoding policy: prune to this many slots every interval")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32 (default), f16, bf16");
   cmd->add_option("--eviction-log", f->eviction_log,
                   "CSV: one row per prune and KV head (prune_step, layer_idx, head_idx, kv_len_pre, attn_len, "
                   "diff_indices, attn_loss, evicted_positions)");
   cmd->add_option("--metrics-csv", f->metrics_csv, "Append one row of metrics per run to this CSV (header on creation)");
-  cmd->callback([f, &run] { run = [f] { return RunGenerate(*f); }; });
+  cmd->callback([f, &run, prompt, ids, context, cmd] {
+    f->prompt_given = prompt->count() + ids->count() + context->count() + cmd->count("--question") > 0;
+    run = [f] { return RunGenerate(*f); };
+  });
 }
 
 }  // namespace kvpress::cli

@@ -121,7 +121,7 @@ int RunSweep(const SweepFlags& f) {
     if (!model) {
       auto path = ResolveModelArg(c.model_name);
       if (!path.ok()) return ReportError("sweep", path.status());
-      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer);
+      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer, LoadOptions{!f.run.no_check});
       if (!loaded.ok()) return ReportError("sweep", loaded.status());
       model = std::move(loaded).value();
     }
@@ -155,7 +155,7 @@ int RunSweep(const SweepFlags& f) {
   std::fprintf(stderr, "sweep shard %d/%d: %d cells run, %d already finished, %d busy elsewhere, %d failed%s (%.0fs)\n",
                shard->first, shard->second, finished, skipped, busy, failed, cancel ? ", interrupted" : "",
                NowSeconds() - start);
-  if (cancel) return 130;
+  if (cancel) return kExitCancelled;
   return failed > 0 ? kExitBadInput : kExitOk;
 }
 

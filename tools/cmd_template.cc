@@ -9,6 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "core/json_parse.h"
+#include "core/mapped_file.h"
+#include "model/gguf.h"
 #include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
@@ -41,9 +44,7 @@ StatusOr<nlohmann::ordered_json> ReadOrderedJson(const std::string& path, const 
     if (!read.ok()) return NotFound(fmt::format("{} {}", flag, read.status().message()));
     text = std::move(read).value();
   }
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (j.is_discarded()) return DataLoss(fmt::format("{} {}: invalid JSON", flag, path));
-  return j;
+  return ParseOrderedJson(text, fmt::format("{} {}", flag, path));
 }
 
 // "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" -> local broken-down time.
@@ -101,8 +102,8 @@ int RunTemplate(const TemplateFlags& f) {
     const size_t eq = var.find('=');
     if (eq == std::string::npos || eq == 0) return ReportError(cmd, InvalidArgument("--var expects NAME=VALUE, got '" + var + "'"));
     const std::string value = var.substr(eq + 1);
-    nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(value, nullptr, false);
-    req.extra_variables[var.substr(0, eq)] = parsed.is_discarded() ? nlohmann::ordered_json(value) : parsed;
+    auto parsed = ParseOrderedJson(value, "--var");
+    req.extra_variables[var.substr(0, eq)] = parsed.ok() ? std::move(parsed).value() : nlohmann::ordered_json(value);
   }
 
   StatusOr<ChatTemplate> tmpl = Status(StatusCode::kInternal, "unset");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/timer.h"
+#include "core/json_parse.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -54,7 +55,8 @@ int RunJsonl(const TokenizeFlags& f, const Tokenizer& tok, const EncodeOptions& 
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    json value = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    StatusOr<json> parsed = ParseJson(line, f.jsonl);
+    json value = parsed.ok() ? std::move(parsed).value() : json(nullptr);
     if (value.is_string()) {
       auto ids = tok.EncodeWith(value.get<std::string>(), enc);
       if (!ids.ok()) {

@@ -7,6 +7,7 @@
 
 #include "core/timer.h"
 #include "tools/default_model.h"
+#include "tools/flag_checks.h"
 
 namespace kvpress::cli {
 
@@ -23,8 +24,6 @@ StatusOr<eval::RunConfig> EvalRunFlags::ResolveSettings() const {
     ASSIGN_OR_RETURN(eval::ScoringMode mode, eval::ParseScoringMode(scoring));
     c.scoring = mode;
   }
-  if (c.num_samples < 0) return InvalidArgument("--num-samples must be >= 0");
-  if (c.fraction <= 0 || c.fraction > 1) return InvalidArgument("--fraction must be in (0, 1]");
   return c;
 }
 
@@ -37,19 +36,22 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
     cmd->add_option("--model,-m", c.model_name, "HF model directory, GGUF, llama2.c .bin or org/name (default: the bundled tiny-reasoner)");
     cmd->add_option("--press", c.press, "Press spec NAME[:k=v,...] or full (default knorm)");
     cmd->add_option("--cache-budget", c.cache_budget, "Slots kept per KV head per layer (default 512; 0 for full)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(NonNegative());
     cmd->add_flag("--resume", c.resume, "Continue an unfinished result file (rows already there are kept)");
   }
   cmd->add_option("--tokenizer", f.tokenizer, "Tokenizer (default: found with the model)");
+  cmd->add_flag("--no-check", f.no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_option("--data-dir", c.data_config, "Hugging Face dataset config (the fork's data_dir)");
   cmd->add_option("--data-split", c.data_split, "Hugging Face dataset split (default: the dataset's table)");
-  cmd->add_option("--fraction", c.fraction, "Shuffle by --seed, keep this fraction of the rows");
-  cmd->add_option("--num-samples", c.num_samples, "Shuffle by --seed, keep the first N rows (0 = all)");
-  cmd->add_option("--seed,--random-seed", c.seed, "Shuffle and sampling seed (default 42)");
+  cmd->add_option("--fraction", c.fraction, "Shuffle by --seed, keep this fraction of the rows")
+      ->check(InRange(0, 1, /*exclude_lo=*/true));
+  cmd->add_option("--num-samples", c.num_samples, "Shuffle by --seed, keep the first N rows (0 = all)")
+      ->check(NonNegative());
+  cmd->add_option("--seed,--random-seed", c.seed, "Shuffle and sampling seed (default 42)")->check(NonNegative());
   cmd->add_option("--max-new-tokens", c.max_new_tokens, "Generation limit per sample (default 2048)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--max-context-length", c.max_context_length, "Keep the first N prompt tokens (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_flag("--do-sampling", c.do_sampling, "Sample (top-p 0.9, temperature 0.7, repetition penalty 1.2)");
   cmd->add_option("--output-dir", c.output_dir, "Where result files go (default results)");
   cmd->add_flag("--latency", c.latency, "Accepted for compatibility: timings and memory are always recorded");
@@ -58,8 +60,8 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
   cmd->add_option("--scoring", f.scoring, "exact (the fork's) or normalized (default: by protocol)")
       ->check(CLI::IsMember({"exact", "normalized"}));
   cmd->add_option("--batch-size", c.batch_size, "Samples decoded together, one batched forward per step (default 1)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", c.threads, "Worker threads in all (default: all cores)")->check(CLI::NonNegativeNumber);
+      ->check(Positive());
+  cmd->add_option("--threads", c.threads, "Worker threads in all (default: all cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");

@@ -1,5 +1,7 @@
 #include "core/file_util.h"
 
+#include "core/json_parse.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,9 +23,7 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
 
 StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) return DataLoss(path + ": invalid JSON");
-  return j;
+  return ParseJson(text, path);
 }
 
 Status WriteFileAtomic(const std::string& path, const std::string& contents) {

@@ -12,7 +12,8 @@ namespace kvpress {
 // Whole file contents. NotFound when it cannot be opened.
 StatusOr<std::string> ReadFileToString(const std::string& path);
 
-// Parses a JSON file. NotFound / DataLoss ("<path>: invalid JSON: ...").
+// Parses a JSON file. NotFound / DataLoss ("<path>: invalid JSON ...", or nested deeper than
+// kMaxJsonDepth: core/json_parse.h).
 StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 
 // Writes `contents` to `path` atomically (temp file in the same directory, then rename), so a

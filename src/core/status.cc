@@ -12,6 +12,7 @@ std::string Status::ToString() const {
     case StatusCode::kUnimplemented: name = "UNIMPLEMENTED"; break;
     case StatusCode::kFailedPrecondition: name = "FAILED_PRECONDITION"; break;
     case StatusCode::kInternal: name = "INTERNAL"; break;
+    case StatusCode::kCancelled: name = "CANCELLED"; break;
   }
   if (ok()) return name;
   return std::string(name) + ": " + message_;

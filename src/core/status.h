@@ -21,6 +21,7 @@ enum class StatusCode {
   kUnimplemented,       // a valid but unsupported feature (architecture, dtype)
   kFailedPrecondition,  // input is well-formed but inconsistent (shape mismatch)
   kInternal,            // should not happen
+  kCancelled,           // stopped on request (SIGINT/SIGTERM); the CLI exits 130
 };
 
 // Result of an operation that can fail on bad input. Cheap to copy when ok.
@@ -49,6 +50,7 @@ inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
 // Either a value or a non-ok Status.
 template <typename T>

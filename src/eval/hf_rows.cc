@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -102,12 +103,12 @@ CacheRead ReadCache(const std::string& path, size_t max_rows) {
     const std::string_view line(text->data() + pos, end - pos);
     pos = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (row.is_discarded() || !row.is_object()) {
+    StatusOr<json> row = ParseJson(line, path);
+    if (!row.ok() || !row->is_object()) {
       out.why_not = fmt::format("line {} is not a JSON object", rows.size() + 1);
       return out;
     }
-    rows.push_back(std::move(row));
+    rows.push_back(std::move(row).value());
   }
   if (rows.size() != n) {
     out.why_not = fmt::format("holds {} rows, its completion marker says {}", rows.size(), n);
@@ -160,8 +161,8 @@ class RowsApi {
       if (code >= 200 && code < 300) {
         if (r->body.size() >= kMaxReplyBytes)
           return DataLoss(fmt::format("{}: reply larger than {} bytes", url, kMaxReplyBytes));
-        json j = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-        if (j.is_discarded() || !j.is_object())
+        StatusOr<json> j = ParseJson(r->body, url);
+        if (!j.ok() || !j->is_object())
           return DataLoss(
               fmt::format("{}: the reply is not a JSON object: '{}'", url, r->body.substr(0, 200)));
         return j;

@@ -1,5 +1,6 @@
 #include "eval/json_rows.h"
 
+#include "core/json_parse.h"
 #include "core/file_util.h"
 
 namespace kvpress::eval {
@@ -37,8 +38,9 @@ StatusOr<JsonRows> ParseJsonRows(std::string_view text, const std::string& sourc
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return DataLoss(source + ": empty dataset file");
   if (text[first] == '[' || text[first] == '{') {
-    json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_discarded() && RowsFromDocument(doc, out)) return out;
+    StatusOr<json> doc = ParseJson(text, source);
+    if (!doc.ok() && JsonNestingDepth(text) > kMaxJsonDepth) return doc.status();
+    if (doc.ok() && RowsFromDocument(*doc, out)) return out;
   }
   size_t line_no = 0, pos = 0;
   while (pos <= text.size()) {
@@ -51,11 +53,11 @@ StatusOr<JsonRows> ParseJsonRows(std::string_view text, const std::string& sourc
       if (end == text.size()) break;
       continue;
     }
-    json row = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-    if (row.is_discarded()) {
-      out.bad_lines.push_back("line " + std::to_string(line_no) + ": invalid JSON");
+    StatusOr<json> row = ParseJson(line, "line " + std::to_string(line_no));
+    if (!row.ok()) {
+      out.bad_lines.push_back(row.status().message());
     } else {
-      out.rows.push_back(std::move(row));
+      out.rows.push_back(std::move(row).value());
     }
     if (end == text.size()) break;
   }

@@ -218,6 +218,8 @@ StatusOr<ScoreRow> ParseScoreRow(const json& doc, const std::string& path) {
   r.fields = json::object();
   for (const std::string& key : ScoreFileKeys()) {
     auto it = doc.find(key);
+    if (it != doc.end() && it->is_structured())  // the report copies plain values only
+      return DataLoss(fmt::format("{}: '{}' holds an {}, expected a string or number", path, key, it->type_name()));
     r.fields[key] = it == doc.end() ? json(nullptr) : *it;
   }
   return r;

@@ -9,11 +9,42 @@
 
 #include "core/check.h"
 #include "core/file_util.h"
+#include "core/json_parse.h"
 #include "core/log.h"
 
 namespace kvpress::eval {
 
 using nlohmann::json;
+
+namespace {
+
+// The fields a run reads back from its rows (resume, rescore, summary) must have the types the
+// runner writes; a hand-edited row with another type is DataLoss naming the file, line and field.
+Status CheckRowFields(const json& row, const std::string& where) {
+  struct Field {
+    const char* key;
+    json::value_t type;  // number_float stands for any number
+    const char* name;
+  };
+  static const Field kFields[] = {
+      {"response", json::value_t::string, "a string"},       {"gt_answer", json::value_t::string, "a string"},
+      {"extracted_answer", json::value_t::string, "a string"}, {kSampleIdKey, json::value_t::string, "a string"},
+      {"correct", json::value_t::boolean, "true or false"},    {"score", json::value_t::number_float, "a number"},
+      {"gold_answers", json::value_t::array, "an array"},
+  };
+  for (const Field& f : kFields) {
+    auto it = row.find(f.key);
+    if (it == row.end()) continue;
+    const bool ok = f.type == json::value_t::number_float ? it->is_number() : it->type() == f.type;
+    if (!ok) {
+      return DataLoss(fmt::format("{}: field '{}' holds a {}, expected {}; the result file was edited or damaged",
+                                  where, f.key, it->type_name(), f.name));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 StatusOr<std::vector<json>> ReadResultRows(const std::string& path, bool repair) {
   std::vector<json> rows;
@@ -28,11 +59,14 @@ StatusOr<std::vector<json>> ReadResultRows(const std::string& path, bool repair)
     ++line_no;
     const std::string_view line(text.data() + pos, nl - pos);
     if (!line.empty()) {
-      json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (row.is_discarded() || !row.is_object()) {
-        return DataLoss(fmt::format("{}:{}: not a JSON object; the result file is damaged", path, line_no));
+      const std::string where = fmt::format("{}:{}", path, line_no);
+      StatusOr<json> row = ParseJson(line, where);
+      if (!row.ok() && JsonNestingDepth(line) > kMaxJsonDepth) return row.status();
+      if (!row.ok() || !row->is_object()) {
+        return DataLoss(fmt::format("{}: not a JSON object; the result file is damaged", where));
       }
-      rows.push_back(std::move(row));
+      RETURN_IF_ERROR(CheckRowFields(*row, where));
+      rows.push_back(std::move(row).value());
     }
     pos = nl + 1;
     good_end = pos;

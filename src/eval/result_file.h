@@ -19,8 +19,9 @@ inline constexpr char kSampleIdKey[] = "sample_id";
 
 // Reads every complete row of `path`. A torn last line (no trailing newline, or not valid JSON
 // at the end of the file) is dropped and, when `repair` is set, cut from the file so appends start
-// on a clean line. A missing file is an empty result. Invalid JSON on an earlier line is DataLoss
-// (the file is not ours to fix).
+// on a clean line. A missing file is an empty result. Invalid JSON on an earlier line, a row nested
+// deeper than kMaxJsonDepth, or a known field of the wrong type ("response": 5, "correct": 5) is
+// DataLoss naming the file and line (the file is not ours to fix).
 StatusOr<std::vector<nlohmann::json>> ReadResultRows(const std::string& path, bool repair);
 
 // Appends rows to a result file; each Append is written, flushed and fsync'ed before it returns.

@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "core/file_util.h"
+#include "core/json_parse.h"
+#include "core/threads.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "eval/result_file.h"
@@ -90,6 +92,14 @@ class SampleRunner {
     p.sample = &s;
     ASSIGN_OR_RETURN(p.prompt,
                      BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
+    const int trained = m_.model->config.max_position;
+    if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
+      Log(LogLevel::kWarning,
+          "sample {}: prompt of {} tokens truncated to the model's {} trained positions (--max-context-length "
+          "chooses a shorter cut)",
+          s.id, p.prompt.size(), trained);
+      p.prompt.resize(static_cast<size_t>(trained));
+    }
     const uint64_t seed = c_.seed * 1000003ull + index;
     ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
     GenerateOptions& opt = p.options;
@@ -101,6 +111,7 @@ class SampleRunner {
     opt.tokenizer = m_.tokenizer;
     opt.press = p.press.get();
     opt.kv_dtype = kv_dtype_;
+    opt.cancel = cancel_;
     return p;
   }
 
@@ -111,6 +122,7 @@ class SampleRunner {
   // continuous batching, N samples decoding together, a finished one replaced by the next.
   Status Run(const std::vector<std::pair<size_t, const Sample*>>& todo, int width,
              const std::atomic<bool>* cancel, const RowFn& emit) {
+    cancel_ = cancel;  // Prepare hands it to every prefill
     const TokenCallback on_token = [cancel](int32_t) {
       return cancel == nullptr || !cancel->load();
     };
@@ -141,8 +153,9 @@ class SampleRunner {
       ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
       const GenerateOptions& o = f->prepared.options;
       f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
-      ASSIGN_OR_RETURN(BatchSequence seq,
-                       StartSequence(*f->session, f->prepared.prompt, o, on_token));
+      StatusOr<BatchSequence> started = StartSequence(*f->session, f->prepared.prompt, o, on_token);
+      if (started.status().code() == StatusCode::kCancelled) return std::optional<BatchSequence>();
+      ASSIGN_OR_RETURN(BatchSequence seq, std::move(started));
       flying.push_back(std::move(f));
       return std::optional<BatchSequence>(std::move(seq));
     };
@@ -194,6 +207,7 @@ class SampleRunner {
     return row;
   }
 
+  const std::atomic<bool>* cancel_ = nullptr;
   const RunConfig& c_;
   const Dataset& d_;
   const EvalModel& m_;
@@ -210,8 +224,16 @@ Status ValidateRunConfig(const RunConfig& c) {
     RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter
   }
   RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype).status());
-  if (c.batch_size < 1) return InvalidArgument("--batch-size must be >= 1");
-  return Status::Ok();
+  if (c.batch_size < 1 || c.batch_size > kMaxBatchSize)
+    return InvalidArgument(fmt::format("--batch-size {} is outside [1, {}]", c.batch_size, kMaxBatchSize));
+  if (c.num_samples < 0)
+    return InvalidArgument(fmt::format("--num-samples (num_samples) {} is negative (0 = all rows)", c.num_samples));
+  if (!(c.fraction > 0.0 && c.fraction <= 1.0))
+    return InvalidArgument(fmt::format("--fraction (fraction) {} is outside (0, 1]", c.fraction));
+  if (c.max_new_tokens < 1) return InvalidArgument(fmt::format("--max-new-tokens {} is not >= 1", c.max_new_tokens));
+  if (c.max_context_length < 0)
+    return InvalidArgument(fmt::format("--max-context-length {} is negative (0 = all)", c.max_context_length));
+  return CheckThreads(c.threads, "--threads (threads)");
 }
 
 StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const EvalModel& m,
@@ -219,6 +241,13 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   CHECK(m.model != nullptr && m.tokenizer != nullptr);
   RETURN_IF_ERROR(ValidateRunConfig(c));  // fail before any file is touched
   ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
+  const std::vector<Sample> samples = SelectSamples(dataset.samples, c);
+  if (samples.empty() && !dataset.samples.empty()) {
+    return InvalidArgument(fmt::format("--fraction {:g} keeps 0 of the {} rows of the dataset (it must be at least "
+                                       "1/{} = {:.3g})",
+                                       c.fraction, dataset.samples.size(), dataset.samples.size(),
+                                       1.0 / static_cast<double>(dataset.samples.size())));
+  }
 
   EvalOutcome out;
   std::error_code ec;
@@ -237,12 +266,13 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   // The (empty) lock file stays: removing it would let two late-comers lock different inodes.
   if (FileExists(out.score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(out.score_path));
-    out.summary = ordered_json::parse(text, nullptr, false);
-    if (!out.summary.is_discarded()) {
+    StatusOr<ordered_json> summary = ParseOrderedJson(text, out.score_path);
+    if (summary.ok()) {
+      out.summary = std::move(summary).value();
       out.already_finished = true;
       return out;
     }
-    Log(LogLevel::kWarning, "{}: unreadable score file, recomputing it", out.score_path);
+    Log(LogLevel::kWarning, "{}, recomputing it", summary.status().message());
   }
   if (FileExists(out.result_path) && !c.resume) {
     return FailedPrecondition(
@@ -251,7 +281,6 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
                     out.result_path));
   }
   ASSIGN_OR_RETURN(std::vector<json> rows, ReadResultRows(out.result_path, /*repair=*/true));
-  const std::vector<Sample> samples = SelectSamples(dataset.samples, c);
   const std::set<std::string> done_ids = RowIds(rows);
   std::vector<std::pair<size_t, const Sample*>> todo;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -321,9 +350,9 @@ StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, Dataset
   ordered_json summary = SummarizeRows(rows);
   if (FileExists(score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(score_path));
-    ordered_json old = ordered_json::parse(text, nullptr, false);
-    if (old.is_object()) {
-      for (const auto& [k, v] : old.items()) {
+    StatusOr<ordered_json> old = ParseOrderedJson(text, score_path);
+    if (old.ok() && old->is_object()) {
+      for (const auto& [k, v] : old->items()) {
         if (!summary.contains(k)) summary[k] = v;
       }
     }

@@ -58,8 +58,13 @@ struct EvalOutcome {
 StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol, const Sample& sample,
                                                int max_context_length, std::string* text);
 
+// Most samples decoded together (--batch-size).
+inline constexpr int kMaxBatchSize = 256;
+
 // The checks RunEval makes before touching any file: press spec and parameters, budget, KV dtype,
-// batch size. A sweep runs them on every cell first, so a typo fails at once, not hours in.
+// batch size (1..kMaxBatchSize), num_samples >= 0, fraction in (0, 1] (nan refused), max-new-tokens
+// >= 1, threads (core/threads.h). A sweep runs them on every cell first, so a typo (in flags or the
+// sweep file) fails at once, not hours in. Errors are InvalidArgument naming the flag and the limit.
 Status ValidateRunConfig(const RunConfig& config);
 
 // Runs `config` over `dataset` (already loaded; SelectSamples picks the samples). The run holds

@@ -7,9 +7,10 @@
 namespace kvpress::eval {
 
 StatusOr<std::unique_ptr<LoadedEvalModel>> LoadEvalModel(const std::string& model_path,
-                                                          const std::string& tokenizer_path) {
+                                                          const std::string& tokenizer_path,
+                                                          const LoadOptions& options) {
   auto m = std::make_unique<LoadedEvalModel>();
-  ASSIGN_OR_RETURN(m->model, LoadModel(model_path));
+  ASSIGN_OR_RETURN(m->model, LoadModel(model_path, options));
   ASSIGN_OR_RETURN(m->tokenizer, LoadTokenizerFor(*m->model, tokenizer_path));
   auto cfg = LoadChatTemplateConfigFor(*m->model, tokenizer_path);
   if (cfg.ok() && !cfg->templates.empty()) {

@@ -27,8 +27,10 @@ struct LoadedEvalModel {
 
 // Loads `model_path` (directory, GGUF, llama2.c .bin or org/name) with `tokenizer_path` (""
 // = found with the model) and the chat template beside it, if any (a broken template is an error).
+// `options`: LoadModel's (the NaN/Inf weight check).
 StatusOr<std::unique_ptr<LoadedEvalModel>> LoadEvalModel(const std::string& model_path,
-                                                          const std::string& tokenizer_path);
+                                                          const std::string& tokenizer_path,
+                                                          const LoadOptions& options = LoadOptions());
 
 // The samples of dataset `key`: from `data_file` when given, else fetched by the dataset's
 // Hugging Face id (`config`/`split` override the table's; cached under $HF_HOME, offline honoured).

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/file_util.h"
+#include "core/threads.h"
 
 namespace kvpress::eval {
 
@@ -68,11 +69,31 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
            plan.budgets.push_back(n.as<int>());
          }
        }},
-      {"num_samples", [&](const YAML::Node& n) { b.num_samples = n.as<int>(); }},
-      {"fraction", [&](const YAML::Node& n) { b.fraction = n.as<double>(); }},
-      {"seed", [&](const YAML::Node& n) { b.seed = n.as<uint64_t>(); }},
-      {"max_new_tokens", [&](const YAML::Node& n) { b.max_new_tokens = n.as<int>(); }},
-      {"max_context_length", [&](const YAML::Node& n) { b.max_context_length = n.as<int>(); }},
+      {"num_samples",
+       [&](const YAML::Node& n) {
+         b.num_samples = n.as<int>();
+         if (b.num_samples < 0) protocol_error = fmt::format("{} is negative (0 = all rows)", b.num_samples);
+       }},
+      {"fraction",
+       [&](const YAML::Node& n) {
+         b.fraction = n.as<double>();
+         if (!(b.fraction > 0.0 && b.fraction <= 1.0)) protocol_error = fmt::format("{} is outside (0, 1]", b.fraction);
+       }},
+      {"seed",
+       [&](const YAML::Node& n) {
+         if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '-') protocol_error = "a seed is >= 0";
+         else b.seed = n.as<uint64_t>();
+       }},
+      {"max_new_tokens",
+       [&](const YAML::Node& n) {
+         b.max_new_tokens = n.as<int>();
+         if (b.max_new_tokens < 1) protocol_error = fmt::format("{} is not >= 1", b.max_new_tokens);
+       }},
+      {"max_context_length",
+       [&](const YAML::Node& n) {
+         b.max_context_length = n.as<int>();
+         if (b.max_context_length < 0) protocol_error = fmt::format("{} is negative (0 = all)", b.max_context_length);
+       }},
       {"do_sampling", [&](const YAML::Node& n) { b.do_sampling = n.as<bool>(); }},
       {"output_dir", [&](const YAML::Node& n) { b.output_dir = n.as<std::string>(); }},
       {"protocol",
@@ -86,7 +107,12 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
          if (m.ok()) b.scoring = *m; else protocol_error = m.status().message();
        }},
       {"batch_size", [&](const YAML::Node& n) { b.batch_size = n.as<int>(); }},
-      {"threads", [&](const YAML::Node& n) { b.threads = n.as<int>(); }},
+      {"threads",
+       [&](const YAML::Node& n) {
+         b.threads = n.as<int>();
+         const Status s = CheckThreads(b.threads, "threads");
+         if (!s.ok()) protocol_error = s.message().substr(s.message().find(": ") + 2);
+       }},
       {"kv_dtype", [&](const YAML::Node& n) { b.kv_dtype = n.as<std::string>(); }},
       {"data_dir", [&](const YAML::Node& n) { b.data_config = n.as<std::string>(); }},
       {"data_split", [&](const YAML::Node& n) { b.data_split = n.as<std::string>(); }},
@@ -95,23 +121,24 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(fmt::format("{}: not valid YAML/JSON: {}", path, e.what()));
+    return FailedPrecondition(fmt::format("{}:{}:{}: not valid YAML/JSON: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
-  if (!root.IsMap()) return InvalidArgument(path + ": a sweep file is a mapping (models:, datasets:, presses:, budgets:, ...)");
+  if (!root.IsMap()) return FailedPrecondition(path + ": a sweep file is a mapping (models:, datasets:, presses:, budgets:, ...)");
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) return FailedPrecondition(fmt::format("{}: a key is not a plain name", path));
+    const std::string key = kv.first.Scalar();
     auto it = setters.find(key);
     if (it == setters.end()) {
       std::string known;
       for (const auto& [k, _] : setters) known += (known.empty() ? "" : ", ") + k;
-      return InvalidArgument(fmt::format("{}: unknown key '{}' (known: {})", path, key, known));
+      return FailedPrecondition(fmt::format("{}: unknown key '{}' (known: {})", path, key, known));
     }
     try {
       it->second(kv.second);
     } catch (const YAML::Exception& e) {
-      return InvalidArgument(fmt::format("{}: key '{}': {}", path, key, e.what()));
+      return FailedPrecondition(fmt::format("{}:{}: key '{}': {}", path, e.mark.line + 1, key, e.msg));
     }
-    if (!protocol_error.empty()) return InvalidArgument(fmt::format("{}: key '{}': {}", path, key, protocol_error));
+    if (!protocol_error.empty()) return FailedPrecondition(fmt::format("{}: key '{}': {}", path, key, protocol_error));
   }
   return Status::Ok();
 }

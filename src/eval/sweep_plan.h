@@ -34,8 +34,9 @@ struct SweepCell {
 //   presses: [full, knorm, "snapkv_d:window=8"]; budgets: [64, 128];
 //   and any of num_samples, fraction, seed, max_new_tokens, max_context_length, do_sampling,
 //   output_dir, protocol, scoring, batch_size, threads, kv_dtype, data_dir, data_split.
-// A scalar where a list is expected is a one-element list. Unknown keys and ill-typed values are
-// InvalidArgument naming the file and key.
+// A scalar where a list is expected is a one-element list. Unknown keys, ill-typed values and
+// values out of range (num_samples < 0, fraction outside (0, 1], seed < 0, threads above
+// MaxThreads()) are FailedPrecondition (bad input, exit 2) naming the file and key.
 Status LoadSweepFile(const std::string& path, SweepPlan& plan);
 
 // "gsm8k" or "gsm8k=path/to/rows.jsonl".

@@ -131,6 +131,7 @@ StatusOr<BatchSequence> StartSequence(Session& session, std::span<const int32_t>
                                       const GenerateOptions& options, TokenCallback on_token) {
   BatchSequence seq;
   seq.session = &session;
+  session.set_cancel(options.cancel);
   RETURN_IF_ERROR(session.Prefill(prompt, ForwardPhase::kPrefill, seq.logits));
   seq.options = MakeDecodeLoopOptions(options, prompt);
   seq.on_token = std::move(on_token);

@@ -25,7 +25,7 @@ struct BatchSequence {
 
 // Prefills `prompt` in `session` (a fresh one, with options.press) and returns it as a sequence
 // ready for DecodeContinuous / DecodeBatch. `prompt` must outlive the decoding (the loop's
-// context).
+// context). Cancelled when options.cancel is raised during the prefill.
 StatusOr<BatchSequence> StartSequence(Session& session, std::span<const int32_t> prompt,
                                       const GenerateOptions& options, TokenCallback on_token);
 

@@ -39,8 +39,11 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
                                   const GenerateOptions& options, const TokenCallback& on_token) {
   if (prompt.empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
   Session session(model, options.press, options.kv_dtype, options.prefill_chunk);
+  session.set_cancel(options.cancel);
   std::vector<float> logits;
-  RETURN_IF_ERROR(session.Prefill(prompt, ForwardPhase::kPrefill, logits));
+  const Status prefill = session.Prefill(prompt, ForwardPhase::kPrefill, logits);
+  if (prefill.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});
+  RETURN_IF_ERROR(prefill);
   ASSIGN_OR_RETURN(
       DecodeResult r,
       session.Decode(std::move(logits), MakeDecodeLoopOptions(options, prompt), on_token));

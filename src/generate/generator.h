@@ -1,6 +1,7 @@
 // One prompt in, generated ids out: prefill (compressed by the press) then decode.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct GenerateOptions {
   Press* press = nullptr;                 // KV-cache compression (null = none; not owned)
   DType kv_dtype = DType::kF32;           // KV cache storage
   std::function<void(const KVCache&)> on_cache;  // after each decode step (progress display)
+  // Raised by SIGINT/SIGTERM (may be null; not owned): stops a prefill before its next layer.
+  // Generate then returns finish_reason "cancelled"; RunPipeline and StartSequence a Cancelled
+  // status. Decoding stops through the token callback, as before.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct GenerateResult {
@@ -41,7 +46,8 @@ std::vector<int32_t> DefaultStopIds(const ModelConfig& config, const Tokenizer* 
 // The result of a finished decode: its tokens and finish reason, the session's metrics and kept slots.
 GenerateResult MakeGenerateResult(const Session& session, DecodeResult decoded);
 
-// Prefills `prompt` (positions 0..n-1) into a fresh cache and decodes up to max_new_tokens.
+// Prefills `prompt` (positions 0..n-1) into a fresh cache and decodes up to max_new_tokens. A prefill
+// cancelled through options.cancel gives no tokens and finish_reason "cancelled".
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token = {});
 

@@ -24,6 +24,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
   PipelineResult result;
   result.context_tokens = static_cast<int>(context.size());
   auto session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk);
+  session_ptr->set_cancel(options.cancel);
   std::vector<float> context_logits;
   RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
   const bool reuse = session_ptr->CanSnapshot();
@@ -34,6 +35,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
         session_ptr->Restore(snapshot);
       } else {  // the press cannot be copied: rebuild the compressed context from scratch
         session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk);
+        session_ptr->set_cancel(options.cancel);
         RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
       }
     }

@@ -25,6 +25,7 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
   fwd.max_chunk = prefill_chunk_;
   fwd.hook = press_;
   fwd.phase = phase;
+  fwd.cancel = cancel_;
   const Stopwatch sw;
   RETURN_IF_ERROR(model_.Forward(ids, pos, *cache_, fwd, logits));
   metrics_.prefill_time += sw.Elapsed();

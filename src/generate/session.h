@@ -2,6 +2,7 @@
 // the timing/counters behind Metrics. Generate() and the pipeline are built from it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -67,7 +68,8 @@ class Session {
   Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk = 256);
 
   // Forwards `ids` at the next positions in `phase` (kPrefill compresses, kQuestion does not);
-  // `logits` receives the last token's logits.
+  // `logits` receives the last token's logits. Cancelled when the flag of set_cancel() is raised
+  // meanwhile (checked before every layer): the session must then be discarded.
   Status Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits);
   // Samples from `logits` and decodes until a stop criterion fires or max_new_tokens.
   StatusOr<DecodeResult> Decode(std::vector<float> logits, const DecodeLoopOptions& options,
@@ -84,6 +86,9 @@ class Session {
   Snapshot Save() const;
   void Restore(const Snapshot& s);
 
+  // The flag Prefill polls (may be null: never cancelled); not owned.
+  void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+
   const KVCache& cache() const { return *cache_; }
   int32_t next_position() const { return next_position_; }
   // Run-level metrics so far (timings, token counts, cache and press figures).
@@ -97,6 +102,7 @@ class Session {
   std::unique_ptr<Press> restored_press_;  // owns press_ after a Restore
   std::unique_ptr<KVCache> cache_;
   int prefill_chunk_;
+  const std::atomic<bool>* cancel_ = nullptr;
   int32_t next_position_ = 0;
   friend class DecodeState;
   friend class BatchDecoder;

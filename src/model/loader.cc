@@ -7,10 +7,15 @@
 #include "hub/repo_id.h"
 #include "hub/resolve_model.h"
 #include "model/model.h"
+#include "model/weight_check.h"
 
 namespace kvpress {
 
-StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
+StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) { return LoadModel(path, LoadOptions()); }
+
+namespace {
+
+StatusOr<std::unique_ptr<Model>> LoadAnyFormat(const std::string& path) {
   if (IsDirectory(path)) return LoadHuggingFaceModel(path);
   if (!FileExists(path)) {
     // Not on disk but shaped like org/name[@revision]: a Hugging Face model, from the HF cache
@@ -37,6 +42,14 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
     return InvalidArgument(path + ": pass the model directory (with config.json), not the .safetensors file");
   }
   return LoadLlama2cModel(path);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadAnyFormat(path));
+  if (options.check_weights) RETURN_IF_ERROR(CheckWeightsFinite(model->weights, model->path));
+  return model;
 }
 
 }  // namespace kvpress

@@ -25,8 +25,15 @@ struct Model {
 // llama2.c checkpoint (.bin). A path that does not exist and reads `org/name[@revision]` is a
 // Hugging Face model id, resolved in the HF cache and downloaded when missing (hub/resolve_model.h;
 // configured by the HF_* environment variables); `path` of the result is then the snapshot
-// directory. Every malformed input yields a Status naming the file and problem.
+// directory. Every malformed input yields a Status naming the file and problem; so do NaN/Inf
+// weights (model/weight_check.h) unless LoadOptions::check_weights is off.
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
+
+struct LoadOptions {
+  bool check_weights = true;  // refuse NaN/Inf weights (model/weight_check.h); --no-check turns it off
+};
+// LoadModel with options (the overload above uses the defaults).
+StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options);
 
 // Format-specific loaders (LoadModel dispatches to them).
 StatusOr<std::unique_ptr<Model>> LoadHuggingFaceModel(const std::string& dir);

@@ -1,4 +1,5 @@
 #include "model/safetensors.h"
+#include "core/json_parse.h"
 
 #include <fmt/format.h>
 
@@ -40,7 +41,9 @@ Status ReadSafetensors(const MappedFile& file, TensorSet& out) {
                                 path, header_len, file.size()));
   }
   const char* hdr = reinterpret_cast<const char*>(file.data() + 8);
-  nlohmann::json j = nlohmann::json::parse(hdr, hdr + header_len, nullptr, false);
+  nlohmann::json j = JsonNestingDepth(std::string_view(hdr, header_len)) > kMaxJsonDepth
+                         ? nlohmann::json(nlohmann::json::value_t::discarded)
+                         : nlohmann::json::parse(hdr, hdr + header_len, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return DataLoss(path + ": safetensors header is not a valid JSON object");
   }

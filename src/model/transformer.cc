@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "core/threads.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/matmul.h"
@@ -15,7 +17,7 @@ namespace kvpress {
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
     : model_(model),
-      threads_(threads > 0 ? threads : omp_get_num_procs()),
+      threads_(std::min(threads > 0 ? threads : omp_get_num_procs(), MaxThreads())),
       mode_(mode),
       inv_freq_(model.config.RopeInvFreq()) {
   if (mode_ == KernelMode::kReference) threads_ = 1;
@@ -76,8 +78,11 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     info.first_chunk = start == 0;
     info.last_chunk = start + n == n_total;
     const RowGroup group{&cache, options.hook, 0, n, info};
-    ForwardRows(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
-                positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), {&group, 1});
+    if (!ForwardRows(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
+                     positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), {&group, 1},
+                     options.cancel)) {
+      return Cancelled(fmt::format("cancelled during the prefill after {} of {} tokens", start, n_total));
+    }
     // Final norm + LM head for the rows we need.
     if (options.all_logits || info.last_chunk) {
       const int first = options.all_logits ? 0 : n - 1;
@@ -125,8 +130,8 @@ void Transformer::Head(int first, int rows, std::vector<float>& normed, float* l
   Linear(model_.weights.lm_head, normed.data(), rows, logits);
 }
 
-void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                              std::span<const RowGroup> groups) {
+bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                              std::span<const RowGroup> groups, const std::atomic<bool>* cancel) {
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   const int n = static_cast<int>(tokens.size());
@@ -150,6 +155,7 @@ void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
                   x_.data() + static_cast<size_t>(t) * d, d);
   }
   for (int l = 0; l < c.n_layers; ++l) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return false;
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     RmsNorm(x_.data(), L.attn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
     Linear(L.wq, xb_.data(), n, q_.data());
@@ -213,6 +219,7 @@ void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
     Linear(L.w_down, gate_.data(), n, proj_.data());
     for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
   }
+  return true;
 }
 
 void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t> positions,

@@ -1,6 +1,7 @@
 // Forward pass of llama/mistral/qwen2/qwen3 decoders over a ragged KV cache.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,11 +22,15 @@ struct ForwardOptions {
   int max_chunk = 256;      // tokens per internal prefill chunk (bounds activation memory)
   LayerHook* hook = nullptr;
   ForwardPhase phase = ForwardPhase::kPrefill;  // told to the hook
+  // When set and raised (SIGINT/SIGTERM), Forward stops before the next layer or chunk and returns
+  // Cancelled; the cache is then partly filled and must be discarded.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class Transformer {
  public:
-  // `model` must outlive the Transformer. threads <= 0 means all cores.
+  // `model` must outlive the Transformer. threads <= 0 means all cores; more than MaxThreads()
+  // (core/threads.h) are clamped to it (the CLI refuses such values first).
   explicit Transformer(const Model& model, int threads = 0, KernelMode mode = KernelMode::kFast);
 
   const ModelConfig& config() const { return model_.config; }
@@ -60,9 +65,10 @@ class Transformer {
     ForwardInfo info;
   };
   // Runs the decoder layers on all rows (tokens[i] at positions[i]); each group attends to and
-  // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d].
-  void ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
-                   std::span<const RowGroup> groups);
+  // appends to its own cache. Leaves the last layer's residual stream in x_ [rows, d]. False when
+  // `cancel` was raised before a layer (the caches are then partly filled).
+  bool ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                   std::span<const RowGroup> groups, const std::atomic<bool>* cancel = nullptr);
   // Final norm + LM head of x_ rows [first, first + rows) into logits [rows, V] (`normed`:
   // scratch).
   void Head(int first, int rows, std::vector<float>& normed, float* logits);

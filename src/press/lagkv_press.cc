@@ -138,9 +138,9 @@ PressInfo LagKvPressInfo() {
         "1 = compare raw scores across partitions instead of in-partition ranks"}},
       [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
         PressParams p(spec);
-        const int n_sink = p.GetInt("n_sink", 4);
-        const int lag = p.GetInt("lag", 128);
-        const int cross = p.GetInt("cross_scoring", 0);
+        const int n_sink = p.GetInt("n_sink", 4, 0, kMaxPressTokens);
+        const int lag = p.GetInt("lag", 128, 2, kMaxPressTokens);
+        const int cross = p.GetInt("cross_scoring", 0, 0, 1);
         RETURN_IF_ERROR(p.Finish());
         if (n_sink < 0) return InvalidArgument("lagkv: n_sink must be >= 0");
         if (lag < 2) return InvalidArgument("lagkv: lag must be >= 2");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 
 namespace kvpress {
@@ -33,29 +35,44 @@ StatusOr<PressSpec> ParsePressSpec(const std::string& text) {
   return spec;
 }
 
-int PressParams::GetInt(const std::string& key, int default_value) {
+namespace {
+
+// `s` shortened for messages.
+std::string Shown(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 40) + "..."; }
+
+}  // namespace
+
+int PressParams::GetInt(const std::string& key, int default_value, int min, int max) {
   known_.push_back(key);
   auto it = spec_.params.find(key);
   if (it == spec_.params.end()) return default_value;
-  int v = 0;
+  int64_t v = 0;
   const std::string& s = it->second;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    errors_.push_back(fmt::format("{}={} is not an integer", key, s));
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && end == s.data() + s.size() && (v < min || v > max))) {
+    errors_.push_back(fmt::format("{}={} is outside [{}, {}]", key, Shown(s), min, max));
     return default_value;
   }
-  return v;
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    errors_.push_back(fmt::format("{}={} is not an integer", key, Shown(s)));
+    return default_value;
+  }
+  return static_cast<int>(v);
 }
 
-double PressParams::GetDouble(const std::string& key, double default_value) {
+double PressParams::GetDouble(const std::string& key, double default_value, double min, double max) {
   known_.push_back(key);
   auto it = spec_.params.find(key);
   if (it == spec_.params.end()) return default_value;
   const std::string& s = it->second;
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size()) {
-    errors_.push_back(fmt::format("{}={} is not a number", key, s));
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) {
+    errors_.push_back(fmt::format("{}={} is not a finite number", key, Shown(s)));
+    return default_value;
+  }
+  if (v < min || v > max) {
+    errors_.push_back(fmt::format("{}={} is outside [{:g}, {:g}]", key, Shown(s), min, max));
     return default_value;
   }
   return v;

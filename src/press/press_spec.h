@@ -30,11 +30,18 @@ StatusOr<PressSpec> ParsePressSpec(const std::string& text);
 // Typed, checked access to a spec's parameters. Every Get records the key as known; Finish()
 // reports keys the press does not have (NotFound, with the list of valid ones) and malformed
 // values (FailedPrecondition).
+// The largest value a token-count parameter (window, lag, n_sink, kernel) may take: more than any
+// supported context, small enough that buffers sized by it cannot exhaust memory by themselves.
+inline constexpr int kMaxPressTokens = 1 << 20;
+
 class PressParams {
  public:
   explicit PressParams(const PressSpec& spec) : spec_(spec) {}
-  int GetInt(const std::string& key, int default_value);
-  double GetDouble(const std::string& key, double default_value);
+  // The value of `key` (default_value when absent). A value that is not an integer, or lies outside
+  // [min, max], is recorded as an error ("lag=2147483647 is outside [2, 1048576]").
+  int GetInt(const std::string& key, int default_value, int min, int max);
+  // The same for a finite number (nan and inf are errors).
+  double GetDouble(const std::string& key, double default_value, double min, double max);
   std::string GetString(const std::string& key, const std::string& default_value);
   // Ok when every given key was read and parsed.
   Status Finish() const;

@@ -36,7 +36,7 @@ PressInfo RandomPressInfo() {
           {{"seed", "run seed", "generator seed"}},
           [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
             PressParams p(spec);
-            const double seed = p.GetDouble("seed", static_cast<double>(spec.seed));
+            const double seed = p.GetDouble("seed", static_cast<double>(spec.seed), 0, 9007199254740992.0);
             RETURN_IF_ERROR(p.Finish());
             return std::unique_ptr<Press>(new RandomPress(static_cast<uint64_t>(seed)));
           }};

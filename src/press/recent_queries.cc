@@ -14,8 +14,10 @@ void RecentQueries::Reset(int n_layers, int n_heads, int head_dim, int window) {
   head_dim_ = head_dim;
   window_ = window;
   const size_t L = static_cast<size_t>(std::max(n_layers, 0));
-  q_.assign(L, std::vector<float>(static_cast<size_t>(window) * n_heads * head_dim));
-  pos_.assign(L, std::vector<int32_t>(static_cast<size_t>(window)));
+  // The rings grow with the queries pushed (up to `window`), so a window larger than the context
+  // costs no memory beyond the tokens actually processed.
+  q_.assign(L, {});
+  pos_.assign(L, {});
   count_.assign(L, 0);
   next_.assign(L, 0);
 }
@@ -26,6 +28,10 @@ void RecentQueries::Push(const LayerHookContext& ctx) {
   const size_t row = static_cast<size_t>(n_heads_) * head_dim_;
   for (int t = std::max(0, ctx.n_tokens - window_); t < ctx.n_tokens; ++t) {
     const int s = next_[l];
+    if (static_cast<size_t>(s) >= pos_[l].size()) {  // still filling: s == count == size
+      q_[l].resize((static_cast<size_t>(s) + 1) * row);
+      pos_[l].resize(static_cast<size_t>(s) + 1);
+    }
     std::memcpy(q_[l].data() + static_cast<size_t>(s) * row,
                 ctx.queries + static_cast<size_t>(t) * row, row * sizeof(float));
     pos_[l][static_cast<size_t>(s)] = ctx.positions[static_cast<size_t>(t)];

@@ -34,8 +34,8 @@ class RecentQueries {
  private:
   int Slot(int layer, int i) const;
   int n_heads_ = 0, head_dim_ = 0, window_ = 0;
-  std::vector<std::vector<float>> q_;      // [L][window * H * hd]
-  std::vector<std::vector<int32_t>> pos_;  // [L][window]
+  std::vector<std::vector<float>> q_;      // [L][min(pushed, window) * H * hd]
+  std::vector<std::vector<int32_t>> pos_;  // [L][min(pushed, window)]
   std::vector<int> count_, next_;          // [L]
 };
 

@@ -119,11 +119,11 @@ PressInfo RkvLshPressInfo() {
            {"seed", "run seed", "seed of the Gaussian projection"}},
           [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
             PressParams p(spec);
-            const double lambda = p.GetDouble("lambda", 0.1);
-            const int kernel = p.GetInt("kernel", 5);
-            const int window = p.GetInt("window", 8);
-            const int bits = p.GetInt("bits", 6);
-            const double seed = p.GetDouble("seed", static_cast<double>(spec.seed));
+            const double lambda = p.GetDouble("lambda", 0.1, 0, 1);
+            const int kernel = p.GetInt("kernel", 5, 1, kMaxPressTokens);
+            const int window = p.GetInt("window", 8, 1, kMaxPressTokens);
+            const int bits = p.GetInt("bits", 6, 1, 16);
+            const double seed = p.GetDouble("seed", static_cast<double>(spec.seed), 0, 9007199254740992.0);
             RETURN_IF_ERROR(p.Finish());
             RETURN_IF_ERROR(CheckRkvParams("rkv_lsh", lambda, kernel, window));
             if (bits < 1 || bits > 16) return InvalidArgument("rkv_lsh: bits must be in [1, 16]");

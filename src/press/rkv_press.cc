@@ -157,9 +157,9 @@ PressInfo RkvPressInfo() {
         PressParams p(spec);
         const std::string compat = p.GetString("compat", "official");
         const bool fork = compat == "fork";
-        const double lambda = p.GetDouble("lambda", fork ? 0.1 : 0.07);
-        const int kernel = p.GetInt("kernel", fork ? 5 : 7);
-        const int window = p.GetInt("window", 8);
+        const double lambda = p.GetDouble("lambda", fork ? 0.1 : 0.07, 0, 1);
+        const int kernel = p.GetInt("kernel", fork ? 5 : 7, 1, kMaxPressTokens);
+        const int window = p.GetInt("window", 8, 1, kMaxPressTokens);
         RETURN_IF_ERROR(p.Finish());
         if (compat != "official" && compat != "fork") {
           return InvalidArgument("rkv: compat must be 'official' or 'fork', got '" + compat + "'");

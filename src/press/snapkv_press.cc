@@ -51,8 +51,8 @@ class SnapKvPress : public ScorerPress {
 
 StatusOr<std::unique_ptr<Press>> Create(const PressSpec& spec, const std::string& name) {
   PressParams p(spec);
-  const int window = p.GetInt("window", 64);
-  const int kernel = p.GetInt("kernel", 5);
+  const int window = p.GetInt("window", 64, 1, kMaxPressTokens);
+  const int kernel = p.GetInt("kernel", 5, 1, kMaxPressTokens);
   RETURN_IF_ERROR(p.Finish());
   if (window < 1) return InvalidArgument(name + ": window must be >= 1");
   if (kernel < 1 || kernel % 2 == 0) return InvalidArgument(name + ": kernel must be odd and >= 1");

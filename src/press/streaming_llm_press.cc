@@ -37,7 +37,7 @@ PressInfo StreamingLlmPressInfo() {
           {{"n_sink", "4", "attention-sink slots always kept"}},
           [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
             PressParams p(spec);
-            const int n_sink = p.GetInt("n_sink", 4);
+            const int n_sink = p.GetInt("n_sink", 4, 0, kMaxPressTokens);
             RETURN_IF_ERROR(p.Finish());
             if (n_sink < 0) return InvalidArgument("streaming_llm: n_sink must be >= 0");
             return std::unique_ptr<Press>(new StreamingLlmPress(n_sink));

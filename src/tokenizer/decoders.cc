@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tokenizer/components.h"
+#include "core/json_parse.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"
 
@@ -224,7 +225,7 @@ StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const json& spec) {
       return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(stages)));
     }
   } catch (const json::exception& e) {
-    return InvalidArgument(fmt::format("decoder {}: {}", type, e.what()));
+    return InvalidArgument(fmt::format("decoder {}: {}", type, JsonErrorText(e)));
   }
   return Unimplemented(
       fmt::format("decoder type '{}' is not supported (supported: ByteLevel, Metaspace, "

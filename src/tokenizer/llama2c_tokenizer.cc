@@ -62,7 +62,15 @@ StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view text, b
     if (it != lookup_.end()) {
       toks.push_back(it->second);
     } else {
-      for (size_t k = 0; k < len; ++k) toks.push_back(static_cast<unsigned char>(text[i + k]) + 3);
+      for (size_t k = 0; k < len; ++k) {  // byte fallback: <0x00>..<0xFF> are ids 3..258, as run.c has them
+        const int32_t id = static_cast<unsigned char>(text[i + k]) + 3;
+        if (id >= VocabSize()) {
+          return FailedPrecondition(fmt::format("byte 0x{:02X} has no token: the {}-token llama2.c vocabulary lacks the "
+                                                "byte tokens <0x00>..<0xFF> (ids 3..258)",
+                                                static_cast<unsigned char>(text[i + k]), VocabSize()));
+        }
+        toks.push_back(id);
+      }
     }
     i += len;
   }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "tokenizer/components.h"
+#include "core/json_parse.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"
@@ -138,7 +139,7 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const json& spec) {
       return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(stages)));
     }
   } catch (const json::exception& e) {
-    return InvalidArgument(fmt::format("normalizer {}: {}", type, e.what()));
+    return InvalidArgument(fmt::format("normalizer {}: {}", type, JsonErrorText(e)));
   }
   return Unimplemented(
       fmt::format("normalizer type '{}' is not supported (supported: NFC, NFD, "

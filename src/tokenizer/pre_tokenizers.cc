@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "tokenizer/components.h"
+#include "core/json_parse.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"
@@ -331,7 +332,7 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const json& spec) {
       return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(stages)));
     }
   } catch (const json::exception& e) {
-    return InvalidArgument(fmt::format("pre_tokenizer {}: {}", type, e.what()));
+    return InvalidArgument(fmt::format("pre_tokenizer {}: {}", type, JsonErrorText(e)));
   }
   return Unimplemented(
       fmt::format("pre_tokenizer type '{}' is not supported (supported: Split, "

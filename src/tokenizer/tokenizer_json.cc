@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/file_util.h"
+#include "core/json_parse.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/unicode_util.h"
 
@@ -86,7 +87,7 @@ class TokenizerJsonSax : public nlohmann::json_sax<json> {
   }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& e) override {
-    if (error.empty()) error = fmt::format("invalid JSON at byte {}: {}", position, e.what());
+    if (error.empty()) error = fmt::format("invalid JSON (syntax error at byte {})", position);
     return false;
   }
 
@@ -223,14 +224,26 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
     }
   }
   HfTokenizer::Parts parts;
-  ASSIGN_OR_RETURN(parts.normalizer, MakeNormalizer(root.value("normalizer", json())));
-  ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(root.value("pre_tokenizer", json())));
-  ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(root.value("decoder", json())));
+  // A component's error names the file and is bad input (exit 2), whatever its own code.
+  const auto in_file = [&path](const Status& s) {
+    return Status(s.code() == StatusCode::kUnimplemented ? s.code() : StatusCode::kDataLoss,
+                  fmt::format("{}: {}", path, s.message()));
+  };
+  auto normalizer = MakeNormalizer(root.value("normalizer", json()));
+  if (!normalizer.ok()) return in_file(normalizer.status());
+  parts.normalizer = std::move(normalizer).value();
+  auto pre_tokenizer = MakePreTokenizer(root.value("pre_tokenizer", json()));
+  if (!pre_tokenizer.ok()) return in_file(pre_tokenizer.status());
+  parts.pre_tokenizer = std::move(pre_tokenizer).value();
+  auto decoder = MakeDecoder(root.value("decoder", json()));
+  if (!decoder.ok()) return in_file(decoder.status());
+  parts.decoder = std::move(decoder).value();
   try {
-    RETURN_IF_ERROR(ParsePostProcessor(root.value("post_processor", json()), parts.special_prefix,
-                                       parts.special_suffix));
+    const Status post = ParsePostProcessor(root.value("post_processor", json()), parts.special_prefix,
+                                           parts.special_suffix);
+    if (!post.ok()) return in_file(post);
   } catch (const json::exception& e) {
-    return InvalidArgument(fmt::format("{}: post_processor: {}", path, e.what()));
+    return DataLoss(fmt::format("{}: post_processor: {}", path, JsonErrorText(e)));
   }
   BpeOptions opt;
   opt.byte_level = parts.pre_tokenizer && parts.pre_tokenizer->IsByteLevel();
@@ -297,7 +310,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
       parts.added_tokens.push_back(std::move(t));
     }
   } catch (const json::exception& e) {
-    return DataLoss(fmt::format("{}: added_tokens: {}", path, e.what()));
+    return DataLoss(fmt::format("{}: added_tokens: {}", path, JsonErrorText(e)));
   }
   parts.model = std::move(bpe);
   if (!parts.special_prefix.empty()) parts.bos_id = parts.special_prefix.front();
@@ -318,6 +331,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
 
 StatusOr<std::unique_ptr<HfTokenizer>> LoadTokenizerJson(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  if (JsonNestingDepth(text) > kMaxJsonDepth)
+    return DataLoss(fmt::format("{}: JSON nested deeper than {} levels", path, kMaxJsonDepth));
   TokenizerJsonSax sax;
   const bool ok = json::sax_parse(text, &sax);
   if (!ok)
@@ -327,7 +342,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadTokenizerJson(const std::string& path
   try {
     return Build(path, sax);
   } catch (const json::exception& e) {
-    return DataLoss(fmt::format("{}: {}", path, e.what()));
+    return DataLoss(fmt::format("{}: {}", path, JsonErrorText(e)));
   }
 }
 

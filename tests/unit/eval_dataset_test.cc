@@ -109,7 +109,7 @@ TEST(EvalDataset, JsonRowFormats) {
   ASSERT_TRUE(jl.ok());
   EXPECT_EQ(jl->rows.size(), 2u);
   ASSERT_EQ(jl->bad_lines.size(), 1u);
-  EXPECT_EQ(jl->bad_lines[0], "line 3: invalid JSON");
+  EXPECT_EQ(jl->bad_lines[0], "line 3: invalid JSON (syntax error at byte 2)");
   EXPECT_EQ(ParseJsonRows("[{\"a\":1},{\"a\":2}]", "mem")->rows.size(), 2u);
   EXPECT_EQ(ParseJsonRows("{\"examples\":[{\"input\":\"q\"}]}", "mem")->rows.size(), 1u);
   EXPECT_EQ(ParseJsonRows("{\"rows\":[{\"row_idx\":0,\"row\":{\"a\":1}}]}", "mem")->rows[0]["a"], 1);

@@ -20,22 +20,12 @@ namespace {
 
 using nlohmann::json;
 using testing::RunKvpress;
+using testing::ReadText;
 using testing::TempDir;
+using testing::WriteText;
 namespace fs = std::filesystem;
 
 const char* kModel = "org/Model-1";
-
-void WriteText(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 int Shell(const std::string& cmd) {
   const int st = std::system(cmd.c_str());

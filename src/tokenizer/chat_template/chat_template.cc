@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_parse.h"
 #include "core/file_util.h"
 
 namespace kvpress {
@@ -45,8 +46,8 @@ std::vector<std::string> JinjaFiles(const std::string& dir) {
 
 Status ReadConfig(const std::string& config_path, ChatTemplateConfig& out) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path));
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return DataLoss(config_path + ": invalid JSON (expected an object)");
+  ASSIGN_OR_RETURN(const nlohmann::json j, ParseJson(text, config_path));
+  if (!j.is_object()) return DataLoss(config_path + ": invalid JSON (expected an object)");
   for (const char* name : kSpecialTokenNames) {
     const auto it = j.find(name);
     if (it == j.end() || it->is_null()) continue;

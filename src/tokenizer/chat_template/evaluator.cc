@@ -39,6 +39,10 @@ Status Renderer::CheckDepth(const Value& v, int line) const {
 StatusOr<Value> Renderer::Finish(StatusOr<Value> r, int line) const {
   if (!r.ok()) return Locate(r.status(), line);
   RETURN_IF_ERROR(CheckDepth(*r, line));
+  if (r->is_string() && r->str().size() > kMaxValueSize) {
+    return TemplateError(StatusCode::kFailedPrecondition, name_, line,
+                         fmt::format("string value larger than {} bytes", kMaxValueSize));
+  }
   return r;
 }
 

@@ -409,10 +409,11 @@ StatusOr<Value> FTrim(const Value& v, const CallArgs& a) {
 StatusOr<Value> FUnique(const Value& v, const CallArgs& a) {
   ASSIGN_OR_RETURN(auto keyed, Keyed(v, a.Get(1, "attribute"), Flag(a, 0, "case_sensitive")));
   std::vector<Value> seen, out;
-  for (auto& [key, item] : keyed) {
+  for (auto& entry : keyed) {  // not a structured binding: clang 14 (the fuzz build) cannot capture one
+    const Value& key = entry.first;
     if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return s.Equals(key); })) continue;
     seen.push_back(key);
-    out.push_back(item);
+    out.push_back(entry.second);
   }
   return Value::List(std::move(out));
 }

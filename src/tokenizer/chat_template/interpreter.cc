@@ -183,6 +183,7 @@ Status Renderer::ExecFor(const Stmt& s, const std::shared_ptr<Scope>& scope, std
     return Value(true);
   });
   for (int64_t i = 0; i < n; ++i) {
+    RETURN_IF_ERROR(Step(s.line));
     *index0 = i;
     DictObject loop;
     loop.items.reserve(14);
@@ -263,6 +264,13 @@ StatusOr<Value> Renderer::ApplyFilterChain(const std::vector<ExprPtr>& filters, 
   return input;
 }
 
+Status Renderer::Step(int line) {
+  if (++steps_ <= options_.max_steps) return Status::Ok();
+  return TemplateError(StatusCode::kFailedPrecondition, name_, line,
+                       fmt::format("more than {} loop iterations and macro calls (a runaway template?)",
+                                   options_.max_steps));
+}
+
 Value Renderer::MakeMacro(const Stmt& s, std::shared_ptr<Scope> closure, const std::string& name) {
   return Value::Callable(name, [this, &s, closure](const CallArgs& args) { return CallMacro(s, closure, args); });
 }
@@ -271,6 +279,7 @@ StatusOr<Value> Renderer::CallMacro(const Stmt& s, const std::shared_ptr<Scope>&
   if (call_depth_ >= options_.max_call_depth) {
     return TemplateError(StatusCode::kFailedPrecondition, name_, s.line, "maximum macro recursion depth exceeded");
   }
+  RETURN_IF_ERROR(Step(s.line));
   auto frame = std::make_shared<Scope>();
   frame->parent = closure;
   const size_t first_default = s.params.size() - s.defaults.size();

@@ -64,6 +64,8 @@ class Renderer {
   StatusOr<CallArgs> EvalArgs(const Expr& e, size_t first, const std::shared_ptr<Scope>& scope);
   StatusOr<Value> LookupName(const Expr& e, const Scope& scope) const;
   Status CheckDepth(const Value& v, int line) const;
+  // Counts one loop iteration or macro call; an error once RenderOptions::max_steps is spent.
+  Status Step(int line);
 
   // Global functions (builtins.cc).
   void InstallGlobals();
@@ -73,6 +75,7 @@ class Renderer {
   std::unordered_map<std::string, Value> globals_;
   Flow flow_ = Flow::kNormal;
   int call_depth_ = 0;
+  int64_t steps_ = 0;
   // Scopes that own macros; their variables are cleared after rendering to break the
   // scope -> macro -> closure -> scope reference cycle.
   std::vector<std::shared_ptr<Scope>> macro_scopes_;

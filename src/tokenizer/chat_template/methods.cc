@@ -119,8 +119,11 @@ std::string TitleCase(const std::string& s, bool capitalize_only) {
   return out;
 }
 
-std::string Replace(const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
+// str.replace; an error instead of a result larger than kMaxValueSize.
+StatusOr<std::string> Replace(const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
   std::string out;
+  const auto too_large = [&] { return out.size() > kMaxValueSize; };
+  const auto error = [] { return FailedPrecondition(fmt::format("str.replace(): result larger than {} bytes", kMaxValueSize)); };
   if (old.empty()) {  // Python inserts `repl` before every character and at the end
     const std::u32string cps = DecodeUtf8(s);
     int64_t n = 0;
@@ -130,6 +133,7 @@ std::string Replace(const std::string& s, const std::string& old, const std::str
         ++n;
       }
       if (i < cps.size()) AppendUtf8(out, cps[i]);
+      if (too_large()) return error();
     }
     return out;
   }
@@ -139,9 +143,11 @@ std::string Replace(const std::string& s, const std::string& old, const std::str
     if (p == std::string::npos) break;
     out.append(s, start, p - start);
     out += repl;
+    if (too_large()) return error();
     start = p + old.size();
   }
   out.append(s, start, std::string::npos);
+  if (too_large()) return error();
   return out;
 }
 
@@ -223,7 +229,8 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
     ASSIGN_OR_RETURN(std::string old, ReqString(a, 0, "old", m));
     ASSIGN_OR_RETURN(std::string repl, ReqString(a, 1, "new", m));
     ASSIGN_OR_RETURN(int64_t count, OptInt(a, 2, "count", -1, m));
-    return Value(Replace(s, old, repl, count));
+    ASSIGN_OR_RETURN(std::string replaced, Replace(s, old, repl, count));
+    return Value(std::move(replaced));
   }
   if (m == "find" || m == "rfind" || m == "index" || m == "rindex" || m == "count") {
     ASSIGN_OR_RETURN(std::string sub, ReqString(a, 0, "sub", m));

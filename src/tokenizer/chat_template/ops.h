@@ -15,7 +15,7 @@ namespace kvpress::jinja {
 
 // Limit on the size of a string or list a template may build (`'x' * n`, range(), joins), so that
 // a hostile template fails cleanly instead of exhausting memory.
-inline constexpr size_t kMaxValueSize = size_t{256} << 20;
+inline constexpr size_t kMaxValueSize = size_t{64} << 20;
 
 // The error for using Undefined `v` where a value is needed ("'x' is undefined").
 Status UndefinedError(const Value& v);

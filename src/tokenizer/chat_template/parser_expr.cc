@@ -356,6 +356,11 @@ StatusOr<ExprPtr> Parser::ParseSubscript(ExprPtr node) {
     args[0]->children[0] = std::move(node);
     return std::move(args[0]);
   }
+  for (const ExprPtr& a : args) {  // x[1:2, 3]: a slice inside a tuple (numpy style) has no object to slice
+    if (a->kind == Expr::Kind::kSlice) {
+      return TemplateError(StatusCode::kUnimplemented, name_, line, "unsupported construct: a slice inside a tuple subscript");
+    }
+  }
   auto item = MakeExpr(Expr::Kind::kGetItem, line);
   item->children.push_back(std::move(node));
   if (args.size() == 1) {

@@ -30,9 +30,12 @@ struct RenderOptions {
   // make renders reproducible (goldens, tests).
   std::function<std::tm()> now;
   // Rendering fails once the output exceeds this many bytes (guards against runaway templates).
-  size_t max_output_bytes = size_t{1} << 30;
+  size_t max_output_bytes = size_t{64} << 20;
   // Macro call depth limit.
   int max_call_depth = 200;
+  // Rendering fails after this many loop iterations and macro calls in all (nested loops and
+  // branching recursion would otherwise run for hours; real chat templates need thousands).
+  int64_t max_steps = 1'000'000;
 };
 
 class Template {
