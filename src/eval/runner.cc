@@ -101,6 +101,7 @@ class SampleRunner {
     opt.tokenizer = m_.tokenizer;
     opt.press = p.press.get();
     opt.kv_dtype = kv_dtype_;
+    opt.press_chunk = c_.prefill_chunk;
     return p;
   }
 
@@ -140,7 +141,8 @@ class SampleRunner {
       const auto& [index, sample] = todo[given++];
       ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
       const GenerateOptions& o = f->prepared.options;
-      f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
+      f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk,
+                                            o.press_chunk);
       ASSIGN_OR_RETURN(BatchSequence seq,
                        StartSequence(*f->session, f->prepared.prompt, o, on_token));
       flying.push_back(std::move(f));
@@ -211,6 +213,7 @@ Status ValidateRunConfig(const RunConfig& c) {
   }
   RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype).status());
   if (c.batch_size < 1) return InvalidArgument("--batch-size must be >= 1");
+  if (c.prefill_chunk < 0) return InvalidArgument("--prefill-chunk must be >= 0");
   return Status::Ok();
 }
 

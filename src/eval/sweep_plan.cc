@@ -73,6 +73,7 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
       {"seed", [&](const YAML::Node& n) { b.seed = n.as<uint64_t>(); }},
       {"max_new_tokens", [&](const YAML::Node& n) { b.max_new_tokens = n.as<int>(); }},
       {"max_context_length", [&](const YAML::Node& n) { b.max_context_length = n.as<int>(); }},
+      {"prefill_chunk", [&](const YAML::Node& n) { b.prefill_chunk = n.as<int>(); }},
       {"do_sampling", [&](const YAML::Node& n) { b.do_sampling = n.as<bool>(); }},
       {"output_dir", [&](const YAML::Node& n) { b.output_dir = n.as<std::string>(); }},
       {"protocol",
