@@ -39,6 +39,10 @@ TEST(ResultStem, FollowsTheForkNamingWithChatSuffix) {
   EXPECT_EQ(ResultStem(c), "gsm8k____tiny-reasoner__full__budget0__max_new_tokens2048__fraction0.50__max_context4096__sampling__chat__seed42");
   c.press = "snapkv_d:window=8,kernel=3";
   EXPECT_EQ(ResultStem(c).find("snapkv_d-window=8-kernel=3__budget128") != std::string::npos, true);
+  c.prefill_chunk = 512;  // chunked prefill changes the results: its own file
+  EXPECT_NE(ResultStem(c).find("__max_context4096__prefill_chunk512__sampling__chat__seed42"), std::string::npos);
+  c.press = "full";  // nothing is compressed: the chunk size changes nothing
+  EXPECT_EQ(ResultStem(c).find("prefill_chunk"), std::string::npos);
 }
 
 std::vector<Sample> Numbered(int n) {
