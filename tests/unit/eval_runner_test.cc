@@ -182,7 +182,8 @@ TEST(Sweep, ReadsYamlAndJsonFiles) {
                               "datasets:\n  - gsm8k\n  - {name: math500, data_file: m.jsonl}\n  - folio=f.jsonl\n"
                               "presses: [full, \"snapkv_d:window=8\"]\n"
                               "budgets: 64\n"
-                              "num_samples: 3\nmax_new_tokens: 100\nprotocol: paper\nscoring: normalized\n")
+                              "num_samples: 3\nmax_new_tokens: 100\nprotocol: paper\nscoring: normalized\n"
+                              "prefill_chunk: 256\n")
                   .ok());
   SweepPlan p;
   ASSERT_TRUE(LoadSweepFile(dir + "/s.yaml", p).ok());
@@ -195,6 +196,7 @@ TEST(Sweep, ReadsYamlAndJsonFiles) {
   EXPECT_EQ(p.budgets, (std::vector<int>{64}));
   EXPECT_EQ(p.base.num_samples, 3);
   EXPECT_EQ(p.base.max_new_tokens, 100);
+  EXPECT_EQ(p.base.prefill_chunk, 256);
   EXPECT_EQ(p.base.protocol, Protocol::kPaper);
   EXPECT_EQ(p.base.EffectiveScoring(), ScoringMode::kNormalized);
   EXPECT_EQ(ExpandSweep(p)->size(), 12u);  // 2 models x 3 datasets x (full + 1 x 1)
@@ -233,6 +235,9 @@ TEST(ValidateRunConfig, CatchesBadCellsBeforeAnyRun) {
   EXPECT_FALSE(ValidateRunConfig(c).ok());
   c.kv_dtype = "bf16";
   c.batch_size = 0;
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.batch_size = 1;
+  c.prefill_chunk = -1;
   EXPECT_FALSE(ValidateRunConfig(c).ok());
 }
 
