@@ -44,6 +44,9 @@ int RunBench(BenchFlags f) {
   } else {
     return ReportError("bench", InvalidArgument("pass --model or --random PRESET"));
   }
+  if (f.options.press_chunk > 0 && f.press.empty()) {
+    return ReportError("bench", InvalidArgument("--prefill-chunk needs --press NAME and --cache-budget N"));
+  }
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
     auto spec = ParsePressSpec(f.press);

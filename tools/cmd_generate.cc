@@ -176,8 +176,8 @@ int RunGenerate(const GenerateFlags& f) {
     opt.press_chunk = f.prefill_chunk;
   } else if (!f.eviction_log.empty()) {
     return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
-  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0) {
-    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size need --press NAME (see `kvpress presses`)"));
+  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {
+    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size/--prefill-chunk need --press NAME (see `kvpress presses`)"));
   }
   if (f.kv_dtype == "f16") opt.kv_dtype = DType::kF16;
   else if (f.kv_dtype == "bf16") opt.kv_dtype = DType::kBF16;

@@ -263,6 +263,8 @@ TEST(GeneratePrefillChunk, BoundsTheCacheAndRejectsRatioMode) {
       testing::RunKvpress("generate -n 2 --press knorm --compression-ratio 0.5 --prefill-chunk 8 " + prompt);
   EXPECT_EQ(ratio.exit_code, 1) << ratio.err;  // a flag combination: usage error
   EXPECT_NE(ratio.err.find("--cache-budget"), std::string::npos) << ratio.err;
+  const testing::CommandResult no_press = testing::RunKvpress("generate -n 2 --prefill-chunk 8 " + prompt);
+  EXPECT_EQ(no_press.exit_code, 1) << no_press.err;  // nothing would be compressed
 }
 
 }  // namespace
