@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -46,6 +47,12 @@ StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::s
     ids.push_back(static_cast<int32_t>(v));
   }
   return ids;
+}
+
+void AddPrefillChunkFlag(CLI::App* cmd, int& chunk) {
+  cmd->add_option("--prefill-chunk", chunk,
+                  "Compress after every N prompt tokens: KV peak <= budget + N slots per head (default 0 = whole prompt)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace kvpress::cli

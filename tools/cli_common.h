@@ -8,6 +8,10 @@
 
 #include "core/status.h"
 
+namespace CLI {
+class App;
+}
+
 namespace kvpress::cli {
 
 // DESIGN.md: 0 ok, 1 usage error, 2 bad input, 3 internal error.
@@ -26,5 +30,9 @@ const std::atomic<bool>& CancelOnSignals(bool sigterm);
 
 // Parses "1,2,3" into ids. InvalidArgument naming `flag` on malformed input.
 StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::string& flag);
+
+// Adds --prefill-chunk N (>= 0) to `cmd`, stored in `chunk`: prefill in pieces of N prompt tokens
+// with the press compressing after each (ForwardPrefill; 0 = the whole prompt, then compress).
+void AddPrefillChunkFlag(CLI::App* cmd, int& chunk);
 
 }  // namespace kvpress::cli

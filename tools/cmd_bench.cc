@@ -45,6 +45,9 @@ int RunBench(BenchFlags f) {
   } else {
     return ReportError("bench", InvalidArgument("pass --model or --random PRESET"));
   }
+  if (f.options.press_chunk > 0 && f.press.empty()) {
+    return ReportError("bench", InvalidArgument("--prefill-chunk needs --press NAME and --cache-budget N"));
+  }
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
     auto spec = ParsePressSpec(f.press);
@@ -89,6 +92,7 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
   cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");
   cmd->add_option("--cache-budget", f->cache_budget, "Budget for --press (slots per KV head per layer)");
+  AddPrefillChunkFlag(cmd, f->options.press_chunk);
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32, f16, bf16");
   cmd->add_option("--batch", f->options.batch, "Sequences decoded together (tokens/s counts all of them)")
       ->check(Positive());

@@ -57,6 +57,7 @@ struct GenerateFlags {
   double compression_ratio = 0.0;
   int compression_interval = 0;
   int target_size = 0;
+  int prefill_chunk = 0;
   std::string kv_dtype = "f32";
   std::string metrics_csv;
   std::string eviction_log;
@@ -189,10 +190,11 @@ int RunGenerate(const GenerateFlags& f) {
     if (!created.ok()) return ReportError("generate", created.status());
     press = std::move(created).value();
     opt.press = press.get();
+    opt.press_chunk = f.prefill_chunk;
   } else if (!f.eviction_log.empty()) {
     return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
-  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0) {
-    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size need --press NAME (see `kvpress presses`)"));
+  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {
+    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size/--prefill-chunk need --press NAME (see `kvpress presses`)"));
   }
   if (f.kv_dtype == "f16") opt.kv_dtype = DType::kF16;
   else if (f.kv_dtype == "bf16") opt.kv_dtype = DType::kBF16;
@@ -373,6 +375,7 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
       ->check(NonNegative());
   cmd->add_option("--target-size", f->target_size, "Upstream decoding policy: prune to this many slots every interval")
       ->check(NonNegative());
+  AddPrefillChunkFlag(cmd, f->prefill_chunk);
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32 (default), f16, bf16");
   cmd->add_option("--eviction-log", f->eviction_log,
                   "CSV: one row per prune and KV head (prune_step, layer_idx, head_idx, kv_len_pre, attn_len, "

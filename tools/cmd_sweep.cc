@@ -46,6 +46,7 @@ StatusOr<eval::SweepPlan> BuildPlan(const SweepFlags& f) {
   if (given("--seed")) b.seed = flags.seed;
   if (given("--max-new-tokens")) b.max_new_tokens = flags.max_new_tokens;
   if (given("--max-context-length")) b.max_context_length = flags.max_context_length;
+  if (given("--prefill-chunk")) b.prefill_chunk = flags.prefill_chunk;
   if (given("--do-sampling")) b.do_sampling = flags.do_sampling;
   if (given("--output-dir")) b.output_dir = flags.output_dir;
   if (given("--protocol")) b.protocol = flags.protocol;

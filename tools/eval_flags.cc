@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/timer.h"
+#include "tools/cli_common.h"
 #include "tools/default_model.h"
 #include "tools/flag_checks.h"
 
@@ -52,6 +53,7 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
       ->check(Positive());
   cmd->add_option("--max-context-length", c.max_context_length, "Keep the first N prompt tokens (0 = all)")
       ->check(NonNegative());
+  AddPrefillChunkFlag(cmd, c.prefill_chunk);
   cmd->add_flag("--do-sampling", c.do_sampling, "Sample (top-p 0.9, temperature 0.7, repetition penalty 1.2)");
   cmd->add_option("--output-dir", c.output_dir, "Where result files go (default results)");
   cmd->add_flag("--latency", c.latency, "Accepted for compatibility: timings and memory are always recorded");

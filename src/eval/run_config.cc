@@ -63,6 +63,7 @@ std::string ResultStem(const RunConfig& c) {
     stem += fmt::format("__fraction{:.2f}", c.fraction);
   }
   if (c.max_context_length > 0) stem += fmt::format("__max_context{}", c.max_context_length);
+  if (c.prefill_chunk > 0 && !c.IsFull()) stem += fmt::format("__prefill_chunk{}", c.prefill_chunk);
   if (c.do_sampling) stem += "__sampling";
   if (c.protocol == Protocol::kChat) stem += "__chat";
   stem += fmt::format("__seed{}", c.seed);

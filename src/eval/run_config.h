@@ -33,6 +33,7 @@ struct RunConfig {
   uint64_t seed = 42;             // shuffle seed (and sampling seed)
   int max_new_tokens = 2048;
   int max_context_length = 0;     // keep the first N prompt tokens (0 = all)
+  int prefill_chunk = 0;          // > 0: compress after every N prompt tokens (chunked prefill)
   bool do_sampling = false;       // top_p 0.9, temperature 0.7, repetition penalty 1.2
   std::string output_dir = "results";
   bool resume = false;            // continue an unfinished result file
@@ -54,7 +55,7 @@ struct RunConfig {
 
 // The result-file stem of §5.5:
 // <dataset>__<data_dir>__<model, '/' -> '--'>__<press>__budget<B>__max_new_tokens<N>
-//   [__num_samples<n>|__fraction<f.2f>][__max_context<M>][__sampling]__seed<S>
+//   [__num_samples<n>|__fraction<f.2f>][__max_context<M>][__prefill_chunk<C>][__sampling]__seed<S>
 // with the model's last path component for a local path, press parameters folded into the press
 // part, and "__chat" before the seed under the chat protocol (the paper protocol keeps the fork's name).
 std::string ResultStem(const RunConfig& c);

@@ -112,6 +112,7 @@ class SampleRunner {
     opt.press = p.press.get();
     opt.kv_dtype = kv_dtype_;
     opt.cancel = cancel_;
+    opt.press_chunk = c_.prefill_chunk;
     return p;
   }
 
@@ -152,7 +153,8 @@ class SampleRunner {
       const auto& [index, sample] = todo[given++];
       ASSIGN_OR_RETURN(f->prepared, Prepare(*sample, index));
       const GenerateOptions& o = f->prepared.options;
-      f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk);
+      f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk,
+                                            o.press_chunk);
       StatusOr<BatchSequence> started = StartSequence(*f->session, f->prepared.prompt, o, on_token);
       if (started.status().code() == StatusCode::kCancelled) return std::optional<BatchSequence>();
       ASSIGN_OR_RETURN(BatchSequence seq, std::move(started));
@@ -233,6 +235,7 @@ Status ValidateRunConfig(const RunConfig& c) {
   if (c.max_new_tokens < 1) return InvalidArgument(fmt::format("--max-new-tokens {} is not >= 1", c.max_new_tokens));
   if (c.max_context_length < 0)
     return InvalidArgument(fmt::format("--max-context-length {} is negative (0 = all)", c.max_context_length));
+  if (c.prefill_chunk < 0) return InvalidArgument("--prefill-chunk must be >= 0");
   return CheckThreads(c.threads, "--threads (threads)");
 }
 

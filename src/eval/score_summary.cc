@@ -73,6 +73,7 @@ ordered_json RunConfigJson(const RunConfig& c, const std::string& data_split) {
   j["requested_num_samples"] = c.num_samples;
   j["max_new_tokens"] = c.max_new_tokens;
   j["max_context_length"] = c.max_context_length;
+  j["prefill_chunk"] = c.prefill_chunk;
   j["random_seed"] = c.seed;
   j["protocol"] = ProtocolName(c.protocol);
   j["scoring"] = ScoringModeName(c.EffectiveScoring());

@@ -94,6 +94,11 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
          b.max_context_length = n.as<int>();
          if (b.max_context_length < 0) protocol_error = fmt::format("{} is negative (0 = all)", b.max_context_length);
        }},
+      {"prefill_chunk",
+       [&](const YAML::Node& n) {
+         b.prefill_chunk = n.as<int>();
+         if (b.prefill_chunk < 0) protocol_error = fmt::format("{} is negative (0 = whole prompt)", b.prefill_chunk);
+       }},
       {"do_sampling", [&](const YAML::Node& n) { b.do_sampling = n.as<bool>(); }},
       {"output_dir", [&](const YAML::Node& n) { b.output_dir = n.as<std::string>(); }},
       {"protocol",

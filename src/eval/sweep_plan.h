@@ -32,7 +32,7 @@ struct SweepCell {
 // Reads a YAML (or JSON, a YAML subset) sweep file into `plan`, on top of what `plan` holds:
 //   models: [...]; datasets: [gsm8k, {name: math500, data_file: m.jsonl}, "folio=f.jsonl"];
 //   presses: [full, knorm, "snapkv_d:window=8"]; budgets: [64, 128];
-//   and any of num_samples, fraction, seed, max_new_tokens, max_context_length, do_sampling,
+//   and any of num_samples, fraction, seed, max_new_tokens, max_context_length, prefill_chunk, do_sampling,
 //   output_dir, protocol, scoring, batch_size, threads, kv_dtype, data_dir, data_split.
 // A scalar where a list is expected is a one-element list. Unknown keys, ill-typed values and
 // values out of range (num_samples < 0, fraction outside (0, 1], seed < 0, threads above

@@ -149,7 +149,7 @@ StatusOr<std::vector<GenerateResult>> GenerateBatch(
   for (size_t i = 0; i < n; ++i) {
     if (prompts[i].empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
     sessions.push_back(std::make_unique<Session>(model, options[i].press, options[i].kv_dtype,
-                                                 options[i].prefill_chunk));
+                                                 options[i].prefill_chunk, options[i].press_chunk));
     ASSIGN_OR_RETURN(seqs[i], StartSequence(*sessions[i], prompts[i], options[i],
                                             i < on_token.size() ? on_token[i] : TokenCallback()));
   }

@@ -7,6 +7,7 @@
 
 #include "core/timer.h"
 #include "generate/metrics.h"
+#include "generate/session.h"
 #include "model/transformer.h"
 #include "ops/bandwidth.h"
 #include "ops/matmul.h"
@@ -50,7 +51,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   fwd.hook = o.press;
   if (o.press != nullptr) RETURN_IF_ERROR(o.press->Attach(c));
   const Stopwatch prefill;
-  RETURN_IF_ERROR(t.Forward(prompt, pos, cache, fwd, logits));
+  RETURN_IF_ERROR(ForwardPrefill(t, prompt, pos, cache, fwd, o.press_chunk, logits));
   prefills.push_back(prefill.Elapsed());
   std::sort(prefills.begin(), prefills.end());
   const double prefill_s = prefills[prefills.size() / 2];
@@ -107,6 +108,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
       {"decode_tokens_per_second", o.batch * o.decode_tokens / total},
       {"decode_tokens_per_second_median", o.batch / median},
       {"kv_bytes_live", cache.LiveBytes()},
+      {"kv_bytes_peak", cache.PeakBytes()},
       {"rss_peak_bytes", PeakRssBytes()},
   };
   if (o.press != nullptr) {
@@ -116,6 +118,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     for (double v : press_steps) press_total += v;
     j["press"] = o.press->Name();
     j["cache_budget"] = o.press->budget().cache_budget;
+    j["prefill_chunk"] = o.press_chunk;
     j["kv_tokens_per_head_max"] = cache.PeakHeadSlots();
     j["press_seconds_per_step_median"] = ps[ps.size() / 2];
     j["press_seconds_per_step_mean"] = press_total / static_cast<double>(press_steps.size());

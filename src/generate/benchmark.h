@@ -18,6 +18,7 @@ struct BenchmarkOptions {
   Press* press = nullptr;    // optional: measure its overhead per decode step (not owned)
   DType kv_dtype = DType::kF32;
   int batch = 1;             // sequences decoded together (Transformer::ForwardBatch); > 1 needs no press
+  int press_chunk = 0;       // > 0 with a press: compress after every N prompt tokens (ForwardPrefill)
   int prefill_reps = 3;      // timed prefills (each on a fresh cache) after one untimed warm-up; median reported
 };
 

@@ -38,7 +38,7 @@ GenerateResult MakeGenerateResult(const Session& session, DecodeResult decoded) 
 StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options, const TokenCallback& on_token) {
   if (prompt.empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
-  Session session(model, options.press, options.kv_dtype, options.prefill_chunk);
+  Session session(model, options.press, options.kv_dtype, options.prefill_chunk, options.press_chunk);
   session.set_cancel(options.cancel);
   std::vector<float> logits;
   const Status prefill = session.Prefill(prompt, ForwardPhase::kPrefill, logits);

@@ -20,6 +20,8 @@ struct GenerateOptions {
   bool stop_on_repetition = false;
   const Tokenizer* tokenizer = nullptr;
   int prefill_chunk = 256;                // tokens per prefill forward
+  int press_chunk = 0;                    // > 0: prefill in pieces of N tokens, the press compressing
+                                          // after each (--prefill-chunk; see ForwardPrefill)
   Press* press = nullptr;                 // KV-cache compression (null = none; not owned)
   DType kv_dtype = DType::kF32;           // KV cache storage
   std::function<void(const KVCache&)> on_cache;  // after each decode step (progress display)

@@ -23,7 +23,8 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
   if (qs.empty()) qs.emplace_back();
   PipelineResult result;
   result.context_tokens = static_cast<int>(context.size());
-  auto session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk);
+  auto session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk,
+                                                   options.press_chunk);
   session_ptr->set_cancel(options.cancel);
   std::vector<float> context_logits;
   RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
@@ -34,7 +35,8 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
       if (reuse) {
         session_ptr->Restore(snapshot);
       } else {  // the press cannot be copied: rebuild the compressed context from scratch
-        session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk);
+        session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk,
+                                                   options.press_chunk);
         session_ptr->set_cancel(options.cancel);
         RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
       }

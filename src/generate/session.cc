@@ -1,14 +1,35 @@
 #include "generate/session.h"
 
+#include <algorithm>
+
 #include "core/timer.h"
 
 namespace kvpress {
 
-Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk)
+Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::span<const int32_t> positions,
+                      KVCache& cache, const ForwardOptions& options, int press_chunk, std::vector<float>& logits) {
+  const auto* press = dynamic_cast<const Press*>(options.hook);
+  if (press_chunk > 0 && press != nullptr && press->budget().cache_budget == 0 &&
+      press->budget().compression_ratio > 0) {
+    return InvalidArgument("--prefill-chunk needs --cache-budget: --compression-ratio removes a fraction of the whole prompt");
+  }
+  if (press_chunk <= 0 || options.hook == nullptr || ids.size() != positions.size()) {
+    return model.Forward(ids, positions, cache, options, logits);  // one forward (Forward checks the sizes)
+  }
+  const size_t step = static_cast<size_t>(press_chunk);
+  for (size_t start = 0; start < ids.size(); start += step) {
+    const size_t n = std::min(step, ids.size() - start);
+    RETURN_IF_ERROR(model.Forward(ids.subspan(start, n), positions.subspan(start, n), cache, options, logits));
+  }
+  return Status::Ok();
+}
+
+Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk, int press_chunk)
     : model_(model),
       press_(press),
       cache_(std::make_unique<KVCache>(model.NewCache(kv_dtype))),
       prefill_chunk_(prefill_chunk),
+      press_chunk_(press_chunk),
       start_(NowSeconds()) {
   if (press_ != nullptr) {
     (void)press_->Attach(model.config());
@@ -27,7 +48,8 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
   fwd.phase = phase;
   fwd.cancel = cancel_;
   const Stopwatch sw;
-  RETURN_IF_ERROR(model_.Forward(ids, pos, *cache_, fwd, logits));
+  const int press_chunk = phase == ForwardPhase::kPrefill ? press_chunk_ : 0;
+  RETURN_IF_ERROR(ForwardPrefill(model_, ids, pos, *cache_, fwd, press_chunk, logits));
   metrics_.prefill_time += sw.Elapsed();
   metrics_.total_prefill_tokens += static_cast<int64_t>(ids.size());
   next_position_ += static_cast<int32_t>(ids.size());

@@ -38,6 +38,16 @@ struct DecodeResult {
 
 class Session;
 
+// Forwards a prefill of `ids` at `positions` into `cache` with `options`. With press_chunk > 0 and
+// a hook the prompt goes in as separate forwards of at most press_chunk tokens, so the hook
+// compresses after each: the queries of a piece attend to the cache as compressed after the
+// previous pieces plus the piece itself, and a budgeted cache never holds more than
+// budget + press_chunk slots per KV head (README "Chunked prefill"). press_chunk <= 0: one forward.
+// `logits` receives the last token's logits. InvalidArgument for a ratio-mode press (its fraction
+// applies to a whole prompt) and for what Forward rejects.
+Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::span<const int32_t> positions,
+                      KVCache& cache, const ForwardOptions& options, int press_chunk, std::vector<float>& logits);
+
 // The per-sequence state of a decode loop (sampler, stop criteria, text so far), shared by
 // Session::Decode and the batched decoder so both run exactly the same steps.
 class DecodeState {
@@ -64,8 +74,11 @@ class DecodeState {
 
 class Session {
  public:
-  // `press` may be null; it is not owned and is Attach()ed to the model here.
-  Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk = 256);
+  // `press` may be null; it is not owned and is Attach()ed to the model here. `prefill_chunk`:
+  // tokens per internal forward chunk (activation memory; the press compresses at the end of the
+  // prompt); `press_chunk` > 0: the prompt is prefilled in pieces of that many tokens with the
+  // press compressing after each (ForwardPrefill).
+  Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk = 256, int press_chunk = 0);
 
   // Forwards `ids` at the next positions in `phase` (kPrefill compresses, kQuestion does not);
   // `logits` receives the last token's logits. Cancelled when the flag of set_cancel() is raised
@@ -103,6 +116,7 @@ class Session {
   std::unique_ptr<KVCache> cache_;
   int prefill_chunk_;
   const std::atomic<bool>* cancel_ = nullptr;
+  int press_chunk_;
   int32_t next_position_ = 0;
   friend class DecodeState;
   friend class BatchDecoder;

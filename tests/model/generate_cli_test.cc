@@ -243,5 +243,29 @@ TEST(GenerateSigint, JsonRunPrintsOneCompleteObjectWithCancelled) {
   std::filesystem::remove_all(dir);
 }
 
+// --prefill-chunk on the bundled tiny-reasoner: the cache never holds more than budget + chunk
+// slots per head (the whole prompt without it); ratio mode is a usage error.
+TEST(GeneratePrefillChunk, BoundsTheCacheAndRejectsRatioMode) {
+  const std::string prompt =
+      "--prompt 'g=4, c=9, m=1, a=7, k=0, e=5, b=3, d=8, f=2, h=6. Find c+a+e, then b+d+f, then h+g+m.'";
+  const testing::CommandResult whole =
+      testing::RunKvpress("generate --json -n 2 --press knorm --cache-budget 16 " + prompt);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const testing::CommandResult chunked =
+      testing::RunKvpress("generate --json -n 2 --press knorm --cache-budget 16 --prefill-chunk 8 " + prompt);
+  ASSERT_EQ(chunked.exit_code, 0) << chunked.err;
+  const nlohmann::json w = nlohmann::json::parse(whole.out), c = nlohmann::json::parse(chunked.out);
+  ASSERT_GT(c["prompt_tokens"].get<int>(), 24);
+  EXPECT_EQ(w["metrics"]["kv_tokens_per_head_max"].get<int>(), w["prompt_tokens"].get<int>());
+  EXPECT_LE(c["metrics"]["kv_tokens_per_head_max"].get<int>(), 24);
+  EXPECT_LT(c["metrics"]["kv_bytes_peak"].get<int64_t>(), w["metrics"]["kv_bytes_peak"].get<int64_t>());
+  const testing::CommandResult ratio =
+      testing::RunKvpress("generate -n 2 --press knorm --compression-ratio 0.5 --prefill-chunk 8 " + prompt);
+  EXPECT_EQ(ratio.exit_code, 1) << ratio.err;  // a flag combination: usage error
+  EXPECT_NE(ratio.err.find("--cache-budget"), std::string::npos) << ratio.err;
+  const testing::CommandResult no_press = testing::RunKvpress("generate -n 2 --prefill-chunk 8 " + prompt);
+  EXPECT_EQ(no_press.exit_code, 1) << no_press.err;  // nothing would be compressed
+}
+
 }  // namespace
 }  // namespace kvpress

@@ -39,6 +39,10 @@ TEST(ResultStem, FollowsTheForkNamingWithChatSuffix) {
   EXPECT_EQ(ResultStem(c), "gsm8k____tiny-reasoner__full__budget0__max_new_tokens2048__fraction0.50__max_context4096__sampling__chat__seed42");
   c.press = "snapkv_d:window=8,kernel=3";
   EXPECT_EQ(ResultStem(c).find("snapkv_d-window=8-kernel=3__budget128") != std::string::npos, true);
+  c.prefill_chunk = 512;  // chunked prefill changes the results: its own file
+  EXPECT_NE(ResultStem(c).find("__max_context4096__prefill_chunk512__sampling__chat__seed42"), std::string::npos);
+  c.press = "full";  // nothing is compressed: the chunk size changes nothing
+  EXPECT_EQ(ResultStem(c).find("prefill_chunk"), std::string::npos);
 }
 
 std::vector<Sample> Numbered(int n) {
@@ -178,7 +182,8 @@ TEST(Sweep, ReadsYamlAndJsonFiles) {
                               "datasets:\n  - gsm8k\n  - {name: math500, data_file: m.jsonl}\n  - folio=f.jsonl\n"
                               "presses: [full, \"snapkv_d:window=8\"]\n"
                               "budgets: 64\n"
-                              "num_samples: 3\nmax_new_tokens: 100\nprotocol: paper\nscoring: normalized\n")
+                              "num_samples: 3\nmax_new_tokens: 100\nprotocol: paper\nscoring: normalized\n"
+                              "prefill_chunk: 256\n")
                   .ok());
   SweepPlan p;
   ASSERT_TRUE(LoadSweepFile(dir + "/s.yaml", p).ok());
@@ -191,6 +196,7 @@ TEST(Sweep, ReadsYamlAndJsonFiles) {
   EXPECT_EQ(p.budgets, (std::vector<int>{64}));
   EXPECT_EQ(p.base.num_samples, 3);
   EXPECT_EQ(p.base.max_new_tokens, 100);
+  EXPECT_EQ(p.base.prefill_chunk, 256);
   EXPECT_EQ(p.base.protocol, Protocol::kPaper);
   EXPECT_EQ(p.base.EffectiveScoring(), ScoringMode::kNormalized);
   EXPECT_EQ(ExpandSweep(p)->size(), 12u);  // 2 models x 3 datasets x (full + 1 x 1)
@@ -229,6 +235,9 @@ TEST(ValidateRunConfig, CatchesBadCellsBeforeAnyRun) {
   EXPECT_FALSE(ValidateRunConfig(c).ok());
   c.kv_dtype = "bf16";
   c.batch_size = 0;
+  EXPECT_FALSE(ValidateRunConfig(c).ok());
+  c.batch_size = 1;
+  c.prefill_chunk = -1;
   EXPECT_FALSE(ValidateRunConfig(c).ok());
 }
 
