@@ -335,7 +335,7 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--repetition-penalty", f->repetition_penalty, "HF-style repetition penalty (1 = off)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses");
-  cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", f->threads, "Worker threads (default: physical cores)")->check(CLI::NonNegativeNumber);
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");

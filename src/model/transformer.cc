@@ -1,10 +1,10 @@
 #include "model/transformer.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <cmath>
 
+#include "core/thread_pool.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/matmul.h"
@@ -12,10 +12,20 @@
 #include "ops/rope.h"
 
 namespace kvpress {
+namespace {
+
+// This thread's attention-probability scratch, at least `slots` long (reused across calls).
+float* ProbsBuffer(int slots) {
+  static thread_local std::vector<float> probs;
+  if (probs.size() < static_cast<size_t>(slots)) probs.resize(static_cast<size_t>(slots));
+  return probs.data();
+}
+
+}  // namespace
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
     : model_(model),
-      threads_(threads > 0 ? threads : omp_get_num_procs()),
+      threads_(threads > 0 ? threads : DefaultThreadCount()),
       mode_(mode),
       inv_freq_(model.config.RopeInvFreq()) {
   if (mode_ == KernelMode::kReference) threads_ = 1;
@@ -262,26 +272,18 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
     // One thread owns each query head so its statistic rows are written without races.
     const bool parallel =
         threads_ > 1 && c.n_heads > 1 && static_cast<int64_t>(n) * max_slots >= 1024;
-#pragma omp parallel num_threads(threads_) if (parallel)
-    {
-      std::vector<float> probs(static_cast<size_t>(max_slots));
-#pragma omp for schedule(static)
-      for (int h = 0; h < c.n_heads; ++h) {
-        for (int t = 0; t < n; ++t) attend(t, h, probs.data());
-      }
-    }
+    ParallelFor(c.n_heads, parallel ? threads_ : 1, [&](int64_t h) {
+      float* probs = ProbsBuffer(max_slots);
+      for (int t = 0; t < n; ++t) attend(t, static_cast<int>(h), probs);
+    });
     return;
   }
   const int64_t work = static_cast<int64_t>(n) * c.n_heads;
   const bool parallel = threads_ > 1 && work * max_slots >= 4096;
-#pragma omp parallel num_threads(threads_) if (parallel)
-  {
-    std::vector<float> probs(static_cast<size_t>(max_slots));
-#pragma omp for schedule(static)
-    for (int64_t item = 0; item < work; ++item) {
-      attend(static_cast<int>(item / c.n_heads), static_cast<int>(item % c.n_heads), probs.data());
-    }
-  }
+  ParallelFor(work, parallel ? threads_ : 1, [&](int64_t item) {
+    attend(static_cast<int>(item / c.n_heads), static_cast<int>(item % c.n_heads),
+           ProbsBuffer(max_slots));
+  });
 }
 
 }  // namespace kvpress

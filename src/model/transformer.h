@@ -25,7 +25,7 @@ struct ForwardOptions {
 
 class Transformer {
  public:
-  // `model` must outlive the Transformer. threads <= 0 means all cores.
+  // `model` must outlive the Transformer. threads <= 0 means DefaultThreadCount() (physical cores).
   explicit Transformer(const Model& model, int threads = 0, KernelMode mode = KernelMode::kFast);
 
   const ModelConfig& config() const { return model_.config; }
