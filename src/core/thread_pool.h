@@ -1,12 +1,14 @@
-// A persistent fork-join thread pool for the kernels' parallel loops (MatMul rows, attention heads).
+// A persistent fork-join thread pool for the kernels' parallel loops (MatMul rows, attention
+// heads).
 //
 // Why not OpenMP: a decoded token enters ~200 parallel regions, and an OpenMP region ends in a
 // barrier that waits for every team thread, so when a foreign process holds a core the whole token
 // waits for the descheduled thread's next time slice at every region (measured: 25x slower). Here
-// tasks are claimed one at a time from a shared counter, the caller claims too, and the caller waits
-// only for tasks some thread has started: a worker that is not running when a region starts simply
-// finds no work left when it wakes. Idle workers spin briefly (regions follow each other within
-// microseconds while decoding), then sleep on a futex (std::atomic::wait), so an idle pool costs no CPU.
+// tasks are claimed one at a time from a shared counter, the caller claims too, and the caller
+// waits only for tasks some thread has started: a worker that is not running when a region starts
+// simply finds no work left when it wakes. Idle workers spin briefly (regions follow each other
+// within microseconds while decoding), then sleep on a futex (std::atomic::wait), so an idle pool
+// costs no CPU.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,8 @@ void ParallelFor(int64_t n, int threads, F&& body) noexcept;
 // one is set; at least 1.
 int DefaultThreadCount();
 
-// The number of CPUs this process may run on (sched_getaffinity; SMT siblings each count); at least 1.
+// The number of CPUs this process may run on (sched_getaffinity; SMT siblings each count); at
+// least 1.
 int AvailableCpus();
 
 namespace thread_pool_internal {

@@ -159,13 +159,20 @@ void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
     DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]),
                   x_.data() + static_cast<size_t>(t) * d, d);
   }
+  // Several groups on distinct caches (batched decoding) append first, then attend concurrently.
+  bool together = groups.size() > 1 && threads_ > 1;
+  for (size_t i = 0; together && i < groups.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) together = together && groups[i].cache != groups[j].cache;
+  }
+  std::vector<AttentionRequest> requests;  // [groups], when together
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     RmsNorm(x_.data(), L.attn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
     Linear(L.wq, xb_.data(), n, q_.data());
     Linear(L.wk, xb_.data(), n, k_.data());
     Linear(L.wv, xb_.data(), n, v_.data());
-    for (const RowGroup& grp : groups) {
+    // Appends each row's K/V to its group's cache (biases, q/k norms and RoPE applied first).
+    auto append = [&](const RowGroup& grp) {
       KVCache& cache = *grp.cache;
       for (int t = grp.first; t < grp.first + grp.n; ++t) {
         float* qt = q_.data() + static_cast<size_t>(t) * qd;
@@ -195,11 +202,13 @@ void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
                        pos, key_norms[g]);
         }
       }
+    };
+    // Attends the group's rows (unless `attended`) and runs its hook.
+    auto finish = [&](const RowGroup& grp, const AttentionRequest& request, bool attended) {
+      KVCache& cache = *grp.cache;
       const std::span<const int32_t> group_positions =
           positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
-      const AttentionRequest request =
-          grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{};
-      Attention(l, grp.first, grp.n, group_positions, cache, request);
+      if (!attended) Attention(l, grp.first, grp.n, group_positions, cache, request);
       if (grp.hook != nullptr) {
         LayerHookContext ctx;
         ctx.layer = l;
@@ -213,6 +222,28 @@ void Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
         ctx.stats = request.Any() ? &stats_ : nullptr;
         grp.hook->AfterAttention(ctx);
       }
+    };
+    if (!together) {
+      for (const RowGroup& grp : groups) {
+        append(grp);
+        finish(grp, grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{}, false);
+      }
+    } else {
+      // Groups whose hook asks for no attention statistics attend concurrently, one group per task
+      // (batched decoding: one row each); the others one at a time, as statistics land in stats_.
+      requests.clear();
+      for (const RowGroup& grp : groups) {
+        append(grp);
+        requests.push_back(grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{});
+      }
+      ParallelFor(static_cast<int64_t>(groups.size()), threads_, [&](int64_t i) {
+        const RowGroup& grp = groups[static_cast<size_t>(i)];
+        if (requests[static_cast<size_t>(i)].Any()) return;
+        Attention(l, grp.first, grp.n,
+                  positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n)),
+                  *grp.cache, requests[static_cast<size_t>(i)]);
+      });
+      for (size_t i = 0; i < groups.size(); ++i) finish(groups[i], requests[i], !requests[i].Any());
     }
     Linear(L.wo, att_.data(), n, proj_.data());
     for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];

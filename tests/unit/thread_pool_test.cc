@@ -1,5 +1,6 @@
 // ParallelFor: every task runs exactly once, serial fallbacks (one thread, nested, concurrent
-// callers) run in order on the calling thread, and DefaultThreadCount stays within the CPUs we have.
+// callers) run in order on the calling thread, and DefaultThreadCount stays within the CPUs we
+// have.
 #include "core/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,8 @@ TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
     for (int64_t n : {0, 1, 2, 3, 17, 1000}) {
       const std::vector<int> calls = CountCalls(n, threads);
       for (int64_t i = 0; i < n; ++i)
-        ASSERT_EQ(calls[static_cast<size_t>(i)], 1) << "threads " << threads << " n " << n << " i " << i;
+        ASSERT_EQ(calls[static_cast<size_t>(i)], 1)
+            << "threads " << threads << " n " << n << " i " << i;
     }
   }
 }
