@@ -17,6 +17,8 @@
 #include <immintrin.h>
 #endif
 
+#include "core/env.h"
+
 namespace kvpress {
 namespace thread_pool_internal {
 namespace {
@@ -27,9 +29,23 @@ inline void CpuRelax() {
 #endif
 }
 
-// Pause iterations an idle worker polls for the next region before it sleeps (~100 µs on x86), and
-// the caller polls for started tasks to finish before it sleeps.
-constexpr int kSpinIterations = 2000;
+// Pause iterations an idle worker polls for the next region before it sleeps, and the caller polls
+// for started tasks to finish before it sleeps (one pause is ~40 ns on current x86): $KVPRESS_SPIN,
+// else kDefaultSpin.
+constexpr int kDefaultSpin = 2000;
+int SpinIterations() {
+  static const int spin = [] {
+    const std::string v = GetEnv("KVPRESS_SPIN");
+    if (v.empty()) return kDefaultSpin;
+    try {
+      const int n = std::stoi(v);
+      return n >= 0 ? n : kDefaultSpin;
+    } catch (...) {
+      return kDefaultSpin;
+    }
+  }();
+  return spin;
+}
 
 // True on the pool's workers and on a caller while it runs tasks: ParallelFor there runs serially.
 thread_local bool t_in_task = false;
@@ -60,7 +76,7 @@ class Pool {
     t_in_task = false;
     // Wait for the tasks other threads claimed (and only those).
     const uint32_t total = static_cast<uint32_t>(n);
-    for (int spin = 0; spin < kSpinIterations; ++spin) {
+    for (int spin = 0, limit = SpinIterations(); spin < limit; ++spin) {
       if (done_.load(std::memory_order_acquire) == total) return;
       CpuRelax();
     }
@@ -109,7 +125,7 @@ class Pool {
     uint64_t seen = state_.load() >> 32;
     for (;;) {
       uint64_t s = state_.load(std::memory_order_acquire);
-      for (int spin = 0; (s >> 32) == seen && spin < kSpinIterations; ++spin) {
+      for (int spin = 0, limit = SpinIterations(); (s >> 32) == seen && spin < limit; ++spin) {
         CpuRelax();
         s = state_.load(std::memory_order_acquire);
       }
@@ -128,7 +144,7 @@ class Pool {
   }
 
   // High 32 bits: the region's generation; low 32 bits: the next unclaimed task.
-  std::atomic<uint64_t> state_{0};
+  alignas(64) std::atomic<uint64_t> state_{0};
   std::atomic<void (*)(void*, int64_t)> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<uint32_t> n_{0};
