@@ -148,10 +148,11 @@ class Pool {
   std::atomic<void (*)(void*, int64_t)> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<uint32_t> n_{0};
-  std::atomic<int> helpers_{0};    // workers allowed to join this region
-  std::atomic<uint32_t> done_{0};  // tasks of this region that have returned
+  std::atomic<int> helpers_{0};  // workers allowed to join this region
+  // Own cache line: finishing a task does not invalidate the line the claims go through.
+  alignas(64) std::atomic<uint32_t> done_{0};  // tasks of this region that have returned
   std::atomic<bool> caller_sleeping_{false};
-  std::atomic<uint32_t> epoch_{0};  // futex the idle workers sleep on
+  alignas(64) std::atomic<uint32_t> epoch_{0};  // futex the idle workers sleep on
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int> started_{0};
