@@ -3,12 +3,13 @@
 //
 // Why not OpenMP: a decoded token enters ~200 parallel regions, and an OpenMP region ends in a
 // barrier that waits for every team thread, so when a foreign process holds a core the whole token
-// waits for the descheduled thread's next time slice at every region (measured: 25x slower). Here
+// waits for the descheduled thread's next time slice at every region (measured: eval 13-25x slower). Here
 // tasks are claimed one at a time from a shared counter, the caller claims too, and the caller
 // waits only for tasks some thread has started: a worker that is not running when a region starts
-// simply finds no work left when it wakes. Idle workers spin briefly (regions follow each other
-// within microseconds while decoding), then sleep on a futex (std::atomic::wait), so an idle pool
-// costs no CPU.
+// simply finds no work left when it wakes. Idle workers poll briefly (regions follow each other
+// within microseconds while decoding; $KVPRESS_SPIN pause iterations, default 2000, 0 = sleep at
+// once), then sleep on a futex (std::atomic::wait), so an idle pool costs no CPU. The pool never
+// waits for a worker to start, so it also survives fork() (the child's caller does all the work).
 #pragma once
 
 #include <cstdint>
