@@ -84,7 +84,7 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--prefill-reps", f->options.prefill_reps,
                   "Timed prefills after one warm-up; the median is reported (default 3)")
       ->check(CLI::Range(1, 100));
-  cmd->add_option("--threads", f->options.threads, "Worker threads (default: all cores)")->check(ThreadCount());
+  cmd->add_option("--threads", f->options.threads, "Worker threads (default: physical cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");

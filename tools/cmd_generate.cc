@@ -355,7 +355,7 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--repetition-penalty", f->repetition_penalty, "HF-style repetition penalty (1 = off)")
       ->check(Positive());
   cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses")->check(NonNegative());
-  cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)")->check(ThreadCount());
+  cmd->add_option("--threads", f->threads, "Worker threads (default: physical cores)")->check(ThreadCount());
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "

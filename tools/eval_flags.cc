@@ -63,7 +63,7 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
       ->check(CLI::IsMember({"exact", "normalized"}));
   cmd->add_option("--batch-size", c.batch_size, "Samples decoded together, one batched forward per step (default 1)")
       ->check(Positive());
-  cmd->add_option("--threads", c.threads, "Worker threads in all (default: all cores)")->check(ThreadCount());
+  cmd->add_option("--threads", c.threads, "Worker threads in all (default: physical cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks");

@@ -41,7 +41,7 @@ struct RunConfig {
   Protocol protocol = Protocol::kChat;
   std::optional<ScoringMode> scoring;  // default: exact for paper, normalized for chat
   int batch_size = 1;             // samples in flight at once
-  int threads = 0;                // worker threads in all (0 = all cores)
+  int threads = 0;                // worker threads in all (0 = physical cores)
   std::string kv_dtype = "f32";
 
   // The press name without parameters ("h2o" for "h2o:window=4").

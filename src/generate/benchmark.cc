@@ -1,10 +1,9 @@
 #include "generate/benchmark.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <random>
 
+#include "core/thread_pool.h"
 #include "core/timer.h"
 #include "generate/metrics.h"
 #include "generate/session.h"
@@ -19,7 +18,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   if (o.batch < 1) return InvalidArgument("--batch must be >= 1");
   if (o.batch > 1 && o.press != nullptr) return InvalidArgument("--batch > 1 measures plain decoding: drop --press");
   const ModelConfig& c = model.config;
-  const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
+  const int threads = o.threads > 0 ? o.threads : DefaultThreadCount();
   Transformer t(model, threads);
   std::mt19937 rng(42);
   std::vector<int32_t> prompt(static_cast<size_t>(o.prompt_tokens));

@@ -12,7 +12,7 @@ namespace kvpress {
 struct BenchmarkOptions {
   int prompt_tokens = 128;   // prefill length (random ids)
   int decode_tokens = 32;    // timed decode steps after the prefill
-  int threads = 0;           // 0 = all cores
+  int threads = 0;           // 0 = physical cores
   bool measure_bandwidth = true;
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer read by the bandwidth probe
   Press* press = nullptr;    // optional: measure its overhead per decode step (not owned)

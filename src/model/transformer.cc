@@ -1,12 +1,12 @@
 #include "model/transformer.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/threads.h"
+#include "core/thread_pool.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/matmul.h"
@@ -14,10 +14,20 @@
 #include "ops/rope.h"
 
 namespace kvpress {
+namespace {
+
+// This thread's attention-probability scratch, at least `slots` long (reused across calls).
+float* ProbsBuffer(int slots) {
+  static thread_local std::vector<float> probs;
+  if (probs.size() < static_cast<size_t>(slots)) probs.resize(static_cast<size_t>(slots));
+  return probs.data();
+}
+
+}  // namespace
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
     : model_(model),
-      threads_(std::min(threads > 0 ? threads : omp_get_num_procs(), MaxThreads())),
+      threads_(std::min(threads > 0 ? threads : DefaultThreadCount(), MaxThreads())),
       mode_(mode),
       inv_freq_(model.config.RopeInvFreq()) {
   if (mode_ == KernelMode::kReference) threads_ = 1;
@@ -154,6 +164,12 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
     DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]),
                   x_.data() + static_cast<size_t>(t) * d, d);
   }
+  // Several groups on distinct caches (batched decoding) append first, then attend concurrently.
+  bool together = groups.size() > 1 && threads_ > 1;
+  for (size_t i = 0; together && i < groups.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) together = together && groups[i].cache != groups[j].cache;
+  }
+  std::vector<AttentionRequest> requests;  // [groups], when together
   for (int l = 0; l < c.n_layers; ++l) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return false;
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
@@ -161,7 +177,8 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
     Linear(L.wq, xb_.data(), n, q_.data());
     Linear(L.wk, xb_.data(), n, k_.data());
     Linear(L.wv, xb_.data(), n, v_.data());
-    for (const RowGroup& grp : groups) {
+    // Appends each row's K/V to its group's cache (biases, q/k norms and RoPE applied first).
+    auto append = [&](const RowGroup& grp) {
       KVCache& cache = *grp.cache;
       for (int t = grp.first; t < grp.first + grp.n; ++t) {
         float* qt = q_.data() + static_cast<size_t>(t) * qd;
@@ -191,11 +208,13 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
                        pos, key_norms[g]);
         }
       }
+    };
+    // Attends the group's rows (unless `attended`) and runs its hook.
+    auto finish = [&](const RowGroup& grp, const AttentionRequest& request, bool attended) {
+      KVCache& cache = *grp.cache;
       const std::span<const int32_t> group_positions =
           positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
-      const AttentionRequest request =
-          grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{};
-      Attention(l, grp.first, grp.n, group_positions, cache, request);
+      if (!attended) Attention(l, grp.first, grp.n, group_positions, cache, request);
       if (grp.hook != nullptr) {
         LayerHookContext ctx;
         ctx.layer = l;
@@ -209,6 +228,28 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
         ctx.stats = request.Any() ? &stats_ : nullptr;
         grp.hook->AfterAttention(ctx);
       }
+    };
+    if (!together) {
+      for (const RowGroup& grp : groups) {
+        append(grp);
+        finish(grp, grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{}, false);
+      }
+    } else {
+      // Groups whose hook asks for no attention statistics attend concurrently, one group per task
+      // (batched decoding: one row each); the others one at a time, as statistics land in stats_.
+      requests.clear();
+      for (const RowGroup& grp : groups) {
+        append(grp);
+        requests.push_back(grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{});
+      }
+      ParallelFor(static_cast<int64_t>(groups.size()), threads_, [&](int64_t i) {
+        const RowGroup& grp = groups[static_cast<size_t>(i)];
+        if (requests[static_cast<size_t>(i)].Any()) return;
+        Attention(l, grp.first, grp.n,
+                  positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n)),
+                  *grp.cache, requests[static_cast<size_t>(i)]);
+      });
+      for (size_t i = 0; i < groups.size(); ++i) finish(groups[i], requests[i], !requests[i].Any());
     }
     Linear(L.wo, att_.data(), n, proj_.data());
     for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
@@ -269,26 +310,18 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
     // One thread owns each query head so its statistic rows are written without races.
     const bool parallel =
         threads_ > 1 && c.n_heads > 1 && static_cast<int64_t>(n) * max_slots >= 1024;
-#pragma omp parallel num_threads(threads_) if (parallel)
-    {
-      std::vector<float> probs(static_cast<size_t>(max_slots));
-#pragma omp for schedule(static)
-      for (int h = 0; h < c.n_heads; ++h) {
-        for (int t = 0; t < n; ++t) attend(t, h, probs.data());
-      }
-    }
+    ParallelFor(c.n_heads, parallel ? threads_ : 1, [&](int64_t h) {
+      float* probs = ProbsBuffer(max_slots);
+      for (int t = 0; t < n; ++t) attend(t, static_cast<int>(h), probs);
+    });
     return;
   }
   const int64_t work = static_cast<int64_t>(n) * c.n_heads;
   const bool parallel = threads_ > 1 && work * max_slots >= 4096;
-#pragma omp parallel num_threads(threads_) if (parallel)
-  {
-    std::vector<float> probs(static_cast<size_t>(max_slots));
-#pragma omp for schedule(static)
-    for (int64_t item = 0; item < work; ++item) {
-      attend(static_cast<int>(item / c.n_heads), static_cast<int>(item % c.n_heads), probs.data());
-    }
-  }
+  ParallelFor(work, parallel ? threads_ : 1, [&](int64_t item) {
+    attend(static_cast<int>(item / c.n_heads), static_cast<int>(item % c.n_heads),
+           ProbsBuffer(max_slots));
+  });
 }
 
 }  // namespace kvpress

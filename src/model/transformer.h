@@ -29,8 +29,8 @@ struct ForwardOptions {
 
 class Transformer {
  public:
-  // `model` must outlive the Transformer. threads <= 0 means all cores; more than MaxThreads()
-  // (core/threads.h) are clamped to it (the CLI refuses such values first).
+  // `model` must outlive the Transformer. threads <= 0 means DefaultThreadCount() (physical cores);
+  // more than MaxThreads() (core/threads.h) are clamped to it (the CLI refuses such values first).
   explicit Transformer(const Model& model, int threads = 0, KernelMode mode = KernelMode::kFast);
 
   const ModelConfig& config() const { return model_.config; }

@@ -178,11 +178,10 @@ const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-#include <omp.h>
-
 #include <atomic>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "ops/quant_matmul.h"
 
 namespace kvpress {
@@ -246,11 +245,11 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     return;
   }
   const int64_t tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
-#pragma omp parallel for num_threads(parallel ? threads : 1) schedule(static)
-  for (int64_t task = 0; task < tasks; ++task) {
+  // Tasks are claimed one by one, so a thread that loses its core leaves its share to the others.
+  ParallelFor(tasks, parallel ? threads : 1, [&](int64_t task) {
     const int64_t r0 = task * kRowsPerTask;
     run_rows(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows);
-  }
+  });
 }
 
 void MatMulReference(const MatrixView& w, const float* x, int n, float* y) {

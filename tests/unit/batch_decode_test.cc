@@ -50,39 +50,43 @@ class BatchDecodeTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(BatchDecodeTest, SameTokensAsOneAtATime) {
   auto model = LoadFixture("llama_gqa_rope3_f32");
   ASSERT_TRUE(model);
-  Transformer transformer(*model, 1);
-  const auto prompts = Prompts(model->config.vocab_size);
-  const int budget = 16;
-  std::vector<std::unique_ptr<Press>> single_presses, batch_presses;
-  std::vector<GenerateOptions> options(prompts.size());
-  std::vector<GenerateResult> singles;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    options[i].max_new_tokens = 24 + 8 * static_cast<int>(i);  // sequences leave the batch at different steps
-    options[i].stop_ids = {static_cast<int32_t>(i == 1 ? 7 : -1)};
-    single_presses.push_back(MakePress(GetParam(), budget));
-    options[i].press = single_presses.back().get();
-    auto r = Generate(transformer, prompts[i], options[i]);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    singles.push_back(std::move(r).value());
-  }
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    batch_presses.push_back(MakePress(GetParam(), budget));
-    options[i].press = batch_presses.back().get();
-  }
-  auto batched = GenerateBatch(transformer, prompts, options);
-  ASSERT_TRUE(batched.ok()) << batched.status().ToString();
-  ASSERT_EQ(batched->size(), prompts.size());
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const GenerateResult& a = singles[i];
-    const GenerateResult& b = (*batched)[i];
-    EXPECT_EQ(a.tokens, b.tokens) << "sequence " << i;
-    EXPECT_EQ(a.finish_reason, b.finish_reason) << "sequence " << i;
-    EXPECT_EQ(a.kept_per_layer, b.kept_per_layer) << "sequence " << i;
-    EXPECT_EQ(a.metrics.kv_bytes_peak, b.metrics.kv_bytes_peak);
-    EXPECT_EQ(a.metrics.kv_bytes_live, b.metrics.kv_bytes_live);
-    EXPECT_EQ(a.metrics.evictions, b.metrics.evictions);
-    EXPECT_EQ(a.metrics.total_decoding_tokens, b.metrics.total_decoding_tokens);
-    EXPECT_GT(b.metrics.decoding_time, 0.0);
+  // With 2 threads the batched groups attend concurrently (Transformer::ForwardRows).
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    Transformer transformer(*model, threads);
+    const auto prompts = Prompts(model->config.vocab_size);
+    const int budget = 16;
+    std::vector<std::unique_ptr<Press>> single_presses, batch_presses;
+    std::vector<GenerateOptions> options(prompts.size());
+    std::vector<GenerateResult> singles;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      options[i].max_new_tokens = 24 + 8 * static_cast<int>(i);  // sequences leave the batch at different steps
+      options[i].stop_ids = {static_cast<int32_t>(i == 1 ? 7 : -1)};
+      single_presses.push_back(MakePress(GetParam(), budget));
+      options[i].press = single_presses.back().get();
+      auto r = Generate(transformer, prompts[i], options[i]);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      singles.push_back(std::move(r).value());
+    }
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      batch_presses.push_back(MakePress(GetParam(), budget));
+      options[i].press = batch_presses.back().get();
+    }
+    auto batched = GenerateBatch(transformer, prompts, options);
+    ASSERT_TRUE(batched.ok()) << batched.status().ToString();
+    ASSERT_EQ(batched->size(), prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const GenerateResult& a = singles[i];
+      const GenerateResult& b = (*batched)[i];
+      EXPECT_EQ(a.tokens, b.tokens) << "sequence " << i;
+      EXPECT_EQ(a.finish_reason, b.finish_reason) << "sequence " << i;
+      EXPECT_EQ(a.kept_per_layer, b.kept_per_layer) << "sequence " << i;
+      EXPECT_EQ(a.metrics.kv_bytes_peak, b.metrics.kv_bytes_peak);
+      EXPECT_EQ(a.metrics.kv_bytes_live, b.metrics.kv_bytes_live);
+      EXPECT_EQ(a.metrics.evictions, b.metrics.evictions);
+      EXPECT_EQ(a.metrics.total_decoding_tokens, b.metrics.total_decoding_tokens);
+      EXPECT_GT(b.metrics.decoding_time, 0.0);
+    }
   }
 }
 
