@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <vector>
+
+#include "ops/quant_blocks.h"
 
 namespace kvpress {
 namespace {
@@ -22,23 +26,41 @@ bool AnyNonFinite(const void* data, size_t n, Bits exponent) {
   return bad != 0;
 }
 
+// Byte offsets of the f16 fields (scales, mins) inside one block of a quantized type.
+const std::vector<int>& HalfFieldOffsets(DType t) {
+  static const std::vector<int> kNone;
+  static const std::vector<int> kD = {0}, kDM = {0, 2}, kQ2K = {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)},
+                                kQ3K = {offsetof(BlockQ3_K, d)}, kQ6K = {offsetof(BlockQ6_K, d)};
+  switch (t) {
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: case DType::kIQ4_NL: case DType::kIQ4_XS: return kD;
+    case DType::kQ4_1: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ5_K: return kDM;
+    case DType::kQ2_K: return kQ2K;
+    case DType::kQ3_K: return kQ3K;
+    case DType::kQ6_K: return kQ6K;
+    default: return kNone;
+  }
+}
+
 bool RowNonFinite(DType t, const void* row, int64_t cols) {
   const size_t n = static_cast<size_t>(cols);
   switch (t) {
     case DType::kF32: return AnyNonFinite<uint32_t>(row, n, 0x7f800000u);
     case DType::kF16: return AnyNonFinite<uint16_t>(row, n, 0x7c00u);
     case DType::kBF16: return AnyNonFinite<uint16_t>(row, n, 0x7f80u);
-    case DType::kQ8_0: {  // the f16 scale of every block; the int8 values are always finite
-      const auto* blocks = static_cast<const BlockQ8_0*>(row);
+    default: {  // block types: only their f16 scales/mins can be non-finite (the rest are integers)
+      const std::vector<int>& offsets = HalfFieldOffsets(t);
+      const auto* p = static_cast<const uint8_t*>(row);
+      const size_t block_bytes = static_cast<size_t>(BlockBytes(t));
       uint16_t bad = 0;
-      for (size_t b = 0; b < n / kQ8Block; ++b) {
-        uint16_t d;
-        std::memcpy(&d, &blocks[b].d, sizeof d);
-        bad |= static_cast<uint16_t>((d & 0x7c00u) == 0x7c00u);
+      for (size_t b = 0; b < n / static_cast<size_t>(BlockElems(t)); ++b) {
+        for (int off : offsets) {
+          uint16_t h;
+          std::memcpy(&h, p + b * block_bytes + static_cast<size_t>(off), sizeof h);
+          bad |= static_cast<uint16_t>((h & 0x7c00u) == 0x7c00u);
+        }
       }
       return bad != 0;
     }
-    default: return false;  // other block types: not checked
   }
 }
 

@@ -2,11 +2,13 @@
 // dequantization bit for bit (SHA-256 of the f32 values in tests/fixtures/quant_goldens/manifest.json).
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 
 #include "hub/sha256.h"
 #include "model/gguf.h"
+#include "ops/quant_blocks.h"
 #include "test_util.h"
 
 namespace kvpress {
@@ -36,6 +38,45 @@ TEST(QuantModelTensors, SmolLM2DequantizationEqualsGgufPy) {
     std::remove(out.c_str());
     ASSERT_TRUE(sha.ok());
     EXPECT_EQ(*sha, want["dequant_sha256"].get<std::string>()) << name << " (" << DTypeName(t.dtype) << ")";
+  }
+}
+
+// A NaN block scale in a quantized tensor is refused on load, naming the tensor (the load-time
+// weight check reads every block type's f16 fields); --no-check loads it anyway.
+TEST(QuantModelTensors, NonFiniteBlockScaleIsRefused) {
+  const std::string dir = testing::TempDir("quant_nan");
+  for (const char* dtype : {"q4_0", "q4_k", "q6_k", "q5_1"}) {
+    const std::string path = dir + "/tiny-" + dtype + ".gguf";
+    const auto conv = testing::RunKvpress("convert -m '" + testing::Fixture("../../models/tiny-reasoner") + "' -o '" +
+                                          path + "' --to gguf --dtype " + dtype);
+    ASSERT_EQ(conv.exit_code, 0) << conv.err;
+    size_t offset = 0;
+    std::string name;
+    {
+      auto file = MappedFile::Open(path);
+      ASSERT_TRUE(file.ok());
+      auto g = ReadGguf(**file);
+      ASSERT_TRUE(g.ok()) << g.status().message();
+      for (const auto& [n, t] : g->tensors) {
+        if (IsQuantized(t.dtype) && n.find("ffn_up") != std::string::npos) {
+          name = n;
+          offset = static_cast<size_t>(t.data - (*file)->data());
+          if (t.dtype == DType::kQ6_K) offset += offsetof(BlockQ6_K, d);  // Q6_K's scale is last
+          break;
+        }
+      }
+    }
+    ASSERT_FALSE(name.empty()) << dtype;
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    const uint16_t nan_half = 0x7e00;
+    f.write(reinterpret_cast<const char*>(&nan_half), 2);
+    f.close();
+    const auto r = testing::RunKvpress("generate -m '" + path + "' --prompt-ids 1,2,3 -n 2");
+    EXPECT_EQ(r.exit_code, 2) << dtype << ": " << r.err;
+    EXPECT_NE(r.err.find("non-finite"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("up_proj"), std::string::npos) << r.err;
+    EXPECT_EQ(testing::RunKvpress("generate -m '" + path + "' --prompt-ids 1,2,3 -n 2 --no-check").exit_code, 0) << dtype;
   }
 }
 
