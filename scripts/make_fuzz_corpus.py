@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small seed corpora of the libFuzzer targets into fuzz/corpus/<target>/ (stdlib only).
 
-Tiny models (hidden 8, one layer) in every file format, tokenizers, chat templates from the goldens,
+Tiny models (hidden 8, one layer) in every file format, tokenizers, the Jinja test cases and the bundled model's chat template,
 dataset rows, press specs, score/result files and sweep files. Run from the repository root;
 `kvpress` must be built (build/bin/kvpress) for the GGUF seeds (it converts the tiny HF model).
 """
@@ -121,16 +121,6 @@ def main():
                   "post_processor": {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A"}}],
                                      "special_tokens": {}}}
     put("fuzz_tokenizer_json", "byte_level", json.dumps(byte_level))
-    goldens = json.load(open(os.path.join(ROOT, "tests", "fixtures", "template_goldens", "chat_goldens.json")))
-    shared = os.path.join(ROOT, "..", "shared", "data")  # the real templates, when the shared data is here
-    for i, t in enumerate(goldens["templates"]):
-        path = os.path.join(shared, t["source"]["path"])
-        if os.path.exists(path):
-            with open(path) as fh:
-                text = fh.read()
-            if "field" in t["source"]:
-                text = json.loads(text)[t["source"]["field"]]
-            put("fuzz_jinja", f"chat_{i}", text)
     with open(os.path.join(ROOT, "models", "tiny-reasoner", "tokenizer_config.json")) as fh:
         put("fuzz_jinja", "tiny_reasoner", json.load(fh)["chat_template"])
     cases = json.load(open(os.path.join(ROOT, "tests", "fixtures", "template_goldens", "jinja_cases.json")))["cases"]

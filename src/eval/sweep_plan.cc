@@ -55,7 +55,14 @@ SweepDataset ParseSweepDataset(const std::string& text) {
 Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   RunConfig& b = plan.base;
-  std::string protocol_error;
+  std::string protocol_error;  // a value the key does not accept (checked after each setter)
+  // The setter of an integer key whose value must be >= `min` (`hint` says what the limit means).
+  const auto int_at_least = [&protocol_error](int& field, int min, const char* hint) {
+    return [&field, &protocol_error, min, hint](const YAML::Node& n) {
+      field = n.as<int>();
+      if (field < min) protocol_error = fmt::format("{} is below {} ({})", field, min, hint);
+    };
+  };
   const std::map<std::string, std::function<void(const YAML::Node&)>> setters = {
       {"models", [&](const YAML::Node& n) { plan.models = StringList(n); }},
       {"datasets", [&](const YAML::Node& n) { plan.datasets = DatasetList(n); }},
@@ -69,11 +76,7 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
            plan.budgets.push_back(n.as<int>());
          }
        }},
-      {"num_samples",
-       [&](const YAML::Node& n) {
-         b.num_samples = n.as<int>();
-         if (b.num_samples < 0) protocol_error = fmt::format("{} is negative (0 = all rows)", b.num_samples);
-       }},
+      {"num_samples", int_at_least(b.num_samples, 0, "0 = all rows")},
       {"fraction",
        [&](const YAML::Node& n) {
          b.fraction = n.as<double>();
@@ -84,21 +87,9 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
          if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '-') protocol_error = "a seed is >= 0";
          else b.seed = n.as<uint64_t>();
        }},
-      {"max_new_tokens",
-       [&](const YAML::Node& n) {
-         b.max_new_tokens = n.as<int>();
-         if (b.max_new_tokens < 1) protocol_error = fmt::format("{} is not >= 1", b.max_new_tokens);
-       }},
-      {"max_context_length",
-       [&](const YAML::Node& n) {
-         b.max_context_length = n.as<int>();
-         if (b.max_context_length < 0) protocol_error = fmt::format("{} is negative (0 = all)", b.max_context_length);
-       }},
-      {"prefill_chunk",
-       [&](const YAML::Node& n) {
-         b.prefill_chunk = n.as<int>();
-         if (b.prefill_chunk < 0) protocol_error = fmt::format("{} is negative (0 = whole prompt)", b.prefill_chunk);
-       }},
+      {"max_new_tokens", int_at_least(b.max_new_tokens, 1, "tokens generated per sample")},
+      {"max_context_length", int_at_least(b.max_context_length, 0, "0 = all")},
+      {"prefill_chunk", int_at_least(b.prefill_chunk, 0, "0 = whole prompt")},
       {"do_sampling", [&](const YAML::Node& n) { b.do_sampling = n.as<bool>(); }},
       {"output_dir", [&](const YAML::Node& n) { b.output_dir = n.as<std::string>(); }},
       {"protocol",

@@ -91,7 +91,7 @@ TEST(BadInput, SweepFileValuesOutOfRangeNameFileAndKey) {
   const std::string dir = TempDir("sweepfile");
   const struct {
     std::string line, needle;
-  } cases[] = {{"num_samples: -4", "key 'num_samples': -4 is negative"},
+  } cases[] = {{"num_samples: -4", "key 'num_samples': -4 is below 0 (0 = all rows)"},
                {"fraction: 7", "key 'fraction': 7 is outside (0, 1]"},
                {"seed: -1", "key 'seed': a seed is >= 0"},
                {"threads: 100000", "key 'threads': 100000 is outside [0, "}};
