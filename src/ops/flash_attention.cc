@@ -325,8 +325,8 @@ bool PreferBlockedAttention(int n, int group) { return n >= 2 && static_cast<siz
 
 namespace {
 
-// Widens slots [lo, kv.n) of a KV head to f32 rows in `buf` ([kv.n, hd] floats; rows below lo
-// are left unset). F32 caches are used in place.
+// Widens slots [lo, kv.n) of a KV head to f32 rows in `keys` / `values` ([kv.n, hd] each; rows
+// below lo, which no query of the chunk sees, stay zero). F32 caches are used in place.
 flash::KeyValues Widen(const KVHeadView& kv, int hd, int lo, std::vector<float>& keys,
                        std::vector<float>& values) {
   flash::KeyValues out{static_cast<const float*>(kv.keys), static_cast<const float*>(kv.values),
