@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
+#include "ops/flash_attention.h"
 #include "ops/matmul.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
@@ -285,6 +286,20 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
       if (request.sum_all_queries) stats_.all_sum[static_cast<size_t>(h)].assign(slots, 0.0f);
       if (window > 0) stats_.window_sum[static_cast<size_t>(h)].assign(slots, 0.0f);
     }
+  }
+  if (!reference && PreferBlockedAttention(n, group)) {
+    std::vector<KVHeadView> views;  // [n_kv_heads]
+    for (int g = 0; g < c.n_kv_heads; ++g) views.push_back(cache.View(layer, g));
+    std::vector<float*> all_rows, window_rows;  // [n_heads] each, when requested
+    for (auto& row : stats_.all_sum) all_rows.push_back(row.data());
+    for (auto& row : stats_.window_sum) window_rows.push_back(row.data());
+    const AttentionColumnSums sums{all_rows.empty() ? nullptr : all_rows.data(),
+                                   window_rows.empty() ? nullptr : window_rows.data(), window};
+    const AttentionQueries queries{q_.data() + static_cast<size_t>(row0) * c.n_heads * hd,
+                                   positions.data(), n, c.n_heads, hd};
+    AttendBlocked(queries, views, c.sliding_window, scale, want_stats ? &sums : nullptr,
+                  att_.data() + static_cast<size_t>(row0) * c.n_heads * hd, threads_);
+    return;
   }
   auto attend = [&](int t, int h, float* probs) {
     const KVHeadView kv = cache.View(layer, h / group);
