@@ -309,7 +309,7 @@ void SumItem(const Plan& p, int g, int j0, int first_all, int first_window,
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-#include <omp.h>
+#include "core/thread_pool.h"
 
 #include <vector>
 
@@ -382,11 +382,9 @@ void AttendBlocked(const AttentionQueries& queries, std::span<const KVHeadView> 
   p.l = ml.data() + items * p.rs;
   const auto attend = HWY_DYNAMIC_DISPATCH(AttendItem);
   const int64_t work = static_cast<int64_t>(items);
-  const bool parallel = threads > 1 && work > 1;
-#pragma omp parallel for num_threads(parallel ? threads : 1) schedule(dynamic)
-  for (int64_t item = 0; item < work; ++item) {
+  ParallelFor(work, threads, [&](int64_t item) {
     attend(p, static_cast<int>(item / p.n_tiles), static_cast<int>(item % p.n_tiles));
-  }
+  });
   if (sums == nullptr || (sums->all == nullptr && sums->window == nullptr)) return;
   const int first_all = sums->all != nullptr ? 0 : p.n;
   const int first_window = sums->window != nullptr ? p.n - std::min(sums->last, p.n) : p.n;
@@ -395,12 +393,11 @@ void AttendBlocked(const AttentionQueries& queries, std::span<const KVHeadView> 
   const int key_tiles = (max_slots + flash::kKeyTile - 1) / flash::kKeyTile;
   const auto sum = HWY_DYNAMIC_DISPATCH(SumItem);
   const int64_t sum_work = static_cast<int64_t>(p.n_kv) * key_tiles;
-#pragma omp parallel for num_threads(parallel ? threads : 1) schedule(dynamic)
-  for (int64_t item = 0; item < sum_work; ++item) {
+  ParallelFor(sum_work, threads, [&](int64_t item) {
     const int g = static_cast<int>(item / key_tiles);
     const int j0 = static_cast<int>(item % key_tiles) * flash::kKeyTile;
     if (j0 < kvs[static_cast<size_t>(g)].n) sum(p, g, j0, first_all, first_window, sums->all, sums->window);
-  }
+  });
 }
 
 }  // namespace kvpress
