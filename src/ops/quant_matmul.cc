@@ -96,14 +96,22 @@ HWY_INLINE __m256i UnpackBlock(const void* row, size_t b, DecodedBlock& w) {
       w.is_signed = true;
       return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.q));
     }
-    case DType::kQ5_0:
+    case DType::kQ5_0: {
+      const BlockQ5_0& q = static_cast<const BlockQ5_0*>(row)[b];
+      const float d = Half(q.d);
+      w.s[0] = w.s[1] = 1;
+      w.dw = d;
+      w.c[0] = w.c[1] = -16.0f * d;
+      w.is_signed = false;
+      return _mm256_or_si256(Nibbles16(q.qs), FifthBits(q.qh));
+    }
     case DType::kQ5_1: {
-      DecodeQuantBlock(t, row, b, w, /*values=*/false);
-      const uint8_t* qh = t == DType::kQ5_0 ? static_cast<const BlockQ5_0*>(row)[b].qh
-                                            : static_cast<const BlockQ5_1*>(row)[b].qh;
-      const uint8_t* qs = t == DType::kQ5_0 ? static_cast<const BlockQ5_0*>(row)[b].qs
-                                            : static_cast<const BlockQ5_1*>(row)[b].qs;
-      return _mm256_or_si256(Nibbles16(qs), FifthBits(qh));
+      const BlockQ5_1& q = static_cast<const BlockQ5_1*>(row)[b];
+      w.s[0] = w.s[1] = 1;
+      w.dw = Half(q.d);
+      w.c[0] = w.c[1] = Half(q.m);
+      w.is_signed = false;
+      return _mm256_or_si256(Nibbles16(q.qs), FifthBits(q.qh));
     }
     case DType::kIQ4_NL: {
       const BlockIQ4_NL& q = static_cast<const BlockIQ4_NL*>(row)[b];
