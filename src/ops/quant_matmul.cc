@@ -211,14 +211,16 @@ HWY_INLINE void DotRowK(const void* row, const BlockQ8A* const* x, size_t nb, fl
 template <DType t>
 void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
   const size_t nb = static_cast<size_t>(w.cols) / 32;
-  float out[4];
+  float out[8];
   for (int tok = 0; tok < n;) {
-    const int k = n - tok >= 4 ? 4 : n - tok;
-    const BlockQ8A* xs[4];
+    // 8 tokens per pass when there are that many (AVX-512 has the registers), else 4 or fewer.
+    const int k = n - tok >= 8 ? 8 : (n - tok >= 4 ? 4 : n - tok);
+    const BlockQ8A* xs[8];
     for (int j = 0; j < k; ++j) xs[j] = xq + static_cast<size_t>(tok + j) * nb;
     for (int64_t r = r0; r < r1; ++r) {
       const void* row = w.Row(r);
       switch (k) {
+        case 8: DotRowK<t, 8>(row, xs, nb, out); break;
         case 4: DotRowK<t, 4>(row, xs, nb, out); break;
         case 3: DotRowK<t, 3>(row, xs, nb, out); break;
         case 2: DotRowK<t, 2>(row, xs, nb, out); break;
