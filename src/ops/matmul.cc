@@ -234,9 +234,10 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     static thread_local std::vector<float> rows;  // [kRowsPerTask, cols]
     rows.resize(static_cast<size_t>(kRowsPerTask) * cols);
     for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), rows.data() + (r - r0) * cols, cols);
-    // A view whose row r0 is rows[0]: Row(r) = data + r * row_bytes.
-    MatrixView f32{DType::kF32, w.rows, w.cols, rows.data() - r0 * static_cast<int64_t>(cols), cols * 4};
-    fn(f32, x, n, y, r0, r1);
+    // The task's rows as an f32 matrix whose row 0 is row r0; y shifted by r0 columns keeps the
+    // [n, w.rows] layout (fn writes y[t * rows + r] for r in [0, r1 - r0)).
+    MatrixView f32{DType::kF32, w.rows, w.cols, rows.data(), cols * 4};
+    fn(f32, x, n, y + r0, 0, r1 - r0);
   };
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);

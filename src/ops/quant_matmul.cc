@@ -12,6 +12,8 @@
 #include "ops/quant_blocks.h"
 #include "ops/quant_matmul.h"
 
+// This file is compiled once per Highway target (foreach_target): the switch is set anew each time.
+#undef KVPRESS_QUANT_AVX2
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #include <immintrin.h>
 #define KVPRESS_QUANT_AVX2 1
