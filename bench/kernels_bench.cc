@@ -1,10 +1,12 @@
 // Micro-benchmarks of the matmul kernels: SIMD vs scalar reference, per dtype.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "ops/matmul.h"
+#include "ops/quantize.h"
 
 namespace kvpress {
 namespace {
@@ -29,6 +31,57 @@ BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0, false)->Arg(1)->Arg(4);
+// `row` stored as t at `out` (RowBytes(t, row.size()) bytes).
+void StoreRow(DType t, const std::vector<float>& row, uint8_t* out) {
+  if (t == DType::kF32) {
+    std::memcpy(out, row.data(), row.size() * 4);
+  } else if (t == DType::kF16 || t == DType::kBF16) {
+    auto* h = reinterpret_cast<uint16_t*>(out);
+    for (size_t i = 0; i < row.size(); ++i) h[i] = t == DType::kF16 ? F32ToF16(row[i]) : F32ToBF16(row[i]);
+  } else {
+    QuantizeRow(t, row.data(), out, row.size());
+  }
+}
+
+// Prefill shapes (SmolLM2-135M: hidden 576, intermediate 1536) at 512 tokens, one thread:
+// items/s = multiply-adds/s (GFLOP/s = 2 × items/s / 1e9).
+void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = false) {
+  SetQuantizedActivations(!f32_activations);
+  const int rows = static_cast<int>(state.range(0)), cols = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  // Weights N(0, 0.05) stored as t (random bytes would make subnormal f32/bf16 values, which cost
+  // microcode assists no real checkpoint has).
+  std::vector<uint8_t> w(RowBytes(t, cols) * rows);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int r = 0; r < rows; ++r) {
+    for (auto& v : row) v = normal(rng);
+    StoreRow(t, row, w.data() + RowBytes(t, cols) * r);
+  }
+  MatrixView view{t, rows, cols, w.data(), RowBytes(t, cols)};
+  std::vector<float> x(static_cast<size_t>(n) * cols), y(static_cast<size_t>(n) * rows);
+  for (auto& v : x) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
+  for (auto _ : state) {
+    MatMul(view, x.data(), n, y.data(), 1);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * rows * cols * n);
+  state.SetLabel(SimdTargetName());
+  SetQuantizedActivations(true);
+}
+#define KVPRESS_PREFILL_SHAPES ->Args({576, 576, 512})->Args({1536, 576, 512})->Args({576, 1536, 512})->Args({1536, 576, 16})
+BENCHMARK_CAPTURE(BM_MatMulPrefill, f32, DType::kF32) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, bf16, DType::kBF16) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, f16, DType::kF16) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0, DType::kQ8_0) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0, DType::kQ4_0) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512})->Args({1536, 576, 512});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_f32act, DType::kQ8_0, true) KVPRESS_PREFILL_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512});
+
 BENCHMARK_CAPTURE(BM_MatMul, bf16_scalar_reference, DType::kBF16, true)->Arg(1);
 
 }  // namespace

@@ -92,27 +92,93 @@ HWY_INLINE void DotRow(DType t, const void* row, const float* x, size_t cols, fl
   }
 }
 
-// Rows [r0, r1) of y for all n tokens.
-void MatMulRows(const MatrixView& w, const float* x, int n, float* y, int64_t r0, int64_t r1) {
-  const size_t cols = static_cast<size_t>(w.cols);
-  float out[8];
-  for (int t = 0; t < n;) {
-    // 8 tokens per weight load when there are that many: twice the independent FMA chains and
-    // half the weight conversions of the 4-token tile (the same sums per token either way).
-    const int k = n - t >= 8 ? 8 : (n - t < 4 ? n - t : 4);
-    const float* xt = x + static_cast<size_t>(t) * cols;
-    for (int64_t r = r0; r < r1; ++r) {
-      const void* row = w.Row(r);
-      switch (k) {
-        case 8: DotRow<8>(w.dtype, row, xt, cols, out); break;
-        case 4: DotRow<4>(w.dtype, row, xt, cols, out); break;
-        case 3: DotRow<3>(w.dtype, row, xt, cols, out); break;
-        case 2: DotRow<2>(w.dtype, row, xt, cols, out); break;
-        default: DotRow<1>(w.dtype, row, xt, cols, out); break;
-      }
-      for (int j = 0; j < k; ++j) y[static_cast<size_t>(t + j) * w.rows + r] = out[j];
+// Register tile of the float kernel: kRM weight rows × kRN tokens of f32 accumulators. AVX-512
+// has 32 vector registers: 24 accumulators + 4 weight vectors + 1 activation vector; targets with
+// 16 (AVX2, SSE4, NEON) take 2 × 4.
+#if HWY_TARGET <= HWY_AVX3
+constexpr int kRM = 4, kRN = 6;
+#else
+constexpr int kRM = 2, kRN = 4;
+#endif
+
+// y[t0 + j, r + m] = W[r + m, :] · x[t0 + j, :] for m < RM, j < RN: each weight vector loaded
+// (and widened) once for RN tokens, each activation vector once for RM rows, so the inner loop is
+// RM·RN multiply-adds per RM + RN loads. x: [*, cols] from token t0, y: [*, ldy].
+template <DType kT, int RM, int RN>
+HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t cols, float* y,
+                          size_t ldy) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  hn::Vec<DF> acc[RM][RN];
+  for (int m = 0; m < RM; ++m)
+    for (int j = 0; j < RN; ++j) acc[m][j] = hn::Zero(df);
+  const void* rows[RM];
+  for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
+  size_t i = 0;
+  for (; i + N <= cols; i += N) {
+    hn::Vec<DF> wv[RM];
+    for (int m = 0; m < RM; ++m) wv[m] = LoadWeights<kT>(df, rows[m], i);
+    for (int j = 0; j < RN; ++j) {
+      const auto xv = hn::LoadU(df, x + j * cols + i);
+      for (int m = 0; m < RM; ++m) acc[m][j] = hn::MulAdd(wv[m], xv, acc[m][j]);
     }
-    t += k;
+  }
+  for (int m = 0; m < RM; ++m) {
+    for (int j = 0; j < RN; ++j) {
+      float s = hn::GetLane(hn::SumOfLanes(df, acc[m][j]));
+      for (size_t c = i; c < cols; ++c) s += LoadElement(kT, rows[m], c) * x[j * cols + c];
+      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = s;
+    }
+  }
+}
+
+// All row tiles of [r0, r1) for RN tokens from x.
+template <DType kT, int RN>
+HWY_INLINE void FloatTokenTile(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1) {
+  const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
+  int64_t r = r0;
+  for (; r + kRM <= r1; r += kRM) FloatTile<kT, kRM, RN>(w, r, x, cols, y, ldy);
+  for (; r < r1; ++r) FloatTile<kT, 1, RN>(w, r, x, cols, y, ldy);
+}
+
+// Rows [r0, r1) × tokens [t0, t1) of a float-typed W: token tiles of kRN outermost, so a tile's
+// activations stay in L1 while it meets every row of the block.
+template <DType kT>
+void FloatBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0, int t1) {
+  const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
+  int t = t0;
+  for (; t + kRN <= t1; t += kRN) FloatTokenTile<kT, kRN>(w, x + t * cols, y + t * ldy, r0, r1);
+  const float* xt = x + t * cols;
+  float* yt = y + t * ldy;
+  switch (t1 - t) {
+    case 0: break;
+    case 1: FloatTokenTile<kT, 1>(w, xt, yt, r0, r1); break;
+    case 2: FloatTokenTile<kT, 2>(w, xt, yt, r0, r1); break;
+    case 3: FloatTokenTile<kT, 3>(w, xt, yt, r0, r1); break;
+#if HWY_TARGET <= HWY_AVX3
+    case 4: FloatTokenTile<kT, 4>(w, xt, yt, r0, r1); break;
+    default: FloatTokenTile<kT, 5>(w, xt, yt, r0, r1); break;
+#else
+    default: HWY_ASSERT(false);
+#endif
+  }
+}
+
+// Rows [r0, r1) × tokens [t0, t1) of y (x: [n, cols], y: [n, w.rows]).
+void MatMulBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0, int t1) {
+  switch (w.dtype) {
+    case DType::kF32: return FloatBlock<DType::kF32>(w, x, y, r0, r1, t0, t1);
+    case DType::kF16: return FloatBlock<DType::kF16>(w, x, y, r0, r1, t0, t1);
+    case DType::kBF16: return FloatBlock<DType::kBF16>(w, x, y, r0, r1, t0, t1);
+    default: break;
+  }
+  const size_t cols = static_cast<size_t>(w.cols);
+  float out[1];
+  for (int t = t0; t < t1; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      DotRow<1>(w.dtype, w.Row(r), x + t * cols, cols, out);
+      y[static_cast<size_t>(t) * w.rows + r] = out[0];
+    }
   }
 }
 
@@ -198,7 +264,7 @@ bool UsesIntegerKernel(DType t) { return IsQuantized(t); }
 void SetQuantizedActivations(bool on) { g_quantized_activations.store(on); }
 bool QuantizedActivations() { return g_quantized_activations.load(); }
 
-HWY_EXPORT(MatMulRows);
+HWY_EXPORT(MatMulBlock);
 HWY_EXPORT(DotF32Impl);
 HWY_EXPORT(AxpyF32Impl);
 HWY_EXPORT(TargetNameImpl);
@@ -214,12 +280,19 @@ void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
 }
 
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
-  const auto fn = HWY_DYNAMIC_DISPATCH(MatMulRows);
+  const auto block = HWY_DYNAMIC_DISPATCH(MatMulBlock);
   const size_t cols = static_cast<size_t>(w.cols);
-  // Quantized weights: activations rounded to int8 blocks once per call (integer kernel), or,
-  // with quantized activations off, each task's rows dequantized to f32 for the float kernel.
-  const bool integer = UsesIntegerKernel(w.dtype) && QuantizedActivations();
-  const bool dequantize = UsesIntegerKernel(w.dtype) && !integer;
+  // Quantized weights, few tokens (decoding): activations rounded to int8 blocks once per call for
+  // the integer kernel, which reads each weight byte once. Many tokens (prefill), or quantized
+  // activations off: each task's rows dequantized to f32 for the float kernel — on AVX-512 CPUs
+  // with one 512-bit FMA port its f32 multiply-adds outrun the int8 dot products' dpbusd + convert
+  // + scale per block, and the activations stay exact. The fast SIMD dequantizer serves prefill;
+  // the scalar DequantizeRow (bit-exact with gguf-py) serves the f32-activation (goldens) mode.
+  constexpr int kDequantizeMinTokens = 32;
+  const bool quantized = UsesIntegerKernel(w.dtype);
+  const bool integer = quantized && QuantizedActivations() && n < kDequantizeMinTokens;
+  const bool dequantize = quantized && !integer;
+  const bool exact_dequantize = dequantize && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
   if (integer) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
@@ -227,30 +300,44 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   }
   // The caller's buffer, by pointer: inside the parallel region `xq` names each thread's own.
   const BlockQ8A* xq_data = xq.data();
-  constexpr int64_t kRowsPerTask = 16;
-  auto run_rows = [&](int64_t r0, int64_t r1) {
-    if (integer) return QuantMatMulRows(w, xq_data, n, y, r0, r1);
-    if (!dequantize) return fn(w, x, n, y, r0, r1);
+  // Tasks are blocks of kRowsPerTask rows × kTokensPerTask tokens: the block's weights (≤ 32 rows)
+  // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
+  // fits L2 too. 96 is a multiple of every token tile (4, 6, 8).
+  constexpr int64_t kRowsPerTask = 32;
+  constexpr int kTokensPerTask = 96;
+  auto run_block = [&](int64_t r0, int64_t r1, int t0, int t1) {
+    if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
+                                        y + static_cast<size_t>(t0) * w.rows, r0, r1);
+    if (!dequantize) return block(w, x, y, r0, r1, t0, t1);
     static thread_local std::vector<float> rows;  // [kRowsPerTask, cols]
     rows.resize(static_cast<size_t>(kRowsPerTask) * cols);
-    for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), rows.data() + (r - r0) * cols, cols);
+    if (exact_dequantize) {
+      for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), rows.data() + (r - r0) * cols, cols);
+    } else {
+      DequantizeRowsFast(w, r0, r1, rows.data());
+    }
     // The task's rows as an f32 matrix whose row 0 is row r0; y shifted by r0 columns keeps the
-    // [n, w.rows] layout (fn writes y[t * rows + r] for r in [0, r1 - r0)).
+    // [n, w.rows] layout (the kernel writes y[t * rows + r] for r in [0, r1 - r0)).
     MatrixView f32{DType::kF32, w.rows, w.cols, rows.data(), cols * 4};
-    fn(f32, x, n, y + r0, 0, r1 - r0);
+    block(f32, x, y + r0, 0, r1 - r0, t0, t1);
   };
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);
-  if (!parallel && !dequantize) {
-    run_rows(0, w.rows);
+  const int64_t row_tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t token_tasks = (n + kTokensPerTask - 1) / kTokensPerTask;
+  auto run_task = [&](int64_t task) {
+    const int64_t r0 = (task % row_tasks) * kRowsPerTask;
+    const int t0 = static_cast<int>(task / row_tasks) * kTokensPerTask;
+    run_block(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
+              t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
+  };
+  if (!parallel) {
+    for (int64_t task = 0; task < row_tasks * token_tasks; ++task) run_task(task);
     return;
   }
-  const int64_t tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
   // Tasks are claimed one by one, so a thread that loses its core leaves its share to the others.
-  ParallelFor(tasks, parallel ? threads : 1, [&](int64_t task) {
-    const int64_t r0 = task * kRowsPerTask;
-    run_rows(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows);
-  });
+  // Consecutive tasks share a token block (its activations stay warm in the shared L3).
+  ParallelFor(row_tasks * token_tasks, threads, run_task);
 }
 
 void MatMulReference(const MatrixView& w, const float* x, int n, float* y) {

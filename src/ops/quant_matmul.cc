@@ -12,6 +12,8 @@
 #include "ops/quant_blocks.h"
 #include "ops/quant_matmul.h"
 
+#include <vector>
+
 // This file is compiled once per Highway target (foreach_target): the switch is set anew each time.
 #undef KVPRESS_QUANT_AVX2
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -179,78 +181,199 @@ HWY_INLINE float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
 
-// K tokens against one weight row of type t (a template argument: the block loop has no switch).
-template <DType t, int K>
-HWY_INLINE void DotRowK(const void* row, const BlockQ8A* const* x, size_t nb, float* out) {
-  __m256 acc[K];
-  float bias[K];
-  for (int k = 0; k < K; ++k) {
-    acc[k] = _mm256_setzero_ps();
-    bias[k] = 0.0f;
+// Σ_i a[i] · b[i] over n floats.
+HWY_INLINE float DotFloats(const float* a, const float* b, size_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  float s = HorizontalSum(acc);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Per int32 lane i, Σ of u8 u[4i..4i+3] × s8 q[4i..4i+3]. With VNNI one vpdpbusd (written as
+// inline assembly: Highway 1.0's AVX3_DL target string names the VEX-only `avxvnni`, which Ice Lake
+// lacks, so the EVEX instruction is emitted directly and chosen by a CPUID check at run time);
+// otherwise vpmaddubsw + vpmaddwd, whose 16-bit pair sums cannot saturate for unsigned weights ≤ 63
+// against |q| ≤ 127 (every type but the signed ones, which take the |w|, sign(q) route below).
+template <bool kVnni>
+HWY_INLINE __m256i DotBytes(__m256i u, __m256i q) {
+  if constexpr (kVnni) {
+    __m256i acc = _mm256_setzero_si256();
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
+    return acc;
+  } else {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1));
   }
-  DecodedBlock w;
+}
+
+// Whether type t's weights are signed bytes (Q8_0, IQ4_NL, IQ4_XS): without VNNI they are multiplied as
+// |w| against sign(w)·q; with VNNI they are offset by 128 into u8 and the offset becomes a bias.
+template <DType t>
+constexpr bool kSignedWeights = t == DType::kQ8_0 || t == DType::kIQ4_NL || t == DType::kIQ4_XS;
+
+// Register tile: kQM rows × kQN tokens of 8-lane f32 accumulators (AVX-512 targets address 32 ymm
+// registers, AVX2 16).
+#if HWY_TARGET <= HWY_AVX3
+constexpr int kQM = 4, kQN = 4;
+#else
+constexpr int kQM = 2, kQN = 4;
+#endif
+
+// y[j, r + m] for m < RM, j < RN: each weight block unpacked once for RN tokens, each activation
+// block loaded once for RM rows. Per (row, token, block): one integer dot (dpbusd or two ops), a
+// conversion, and one multiply-add with the block's scale dw·s[h]·dx. The offsets c[h] of the block
+// times the activation block sums ds[h] form a bias Σ_b c·ds, done as one dot product per (row,
+// token) after the block loop. x[j]: token j's blocks; ds: [RN, 2·nb] activation block sums;
+// cbuf: [RM, 2·nb] scratch for the offsets.
+template <DType t, int RM, int RN, bool kVnni>
+HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const float* ds,
+                          size_t nb, float* cbuf, float* y, size_t ldy) {
+  constexpr bool kSignTrick = kSignedWeights<t> && !kVnni;
+  constexpr bool kBias = !(kSignedWeights<t> && !kVnni);  // offset-free without the 128 shift
+  __m256 acc[RM][RN];
+  for (int m = 0; m < RM; ++m)
+    for (int j = 0; j < RN; ++j) acc[m][j] = _mm256_setzero_ps();
+  const void* rows[RM];
+  for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
+  DecodedBlock wb;
   for (size_t b = 0; b < nb; ++b) {
-    __m256i u = UnpackBlock<t>(row, b, w);
-    __m256i sign_src = u;
-    if (w.is_signed) u = _mm256_abs_epi8(u);  // constant per type after inlining
-    const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(w.s[1]), _mm_set1_epi16(w.s[0]));
-    for (int k = 0; k < K; ++k) {
-      const BlockQ8A& xb = x[k][b];
-      __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
-      if (w.is_signed) q = _mm256_sign_epi8(q, sign_src);
-      const __m256i p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), scales);
-      acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(w.dw * xb.d), acc[k]);
-      bias[k] += w.c[0] * xb.ds[0] + w.c[1] * xb.ds[1];
+    __m256i u[RM], sign[RM];
+    __m256 scale[RM];
+    for (int m = 0; m < RM; ++m) {
+      __m256i v = UnpackBlock<t>(rows[m], b, wb);
+      float c0 = wb.c[0], c1 = wb.c[1];
+      if constexpr (kSignTrick) {
+        sign[m] = v;
+        v = _mm256_abs_epi8(v);
+      } else if constexpr (kSignedWeights<t>) {
+        v = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));  // w + 128 as u8
+        c0 -= 128.0f * wb.dw * static_cast<float>(wb.s[0]);
+        c1 -= 128.0f * wb.dw * static_cast<float>(wb.s[1]);
+      }
+      u[m] = v;
+      scale[m] = _mm256_set_m128(_mm_set1_ps(wb.dw * static_cast<float>(wb.s[1])),
+                                 _mm_set1_ps(wb.dw * static_cast<float>(wb.s[0])));
+      if constexpr (kBias) {
+        cbuf[static_cast<size_t>(m) * 2 * nb + 2 * b] = c0;
+        cbuf[static_cast<size_t>(m) * 2 * nb + 2 * b + 1] = c1;
+      }
+    }
+    for (int j = 0; j < RN; ++j) {
+      const BlockQ8A& xb = x[j][b];
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
+      const __m256 dx = _mm256_set1_ps(xb.d);
+      for (int m = 0; m < RM; ++m) {
+        const __m256i p = DotBytes<kVnni>(u[m], kSignTrick ? _mm256_sign_epi8(q, sign[m]) : q);
+        acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
+      }
     }
   }
-  for (int k = 0; k < K; ++k) out[k] = HorizontalSum(acc[k]) + bias[k];
+  for (int m = 0; m < RM; ++m) {
+    for (int j = 0; j < RN; ++j) {
+      float v = HorizontalSum(acc[m][j]);
+      if constexpr (kBias) v += DotFloats(cbuf + static_cast<size_t>(m) * 2 * nb, ds + static_cast<size_t>(j) * 2 * nb, 2 * nb);
+      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = v;
+    }
+  }
+}
+
+// All row tiles of [r0, r1) for RN tokens starting at token tok.
+template <DType t, int RN, bool kVnni>
+HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int tok, float* y, int64_t r0,
+                               int64_t r1, float* ds, float* cbuf) {
+  const size_t nb = static_cast<size_t>(w.cols) / 32, ldy = static_cast<size_t>(w.rows);
+  const BlockQ8A* xs[RN];
+  for (int j = 0; j < RN; ++j) {
+    xs[j] = xq + static_cast<size_t>(tok + j) * nb;
+    for (size_t b = 0; b < nb; ++b) {
+      ds[static_cast<size_t>(j) * 2 * nb + 2 * b] = xs[j][b].ds[0];
+      ds[static_cast<size_t>(j) * 2 * nb + 2 * b + 1] = xs[j][b].ds[1];
+    }
+  }
+  float* yt = y + static_cast<size_t>(tok) * ldy;
+  int64_t r = r0;
+  for (; r + kQM <= r1; r += kQM) QuantTile<t, kQM, RN, kVnni>(w, r, xs, ds, nb, cbuf, yt, ldy);
+  for (; r < r1; ++r) QuantTile<t, 1, RN, kVnni>(w, r, xs, ds, nb, cbuf, yt, ldy);
+}
+
+// Rows [r0, r1) for all n tokens: token tiles of kQN outermost (their blocks stay in L1 while
+// they meet every row of the range).
+template <DType t, bool kVnni>
+void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
+  const size_t nb = static_cast<size_t>(w.cols) / 32;
+  static thread_local std::vector<float> scratch;  // ds [kQN, 2·nb] then cbuf [kQM, 2·nb]
+  scratch.resize(static_cast<size_t>(kQN + kQM) * 2 * nb);
+  float* ds = scratch.data();
+  float* cbuf = ds + static_cast<size_t>(kQN) * 2 * nb;
+  int tok = 0;
+  for (; tok + kQN <= n; tok += kQN) QuantTokenTile<t, kQN, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf);
+  switch (n - tok) {
+    case 0: break;
+    case 1: QuantTokenTile<t, 1, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
+    case 2: QuantTokenTile<t, 2, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
+    default: QuantTokenTile<t, 3, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
+  }
+}
+
+template <DType t>
+void QuantRowsDispatch(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
+#if HWY_TARGET <= HWY_AVX3
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  if (vnni) return QuantRowsTyped<t, true>(w, xq, n, y, r0, r1);
+#endif
+  QuantRowsTyped<t, false>(w, xq, n, y, r0, r1);
+}
+
+// 8 bytes (from the low half of `v`) widened to f32, as signed or unsigned integers.
+template <bool kSigned>
+HWY_INLINE __m256 BytesToFloats(__m128i v) {
+  return _mm256_cvtepi32_ps(kSigned ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v));
+}
+
+// Rows [r0, r1) of w as f32 (out: [r1 - r0, cols]): each block unpacked as the integer kernel does,
+// then dw·s[h]·v + c[h] by multiply-add (the scalar DequantizeRow rounds the product and the sum
+// separately, so the two differ in the last bit of some values).
+template <DType t>
+void DequantizeRowsTyped(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
+  const size_t cols = static_cast<size_t>(w.cols), nb = cols / 32;
+  DecodedBlock wb;
+  for (int64_t r = r0; r < r1; ++r) {
+    const void* row = w.Row(r);
+    float* o = out + static_cast<size_t>(r - r0) * cols;
+    for (size_t b = 0; b < nb; ++b) {
+      const __m256i v = UnpackBlock<t>(row, b, wb);
+      const __m128i halves[2] = {_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)};
+      for (int h = 0; h < 2; ++h) {
+        const __m256 scale = _mm256_set1_ps(wb.dw * static_cast<float>(wb.s[h]));
+        const __m256 offset = _mm256_set1_ps(wb.c[h]);
+        float* dst = o + 32 * b + 16 * h;
+        _mm256_storeu_ps(dst, _mm256_fmadd_ps(BytesToFloats<kSignedWeights<t>>(halves[h]), scale, offset));
+        _mm256_storeu_ps(dst + 8, _mm256_fmadd_ps(BytesToFloats<kSignedWeights<t>>(_mm_srli_si128(halves[h], 8)),
+                                                  scale, offset));
+      }
+    }
+  }
 }
 
 #endif  // KVPRESS_QUANT_AVX2
-
-#if KVPRESS_QUANT_AVX2
-// Rows [r0, r1) for all n tokens, 4 tokens per pass over a weight row.
-template <DType t>
-void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
-  const size_t nb = static_cast<size_t>(w.cols) / 32;
-  float out[8];
-  for (int tok = 0; tok < n;) {
-    // 8 tokens per pass when there are that many (AVX-512 has the registers), else 4 or fewer.
-    const int k = n - tok >= 8 ? 8 : (n - tok >= 4 ? 4 : n - tok);
-    const BlockQ8A* xs[8];
-    for (int j = 0; j < k; ++j) xs[j] = xq + static_cast<size_t>(tok + j) * nb;
-    for (int64_t r = r0; r < r1; ++r) {
-      const void* row = w.Row(r);
-      switch (k) {
-        case 8: DotRowK<t, 8>(row, xs, nb, out); break;
-        case 4: DotRowK<t, 4>(row, xs, nb, out); break;
-        case 3: DotRowK<t, 3>(row, xs, nb, out); break;
-        case 2: DotRowK<t, 2>(row, xs, nb, out); break;
-        default: DotRowK<t, 1>(row, xs, nb, out); break;
-      }
-      for (int j = 0; j < k; ++j) y[static_cast<size_t>(tok + j) * w.rows + r] = out[j];
-    }
-    tok += k;
-  }
-}
-#endif
 
 void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
                          int64_t r1) {
 #if KVPRESS_QUANT_AVX2
   switch (w.dtype) {
-    case DType::kQ8_0: return QuantRowsTyped<DType::kQ8_0>(w, xq, n, y, r0, r1);
-    case DType::kQ4_0: return QuantRowsTyped<DType::kQ4_0>(w, xq, n, y, r0, r1);
-    case DType::kQ4_1: return QuantRowsTyped<DType::kQ4_1>(w, xq, n, y, r0, r1);
-    case DType::kQ5_0: return QuantRowsTyped<DType::kQ5_0>(w, xq, n, y, r0, r1);
-    case DType::kQ5_1: return QuantRowsTyped<DType::kQ5_1>(w, xq, n, y, r0, r1);
-    case DType::kQ2_K: return QuantRowsTyped<DType::kQ2_K>(w, xq, n, y, r0, r1);
-    case DType::kQ3_K: return QuantRowsTyped<DType::kQ3_K>(w, xq, n, y, r0, r1);
-    case DType::kQ4_K: return QuantRowsTyped<DType::kQ4_K>(w, xq, n, y, r0, r1);
-    case DType::kQ5_K: return QuantRowsTyped<DType::kQ5_K>(w, xq, n, y, r0, r1);
-    case DType::kQ6_K: return QuantRowsTyped<DType::kQ6_K>(w, xq, n, y, r0, r1);
-    case DType::kIQ4_NL: return QuantRowsTyped<DType::kIQ4_NL>(w, xq, n, y, r0, r1);
-    case DType::kIQ4_XS: return QuantRowsTyped<DType::kIQ4_XS>(w, xq, n, y, r0, r1);
+    case DType::kQ8_0: return QuantRowsDispatch<DType::kQ8_0>(w, xq, n, y, r0, r1);
+    case DType::kQ4_0: return QuantRowsDispatch<DType::kQ4_0>(w, xq, n, y, r0, r1);
+    case DType::kQ4_1: return QuantRowsDispatch<DType::kQ4_1>(w, xq, n, y, r0, r1);
+    case DType::kQ5_0: return QuantRowsDispatch<DType::kQ5_0>(w, xq, n, y, r0, r1);
+    case DType::kQ5_1: return QuantRowsDispatch<DType::kQ5_1>(w, xq, n, y, r0, r1);
+    case DType::kQ2_K: return QuantRowsDispatch<DType::kQ2_K>(w, xq, n, y, r0, r1);
+    case DType::kQ3_K: return QuantRowsDispatch<DType::kQ3_K>(w, xq, n, y, r0, r1);
+    case DType::kQ4_K: return QuantRowsDispatch<DType::kQ4_K>(w, xq, n, y, r0, r1);
+    case DType::kQ5_K: return QuantRowsDispatch<DType::kQ5_K>(w, xq, n, y, r0, r1);
+    case DType::kQ6_K: return QuantRowsDispatch<DType::kQ6_K>(w, xq, n, y, r0, r1);
+    case DType::kIQ4_NL: return QuantRowsDispatch<DType::kIQ4_NL>(w, xq, n, y, r0, r1);
+    case DType::kIQ4_XS: return QuantRowsDispatch<DType::kIQ4_XS>(w, xq, n, y, r0, r1);
     default: break;
   }
 #endif
@@ -263,6 +386,28 @@ void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* 
   }
 }
 
+void DequantizeRowsImpl(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
+#if KVPRESS_QUANT_AVX2
+  switch (w.dtype) {
+    case DType::kQ8_0: return DequantizeRowsTyped<DType::kQ8_0>(w, r0, r1, out);
+    case DType::kQ4_0: return DequantizeRowsTyped<DType::kQ4_0>(w, r0, r1, out);
+    case DType::kQ4_1: return DequantizeRowsTyped<DType::kQ4_1>(w, r0, r1, out);
+    case DType::kQ5_0: return DequantizeRowsTyped<DType::kQ5_0>(w, r0, r1, out);
+    case DType::kQ5_1: return DequantizeRowsTyped<DType::kQ5_1>(w, r0, r1, out);
+    case DType::kQ2_K: return DequantizeRowsTyped<DType::kQ2_K>(w, r0, r1, out);
+    case DType::kQ3_K: return DequantizeRowsTyped<DType::kQ3_K>(w, r0, r1, out);
+    case DType::kQ4_K: return DequantizeRowsTyped<DType::kQ4_K>(w, r0, r1, out);
+    case DType::kQ5_K: return DequantizeRowsTyped<DType::kQ5_K>(w, r0, r1, out);
+    case DType::kQ6_K: return DequantizeRowsTyped<DType::kQ6_K>(w, r0, r1, out);
+    case DType::kIQ4_NL: return DequantizeRowsTyped<DType::kIQ4_NL>(w, r0, r1, out);
+    case DType::kIQ4_XS: return DequantizeRowsTyped<DType::kIQ4_XS>(w, r0, r1, out);
+    default: break;
+  }
+#endif
+  const size_t cols = static_cast<size_t>(w.cols);
+  for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), out + static_cast<size_t>(r - r0) * cols, cols);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace kvpress
 HWY_AFTER_NAMESPACE();
@@ -271,6 +416,11 @@ HWY_AFTER_NAMESPACE();
 namespace kvpress {
 
 HWY_EXPORT(QuantMatMulRowsImpl);
+HWY_EXPORT(DequantizeRowsImpl);
+
+void DequantizeRowsFast(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
+  HWY_DYNAMIC_DISPATCH(DequantizeRowsImpl)(w, r0, r1, out);
+}
 
 void QuantMatMulRows(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
                      int64_t r1) {

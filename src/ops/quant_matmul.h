@@ -50,4 +50,9 @@ float QuantDotReference(DType t, const void* row, const BlockQ8A* x, size_t cols
 void QuantMatMulRows(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
                      int64_t r1);
 
+// Rows [r0, r1) of a quantized w dequantized to f32 (out: [r1 - r0, w.cols]) with SIMD unpacking
+// (runtime dispatch): within one f32 rounding of DequantizeRow per value (a fused multiply-add where
+// DequantizeRow rounds twice). For the prefill path, not for goldens.
+void DequantizeRowsFast(const MatrixView& w, int64_t r0, int64_t r1, float* out);
+
 }  // namespace kvpress

@@ -66,7 +66,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kQ8_0, 40, 64, 1}, Case{DType::kQ8_0, 129, 256, 6},
                       // 8-token tiles, then 4 / remainder tiles
                       Case{DType::kF32, 70, 96, 8}, Case{DType::kF16, 45, 130, 13},
-                      Case{DType::kBF16, 64, 256, 12}, Case{DType::kQ8_0, 33, 128, 17}),
+                      Case{DType::kBF16, 64, 256, 12}, Case{DType::kQ8_0, 33, 128, 17},
+                      // several 96-token × 32-row blocks, ragged in both: every tile shape
+                      Case{DType::kF16, 71, 160, 203}, Case{DType::kBF16, 66, 64, 101},
+                      Case{DType::kF32, 35, 48, 197}, Case{DType::kQ8_0, 97, 96, 199}),
     [](const auto& info) {
       return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) + "x" +
              std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);

@@ -4,6 +4,8 @@
 // and both must stay within the int8-activation error of the f32-activation product.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -144,6 +146,45 @@ TEST_P(QuantGolden, MatMulMatchesScalarReferenceAndF32Product) {
   for (int i = 0; i < tokens_ * rows_; ++i) {
     const float f32 = entry_["matmul_f32"][i].get<float>();
     EXPECT_NEAR(y[static_cast<size_t>(i)], f32, 1e-4f * (1.0f + std::fabs(f32))) << i;
+  }
+}
+
+// The SIMD dequantizer of the prefill path: each value within one f32 rounding of the scalar one
+// (a fused multiply-add where DequantizeRow rounds the product and the sum separately).
+TEST_P(QuantGolden, FastDequantizeMatchesDequantizeRow) {
+  const MatrixView w = View();
+  std::vector<float> fast(static_cast<size_t>(rows_ * cols_)), ref(static_cast<size_t>(cols_));
+  DequantizeRowsFast(w, 0, rows_, fast.data());
+  for (int r = 0; r < rows_; ++r) {
+    DequantizeRow(type_, w.Row(r), ref.data(), ref.size());
+    DecodedBlock d;
+    for (int i = 0; i < cols_; ++i) {
+      DecodeQuantBlock(type_, w.Row(r), static_cast<size_t>(i / 32), d, /*values=*/false);
+      // One rounding of the product dw·s·v and one of the sum with c: |error| ≤ 2^-23 of each.
+      const float bound = 1.2e-7f * (std::fabs(ref[static_cast<size_t>(i)]) + 2.0f * std::fabs(d.c[(i % 32) / 16]));
+      EXPECT_NEAR(fast[static_cast<size_t>(r * cols_ + i)], ref[static_cast<size_t>(i)], bound) << "r " << r << " i " << i;
+    }
+  }
+}
+
+// From 32 tokens on MatMul dequantizes a task's rows and multiplies them with the f32 activations:
+// numpy's f32 product within f32 summation error, on every tile shape.
+TEST_P(QuantGolden, PrefillMatMulMatchesF32Product) {
+  const MatrixView w = View();
+  const int n = 101;  // ≥ 32 tokens: the dequantizing path; the golden's tokens repeated
+  std::vector<float> x(static_cast<size_t>(n * cols_));
+  for (int t = 0; t < n; ++t) {
+    std::copy_n(x_.begin() + (t % tokens_) * cols_, cols_, x.begin() + t * cols_);
+  }
+  std::vector<float> y(static_cast<size_t>(n * rows_));
+  for (int threads : {1, 2}) {
+    MatMul(w, x.data(), n, y.data(), threads);
+    for (int t = 0; t < n; ++t) {
+      for (int r = 0; r < rows_; ++r) {
+        const float f32 = entry_["matmul_f32"][(t % tokens_) * rows_ + r].get<float>();
+        EXPECT_NEAR(y[static_cast<size_t>(t * rows_ + r)], f32, 1e-4f * (1.0f + std::fabs(f32))) << "t " << t << " r " << r;
+      }
+    }
   }
 }
 
