@@ -191,26 +191,36 @@ HWY_INLINE float DotFloats(const float* a, const float* b, size_t n) {
   return s;
 }
 
-// Per int32 lane i, Σ of u8 u[4i..4i+3] × s8 q[4i..4i+3]. With VNNI one vpdpbusd (written as
-// inline assembly: Highway 1.0's AVX3_DL target string names the VEX-only `avxvnni`, which Ice Lake
-// lacks, so the EVEX instruction is emitted directly and chosen by a CPUID check at run time);
-// otherwise vpmaddubsw + vpmaddwd, whose 16-bit pair sums cannot saturate for unsigned weights ≤ 63
-// against |q| ≤ 127 (every type but the signed ones, which take the |w|, sign(q) route below).
+// acc + per int32 lane i, Σ of u8 u[4i..4i+3] × s8 q[4i..4i+3]. With VNNI one vpdpbusd (written
+// as inline assembly: Highway 1.0's AVX3_DL target string names the VEX-only `avxvnni`, which Ice
+// Lake lacks, so the EVEX instruction is emitted directly and chosen by a CPUID check at run time);
+// otherwise vpmaddubsw + vpmaddwd + vpaddd, whose 16-bit pair sums cannot saturate: weights are
+// ≤ 63, or |w| ≤ 128 against |q| ≤ 127 for the signed types.
 template <bool kVnni>
-HWY_INLINE __m256i DotBytes(__m256i u, __m256i q) {
+HWY_INLINE __m256i DotBytes(__m256i acc, __m256i u, __m256i q) {
   if constexpr (kVnni) {
-    __m256i acc = _mm256_setzero_si256();
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
     return acc;
   } else {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)));
   }
 }
 
-// Whether type t's weights are signed bytes (Q8_0, IQ4_NL, IQ4_XS): without VNNI they are multiplied as
-// |w| against sign(w)·q; with VNNI they are offset by 128 into u8 and the offset becomes a bias.
+// How each type's offset c enters the product (DecodeQuantBlock's weight = dw·s[h]·v + c[h]).
+// Signed bytes (Q8_0, IQ4_NL, IQ4_XS): no offset; multiplied as |w| against sign(w)·q.
 template <DType t>
 constexpr bool kSignedWeights = t == DType::kQ8_0 || t == DType::kIQ4_NL || t == DType::kIQ4_XS;
+// An integer offset k (c = -k·dw·s): Σ (u - k)·q = Σ u·q - k·Σ q, the second term computed once
+// per activation block and used as the accumulator's starting value.
+template <DType t>
+constexpr int kIntegerOffset = t == DType::kQ4_0 ? 8 : t == DType::kQ5_0 ? 16 : t == DType::kQ3_K ? 4
+                               : t == DType::kQ6_K ? 32 : 0;
+// A float offset (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K): Σ_b c·ds, one dot product per (row, token).
+template <DType t>
+constexpr bool kFloatOffset = !kSignedWeights<t> && kIntegerOffset<t> == 0;
+// Whether both 16-element halves of a block share their scale and offset (all but Q2_K, Q3_K, Q6_K).
+template <DType t>
+constexpr bool kUniformBlock = !(t == DType::kQ2_K || t == DType::kQ3_K || t == DType::kQ6_K);
 
 // Register tile: kQM rows × kQN tokens of 8-lane f32 accumulators (AVX-512 targets address 32 ymm
 // registers, AVX2 16).
@@ -220,17 +230,21 @@ constexpr int kQM = 4, kQN = 4;
 constexpr int kQM = 2, kQN = 4;
 #endif
 
+// What a token tile's activation blocks contribute besides their bytes, prepared once per tile:
+// start[j·nb + b]: -k·Σq per int32 lane (integer offsets); ds[j·2nb + ...]: the block sums the float
+// offsets multiply (one per block for uniform blocks, two otherwise).
+struct TokenTileScratch {
+  int32_t* start;  // [RN, nb, 8]
+  float* ds;       // [RN, 2·nb]
+};
+
 // y[j, r + m] for m < RM, j < RN: each weight block unpacked once for RN tokens, each activation
-// block loaded once for RM rows. Per (row, token, block): one integer dot (dpbusd or two ops), a
-// conversion, and one multiply-add with the block's scale dw·s[h]·dx. The offsets c[h] of the block
-// times the activation block sums ds[h] form a bias Σ_b c·ds, done as one dot product per (row,
-// token) after the block loop. x[j]: token j's blocks; ds: [RN, 2·nb] activation block sums;
-// cbuf: [RM, 2·nb] scratch for the offsets.
+// block loaded once for RM rows. Per (row, token, block): one integer dot, a conversion and one
+// multiply-add with the block's scale dw·s[h]·dx. x[j]: token j's blocks; cbuf: [RM, 2·nb] scratch.
 template <DType t, int RM, int RN, bool kVnni>
-HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const float* ds,
+HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const TokenTileScratch& tok,
                           size_t nb, float* cbuf, float* y, size_t ldy) {
-  constexpr bool kSignTrick = kSignedWeights<t> && !kVnni;
-  constexpr bool kBias = !(kSignedWeights<t> && !kVnni);  // offset-free without the 128 shift
+  constexpr size_t kOffsetsPerBlock = kUniformBlock<t> ? 1 : 2;
   __m256 acc[RM][RN];
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < RN; ++j) acc[m][j] = _mm256_setzero_ps();
@@ -241,30 +255,34 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
     __m256i u[RM], sign[RM];
     __m256 scale[RM];
     for (int m = 0; m < RM; ++m) {
-      __m256i v = UnpackBlock<t>(rows[m], b, wb);
-      float c0 = wb.c[0], c1 = wb.c[1];
-      if constexpr (kSignTrick) {
+      const __m256i v = UnpackBlock<t>(rows[m], b, wb);
+      if constexpr (kSignedWeights<t>) {
         sign[m] = v;
-        v = _mm256_abs_epi8(v);
-      } else if constexpr (kSignedWeights<t>) {
-        v = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));  // w + 128 as u8
-        c0 -= 128.0f * wb.dw * static_cast<float>(wb.s[0]);
-        c1 -= 128.0f * wb.dw * static_cast<float>(wb.s[1]);
+        u[m] = _mm256_abs_epi8(v);
+      } else {
+        u[m] = v;
       }
-      u[m] = v;
-      scale[m] = _mm256_set_m128(_mm_set1_ps(wb.dw * static_cast<float>(wb.s[1])),
-                                 _mm_set1_ps(wb.dw * static_cast<float>(wb.s[0])));
-      if constexpr (kBias) {
-        cbuf[static_cast<size_t>(m) * 2 * nb + 2 * b] = c0;
-        cbuf[static_cast<size_t>(m) * 2 * nb + 2 * b + 1] = c1;
+      if constexpr (kUniformBlock<t>) {
+        scale[m] = _mm256_set1_ps(wb.dw * static_cast<float>(wb.s[0]));
+      } else {
+        scale[m] = _mm256_set_m128(_mm_set1_ps(wb.dw * static_cast<float>(wb.s[1])),
+                                   _mm_set1_ps(wb.dw * static_cast<float>(wb.s[0])));
+      }
+      if constexpr (kFloatOffset<t>) {
+        float* c = cbuf + static_cast<size_t>(m) * 2 * nb + kOffsetsPerBlock * b;
+        c[0] = wb.c[0];
+        if constexpr (!kUniformBlock<t>) c[1] = wb.c[1];
       }
     }
     for (int j = 0; j < RN; ++j) {
       const BlockQ8A& xb = x[j][b];
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
       const __m256 dx = _mm256_set1_ps(xb.d);
+      const __m256i start = kIntegerOffset<t> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                    tok.start + (static_cast<size_t>(j) * nb + b) * 8))
+                                              : _mm256_setzero_si256();
       for (int m = 0; m < RM; ++m) {
-        const __m256i p = DotBytes<kVnni>(u[m], kSignTrick ? _mm256_sign_epi8(q, sign[m]) : q);
+        const __m256i p = DotBytes<kVnni>(start, u[m], kSignedWeights<t> ? _mm256_sign_epi8(q, sign[m]) : q);
         acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
       }
     }
@@ -272,29 +290,46 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   for (int m = 0; m < RM; ++m) {
     for (int j = 0; j < RN; ++j) {
       float v = HorizontalSum(acc[m][j]);
-      if constexpr (kBias) v += DotFloats(cbuf + static_cast<size_t>(m) * 2 * nb, ds + static_cast<size_t>(j) * 2 * nb, 2 * nb);
+      if constexpr (kFloatOffset<t>) {
+        v += DotFloats(cbuf + static_cast<size_t>(m) * 2 * nb, tok.ds + static_cast<size_t>(j) * 2 * nb,
+                       kOffsetsPerBlock * nb);
+      }
       y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = v;
     }
   }
 }
 
-// All row tiles of [r0, r1) for RN tokens starting at token tok.
+// All row tiles of [r0, r1) for RN tokens starting at token `first`.
 template <DType t, int RN, bool kVnni>
-HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int tok, float* y, int64_t r0,
-                               int64_t r1, float* ds, float* cbuf) {
+HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int first, float* y, int64_t r0,
+                               int64_t r1, const TokenTileScratch& tok, float* cbuf) {
   const size_t nb = static_cast<size_t>(w.cols) / 32, ldy = static_cast<size_t>(w.rows);
   const BlockQ8A* xs[RN];
   for (int j = 0; j < RN; ++j) {
-    xs[j] = xq + static_cast<size_t>(tok + j) * nb;
+    xs[j] = xq + static_cast<size_t>(first + j) * nb;
     for (size_t b = 0; b < nb; ++b) {
-      ds[static_cast<size_t>(j) * 2 * nb + 2 * b] = xs[j][b].ds[0];
-      ds[static_cast<size_t>(j) * 2 * nb + 2 * b + 1] = xs[j][b].ds[1];
+      const BlockQ8A& xb = xs[j][b];
+      if constexpr (kIntegerOffset<t> != 0) {
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
+        const __m256i k = _mm256_set1_epi8(static_cast<char>(kIntegerOffset<t>));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(tok.start + (static_cast<size_t>(j) * nb + b) * 8),
+                            _mm256_sub_epi32(_mm256_setzero_si256(), DotBytes<false>(_mm256_setzero_si256(), k, q)));
+      }
+      if constexpr (kFloatOffset<t>) {
+        float* ds = tok.ds + static_cast<size_t>(j) * 2 * nb;
+        if constexpr (kUniformBlock<t>) {
+          ds[b] = xb.ds[0] + xb.ds[1];
+        } else {
+          ds[2 * b] = xb.ds[0];
+          ds[2 * b + 1] = xb.ds[1];
+        }
+      }
     }
   }
-  float* yt = y + static_cast<size_t>(tok) * ldy;
+  float* yt = y + static_cast<size_t>(first) * ldy;
   int64_t r = r0;
-  for (; r + kQM <= r1; r += kQM) QuantTile<t, kQM, RN, kVnni>(w, r, xs, ds, nb, cbuf, yt, ldy);
-  for (; r < r1; ++r) QuantTile<t, 1, RN, kVnni>(w, r, xs, ds, nb, cbuf, yt, ldy);
+  for (; r + kQM <= r1; r += kQM) QuantTile<t, kQM, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
+  for (; r < r1; ++r) QuantTile<t, 1, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
 }
 
 // Rows [r0, r1) for all n tokens: token tiles of kQN outermost (their blocks stay in L1 while
@@ -302,17 +337,20 @@ HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int tok,
 template <DType t, bool kVnni>
 void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0, int64_t r1) {
   const size_t nb = static_cast<size_t>(w.cols) / 32;
-  static thread_local std::vector<float> scratch;  // ds [kQN, 2·nb] then cbuf [kQM, 2·nb]
-  scratch.resize(static_cast<size_t>(kQN + kQM) * 2 * nb);
-  float* ds = scratch.data();
-  float* cbuf = ds + static_cast<size_t>(kQN) * 2 * nb;
-  int tok = 0;
-  for (; tok + kQN <= n; tok += kQN) QuantTokenTile<t, kQN, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf);
-  switch (n - tok) {
+  // (int32 lanes, not a vector of __m256i: GCC drops the type's alignment in template arguments)
+  static thread_local std::vector<int32_t> starts;  // [kQN, nb, 8]
+  static thread_local std::vector<float> floats;    // ds [kQN, 2·nb] then cbuf [kQM, 2·nb]
+  starts.resize(static_cast<size_t>(kQN) * nb * 8);
+  floats.resize(static_cast<size_t>(kQN + kQM) * 2 * nb);
+  const TokenTileScratch tok{starts.data(), floats.data()};
+  float* cbuf = floats.data() + static_cast<size_t>(kQN) * 2 * nb;
+  int first = 0;
+  for (; first + kQN <= n; first += kQN) QuantTokenTile<t, kQN, kVnni>(w, xq, first, y, r0, r1, tok, cbuf);
+  switch (n - first) {
     case 0: break;
-    case 1: QuantTokenTile<t, 1, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
-    case 2: QuantTokenTile<t, 2, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
-    default: QuantTokenTile<t, 3, kVnni>(w, xq, tok, y, r0, r1, ds, cbuf); break;
+    case 1: QuantTokenTile<t, 1, kVnni>(w, xq, first, y, r0, r1, tok, cbuf); break;
+    case 2: QuantTokenTile<t, 2, kVnni>(w, xq, first, y, r0, r1, tok, cbuf); break;
+    default: QuantTokenTile<t, 3, kVnni>(w, xq, first, y, r0, r1, tok, cbuf); break;
   }
 }
 
