@@ -296,7 +296,7 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
   if (integer) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
-    for (int t = 0; t < n; ++t) QuantizeActivations(x + t * cols, cols, xq.data() + t * cols / 32);
+    for (int t = 0; t < n; ++t) QuantizeActivationsFast(x + t * cols, cols, xq.data() + t * cols / 32);
   }
   // The caller's buffer, by pointer: inside the parallel region `xq` names each thread's own.
   const BlockQ8A* xq_data = xq.data();

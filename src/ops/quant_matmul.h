@@ -41,6 +41,9 @@ struct DecodedBlock {
 // reference for the SIMD unpackers. With values == false only s, dw, c and is_signed are set.
 void DecodeQuantBlock(DType t, const void* row, size_t b, DecodedBlock& out, bool values = true);
 
+// QuantizeActivations with SIMD (runtime dispatch): the same bytes and scales.
+void QuantizeActivationsFast(const float* x, size_t cols, BlockQ8A* out);
+
 // Σ_j weight_j · x_j for one weight row of `cols` elements against quantized activations, in the
 // scalar reference arithmetic (exact integer block sums, f32 scaling).
 float QuantDotReference(DType t, const void* row, const BlockQ8A* x, size_t cols);

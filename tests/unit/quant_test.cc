@@ -3,6 +3,7 @@
 // dequantization must match bit for bit; the integer SIMD kernel must match its scalar reference,
 // and both must stay within the int8-activation error of the f32-activation product.
 #include <gtest/gtest.h>
+#include <cstring>
 
 #include <algorithm>
 
@@ -146,6 +147,27 @@ TEST_P(QuantGolden, MatMulMatchesScalarReferenceAndF32Product) {
   for (int i = 0; i < tokens_ * rows_; ++i) {
     const float f32 = entry_["matmul_f32"][i].get<float>();
     EXPECT_NEAR(y[static_cast<size_t>(i)], f32, 1e-4f * (1.0f + std::fabs(f32))) << i;
+  }
+}
+
+// The SIMD activation quantizer is byte-for-byte the scalar one (ties, zeros and extremes included).
+TEST(QuantActivations, FastEqualsScalar) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> x(32 * 64);
+  for (float& v : x) v = normal(rng);
+  for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = 0.0f;                       // an all-zero block
+  for (int j = 0; j < 32; ++j) x[32 + static_cast<size_t>(j)] = static_cast<float>(j - 16) * 0.5f;  // halves
+  x[64] = 1e30f;
+  x[96] = -127.0f;
+  std::vector<BlockQ8A> scalar(64), fast(64);
+  QuantizeActivations(x.data(), x.size(), scalar.data());
+  QuantizeActivationsFast(x.data(), x.size(), fast.data());
+  for (size_t b = 0; b < scalar.size(); ++b) {
+    EXPECT_EQ(scalar[b].d, fast[b].d) << b;
+    EXPECT_EQ(scalar[b].ds[0], fast[b].ds[0]) << b;
+    EXPECT_EQ(scalar[b].ds[1], fast[b].ds[1]) << b;
+    EXPECT_EQ(0, std::memcmp(scalar[b].q, fast[b].q, 32)) << b;
   }
 }
 
