@@ -211,13 +211,14 @@ HWY_INLINE __m256i DotBytes(__m256i acc, __m256i u, __m256i q) {
 template <DType t>
 constexpr bool kSignedWeights = t == DType::kQ8_0 || t == DType::kIQ4_NL || t == DType::kIQ4_XS;
 // An integer offset k (c = -k·dw·s): Σ (u - k)·q = Σ u·q - k·Σ q, the second term computed once
-// per activation block and used as the accumulator's starting value.
-template <DType t>
+// per activation block and used as the accumulator's starting value. With VNNI the signed types
+// take this route too, as w + 128 in u8 (one xor per weight block instead of a sign per token).
+template <DType t, bool kVnni>
 constexpr int kIntegerOffset = t == DType::kQ4_0 ? 8 : t == DType::kQ5_0 ? 16 : t == DType::kQ3_K ? 4
-                               : t == DType::kQ6_K ? 32 : 0;
+                               : t == DType::kQ6_K ? 32 : (kSignedWeights<t> && kVnni) ? 128 : 0;
 // A float offset (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K): Σ_b c·ds, one dot product per (row, token).
 template <DType t>
-constexpr bool kFloatOffset = !kSignedWeights<t> && kIntegerOffset<t> == 0;
+constexpr bool kFloatOffset = !kSignedWeights<t> && kIntegerOffset<t, false> == 0;
 // Whether both 16-element halves of a block share their scale and offset (all but Q2_K, Q3_K, Q6_K).
 template <DType t>
 constexpr bool kUniformBlock = !(t == DType::kQ2_K || t == DType::kQ3_K || t == DType::kQ6_K);
@@ -245,6 +246,7 @@ template <DType t, int RM, int RN, bool kVnni>
 HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const TokenTileScratch& tok,
                           size_t nb, float* cbuf, float* y, size_t ldy) {
   constexpr size_t kOffsetsPerBlock = kUniformBlock<t> ? 1 : 2;
+  constexpr bool kSignTrick = kSignedWeights<t> && !kVnni;
   __m256 acc[RM][RN];
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < RN; ++j) acc[m][j] = _mm256_setzero_ps();
@@ -256,9 +258,11 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
     __m256 scale[RM];
     for (int m = 0; m < RM; ++m) {
       const __m256i v = UnpackBlock<t>(rows[m], b, wb);
-      if constexpr (kSignedWeights<t>) {
+      if constexpr (kSignTrick) {
         sign[m] = v;
         u[m] = _mm256_abs_epi8(v);
+      } else if constexpr (kSignedWeights<t>) {
+        u[m] = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));  // w + 128
       } else {
         u[m] = v;
       }
@@ -278,11 +282,11 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
       const BlockQ8A& xb = x[j][b];
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
       const __m256 dx = _mm256_set1_ps(xb.d);
-      const __m256i start = kIntegerOffset<t> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+      const __m256i start = kIntegerOffset<t, kVnni> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
                                                     tok.start + (static_cast<size_t>(j) * nb + b) * 8))
                                               : _mm256_setzero_si256();
       for (int m = 0; m < RM; ++m) {
-        const __m256i p = DotBytes<kVnni>(start, u[m], kSignedWeights<t> ? _mm256_sign_epi8(q, sign[m]) : q);
+        const __m256i p = DotBytes<kVnni>(start, u[m], kSignTrick ? _mm256_sign_epi8(q, sign[m]) : q);
         acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
       }
     }
@@ -309,9 +313,10 @@ HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int firs
     xs[j] = xq + static_cast<size_t>(first + j) * nb;
     for (size_t b = 0; b < nb; ++b) {
       const BlockQ8A& xb = xs[j][b];
-      if constexpr (kIntegerOffset<t> != 0) {
+      if constexpr (kIntegerOffset<t, kVnni> != 0) {
         const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
-        const __m256i k = _mm256_set1_epi8(static_cast<char>(kIntegerOffset<t>));
+        // k ≤ 128 against |q| ≤ 127: the 16-bit pair sums stay below 2^15.
+        const __m256i k = _mm256_set1_epi8(static_cast<char>(kIntegerOffset<t, kVnni>));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(tok.start + (static_cast<size_t>(j) * nb + b) * 8),
                             _mm256_sub_epi32(_mm256_setzero_si256(), DotBytes<false>(_mm256_setzero_si256(), k, q)));
       }
