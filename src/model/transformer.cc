@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
+#include "ops/attention_group.h"
 #include "ops/flash_attention.h"
 #include "ops/matmul.h"
 #include "ops/norm.h"
@@ -321,6 +322,45 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
       for (int j = 0; j < kv.n; ++j) acc[j] += probs[j];
     }
   };
+  if (!reference && group <= kMaxAttendGroup) {
+    // Decoding and short chunks: one (query, KV head) item attends its whole GQA group at once,
+    // reading each key and value row once for the group's query heads.
+    auto attend_group = [&](int t, int kvh, float* probs) {
+      const KVHeadView kv = cache.View(layer, kvh);
+      const size_t first = (static_cast<size_t>(row0 + t) * c.n_heads + static_cast<size_t>(kvh * group)) * hd;
+      AttendGroup(q_.data() + first, group, kv, hd, positions[static_cast<size_t>(t)], c.sliding_window, scale,
+                  probs, att_.data() + first);
+      if (!want_stats) return;
+      for (int g = 0; g < group; ++g) {
+        const size_t h = static_cast<size_t>(kvh * group + g);
+        const float* p = probs + static_cast<size_t>(g) * static_cast<size_t>(kv.n);
+        if (request.sum_all_queries) {
+          float* acc = stats_.all_sum[h].data();
+          for (int j = 0; j < kv.n; ++j) acc[j] += p[j];
+        }
+        if (t >= n - window) {
+          float* acc = stats_.window_sum[h].data();
+          for (int j = 0; j < kv.n; ++j) acc[j] += p[j];
+        }
+      }
+    };
+    if (want_stats) {
+      // One thread owns each KV head (and so its query heads' statistic rows).
+      const bool parallel = threads_ > 1 && c.n_kv_heads > 1 && static_cast<int64_t>(n) * max_slots * group >= 1024;
+      ParallelFor(c.n_kv_heads, parallel ? threads_ : 1, [&](int64_t kvh) {
+        float* probs = ProbsBuffer(group * max_slots);
+        for (int t = 0; t < n; ++t) attend_group(t, static_cast<int>(kvh), probs);
+      });
+      return;
+    }
+    const int64_t work = static_cast<int64_t>(n) * c.n_kv_heads;
+    const bool parallel = threads_ > 1 && work * max_slots * group >= 4096;
+    ParallelFor(work, parallel ? threads_ : 1, [&](int64_t item) {
+      attend_group(static_cast<int>(item / c.n_kv_heads), static_cast<int>(item % c.n_kv_heads),
+                   ProbsBuffer(group * max_slots));
+    });
+    return;
+  }
   if (want_stats) {
     // One thread owns each query head so its statistic rows are written without races.
     const bool parallel =

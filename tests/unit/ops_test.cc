@@ -6,6 +6,7 @@
 
 #include "ops/activation.h"
 #include "ops/attention.h"
+#include "ops/attention_group.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
 #include "test_util.h"
@@ -40,6 +41,53 @@ TEST(Attention, FastMatchesReferenceWithCausalAndWindowMasks) {
         sum += p1[static_cast<size_t>(j)];
       }
       EXPECT_NEAR(sum, any ? 1.0 : 0.0, 1e-5);
+    }
+  }
+}
+
+// AttendGroup (decoding: a GQA group's query heads at once) against the double reference per head,
+// for each KV dtype, head dims with and without a tail past the 4-vector chunks, and both masks.
+TEST(Attention, GroupMatchesReferencePerHead) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int hd : {64, 20}) {
+      for (int groups : {1, 3, 8}) {
+        const int n = 77;
+        std::vector<float> keys(static_cast<size_t>(n * hd)), values(keys.size()), q(static_cast<size_t>(groups * hd));
+        for (float& v : keys) v = dist(rng);
+        for (float& v : values) v = dist(rng);
+        for (float& v : q) v = dist(rng);
+        // The cache stores t; the reference reads the same stored values.
+        std::vector<uint8_t> kb(RowBytes(t, static_cast<size_t>(hd)) * n), vb(kb.size());
+        for (int j = 0; j < n * hd; ++j) {
+          if (t == DType::kF32) {
+            reinterpret_cast<float*>(kb.data())[j] = keys[static_cast<size_t>(j)];
+            reinterpret_cast<float*>(vb.data())[j] = values[static_cast<size_t>(j)];
+          } else {
+            auto conv = [t](float f) { return t == DType::kF16 ? F32ToF16(f) : F32ToBF16(f); };
+            reinterpret_cast<uint16_t*>(kb.data())[j] = conv(keys[static_cast<size_t>(j)]);
+            reinterpret_cast<uint16_t*>(vb.data())[j] = conv(values[static_cast<size_t>(j)]);
+          }
+        }
+        std::vector<int32_t> pos(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = 2 * i;
+        const KVHeadView kv{t, kb.data(), vb.data(), pos.data(), n};
+        for (int window : {0, 16}) {
+          for (int32_t qpos : {0, 90, 152, 400}) {  // 400 with window 16 sees no slot
+            std::vector<float> probs(static_cast<size_t>(groups * n)), out(static_cast<size_t>(groups * hd));
+            const bool any = AttendGroup(q.data(), groups, kv, hd, qpos, window, 0.125f, probs.data(), out.data());
+            for (int g = 0; g < groups; ++g) {
+              std::vector<float> p2(static_cast<size_t>(n)), o2(static_cast<size_t>(hd));
+              EXPECT_EQ(any, AttendHeadReference(q.data() + g * hd, kv, hd, qpos, window, 0.125f, p2.data(), o2.data()));
+              const std::vector<float> p1(probs.begin() + g * n, probs.begin() + (g + 1) * n);
+              const std::vector<float> o1(out.begin() + g * hd, out.begin() + (g + 1) * hd);
+              EXPECT_LT(testing::RelativeError(o1, o2), 1e-5) << DTypeName(t) << " hd " << hd << " g " << g;
+              EXPECT_LT(testing::RelativeError(p1, p2), 1e-5) << DTypeName(t) << " hd " << hd << " g " << g;
+            }
+          }
+        }
+      }
     }
   }
 }
