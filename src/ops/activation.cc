@@ -1,16 +1,44 @@
+// Element-wise activations. SiluMul is vectorised with Highway's Exp (within a few ulp of
+// std::exp); Softmax stays scalar (it serves sampling, once per token).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/activation.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
 #include "ops/activation.h"
 
+HWY_BEFORE_NAMESPACE();
+namespace kvpress {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+void SiluMulImpl(float* gate, const float* up, size_t n) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const auto one = hn::Set(df, 1.0f);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto g = hn::LoadU(df, gate + i);
+    const auto silu = hn::Div(g, hn::Add(one, hn::Exp(df, hn::Neg(g))));
+    hn::StoreU(hn::Mul(silu, hn::LoadU(df, up + i)), df, gate + i);
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kvpress
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <algorithm>
 #include <cmath>
 
 namespace kvpress {
 
-void SiluMul(float* gate, const float* up, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
-}
+HWY_EXPORT(SiluMulImpl);
+
+void SiluMul(float* gate, const float* up, size_t n) { HWY_DYNAMIC_DISPATCH(SiluMulImpl)(gate, up, n); }
 
 void Softmax(float* x, size_t n) {
   if (n == 0) return;
@@ -25,3 +53,4 @@ void Softmax(float* x, size_t n) {
 }
 
 }  // namespace kvpress
+#endif  // HWY_ONCE
