@@ -385,7 +385,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   }
   ordered_json summary = SummarizeRows(rows);
   if (IsLongContextDataset(dataset.spec.kind)) {
-    for (const auto& [k, v] : SummarizeLongContext(rows).items()) summary[k] = v;
+    const ordered_json long_context = SummarizeLongContext(rows);  // a named object: items() must not dangle
+    for (const auto& [k, v] : long_context.items()) summary[k] = v;
   }
   summary["skipped_rows"] = dataset.skipped;
   summary["result_file"] = std::filesystem::path(out.result_path).filename().string();
@@ -422,7 +423,8 @@ StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, Dataset
   const std::string score_path = ScorePathFor(result_path);
   ordered_json summary = SummarizeRows(rows);
   if (IsLongContextDataset(kind)) {
-    for (const auto& [k, v] : SummarizeLongContext(rows).items()) summary[k] = v;
+    const ordered_json long_context = SummarizeLongContext(rows);  // a named object: items() must not dangle
+    for (const auto& [k, v] : long_context.items()) summary[k] = v;
   }
   if (FileExists(score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(score_path));
