@@ -44,7 +44,13 @@ StatusOr<FormattedRow> FormatLongContextRow(DatasetKind kind, const json& row) {
     if (a.is_string()) {
       f.golds.push_back(a.get<std::string>());
     } else if (a.is_number()) {  // InfiniteBench math_find labels are numbers
-      f.golds.push_back(a.is_number_integer() ? std::to_string(a.get<long long>()) : fmt::format("{}", a.get<double>()));
+      if (a.is_number_integer()) {
+        f.golds.push_back(std::to_string(a.get<long long>()));
+      } else {  // keep a float label a float ("3.0", not "3"): the metric compares floats then
+        std::string v = fmt::format("{}", a.get<double>());
+        if (v.find_first_of(".eEn") == std::string::npos) v += ".0";
+        f.golds.push_back(v);
+      }
     } else {
       return InvalidArgument("field 'answer' holds something other than strings and numbers");
     }
