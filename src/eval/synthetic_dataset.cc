@@ -4,6 +4,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "eval/infinitebench.h"
 #include "eval/niah_grid.h"
 #include "eval/ruler.h"
 
@@ -44,6 +45,15 @@ StatusOr<Dataset> GenerateSyntheticDataset(const RunConfig& c, const Tokenizer& 
       o.seed = c.seed;
       o.haystack_text = haystack;
       ASSIGN_OR_RETURN(d.samples, GenerateNiahGrid(o, count));
+      break;
+    }
+    case DatasetKind::kInfiniteBench: {
+      InfiniteBenchOptions o;
+      o.context_length = c.context_length;
+      o.tasks = c.tasks;
+      o.samples_per_task = c.num_samples > 0 ? c.num_samples : 10;
+      o.seed = c.seed;
+      ASSIGN_OR_RETURN(d.samples, GenerateInfiniteBench(o, count));
       break;
     }
     default:

@@ -11,6 +11,7 @@
 
 #include "core/file_util.h"
 #include "eval/heatmap_svg.h"
+#include "eval/infinitebench.h"
 #include "eval/longctx_metrics.h"
 #include "eval/longctx_report.h"
 #include "eval/longctx_rows.h"
@@ -184,6 +185,49 @@ TEST(Ruler, SamplesAreReproducibleAndIndependentOfTheCount) {
   o.tasks = {};
   o.context_length = 256;
   EXPECT_FALSE(GenerateRuler(o, CountWords).ok());
+}
+
+TEST(InfiniteBench, EveryTaskFitsAndItsAnswerFollowsFromTheContext) {
+  InfiniteBenchOptions o;
+  o.context_length = 1024;
+  o.samples_per_task = 8;
+  auto s = GenerateInfiniteBench(o, CountWords);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 32u);
+  for (const Sample& x : *s) {
+    const std::string task = x.metadata["task"];
+    EXPECT_LE(Must(CountWords(x.prompt)), 1024 - x.max_new_tokens) << x.id;
+    EXPECT_EQ(x.metadata["metric"], LongContextMetricFor(DatasetKind::kInfiniteBench, task));
+    if (task == "passkey") {
+      EXPECT_NE(x.context.find("The pass key is " + x.gold + ". Remember it. " + x.gold + " is the pass key."), std::string::npos);
+      EXPECT_EQ(x.gold.size(), 5u);
+    } else if (task == "number_string") {
+      EXPECT_NE(x.context.find("The sequence of digits is " + x.gold + ". Remember it."), std::string::npos);
+      EXPECT_EQ(x.gold.size(), 10u);
+    } else if (task == "kv_retrieval") {
+      const std::string key = x.question.substr(7, 36);
+      EXPECT_NE(x.context.find("\"" + key + "\": \"" + x.gold + "\""), std::string::npos) << x.id;
+    } else {  // math_find: recompute the asked statistic from the list (brute force)
+      const size_t a = x.context.find('['), e = x.context.find(']');
+      std::vector<int> v;
+      for (const std::string& w : SplitWords(x.context.substr(a + 1, e - a - 1))) v.push_back(std::stoi(w));
+      std::vector<int> d(v);
+      std::sort(d.begin(), d.end());
+      const std::string q = x.context.substr(0, x.context.find(" in the following list"));
+      double want = 0;
+      if (q.find("median") != std::string::npos) {
+        want = d.size() % 2 ? d[d.size() / 2] : (d[d.size() / 2] + d[d.size() / 2 - 1]) / 2.0;
+      } else {
+        d.erase(std::unique(d.begin(), d.end()), d.end());
+        const size_t rank = q.find("second") != std::string::npos ? 1 : q.find("third") != std::string::npos ? 2 : 0;
+        want = q.find("largest") != std::string::npos ? d[d.size() - 1 - rank] : d[rank];
+      }
+      EXPECT_DOUBLE_EQ(std::stod(x.gold), want) << x.id << " " << q;
+      EXPECT_EQ(ScoreLongContext("first_number_match", " " + x.gold + ".", x.golds).score, 1.0);
+    }
+  }
+  o.tasks = {"code_run"};
+  EXPECT_FALSE(GenerateInfiniteBench(o, CountWords).ok());
 }
 
 TEST(NiahGrid, ParsesTheGridAndPlacesTheNeedleAtItsDepth) {
