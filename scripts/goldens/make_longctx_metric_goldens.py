@@ -4,15 +4,19 @@
 Runs the reference metric functions of NVIDIA/kvpress's `evaluation/benchmarks/` (RULER:
 ruler/calculate_metrics.py, whole-DataFrame path with its control-character clean-up; InfiniteBench:
 infinite_bench/calculate_metrics.py get_score_one, itself adapted from OpenBMB/InfiniteBench) on the
-fixed cases below and writes tests/fixtures/longctx/metric_goldens.json. The evaluation code is not
+fixed cases below, and LongBench's (longbench/calculate_metrics.py scorer, the metrics of
+THUDM/LongBench) and LongBench-v2's (longbenchv2/calculate_metrics.py score), and writes
+tests/fixtures/longctx/metric_goldens.json. The evaluation code is not
 part of the kvpress wheel, so it is imported from a checkout:
 
     git clone https://github.com/NVIDIA/kvpress /tmp/kvpress-src
     git -C /tmp/kvpress-src checkout 8bb29b9c3078452a86d692f29123fa6c793e2b05
-    python3 -m venv /work/cache/kvpress-venv    # pandas 2.3.3, tqdm 4.70.1 (requirements-kvpress.txt)
-    /work/cache/kvpress-venv/bin/python scripts/goldens/make_longctx_metric_goldens.py --kvpress-src /tmp/kvpress-src
+    python3 -m venv /work/cache/lc16-venv
+    /work/cache/lc16-venv/bin/pip install pandas==2.3.3 numpy==2.4.6 tqdm==4.70.1 rouge==1.0.1 \
+        fuzzywuzzy==0.18.0 jieba==0.42.1       # no python-Levenshtein: fuzz.ratio is difflib's
+    /work/cache/lc16-venv/bin/python scripts/goldens/make_longctx_metric_goldens.py --kvpress-src /tmp/kvpress-src
 
-Only pandas and tqdm are needed. Deterministic: no randomness.
+Deterministic: no randomness.
 """
 import argparse
 import importlib.util
@@ -50,6 +54,28 @@ CASES = [
     ("infinite_bench", "math_find", "3.25 then 4", 3.25),
     ("infinite_bench", "math_find", "It is 3.", 3.0),
     ("infinite_bench", "math_find", "none", 5),
+    # LongBench: (task, prediction, answers, all_classes)
+    ("longbench", "hotpotqa", "The Eiffel Tower, in Paris!", (["Eiffel Tower"], None)),
+    ("longbench", "narrativeqa", "  he went to the market with an apple", (["He went to market", "apples"], None)),
+    ("longbench", "qasper", "no overlap here", (["entirely different"], None)),
+    ("longbench", "triviaqa", "Answer: London\nParis is wrong", (["London"], None)),
+    ("longbench", "gov_report", "The cat sat on the mat. It was happy.", (["The cat was on the mat. The cat was happy."], None)),
+    ("longbench", "qmsum", "a b c d. e f", (["a c e. b d f. a"], None)),
+    ("longbench", "multi_news", "...", (["Something here."], None)),
+    ("longbench", "samsum", "\nJohn will come at 5 pm.\nMary agrees.", (["John will come at five. Mary agrees"], None)),
+    ("longbench", "trec", "Type: Location\nmore", (["Location"], ["Location", "Description", "Entity", "Cation"])),
+    ("longbench", "trec", "Description or Entity", (["Entity"], ["Location", "Description", "Entity"])),
+    ("longbench", "trec", "Numeric value", (["Numeric value"], ["Numeric", "Numeric value", "value"])),
+    ("longbench", "passage_retrieval_en", "Paragraph 12, maybe 3", (["Paragraph 12"], None)),
+    ("longbench", "passage_count", "There are 7 unique paragraphs, 7 in total", (["7"], None)),
+    ("longbench", "passage_count", "none", (["7"], None)),
+    ("longbench", "lcc", "# comment\n    return self.value + 1\n", (["    return self.value + 2"], None)),
+    ("longbench", "repobench-p", "```python\nx = compute(a, b)", (["y = compute(a, c)"], None)),
+    ("longbench", "lcc", "for i in range(len(items)):", (["for item in items:"], None)),
+    ("longbench", "lcc", "".join("ab" if i % 3 else "c" for i in range(150)), (["".join("ba" if i % 5 else "c" for i in range(140))], None)),
+    ("longbench_v2", "longbench_v2", "**The correct answer is (B)**", "B"),
+    ("longbench_v2", "longbench_v2", "The correct answer is C.", "C"),
+    ("longbench_v2", "longbench_v2", "I think (B)", "B"),
 ]
 
 
@@ -68,16 +94,24 @@ def main():
     bench = args.kvpress_src / "evaluation" / "benchmarks"
     ruler = load(bench / "ruler" / "calculate_metrics.py", "ruler_metrics")
     infinite = load(bench / "infinite_bench" / "calculate_metrics.py", "infinite_metrics")
+    longbench = load(bench / "longbench" / "calculate_metrics.py", "longbench_metrics")
+    longbench_v2 = load(bench / "longbenchv2" / "calculate_metrics.py", "longbench_v2_metrics")
     out = []
     for benchmark, task, prediction, answer in CASES:
         if benchmark == "ruler":
             df = pd.DataFrame({"predicted_answer": [prediction], "answer": [answer], "task": [task]})
             score = ruler.calculate_metrics(df)[task]["string_match"]  # x100, 2 decimals
-        else:
+        elif benchmark == "infinite_bench":
             score = 100.0 * infinite.get_score_one(prediction, answer, task, "dummy_model")
+        elif benchmark == "longbench":
+            answers, classes = answer
+            score = longbench.scorer(task, [prediction], [answers], classes)  # x100, 2 decimals
+            answer = {"answers": answers, "all_classes": classes}
+        else:
+            score = 100.0 * float(longbench_v2.score(prediction, answer))
         out.append({"benchmark": benchmark, "task": task, "prediction": prediction, "answer": answer,
                     "score_x100": score})
-    doc = {"source": f"NVIDIA/kvpress@{KVPRESS_COMMIT} evaluation/benchmarks/{{ruler,infinite_bench}}/calculate_metrics.py",
+    doc = {"source": f"NVIDIA/kvpress@{KVPRESS_COMMIT} evaluation/benchmarks/{{ruler,infinite_bench,longbench,longbenchv2}}/calculate_metrics.py",
            "cases": out}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=True) + "\n")

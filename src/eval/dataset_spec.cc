@@ -37,6 +37,9 @@ const std::vector<DatasetSpec>& AllDatasets() {
       {DatasetKind::kNiah, "niah", "", "", "", "", AnswerType::kLongContext},
       {DatasetKind::kInfiniteBench, "infinitebench", "MaxJeblick/InfiniteBench", "", "test", "",
        AnswerType::kLongContext},
+      {DatasetKind::kLongBench, "longbench", "Xnhyacinth/LongBench", "", "test", "", AnswerType::kLongContext},
+      {DatasetKind::kLongBenchV2, "longbench-v2", "simonjegou/LongBench-v2", "", "test", "",
+       AnswerType::kLongContext},
   };
   return kSpecs;
 }

@@ -31,6 +31,8 @@ enum class DatasetKind {
   kRuler,          // generated locally (eval/ruler.h), or upstream kvpress's rows (simonjegou/ruler)
   kNiah,           // needle-in-a-haystack length x depth grid, generated locally (eval/niah_grid.h)
   kInfiniteBench,  // synthetic tasks generated locally (eval/infinitebench.h), or MaxJeblick/InfiniteBench rows
+  kLongBench,      // upstream kvpress's Xnhyacinth/LongBench rows (English tasks; LongBench-E too)
+  kLongBenchV2,    // upstream kvpress's simonjegou/LongBench-v2 rows (answer = option letter)
 };
 
 // How a dataset's gold answer is compared with a prediction.

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "eval/longbench_metrics.h"
+
 namespace kvpress::eval {
 namespace {
 
@@ -96,10 +98,12 @@ double StringMatchPart(std::string_view prediction, const std::vector<std::strin
 
 bool IsLongContextMetric(std::string_view m) {
   return m == "string_match_all" || m == "string_match_part" || m == "first_int_match" || m == "word_match" ||
-         m == "first_number_match";
+         m == "first_number_match" || m == "qa_f1" || m == "rouge_l" || m == "classification" || m == "retrieval" ||
+         m == "count" || m == "code_sim" || m == "longbench_v2";
 }
 
-Verdict ScoreLongContext(std::string_view metric, std::string_view prediction, const std::vector<std::string>& refs) {
+Verdict ScoreLongContext(std::string_view metric, std::string_view prediction, const std::vector<std::string>& refs,
+                         const std::string& task, const std::vector<std::string>& classes) {
   Verdict v;
   v.extracted = CleanPrediction(prediction);
   const std::string label = refs.empty() ? "" : refs.front();
@@ -116,6 +120,9 @@ Verdict ScoreLongContext(std::string_view metric, std::string_view prediction, c
   } else if (metric == "first_number_match") {
     v.extracted = FirstNumber(prediction);
     v.score = SameNumber(v.extracted, label) ? 1.0 : 0.0;
+  } else {
+    v.extracted = std::string(prediction);
+    v.score = LongBenchSampleScore(std::string(metric), task, prediction, refs, classes);
   }
   v.correct = v.score == 1.0;
   return v;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "eval/longbench_metrics.h"
+
 namespace kvpress::eval {
 
 using nlohmann::json;
@@ -17,6 +19,10 @@ std::string LongContextMetricFor(DatasetKind kind, const std::string& task) {
       if (task == "kv_retrieval") return "word_match";
       if (task == "math_find") return "first_number_match";
       return "";
+    case DatasetKind::kLongBench:
+      return LongBenchMetricFor(task);
+    case DatasetKind::kLongBenchV2:
+      return "longbench_v2";
     default:
       return "";
   }

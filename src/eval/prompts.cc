@@ -294,6 +294,8 @@ StatusOr<FormattedRow> FormatRow(DatasetKind kind, const json& row) {
     case DatasetKind::kRuler:
     case DatasetKind::kNiah:
     case DatasetKind::kInfiniteBench:
+    case DatasetKind::kLongBench:
+    case DatasetKind::kLongBenchV2:
       return FormatLongContextRow(kind, row);
   }
   return Internal("unhandled dataset kind");

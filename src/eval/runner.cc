@@ -57,6 +57,18 @@ StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol prot
 
 namespace {
 
+// LongBench's all_classes field of a row (empty when absent).
+std::vector<std::string> RowClasses(const json& row) {
+  std::vector<std::string> out;
+  if (!row.is_object()) return out;
+  auto it = row.find("all_classes");
+  if (it == row.end() || !it->is_array()) return out;
+  for (const json& c : *it) {
+    if (c.is_string()) out.push_back(c.get<std::string>());
+  }
+  return out;
+}
+
 StatusOr<DType> ParseKvDtype(const std::string& name) {
   if (name == "f32") return DType::kF32;
   if (name == "f16") return DType::kF16;
@@ -234,8 +246,9 @@ class SampleRunner {
     const std::string response = m_.tokenizer->DecodeWith(r.tokens, skip);
     const ScoringMode mode = c_.EffectiveScoring();
     const std::string metric = s.metadata.is_object() ? s.metadata.value("metric", "") : "";
-    const Verdict v = IsLongContextMetric(metric) ? ScoreLongContext(metric, response, s.golds)
-                                                  : ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
+    const Verdict v = IsLongContextMetric(metric)
+                          ? ScoreLongContext(metric, response, s.golds, s.metadata.value("task", ""), RowClasses(s.metadata))
+                          : ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
     json row = s.metadata.is_object() ? s.metadata : json::object();
     row[kSampleIdKey] = s.id;
     row["input_text"] = p.input_text;
@@ -412,8 +425,9 @@ StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, Dataset
     }
     if (golds.empty()) golds.push_back(gold);
     const std::string metric = row.value("metric", "");
-    const Verdict v = IsLongContextMetric(metric) ? ScoreLongContext(metric, response, golds)
-                                                  : ScoreResponse(mode, kind, response, gold, golds);
+    const Verdict v = IsLongContextMetric(metric)
+                          ? ScoreLongContext(metric, response, golds, row.value("task", ""), RowClasses(row))
+                          : ScoreResponse(mode, kind, response, gold, golds);
     row["extracted_answer"] = v.extracted;
     row["correct"] = v.correct;
     row["score"] = v.score;

@@ -12,6 +12,7 @@
 #include "core/file_util.h"
 #include "eval/heatmap_svg.h"
 #include "eval/infinitebench.h"
+#include "eval/longbench_metrics.h"
 #include "eval/longctx_metrics.h"
 #include "eval/longctx_report.h"
 #include "eval/longctx_rows.h"
@@ -67,16 +68,39 @@ size_t Occurrences(const std::string& hay, const std::string& needle) {
 
 TEST(LongContextMetrics, MatchUpstreamKvpressOnFixedCases) {
   const json doc = json::parse(ReadText(Fixture("longctx/metric_goldens.json")));
-  ASSERT_GE(doc["cases"].size(), 20u);
+  ASSERT_GE(doc["cases"].size(), 45u);
   for (const json& c : doc["cases"]) {
-    const DatasetKind kind = c["benchmark"] == "ruler" ? DatasetKind::kRuler : DatasetKind::kInfiniteBench;
-    const json row = {{"context", "x"}, {"question", "q"}, {"answer", c["answer"]}, {"task", c["task"]}};
+    const std::string bench = c["benchmark"];
+    const DatasetKind kind = bench == "ruler"            ? DatasetKind::kRuler
+                             : bench == "infinite_bench" ? DatasetKind::kInfiniteBench
+                             : bench == "longbench"      ? DatasetKind::kLongBench
+                                                         : DatasetKind::kLongBenchV2;
+    json row = {{"context", "x"}, {"question", "q"}, {"answer", c["answer"]}, {"task", c["task"]}};
+    std::vector<std::string> classes;
+    if (bench == "longbench") {
+      row["answer"] = c["answer"]["answers"];
+      if (c["answer"]["all_classes"].is_array()) classes = c["answer"]["all_classes"].get<std::vector<std::string>>();
+    }
     StatusOr<FormattedRow> f = FormatLongContextRow(kind, row);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
-    const Verdict v = ScoreLongContext(f->metric, c["prediction"].get<std::string>(), f->golds);
+    const Verdict v = ScoreLongContext(f->metric, c["prediction"].get<std::string>(), f->golds, c["task"], classes);
     const double ours = std::round(v.score * 100.0 * 100.0) / 100.0;  // x100, 2 decimals as RULER rounds
     EXPECT_NEAR(ours, c["score_x100"].get<double>(), 1e-9) << c.dump();
   }
+}
+
+TEST(LongBenchMetrics, HelpersOnHandCheckedCases) {
+  // Without autojunk (below 200 characters) difflib's ratio is 2 * (sum of the greedy longest-match
+  // blocks) / total; check identities and symmetric cases that need no reference.
+  EXPECT_DOUBLE_EQ(SequenceMatcherRatio("", ""), 1.0);
+  EXPECT_DOUBLE_EQ(SequenceMatcherRatio("abc", "abc"), 1.0);
+  EXPECT_DOUBLE_EQ(SequenceMatcherRatio("abc", "xyz"), 0.0);
+  EXPECT_DOUBLE_EQ(SequenceMatcherRatio("abcd", "abxd"), 2.0 * 3 / 8);
+  EXPECT_EQ(NormalizeAnswer("The  Cat, an apple; A-team!"), "cat apple ateam");
+  EXPECT_DOUBLE_EQ(QaF1Score("x b c", "b c d"), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(QaF1Score("a b c", "b c d"), 0.8);  // "a" is an article: dropped
+  EXPECT_EQ(LongBenchMetricFor("trec-e"), "classification");
+  EXPECT_EQ(LongBenchMetricFor("dureader"), "");
 }
 
 TEST(LongContextMetrics, TaskMetricsAndRowErrors) {
