@@ -24,7 +24,7 @@ std::string HeatColor(double score) {
 std::string RenderSvgHeatmap(const Heatmap& m) {
   constexpr int kCellW = 48, kCellH = 32, kLeft = 110, kTop = 70, kRight = 110, kBottom = 60;
   const int cols = static_cast<int>(m.columns.size()), rows = static_cast<int>(m.rows.size());
-  const int width = std::max(420, kLeft + cols * kCellW + kRight);
+  const int width = std::max(640, kLeft + cols * kCellW + kRight);
   const int height = kTop + std::max(1, rows) * kCellH + kBottom;
   std::string s = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

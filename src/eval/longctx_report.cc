@@ -149,7 +149,8 @@ std::vector<SvgFile> RenderLongContextPlots(const std::vector<ReportGroup>& grou
       }
       Heatmap h;
       h.title = fmt::format("Needle in a haystack: {} ({})", r.row->PressLabel(), r.Setting());
-      h.subtitle = fmt::format("{} \u2014 {}, {} samples", g.dataset, g.model_name, r.row->Text("num_samples"));
+      const std::string model = g.model_name.substr(g.model_name.find_last_of('/') + 1);  // a path: its file name
+      h.subtitle = fmt::format("{} \u2014 {}, {} samples", g.dataset, model, r.row->Text("num_samples"));
       for (int64_t d : depths) h.columns.push_back(std::to_string(d));
       for (int64_t l : lengths) h.rows.push_back(std::to_string(l));
       h.values.assign(lengths.size(), std::vector<std::optional<double>>(depths.size()));
