@@ -31,7 +31,9 @@ namespace {
 
 using nlohmann::json;
 using testing::Fixture;
+using testing::ReadJsonLines;
 using testing::ReadText;
+using testing::RunKvpress;
 using testing::TempDir;
 using testing::WriteText;
 
@@ -389,6 +391,44 @@ TEST(CompressionRatio, StemValidationAndSweepCells) {
   EXPECT_EQ(from_file.base.context_length, 2048);
   EXPECT_EQ(from_file.base.tasks, (std::vector<std::string>{"vt", "cwe"}));
   EXPECT_EQ(from_file.base.niah_lengths, "1k");
+}
+
+// End to end on the bundled tiny-reasoner (no data needed): RULER in ratio mode and the needle grid in
+// budget mode with chunked prefill, a sweep over ratios, and the report's heatmaps.
+TEST(LongContextCli, EvalSweepAndReport) {
+  const std::string dir = TempDir("longctx_cli");
+  auto r = RunKvpress("eval --dataset ruler --context-length 2048 --task niah_single_1,vt --num-samples 1 --press snapkv "
+                      "--compression-ratio 0.5 --output-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string stem = dir + "/ruler__2048-niah_single_1-vt__tiny-reasoner__snapkv__ratio0.50__max_new_tokens2048__num_samples1__chat__seed42";
+  const json score = json::parse(ReadText(stem + "_score.json"));
+  EXPECT_EQ(score["per_task"].size(), 2u);
+  EXPECT_DOUBLE_EQ(score["compression_ratio"].get<double>(), 0.5);
+  EXPECT_EQ(score["cache_budget"], 0);
+  for (const json& row : ReadJsonLines(stem + ".jsonl")) {
+    EXPECT_GT(row["question_tokens"].get<int>(), 0);  // the question went in uncompressed, after the context
+    // The tiny model's trained positions cut the context (with a warning); half of it is removed,
+    // the question is kept: the cache holds well under 80% of the prompt.
+    EXPECT_GT(row["context_tokens"].get<int>(), 200);
+    EXPECT_LT(row["compression_ratio"].get<double>(), 0.8);
+    EXPECT_LE(row["output_token_count"].get<int>(), row["task"] == "vt" ? 30 : 128);
+  }
+  r = RunKvpress("eval --dataset niah --lengths 512 --depths 0,100 --press streaming_llm --cache-budget 64 "
+                 "--prefill-chunk 128 --output-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunKvpress("eval --dataset niah --lengths 512 --depths 0,100 --press full --output-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunKvpress("sweep --datasets ruler --presses full,knorm --compression-ratios 0.25,0.5 --budgets 32 --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("__knorm__ratio0.25__"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("__knorm__budget32__"), std::string::npos) << r.out;
+  r = RunKvpress("eval --dataset ruler --press knorm --compression-ratio 0.5 --prefill-chunk 64 --output-dir " + dir);
+  EXPECT_NE(r.exit_code, 0);  // a ratio does not combine with chunked prefill
+  r = RunKvpress("report " + dir + " --output-dir " + dir + "/report");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("## Long context: ruler"), std::string::npos) << r.out;
+  EXPECT_TRUE(FileExists(dir + "/report/niah__tiny-reasoner__streaming_llm__budget64__niah_heatmap.svg"));
+  EXPECT_TRUE(FileExists(dir + "/report/niah__tiny-reasoner__full__full__niah_heatmap.svg"));
 }
 
 }  // namespace
