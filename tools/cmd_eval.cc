@@ -68,16 +68,26 @@ int RunEvalCommand(const EvalFlags& f) {
   if (f.run.config.dataset.empty()) return ReportError("eval", InvalidArgument("--dataset is required (or --rescore FILE)"));
   auto config = f.run.Resolve();
   if (!config.ok()) return ReportError("eval", config.status());
-  auto dataset = eval::LoadEvalDataset(config->dataset, config->data_file, config->data_config, config->data_split);
-  if (!dataset.ok()) return ReportError("eval", dataset.status());
+  // A read dataset is checked before the model loads; a generated one needs the model's tokenizer.
+  StatusOr<eval::Dataset> dataset = InvalidArgument("no dataset");
+  if (!eval::IsSyntheticRun(*config)) {
+    dataset = eval::LoadEvalDataset(config->dataset, config->data_file, config->data_config, config->data_split);
+    if (!dataset.ok()) return ReportError("eval", dataset.status());
+  }
   auto model_path = ResolveModelArg(config->model_name);
   if (!model_path.ok()) return ReportError("eval", model_path.status());
   auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer, LoadOptions{!f.run.no_check});
   if (!model.ok()) return ReportError("eval", model.status());
+  if (eval::IsSyntheticRun(*config)) {
+    dataset = eval::LoadRunDataset(*config, **model);
+    if (!dataset.ok()) return ReportError("eval", dataset.status());
+  }
 
   const std::atomic<bool>& cancel = CancelOnSignals(/*sigterm=*/true);
-  EvalProgressBar bar(isatty(STDERR_FILENO) != 0, fmt::format("{} {} b{}", config->dataset, config->PressName(),
-                                                              config->EffectiveBudget()));
+  EvalProgressBar bar(isatty(STDERR_FILENO) != 0,
+                      fmt::format("{} {} {}", config->dataset, config->PressName(),
+                                  config->RatioMode() ? fmt::format("r{:.2f}", config->compression_ratio)
+                                                      : fmt::format("b{}", config->EffectiveBudget())));
   auto outcome = eval::RunEval(*config, *dataset, (*model)->View(),
                                [&bar](const eval::EvalProgress& p) { bar.Update(p); }, &cancel);
   bar.Finish();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "eval/longctx_report.h"
 #include "eval/report.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -50,7 +51,7 @@ int RunReport(const ReportFlags& f) {
   const std::string out_dir = f.output_dir.empty() ? f.dir : f.output_dir;
   auto written = eval::WriteReport(groups, skipped, out_dir, *options);
   if (!written.ok()) return ReportError("report", written.status());
-  std::fputs(eval::RenderMarkdown(groups, skipped).c_str(), stdout);
+  std::fputs((eval::RenderMarkdown(groups, skipped) + eval::RenderLongContextMarkdown(groups)).c_str(), stdout);
   std::fputs(fmt::format("kvpress report: wrote {} files to {} ({} score files, {} skipped)\n", written->size(),
                          out_dir, files, skipped)
                  .c_str(),

@@ -26,6 +26,7 @@ struct SweepFlags {
   std::string config_file;
   std::vector<std::string> models, datasets, presses;
   std::vector<int> budgets;
+  std::vector<double> ratios;
   std::vector<std::string> data_files;  // KEY=PATH, or PATH when there is one dataset
   std::string shard = "1/1";
   bool dry_run = false;
@@ -59,6 +60,13 @@ StatusOr<eval::SweepPlan> BuildPlan(const SweepFlags& f) {
   if (!f.models.empty()) plan.models = f.models;
   if (!f.presses.empty()) plan.presses = f.presses;
   if (!f.budgets.empty()) plan.budgets = f.budgets;
+  if (!f.ratios.empty()) plan.compression_ratios = f.ratios;
+  if (given("--query-aware")) b.query_aware = flags.query_aware;
+  if (given("--context-length")) b.context_length = flags.context_length;
+  if (given("--task")) b.tasks = flags.tasks;
+  if (given("--lengths")) b.niah_lengths = flags.niah_lengths;
+  if (given("--depths")) b.niah_depths = flags.niah_depths;
+  if (given("--haystack-file")) b.haystack_file = flags.haystack_file;
   if (!f.datasets.empty()) {
     plan.datasets.clear();
     for (const std::string& d : f.datasets) plan.datasets.push_back(eval::ParseSweepDataset(d));
@@ -108,7 +116,9 @@ int RunSweep(const SweepFlags& f) {
   const double start = NowSeconds();
   for (size_t i = 0; i < mine.size() && !cancel; ++i) {
     const eval::RunConfig& c = mine[i].config;
-    const std::string label = fmt::format("[cell {}/{}] {} {} b{}", i + 1, mine.size(), c.dataset, c.press, c.EffectiveBudget());
+    const std::string label =
+        fmt::format("[cell {}/{}] {} {} {}", i + 1, mine.size(), c.dataset, c.press,
+                    c.RatioMode() ? fmt::format("r{:.2f}", c.compression_ratio) : fmt::format("b{}", c.EffectiveBudget()));
     const double elapsed = NowSeconds() - start;
     // Cells done so far, as a bar over the shard, with a naive ETA (cells differ in cost).
     constexpr size_t kWidth = 20;
@@ -126,9 +136,10 @@ int RunSweep(const SweepFlags& f) {
       if (!loaded.ok()) return ReportError("sweep", loaded.status());
       model = std::move(loaded).value();
     }
-    const std::string data_key = c.dataset + "=" + c.data_file;
+    // Generated datasets depend on the model's tokenizer: one per model.
+    const std::string data_key = c.dataset + "=" + c.data_file + (eval::IsSyntheticRun(c) ? "@" + c.model_name : "");
     if (datasets.count(data_key) == 0) {
-      auto d = eval::LoadEvalDataset(c.dataset, c.data_file, c.data_config, c.data_split);
+      auto d = eval::LoadRunDataset(c, *model);
       if (!d.ok()) return ReportError("sweep", d.status());
       datasets.emplace(data_key, std::move(d).value());
     }
@@ -172,6 +183,9 @@ void RegisterSweep(CLI::App& app, RunFn& run) {
   cmd->add_option("--datasets", f->datasets, "Dataset keys, or KEY=PATH for a local file")->delimiter(',');
   cmd->add_option("--presses", f->presses, "Press specs; 'full' runs once per dataset (budget 0)")->delimiter(',');
   cmd->add_option("--budgets", f->budgets, "Cache budgets (slots per KV head per layer)")->delimiter(',');
+  cmd->add_option("--compression-ratios", f->ratios,
+                  "Upstream ratio mode: fractions of the context removed after its prefill, one cell each")
+      ->delimiter(',');
   cmd->add_option("--data-file", f->data_files, "KEY=PATH (repeatable), or PATH with a single dataset");
   cmd->add_option("--shard", f->shard, "Run shard I of N: cells with index % N == I-1 (default 1/1)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the shard's cells (index and result-file stem) and exit");

@@ -32,21 +32,38 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
   eval::RunConfig& c = f.config;
   if (!sweep) {
     cmd->add_option("--dataset", c.dataset, "Dataset key (gsm8k, math500, aime24, aime25, amc23, folio, strategyqa, "
-                                            "drop, reclor, logiqa, commonsenseqa, openbookqa, lsat-lr, jsonl)");
+                                            "drop, reclor, logiqa, commonsenseqa, openbookqa, lsat-lr, jsonl; "
+                                            "long-context: ruler, niah, infinitebench)");
     cmd->add_option("--data-file", c.data_file, "Local rows file (JSONL/JSON) instead of the Hugging Face dataset");
     cmd->add_option("--model,-m", c.model_name, "HF model directory, GGUF, llama2.c .bin or org/name (default: the bundled tiny-reasoner)");
     cmd->add_option("--press", c.press, "Press spec NAME[:k=v,...] or full (default knorm)");
     cmd->add_option("--cache-budget", c.cache_budget, "Slots kept per KV head per layer (default 512; 0 for full)")
         ->check(NonNegative());
     cmd->add_flag("--resume", c.resume, "Continue an unfinished result file (rows already there are kept)");
+    cmd->add_option("--compression-ratio", c.compression_ratio,
+                    "Upstream kvpress semantics: remove this fraction of the context's KV pairs after its prefill "
+                    "(0 = --cache-budget mode; long-context datasets keep the question out of compression)")
+        ->check(CLI::Range(0.0, 0.999999));
   }
+  cmd->add_flag("--query-aware", c.query_aware,
+                "Long-context datasets: append the question to the context and compress it too (upstream query_aware)");
+  cmd->add_option("--context-length", c.context_length,
+                  "ruler / infinitebench: tokens per sample, input + generation (default 4096)")
+      ->check(Positive());
+  cmd->add_option("--task", c.tasks, "ruler / infinitebench: tasks to generate, comma-separated (default all)")
+      ->delimiter(',');
+  cmd->add_option("--lengths", c.niah_lengths, "niah: prompt lengths of the grid (default 1k,2k,4k,8k)");
+  cmd->add_option("--depths", c.niah_depths, "niah: needle depths in %, START:STOP:STEP or a list (default 0:100:10)");
+  cmd->add_option("--haystack-file", c.haystack_file, "niah / ruler essay haystack: any text file (default: built-in text)");
   cmd->add_option("--tokenizer", f.tokenizer, "Tokenizer (default: found with the model)");
   cmd->add_flag("--no-check", f.no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_option("--data-dir", c.data_config, "Hugging Face dataset config (the fork's data_dir)");
   cmd->add_option("--data-split", c.data_split, "Hugging Face dataset split (default: the dataset's table)");
   cmd->add_option("--fraction", c.fraction, "Shuffle by --seed, keep this fraction of the rows")
       ->check(InRange(0, 1, /*exclude_lo=*/true));
-  cmd->add_option("--num-samples", c.num_samples, "Shuffle by --seed, keep the first N rows (0 = all)")
+  cmd->add_option("--num-samples", c.num_samples,
+                  "Shuffle by --seed, keep the first N rows (0 = all); ruler/niah/infinitebench: samples generated "
+                  "per task / grid cell (default 10 / 1)")
       ->check(NonNegative());
   cmd->add_option("--seed,--random-seed", c.seed, "Shuffle and sampling seed (default 42)")->check(NonNegative());
   cmd->add_option("--max-new-tokens", c.max_new_tokens, "Generation limit per sample (default 2048)")

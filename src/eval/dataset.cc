@@ -67,6 +67,11 @@ Dataset BuildDataset(const DatasetSpec& spec, const std::vector<json>& rows) {
     s.prompt = std::move(f->prompt);
     s.gold = std::move(f->gold);
     s.golds = std::move(f->golds);
+    s.context = std::move(f->context);
+    s.question = std::move(f->question);
+    s.answer_prefix = std::move(f->answer_prefix);
+    s.max_new_tokens = f->max_new_tokens;
+    if (!f->metric.empty() && row.is_object()) row["metric"] = f->metric;
     s.metadata = std::move(row);
     ds.samples.push_back(std::move(s));
   }

@@ -21,6 +21,14 @@ struct Sample {
   std::string gold;                  // the fork's `gt_answer` string
   std::vector<std::string> golds;    // gold answer(s) for normalized scoring (DROP: span bag)
   nlohmann::json metadata;           // the original row (all dataset fields, for the result file)
+  // Long-context samples (RULER, needle in a haystack, InfiniteBench...) as upstream kvpress's
+  // pipeline runs them: `context` is prefilled and compressed, then `question` + `answer_prefix`
+  // go on top uncompressed. Empty context: a reasoning sample, `prompt` is the whole input.
+  std::string context;
+  std::string question;
+  std::string answer_prefix;
+  int max_new_tokens = 0;            // the task's generation limit (0 = the run's --max-new-tokens)
+  bool IsLongContext() const { return !context.empty(); }
 };
 
 // A loaded dataset and the accounting of what was skipped.

@@ -33,6 +33,13 @@ const std::vector<DatasetSpec>& AllDatasets() {
       {DatasetKind::kLsatLr, "lsat-lr", "", "", "test", "lsat-lr/lsat-lr.jsonl",
        AnswerType::kChoiceNumber},
       {DatasetKind::kJsonl, "jsonl", "", "", "", "", AnswerType::kLatex},
+      {DatasetKind::kRuler, "ruler", "simonjegou/ruler", "4096", "test", "", AnswerType::kLongContext},
+      {DatasetKind::kNiah, "niah", "", "", "", "", AnswerType::kLongContext},
+      {DatasetKind::kInfiniteBench, "infinitebench", "MaxJeblick/InfiniteBench", "", "test", "",
+       AnswerType::kLongContext},
+      {DatasetKind::kLongBench, "longbench", "Xnhyacinth/LongBench", "", "test", "", AnswerType::kLongContext},
+      {DatasetKind::kLongBenchV2, "longbench-v2", "simonjegou/LongBench-v2", "", "test", "",
+       AnswerType::kLongContext},
   };
   return kSpecs;
 }
@@ -57,6 +64,12 @@ const DatasetSpec& SpecFor(DatasetKind kind) {
   }
   CHECK(false) << "DatasetKind without a spec";
   return AllDatasets().front();
+}
+
+bool IsLongContextDataset(DatasetKind kind) { return SpecFor(kind).answer_type == AnswerType::kLongContext; }
+
+bool IsSyntheticDataset(DatasetKind kind) {
+  return kind == DatasetKind::kRuler || kind == DatasetKind::kNiah || kind == DatasetKind::kInfiniteBench;
 }
 
 bool IsMathDataset(DatasetKind kind) {

@@ -26,6 +26,13 @@ enum class DatasetKind {
   kOpenbookQa,
   kLsatLr,  // AGIEval LSAT-LR, a stand-in for ReClor with the same prompt
   kJsonl,   // generic {question, answer} rows: the question is the prompt verbatim; numeric/LaTeX scoring
+  // Long-context benchmarks (eval/longctx_rows.h): context + question + answer prefix, run as
+  // upstream kvpress's pipeline runs them (the context compressed, the question not).
+  kRuler,          // generated locally (eval/ruler.h), or upstream kvpress's rows (simonjegou/ruler)
+  kNiah,           // needle-in-a-haystack length x depth grid, generated locally (eval/niah_grid.h)
+  kInfiniteBench,  // synthetic tasks generated locally (eval/infinitebench.h), or MaxJeblick/InfiniteBench rows
+  kLongBench,      // upstream kvpress's Xnhyacinth/LongBench rows (English tasks; LongBench-E too)
+  kLongBenchV2,    // upstream kvpress's simonjegou/LongBench-v2 rows (answer = option letter)
 };
 
 // How a dataset's gold answer is compared with a prediction.
@@ -37,6 +44,7 @@ enum class AnswerType {
   kTrueFalseUnc,   // folio: True / False / Uncertain
   kTrueFalse,      // strategyqa: True / False
   kSpans,          // drop: bag of spans, EM and F1
+  kLongContext,    // the sample's own metric (its "metric" field; eval/longctx_metrics.h)
 };
 
 // What the harness needs to know about one dataset.
@@ -59,6 +67,13 @@ StatusOr<DatasetSpec> FindDataset(std::string_view key);
 
 // The spec for a kind (always exists).
 const DatasetSpec& SpecFor(DatasetKind kind);
+
+// True for the long-context benchmarks (context / question / answer prefix samples).
+bool IsLongContextDataset(DatasetKind kind);
+
+// True for the long-context benchmarks generated here from a seed and the model's tokenizer when no
+// --data-file is given (ruler, niah, infinitebench).
+bool IsSyntheticDataset(DatasetKind kind);
 
 // True for datasets whose answers are math (numeric or LaTeX): gsm8k, math500, aime, amc, jsonl.
 bool IsMathDataset(DatasetKind kind);

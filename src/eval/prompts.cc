@@ -1,5 +1,7 @@
 #include "eval/prompts.h"
 
+#include "eval/longctx_rows.h"
+
 #include <cmath>
 #include <cctype>
 #include <cstdio>
@@ -89,7 +91,10 @@ std::string Trim(const std::string& s) {
 }
 
 FormattedRow Single(std::string prompt, std::string gold) {
-  FormattedRow r{std::move(prompt), gold, {gold}};
+  FormattedRow r;
+  r.prompt = std::move(prompt);
+  r.golds = {gold};
+  r.gold = std::move(gold);
   return r;
 }
 
@@ -286,6 +291,12 @@ StatusOr<FormattedRow> FormatRow(DatasetKind kind, const json& row) {
     case DatasetKind::kCommonsenseQa:
     case DatasetKind::kOpenbookQa:
       return FormatLettered(kind, row);
+    case DatasetKind::kRuler:
+    case DatasetKind::kNiah:
+    case DatasetKind::kInfiniteBench:
+    case DatasetKind::kLongBench:
+    case DatasetKind::kLongBenchV2:
+      return FormatLongContextRow(kind, row);
   }
   return Internal("unhandled dataset kind");
 }

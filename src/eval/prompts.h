@@ -33,6 +33,11 @@ struct FormattedRow {
   std::string gold;
   // The gold answer(s) for normalized scoring: one entry, or DROP's bag of spans.
   std::vector<std::string> golds;
+  // Long-context rows (eval/longctx_rows.h): what is compressed, what is asked, the answer's start,
+  // the row's generation limit (0 = the run's).
+  std::string context, question, answer_prefix;
+  int max_new_tokens = 0;
+  std::string metric;  // the sample's metric (eval/longctx_metrics.h); "" for reasoning rows
 };
 
 // Formats `row` for dataset `kind`. Accepts the HF layout of §5.2 and the local-file layout

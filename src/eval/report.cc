@@ -11,6 +11,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "eval/longctx_report.h"
 #include "eval/svg_plot.h"
 
 namespace kvpress::eval {
@@ -352,11 +353,12 @@ StatusOr<std::vector<std::string>> WriteReport(const std::vector<ReportGroup>& g
   if (ec || !IsDirectory(out_dir))
     return NotFound(fmt::format("{}: cannot create output directory{}", out_dir, ec ? ": " + ec.message() : ""));
   std::vector<std::pair<std::string, std::string>> outputs;  // name, contents
-  if (options.markdown) outputs.emplace_back("report.md", RenderMarkdown(groups, skipped));
+  if (options.markdown) outputs.emplace_back("report.md", RenderMarkdown(groups, skipped) + RenderLongContextMarkdown(groups));
   if (options.csv) outputs.emplace_back("report.csv", RenderCsv(groups));
   if (options.json) outputs.emplace_back("report.json", RenderJson(groups).dump(2) + "\n");
   if (options.plots) {
     for (SvgFile& f : RenderPlots(groups)) outputs.emplace_back(std::move(f.name), std::move(f.svg));
+    for (SvgFile& f : RenderLongContextPlots(groups)) outputs.emplace_back(std::move(f.name), std::move(f.svg));
   }
   std::vector<std::string> written;
   for (const auto& [name, contents] : outputs) {

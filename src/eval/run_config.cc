@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 namespace kvpress::eval {
 
@@ -51,12 +52,32 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
+// The data_dir part of a synthetic long-context dataset's stem: what decides its samples.
+std::string SyntheticDataPart(const RunConfig& c) {
+  std::string part;
+  if (c.dataset == "niah") {
+    part = "len" + c.niah_lengths + "_depth" + c.niah_depths;
+  } else {
+    part = std::to_string(c.context_length);
+    for (const std::string& t : c.tasks) part += "-" + t;
+  }
+  if (!c.haystack_file.empty()) part += "_haystack-" + std::filesystem::path(c.haystack_file).stem().string();
+  return part;
+}
+
 }  // namespace
 
+bool IsSyntheticRun(const RunConfig& c) {
+  return c.data_file.empty() && (c.dataset == "ruler" || c.dataset == "niah" || c.dataset == "infinitebench");
+}
+
 std::string ResultStem(const RunConfig& c) {
-  std::string stem = fmt::format("{}__{}__{}__{}__budget{}__max_new_tokens{}", c.dataset, FileSafe(c.data_config),
+  const std::string compression =
+      c.RatioMode() ? fmt::format("ratio{:.2f}", c.compression_ratio) : fmt::format("budget{}", c.EffectiveBudget());
+  std::string stem = fmt::format("{}__{}__{}__{}__{}__max_new_tokens{}", c.dataset,
+                                 FileSafe(IsSyntheticRun(c) ? SyntheticDataPart(c) : c.data_config),
                                  ModelPart(c.model_name.empty() ? "default" : c.model_name), FileSafe(c.press),
-                                 c.EffectiveBudget(), c.max_new_tokens);
+                                 compression, c.max_new_tokens);
   if (c.num_samples > 0) {
     stem += fmt::format("__num_samples{}", c.num_samples);
   } else if (c.fraction != 1.0) {
@@ -65,6 +86,7 @@ std::string ResultStem(const RunConfig& c) {
   if (c.max_context_length > 0) stem += fmt::format("__max_context{}", c.max_context_length);
   if (c.prefill_chunk > 0 && !c.IsFull()) stem += fmt::format("__prefill_chunk{}", c.prefill_chunk);
   if (c.do_sampling) stem += "__sampling";
+  if (c.query_aware) stem += "__query_aware";
   if (c.protocol == Protocol::kChat) stem += "__chat";
   stem += fmt::format("__seed{}", c.seed);
   return stem;

@@ -43,11 +43,25 @@ struct RunConfig {
   int batch_size = 1;             // samples in flight at once
   int threads = 0;                // worker threads in all (0 = physical cores)
   std::string kv_dtype = "f32";
+  // Upstream kvpress's compression semantics (reference §6): the fraction of the context's KV pairs
+  // removed once, after its prefill (0 = the fork's --cache-budget mode). Long-context datasets
+  // keep the question out of compression in both modes (eval/longctx_rows.h).
+  double compression_ratio = 0.0;
+  bool query_aware = false;       // long-context: the question is appended to the context and compressed too
+  // Synthetic long-context datasets (generated with the model's tokenizer; --num-samples counts per
+  // task / per grid cell there, default 10 / 1).
+  int context_length = 4096;      // ruler, infinitebench: input + generation tokens per sample
+  std::vector<std::string> tasks; // ruler / infinitebench tasks ("" = all)
+  std::string niah_lengths = "1k,2k,4k,8k";  // niah grid: prompt lengths (k = 1024 tokens)
+  std::string niah_depths = "0:100:10";      // niah grid: needle depths in %, START:STOP:STEP or a list
+  std::string haystack_file;      // niah / ruler essay haystack: any text file ("" = built-in text)
 
   // The press name without parameters ("h2o" for "h2o:window=4").
   std::string PressName() const;
   bool IsFull() const { return PressName() == "full"; }
-  int EffectiveBudget() const { return IsFull() ? 0 : cache_budget; }
+  // Ratio mode: a compressing press with compression_ratio > 0 (the budget is then unused).
+  bool RatioMode() const { return !IsFull() && compression_ratio > 0; }
+  int EffectiveBudget() const { return IsFull() || RatioMode() ? 0 : cache_budget; }
   ScoringMode EffectiveScoring() const {
     return scoring.value_or(protocol == Protocol::kPaper ? ScoringMode::kExact : ScoringMode::kNormalized);
   }
@@ -56,9 +70,15 @@ struct RunConfig {
 // The result-file stem of §5.5:
 // <dataset>__<data_dir>__<model, '/' -> '--'>__<press>__budget<B>__max_new_tokens<N>
 //   [__num_samples<n>|__fraction<f.2f>][__max_context<M>][__prefill_chunk<C>][__sampling]__seed<S>
+// with "ratio<r .2f>" in place of "budget<B>" in ratio mode, "__query_aware" before the seed when set,
+// for the synthetic datasets the data_dir part made of their settings (ruler: the context length and
+// the tasks asked; niah: lengths and depths; plus the haystack file's name),
 // with the model's last path component for a local path, press parameters folded into the press
 // part, and "__chat" before the seed under the chat protocol (the paper protocol keeps the fork's name).
 std::string ResultStem(const RunConfig& c);
+
+// True when the run's samples are generated here (ruler, niah, infinitebench without --data-file).
+bool IsSyntheticRun(const RunConfig& c);
 
 // The samples a run takes, in run order: a deterministic shuffle of `all` by `seed` (Fisher-Yates
 // on splitmix64), then the first num_samples, else the first int(N * fraction).

@@ -13,9 +13,12 @@
 #include "core/threads.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "eval/longctx_metrics.h"
+#include "eval/longctx_summary.h"
 #include "eval/result_file.h"
 #include "eval/score_summary.h"
 #include "generate/batch_decode.h"
+#include "generate/chat_prompt.h"
 #include "generate/generator.h"
 #include "hub/file_lock.h"
 #include "model/transformer.h"
@@ -54,6 +57,18 @@ StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol prot
 
 namespace {
 
+// LongBench's all_classes field of a row (empty when absent).
+std::vector<std::string> RowClasses(const json& row) {
+  std::vector<std::string> out;
+  if (!row.is_object()) return out;
+  auto it = row.find("all_classes");
+  if (it == row.end() || !it->is_array()) return out;
+  for (const json& c : *it) {
+    if (c.is_string()) out.push_back(c.get<std::string>());
+  }
+  return out;
+}
+
 StatusOr<DType> ParseKvDtype(const std::string& name) {
   if (name == "f32") return DType::kF32;
   if (name == "f16") return DType::kF16;
@@ -65,7 +80,7 @@ StatusOr<DType> ParseKvDtype(const std::string& name) {
 StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
   if (c.IsFull()) return std::unique_ptr<Press>();
   ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(c.press));
-  spec.budget = BudgetPolicy{c.cache_budget, 0.0, 0, 0};
+  spec.budget = BudgetPolicy{c.EffectiveBudget(), c.RatioMode() ? c.compression_ratio : 0.0, 0, 0};
   spec.seed = seed;
   return CreatePress(spec);
 }
@@ -73,7 +88,9 @@ StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
 // A sample ready to generate: its prompt ids, the text they came from, its press and options.
 struct PreparedSample {
   const Sample* sample = nullptr;
-  std::vector<int32_t> prompt;
+  std::vector<int32_t> prompt;     // reasoning: the whole prompt; long-context: the context (compressed)
+  std::vector<int32_t> question;   // long-context: question + answer prefix (never compressed)
+  bool long_context = false;
   std::string input_text;
   std::unique_ptr<Press> press;
   GenerateOptions options;
@@ -90,9 +107,12 @@ class SampleRunner {
   StatusOr<PreparedSample> Prepare(const Sample& s, size_t index) {
     PreparedSample p;
     p.sample = &s;
-    ASSIGN_OR_RETURN(p.prompt,
-                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
-    const int trained = m_.model->config.max_position;
+    if (s.IsLongContext()) {
+      RETURN_IF_ERROR(PrepareLongContext(s, p));
+    } else {
+      ASSIGN_OR_RETURN(p.prompt, BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
+    }
+    const int trained = m_.model->config.max_position - static_cast<int>(p.question.size());
     if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
       Log(LogLevel::kWarning,
           "sample {}: prompt of {} tokens truncated to the model's {} trained positions (--max-context-length "
@@ -103,7 +123,7 @@ class SampleRunner {
     const uint64_t seed = c_.seed * 1000003ull + index;
     ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
     GenerateOptions& opt = p.options;
-    opt.max_new_tokens = c_.max_new_tokens;
+    opt.max_new_tokens = s.max_new_tokens > 0 ? std::min(c_.max_new_tokens, s.max_new_tokens) : c_.max_new_tokens;
     opt.sampling = c_.do_sampling ? SamplerParams{0.7f, 0, 0.9f, 0.0f, 1.2f, seed}
                                   : SamplerParams{0.0f, 0, 1.0f, 0.0f, 1.0f, seed};
     opt.stop_ids = DefaultStopIds(m_.model->config, m_.tokenizer);
@@ -133,7 +153,8 @@ class SampleRunner {
         if (cancelled()) break;
         const Stopwatch timer;
         ASSIGN_OR_RETURN(PreparedSample p, Prepare(*sample, index));
-        ASSIGN_OR_RETURN(GenerateResult r, Generate(transformer_, p.prompt, p.options, on_token));
+        ASSIGN_OR_RETURN(GenerateResult r, p.long_context ? GenerateLongContext(p, on_token)
+                                                          : Generate(transformer_, p.prompt, p.options, on_token));
         RETURN_IF_ERROR(
             emit(r.finish_reason == "cancelled" ? json() : MakeRow(p, r, timer.Elapsed())));
       }
@@ -176,6 +197,47 @@ class SampleRunner {
   }
 
  private:
+  // Upstream kvpress's pipeline prompt (reference §4): the context in the user turn, split off at a
+  // separator; the question, the template's turn end and the answer prefix after it. --query-aware
+  // moves the question into the context (compressed with it).
+  Status PrepareLongContext(const Sample& s, PreparedSample& p) const {
+    PipelinePromptOptions o;
+    o.context = c_.query_aware ? s.context + s.question : s.context;
+    o.questions = {c_.query_aware ? std::string() : s.question};
+    o.answer_prefix = s.answer_prefix;
+    o.chat = c_.protocol == Protocol::kChat ? m_.chat : nullptr;
+    o.special_tokens = m_.special_tokens;
+    o.max_context_length = c_.max_context_length;
+    ASSIGN_OR_RETURN(PipelinePrompt built, BuildPipelinePrompt(*m_.tokenizer, o));
+    p.prompt = std::move(built.context);
+    p.question = std::move(built.questions.at(0));
+    p.long_context = true;
+    p.input_text = s.prompt;
+    if (p.prompt.empty()) return InvalidArgument(fmt::format("sample {}: empty context", s.id));
+    return Status::Ok();
+  }
+
+  // The context prefilled with the press (compressed: ratio once, or to the budget), the question on
+  // top without compression, then decoding (a budgeted press keeps compressing there).
+  StatusOr<GenerateResult> GenerateLongContext(const PreparedSample& p, const TokenCallback& on_token) {
+    const GenerateOptions& o = p.options;
+    Session session(transformer_, o.press, o.kv_dtype, o.prefill_chunk, o.press_chunk);
+    session.set_cancel(o.cancel);
+    std::vector<float> logits;
+    const Status prefill = session.Prefill(p.prompt, ForwardPhase::kPrefill, logits);
+    if (prefill.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});
+    RETURN_IF_ERROR(prefill);
+    if (!p.question.empty()) {
+      const Status q = session.Prefill(p.question, ForwardPhase::kQuestion, logits);
+      if (q.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});
+      RETURN_IF_ERROR(q);
+    }
+    std::vector<int32_t> history = p.prompt;
+    history.insert(history.end(), p.question.begin(), p.question.end());
+    ASSIGN_OR_RETURN(DecodeResult r, session.Decode(std::move(logits), MakeDecodeLoopOptions(o, history), on_token));
+    return MakeGenerateResult(session, std::move(r));
+  }
+
   // `seconds`: wall time of the sample, from its prefill to its last token.
   json MakeRow(const PreparedSample& p, const GenerateResult& r, double seconds) const {
     const Sample& s = *p.sample;
@@ -183,7 +245,10 @@ class SampleRunner {
     skip.skip_special = true;
     const std::string response = m_.tokenizer->DecodeWith(r.tokens, skip);
     const ScoringMode mode = c_.EffectiveScoring();
-    const Verdict v = ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
+    const std::string metric = s.metadata.is_object() ? s.metadata.value("metric", "") : "";
+    const Verdict v = IsLongContextMetric(metric)
+                          ? ScoreLongContext(metric, response, s.golds, s.metadata.value("task", ""), RowClasses(s.metadata))
+                          : ScoreResponse(mode, d_.spec.kind, response, s.gold, s.golds);
     json row = s.metadata.is_object() ? s.metadata : json::object();
     row[kSampleIdKey] = s.id;
     row["input_text"] = p.input_text;
@@ -193,10 +258,15 @@ class SampleRunner {
     row["gold_answers"] = s.golds;
     row["correct"] = v.correct;
     row["score"] = v.score;
-    row["input_token_count"] = p.prompt.size();
+    row["input_token_count"] = p.prompt.size() + p.question.size();
     row["output_token_count"] = r.tokens.size();
-    row["total_token_count"] = p.prompt.size() + r.tokens.size();
+    row["total_token_count"] = p.prompt.size() + p.question.size() + r.tokens.size();
+    if (p.long_context) {
+      row["context_tokens"] = p.prompt.size();
+      row["question_tokens"] = p.question.size();
+    }
     row["cache_budget"] = c_.EffectiveBudget();
+    row["requested_compression_ratio"] = c_.RatioMode() ? c_.compression_ratio : 0.0;
     row["press"] = c_.press;
     row["protocol"] = ProtocolName(c_.protocol);
     row["scoring"] = ScoringModeName(mode);
@@ -220,9 +290,14 @@ class SampleRunner {
 }  // namespace
 
 Status ValidateRunConfig(const RunConfig& c) {
+  if (!(c.compression_ratio >= 0.0 && c.compression_ratio < 1.0))
+    return InvalidArgument(fmt::format("--compression-ratio {} is outside [0, 1)", c.compression_ratio));
+  if (c.RatioMode() && c.prefill_chunk > 0)
+    return InvalidArgument("--compression-ratio removes a fraction of the whole context once: it does not combine with "
+                           "--prefill-chunk (use --cache-budget for chunked prefill)");
   if (!c.IsFull()) {
-    if (c.cache_budget <= 0)
-      return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName());
+    if (!c.RatioMode() && c.cache_budget <= 0)
+      return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName() + " (or give --compression-ratio)");
     RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter
   }
   RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype).status());
@@ -244,7 +319,10 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   CHECK(m.model != nullptr && m.tokenizer != nullptr);
   RETURN_IF_ERROR(ValidateRunConfig(c));  // fail before any file is touched
   ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
-  const std::vector<Sample> samples = SelectSamples(dataset.samples, c);
+  // Generated datasets hold exactly the samples asked for (--num-samples per task / grid cell), in order.
+  const std::vector<Sample> samples = IsSyntheticRun(c) ? dataset.samples : SelectSamples(dataset.samples, c);
+  if (IsLongContextDataset(dataset.spec.kind) && c.batch_size > 1)
+    return InvalidArgument("--batch-size > 1 is not supported for long-context datasets (one sample at a time)");
   if (samples.empty() && !dataset.samples.empty()) {
     return InvalidArgument(fmt::format("--fraction {:g} keeps 0 of the {} rows of the dataset (it must be at least "
                                        "1/{} = {:.3g})",
@@ -319,6 +397,10 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
     return out;
   }
   ordered_json summary = SummarizeRows(rows);
+  if (IsLongContextDataset(dataset.spec.kind)) {
+    const ordered_json long_context = SummarizeLongContext(rows);  // a named object: items() must not dangle
+    for (const auto& [k, v] : long_context.items()) summary[k] = v;
+  }
   summary["skipped_rows"] = dataset.skipped;
   summary["result_file"] = std::filesystem::path(out.result_path).filename().string();
   const ordered_json config_json = RunConfigJson(c, dataset.spec.hf_split);
@@ -342,7 +424,10 @@ StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, Dataset
       }
     }
     if (golds.empty()) golds.push_back(gold);
-    const Verdict v = ScoreResponse(mode, kind, response, gold, golds);
+    const std::string metric = row.value("metric", "");
+    const Verdict v = IsLongContextMetric(metric)
+                          ? ScoreLongContext(metric, response, golds, row.value("task", ""), RowClasses(row))
+                          : ScoreResponse(mode, kind, response, gold, golds);
     row["extracted_answer"] = v.extracted;
     row["correct"] = v.correct;
     row["score"] = v.score;
@@ -351,6 +436,10 @@ StatusOr<ordered_json> RescoreResultFile(const std::string& result_path, Dataset
   RETURN_IF_ERROR(WriteResultRows(result_path, rows));
   const std::string score_path = ScorePathFor(result_path);
   ordered_json summary = SummarizeRows(rows);
+  if (IsLongContextDataset(kind)) {
+    const ordered_json long_context = SummarizeLongContext(rows);  // a named object: items() must not dangle
+    for (const auto& [k, v] : long_context.items()) summary[k] = v;
+  }
   if (FileExists(score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(score_path));
     StatusOr<ordered_json> old = ParseOrderedJson(text, score_path);

@@ -79,6 +79,17 @@ ordered_json RunConfigJson(const RunConfig& c, const std::string& data_split) {
   j["scoring"] = ScoringModeName(c.EffectiveScoring());
   j["do_sampling"] = c.do_sampling;
   j["kv_dtype"] = c.kv_dtype;
+  j["compression_ratio"] = c.RatioMode() ? c.compression_ratio : 0.0;
+  j["query_aware"] = c.query_aware;
+  if (IsSyntheticRun(c)) {
+    j["context_length"] = c.context_length;
+    j["tasks"] = c.tasks;
+    if (c.dataset == "niah") {
+      j["niah_lengths"] = c.niah_lengths;
+      j["niah_depths"] = c.niah_depths;
+    }
+    j["haystack_file"] = c.haystack_file;
+  }
   return j;
 }
 

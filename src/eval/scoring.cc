@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "eval/longctx_metrics.h"
 #include "eval/drop_metric.h"
 #include "eval/extract.h"
 #include "eval/math_equiv.h"
@@ -97,6 +98,8 @@ bool ForkExactMatch(DatasetKind kind, std::string_view extracted, std::string_vi
       for (char c : gold)
         if (extracted.size() == 1 && extracted[0] == c) return true;
       return false;
+    case AnswerType::kLongContext:
+      return ScoreLongContext("string_match_all", extracted, {std::string(gold)}).correct;
     default:
       return ToLower(extracted) == ToLower(gold);
   }
@@ -133,6 +136,8 @@ Verdict ScoreExtracted(DatasetKind kind, std::string_view extracted, const std::
       v.correct = p && g && *p == *g;
       break;
     }
+    case AnswerType::kLongContext:
+      return ScoreLongContext("string_match_all", extracted, golds);
     case AnswerType::kSpans: {
       DropMetrics m = DropScore(DropPredictionSpans(extracted, golds.size()), golds);
       v.correct = m.exact_match == 1.0;
@@ -146,6 +151,9 @@ Verdict ScoreExtracted(DatasetKind kind, std::string_view extracted, const std::
 
 Verdict ScoreResponse(ScoringMode mode, DatasetKind kind, std::string_view response, std::string_view gold,
                       const std::vector<std::string>& golds) {
+  if (SpecFor(kind).answer_type == AnswerType::kLongContext) {  // no extraction: the metric reads the answer
+    return ScoreLongContext("string_match_all", response, golds);
+  }
   if (mode == ScoringMode::kExact) {
     Verdict v;
     v.extracted = ForkExtract(kind, response);

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "eval/hf_rows.h"
+#include "eval/synthetic_dataset.h"
 #include "tokenizer/load_tokenizer.h"
 
 namespace kvpress::eval {
@@ -40,6 +41,11 @@ StatusOr<Dataset> LoadEvalDataset(const std::string& key, const std::string& dat
   }
   if (d.skipped > 0) Log(LogLevel::kWarning, "dataset {}: {} of {} rows skipped", key, d.skipped, d.rows_read);
   return d;
+}
+
+StatusOr<Dataset> LoadRunDataset(const RunConfig& c, const LoadedEvalModel& m) {
+  if (IsSyntheticRun(c)) return GenerateSyntheticDataset(c, *m.tokenizer);
+  return LoadEvalDataset(c.dataset, c.data_file, c.data_config, c.data_split);
 }
 
 }  // namespace kvpress::eval

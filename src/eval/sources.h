@@ -38,4 +38,8 @@ StatusOr<std::unique_ptr<LoadedEvalModel>> LoadEvalModel(const std::string& mode
 StatusOr<Dataset> LoadEvalDataset(const std::string& key, const std::string& data_file, const std::string& config,
                                   const std::string& split);
 
+// The samples of run `c`: generated with `m`'s tokenizer for a synthetic run (IsSyntheticRun),
+// else LoadEvalDataset. Errors as those two.
+StatusOr<Dataset> LoadRunDataset(const RunConfig& c, const LoadedEvalModel& m);
+
 }  // namespace kvpress::eval

@@ -76,6 +76,21 @@ Status LoadSweepFile(const std::string& path, SweepPlan& plan) {
            plan.budgets.push_back(n.as<int>());
          }
        }},
+      {"compression_ratios",
+       [&](const YAML::Node& n) {
+         plan.compression_ratios.clear();
+         if (n.IsSequence()) {
+           for (const YAML::Node& item : n) plan.compression_ratios.push_back(item.as<double>());
+         } else {
+           plan.compression_ratios.push_back(n.as<double>());
+         }
+       }},
+      {"query_aware", [&](const YAML::Node& n) { b.query_aware = n.as<bool>(); }},
+      {"context_length", int_at_least(b.context_length, 512, "tokens per long-context sample")},
+      {"tasks", [&](const YAML::Node& n) { b.tasks = StringList(n); }},
+      {"lengths", [&](const YAML::Node& n) { b.niah_lengths = n.as<std::string>(); }},
+      {"depths", [&](const YAML::Node& n) { b.niah_depths = n.as<std::string>(); }},
+      {"haystack_file", [&](const YAML::Node& n) { b.haystack_file = n.as<std::string>(); }},
       {"num_samples", int_at_least(b.num_samples, 0, "0 = all rows")},
       {"fraction",
        [&](const YAML::Node& n) {
@@ -158,10 +173,21 @@ StatusOr<std::vector<SweepCell>> ExpandSweep(const SweepPlan& plan) {
           cells.push_back(SweepCell{cells.size(), c});
           continue;
         }
-        if (plan.budgets.empty()) return InvalidArgument("sweep: press " + press + " needs budgets (--budgets or budgets:)");
+        if (plan.budgets.empty() && plan.compression_ratios.empty()) {
+          return InvalidArgument("sweep: press " + press +
+                                 " needs budgets or compression ratios (--budgets / --compression-ratios)");
+        }
         for (int budget : plan.budgets) {
           if (budget <= 0) return InvalidArgument(fmt::format("sweep: budget {} must be > 0", budget));
           c.cache_budget = budget;
+          c.compression_ratio = 0.0;
+          cells.push_back(SweepCell{cells.size(), c});
+        }
+        for (double ratio : plan.compression_ratios) {
+          if (!(ratio > 0.0 && ratio < 1.0)) {
+            return InvalidArgument(fmt::format("sweep: compression ratio {} is outside (0, 1)", ratio));
+          }
+          c.compression_ratio = ratio;
           cells.push_back(SweepCell{cells.size(), c});
         }
       }
