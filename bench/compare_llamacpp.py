@@ -11,7 +11,12 @@ Workloads (select with --workloads, comma-separated):
   tg64       decode 64 tokens at depth 0    llama-bench -p 0 -n 64      kvpress bench --decode-tokens 64
   tg64@2048  decode at depth 2048           llama-bench -n 64 -d 2048   kvpress bench --prompt-tokens 2048
   tg64@8192  decode at depth 8192           (as above)
-  batch4/8/16 batched decode              llama-batched-bench -npl N  kvpress bench --batch N
+  knorm512@8192, streaming512@8192
+             decode at depth 8192, ours with the press at budget 512 (chunked prefill 512) against
+             llama.cpp's full cache                    llama-bench -n 64 -d 8192
+  e2e8192+256  8192-token prompt + 256 generated tokens, (8192 + 256) / seconds
+                                            llama-bench -pg 8192,256    kvpress bench ... --press knorm
+  batch1/4/8/16 batched decode              llama-batched-bench -npl N  kvpress bench --batch N
 
 usage: bench/compare_llamacpp.py --model M.gguf [--threads 2] [--reps 3] [--workloads pp512,tg64]
        [--kvpress build/bin/kvpress] [--ref ~/.cache/kvpress-ref] [--json out.json]
@@ -44,6 +49,13 @@ def llama_bench(ref, model, threads, prompt, gen, depth):
     return rows[0]["avg_ts"]
 
 
+def llama_pg(ref, model, threads, prompt, gen):
+    cmd = [str(ref / "bin/llama-bench"), "-m", model, "-t", str(threads), "-p", "0", "-n", "0", "-pg",
+           f"{prompt},{gen}", "-r", "1", "-o", "json"]
+    rows = json.loads(run(cmd))
+    return [r for r in rows if r["n_prompt"] == prompt and r["n_gen"] == gen][0]["avg_ts"]
+
+
 def llama_batched(ref, model, threads, width, gen):
     cmd = [str(ref / "bin/llama-batched-bench"), "-m", model, "-t", str(threads), "-c", str(width * (gen + 32) + 64),
            "-b", "2048", "-ub", "512", "-npp", "16", "-ntg", str(gen), "-npl", str(width), "--output-format", "jsonl"]
@@ -65,10 +77,21 @@ WORKLOADS = {
     "tg64": dict(kind="decode", prompt=1, gen=64, depth=0),
     "tg64@2048": dict(kind="decode", prompt=2048, gen=64, depth=2048),
     "tg64@8192": dict(kind="decode", prompt=8192, gen=64, depth=8192),
+    # Ours with a 512-slot budget (chunked prefill 512) against llama.cpp's full cache at the same depth.
+    "knorm512@8192": dict(kind="decode", prompt=8192, gen=64, depth=8192, press="knorm"),
+    "streaming512@8192": dict(kind="decode", prompt=8192, gen=64, depth=8192, press="streaming_llm"),
+    # End to end: an 8192-token prompt then 256 generated tokens, (8192 + 256) / total seconds, like
+    # llama-bench -pg; ours with knorm at budget 512 and chunked prefill 512.
+    "e2e8192+256": dict(kind="e2e", prompt=8192, gen=256, press="knorm"),
+    "batch1": dict(kind="batch", width=1, gen=32),
     "batch4": dict(kind="batch", width=4, gen=32),
     "batch8": dict(kind="batch", width=8, gen=32),
     "batch16": dict(kind="batch", width=16, gen=32),
 }
+
+
+def BUDGET_FLAGS(press):
+    return ("--press", press, "--cache-budget", "512", "--prefill-chunk", "512")
 
 
 def measure(name, w, args, ref):
@@ -79,7 +102,14 @@ def measure(name, w, args, ref):
             ours.append(kvpress_bench(args.kvpress, args.model, args.threads, w["prompt"], 1)["prefill_tokens_per_second"])
         elif w["kind"] == "decode":
             theirs.append(llama_bench(ref, args.model, args.threads, 0, w["gen"], w["depth"]))
-            ours.append(kvpress_bench(args.kvpress, args.model, args.threads, max(1, w["depth"]), w["gen"])["decode_tokens_per_second_median"])
+            extra = BUDGET_FLAGS(w["press"]) if "press" in w else ()
+            ours.append(kvpress_bench(args.kvpress, args.model, args.threads, max(1, w["depth"]), w["gen"],
+                                      extra=extra)["decode_tokens_per_second_median"])
+        elif w["kind"] == "e2e":
+            theirs.append(llama_pg(ref, args.model, args.threads, w["prompt"], w["gen"]))
+            r = kvpress_bench(args.kvpress, args.model, args.threads, w["prompt"], w["gen"], extra=BUDGET_FLAGS(w["press"]))
+            seconds = w["prompt"] / r["prefill_tokens_per_second"] + w["gen"] / r["decode_tokens_per_second"]
+            ours.append((w["prompt"] + w["gen"]) / seconds)
         else:
             theirs.append(llama_batched(ref, args.model, args.threads, w["width"], w["gen"]))
             ours.append(kvpress_bench(args.kvpress, args.model, args.threads, 16, w["gen"], batch=w["width"])["decode_tokens_per_second"])
