@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "eval/report.h"
+#include "eval/report_stats.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -17,7 +18,24 @@ struct ReportFlags {
   std::string output_dir;  // default: dir
   std::string format = "md,csv,json";
   bool no_plots = false;
+  std::string compare;          // --compare PRESS: paired comparison column against that press
+  std::string order = "accuracy";  // --order accuracy | name | P1,P2,...
+  int resamples = 10000;
+  uint64_t seed = 20260101;
+  double alpha = 0.05;
 };
+
+// --order: "accuracy" (default), "name", or a comma-separated list of presses shown first.
+void ApplyOrder(const std::string& order, std::vector<eval::ReportGroup>& groups) {
+  if (order == "accuracy" || order == "name") return eval::OrderRows(groups, {}, order == "name");
+  std::vector<std::string> presses;
+  std::stringstream ss(order);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) presses.push_back(item);
+  }
+  eval::OrderRows(groups, presses, false);
+}
 
 // "md,csv,json" (any subset, any order) → options. InvalidArgument naming --format otherwise.
 StatusOr<eval::ReportOptions> ParseFormats(const std::string& text, bool plots) {
@@ -46,7 +64,13 @@ int RunReport(const ReportFlags& f) {
                                                       scan->skipped)));
   }
   const size_t skipped = scan->skipped, files = scan->rows.size();
-  const std::vector<eval::ReportGroup> groups = eval::GroupScoreRows(std::move(scan->rows));
+  std::vector<eval::ReportGroup> groups = eval::GroupScoreRows(std::move(scan->rows));
+  ApplyOrder(f.order, groups);
+  eval::BootstrapOptions bootstrap;
+  bootstrap.resamples = f.resamples;
+  bootstrap.seed = f.seed;
+  eval::AddAccuracyIntervals(groups, bootstrap);
+  if (!f.compare.empty()) eval::AddComparisons(groups, f.compare, bootstrap, f.alpha);
   const std::string out_dir = f.output_dir.empty() ? f.dir : f.output_dir;
   auto written = eval::WriteReport(groups, skipped, out_dir, *options);
   if (!written.ok()) return ReportError("report", written.status());
@@ -68,6 +92,17 @@ void RegisterReport(CLI::App& app, RunFn& run) {
   cmd->add_option("--output-dir,-o", f->output_dir, "Where to write report.* and the plots (default: DIR)");
   cmd->add_option("--format", f->format, "Comma-separated tables to write: md, csv, json (default: all)");
   cmd->add_flag("--no-plots", f->no_plots, "Do not write the SVG plots");
+  cmd->add_option("--compare", f->compare,
+                  "Add a column 'Δ vs PRESS [95% CI] p': each run against the PRESS run (e.g. full) on the same "
+                  "samples (paired bootstrap, McNemar exact test, Holm-corrected significance)");
+  cmd->add_option("--order", f->order,
+                  "Row order after the full cache: accuracy (best press first, default), name, or a list "
+                  "P1,P2,... of presses shown first");
+  cmd->add_option("--bootstrap-resamples", f->resamples, "Bootstrap resamples for the 95% intervals (default 10000)")
+      ->check(CLI::Range(100, 1000000));
+  cmd->add_option("--bootstrap-seed", f->seed, "Seed of the bootstrap resampling (default 20260101)");
+  cmd->add_option("--alpha", f->alpha, "Significance level of the --compare marks, after Holm (default 0.05)")
+      ->check(CLI::Range(1e-6, 0.5));
   cmd->callback([f, &run] { run = [f] { return RunReport(*f); }; });
 }
 
