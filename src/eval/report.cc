@@ -74,7 +74,7 @@ std::string CompareCell(const ScoreRow& r) {
   if (!c.unavailable.empty()) return "n/a: " + c.unavailable;
   std::string cell = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}] {}{}", c.delta, c.delta_ci.lo, c.delta_ci.hi, PText(c.p),
                                  c.significant ? " *" : "");
-  if (c.n_paired != (r.stats ? r.stats->n : c.n_paired)) cell += fmt::format(" (n={})", c.n_paired);
+  if (c.partial) cell += fmt::format(" (n={})", c.n_paired);
   return cell;
 }
 
@@ -103,18 +103,21 @@ void AppendTable(const ReportGroup& g, std::string& md) {
 
 // What the interval and comparison columns mean, under the table.
 void AppendTableNotes(const ReportGroup& g, std::string& md) {
-  if (!g.bootstrap) return;
-  md += fmt::format(
-      "\nn = samples per run. 95% CI: percentile bootstrap over samples ({} resamples, seed {}); Wilson: score "
-      "interval, as a cross-check.",
-      g.bootstrap->resamples, g.bootstrap->seed);
+  if (!g.bootstrap && g.compare_to.empty()) return;
+  md += "\nn = samples per run.";
+  if (g.bootstrap) {
+    md += fmt::format(
+        " 95% CI: percentile bootstrap over samples ({} resamples, seed {}); Wilson: score interval, as a "
+        "cross-check.",
+        g.bootstrap->resamples, g.bootstrap->seed);
+  }
   if (!g.compare_to.empty()) {
     size_t m = 0;
     for (const ScoreRow& r : g.rows) m += r.comparison && r.comparison->unavailable.empty();
     md += fmt::format(
-        " \u0394 vs {0}: accuracy minus the {0} run's on the samples both answered, paired bootstrap 95% CI, "
-        "McNemar exact p (unadjusted); * = significant at {1} after Holm correction over the {2} comparison{3} of "
-        "this table.",
+        " \u0394 vs {0}: accuracy minus the {0} run's on the samples both answered (\"(n=...)\" when that is "
+        "not all of them), paired bootstrap 95% CI, McNemar exact p (unadjusted); * = significant at {1} after "
+        "Holm correction over the {2} comparison{3} of this table.",
         g.compare_to, g.alpha, m, m == 1 ? "" : "s");
   }
   md += "\n";

@@ -37,6 +37,7 @@ struct Comparison {
   std::string baseline_file;   // its score file
   std::string unavailable;     // why nothing was computed ("" when the numbers below are set)
   int64_t n_paired = 0;        // samples present in both result files
+  bool partial = false;        // either result file holds samples the other lacks
   int64_t b = 0;               // baseline right, this run wrong
   int64_t c = 0;               // baseline wrong, this run right
   double delta = 0;            // accuracy(this) - accuracy(baseline) on the paired samples

@@ -125,6 +125,7 @@ void AddComparisons(std::vector<ReportGroup>& groups, const std::string& baselin
         c.c += !ok && it->second;
       }
       c.n_paired = static_cast<int64_t>(a.size());
+      c.partial = a.size() != mine->size() || a.size() != theirs->size();
       if (a.empty()) {
         c.unavailable = "no sample in common with the baseline";
         r.comparison = c;
