@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
+#include "eval/eviction_report.h"
 #include "eval/report.h"
 #include "eval/report_stats.h"
 #include "tools/cli_common.h"
@@ -18,6 +20,7 @@ struct ReportFlags {
   std::string output_dir;  // default: dir
   std::string format = "md,csv,json";
   bool no_plots = false;
+  std::string evictions;        // --evictions FILE: pictures of an eviction log
   std::string compare;          // --compare PRESS: paired comparison column against that press
   std::string order = "accuracy";  // --order accuracy | name | P1,P2,...
   int resamples = 10000;
@@ -54,9 +57,31 @@ StatusOr<eval::ReportOptions> ParseFormats(const std::string& text, bool plots) 
   return o;
 }
 
+// --evictions FILE: evictions.md and the SVG pictures into the output directory (default: FILE's).
+int RunEvictions(const ReportFlags& f) {
+  auto log = eval::ReadEvictionLog(f.evictions);
+  if (!log.ok()) return ReportError("report", log.status());
+  std::string out_dir = f.output_dir;
+  if (out_dir.empty()) out_dir = std::filesystem::path(f.evictions).parent_path().string();
+  if (out_dir.empty()) out_dir = ".";
+  auto written = eval::WriteEvictionReport(*log, out_dir);
+  if (!written.ok()) return ReportError("report", written.status());
+  std::fputs(fmt::format("kvpress report: wrote {} eviction files to {} ({} prune events)\n", written->size(),
+                         out_dir, log->events.size())
+                 .c_str(),
+             stderr);
+  return kExitOk;
+}
+
 int RunReport(const ReportFlags& f) {
   auto options = ParseFormats(f.format, !f.no_plots);
   if (!options.ok()) return ReportError("report", options.status());
+  if (f.dir.empty() && f.evictions.empty())
+    return ReportError("report", InvalidArgument("name a results DIR, or --evictions FILE, or both"));
+  if (!f.evictions.empty()) {
+    const int rc = RunEvictions(f);
+    if (rc != kExitOk || f.dir.empty()) return rc;
+  }
   auto scan = eval::ScanScoreFiles(f.dir);
   if (!scan.ok()) return ReportError("report", scan.status());
   if (scan->rows.empty()) {
@@ -88,10 +113,13 @@ void RegisterReport(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<ReportFlags>();
   CLI::App* cmd = app.add_subcommand(
       "report", "Merge the *_score.json result files under DIR into Markdown/CSV/JSON tables and SVG plots");
-  cmd->add_option("DIR", f->dir, "Directory searched recursively for *_score.json files")->required();
+  cmd->add_option("DIR", f->dir, "Directory searched recursively for *_score.json files");
   cmd->add_option("--output-dir,-o", f->output_dir, "Where to write report.* and the plots (default: DIR)");
   cmd->add_option("--format", f->format, "Comma-separated tables to write: md, csv, json (default: all)");
   cmd->add_flag("--no-plots", f->no_plots, "Do not write the SVG plots");
+  cmd->add_option("--evictions", f->evictions,
+                  "An eviction log (kvpress generate --eviction-log FILE): write evictions.md and SVG pictures "
+                  "(position x step raster per layer and KV head, attention mass lost per prune)");
   cmd->add_option("--compare", f->compare,
                   "Add a column 'Δ vs PRESS [95% CI] p': each run against the PRESS run (e.g. full) on the same "
                   "samples (paired bootstrap, McNemar exact test, Holm-corrected significance)");
