@@ -1,7 +1,8 @@
 // RenderEvictionPlots (eviction_report.h): the position x sequence-length rasters and the
 // attention-loss line plot. Each raster column is one prune event of a (layer, KV head), drawn from
 // the sequence length at that prune to the next one, so the x axis is time in tokens; each row is
-// a token position (0 at the top). Runs of equal cells become one <rect>.
+// a token position (0 at the top). A run of positions with the same life (first prune, evicting
+// prune) is drawn as at most three <rect>s: kept, evicted now, evicted before.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,7 +20,6 @@ namespace {
 constexpr int kMaxPanelsPerFile = 32;
 constexpr double kPanelHeight = 150, kGapX = 34, kGapY = 44, kLeft = 54, kTop = 86;
 
-enum class Cell { kFuture, kKept, kEvictedNow, kEvictedBefore };
 constexpr const char* kKeptColor = "#1f4e79";
 constexpr const char* kNowColor = "#d62728";
 constexpr const char* kBeforeColor = "#d9d9d9";
@@ -37,31 +37,43 @@ void AppendPanel(const EvictionLogData& log, int layer, int head, double x0, dou
                    Num(x0), Num(y0 - 6), layer, head);
   o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" stroke=\"#999999\"/>\n",
                    Num(x0), Num(y0), Num(w), Num(h));
-  // Event index that evicted each position (max = never).
-  std::vector<size_t> evicted_at(static_cast<size_t>(rows), std::numeric_limits<size_t>::max());
+  // Each position's life: the first prune at which it exists, and the prune that evicted it (none =
+  // size_t max). Over time it is kept from the first until the evicting prune, red for that prune's
+  // column, grey after; so each run of positions sharing a life is at most three rectangles.
+  constexpr size_t kNever = std::numeric_limits<size_t>::max();
+  std::vector<size_t> born(static_cast<size_t>(rows), kNever), evicted_at(static_cast<size_t>(rows), kNever);
+  int64_t existing = 0;  // positions 0 .. existing-1 exist from an earlier prune on
   for (size_t k = 0; k < ev.size(); ++k) {
+    for (; existing < std::min(rows, ev[k]->seen); ++existing) born[static_cast<size_t>(existing)] = k;
     for (int64_t p : ev[k]->evicted) {
       if (p < rows) evicted_at[static_cast<size_t>(p)] = std::min(evicted_at[static_cast<size_t>(p)], k);
     }
   }
-  for (size_t k = 0; k < ev.size(); ++k) {
-    const int64_t from = ev[k]->seen, to = k + 1 < ev.size() ? std::max(from + 1, ev[k + 1]->seen) : from + 1;
-    auto state = [&](int64_t p) {
-      if (p >= ev[k]->seen) return Cell::kFuture;
-      const size_t at = evicted_at[static_cast<size_t>(p)];
-      return at == k ? Cell::kEvictedNow : at < k ? Cell::kEvictedBefore : Cell::kKept;
-    };
-    for (int64_t p = 0; p < rows;) {
-      const Cell c = state(p);
-      int64_t q = p + 1;
-      while (q < rows && state(q) == c) ++q;
-      if (c != Cell::kFuture) {
-        const char* color = c == Cell::kKept ? kKeptColor : c == Cell::kEvictedNow ? kNowColor : kBeforeColor;
-        o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", Num(px(from)),
-                         Num(py(p)), Num(px(to) - px(from)), Num(py(q) - py(p)), color);
+  // Column k spans sequence lengths [col[k], col[k + 1]); the last column is one token wide. Two
+  // prunes at one length (none in the presses' logs) share a column: the later one shows.
+  std::vector<int64_t> col(ev.size() + 1, 0);
+  for (size_t k = 0; k < ev.size(); ++k) col[k] = ev[k]->seen;
+  if (!ev.empty()) col[ev.size()] = std::max(ev.back()->seen, log.max_seen) + 1;
+  auto rect = [&](int64_t x_from, int64_t x_to, int64_t p, int64_t q, const char* color) {
+    if (x_to <= x_from) return;
+    o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", Num(px(x_from)), Num(py(p)),
+                     Num(px(x_to) - px(x_from)), Num(py(q) - py(p)), color);
+  };
+  for (int64_t p = 0; p < rows && !ev.empty();) {
+    const size_t b = born[static_cast<size_t>(p)], e = evicted_at[static_cast<size_t>(p)];
+    int64_t q = p + 1;
+    while (q < rows && born[static_cast<size_t>(q)] == b && evicted_at[static_cast<size_t>(q)] == e) ++q;
+    if (b != kNever) {
+      const size_t last = ev.size();
+      if (e == kNever) {
+        rect(col[b], col[last], p, q, kKeptColor);
+      } else {
+        rect(col[b], col[e], p, q, kKeptColor);
+        rect(col[e], col[e + 1], p, q, kNowColor);
+        rect(col[e + 1], col[last], p, q, kBeforeColor);
       }
-      p = q;
     }
+    p = q;
   }
   // Axis ends: position 0 and the last one; the first and last sequence length.
   o += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">0</text>\n", Num(x0 - 4), Num(y0 + 9));

@@ -77,15 +77,16 @@ TEST(EvictionReport, RasterCells) {
   EXPECT_EQ(files[1].name, "evictions__attention_loss.svg");
   const std::string& svg = files[0].svg;
   EXPECT_EQ(Count(svg, "class=\"panel\""), 2u);
-  // Red (evicted now): one cell per prune, 3 per head, plus the legend swatch.
-  EXPECT_EQ(Count(svg, "fill=\"#d62728\""), 7u);
   // Cells per prune (K kept, E evicted now, g evicted before, . not generated yet), rows 0..5:
-  //   head 0: K E K K . .  |  E g K K K .  |  g g K K E K   -> kept runs 2 + 1 + 2 = 5
-  //   head 1: K K K E . .  |  K K K g E .  |  K K K g g E   -> kept runs 1 + 1 + 1 = 3
+  //   head 0: K E K K . .  |  E g K K K .  |  g g K K E K
+  //   head 1: K K K E . .  |  K K K g E .  |  K K K g g E
+  // Each run of positions with one life is drawn as kept / evicted-now / evicted-before rectangles:
+  //   head 0: {0}: K E g  {1}: E g  {2,3}: K  {4}: K E  {5}: K   -> kept 4, red 3, grey 2
+  //   head 1: {0..2}: K  {3}: E g  {4}: E g  {5}: E            -> kept 1, red 3, grey 2
   // plus one legend swatch each.
-  EXPECT_EQ(Count(svg, "fill=\"#1f4e79\""), 5u + 3u + 1u);
-  // Grey runs: head 0 {1}, {0,1}; head 1 {3}, {3,4}; plus the legend.
-  EXPECT_EQ(Count(svg, "fill=\"#d9d9d9\""), 4u + 1u);
+  EXPECT_EQ(Count(svg, "fill=\"#1f4e79\""), 4u + 1u + 1u);
+  EXPECT_EQ(Count(svg, "fill=\"#d62728\""), 3u + 3u + 1u);
+  EXPECT_EQ(Count(svg, "fill=\"#d9d9d9\""), 2u + 2u + 1u);
   EXPECT_EQ(Count(files[1].svg, "<polyline"), 1u);  // one layer
 }
 
