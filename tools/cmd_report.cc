@@ -1,9 +1,12 @@
 // kvpress report: merges the *_score.json files under DIR into Markdown/CSV/JSON tables and SVG
-// plots (src/eval/report.h). The Markdown tables also go to stdout; progress goes to stderr.
+// plots (src/eval/report.h) with 95% intervals and, with --compare, paired comparisons
+// (src/eval/report_stats.h); --evictions FILE draws an eviction log (src/eval/eviction_report.h).
+// The Markdown tables also go to stdout; progress goes to stderr.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "eval/eviction_report.h"
@@ -95,7 +98,19 @@ int RunReport(const ReportFlags& f) {
   bootstrap.resamples = f.resamples;
   bootstrap.seed = f.seed;
   eval::AddAccuracyIntervals(groups, bootstrap);
-  if (!f.compare.empty()) eval::AddComparisons(groups, f.compare, bootstrap, f.alpha);
+  if (!f.compare.empty()) {
+    std::set<std::string> presses;
+    for (const eval::ReportGroup& g : groups) {
+      for (const eval::ScoreRow& r : g.rows) presses.insert(r.press_name), presses.insert(r.PressLabel());
+    }
+    if (!presses.count(f.compare)) {
+      std::string known;
+      for (const std::string& p : presses) known += (known.empty() ? "" : ", ") + p;
+      return ReportError("report", InvalidArgument(fmt::format("--compare: no run of press '{}' under {} (found: {})",
+                                                               f.compare, f.dir, known)));
+    }
+    eval::AddComparisons(groups, f.compare, bootstrap, f.alpha);
+  }
   const std::string out_dir = f.output_dir.empty() ? f.dir : f.output_dir;
   auto written = eval::WriteReport(groups, skipped, out_dir, *options);
   if (!written.ok()) return ReportError("report", written.status());
@@ -112,7 +127,9 @@ int RunReport(const ReportFlags& f) {
 void RegisterReport(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<ReportFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "report", "Merge the *_score.json result files under DIR into Markdown/CSV/JSON tables and SVG plots");
+      "report",
+      "Merge the *_score.json result files under DIR into Markdown/CSV/JSON tables and SVG plots, with 95% "
+      "intervals and (--compare) paired comparisons; --evictions FILE draws an eviction log");
   cmd->add_option("DIR", f->dir, "Directory searched recursively for *_score.json files");
   cmd->add_option("--output-dir,-o", f->output_dir, "Where to write report.* and the plots (default: DIR)");
   cmd->add_option("--format", f->format, "Comma-separated tables to write: md, csv, json (default: all)");

@@ -265,6 +265,10 @@ TEST(ReportStats, CliCompareAndOrder) {
   EXPECT_TRUE(std::filesystem::exists(out + "/synthetic__m__accuracy_vs_tokens_per_s.svg"));
   const auto bad = RunKvpress(fmt::format("report {} --bootstrap-resamples 5", s.dir));
   EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  const auto typo = RunKvpress(fmt::format("report {} --compare ful", s.dir));
+  EXPECT_EQ(typo.exit_code, 1) << typo.err;
+  EXPECT_NE(typo.err.find("--compare: no run of press 'ful'"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("found: full, presa, presb"), std::string::npos) << typo.err;
 }
 
 }  // namespace
