@@ -52,7 +52,9 @@ void AddAccuracyIntervals(std::vector<ReportGroup>& groups, const BootstrapOptio
       s.correct = std::clamp<int64_t>(std::llround(r.accuracy * *n), 0, s.n);
       s.wilson = WilsonInterval(s.correct, s.n);
       auto [it, added] = cache.try_emplace({s.correct, s.n});
-      if (added) {
+      if (added && s.n > kMaxBootstrapSamples) {
+        it->second = s.wilson;
+      } else if (added) {
         std::vector<double> x(static_cast<size_t>(s.n), 0.0);
         std::fill(x.begin(), x.begin() + s.correct, 1.0);
         it->second = BootstrapMeanInterval(x, options);
@@ -132,7 +134,13 @@ void AddComparisons(std::vector<ReportGroup>& groups, const std::string& baselin
         continue;
       }
       c.delta = static_cast<double>(c.c - c.b) / static_cast<double>(c.n_paired);
-      c.delta_ci = PairedBootstrapDiffInterval(a, b, options);
+      if (a.size() <= static_cast<size_t>(kMaxBootstrapSamples)) {
+        c.delta_ci = PairedBootstrapDiffInterval(a, b, options);
+      } else {  // Var of the mean paired difference: ((b + c)/n - delta^2) / n
+        const double n = static_cast<double>(c.n_paired);
+        const double half = kZ95 * std::sqrt(std::max(0.0, (static_cast<double>(c.b + c.c) / n - c.delta * c.delta) / n));
+        c.delta_ci = {c.delta - half, c.delta + half};
+      }
       c.p = McNemarExactP(c.b, c.c);
       r.comparison = c;
       computed.push_back(&r);

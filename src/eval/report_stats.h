@@ -19,16 +19,22 @@ namespace kvpress::eval {
 // missing; DataLoss when it cannot be read.
 StatusOr<std::map<std::string, bool>> LoadOutcomes(const ScoreRow& row);
 
+// Runs over this many samples get the Wilson interval in place of the bootstrap (resampling n values
+// B times would take minutes and gigabytes); their intervals agree closely at such n anyway.
+inline constexpr int64_t kMaxBootstrapSamples = 100000;
+
 // Sets every row's `stats`: n = num_samples (rows without it get none), correct = round(accuracy * n),
 // the Wilson interval and the percentile bootstrap of the mean of n outcomes. The bootstrap of a
 // 0/1 mean depends only on (correct, n), so it resamples `correct` ones and `n - correct` zeros
 // with the same seed for every row: equal counts get equal intervals, whatever the row order.
+// Above kMaxBootstrapSamples the bootstrap interval is the Wilson one.
 void AddAccuracyIntervals(std::vector<ReportGroup>& groups, const BootstrapOptions& options);
 
 // Compares each row with the baseline run of `baseline` (a press name or PressLabel, e.g. "full"):
 // the baseline row of the same group and variant (protocol, scoring, seed), at the same budget when
 // the baseline press has budgets. On the samples both result files hold (matched by id, in id
-// order): McNemar's exact test and the paired bootstrap interval of the difference; then Holm's
+// order): McNemar's exact test and the paired bootstrap interval of the difference (above
+// kMaxBootstrapSamples pairs, the normal-approximation interval of the paired difference); then Holm's
 // correction over the group's computed comparisons and significance at `alpha`. Rows without a
 // baseline or result file get a Comparison whose `unavailable` says why. Sets compare_to/alpha on
 // every group.

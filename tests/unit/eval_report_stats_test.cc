@@ -119,6 +119,21 @@ TEST(ReportStats, IntervalsOnEveryRow) {
   EXPECT_NE(md.find("Accuracy [95% CI] by cache budget"), std::string::npos) << md;
 }
 
+// A score file claiming a billion samples must not make the report resample a billion values.
+TEST(ReportStats, HugeRunsUseWilson) {
+  auto row = ParseScoreRow(json{{"dataset", "d"}, {"model_name", "m"}, {"press_name", "h2o"}, {"cache_budget", 8},
+                                {"accuracy", 0.25}, {"num_samples", 1000000000}},
+                           "huge_score.json");
+  ASSERT_TRUE(row.ok());
+  std::vector<ReportGroup> groups = GroupScoreRows({*row});
+  AddAccuracyIntervals(groups, {});
+  const AccuracyStats& s = *groups[0].rows[0].stats;
+  EXPECT_EQ(s.correct, 250000000);
+  EXPECT_EQ(s.bootstrap.lo, s.wilson.lo);
+  EXPECT_EQ(s.bootstrap.hi, s.wilson.hi);
+  EXPECT_LT(s.wilson.hi - s.wilson.lo, 1e-4);
+}
+
 TEST(ReportStats, PairedComparisonsAgainstFull) {
   const Study s = MakeStudy();
   std::vector<ReportGroup> groups = Groups(s);
