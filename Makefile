@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test test-asan fuzz fuzz-smoke clean format
+.PHONY: deps build cli demo test test-asan fuzz fuzz-smoke clean format
 
 deps:
 	bash scripts/install-deps.sh
@@ -10,12 +10,18 @@ deps:
 $(BUILD_DIR)/build.ninja:
 	cmake --preset release -B $(BUILD_DIR)
 
+# Everything: the CLI, the tests and the benchmarks.
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
+# The CLI alone (build/bin/kvpress): what `make demo` runs, without the test suite.
+cli: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kvpress
+
+demo: cli
 	bash scripts/demo.sh $(BUILD_DIR)
 
+# The test targets are built here (not by `make demo`).
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 

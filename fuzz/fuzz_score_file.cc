@@ -3,6 +3,7 @@
 
 #include "core/json_parse.h"
 #include "eval/report.h"
+#include "eval/report_stats.h"
 #include "eval/result_file.h"
 #include "fuzz/fuzz_util.h"
 
@@ -15,7 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     refused = !row.ok();
     if (row.ok()) {
       std::vector<kvpress::eval::ScoreRow> rows = {*row, *row};
-      const auto groups = kvpress::eval::GroupScoreRows(rows);
+      auto groups = kvpress::eval::GroupScoreRows(rows);
+      kvpress::eval::OrderRows(groups, {}, false);
+      kvpress::eval::BootstrapOptions bootstrap;
+      bootstrap.resamples = 100;
+      kvpress::eval::AddAccuracyIntervals(groups, bootstrap);
       (void)kvpress::eval::RenderMarkdown(groups, 0);
       (void)kvpress::eval::RenderCsv(groups);
       (void)kvpress::eval::RenderJson(groups).dump(2);

@@ -126,12 +126,19 @@ std::vector<SvgFile> RenderLongContextPlots(const std::vector<ReportGroup>& grou
       std::map<std::string, size_t> index;
       for (const LongRun& r : runs) {
         if (r.row->IsFull()) {
-          p.references.push_back({fmt::format("full cache ({:.1f})", r.task_average), r.task_average});
+          ReferenceLine line;
+          line.label = fmt::format("full cache ({:.1f})", r.task_average);
+          line.y = r.task_average;
+          p.references.push_back(std::move(line));
           continue;
         }
         if ((r.ratio > 0) != ratio_mode) continue;
         auto [it, added] = index.emplace(r.row->PressLabel(), p.series.size());
-        if (added) p.series.push_back({it->first, {}});
+        if (added) {
+          PlotSeries series;
+          series.name = it->first;
+          p.series.push_back(std::move(series));
+        }
         p.series[it->second].points.emplace_back(ratio_mode ? r.ratio : static_cast<double>(r.row->cache_budget),
                                                  r.task_average);
       }

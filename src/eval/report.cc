@@ -12,6 +12,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "eval/longctx_report.h"
+#include "eval/report_plots.h"
 #include "eval/svg_plot.h"
 
 namespace kvpress::eval {
@@ -56,10 +57,26 @@ auto RowKey(const ScoreRow& r) {
                          r.Number("random_seed"), r.score_file);
 }
 
-// Pivot/series label: press, plus the variant when something varies in the group.
-std::string Label(const ReportGroup& g, const ScoreRow& r) {
-  const std::string v = g.VariantLabel(r);
-  return v.empty() ? r.PressLabel() : fmt::format("{} ({})", r.PressLabel(), v);
+
+// "[0.503, 0.690]".
+std::string CiText(const Interval& ci) { return fmt::format("[{:.3f}, {:.3f}]", ci.lo, ci.hi); }
+
+// "0.600 [0.503, 0.690]": accuracy and its bootstrap interval (the accuracy alone without stats).
+std::string AccuracyCell(const ScoreRow& r) {
+  return r.stats ? fmt::format("{:.3f} {}", r.accuracy, CiText(r.stats->bootstrap)) : fmt::format("{:.3f}", r.accuracy);
+}
+
+std::string PText(double p) { return p < 0.001 ? "p<0.001" : fmt::format("p={:.3f}", p); }
+
+// "-0.400 [-0.500, -0.310] p<0.001 *" ("*": significant after Holm), "baseline", or "n/a: why".
+std::string CompareCell(const ScoreRow& r) {
+  if (!r.comparison) return "baseline";
+  const Comparison& c = *r.comparison;
+  if (!c.unavailable.empty()) return "n/a: " + c.unavailable;
+  std::string cell = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}] {}{}", c.delta, c.delta_ci.lo, c.delta_ci.hi, PText(c.p),
+                                 c.significant ? " *" : "");
+  if (c.partial) cell += fmt::format(" (n={})", c.n_paired);
+  return cell;
 }
 
 void AppendTable(const ReportGroup& g, std::string& md) {
@@ -67,17 +84,44 @@ void AppendTable(const ReportGroup& g, std::string& md) {
   std::string align = "|:---|---:|";
   if (g.varies_protocol) md += " protocol |", align += ":---|";
   if (g.varies_seed) md += " seed |", align += "---:|";
-  md += " n | accuracy | mean output tokens | press ms/token | KV peak (max) |\n";
-  md += align + "---:|---:|---:|---:|---:|\n";
+  md += " n | accuracy [95% CI] | Wilson 95% |";
+  align += "---:|---:|---:|";
+  if (!g.compare_to.empty()) md += fmt::format(" \u0394 vs {} [95% CI] p |", Cell(g.compare_to)), align += "---:|";
+  md += " mean output tokens | press ms/token | KV peak (max) |\n";
+  md += align + "---:|---:|---:|\n";
   for (const ScoreRow& r : g.rows) {
     md += fmt::format("| {} | {} |", Cell(r.PressLabel()), r.IsFull() ? kDash : std::to_string(r.cache_budget));
     if (g.varies_protocol) md += fmt::format(" {}/{} |", Cell(r.Text("protocol")), Cell(r.Text("scoring")));
     if (g.varies_seed) md += fmt::format(" {} |", Cell(r.Text("random_seed")));
     const std::optional<double> kv = r.Number("max_kv_bytes_peak");
-    md += fmt::format(" {} | {:.3f} | {} | {} | {} |\n", Cell(r.Text("num_samples")), r.accuracy,
-                      Fixed(r.Number("avg_output_tokens"), 1), Fixed(r.Number("press_ms_per_token"), 3),
-                      kv ? HumanBytes(*kv) : "");
+    md += fmt::format(" {} | {} | {} |", Cell(r.Text("num_samples")), AccuracyCell(r),
+                      r.stats ? CiText(r.stats->wilson) : "");
+    if (!g.compare_to.empty()) md += fmt::format(" {} |", Cell(CompareCell(r)));
+    md += fmt::format(" {} | {} | {} |\n", Fixed(r.Number("avg_output_tokens"), 1),
+                      Fixed(r.Number("press_ms_per_token"), 3), kv ? HumanBytes(*kv) : "");
   }
+}
+
+// What the interval and comparison columns mean, under the table.
+void AppendTableNotes(const ReportGroup& g, std::string& md) {
+  if (!g.bootstrap && g.compare_to.empty()) return;
+  md += "\nn = samples per run.";
+  if (g.bootstrap) {
+    md += fmt::format(
+        " 95% CI: percentile bootstrap over samples ({} resamples, seed {}); Wilson: score interval, as a "
+        "cross-check.",
+        g.bootstrap->resamples, g.bootstrap->seed);
+  }
+  if (!g.compare_to.empty()) {
+    size_t m = 0;
+    for (const ScoreRow& r : g.rows) m += r.comparison && r.comparison->unavailable.empty();
+    md += fmt::format(
+        " \u0394 vs {0}: accuracy minus the {0} run's on the samples both answered (\"(n=...)\" when that is "
+        "not all of them), paired bootstrap 95% CI, McNemar exact p (unadjusted); * = significant at {1} after "
+        "Holm correction over the {2} comparison{3} of this table.",
+        g.compare_to, g.alpha, m, m == 1 ? "" : "s");
+  }
+  md += "\n";
 }
 
 // Accuracy pivot: one row per press (and variant), one column per budget, full cache under "—".
@@ -88,10 +132,10 @@ void AppendPivot(const ReportGroup& g, std::string& md) {
   std::vector<std::string> labels;
   std::map<std::string, std::map<int64_t, std::vector<std::string>>> cells;  // label -> budget -> values
   for (const ScoreRow& r : g.rows) {
-    const std::string label = Label(g, r);
+    const std::string label = SeriesLabel(g, r);
     if (!cells.count(label)) labels.push_back(label);
     const int64_t col = r.IsFull() ? -1 : r.cache_budget;
-    cells[label][col].push_back(fmt::format("{:.3f}", r.accuracy));
+    cells[label][col].push_back(AccuracyCell(r));
     if (r.IsFull()) has_full = true;
     else budgets.insert(r.cache_budget);
   }
@@ -117,51 +161,58 @@ void AppendPivot(const ReportGroup& g, std::string& md) {
   }
 }
 
-// Row object for the JSON output: the score-file keys plus where it came from.
+// The StatKeys() values of a row (null where unset).
+json StatFields(const ScoreRow& r) {
+  json j = json::object();
+  for (const std::string& key : StatKeys()) j[key] = nullptr;
+  if (r.stats) {
+    j["correct"] = r.stats->correct;
+    j["accuracy_ci_lo"] = r.stats->bootstrap.lo;
+    j["accuracy_ci_hi"] = r.stats->bootstrap.hi;
+    j["wilson_lo"] = r.stats->wilson.lo;
+    j["wilson_hi"] = r.stats->wilson.hi;
+  }
+  if (r.comparison) {
+    const Comparison& c = *r.comparison;
+    j["compare_to"] = c.baseline_label.empty() ? json(nullptr) : json(c.baseline_label);
+    if (c.unavailable.empty()) {
+      j["n_paired"] = c.n_paired;
+      j["mcnemar_b"] = c.b;
+      j["mcnemar_c"] = c.c;
+      j["delta"] = c.delta;
+      j["delta_ci_lo"] = c.delta_ci.lo;
+      j["delta_ci_hi"] = c.delta_ci.hi;
+      j["p_mcnemar"] = c.p;
+      j["p_holm"] = c.p_holm;
+      j["significant"] = c.significant;
+    }
+  }
+  return j;
+}
+
+// Row object for the JSON output: the score-file keys, the statistics, and where it came from.
 json RowJson(const ScoreRow& r) {
   json j = r.fields;
+  j.update(StatFields(r));
   j["score_file"] = r.score_file;
   return j;
 }
 
-// One plot of `metric` (a ScoreFileKeys() key, or "accuracy") against cache budget.
-LinePlot MetricPlot(const ReportGroup& g, const std::string& metric, const std::string& what) {
-  LinePlot p;
-  p.title = fmt::format("{} vs cache budget", what);
-  p.subtitle = fmt::format("{} \u2014 {}", g.dataset, g.model_name);
-  p.x_label = "cache budget (tokens per KV head per layer)";
-  p.y_label = what;
-  if (metric == "accuracy") p.y_range = std::make_pair(0.0, 1.0);
-  std::map<std::string, size_t> index;  // label -> series
-  int64_t bmin = INT64_MAX, bmax = 0;
-  for (const ScoreRow& r : g.rows) {
-    const std::optional<double> y = metric == "accuracy" ? std::optional<double>(r.accuracy) : r.Number(metric);
-    const std::string variant = g.VariantLabel(r);
-    if (r.IsFull()) {
-      if (!y) continue;
-      const std::string value = metric == "accuracy" ? fmt::format("{:.3f}", *y) : fmt::format("{:.0f}", *y);
-      p.references.push_back(
-          {fmt::format("full cache{} ({})", variant.empty() ? "" : " " + variant, value), *y});
-      continue;
-    }
-    auto [it, added] = index.emplace(Label(g, r), p.series.size());
-    if (added) p.series.push_back({it->first, {}});
-    if (y) p.series[it->second].points.emplace_back(static_cast<double>(r.cache_budget), *y);
-    bmin = std::min(bmin, r.cache_budget);
-    bmax = std::max(bmax, r.cache_budget);
-  }
-  p.log2_x = bmin > 0 && bmax >= 4 * bmin;  // powers-of-two budget grids read best on a log axis
-  return p;
-}
-
 }  // namespace
+
+const std::vector<std::string>& StatKeys() {
+  static const std::vector<std::string> keys = {
+      "correct",   "accuracy_ci_lo", "accuracy_ci_hi", "wilson_lo", "wilson_hi",   "compare_to", "n_paired", "mcnemar_b",
+      "mcnemar_c", "delta",          "delta_ci_lo",    "delta_ci_hi", "p_mcnemar", "p_holm",     "significant"};
+  return keys;
+}
 
 const std::vector<std::string>& ScoreFileKeys() {
   static const std::vector<std::string> keys = {
       "dataset",          "model_name",        "press_name",        "press_spec",     "cache_budget",    "accuracy",
       "avg_score",        "num_samples",       "avg_output_tokens", "press_ms_per_token",
       "avg_kv_bytes_peak", "max_kv_bytes_peak", "avg_compression",   "protocol",       "scoring",
-      "max_new_tokens",   "random_seed",       "result_file"};
+      "max_new_tokens",   "random_seed",       "result_file",       "avg_end_to_end_tokens_per_second"};
   return keys;
 }
 
@@ -303,7 +354,8 @@ std::string RenderMarkdown(const std::vector<ReportGroup>& groups, size_t skippe
   for (const ReportGroup& g : groups) {
     md += fmt::format("\n## {} \u2014 {}\n\n", Cell(g.dataset), Cell(g.model_name));
     AppendTable(g, md);
-    md += "\nAccuracy by cache budget:\n\n";
+    AppendTableNotes(g, md);
+    md += fmt::format("\nAccuracy{} by cache budget:\n\n", g.bootstrap ? " [95% CI]" : "");
     AppendPivot(g, md);
   }
   return md;
@@ -312,10 +364,16 @@ std::string RenderMarkdown(const std::vector<ReportGroup>& groups, size_t skippe
 std::string RenderCsv(const std::vector<ReportGroup>& groups) {
   std::string csv;
   for (const std::string& key : ScoreFileKeys()) csv += key + ",";
+  for (const std::string& key : StatKeys()) csv += key + ",";
   csv += "score_file\n";
   for (const ReportGroup& g : groups) {
     for (const ScoreRow& r : g.rows) {
       for (const std::string& key : ScoreFileKeys()) csv += CsvField(r.Text(key)) + ",";
+      const json stats = StatFields(r);
+      for (const std::string& key : StatKeys()) {
+        const json& v = stats[key];
+        csv += CsvField(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump()) + ",";
+      }
       csv += CsvField(r.score_file) + "\n";
     }
   }
@@ -339,9 +397,16 @@ std::vector<SvgFile> RenderPlots(const std::vector<ReportGroup>& groups) {
     std::string stem = base;
     for (int n = 2; used.count(stem); ++n) stem = fmt::format("{}_{}", base, n);
     used.insert(stem);
-    files.push_back({stem + "__accuracy.svg", RenderSvgLinePlot(MetricPlot(g, "accuracy", "accuracy"))});
+    files.push_back({stem + "__accuracy.svg", RenderSvgLinePlot(BudgetPlot(g, "accuracy", "accuracy"))});
     files.push_back(
-        {stem + "__output_tokens.svg", RenderSvgLinePlot(MetricPlot(g, "avg_output_tokens", "mean output tokens"))});
+        {stem + "__output_tokens.svg", RenderSvgLinePlot(BudgetPlot(g, "avg_output_tokens", "mean output tokens"))});
+    files.push_back({stem + "__accuracy_vs_kv_bytes.svg",
+                     RenderSvgLinePlot(EfficiencyPlot(g, "avg_kv_bytes_peak", "mean peak KV cache (KiB)", 1.0 / 1024,
+                                                      /*higher_x_better=*/false))});
+    files.push_back({stem + "__accuracy_vs_tokens_per_s.svg",
+                     RenderSvgLinePlot(EfficiencyPlot(g, "avg_end_to_end_tokens_per_second",
+                                                      "end-to-end tokens/s (mean over samples)", 1.0,
+                                                      /*higher_x_better=*/true))});
   }
   return files;
 }

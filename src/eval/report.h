@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "eval/stats.h"
 
 namespace kvpress::eval {
 
@@ -21,6 +22,35 @@ namespace kvpress::eval {
 // press_spec (the --press value, parameters included) is carried too, so that runs of one press
 // with different parameters stay apart.
 const std::vector<std::string>& ScoreFileKeys();
+
+// The accuracy of a run with its 95% intervals (filled by AddAccuracyIntervals, report_stats.h).
+struct AccuracyStats {
+  int64_t n = 0;        // samples (the score file's num_samples)
+  int64_t correct = 0;  // round(accuracy * n)
+  Interval bootstrap;   // percentile bootstrap over samples (the interval the report shows)
+  Interval wilson;      // Wilson score interval (cross-check)
+};
+
+// A run compared with its baseline on the samples both hold (filled by AddComparisons).
+struct Comparison {
+  std::string baseline_label;  // the baseline row's press (and budget when it has one)
+  std::string baseline_file;   // its score file
+  std::string unavailable;     // why nothing was computed ("" when the numbers below are set)
+  int64_t n_paired = 0;        // samples present in both result files
+  bool partial = false;        // either result file holds samples the other lacks
+  int64_t b = 0;               // baseline right, this run wrong
+  int64_t c = 0;               // baseline wrong, this run right
+  double delta = 0;            // accuracy(this) - accuracy(baseline) on the paired samples
+  Interval delta_ci;           // paired bootstrap 95% interval of delta
+  double p = 1;                // McNemar exact p (unadjusted)
+  double p_holm = 1;           // Holm-adjusted over the group's comparisons
+  bool significant = false;    // p_holm < alpha
+};
+
+// The columns the statistics add to the CSV and JSON rows, in CSV order (after ScoreFileKeys()):
+// correct, accuracy_ci_lo/hi (bootstrap), wilson_lo/hi, compare_to (baseline label), n_paired,
+// mcnemar_b, mcnemar_c, delta, delta_ci_lo/hi, p_mcnemar, p_holm, significant. Blank/null when unset.
+const std::vector<std::string>& StatKeys();
 
 // One score file.
 struct ScoreRow {
@@ -31,6 +61,8 @@ struct ScoreRow {
   int64_t cache_budget = 0;
   double accuracy = 0;
   nlohmann::json fields;  // object with every ScoreFileKeys() key (null where the file lacks it)
+  std::optional<AccuracyStats> stats;     // set by AddAccuracyIntervals
+  std::optional<Comparison> comparison;   // set by AddComparisons (rows other than the baseline)
 
   bool IsFull() const { return press_name == "full"; }
   // The press as shown in tables and legends: press_spec when the file has a non-empty one
@@ -58,14 +90,18 @@ StatusOr<ScoreRow> ParseScoreRow(const nlohmann::json& doc, const std::string& p
 // directory. An ok result may hold zero rows.
 StatusOr<ScoreScan> ScanScoreFiles(const std::string& dir);
 
-// The rows of one (dataset, model) pair, sorted: "full" first, then presses (PressLabel) alphabetically,
-// budgets ascending, then protocol, scoring, seed and path (so the order is total).
+// The rows of one (dataset, model) pair, sorted by GroupScoreRows: "full" first, then presses
+// (PressLabel) alphabetically, budgets ascending, then protocol, scoring, seed and path (so the order
+// is total); OrderRows (report_stats.h) reorders presses by accuracy or a given list.
 struct ReportGroup {
   std::string dataset;
   std::string model_name;
   std::vector<ScoreRow> rows;
   bool varies_protocol = false;  // protocol or scoring differs between rows: show a column
   bool varies_seed = false;      // random_seed differs between rows: show a column
+  std::optional<BootstrapOptions> bootstrap;  // set by AddAccuracyIntervals (what the CI note says)
+  std::string compare_to;        // the --compare press ("" = no comparison column)
+  double alpha = 0.05;           // significance level of the comparison column (after Holm)
 
   // What tells apart rows that share press and budget in this group: "" when nothing varies,
   // else e.g. "chat/exact, seed 2". Part of row labels, pivot rows and plot series names.
@@ -79,15 +115,16 @@ std::vector<ReportGroup> GroupScoreRows(std::vector<ScoreRow> rows);
 std::string HumanBytes(double bytes);
 
 // The Markdown report: a header line with the file and skip counts, then per group a table
-// (press, budget, [protocol], [seed], n, accuracy, mean output tokens, press ms/token, KV peak)
-// and an accuracy pivot (press rows x budget columns; full cache in a "—" column).
+// (press, budget, [protocol], [seed], n, accuracy [95% CI], Wilson 95%, [Δ vs baseline [CI] p],
+// mean output tokens, press ms/token, KV peak), a note on what the intervals and marks mean, and an
+// accuracy pivot (press rows x budget columns; full cache in a "—" column).
 std::string RenderMarkdown(const std::vector<ReportGroup>& groups, size_t skipped);
 
-// CSV (RFC 4180 quoting): a header of ScoreFileKeys() + score_file, one line per score file, raw
-// numbers, blank cells for missing keys. Rows in report order.
+// CSV (RFC 4180 quoting): a header of ScoreFileKeys() + StatKeys() + score_file, one line per score
+// file, raw numbers, blank cells for missing keys. Rows in report order.
 std::string RenderCsv(const std::vector<ReportGroup>& groups);
 
-// JSON array of row objects (ScoreFileKeys() + score_file), in report order.
+// JSON array of row objects (ScoreFileKeys() + StatKeys() + score_file), in report order.
 nlohmann::json RenderJson(const std::vector<ReportGroup>& groups);
 
 // An SVG file to write: a sanitized file name (no directory) and its contents.
@@ -96,8 +133,10 @@ struct SvgFile {
   std::string svg;
 };
 
-// Two plots per group, "<dataset>__<model>__accuracy.svg" and "..._output_tokens.svg": the
-// metric against cache budget, one series per press (and variant), full cache as a dashed line.
+// Four plots per group: "<dataset>__<model>__accuracy.svg" and "..._output_tokens.svg" (the metric
+// against cache budget, one series per press (and variant), accuracy with 95% CI bars, full cache as
+// a dashed line over its CI band), and "..._accuracy_vs_kv_bytes.svg", "..._accuracy_vs_tokens_per_s.svg"
+// (efficiency: every run as a point with CI bars, the Pareto frontier dashed). Each names n.
 std::vector<SvgFile> RenderPlots(const std::vector<ReportGroup>& groups);
 
 // Which outputs WriteReport produces.

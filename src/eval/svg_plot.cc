@@ -10,7 +10,7 @@ namespace kvpress::eval {
 namespace {
 
 // Canvas and plot-area geometry (px).
-constexpr double kWidth = 720, kHeight = 440;
+constexpr double kWidth = 720, kHeight = 460;
 constexpr double kLeft = 70, kRight = 540, kTop = 56, kBottom = 380;
 constexpr double kLegendX = 556;
 constexpr size_t kMaxLegendChars = 26;
@@ -103,6 +103,8 @@ std::string Ellipsize(const std::string& s, size_t n) {
 
 }  // namespace
 
+const char* PaletteColor(size_t i) { return kPalette[i % std::size(kPalette)]; }
+
 std::string XmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -133,27 +135,38 @@ std::string SanitizeFileName(std::string_view name) {
 }
 
 std::string RenderSvgLinePlot(const LinePlot& plot) {
-  // Finite points, sorted by x, per series.
-  std::vector<std::vector<std::pair<double, double>>> pts;
+  // Finite points, sorted by x, per series, each with its error bar (NaN ends when none).
+  struct Point {
+    double x, y, lo, hi;
+  };
+  std::vector<std::vector<Point>> pts;
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+  auto extend_y = [&](double v) {
+    if (!std::isfinite(v)) return;
+    ymin = std::min(ymin, v);
+    ymax = std::max(ymax, v);
+  };
   for (const PlotSeries& s : plot.series) {
     auto& p = pts.emplace_back();
-    for (const auto& [x, y] : s.points) {
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      const auto [x, y] = s.points[i];
       if (!std::isfinite(x) || !std::isfinite(y)) continue;
-      p.emplace_back(x, y);
+      const bool has_bar = i < s.errors.size() && std::isfinite(s.errors[i].first) && std::isfinite(s.errors[i].second);
+      p.push_back({x, y, has_bar ? s.errors[i].first : NAN, has_bar ? s.errors[i].second : NAN});
       xmin = std::min(xmin, x);
       xmax = std::max(xmax, x);
-      ymin = std::min(ymin, y);
-      ymax = std::max(ymax, y);
+      extend_y(y);
+      extend_y(p.back().lo);
+      extend_y(p.back().hi);
     }
-    std::stable_sort(p.begin(), p.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(p.begin(), p.end(), [](const Point& a, const Point& b) { return a.x < b.x; });
   }
   std::vector<ReferenceLine> refs;
   for (const ReferenceLine& r : plot.references) {
     if (!std::isfinite(r.y)) continue;
     refs.push_back(r);
-    ymin = std::min(ymin, r.y);
-    ymax = std::max(ymax, r.y);
+    extend_y(r.y);
+    if (r.band) extend_y(r.band->first), extend_y(r.band->second);
   }
   if (xmin > xmax) xmin = xmax = 0;
   if (ymin > ymax) ymin = ymax = 0;
@@ -201,10 +214,21 @@ std::string RenderSvgLinePlot(const LinePlot& plot) {
   o += "</g>\n";
   o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", Num((kLeft + kRight) / 2),
                    Num(kBottom + 45), XmlEscape(plot.x_label + (xa.log2 ? " (log scale)" : "")));
+  if (!plot.footnote.empty())
+    o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#444444\">{}</text>\n",
+                     Num(kWidth / 2), Num(kBottom + 68), XmlEscape(Ellipsize(plot.footnote, 110)));
   o += fmt::format("<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {0})\">{1}</text>\n",
                    Num((kTop + kBottom) / 2), XmlEscape(plot.y_label));
 
-  // Reference lines (their labels come after the series, so that they stay readable).
+  // Reference bands, then lines (their labels come after the series, so that they stay readable).
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (!refs[i].band) continue;
+    const double top = Py(ya, std::max(refs[i].band->first, refs[i].band->second));
+    const double bottom = Py(ya, std::min(refs[i].band->first, refs[i].band->second));
+    o += fmt::format(
+        "<rect class=\"band\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"0.12\"/>\n",
+        Num(kLeft), Num(top), Num(kRight - kLeft), Num(bottom - top), kRefColors[i % std::size(kRefColors)]);
+  }
   for (size_t i = 0; i < refs.size(); ++i) {
     o += fmt::format(
         "<line class=\"reference\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" "
@@ -212,15 +236,30 @@ std::string RenderSvgLinePlot(const LinePlot& plot) {
         Num(kLeft), Num(kRight), Num(Py(ya, refs[i].y)), kRefColors[i % std::size(kRefColors)]);
   }
 
-  // Series: polyline + markers.
+  // Series: error bars, polyline, markers.
   for (size_t i = 0; i < plot.series.size(); ++i) {
-    const char* color = kPalette[i % std::size(kPalette)];
-    std::string points;
-    for (const auto& [x, y] : pts[i]) points += (points.empty() ? "" : " ") + Num(Px(xa, x)) + "," + Num(Py(ya, y));
-    o += fmt::format("<g class=\"series\">\n<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
-                     color, points);
-    for (const auto& [x, y] : pts[i]) {
-      o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\"/>\n", Num(Px(xa, x)), Num(Py(ya, y)), color);
+    const PlotSeries& series = plot.series[i];
+    const std::string color = series.color.empty() ? kPalette[i % std::size(kPalette)] : series.color;
+    o += "<g class=\"series\">\n";
+    for (const Point& p : pts[i]) {
+      if (!std::isfinite(p.lo)) continue;
+      const std::string x = Num(Px(xa, p.x)), lo = Num(Py(ya, p.lo)), hi = Num(Py(ya, p.hi));
+      o += fmt::format(
+          "<path class=\"error-bar\" d=\"M{0},{1}V{2}M{3},{1}H{4}M{3},{2}H{4}\" stroke=\"{5}\" stroke-width=\"1.2\" "
+          "fill=\"none\"/>\n",
+          x, lo, hi, Num(Px(xa, p.x) - 4), Num(Px(xa, p.x) + 4), color);
+    }
+    if (series.connect) {
+      std::string points;
+      for (const Point& p : pts[i]) points += (points.empty() ? "" : " ") + Num(Px(xa, p.x)) + "," + Num(Py(ya, p.y));
+      o += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>\n", color,
+                       series.dashed ? " stroke-dasharray=\"5,3\"" : "", points);
+    }
+    if (series.markers) {
+      for (const Point& p : pts[i]) {
+        o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\"/>\n", Num(Px(xa, p.x)),
+                         Num(Py(ya, p.y)), color);
+      }
     }
     o += "</g>\n";
   }
@@ -238,11 +277,17 @@ std::string RenderSvgLinePlot(const LinePlot& plot) {
   o += "<g class=\"legend\">\n";
   double legend_y = kTop + 10;
   for (size_t i = 0; i < plot.series.size(); ++i, legend_y += 18) {
-    const char* color = kPalette[i % std::size(kPalette)];
-    o += fmt::format("<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"/>\n",
-                     Num(kLegendX), Num(kLegendX + 22), Num(legend_y), color);
-    o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\"/>\n", Num(kLegendX + 11), Num(legend_y),
-                     color);
+    const PlotSeries& series = plot.series[i];
+    const std::string color = series.color.empty() ? kPalette[i % std::size(kPalette)] : series.color;
+    if (series.connect) {
+      o += fmt::format("<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"{4}/>\n",
+                       Num(kLegendX), Num(kLegendX + 22), Num(legend_y), color,
+                       series.dashed ? " stroke-dasharray=\"5,3\"" : "");
+    }
+    if (series.markers) {
+      o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\"/>\n", Num(kLegendX + 11), Num(legend_y),
+                       color);
+    }
     o += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", Num(kLegendX + 28), Num(legend_y + 4),
                      XmlEscape(Ellipsize(plot.series[i].name, kMaxLegendChars)));
   }

@@ -18,12 +18,21 @@ namespace kvpress::eval {
 struct PlotSeries {
   std::string name;                              // legend entry
   std::vector<std::pair<double, double>> points;  // (x, y); non-finite points are dropped
+  // Vertical error bars: (lo, hi) per point, same index as `points`; empty for none. A bar whose
+  // ends are not finite is not drawn.
+  std::vector<std::pair<double, double>> errors;
+  bool connect = true;      // false: markers only (a scatter)
+  bool dashed = false;      // dashed polyline (e.g. a Pareto frontier)
+  bool markers = true;      // false: the line only
+  std::string color;        // "" = the palette colour of the series' index
 };
 
-// A dashed horizontal line across the plot area with a label at its right end.
+// A dashed horizontal line across the plot area with a label at its left end, optionally over a
+// shaded band (e.g. the full-cache accuracy and its confidence interval).
 struct ReferenceLine {
   std::string label;
   double y = 0;
+  std::optional<std::pair<double, double>> band;  // (lo, hi), drawn translucent
 };
 
 // Everything the writer needs for one chart.
@@ -34,6 +43,7 @@ struct LinePlot {
   std::string y_label;
   std::vector<PlotSeries> series;
   std::vector<ReferenceLine> references;  // usually zero or one; each gets a legend entry
+  std::string footnote;  // one line under the x-axis label ("" for none): sample counts, what bars mean
   // Base-2 logarithmic x axis with ticks at powers of two (for cache budgets 64, 128, ...).
   // Ignored (linear axis used) when some x <= 0.
   bool log2_x = false;
@@ -42,9 +52,12 @@ struct LinePlot {
   std::optional<std::pair<double, double>> y_range;
 };
 
-// Renders `plot` as a standalone SVG 1.1 document (UTF-8, 720x440 px). Text is XML-escaped.
+// Renders `plot` as a standalone SVG 1.1 document (UTF-8, 720x460 px). Text is XML-escaped.
 // A plot without any point still renders axes, title and reference lines.
 std::string RenderSvgLinePlot(const LinePlot& plot);
+
+// The i-th colour of the fixed palette (Tableau 10, cycling): series i is drawn in it by default.
+const char* PaletteColor(size_t i);
 
 // Escapes &, <, >, " and ' for XML text and attribute values.
 std::string XmlEscape(std::string_view text);

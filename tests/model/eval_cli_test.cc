@@ -276,7 +276,7 @@ TEST(SweepCli, TwoShardProcessesThenReport) {
   const json table = json::parse(ReadFileToString(out + "/report.json").value());
   EXPECT_EQ(table.size(), 12u);
   const auto svgs = FilesEnding(out, ".svg");
-  ASSERT_EQ(svgs.size(), 4u);  // accuracy and output length, per dataset
+  ASSERT_EQ(svgs.size(), 8u);  // accuracy, output length, accuracy vs KV bytes and vs tokens/s, per dataset
   for (const std::string& svg : svgs) {
     EXPECT_EQ(std::system(("xmllint --noout " + svg).c_str()), 0) << svg;
   }

@@ -109,13 +109,15 @@ TEST(ReportLibrary, MarkdownCsvJson) {
   ASSERT_NE(g1, std::string::npos) << md;
   ASSERT_NE(g2, std::string::npos);
   EXPECT_LT(g1, g2);
-  EXPECT_NE(md.find("| press | budget | n | accuracy | mean output tokens | press ms/token | KV peak (max) |"),
+  EXPECT_NE(md.find("| press | budget | n | accuracy [95% CI] | Wilson 95% | mean output tokens | press ms/token | "
+                    "KV peak (max) |"),
             std::string::npos);
+  EXPECT_EQ(md.find("\u0394 vs"), std::string::npos);  // no --compare: no comparison column
   EXPECT_EQ(md.find("protocol |"), std::string::npos);  // nothing varies: no protocol/seed columns
-  const size_t full = md.find("| full | \u2014 | 10 | 0.800 | 300.0 | 0.000 | 1.5 MiB |");
-  const size_t h2o64 = md.find("| h2o | 64 | 10 | 0.600 | 464.0 | 0.064 | 1.5 MiB |");
-  const size_t h2o256 = md.find("| h2o | 256 | 10 | 0.700 | 656.0 | 0.256 | 1.5 MiB |");
-  const size_t knorm64 = md.find("| knorm | 64 | 10 | 0.500 |  | 0.064 | 1.5 MiB |");  // missing tokens
+  const size_t full = md.find("| full | \u2014 | 10 | 0.800 |  | 300.0 | 0.000 | 1.5 MiB |");
+  const size_t h2o64 = md.find("| h2o | 64 | 10 | 0.600 |  | 464.0 | 0.064 | 1.5 MiB |");
+  const size_t h2o256 = md.find("| h2o | 256 | 10 | 0.700 |  | 656.0 | 0.256 | 1.5 MiB |");
+  const size_t knorm64 = md.find("| knorm | 64 | 10 | 0.500 |  |  | 0.064 | 1.5 MiB |");  // missing tokens
   ASSERT_NE(full, std::string::npos) << md;
   ASSERT_NE(h2o64, std::string::npos) << md;
   ASSERT_NE(h2o256, std::string::npos) << md;
@@ -131,7 +133,9 @@ TEST(ReportLibrary, MarkdownCsvJson) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "dataset,model_name,press_name,press_spec,cache_budget,accuracy,avg_score,num_samples,"
             "avg_output_tokens,press_ms_per_token,avg_kv_bytes_peak,max_kv_bytes_peak,avg_compression,"
-            "protocol,scoring,max_new_tokens,random_seed,result_file,score_file");
+            "protocol,scoring,max_new_tokens,random_seed,result_file,avg_end_to_end_tokens_per_second,correct,"
+            "accuracy_ci_lo,accuracy_ci_hi,wilson_lo,wilson_hi,compare_to,n_paired,mcnemar_b,mcnemar_c,delta,"
+            "delta_ci_lo,delta_ci_hi,p_mcnemar,p_holm,significant,score_file");
   EXPECT_NE(csv.find("\ngsm8k,org/Model-1,full,,0,0.8,0.8,10,300.0,0.0,1000000.0,1572864,0.5,paper,exact,512,42,"
                      "full.jsonl,"),
             std::string::npos)
@@ -177,7 +181,7 @@ TEST(ReportLibrary, VariantsAreNeverMerged) {
   EXPECT_NE(md.find("| h2o (chat/exact, seed 2) |  | 0.700 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| full (paper/exact, seed 1) | 0.900 |  |"), std::string::npos) << md;
   const std::vector<SvgFile> plots = RenderPlots(groups);
-  ASSERT_EQ(plots.size(), 2u);
+  ASSERT_EQ(plots.size(), 4u);
   EXPECT_EQ(Count(plots[0].svg, "<polyline"), 3u);  // one series per press and variant
 
   auto missing = ParseScoreRow(json{{"dataset", "x"}}, "f_score.json");
@@ -192,8 +196,13 @@ TEST(SvgPlot, EscapesAndIsDeterministic) {
   p.title = "a<b & \"c\" 'd' \x01";
   p.x_label = "budget";
   p.y_label = "accuracy";
-  p.series = {{"x<y>", {{128, 0.5}, {64, 0.25}, {NAN, 1}}}, {"empty", {}}};
-  p.references = {{"full & more", 0.75}};
+  p.series.resize(2);
+  p.series[0].name = "x<y>";
+  p.series[0].points = {{128, 0.5}, {64, 0.25}, {NAN, 1}};
+  p.series[1].name = "empty";
+  p.references.resize(1);
+  p.references[0].label = "full & more";
+  p.references[0].y = 0.75;
   p.log2_x = true;
   const std::string svg = RenderSvgLinePlot(p);
   EXPECT_EQ(svg, RenderSvgLinePlot(p));
@@ -214,8 +223,8 @@ TEST(ReportCli, WritesEverything) {
   const std::string dir = MakeResults(), out = TempDir("report-out") + "/sub";
   const auto r = RunKvpress("report " + dir + " --output-dir " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("| h2o | 64 | 10 | 0.600 |"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("wrote 7 files"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("| h2o | 64 | 10 | 0.600 ["), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("wrote 11 files"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("skipping score file"), std::string::npos) << r.err;
   EXPECT_EQ(ReadText(out + "/report.md"), r.out);
   EXPECT_EQ(Count(ReadText(out + "/report.csv"), "\n"), 11u);
