@@ -114,7 +114,7 @@ def _build_request(
     questions: Optional[Sequence[str]] = None,
     prompt: Optional[str] = None,
     prompt_ids: Optional[Sequence[int]] = None,
-    answer_prefix: str = "",
+    answer_prefix: Optional[str] = "",
     press: Optional[Press] = None,
     cache_budget: Optional[int] = None,
     compression_ratio: Optional[float] = None,
@@ -189,7 +189,7 @@ def _build_request(
             r.questions = list(questions)
         elif question is not None:
             r.questions = [question]
-    r.answer_prefix = answer_prefix
+    r.answer_prefix = answer_prefix or ""
     r.chat = "auto" if chat is None else ("on" if chat else "off")
     r.enable_thinking = enable_thinking
     r.max_context_length = int(max_context_length or 0)
@@ -294,7 +294,7 @@ class TextGenerationPipeline:
         context: str = "",
         question: Optional[str] = None,
         questions: Optional[Sequence[str]] = None,
-        answer_prefix: str = "",
+        answer_prefix: Optional[str] = "",
         press: Optional[Press] = None,
         max_new_tokens: int = 50,
         max_context_length: Optional[int] = None,

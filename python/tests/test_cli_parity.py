@@ -82,6 +82,25 @@ def test_call_budget_overrides_the_press_budget(tiny, cli):
     assert max(mine["details"][0]["kept_per_layer"]) <= 9
 
 
+SETTING_CASES = [
+    (dict(answer_prefix="a=", stop=[". "]), ["--answer-prefix", "a=", "--stop", ". "]),
+    (dict(max_context_length=10), ["--max-context-length", "10"]),
+    (dict(press=kv.SnapKVDecodingPress(cache_budget=12, window_size=4), prefill_chunk=5, kv_dtype="bf16"),
+     ["--press", "snapkv_d:window=4", "--cache-budget", "12", "--prefill-chunk", "5", "--kv-dtype", "bf16"]),
+    (dict(press=kv.DecodingPress(kv.KnormPress(), compression_interval=4, target_size=12)),
+     ["--press", "knorm", "--compression-interval", "4", "--target-size", "12"]),
+    (dict(chat=False, repetition_penalty=1.3), ["--no-chat", "--repetition-penalty", "1.3"]),
+]
+
+
+@pytest.mark.parametrize("settings,flags", SETTING_CASES)
+def test_tiny_generate_flags_match_cli(tiny, cli, settings, flags):
+    pipe = kv.pipeline(tiny, threads=THREADS)
+    mine = pipe(CONTEXT, question=QUESTIONS[1], max_new_tokens=32, **settings)
+    theirs = cli.json(cli_pipeline_args(CONTEXT, QUESTIONS[1:2], 32, flags))
+    assert_same_answers(mine, theirs, QUESTIONS[1:2])
+
+
 def test_tiny_sampling_matches_cli(tiny, cli):
     pipe = kv.pipeline(tiny, threads=THREADS)
     mine = pipe(CONTEXT, question=QUESTIONS[2], max_new_tokens=30, temperature=0.8, top_p=0.9, seed=7)
