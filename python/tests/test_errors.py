@@ -30,6 +30,7 @@ def test_corrupt_model_file_has_the_cli_message(cli, tmp_path):
     assert e.value.exit_code == code
 
 
+@pytest.mark.model
 def test_missing_tokenizer_has_the_cli_message(cli, tmp_path):
     missing = str(tmp_path / "tok.json")
     code, message = cli.error(["generate", "--tokenizer", missing, "--prompt", "hi"])
