@@ -29,6 +29,9 @@ struct GenerateOptions {
   // Generate then returns finish_reason "cancelled"; RunPipeline and StartSequence a Cancelled
   // status. Decoding stops through the token callback, as before.
   const std::atomic<bool>* cancel = nullptr;
+  // RunPipeline: called with the question's index before it is prefilled (its answer's tokens
+  // follow), so a streaming caller can tell the answers apart. May be empty.
+  std::function<void(size_t question)> on_question;
 };
 
 struct GenerateResult {

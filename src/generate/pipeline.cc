@@ -42,6 +42,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
       }
     }
     Session& session = *session_ptr;
+    if (options.on_question) options.on_question(q);
     const Metrics before = session.CurrentMetrics();
     std::vector<float> logits = context_logits;
     RETURN_IF_ERROR(session.Prefill(qs[q], ForwardPhase::kQuestion, logits));

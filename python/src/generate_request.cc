@@ -1,0 +1,231 @@
+// The steps of tools/cmd_generate.cc RunGenerate, in the same order and with the same library calls,
+// minus the terminal output (progress line, streaming to stdout); tests/test_cli_parity.py checks the
+// two agree.
+#include "generate_request.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "core/log.h"
+#include "generate/chat_prompt.h"
+#include "generate/pipeline.h"
+#include "model/transformer.h"
+#include "press/eviction_log.h"
+#include "press/registry.h"
+
+namespace kvpress::py {
+namespace {
+
+// Everything before the generated ids decoded together with them, minus the text of `before`
+// (so leading-space rules see the context), as the CLI's --json does.
+std::string DecodeAfter(const Tokenizer* tok, const std::vector<int32_t>& before, const std::vector<int32_t>& gen) {
+  if (tok == nullptr) return std::string();
+  std::vector<int32_t> all = before;
+  all.insert(all.end(), gen.begin(), gen.end());
+  const std::string full = tok->Decode(all);
+  const std::string head = tok->Decode(before);
+  return full.substr(std::min(head.size(), full.size()));
+}
+
+StatusOr<DType> ParseKvDtype(const std::string& name) {
+  if (name == "f32") return DType::kF32;
+  if (name == "f16") return DType::kF16;
+  if (name == "bf16") return DType::kBF16;
+  return InvalidArgument("kv_dtype: '" + name + "' is not one of f32, f16, bf16");
+}
+
+// The context (and question) ids of `r`, as the CLI builds them.
+struct PromptIds {
+  std::vector<int32_t> context;
+  std::vector<std::vector<int32_t>> questions;
+};
+
+StatusOr<PromptIds> BuildPrompt(const PyModel& m, const GenerateRequest& r) {
+  PromptIds p;
+  const Tokenizer* tok = m.tokenizer.get();
+  if (r.has_prompt_ids) {
+    p.context = r.prompt_ids;
+    return p;
+  }
+  if (r.pipeline) {
+    PipelinePromptOptions po;
+    po.context = r.context;
+    po.questions = r.questions;
+    po.answer_prefix = r.answer_prefix;
+    po.max_context_length = r.max_context_length;
+    po.enable_thinking = r.enable_thinking;
+    if (r.chat != "off") {
+      RETURN_IF_ERROR(m.chat_status);
+      if (m.chat) {
+        po.chat = &*m.chat;
+        po.special_tokens = m.special_tokens;
+      } else if (r.chat == "on") {
+        const std::string where = m.tokenizer_path.empty() ? m.model->path : m.tokenizer_path;
+        return NotFound(where + ": chat=True given but the model has no chat template");
+      }
+    }
+    ASSIGN_OR_RETURN(PipelinePrompt built, BuildPipelinePrompt(*tok, po));
+    if (built.truncated) {
+      Log(LogLevel::kWarning, "context truncated to max_context_length {} tokens", r.max_context_length);
+    }
+    p.context = std::move(built.context);
+    p.questions = std::move(built.questions);
+    return p;
+  }
+  ASSIGN_OR_RETURN(p.context, tok->Encode(r.prompt, r.add_bos));
+  if (r.max_context_length > 0 && static_cast<int>(p.context.size()) > r.max_context_length) {
+    Log(LogLevel::kWarning, "prompt truncated to max_context_length {} tokens", r.max_context_length);
+    p.context.resize(static_cast<size_t>(r.max_context_length));
+  }
+  return p;
+}
+
+// Checks the prompt against the model as the CLI does (ids in range, not empty, fits the trained
+// context).
+Status CheckPrompt(const Model& model, const PromptIds& p) {
+  for (int32_t id : p.context) {
+    if (id < 0 || id >= model.config.vocab_size) {
+      return InvalidArgument(
+          fmt::format("prompt_ids: id {} is outside the vocabulary [0, {})", id, model.config.vocab_size));
+    }
+  }
+  if (p.context.empty()) return InvalidArgument("prompt: empty prompt and the model has no BOS token");
+  size_t longest_question = 0;
+  for (const auto& q : p.questions) longest_question = std::max(longest_question, q.size());
+  const int64_t prompt_tokens = static_cast<int64_t>(p.context.size() + longest_question);
+  if (model.config.max_position > 0 && prompt_tokens > model.config.max_position) {
+    return FailedPrecondition(fmt::format(
+        "the prompt has {} tokens but {} was trained on {} positions; pass max_context_length=N "
+        "(N <= {}) to keep the first N context tokens",
+        prompt_tokens, model.path, model.config.max_position,
+        std::max<int64_t>(1, model.config.max_position - static_cast<int64_t>(longest_question))));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
+  if (r.press.empty()) {
+    if (!r.eviction_log.empty()) return InvalidArgument("eviction_log needs a press");
+    if (r.cache_budget > 0 || r.compression_ratio > 0 || r.target_size > 0 || r.prefill_chunk > 0) {
+      return InvalidArgument(
+          "cache_budget/compression_ratio/target_size/prefill_chunk need a press (see kvpress_cpp.presses.available())");
+    }
+    return std::unique_ptr<Press>();
+  }
+  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(r.press));
+  spec.budget = BudgetPolicy{r.cache_budget, r.compression_ratio, r.compression_interval, r.target_size};
+  spec.seed = r.seed;
+  return CreatePress(spec);
+}
+
+}  // namespace
+
+Status CheckPressSpec(const std::string& spec_text, int cache_budget, double compression_ratio,
+                      int compression_interval, int target_size) {
+  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(spec_text));
+  spec.budget = BudgetPolicy{cache_budget, compression_ratio, compression_interval, target_size};
+  ASSIGN_OR_RETURN(std::unique_ptr<Press> press, CreatePress(spec));
+  (void)press;
+  return Status::Ok();
+}
+
+StatusOr<nlohmann::json> RunGenerateRequest(const PyModel& m, const GenerateRequest& r,
+                                            const std::atomic<bool>* cancel, const TextSink& sink) {
+  if (!r.has_prompt && !r.has_prompt_ids && !r.pipeline) {
+    return InvalidArgument("no prompt: give prompt=TEXT, prompt_ids=IDS or a context [with question=Q]");
+  }
+  const Model& model = *m.model;
+  const Tokenizer* tok = m.tokenizer.get();
+  if (tok == nullptr && !r.has_prompt_ids) return m.tokenizer_status;
+  ASSIGN_OR_RETURN(PromptIds prompt, BuildPrompt(m, r));
+  RETURN_IF_ERROR(CheckPrompt(model, prompt));
+  const std::vector<int32_t>& context = prompt.context;
+  const std::vector<std::vector<int32_t>>& questions = prompt.questions;
+
+  GenerateOptions opt;
+  opt.max_new_tokens = r.max_new_tokens;
+  opt.sampling = SamplerParams{r.temperature, r.top_k, r.top_p, r.min_p, r.repetition_penalty, r.seed};
+  opt.stop_ids = DefaultStopIds(model.config, tok);
+  opt.stop_strings = r.stop;
+  opt.stop_on_repetition = r.stop_on_repetition;
+  opt.tokenizer = tok;
+  if (!r.stop.empty() && tok == nullptr) return InvalidArgument("stop needs a tokenizer");
+  ASSIGN_OR_RETURN(std::unique_ptr<Press> press, MakePress(r));
+  if (press) {
+    opt.press = press.get();
+    opt.press_chunk = r.prefill_chunk;
+  }
+  ASSIGN_OR_RETURN(opt.kv_dtype, ParseKvDtype(r.kv_dtype));
+  if (static_cast<int64_t>(context.size()) + r.max_new_tokens > model.config.max_position) {
+    Log(LogLevel::kWarning, "prompt ({}) + max_new_tokens ({}) exceeds the model's trained context ({})",
+        context.size(), r.max_new_tokens, model.config.max_position);
+  }
+  std::unique_ptr<EvictionLog> eviction_log;
+  if (!r.eviction_log.empty() && press) {
+    ASSIGN_OR_RETURN(eviction_log, EvictionLog::Open(r.eviction_log));
+    eviction_log->set_n_heads(model.config.n_heads);
+    press->set_eviction_log(eviction_log.get());
+  }
+
+  Transformer transformer(model, r.threads);
+  opt.cancel = cancel;
+  // Streaming: one decoder per answer, primed with what precedes it.
+  std::unique_ptr<StreamingDecoder> stream;
+  size_t question_index = 0;
+  auto flush_stream = [&] {
+    if (stream && sink) {
+      const std::string rest = stream->Flush();
+      if (!rest.empty()) sink(question_index, rest);
+    }
+  };
+  auto start_stream = [&](size_t q) {
+    flush_stream();
+    question_index = q;
+    if (!sink || tok == nullptr) return;
+    std::vector<int32_t> before = context;
+    if (q < questions.size()) before.insert(before.end(), questions[q].begin(), questions[q].end());
+    stream = std::make_unique<StreamingDecoder>(*tok, before);
+  };
+  opt.on_question = start_stream;
+  TokenCallback on_token = [&](int32_t id) {
+    if (stream && sink) {
+      const std::string piece = stream->Push(id);
+      if (!piece.empty()) sink(question_index, piece);
+    }
+    return cancel == nullptr || !cancel->load();
+  };
+
+  nlohmann::json out;
+  if (!r.pipeline) {
+    start_stream(0);
+    ASSIGN_OR_RETURN(GenerateResult result, Generate(transformer, context, opt, on_token));
+    flush_stream();
+    out = {{"text", DecodeAfter(tok, context, result.tokens)},
+           {"tokens", result.tokens},
+           {"prompt_tokens", context.size()},
+           {"finish_reason", result.finish_reason},
+           {"metrics", result.metrics.ToJson()},
+           {"kept_per_layer", result.kept_per_layer}};
+    return out;
+  }
+  ASSIGN_OR_RETURN(PipelineResult result, RunPipeline(transformer, context, questions, opt, on_token));
+  flush_stream();
+  nlohmann::json answers = nlohmann::json::array();
+  for (size_t q = 0; q < result.answers.size(); ++q) {
+    const PipelineAnswer& a = result.answers[q];
+    std::vector<int32_t> before = context;
+    before.insert(before.end(), a.question_ids.begin(), a.question_ids.end());
+    answers.push_back({{"question", q < r.questions.size() ? r.questions[q] : ""},
+                       {"text", DecodeAfter(tok, before, a.tokens)},
+                       {"tokens", a.tokens},
+                       {"finish_reason", a.finish_reason},
+                       {"metrics", a.metrics.ToJson()},
+                       {"kept_per_layer", a.kept_per_layer}});
+  }
+  out = {{"answers", answers}, {"prompt_tokens", context.size()}, {"metrics", result.metrics.ToJson()}};
+  return out;
+}
+
+}  // namespace kvpress::py
