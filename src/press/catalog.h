@@ -19,5 +19,13 @@ PressInfo KeyDiffPressInfo();
 PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
+// Wrappers (press(inner,...)).
+PressInfo ComposedPressInfo();
+PressInfo AdaKvPressInfo();
+PressInfo PyramidKvPressInfo();
+PressInfo PerLayerPressInfo();
+PressInfo DecodingPressInfo();
+PressInfo CompressionRatioDecodingPressInfo();
+PressInfo PrefillDecodingPressInfo();
 
 }  // namespace kvpress
