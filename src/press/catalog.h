@@ -27,5 +27,7 @@ PressInfo PerLayerPressInfo();
 PressInfo DecodingPressInfo();
 PressInfo CompressionRatioDecodingPressInfo();
 PressInfo PrefillDecodingPressInfo();
+PressInfo ChunkPressInfo();
+PressInfo ChunkKvPressInfo();
 
 }  // namespace kvpress

@@ -16,6 +16,7 @@
 // the kept sets, and cache lengths only for the non-adaptive presses).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -103,7 +104,9 @@ class PressCatalogueGoldens : public ::testing::Test {
             const auto band = c["band"][l][g].get<std::set<int32_t>>();
             const auto got_span = session.cache().Positions(l, g);
             const std::set<int32_t> got(got_span.begin(), got_span.end());
-            if (band.empty()) EXPECT_EQ(got.size(), want.size()) << "layer " << l << " head " << g;
+            if (band.empty()) {
+              EXPECT_EQ(got.size(), want.size()) << "layer " << l << " head " << g;
+            }
             std::vector<int32_t> diff;
             std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(), std::back_inserter(diff));
             for (int32_t p : diff) {
@@ -118,6 +121,25 @@ class PressCatalogueGoldens : public ::testing::Test {
           }
         }
       }
+      if (spec_text.rfind("adakv", 0) == 0) {
+        // Upstream keeps every head at full length (masked keys): n slots × heads × layers.
+        const size_t masked_bytes = context.size() * static_cast<size_t>(model_->config.n_layers) *
+                                    static_cast<size_t>(model_->config.n_kv_heads) * session.cache().SlotBytes();
+        const size_t ours = session.cache().LiveBytes();
+        int shortest = 1 << 30, longest = 0;
+        for (int l = 0; l < model_->config.n_layers; ++l) {
+          for (int g = 0; g < model_->config.n_kv_heads; ++g) {
+            shortest = std::min(shortest, session.cache().Size(l, g));
+            longest = std::max(longest, session.cache().Size(l, g));
+          }
+        }
+        std::printf("[ %s r=%.2f ] KV bytes after prefill: ours %zu (heads of %d..%d slots), upstream masked %zu: "
+                    "%zu freed (%.1f%%)\n",
+                    spec_text.c_str(), ratio, ours, shortest, longest, masked_bytes, masked_bytes - ours,
+                    100.0 * static_cast<double>(masked_bytes - ours) / static_cast<double>(masked_bytes));
+        EXPECT_LT(ours, masked_bytes);
+        EXPECT_LT(shortest, longest) << "adakv head budgets should be ragged";
+      }
       ASSERT_TRUE(session.Prefill(question, ForwardPhase::kQuestion, logits).ok());
       DecodeLoopOptions opt;
       opt.max_new_tokens = max_new;
@@ -130,7 +152,9 @@ class PressCatalogueGoldens : public ::testing::Test {
       size_t common = 0;
       while (common < ids.size() && common < want_ids.size() && ids[common] == want_ids[common]) ++common;
       const bool ids_equal = ids == want_ids;
-      if (differing == 0) EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
+      if (differing == 0) {
+        EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
+      }
       if (spec_text.rfind("adakv", 0) != 0) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {

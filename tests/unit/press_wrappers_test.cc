@@ -547,5 +547,54 @@ TEST(PrefillDecodingBruteForce, PrefillPressThenDecodingPress) {
   EXPECT_EQ(prunes, 3 * 3);
 }
 
+// ------------------------------------------------------------------------------------------------
+// chunk and chunkkv.
+
+TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
+  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 35}});
+  ASSERT_EQ(ev.size(), 3u);
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      Choice want;
+      for (int start = 0; start < 35; start += 10) {
+        const int len = std::min(10, 35 - start);
+        const std::vector<double> s(e.before[g].score.begin() + start, e.before[g].score.begin() + start + len);
+        const std::vector<int32_t> p(e.before[g].pos.begin() + start, e.before[g].pos.begin() + start + len);
+        const Choice c = TopK(s, p, std::max(1, len / 2));
+        want.kept.insert(c.kept.begin(), c.kept.end());
+        want.band.insert(c.band.begin(), c.band.end());
+      }
+      EXPECT_EQ(want.kept.size(), 17u);  // 5 + 5 + 5 + 2
+      ExpectKept(AsSet(e.after[g].pos), want, "chunk");
+    }
+  }
+}
+
+TEST(ChunkKvBruteForce, WholeChunksByMeanHeadSummedScore) {
+  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  ASSERT_EQ(ev.size(), 3u);
+  for (const Event& e : ev) {
+    // 6 complete chunks + one of 2 slots: 7 chunks, ⌊7·0.5⌋ = 3 kept.
+    std::vector<double> chunk_score;
+    std::vector<int32_t> chunk_id;
+    for (int c = 0; c < 7; ++c) {
+      const int start = c * 5, len = std::min(5, 32 - start);
+      double s = 0;
+      for (const HeadState& h : e.before) {
+        for (int j = start; j < start + len; ++j) s += h.score[static_cast<size_t>(j)];
+      }
+      chunk_score.push_back(s / len);
+      chunk_id.push_back(c);
+    }
+    const Choice chunks = TopK(chunk_score, chunk_id, 3);
+    ASSERT_TRUE(chunks.band.empty());
+    std::set<int32_t> want;
+    for (int32_t c : chunks.kept) {
+      for (int j = c * 5; j < std::min(32, c * 5 + 5); ++j) want.insert(e.before[0].pos[static_cast<size_t>(j)]);
+    }
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+  }
+}
+
 }  // namespace
 }  // namespace kvpress
