@@ -38,7 +38,8 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from kvpress import (AdaKVPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress, KnormPress,
+from kvpress import (AdaKVPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
+                     KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
                      StreamingLLMPress)
 
@@ -50,6 +51,7 @@ RATIOS = [0.25, 0.5, 0.75]
 MAX_NEW = 32
 MIN_CONTEXT = 550
 TIE_REL = 1e-5
+CHUNK = 128
 
 
 def per_layer_ratios(r, n_layers):
@@ -79,10 +81,17 @@ def cases(n_layers):
             return PerLayerCompressionPress(k, per_layer_ratios(r, n_layers)), [k], "head"
         spec = "per_layer(knorm):ratios=" + "/".join(fmt(x) for x in per_layer_ratios(r, n_layers))
         out.append((spec, r, "prefill", per_layer))
+        # Upstream gathers kept slots in score order (topk indices are not sorted), so a second press
+        # that reads slot order (streaming_llm's "first n_sink / most recent") sees knorm's ranking,
+        # not positions; ours keeps position order. Cases whose second press is order-independent:
         def composed(r=r):
+            s = StreamingLLMPress(compression_ratio=r)
+            return ComposedPress([s, KnormPress(compression_ratio=r)]), [], "none"
+        out.append(("composed(streaming_llm,knorm)", r, "prefill", composed))
+        def composed2(r=r):
             k = KnormPress(compression_ratio=r)
-            return ComposedPress([k, StreamingLLMPress(compression_ratio=r)]), [k], "composed"
-        out.append(("composed(knorm,streaming_llm)", r, "prefill", composed))
+            return ComposedPress([k, KeyDiffPress(compression_ratio=r)]), [k], "composed"
+        out.append(("composed(knorm,keydiff)", r, "prefill", composed2))
         def prefill_decoding(r=r):
             s = SnapKVPress(compression_ratio=r)
             d = DecodingPress(base_press=KnormPress(), compression_interval=8, target_size=256)
@@ -93,6 +102,14 @@ def cases(n_layers):
             return CompressionRatioDecodingPress(base_press=KnormPress(), target_compression_ratio=r,
                                                  compression_interval=8), [], "none"
         out.append((f"compression_ratio_decoding(knorm):target_ratio={fmt(r)},interval=8", r, "decoding", crd))
+    for r in RATIOS:
+        def chunk(r=r):
+            k = KnormPress(compression_ratio=r)
+            return ChunkPress(k, chunk_length=CHUNK), [k], "chunk"
+        out.append((f"chunk(knorm):length={CHUNK}", r, "prefill", chunk))
+        def chunkkv(r=r):
+            return ChunkKVPress(KnormPress(compression_ratio=r), chunk_length=20), [], "none"
+        out.append(("chunkkv(knorm):length=20", r, "prefill", chunkkv))
     for target in (256, 384):
         def dec(target=target):
             return DecodingPress(base_press=KnormPress(), compression_interval=8, target_size=target), [], "none"
@@ -202,6 +219,16 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
                 s.scatter_(-1, top, torch.finfo(s.dtype).max)
                 flat = band_of(s.reshape(-1), n_kept * s.shape[0])
                 bands.append([[j % n for j in flat if j // n == h] for h in range(s.shape[0])])
+            elif group == "chunk":  # per head and chunk of CHUNK slots
+                r = scorers[0].compression_ratio
+                brow = []
+                for h in range(sc.shape[0]):
+                    b = []
+                    for start in range(0, n, CHUNK):
+                        seg = sc[h, start:start + CHUNK]
+                        b += [start + j for j in band_of(seg, max(1, int(seg.numel() * (1 - r))))]
+                    brow.append(b)
+                bands.append(brow)
             else:  # per head, cut at the head's kept count (composed: the first press's count)
                 brow = []
                 for h in range(sc.shape[0]):
