@@ -41,7 +41,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from kvpress import (AdaKVPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
-                     StreamingLLMPress)
+                     SimLayerKVPress, StreamingLLMPress)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests/fixtures/press_catalogue_goldens/smollm2_135m.json"
@@ -110,6 +110,10 @@ def cases(n_layers):
         def chunkkv(r=r):
             return ChunkKVPress(KnormPress(compression_ratio=r), chunk_length=20), [], "none"
         out.append(("chunkkv(knorm):length=20", r, "prefill", chunkkv))
+    for t in (0.5, 0.7, 0.9):
+        def simlayer(t=t):
+            return SimLayerKVPress(lazy_threshold=t, n_recent=256), [], "none"
+        out.append((f"simlayerkv:threshold={fmt(t)},n_recent=256", 0.0, "prefill", simlayer))
     for target in (256, 384):
         def dec(target=target):
             return DecodingPress(base_press=KnormPress(), compression_interval=8, target_size=target), [], "none"
@@ -177,7 +181,7 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
 
         def score(module, hidden_states, keys, values, attentions, kwargs, orig=orig):
             s = orig(module, hidden_states, keys, values, attentions, kwargs)
-            captured.setdefault(module.layer_idx, s.detach().clone()[0])
+            captured.setdefault(module.layer_idx, []).append(s.detach().clone()[0])  # ChunkPress: one per chunk
             return s
         sp.score = score
     for layer in model.model.layers:
@@ -207,7 +211,7 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
                 layer_sets.append(sorted(pos))
                 rows.append(hexmask(pos, n))
             kept.append(rows)
-            sc = captured.get(l)
+            sc = torch.cat(captured[l], dim=-1) if l in captured else None
             if sc is None or group == "none":
                 bands.append([[] for _ in rows])
             elif group == "layer":  # adakv: safeguard then global cut
@@ -273,7 +277,7 @@ class _null:
 
 def main():
     model_dir = sys.argv[1] if len(sys.argv) > 1 else "/work/cache/smollm2-hf-f32"
-    only = sys.argv[2] if len(sys.argv) > 2 else None
+    only = sys.argv[2].split("|") if len(sys.argv) > 2 else None  # "composed|simlayerkv": rerun those
     versions = {k: importlib.metadata.version(k) for k in PINNED}
     if versions != PINNED:
         print(f"warning: versions {versions} differ from the pinned {PINNED}", flush=True)
@@ -295,9 +299,10 @@ def main():
               "context_ids": ctx, "question_ids": q, "max_new_tokens": MAX_NEW, "tie_rel": TIE_REL,
               "no_press_ids": result_base["ids"], "cases": []}
     if OUT.exists() and only:
-        result["cases"] = [c for c in json.loads(OUT.read_text())["cases"] if only not in c["spec"]]
+        result["cases"] = [c for c in json.loads(OUT.read_text())["cases"]
+                           if not any(o in c["spec"] for o in only)]
     for spec, r, kind, build in cases(model.config.num_hidden_layers):
-        if only and only not in spec:
+        if only and not any(o in spec for o in only):
             continue
         t0 = time.time()
         press, scorers, group = build()

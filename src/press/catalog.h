@@ -19,6 +19,7 @@ PressInfo KeyDiffPressInfo();
 PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
+PressInfo SimLayerKvPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

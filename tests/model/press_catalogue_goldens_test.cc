@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv) against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv) and simlayerkv against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -185,6 +185,7 @@ TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }
 TEST_F(PressCatalogueGoldens, ChunkKv) { RunCases("chunkkv("); }
+TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
 
 }  // namespace
 }  // namespace kvpress

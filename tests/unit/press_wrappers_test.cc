@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, composed, pyramidkv, per_layer, decoding, compression_ratio_decoding,
-// prefill_decoding) and the nested spec syntax.
+// prefill_decoding, chunk, chunkkv), simlayerkv and the nested spec syntax.
 //
 // Brute force: a tiny llama-shaped model with random weights runs through the real Transformer; a
 // probe hook snapshots every layer's cache (positions and keys, widened to double) before and after
@@ -173,6 +173,8 @@ struct Event {
   ForwardPhase phase = ForwardPhase::kPrefill;
   int n_tokens = 0;
   int32_t last_position = 0;
+  std::vector<double> last_query;        // [H*hd] post-RoPE query of the forward's last token
+  std::vector<std::vector<std::vector<double>>> keys;  // [KV][n][hd] keys before the press
   std::vector<HeadState> before, after;  // [KV]
 };
 
@@ -203,6 +205,20 @@ class Probe : public LayerHook {
     e.n_tokens = ctx.info.n_tokens;
     e.last_position = ctx.positions.back();
     e.before = Snapshot(*ctx.cache, ctx.layer);
+    if (ctx.queries != nullptr) {
+      const int hd = ctx.cache->head_dim();
+      const int hw = hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
+      const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
+      e.last_query.assign(q, q + hw);
+      std::vector<float> k(static_cast<size_t>(hd));
+      e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
+      for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
+        for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
+          ctx.cache->KeyAt(ctx.layer, g, j, k.data());
+          e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
+        }
+      }
+    }
     press_->AfterAttention(ctx);
     e.after = Snapshot(*ctx.cache, ctx.layer);
     events.push_back(std::move(e));
@@ -594,6 +610,68 @@ TEST(ChunkKvBruteForce, WholeChunksByMeanHeadSummedScore) {
     }
     for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// simlayerkv: lazy layers from the last query's dense attention, recomputed in double.
+
+// Σ over the first n_initial and the n_recent slots before the last of the last query's attention,
+// softmax over every slot, mean over the query heads.
+double LazyScore(const Event& e, int n_initial, int n_recent) {
+  const int KV = static_cast<int>(e.keys.size()), G = 2, hd = 8;
+  double total = 0;
+  for (int h = 0; h < KV * G; ++h) {
+    const auto& keys = e.keys[static_cast<size_t>(h / G)];
+    const int n = static_cast<int>(keys.size());
+    std::vector<double> logit(static_cast<size_t>(n));
+    double mx = -1e300;
+    for (int j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int c = 0; c < hd; ++c) dot += e.last_query[static_cast<size_t>(h * hd + c)] * keys[static_cast<size_t>(j)][static_cast<size_t>(c)];
+      logit[static_cast<size_t>(j)] = dot / std::sqrt(static_cast<double>(hd));
+      mx = std::max(mx, logit[static_cast<size_t>(j)]);
+    }
+    double z = 0;
+    for (double& v : logit) z += (v = std::exp(v - mx));
+    for (int j = 0; j < n; ++j) {
+      if (j < n_initial || (j >= n - 1 - n_recent && j < n - 1)) total += logit[static_cast<size_t>(j)] / z;
+    }
+  }
+  return total / (KV * G);
+}
+
+TEST(SimLayerKvBruteForce, LazyLayersKeepSinksAndRecentInPrefillAndDecoding) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 40}};
+  for (int i = 0; i < 4; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  // Scores of every layer from a run with the press off, then a threshold between them.
+  auto off = RunPress("simlayerkv:n_initial=2,n_recent=10", {}, fw, 4, 2);
+  std::vector<double> scores;
+  for (const Event& e : off) {
+    if (e.phase == ForwardPhase::kPrefill) scores.push_back(LazyScore(e, 2, 10));
+    EXPECT_EQ(e.after[0].pos, e.before[0].pos) << "threshold 1 is off";
+  }
+  ASSERT_EQ(scores.size(), 4u);
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  const double threshold = (sorted[1] + sorted[2]) / 2;
+  ASSERT_GT(sorted[2] - sorted[1], 1e-4) << "scores too close to split";
+  auto ev = RunPress("simlayerkv:n_initial=2,n_recent=10,threshold=" + std::to_string(threshold), {}, fw, 4, 2);
+  int lazy_layers = 0;
+  for (const Event& e : ev) {
+    const bool lazy = scores[static_cast<size_t>(e.layer)] > std::stod(std::to_string(threshold));
+    if (e.phase == ForwardPhase::kPrefill) lazy_layers += lazy ? 1 : 0;
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const auto& pos = e.before[g].pos;
+      if (!lazy) {
+        EXPECT_EQ(e.after[g].pos, pos) << "layer " << e.layer << " is not lazy";
+        continue;
+      }
+      std::vector<int32_t> want(pos.begin(), pos.begin() + 2);  // 2 sinks + the last 9
+      want.insert(want.end(), pos.end() - 9, pos.end());
+      EXPECT_EQ(e.after[g].pos, want) << "layer " << e.layer << (e.phase == ForwardPhase::kDecode ? " decode" : "");
+    }
+  }
+  EXPECT_EQ(lazy_layers, 2);
 }
 
 }  // namespace
