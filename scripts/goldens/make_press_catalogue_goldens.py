@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import pathlib
 import sys
 import time
@@ -44,7 +45,7 @@ from kvpress import (AdaKVPress, ChunkKVPress, ChunkPress, ComposedPress, Compre
                      SimLayerKVPress, StreamingLLMPress)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-OUT = ROOT / "tests/fixtures/press_catalogue_goldens/smollm2_135m.json"
+OUT = pathlib.Path(os.environ.get("GOLDEN_OUT", ROOT / "tests/fixtures/press_catalogue_goldens/smollm2_135m.json"))
 DATA = ROOT.parent / "shared/data/datasets/lsat-lr/lsat-lr.jsonl"
 PINNED = {"kvpress": "0.5.5", "transformers": "5.2.0", "torch": "2.15.0"}
 RATIOS = [0.25, 0.5, 0.75]
