@@ -18,6 +18,9 @@ int RunPresses(bool json) {
     for (const auto& q : p.params) params.push_back({{"name", q.name}, {"default", q.default_value}, {"help", q.help}});
     all.push_back({{"name", p.name}, {"summary", p.summary}, {"paper", p.paper}, {"phases", p.phases},
                    {"needs", p.needs}, {"params", params}});
+    if (p.max_children != 0) {
+      all.back()["wraps"] = {{"min", p.min_children}, {"max", p.max_children}, {"help", p.children_help}};
+    }
   }
   if (json) {
     std::printf("%s\n", all.dump(2).c_str());
@@ -26,12 +29,18 @@ int RunPresses(bool json) {
   for (const PressInfo& p : AllPresses()) {
     std::printf("%s\n", fmt::format("{:<20} {}", p.name, p.summary).c_str());
     std::printf("%s\n", fmt::format("{:<20} phases: {}; needs: {}; paper: {}", "", p.phases, p.needs, p.paper).c_str());
+    if (p.max_children != 0) {
+      std::printf("%s\n", fmt::format("{:<20} wraps: {}({})", "", p.name, p.children_help).c_str());
+    }
     for (const auto& q : p.params) {
       std::printf("%s\n", fmt::format("{:<20}   {}={}  {}", "", q.name, q.default_value, q.help).c_str());
     }
   }
   std::printf("\nUse: --press NAME[:key=value,...] with --cache-budget N (per KV head per layer) or "
-              "--compression-ratio R (fraction removed at prefill).\n");
+              "--compression-ratio R (fraction removed at prefill).\n"
+              "Wrappers nest: --press 'adakv(snapkv:window=32):alpha=0.2', 'composed(knorm:ratio=0.3,streaming_llm)',\n"
+              "'prefill_decoding(snapkv,decoding(knorm):target=256,interval=8)'. Every press also takes ratio=R or\n"
+              "budget=B, which override the flags for that press (its inner presses inherit them).\n");
   return kExitOk;
 }
 

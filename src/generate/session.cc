@@ -32,13 +32,14 @@ Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_c
       press_chunk_(press_chunk),
       start_(NowSeconds()) {
   if (press_ != nullptr) {
-    (void)press_->Attach(model.config());
+    attach_status_ = press_->Attach(model.config());
     press_->ResetTimes();
   }
 }
 
 Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
                         std::vector<float>& logits) {
+  RETURN_IF_ERROR(attach_status_);  // a press that does not fit the model (e.g. per_layer's list)
   if (ids.empty()) return Status::Ok();
   std::vector<int32_t> pos(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) pos[i] = next_position_ + static_cast<int32_t>(i);

@@ -117,6 +117,7 @@ class Session {
   int prefill_chunk_;
   const std::atomic<bool>* cancel_ = nullptr;
   int press_chunk_;
+  Status attach_status_;  // what press_->Attach said; Prefill reports it
   int32_t next_position_ = 0;
   friend class DecodeState;
   friend class BatchDecoder;

@@ -19,5 +19,16 @@ PressInfo KeyDiffPressInfo();
 PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
+PressInfo SimLayerKvPressInfo();
+// Wrappers (press(inner,...)).
+PressInfo ComposedPressInfo();
+PressInfo AdaKvPressInfo();
+PressInfo PyramidKvPressInfo();
+PressInfo PerLayerPressInfo();
+PressInfo DecodingPressInfo();
+PressInfo CompressionRatioDecodingPressInfo();
+PressInfo PrefillDecodingPressInfo();
+PressInfo ChunkPressInfo();
+PressInfo ChunkKvPressInfo();
 
 }  // namespace kvpress

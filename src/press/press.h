@@ -57,11 +57,12 @@ class Press : public LayerHook {
   void ResetTimes() { times_ = {}; }
   void SetTimes(const PressTimes& t) { times_ = t; }
 
-  // Logs every prune to `log` (not owned; null = off).
-  void set_eviction_log(class EvictionLog* log) { eviction_log_ = log; }
+  // Logs every prune to `log` (not owned; null = off). Wrappers pass it on to the presses they wrap.
+  virtual void set_eviction_log(class EvictionLog* log) { eviction_log_ = log; }
 
   const BudgetPolicy& budget() const { return budget_; }
-  void set_budget(const BudgetPolicy& b) { budget_ = b; }
+  // Wrappers keep the budgets their inner presses were created with (a child spec may carry its own).
+  virtual void set_budget(const BudgetPolicy& b) { budget_ = b; }
 
  protected:
   virtual void OnPrefill(const LayerHookContext& ctx) = 0;

@@ -4,35 +4,115 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <string_view>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 
 namespace kvpress {
 
-StatusOr<PressSpec> ParsePressSpec(const std::string& text) {
-  PressSpec spec;
-  const size_t colon = text.find(':');
-  spec.name = text.substr(0, colon);
-  if (spec.name.empty()) return FailedPrecondition(fmt::format("--press '{}': missing press name", text));
-  if (colon == std::string::npos) return spec;
-  const std::string rest = text.substr(colon + 1);
-  size_t start = 0;
-  while (start <= rest.size()) {
-    const size_t comma = rest.find(',', start);
-    const std::string item = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return FailedPrecondition(fmt::format("--press '{}': '{}' is not key=value", text, item));
-    }
-    const std::string key = item.substr(0, eq);
-    if (spec.params.count(key)) return FailedPrecondition(fmt::format("--press '{}': '{}' given twice", text, key));
-    spec.params[key] = item.substr(eq + 1);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+namespace {
+
+// Recursive-descent parser of the spec grammar (press_spec.h) over `text_`.
+class SpecParser {
+ public:
+  explicit SpecParser(const std::string& text) : text_(text) {}
+
+  StatusOr<PressSpec> ParseAll() {
+    ASSIGN_OR_RETURN(PressSpec spec, ParseSpec(0));
+    if (pos_ != text_.size()) return Error(fmt::format("unexpected '{}'", text_[pos_]));
+    return spec;
   }
-  return spec;
+
+ private:
+  static bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+
+  Status Error(const std::string& what) const {
+    return FailedPrecondition(fmt::format("--press '{}': {} at {}", text_, what, pos_));
+  }
+
+  std::string Word() {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && IsWordChar(text_[pos_])) ++pos_;
+    return text_.substr(start, pos_ - start);
+  }
+
+  // True when the text at pos_ reads key=value (a parameter, not the next child's name).
+  bool AtParam() const {
+    size_t p = pos_;
+    while (p < text_.size() && IsWordChar(text_[p])) ++p;
+    return p > pos_ && p < text_.size() && text_[p] == '=';
+  }
+
+  StatusOr<PressSpec> ParseSpec(int depth) {
+    if (depth > 8) return Error("nesting deeper than 8 levels");
+    PressSpec spec;
+    spec.name = Word();
+    if (spec.name.empty()) {
+      return Error(pos_ < text_.size() ? fmt::format("missing press name before '{}'", text_[pos_]) : "missing press name");
+    }
+    if (pos_ < text_.size() && text_[pos_] == '(') {
+      ++pos_;
+      while (true) {
+        ASSIGN_OR_RETURN(PressSpec child, ParseSpec(depth + 1));
+        spec.children.push_back(std::move(child));
+        if (pos_ < text_.size() && text_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        if (pos_ < text_.size() && text_[pos_] == ')') {
+          ++pos_;
+          break;
+        }
+        return Error(pos_ < text_.size() ? fmt::format("expected ',' or ')' instead of '{}'", text_[pos_])
+                                         : fmt::format("missing ')' closing '{}('", spec.name));
+      }
+    }
+    if (pos_ < text_.size() && text_[pos_] == ':') {
+      ++pos_;
+      while (true) {
+        const std::string key = Word();
+        if (key.empty() || pos_ >= text_.size() || text_[pos_] != '=') {
+          return Error(fmt::format("expected key=value after '{}:'", spec.name));
+        }
+        ++pos_;
+        const size_t start = pos_;
+        while (pos_ < text_.size() && std::string_view(",():").find(text_[pos_]) == std::string_view::npos) ++pos_;
+        if (spec.params.count(key)) return Error(fmt::format("'{}' given twice", key));
+        spec.params[key] = text_.substr(start, pos_ - start);
+        // A comma continues this spec's parameters only when key=value follows; otherwise it
+        // separates siblings inside the enclosing parentheses.
+        if (pos_ < text_.size() && text_[pos_] == ',' && (++pos_, AtParam())) continue;
+        if (pos_ > 0 && text_[pos_ - 1] == ',') --pos_;
+        break;
+      }
+    }
+    return spec;
+  }
+
+  const std::string& text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+StatusOr<PressSpec> ParsePressSpec(const std::string& text) { return SpecParser(text).ParseAll(); }
+
+std::string FormatPressSpec(const PressSpec& spec) {
+  std::string out = spec.name;
+  if (!spec.children.empty()) {
+    std::vector<std::string> kids;
+    for (const PressSpec& c : spec.children) kids.push_back(FormatPressSpec(c));
+    out += fmt::format("({})", fmt::join(kids, ","));
+  }
+  if (!spec.params.empty()) {
+    std::vector<std::string> kv;
+    for (const auto& [k, v] : spec.params) kv.push_back(k + "=" + v);
+    out += ":" + fmt::format("{}", fmt::join(kv, ","));
+  }
+  return out;
 }
 
 namespace {

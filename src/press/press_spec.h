@@ -1,5 +1,11 @@
-// Press specifications: "name[:key=value,key=value]" (e.g. "snapkv_d:window=64,kernel=5") and the
-// typed parameter access presses use when they are created.
+// Press specifications and the typed parameter access presses use when they are created.
+//
+// Grammar (README "Press specs"):
+//   spec     := name [ "(" spec { "," spec } ")" ] [ ":" key "=" value { "," key "=" value } ]
+//   name     := [A-Za-z0-9_]+        key := [A-Za-z0-9_]+        value := any text without , ( ) :
+// e.g. "snapkv_d:window=64,kernel=5", "adakv(snapkv:window=32):alpha=0.2",
+// "composed(knorm:ratio=0.3,streaming_llm)". Inside the parentheses a comma followed by key=value
+// continues the parameters of the child before it; a comma followed by a name starts the next child.
 #pragma once
 
 #include <map>
@@ -15,6 +21,7 @@ namespace kvpress {
 struct PressSpec {
   std::string name;
   std::map<std::string, std::string> params;  // as written in the spec
+  std::vector<PressSpec> children;            // presses a wrapper wraps, in the order written
   BudgetPolicy budget;                        // from --cache-budget / --compression-ratio
   uint64_t seed = 0;                          // for presses that draw random numbers
 };
@@ -24,8 +31,11 @@ struct PressSpec {
 // FailedPrecondition. Only the budget flags (--cache-budget, --compression-ratio) are
 // InvalidArgument (exit 1).
 
-// Parses "name" or "name:k=v,k=v". Errors (FailedPrecondition) name the spec and the fault.
+// Parses a spec (grammar above). Errors (FailedPrecondition) name the spec, the character offset
+// and the fault ("--press 'adakv(knorm': missing ')' at 11").
 StatusOr<PressSpec> ParsePressSpec(const std::string& text);
+// The spec written back in the grammar above (params in key order).
+std::string FormatPressSpec(const PressSpec& spec);
 
 // Typed, checked access to a spec's parameters. Every Get records the key as known; Finish()
 // reports keys the press does not have (NotFound, with the list of valid ones) and malformed

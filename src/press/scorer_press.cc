@@ -35,6 +35,17 @@ std::vector<int> ScorerPress::TopK(std::span<const float> scores, std::span<cons
   return idx;
 }
 
+int UpstreamKept(int n, double ratio) {
+  if (ratio >= 1.0) return 0;
+  return std::max(1, static_cast<int>(static_cast<double>(n) * (1.0 - ratio)));
+}
+
+void ScorerPress::RetainHead(const LayerHookContext& ctx, int kv_head, std::span<const int> keep) {
+  if (eviction_log_ != nullptr) eviction_log_->Record(ctx, kv_head, keep);
+  ctx.cache->Retain(ctx.layer, kv_head, keep);
+  OnRetain(ctx.layer, kv_head, keep);
+}
+
 void ScorerPress::Reset() { decode_steps_.assign(static_cast<size_t>(config().n_layers), 0); }
 
 void ScorerPress::PruneLayer(const LayerHookContext& ctx, int target, bool decoding) {
@@ -45,9 +56,7 @@ void ScorerPress::PruneLayer(const LayerHookContext& ctx, int target, bool decod
     scores.assign(static_cast<size_t>(n), 0.0f);
     Score(ctx, g, decoding, scores);
     const std::vector<int> keep = TopK(scores, ctx.cache->Positions(ctx.layer, g), target);
-    if (eviction_log_ != nullptr) eviction_log_->Record(ctx, g, keep);
-    ctx.cache->Retain(ctx.layer, g, keep);
-    OnRetain(ctx.layer, g, keep);
+    RetainHead(ctx, g, keep);
   }
 }
 
@@ -72,13 +81,25 @@ void ScorerPress::OnDecode(const LayerHookContext& ctx) {
       PruneLayer(ctx, budget_.cache_budget, true);
     }
   } else if (budget_.target_size > 0) {
-    if (decode_steps_.size() != static_cast<size_t>(config().n_layers)) Reset();
-    int& steps = decode_steps_[static_cast<size_t>(ctx.layer)];
-    ++steps;
-    if (steps >= (interval > 0 ? interval : 512)) {
-      steps = 0;
-      if (n > budget_.target_size) PruneLayer(ctx, budget_.target_size, true);
-    }
+    TargetSizeStep(ctx);
+  }
+}
+
+void ScorerPress::OnQuestion(const LayerHookContext& ctx) {
+  Observe(ctx);
+  if (budget_.cache_budget == 0 && budget_.target_size > 0 && ctx.info.last_chunk) TargetSizeStep(ctx);
+}
+
+void ScorerPress::TargetSizeStep(const LayerHookContext& ctx) {
+  if (decode_steps_.size() != static_cast<size_t>(config().n_layers)) Reset();
+  const int interval = budget_.compression_interval > 0 ? budget_.compression_interval
+                       : DefaultInterval() > 0           ? DefaultInterval()
+                                                         : 512;
+  int& steps = decode_steps_[static_cast<size_t>(ctx.layer)];
+  ++steps;
+  if (steps >= interval || ctx.info.n_tokens >= budget_.target_size) {
+    steps = 0;
+    if (ctx.cache->MaxSize(ctx.layer) > budget_.target_size) PruneLayer(ctx, budget_.target_size, true);
   }
 }
 

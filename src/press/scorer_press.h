@@ -5,24 +5,39 @@
 //   prefill (last chunk of the context)  cache_budget B: n > B → keep B;  ratio r: keep ⌊n(1−r)⌋
 //   decode step                          cache_budget B: n > B (+interval) → keep B;
 //                                        target_size T: every `interval` steps, n > T → keep T
-//   question tokens (pipeline)           never
+//   question tokens (pipeline)           target_size T only, as upstream DecodingPress: the question's
+//                                        forward counts as one decoding step, and prunes when
+//                                        q_len ≥ T; otherwise never
 // Ties in score keep the more recent slot (higher position).
 #pragma once
 
 #include <span>
 #include <vector>
 
+#include "press/layer_compressor.h"
 #include "press/press.h"
 
 namespace kvpress {
 
-class ScorerPress : public Press {
+class ScorerPress : public Press, public LayerCompressor {
  public:
   // Slots of (layer, kv_head) that will be kept by TopK for `scores`: the `k` highest, ties to the
   // higher position; returned in ascending slot order.
   static std::vector<int> TopK(std::span<const float> scores, std::span<const int32_t> positions, int k);
 
   void Reset() override;
+
+  // LayerCompressor: every head of ctx.layer to n_kept slots (by TopK of Score).
+  void ObserveChunk(const LayerHookContext& ctx) override { Observe(ctx); }
+  void CompressLayer(const LayerHookContext& ctx, int n_kept, double, bool decoding) override {
+    PruneLayer(ctx, n_kept, decoding);
+  }
+  bool ScoreHead(const LayerHookContext& ctx, int kv_head, bool decoding, std::vector<float>& scores) override {
+    scores.assign(static_cast<size_t>(ctx.cache->Size(ctx.layer, kv_head)), 0.0f);
+    Score(ctx, kv_head, decoding, scores);
+    return true;
+  }
+  void RetainHead(const LayerHookContext& ctx, int kv_head, std::span<const int> keep) override;
 
  protected:
   // Scores [Size(layer, kv_head)] for the current cache of ctx.layer (higher = keep). `decoding`
@@ -37,13 +52,17 @@ class ScorerPress : public Press {
   virtual int DefaultInterval() const { return 0; }
 
   void OnPrefill(const LayerHookContext& ctx) override;
-  void OnQuestion(const LayerHookContext& ctx) override { Observe(ctx); }
+  void OnQuestion(const LayerHookContext& ctx) override;
   void OnDecode(const LayerHookContext& ctx) override;
 
   // Prunes every KV head of ctx.layer to `target` slots (no-op for heads at or below it).
   void PruneLayer(const LayerHookContext& ctx, int target, bool decoding);
 
  private:
+  // target_size policy: counts one step for this forward and prunes when upstream DecodingPress
+  // would (steps ≥ interval or the forward has ≥ target tokens).
+  void TargetSizeStep(const LayerHookContext& ctx);
+
   std::vector<int> decode_steps_;  // [L] decode steps since the last prune (interval policies)
 };
 

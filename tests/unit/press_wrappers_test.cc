@@ -1,0 +1,678 @@
+// The wrapper presses (adakv, composed, pyramidkv, per_layer, decoding, compression_ratio_decoding,
+// prefill_decoding, chunk, chunkkv), simlayerkv and the nested spec syntax.
+//
+// Brute force: a tiny llama-shaped model with random weights runs through the real Transformer; a
+// probe hook snapshots every layer's cache (positions and keys, widened to double) before and after
+// the press, and an oracle recomputes from those keys alone — knorm score = −‖k‖ in double (RoPE
+// keeps norms) — what the wrapper's definition keeps: global head-adaptive selection with safeguard
+// (adakv), sequential presses (composed), per-layer budgets (per_layer, pyramidkv's formula), and
+// the decoding schedule of upstream DecodingPress (step counting that includes the question's
+// forward, targets from the tokens seen). Upstream kvpress has no decoding-phase goldens for these
+// beyond step counting, so the decoding behaviour is checked here. Near ties (two scores closer than
+// 1e-6 relative, where float and double may order differently) are counted and allowed at the cut.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "model/model.h"
+#include "model/transformer.h"
+#include "press/press_spec.h"
+#include "press/registry.h"
+
+namespace kvpress {
+namespace {
+
+using ::testing::HasSubstr;
+
+// ------------------------------------------------------------------------------------------------
+// Spec syntax.
+
+TEST(NestedPressSpec, ParsesChildrenAndParameters) {
+  auto s = ParsePressSpec("adakv(snapkv:window=32,kernel=3):alpha=0.1");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->name, "adakv");
+  EXPECT_EQ(s->params, (std::map<std::string, std::string>{{"alpha", "0.1"}}));
+  ASSERT_EQ(s->children.size(), 1u);
+  EXPECT_EQ(s->children[0].name, "snapkv");
+  EXPECT_EQ(s->children[0].params, (std::map<std::string, std::string>{{"window", "32"}, {"kernel", "3"}}));
+
+  auto c = ParsePressSpec("composed(knorm:ratio=0.3,streaming_llm:n_sink=2,keydiff)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->children.size(), 3u);
+  EXPECT_EQ(c->children[0].params.at("ratio"), "0.3");
+  EXPECT_EQ(c->children[1].name, "streaming_llm");
+  EXPECT_EQ(c->children[1].params.at("n_sink"), "2");
+  EXPECT_EQ(c->children[2].name, "keydiff");
+
+  auto d = ParsePressSpec("prefill_decoding(snapkv,decoding(adakv(knorm)):target=256,interval=8)");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->children.size(), 2u);
+  EXPECT_EQ(d->children[1].name, "decoding");
+  EXPECT_EQ(d->children[1].params.at("interval"), "8");
+  EXPECT_EQ(d->children[1].children[0].children[0].name, "knorm");
+  EXPECT_EQ(FormatPressSpec(*d), "prefill_decoding(snapkv,decoding(adakv(knorm)):interval=8,target=256)");
+}
+
+TEST(NestedPressSpec, MalformedNestingIsBadInputWithPlace) {
+  const std::map<std::string, std::string> cases = {
+      {"adakv(knorm", "missing ')'"},       {"adakv()", "missing press name"},
+      {"composed(knorm,)", "missing press name"}, {"adakv(knorm))", "unexpected ')'"},
+      {"adakv(knorm)x", "unexpected 'x'"},  {"adakv(knorm):", "expected key=value"},
+      {"composed(knorm:a=1,b)", "expected ','"},
+  };
+  for (const auto& [text, what] : cases) {
+    auto s = ParsePressSpec(text);
+    if (text == "composed(knorm:a=1,b)") {  // b is a child name: valid syntax, unknown press later
+      ASSERT_TRUE(s.ok()) << text;
+      continue;
+    }
+    ASSERT_FALSE(s.ok()) << "'" << text << "' parsed";
+    EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << text;
+    EXPECT_THAT(s.status().message(), HasSubstr(what)) << text;
+    EXPECT_THAT(s.status().message(), HasSubstr(" at ")) << text;
+  }
+}
+
+StatusOr<std::unique_ptr<Press>> Create(const std::string& text, BudgetPolicy budget = {}) {
+  auto spec = ParsePressSpec(text);
+  if (!spec.ok()) return spec.status();
+  spec->budget = budget;
+  return CreatePress(*spec);
+}
+
+TEST(NestedPressSpec, WrapperErrorsNameTheProblem) {
+  const std::map<std::string, std::string> cases = {
+      {"knorm(snapkv)", "wraps no other press"},
+      {"adakv", "takes 1 inner press"},
+      {"adakv(knorm,snapkv)", "takes 1 inner press"},
+      {"adakv(composed(knorm))", "needs a scoring press"},
+      {"adakv(knorm):alpha=2", "alpha=2 is outside"},
+      {"adakv(nosuch)", "unknown press 'nosuch'"},
+      {"per_layer(knorm)", "exactly one of ratios"},
+      {"per_layer(knorm):ratios=0.1/x", "not a finite number"},
+      {"knorm:ratio=0.5,budget=3", "not both"},
+      {"knorm:ratio=1.5", "ratio=1.5 is outside"},
+      {"decoding(knorm):target=0", "target=0 is outside"},
+      {"prefill_decoding(knorm)", "takes 2 inner press"},
+  };
+  for (const auto& [text, what] : cases) {
+    auto p = Create(text);
+    ASSERT_FALSE(p.ok()) << text;
+    EXPECT_NE(p.status().code(), StatusCode::kInvalidArgument) << text << ": bad specs are exit 2, not usage";
+    EXPECT_THAT(p.status().message(), HasSubstr(what)) << text;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tiny model + probe.
+
+MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev, std::mt19937_64& rng) {
+  std::normal_distribution<float> dist(0.0f, stddev);
+  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
+  auto* x = reinterpret_cast<float*>(buf->data());
+  for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
+  w.owned.push_back(buf);
+  return MatrixView{DType::kF32, rows, cols, buf->data(), static_cast<size_t>(cols) * sizeof(float)};
+}
+
+std::unique_ptr<Model> TinyModel(int n_layers, int n_kv_heads) {
+  ModelConfig c;
+  c.family = ModelFamily::kLlama;
+  c.architecture = "wrappers-tiny";
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.n_layers = n_layers;
+  c.n_heads = 2 * n_kv_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.head_dim = 8;
+  c.vocab_size = 64;
+  c.max_position = 4096;
+  c.rms_norm_eps = 1e-5f;
+  c.rope_theta = 10000.0f;
+  c.rope_style = RopeStyle::kRotateHalf;
+  c.bos_token_id = 1;
+  auto m = std::make_unique<Model>();
+  m->config = c;
+  ModelWeights& w = m->weights;
+  std::mt19937_64 rng(4321);
+  const int64_t d = c.hidden_size, f = c.intermediate_size, hd = c.head_dim;
+  w.embed = RandomMatrix(w, c.vocab_size, d, 1.0f, rng);
+  w.lm_head = RandomMatrix(w, c.vocab_size, d, 0.1f, rng);
+  w.final_norm.assign(static_cast<size_t>(d), 1.0f);
+  for (int l = 0; l < c.n_layers; ++l) {
+    LayerWeights L;
+    L.attn_norm.assign(static_cast<size_t>(d), 1.0f);
+    L.ffn_norm.assign(static_cast<size_t>(d), 1.0f);
+    L.wq = RandomMatrix(w, c.n_heads * hd, d, 0.25f, rng);
+    L.wk = RandomMatrix(w, c.n_kv_heads * hd, d, 0.5f, rng);
+    L.wv = RandomMatrix(w, c.n_kv_heads * hd, d, 0.3f, rng);
+    L.wo = RandomMatrix(w, d, c.n_heads * hd, 0.2f, rng);
+    L.w_gate = RandomMatrix(w, f, d, 0.2f, rng);
+    L.w_up = RandomMatrix(w, f, d, 0.2f, rng);
+    L.w_down = RandomMatrix(w, d, f, 0.1f, rng);
+    w.layers.push_back(std::move(L));
+  }
+  return m;
+}
+
+struct HeadState {
+  std::vector<int32_t> pos;
+  std::vector<double> score;  // knorm: −‖k‖ in double, from the cached key
+};
+
+struct Event {
+  int layer = 0;
+  ForwardPhase phase = ForwardPhase::kPrefill;
+  int n_tokens = 0;
+  int32_t last_position = 0;
+  std::vector<double> last_query;        // [H*hd] post-RoPE query of the forward's last token
+  std::vector<std::vector<std::vector<double>>> keys;  // [KV][n][hd] keys before the press
+  std::vector<HeadState> before, after;  // [KV]
+};
+
+std::vector<HeadState> Snapshot(const KVCache& cache, int layer) {
+  std::vector<HeadState> out(static_cast<size_t>(cache.n_kv_heads()));
+  std::vector<float> k(static_cast<size_t>(cache.head_dim()));
+  for (int g = 0; g < cache.n_kv_heads(); ++g) {
+    const auto pos = cache.Positions(layer, g);
+    out[static_cast<size_t>(g)].pos.assign(pos.begin(), pos.end());
+    for (int j = 0; j < cache.Size(layer, g); ++j) {
+      cache.KeyAt(layer, g, j, k.data());
+      double s = 0;
+      for (float v : k) s += static_cast<double>(v) * v;
+      out[static_cast<size_t>(g)].score.push_back(-std::sqrt(s));
+    }
+  }
+  return out;
+}
+
+class Probe : public LayerHook {
+ public:
+  explicit Probe(Press* press) : press_(press) {}
+  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
+  void AfterAttention(const LayerHookContext& ctx) override {
+    Event e;
+    e.layer = ctx.layer;
+    e.phase = ctx.info.phase;
+    e.n_tokens = ctx.info.n_tokens;
+    e.last_position = ctx.positions.back();
+    e.before = Snapshot(*ctx.cache, ctx.layer);
+    if (ctx.queries != nullptr) {
+      const int hd = ctx.cache->head_dim();
+      const int hw = hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
+      const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
+      e.last_query.assign(q, q + hw);
+      std::vector<float> k(static_cast<size_t>(hd));
+      e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
+      for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
+        for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
+          ctx.cache->KeyAt(ctx.layer, g, j, k.data());
+          e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
+        }
+      }
+    }
+    press_->AfterAttention(ctx);
+    e.after = Snapshot(*ctx.cache, ctx.layer);
+    events.push_back(std::move(e));
+  }
+  std::vector<Event> events;
+
+ private:
+  Press* press_;
+};
+
+struct Forward {
+  ForwardPhase phase;
+  int n_tokens;
+};
+
+// Runs `spec` over `forwards` (positions 0, 1, ...; random ids) and returns every hook event.
+std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, const std::vector<Forward>& forwards,
+                       int n_layers = 3, int n_kv_heads = 3) {
+  auto model = TinyModel(n_layers, n_kv_heads);
+  Transformer t(*model, 1);
+  auto press = Create(spec_text, budget);
+  EXPECT_TRUE(press.ok()) << press.status().ToString();
+  if (!press.ok()) return {};
+  EXPECT_TRUE((*press)->Attach(model->config).ok());
+  Probe probe(press->get());
+  KVCache cache = t.NewCache();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> tok(0, 63);
+  int32_t next = 0;
+  std::vector<float> logits;
+  for (const Forward& f : forwards) {
+    std::vector<int32_t> ids, pos;
+    for (int i = 0; i < f.n_tokens; ++i) {
+      ids.push_back(tok(rng));
+      pos.push_back(next++);
+    }
+    ForwardOptions opt;
+    opt.hook = &probe;
+    opt.phase = f.phase;
+    EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
+  }
+  return probe.events;
+}
+
+// Oracle helper: the kept set of one head for the top `k` of `score` (ties to the higher position),
+// plus the positions inside a near-tie band at the cut.
+struct Choice {
+  std::set<int32_t> kept;
+  std::set<int32_t> band;
+};
+
+bool Better(double sa, int32_t pa, double sb, int32_t pb) { return sa != sb ? sa > sb : pa > pb; }
+
+Choice TopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k) {
+  std::vector<size_t> idx(score.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return Better(score[a], pos[a], score[b], pos[b]); });
+  Choice c;
+  for (size_t i = 0; i < idx.size() && static_cast<int>(i) < k; ++i) c.kept.insert(pos[idx[i]]);
+  if (k > 0 && static_cast<size_t>(k) < idx.size()) {
+    const double cut_in = score[idx[static_cast<size_t>(k) - 1]], cut_out = score[idx[static_cast<size_t>(k)]];
+    const double tol = 1e-6 * std::max(1.0, std::abs(cut_in));
+    if (std::isfinite(cut_in) && cut_in - cut_out <= tol) {
+      for (size_t j = 0; j < score.size(); ++j) {
+        if (std::abs(score[j] - cut_in) <= tol || std::abs(score[j] - cut_out) <= tol) c.band.insert(pos[j]);
+      }
+    }
+  }
+  return c;
+}
+
+std::set<int32_t> AsSet(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
+
+// Kept sets equal outside the band; returns the number of band decisions.
+int ExpectKept(const std::set<int32_t>& got, const Choice& want, const std::string& where) {
+  int band = 0;
+  std::vector<int32_t> diff;
+  std::set_symmetric_difference(got.begin(), got.end(), want.kept.begin(), want.kept.end(), std::back_inserter(diff));
+  for (int32_t p : diff) {
+    if (want.band.count(p)) {
+      ++band;
+    } else {
+      ADD_FAILURE() << where << ": position " << p << (got.count(p) ? " kept only by the press" : " evicted by the press");
+    }
+  }
+  EXPECT_EQ(got.size(), want.kept.size()) << where;
+  return band;
+}
+
+// ------------------------------------------------------------------------------------------------
+// adakv: global top H·n_kept with per-head safeguard, ragged heads.
+
+// The oracle of adakv for one layer event: returns the kept set per head.
+std::vector<Choice> AdaKvOracle(const std::vector<HeadState>& before, int n_kept, double alpha) {
+  const int H = static_cast<int>(before.size());
+  int n_safe = static_cast<int>(n_kept * alpha);
+  if (alpha > 0) n_safe = n_kept > 0 ? std::max(1, n_safe) : 0;
+  std::vector<double> flat;
+  std::vector<int32_t> fpos;
+  std::vector<int> fhead;
+  for (int g = 0; g < H; ++g) {
+    std::vector<double> s = before[static_cast<size_t>(g)].score;
+    const Choice safe = TopK(s, before[static_cast<size_t>(g)].pos, n_safe);
+    for (size_t j = 0; j < s.size(); ++j) {
+      if (safe.kept.count(before[static_cast<size_t>(g)].pos[j])) s[j] = std::numeric_limits<double>::infinity();
+      flat.push_back(s[j]);
+      fpos.push_back(before[static_cast<size_t>(g)].pos[j] * 16 + g);  // unique key, recency first
+      fhead.push_back(g);
+    }
+  }
+  const Choice all = TopK(flat, fpos, H * n_kept);
+  std::vector<Choice> out(static_cast<size_t>(H));
+  for (int32_t key : all.kept) out[static_cast<size_t>(key % 16)].kept.insert(key / 16);
+  for (int32_t key : all.band) out[static_cast<size_t>(key % 16)].band.insert(key / 16);
+  for (int g = 0; g < H; ++g) {  // a near tie at a head's safeguard cut moves that head's choice too
+    const Choice safe = TopK(before[static_cast<size_t>(g)].score, before[static_cast<size_t>(g)].pos, n_safe);
+    out[static_cast<size_t>(g)].band.insert(safe.band.begin(), safe.band.end());
+  }
+  return out;
+}
+
+TEST(AdaKvBruteForce, PrefillRatioAndDecodeBudgetMatchGlobalSelection) {
+  for (const double alpha : {0.2, 0.0, 1.0}) {
+    // Ratio mode: one prefill of 40 → H·⌊40·0.6⌋ slots over the layer.
+    const std::string spec = "adakv(knorm):alpha=" + std::to_string(alpha);
+    SCOPED_TRACE(spec);
+    auto ev = RunPress(spec, BudgetPolicy{.compression_ratio = 0.4}, {{ForwardPhase::kPrefill, 40}});
+    ASSERT_EQ(ev.size(), 3u);
+    int band = 0, unequal_heads = 0;
+    for (const Event& e : ev) {
+      const auto want = AdaKvOracle(e.before, 24, alpha);
+      int total = 0;
+      for (size_t g = 0; g < e.after.size(); ++g) {
+        band += ExpectKept(AsSet(e.after[g].pos), want[g], "layer " + std::to_string(e.layer));
+        total += static_cast<int>(e.after[g].pos.size());
+        if (e.after[g].pos.size() != 24) ++unequal_heads;
+      }
+      EXPECT_EQ(total, 3 * 24);
+    }
+    if (alpha < 1.0) {
+      EXPECT_GT(unequal_heads, 0) << "head budgets should differ (ragged)";
+    } else {
+      EXPECT_EQ(unequal_heads, 0) << "alpha=1 safeguards n_kept per head: uniform";
+    }
+    EXPECT_LE(band, 2);
+  }
+  // Budget mode with decoding: every step brings the layer back to H·B slots in all.
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}};
+  for (int i = 0; i < 8; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  auto ev = RunPress("adakv(knorm)", BudgetPolicy{.cache_budget = 12}, fw);
+  int prunes = 0;
+  for (const Event& e : ev) {
+    int before = 0, after = 0;
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      before += static_cast<int>(e.before[g].pos.size());
+      after += static_cast<int>(e.after[g].pos.size());
+    }
+    if (before <= 3 * 12) {
+      EXPECT_EQ(after, before);
+      continue;
+    }
+    ++prunes;
+    EXPECT_EQ(after, 3 * 12);
+    const auto want = AdaKvOracle(e.before, 12, 0.2);
+    for (size_t g = 0; g < e.after.size(); ++g) ExpectKept(AsSet(e.after[g].pos), want[g], "decode");
+  }
+  EXPECT_EQ(prunes, 3 * 9);  // the prefill and each of the 8 steps, in every layer
+}
+
+// ------------------------------------------------------------------------------------------------
+// composed: press after press on the same layer.
+
+TEST(ComposedBruteForce, KnormThenStreamingEqualsSequentialApplication) {
+  auto ev = RunPress("composed(knorm:ratio=0.25,streaming_llm:ratio=0.5)", {}, {{ForwardPhase::kPrefill, 40}});
+  ASSERT_EQ(ev.size(), 3u);
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const Choice first = TopK(e.before[g].score, e.before[g].pos, 30);  // ⌊40·0.75⌋
+      // streaming_llm on the 30 survivors: 4 sinks (first slots) + the 11 most recent (⌊30·0.5⌋ = 15).
+      std::vector<int32_t> survivors(first.kept.begin(), first.kept.end());
+      std::set<int32_t> want(survivors.begin(), survivors.begin() + 4);
+      want.insert(survivors.end() - 11, survivors.end());
+      if (first.band.empty()) {
+        EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer << " head " << g;
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// per_layer and pyramidkv: layer budgets.
+
+TEST(PerLayerBruteForce, BudgetsHoldInPrefillAndDecoding) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 25}};
+  for (int i = 0; i < 5; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  auto ev = RunPress("per_layer(knorm):budgets=20/8/14", {}, fw);
+  const int budgets[3] = {20, 8, 14};
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const int b = budgets[e.layer];
+      const int n = static_cast<int>(e.before[g].pos.size());
+      EXPECT_EQ(static_cast<int>(e.after[g].pos.size()), std::min(n, b));
+      ExpectKept(AsSet(e.after[g].pos), TopK(e.before[g].score, e.before[g].pos, b), "per_layer");
+    }
+  }
+  // Ratios: prefill only, layer l keeps max(1, ⌊n(1−r_l)⌋); r = 1 empties the layer as upstream.
+  auto ev2 = RunPress("per_layer(knorm):ratios=0.5/0/0.9", {}, {{ForwardPhase::kPrefill, 25}, {ForwardPhase::kDecode, 1}});
+  const int kept[3] = {12, 25, 2};
+  for (const Event& e : ev2) {
+    if (e.phase != ForwardPhase::kPrefill) {
+      EXPECT_EQ(e.after[0].pos.size(), e.before[0].pos.size()) << "ratios never prune in decoding";
+      continue;
+    }
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(static_cast<int>(e.after[g].pos.size()), kept[e.layer]);
+  }
+  auto wrong = Create("per_layer(knorm):budgets=4/4");
+  ASSERT_TRUE(wrong.ok());
+  auto model = TinyModel(3, 3);
+  const Status s = (*wrong)->Attach(model->config);
+  EXPECT_THAT(s.message(), HasSubstr("2 budgets for a model of 3 layers"));
+}
+
+// PyramidKV's layer budgets recomputed in double from the formula of the paper's code.
+int PyramidOracle(int n, double r, int l, int L, int w, int beta) {
+  const double c = w + n * (1 - r);
+  double lo = (c - w) / beta, hi = 2 * (c - w) - lo;
+  if (hi >= n - w) {
+    hi = n - w;
+    lo = 2 * (c - w) - hi;
+  }
+  if (!(n >= hi && hi >= lo && lo >= w)) return std::max(1, static_cast<int>(std::nearbyint(n * (1 - r))));
+  return static_cast<int>(std::nearbyint(hi - l * (hi - lo) / (L - 1)));
+}
+
+TEST(PyramidKvBruteForce, LayerBudgetsFollowThePyramid) {
+  for (const double r : {0.25, 0.5, 0.75}) {
+    auto ev = RunPress("pyramidkv(knorm):window=4,beta=2", BudgetPolicy{.compression_ratio = r}, {{ForwardPhase::kPrefill, 60}},
+                  5, 2);
+    std::vector<int> sizes;
+    for (const Event& e : ev) {
+      const int want = PyramidOracle(60, r, e.layer, 5, 4, 2);
+      sizes.push_back(static_cast<int>(e.after[0].pos.size()));
+      for (size_t g = 0; g < e.after.size(); ++g) {
+        ExpectKept(AsSet(e.after[g].pos), TopK(e.before[g].score, e.before[g].pos, want), "pyramid");
+      }
+    }
+    EXPECT_TRUE(std::is_sorted(sizes.rbegin(), sizes.rend())) << "budgets fall with depth";
+    EXPECT_GT(sizes.front(), sizes.back()) << "r=" << r;
+    EXPECT_EQ(sizes.front(), PyramidOracle(60, r, 0, 5, 4, 2));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// decoding wrappers: the schedule.
+
+// Replays upstream DecodingPress's schedule: per layer, step += 1 for each non-prefill forward
+// (the question's too when count_question), compress to `target(e)` when step ≥ interval or the
+// forward has ≥ target tokens.
+template <typename TargetFn>
+void CheckSchedule(const std::vector<Event>& ev, int interval, bool count_question, TargetFn target, int* prunes) {
+  std::map<int, int> steps;
+  for (const Event& e : ev) {
+    const int n = static_cast<int>(e.before[0].pos.size());
+    bool fire = false;
+    const int t = target(e);
+    if (e.phase == ForwardPhase::kDecode || (e.phase == ForwardPhase::kQuestion && count_question)) {
+      if (++steps[e.layer] >= interval || e.n_tokens >= t) {
+        steps[e.layer] = 0;
+        fire = n > t;
+      }
+    }
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      if (!fire) {
+        EXPECT_EQ(e.after[g].pos, e.before[g].pos) << "layer " << e.layer << " must not change";
+        continue;
+      }
+      ExpectKept(AsSet(e.after[g].pos), TopK(e.before[g].score, e.before[g].pos, t), "decoding");
+    }
+    if (fire) ++*prunes;
+  }
+}
+
+TEST(DecodingBruteForce, QuestionForwardCountsAsAStepLikeUpstream) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kQuestion, 5}};
+  for (int i = 0; i < 20; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  for (const int count_question : {1, 0}) {
+    const std::string spec = "decoding(knorm):target=24,interval=4,count_question=" + std::to_string(count_question);
+    SCOPED_TRACE(spec);
+    auto ev = RunPress(spec, {}, fw);
+    int prunes = 0;
+    CheckSchedule(ev, 4, count_question != 0, [](const Event&) { return 24; }, &prunes);
+    EXPECT_EQ(prunes, 3 * 5);  // 21 counted steps (or 20) → 5 compressions per layer
+    // The prefill is never compressed; the first compression comes after 3 (count_question=1) or 4
+    // generated tokens: the cache length after the question is 35, then 36, 37, 38 → 24.
+    const Event& first_decode_l0 = ev[3 * 2];
+    EXPECT_EQ(first_decode_l0.phase, ForwardPhase::kDecode);
+    int fired_at = -1;
+    for (size_t i = 0; i < ev.size(); ++i) {
+      if (ev[i].layer == 0 && ev[i].after[0].pos.size() < ev[i].before[0].pos.size()) {
+        fired_at = static_cast<int>(ev[i].before[0].pos.size());
+        break;
+      }
+    }
+    EXPECT_EQ(fired_at, count_question ? 38 : 39);
+  }
+  // The question forward itself compresses when it has ≥ target tokens.
+  auto ev = RunPress("decoding(knorm):target=4,interval=100", {}, {{ForwardPhase::kPrefill, 10}, {ForwardPhase::kQuestion, 6}});
+  int prunes = 0;
+  CheckSchedule(ev, 100, true, [](const Event&) { return 4; }, &prunes);
+  EXPECT_EQ(prunes, 3);
+}
+
+TEST(DecodingBruteForce, CompressionRatioTargetFollowsTokensSeen) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kQuestion, 3}};
+  for (int i = 0; i < 12; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  auto ev = RunPress("compression_ratio_decoding(knorm):target_ratio=0.5,interval=3", {}, fw);
+  int prunes = 0;
+  CheckSchedule(ev, 3, true, [](const Event& e) { return std::max(1, static_cast<int>((e.last_position + 1) * 0.5)); },
+                &prunes);
+  EXPECT_EQ(prunes, 3 * 4);
+}
+
+TEST(PrefillDecodingBruteForce, PrefillPressThenDecodingPress) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kQuestion, 3}};
+  for (int i = 0; i < 8; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  auto ev = RunPress("prefill_decoding(streaming_llm,decoding(knorm):target=16,interval=3)",
+                BudgetPolicy{.compression_ratio = 0.5}, fw);
+  int prunes = 0;
+  std::vector<Event> later;
+  for (const Event& e : ev) {
+    if (e.phase == ForwardPhase::kPrefill) {
+      for (size_t g = 0; g < e.after.size(); ++g) {
+        std::set<int32_t> want = {0, 1, 2, 3};  // streaming_llm: 4 sinks + the 11 most recent of 30
+        for (int p = 19; p < 30; ++p) want.insert(p);
+        EXPECT_EQ(AsSet(e.after[g].pos), want);
+      }
+    } else {
+      later.push_back(e);
+    }
+  }
+  CheckSchedule(later, 3, true, [](const Event&) { return 16; }, &prunes);
+  EXPECT_EQ(prunes, 3 * 3);
+}
+
+// ------------------------------------------------------------------------------------------------
+// chunk and chunkkv.
+
+TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
+  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 35}});
+  ASSERT_EQ(ev.size(), 3u);
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      Choice want;
+      for (int start = 0; start < 35; start += 10) {
+        const int len = std::min(10, 35 - start);
+        const std::vector<double> s(e.before[g].score.begin() + start, e.before[g].score.begin() + start + len);
+        const std::vector<int32_t> p(e.before[g].pos.begin() + start, e.before[g].pos.begin() + start + len);
+        const Choice c = TopK(s, p, std::max(1, len / 2));
+        want.kept.insert(c.kept.begin(), c.kept.end());
+        want.band.insert(c.band.begin(), c.band.end());
+      }
+      EXPECT_EQ(want.kept.size(), 17u);  // 5 + 5 + 5 + 2
+      ExpectKept(AsSet(e.after[g].pos), want, "chunk");
+    }
+  }
+}
+
+TEST(ChunkKvBruteForce, WholeChunksByMeanHeadSummedScore) {
+  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  ASSERT_EQ(ev.size(), 3u);
+  for (const Event& e : ev) {
+    // 6 complete chunks + one of 2 slots: 7 chunks, ⌊7·0.5⌋ = 3 kept.
+    std::vector<double> chunk_score;
+    std::vector<int32_t> chunk_id;
+    for (int c = 0; c < 7; ++c) {
+      const int start = c * 5, len = std::min(5, 32 - start);
+      double s = 0;
+      for (const HeadState& h : e.before) {
+        for (int j = start; j < start + len; ++j) s += h.score[static_cast<size_t>(j)];
+      }
+      chunk_score.push_back(s / len);
+      chunk_id.push_back(c);
+    }
+    const Choice chunks = TopK(chunk_score, chunk_id, 3);
+    ASSERT_TRUE(chunks.band.empty());
+    std::set<int32_t> want;
+    for (int32_t c : chunks.kept) {
+      for (int j = c * 5; j < std::min(32, c * 5 + 5); ++j) want.insert(e.before[0].pos[static_cast<size_t>(j)]);
+    }
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// simlayerkv: lazy layers from the last query's dense attention, recomputed in double.
+
+// Σ over the first n_initial and the n_recent slots before the last of the last query's attention,
+// softmax over every slot, mean over the query heads.
+double LazyScore(const Event& e, int n_initial, int n_recent) {
+  const int KV = static_cast<int>(e.keys.size()), G = 2, hd = 8;
+  double total = 0;
+  for (int h = 0; h < KV * G; ++h) {
+    const auto& keys = e.keys[static_cast<size_t>(h / G)];
+    const int n = static_cast<int>(keys.size());
+    std::vector<double> logit(static_cast<size_t>(n));
+    double mx = -1e300;
+    for (int j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int c = 0; c < hd; ++c) dot += e.last_query[static_cast<size_t>(h * hd + c)] * keys[static_cast<size_t>(j)][static_cast<size_t>(c)];
+      logit[static_cast<size_t>(j)] = dot / std::sqrt(static_cast<double>(hd));
+      mx = std::max(mx, logit[static_cast<size_t>(j)]);
+    }
+    double z = 0;
+    for (double& v : logit) z += (v = std::exp(v - mx));
+    for (int j = 0; j < n; ++j) {
+      if (j < n_initial || (j >= n - 1 - n_recent && j < n - 1)) total += logit[static_cast<size_t>(j)] / z;
+    }
+  }
+  return total / (KV * G);
+}
+
+TEST(SimLayerKvBruteForce, LazyLayersKeepSinksAndRecentInPrefillAndDecoding) {
+  std::vector<Forward> fw = {{ForwardPhase::kPrefill, 40}};
+  for (int i = 0; i < 4; ++i) fw.push_back({ForwardPhase::kDecode, 1});
+  // Scores of every layer from a run with the press off, then a threshold between them.
+  auto off = RunPress("simlayerkv:n_initial=2,n_recent=10", {}, fw, 4, 2);
+  std::vector<double> scores;
+  for (const Event& e : off) {
+    if (e.phase == ForwardPhase::kPrefill) scores.push_back(LazyScore(e, 2, 10));
+    EXPECT_EQ(e.after[0].pos, e.before[0].pos) << "threshold 1 is off";
+  }
+  ASSERT_EQ(scores.size(), 4u);
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  const double threshold = (sorted[1] + sorted[2]) / 2;
+  ASSERT_GT(sorted[2] - sorted[1], 1e-4) << "scores too close to split";
+  auto ev = RunPress("simlayerkv:n_initial=2,n_recent=10,threshold=" + std::to_string(threshold), {}, fw, 4, 2);
+  int lazy_layers = 0;
+  for (const Event& e : ev) {
+    const bool lazy = scores[static_cast<size_t>(e.layer)] > std::stod(std::to_string(threshold));
+    if (e.phase == ForwardPhase::kPrefill) lazy_layers += lazy ? 1 : 0;
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const auto& pos = e.before[g].pos;
+      if (!lazy) {
+        EXPECT_EQ(e.after[g].pos, pos) << "layer " << e.layer << " is not lazy";
+        continue;
+      }
+      std::vector<int32_t> want(pos.begin(), pos.begin() + 2);  // 2 sinks + the last 9
+      want.insert(want.end(), pos.end() - 9, pos.end());
+      EXPECT_EQ(e.after[g].pos, want) << "layer " << e.layer << (e.phase == ForwardPhase::kDecode ? " decode" : "");
+    }
+  }
+  EXPECT_EQ(lazy_layers, 2);
+}
+
+}  // namespace
+}  // namespace kvpress
