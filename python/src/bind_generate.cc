@@ -57,6 +57,8 @@ pyb::list PressCatalog() {
     d["phases"] = info.phases;
     d["needs"] = info.needs;
     d["params"] = params;
+    d["min_children"] = info.min_children;  // inner presses a wrapper needs, e.g. adakv(knorm)
+    d["max_children"] = info.max_children;  // -1: any number
     out.append(d);
   }
   return out;
