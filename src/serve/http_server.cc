@@ -273,8 +273,8 @@ void HttpServer::Impl::StreamEvents(httplib::Response& res, std::shared_ptr<Job>
 
 void HttpServer::Impl::SendWhenDone(httplib::Response& res, std::shared_ptr<Job> job, std::shared_ptr<ApiRequest> r,
                                     ResponseIds ids, int64_t prompt_tokens) {
-  // Sent chunked so that a client that went away is noticed: after 2 s without an answer a space
-  // (JSON allows leading whitespace) is written every 2 s, and a failed write cancels the job.
+  // Sent chunked so that a client that went away is noticed: after 1 s without an answer a space
+  // (JSON allows leading whitespace) is written every second, and a failed write cancels the job.
   res.set_chunked_content_provider(
       "application/json",
       [job, r, ids, prompt_tokens](size_t, httplib::DataSink& sink) {
@@ -291,7 +291,7 @@ void HttpServer::Impl::SendWhenDone(httplib::Response& res, std::shared_ptr<Job>
             sink.done();
             return true;
           }
-          if (Clock::now() - last_write > 2s) {
+          if (Clock::now() - last_write > 1s) {
             if (!sink.write(" ", 1)) {
               job->Cancel();
               return false;

@@ -38,6 +38,7 @@ def main():
             ("queue_full_429", lambda: test_queue_full()),
             ("disconnect_cancels", lambda: test_disconnect_cancels()),
             ("sigterm_grace_0_cancels", lambda: test_sigterm_grace_0_cancels()),
+            ("timeout_and_non_stream_disconnect", lambda: test_timeout_and_non_stream_disconnect()),
         ])
     finally:
         srv.close()
@@ -272,6 +273,41 @@ def test_sigterm_grace_0_cancels():
         check(status == 200 and done and final and final[0]["choices"][0]["finish_reason"] == "cancelled",
               "stream did not end with finish_reason cancelled: %r" % events[-1:])
         check(code == 0, "exit status %d after SIGTERM" % code)
+    finally:
+        srv.close()
+
+
+def test_timeout_and_non_stream_disconnect():
+    srv = slow_server("--timeout", "1.5")
+    if srv is None:
+        return
+    try:
+        # A request longer than --timeout ends with finish_reason "timeout" and the tokens it had.
+        t0 = time.time()
+        status, got = srv.post("/v1/completions", {"prompt": "Once upon a time", "max_tokens": 400, "temperature": 0})
+        check(status == 200 and got["choices"][0]["finish_reason"] == "timeout", got)
+        check(0 < got["usage"]["completion_tokens"] < 400 and time.time() - t0 < 10, got["usage"])
+        check(srv.metric('kvpress_generations_total{finish_reason="timeout"}') == 1, "timeouts not counted")
+    finally:
+        srv.close()
+    srv = slow_server()
+    try:
+        # A non-streamed request whose client goes away is cancelled too (the server's whitespace
+        # keep-alive write fails): the generation ends "cancelled", well before its timeout.
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 400, "temperature": 0}).encode()
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        deadline = time.time() + 10
+        while srv.metric("kvpress_active_sequences") < 1 and time.time() < deadline:
+            time.sleep(0.01)
+        s.close()
+        deadline = time.time() + 10
+        while srv.metric('kvpress_generations_total{finish_reason="cancelled"}') < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        check(srv.metric('kvpress_generations_total{finish_reason="cancelled"}') == 1,
+              "the non-streamed request was not cancelled")
+        check(srv.metric("kvpress_completion_tokens_total") < 400, "it ran to the end")
     finally:
         srv.close()
 
