@@ -152,6 +152,22 @@ StatusOr<ApiRequest> ParseApiRequest(std::string_view text, Endpoint endpoint, c
   }
   int64_t n = 1;
   RETURN_IF_ERROR(ReadInt(body, "n", 1, 1, n));
+  // Features a client would silently lose if ignored are refused.
+  bool logprobs = false;
+  if (const auto lp = body.find("logprobs"); lp != body.end() && !lp->is_null() && !lp->is_boolean()) {
+    if (endpoint == Endpoint::kChat || !lp->is_number_integer() || lp->get<int64_t>() != 0) {
+      return InvalidArgument("logprobs: not supported by kvpress serve");
+    }
+  } else {
+    RETURN_IF_ERROR(ReadBool(body, "logprobs", logprobs));
+    if (logprobs) return InvalidArgument("logprobs: not supported by kvpress serve");
+  }
+  for (const char* unsupported : {"tools", "functions"}) {
+    const auto it = body.find(unsupported);
+    if (it != body.end() && !it->is_null() && !(it->is_array() && it->empty())) {
+      return InvalidArgument(fmt::format("{}: tool calling is not supported by kvpress serve", unsupported));
+    }
+  }
   int64_t max_tokens = r.max_tokens;
   RETURN_IF_ERROR(ReadInt(body, "max_tokens", 0, limits.max_tokens, max_tokens));
   RETURN_IF_ERROR(ReadInt(body, "max_completion_tokens", 0, limits.max_tokens, max_tokens));

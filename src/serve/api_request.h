@@ -44,7 +44,8 @@ struct ApiRequest {
 
 // Parses `body` for `endpoint`. InvalidArgument for malformed JSON, a field of the wrong type or
 // out of range, n != 1, unknown roles, an empty prompt, or a budget without a press; the message
-// starts with the field ("max_tokens: expected an integer in [0, 4096], got \"ten\"").
+// starts with the field ("max_tokens: expected an integer in [0, 4096], got \"ten\""). Unknown fields
+// are ignored; logprobs and tools, which a client would silently lose, are refused.
 StatusOr<ApiRequest> ParseApiRequest(std::string_view body, Endpoint endpoint,
                                      const RequestLimits& limits);
 
