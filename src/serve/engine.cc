@@ -97,13 +97,13 @@ StatusOr<std::optional<BatchSequence>> Engine::NextSequence() {
     auto uncount = [&] { Forget(job.get()); };
     const JobSpec& spec = job->spec();
     if (job->cancelled()) {
-      job->Fail(Cancelled("the client went away while the request was queued"));
       uncount();
+      job->Fail(Cancelled("the client went away while the request was queued"));
       continue;
     }
     if (Clock::now() >= spec.deadline) {
-      job->Fail(Cancelled("the request timed out while queued"));
       uncount();
+      job->Fail(Cancelled("the request timed out while queued"));
       continue;
     }
     auto f = std::make_unique<InFlight>();
@@ -111,8 +111,8 @@ StatusOr<std::optional<BatchSequence>> Engine::NextSequence() {
     if (spec.press) {
       StatusOr<std::unique_ptr<Press>> press = CreatePress(*spec.press);
       if (!press.ok()) {
-        job->Fail(press.status());
         uncount();
+        job->Fail(press.status());
         continue;
       }
       f->press = std::move(press).value();
@@ -142,8 +142,8 @@ StatusOr<std::optional<BatchSequence>> Engine::NextSequence() {
     };
     StatusOr<BatchSequence> seq = StartSequence(*f->session, spec.prompt, o, std::move(on_token));
     if (!seq.ok()) {
-      job->Fail(seq.status());
       uncount();
+      job->Fail(seq.status());
       continue;
     }
     in_flight_.push_back(std::move(f));
@@ -175,13 +175,15 @@ void Engine::Loop() {
     outcome.finish_reason = reason;
     outcome.completion_tokens = static_cast<int64_t>(r.tokens.size());
     outcome.metrics = r.metrics.ToJson();
-    const double seconds = std::chrono::duration<double>(Clock::now() - f.job->created()).count();
-    stats_.CountGeneration(static_cast<int64_t>(f.job->spec().prompt.size()), outcome.completion_tokens,
-                           seconds, reason);
-    f.job->Finish(std::move(outcome));
-    Forget(f.job.get());
+    // The gauges and the running list are updated before the client can see the end.
+    const std::shared_ptr<Job> job = f.job;
     in_flight_.erase(it);
     PublishKvBytes();
+    Forget(job.get());
+    const double seconds = std::chrono::duration<double>(Clock::now() - job->created()).count();
+    stats_.CountGeneration(static_cast<int64_t>(job->spec().prompt.size()), outcome.completion_tokens,
+                           seconds, reason);
+    job->Finish(std::move(outcome));
     return Status::Ok();
   };
   const StepFn on_step = [this](int batch, double seconds) {
@@ -197,12 +199,13 @@ void Engine::Loop() {
     const Status s = DecodeServing(model_, options_.parallel, next, done, on_step);
     if (!s.ok()) {
       Log(LogLevel::kError, "serve: decoding failed: {}", s.message());
-      for (auto& f : in_flight_) {
-        f->job->Fail(s);
-        Forget(f->job.get());
-      }
-      in_flight_.clear();
+      std::vector<std::unique_ptr<InFlight>> failed;
+      failed.swap(in_flight_);
       PublishKvBytes();
+      for (auto& f : failed) {
+        Forget(f->job.get());
+        f->job->Fail(s);
+      }
     }
   }
 }
