@@ -138,6 +138,10 @@ StatusOr<ApiRequest> ParseApiRequest(std::string_view text, Endpoint endpoint, c
   RETURN_IF_ERROR(ReadString(body, "model", r.model));
   if (endpoint == Endpoint::kChat) {
     RETURN_IF_ERROR(ReadMessages(body, r.messages));
+    if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {
+      if (!kw->is_object()) return WrongType("chat_template_kwargs", "an object", *kw);
+      r.chat_template_kwargs = *kw;
+    }
   } else {
     const auto p = body.find("prompt");
     if (p == body.end()) return InvalidArgument("prompt: missing");

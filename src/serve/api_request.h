@@ -28,6 +28,8 @@ struct ApiRequest {
   Endpoint endpoint = Endpoint::kChat;
   std::string model;                     // echoed back; any value is accepted (one model is served)
   nlohmann::ordered_json messages;       // chat: [{role, content}, ...]
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();  // extra template
+                                                                                   // variables (vLLM's field)
   std::string prompt;                    // completions: the prompt text
   int max_tokens = 256;
   float temperature = 0.0f;              // OpenAI's default is 1; kvpress defaults to greedy (0)

@@ -13,6 +13,7 @@ StatusOr<std::vector<int32_t>> PromptBuilder::Build(const ApiRequest& r) const {
     req.messages = r.messages;
     req.add_generation_prompt = true;
     req.special_tokens = special_tokens_;
+    req.extra_variables = r.chat_template_kwargs;  // e.g. {"enable_thinking": false} for Qwen3
     StatusOr<std::string> text = chat_->Apply(req);
     if (!text.ok()) return InvalidArgument("messages: the chat template failed: " + text.status().message());
     ASSIGN_OR_RETURN(ids, tokenizer_.EncodeWith(*text, EncodeOptions()));

@@ -17,7 +17,7 @@ TEST(ParseApiRequest, ReadsEveryField) {
       {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
       "max_tokens": 7, "temperature": 0.5, "top_p": 0.9, "seed": 42, "stop": ["x", "yz"], "stream": true,
       "stream_options": {"include_usage": true}, "press": "snapkv:window=4", "cache_budget": 16,
-      "user": "ignored", "logprobs": false, "tools": []})",
+      "user": "ignored", "logprobs": false, "tools": [], "chat_template_kwargs": {"enable_thinking": false}})",
                                  Endpoint::kChat, RequestLimits{});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->model, "m");
@@ -32,6 +32,7 @@ TEST(ParseApiRequest, ReadsEveryField) {
   EXPECT_TRUE(r->include_usage);
   EXPECT_EQ(r->press, "snapkv:window=4");
   EXPECT_EQ(r->cache_budget, 16);
+  EXPECT_EQ(r->chat_template_kwargs["enable_thinking"], false);
 }
 
 TEST(ParseApiRequest, DefaultsFollowOpenAiAndTheLimits) {
@@ -68,6 +69,7 @@ TEST(ParseApiRequest, ErrorsNameTheField) {
       {R"({"messages": [{"role": "user", "content": "x"}], "press": ["snapkv"]})", "press"},
       {R"({"messages": [{"role": "user", "content": "x"}], "compression_ratio": 0.5})", "need press"},
       {R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})", "logprobs"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": [1]})", "chat_template_kwargs"},
       {R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", "tools"},
       {R"({"messages": [{"role": "user", "content": "x"}], "press": "knorm", "compression_ratio": 1})",
        "compression_ratio"},
