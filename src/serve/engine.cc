@@ -37,7 +37,10 @@ SubmitResult Engine::Submit(std::shared_ptr<Job> job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_ || stopping_) return SubmitResult::kDraining;
-    if (static_cast<int>(queue_.size()) >= options_.max_queue) return SubmitResult::kQueueFull;
+    // Full when max_queue requests wait and no place is free for this one (--max-queue 0: only free
+    // places are taken).
+    const bool free_place = static_cast<int>(queue_.size() + running_.size()) < options_.parallel;
+    if (static_cast<int>(queue_.size()) >= options_.max_queue && !free_place) return SubmitResult::kQueueFull;
     queue_.push_back(std::move(job));
     stats_.SetQueueLength(queue_.size());
   }

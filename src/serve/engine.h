@@ -23,7 +23,7 @@ namespace kvpress::serve {
 
 struct EngineOptions {
   int parallel = 4;        // sequences decoding together
-  int max_queue = 64;      // accepted requests waiting for a slot; beyond: kQueueFull
+  int max_queue = 64;      // requests waiting for a slot; beyond (and no free slot): kQueueFull
   DType kv_dtype = DType::kF32;
   int prefill_chunk = 256;  // tokens per prefill forward (activation memory)
 };

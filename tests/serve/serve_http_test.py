@@ -218,6 +218,13 @@ def test_queue_full():
         check(srv.metric('kvpress_requests_total{code="429"}') == codes.count(429), "429 not counted")
     finally:
         srv.close()
+    # --max-queue 0: nothing waits, but free places are still taken.
+    srv = Server(ARGS.kvpress, "--parallel", "2", "--max-queue", "0")
+    try:
+        status, got = srv.post("/v1/completions", {"prompt": QUESTION, "max_tokens": 4})
+        check(status == 200, got)
+    finally:
+        srv.close()
 
 
 def slow_server(*args):

@@ -13,10 +13,13 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from serve_util import Server, arguments, check, streamed_text  # noqa: E402
 
-ARGS = arguments(__doc__)
+ARGS = arguments(__doc__, extra=lambda p: (
+    p.add_argument("--model", default="", help="serve this model instead of the bundled tiny-reasoner"),
+    p.add_argument("--max-tokens", type=int, default=64),
+    p.add_argument("--time-bound", type=float, default=120)))
 N = 64
 PARALLEL = 8
-TIME_BOUND_S = 120
+TIME_BOUND_S = ARGS.time_bound
 PRESSES = [(None, 0), ("snapkv", 16), ("streaming_llm", 8), ("knorm", 24), ("h2o", 12), ("tova", 16)]
 
 
@@ -27,7 +30,7 @@ def requests():
     out = []
     for i, row in enumerate(rows):
         press, budget = PRESSES[i % len(PRESSES)]
-        body = {"messages": [{"role": "user", "content": row["question"]}], "max_tokens": 64, "temperature": 0,
+        body = {"messages": [{"role": "user", "content": row["question"]}], "max_tokens": ARGS.max_tokens, "temperature": 0,
                 "seed": i, "stream_options": {"include_usage": True}}
         if press:
             body.update(press=press, cache_budget=budget)
@@ -50,7 +53,8 @@ def run_one(srv, body):
 def main():
     bodies = requests()
     check(len(bodies) == N, "test.jsonl has fewer than %d rows" % N)
-    srv = Server(ARGS.kvpress, "--parallel", str(PARALLEL), "--max-queue", str(2 * N))
+    srv = Server(ARGS.kvpress, "--parallel", str(PARALLEL), "--max-queue", str(2 * N),
+                 *(["--model", ARGS.model] if ARGS.model else []))
     try:
         alone = [run_one(srv, b) for b in bodies]
         errors = [a["error"] for a in alone if "error" in a]
@@ -80,7 +84,7 @@ def main():
         lat = sorted(r["latency"] for r in ok)
         tokens = sum(r["tokens"] for r in ok)
         figures = {
-            "requests": N, "parallel": PARALLEL, "errors": len(errors), "mismatches_vs_alone": len(mismatches),
+            "model": ARGS.model or "tiny-reasoner", "requests": N, "parallel": PARALLEL, "errors": len(errors), "mismatches_vs_alone": len(mismatches),
             "wall_s": round(wall, 3), "latency_p50_s": round(lat[len(lat) // 2], 3) if lat else None,
             "latency_p95_s": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 3) if lat else None,
             "completion_tokens": tokens, "aggregate_tokens_per_s": round(tokens / wall, 1),

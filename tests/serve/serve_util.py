@@ -14,9 +14,11 @@ import time
 SKIP = 77  # ctest SKIP_RETURN_CODE
 
 
-def arguments(description):
-    """Parses --kvpress BIN and --data DIR (../shared/data) for a test script."""
+def arguments(description, extra=None):
+    """Parses --kvpress BIN, --data DIR (../shared/data), --out DIR and what `extra(parser)` adds."""
     p = argparse.ArgumentParser(description=description)
+    if extra:
+        extra(p)
     p.add_argument("--kvpress", required=True)
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
     p.add_argument("--out", default="", help="write figures / screenshots here")
