@@ -19,5 +19,6 @@ void RegisterTemplate(CLI::App& app, RunFn& run);
 void RegisterReport(CLI::App& app, RunFn& run);
 void RegisterEval(CLI::App& app, RunFn& run);
 void RegisterSweep(CLI::App& app, RunFn& run);
+void RegisterServe(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

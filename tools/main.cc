@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterEval(app, run);
   kvpress::cli::RegisterSweep(app, run);
   kvpress::cli::RegisterReport(app, run);
+  kvpress::cli::RegisterServe(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,8 +11,11 @@ namespace kvpress {
 // Friend of Session: drives the sessions' caches, presses and counters one batched step at a time.
 class BatchDecoder {
  public:
+  // `keep_asking`: a `next` that returns nullopt is asked again after the next step (serving);
+  // otherwise it is not asked again (DecodeContinuous).
   static Status Run(Transformer& model, int width, const NextSequenceFn& next,
-                    const SequenceDoneFn& done) {
+                    const SequenceDoneFn& done, bool keep_asking = false,
+                    const StepFn& on_step = {}) {
     if (width < 1) return InvalidArgument("batch width must be >= 1");
     // A sequence in flight; heap-allocated because DecodeState keeps references into it.
     struct Slot {
@@ -27,7 +30,7 @@ class BatchDecoder {
       while (!exhausted && static_cast<int>(active.size()) < width) {
         ASSIGN_OR_RETURN(std::optional<BatchSequence> seq, next());
         if (!seq) {
-          exhausted = true;
+          exhausted = !keep_asking;
           break;
         }
         if (seq->session == nullptr)
@@ -67,6 +70,7 @@ class BatchDecoder {
       RETURN_IF_ERROR(
           model.ForwardBatch(tokens, positions, caches, hooks, ForwardPhase::kDecode, logits));
       const double step_seconds = sw.Elapsed();
+      if (on_step) on_step(static_cast<int>(active.size()), step_seconds);
       std::vector<std::unique_ptr<Slot>> still;
       for (size_t k = 0; k < active.size(); ++k) {
         Slot& slot = *active[k];
@@ -101,6 +105,11 @@ class BatchDecoder {
 Status DecodeContinuous(Transformer& model, int width, const NextSequenceFn& next,
                         const SequenceDoneFn& done) {
   return BatchDecoder::Run(model, width, next, done);
+}
+
+Status DecodeServing(Transformer& model, int width, const NextSequenceFn& next,
+                     const SequenceDoneFn& done, const StepFn& on_step) {
+  return BatchDecoder::Run(model, width, next, done, /*keep_asking=*/true, on_step);
 }
 
 StatusOr<std::vector<DecodeResult>> DecodeBatch(Transformer& model,

@@ -40,6 +40,15 @@ using SequenceDoneFn = std::function<Status(BatchSequence& sequence, DecodeResul
 Status DecodeContinuous(Transformer& model, int width, const NextSequenceFn& next,
                         const SequenceDoneFn& done);
 
+// Continuous batching for a server, where sequences arrive while others decode: `next` returning
+// nullopt means "none waiting now", not "none ever"; it is asked again before every step while a
+// place is free. Returns once no sequence is active and `next` has none (the caller waits for work
+// and calls again). Per sequence the tokens are those of Session::Decode alone. `on_step` (may be
+// empty) sees each batched step's size and duration in seconds.
+using StepFn = std::function<void(int batch, double seconds)>;
+Status DecodeServing(Transformer& model, int width, const NextSequenceFn& next,
+                     const SequenceDoneFn& done, const StepFn& on_step = {});
+
 // Decodes every sequence until it stops. Each result is what Session::Decode would produce for
 // that sequence alone (same sampler, stop criteria and press steps; logits may differ in the last
 // bits because the matrix products run on B rows). Each session's decoding_time counts the batched

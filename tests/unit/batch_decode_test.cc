@@ -182,6 +182,66 @@ TEST(DecodeContinuous, RefillsFreedPlacesWithTheSameTokens) {
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "sequence " << i;
 }
 
+// Serving: sequences arrive while others decode. `next` has nothing at first (nullopt), then hands
+// one sequence every 5 steps; each joins the running batch and still gets its tokens alone.
+TEST(DecodeServing, LateArrivalsJoinTheBatchWithTheSameTokens) {
+  auto model = LoadFixture("llama_gqa_rope3_f32");
+  ASSERT_TRUE(model);
+  Transformer transformer(*model, 1);
+  const auto prompts = Prompts(model->config.vocab_size);
+  std::vector<GenerateOptions> options(prompts.size());
+  std::vector<std::unique_ptr<Press>> presses;
+  std::vector<std::vector<int32_t>> expected;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    options[i].max_new_tokens = 30;
+    presses.push_back(MakePress(i % 2 ? "snapkv" : "streaming_llm", 8 + 4 * static_cast<int>(i)));
+    options[i].press = presses.back().get();
+    expected.push_back(Generate(transformer, prompts[i], options[i]).value().tokens);
+    presses.back() = MakePress(i % 2 ? "snapkv" : "streaming_llm", 8 + 4 * static_cast<int>(i));
+    options[i].press = presses.back().get();
+  }
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<std::vector<int32_t>> got(prompts.size());
+  size_t given = 0;
+  int asked = 0, steps = 0, max_batch = 0, asked_empty = 0;
+  const NextSequenceFn next = [&]() -> StatusOr<std::optional<BatchSequence>> {
+    ++asked;
+    // The first sequence at once; the others at steps 5, 10, 15; nothing in between.
+    if (given == prompts.size() || (given > 0 && steps < 5 * static_cast<int>(given))) {
+      ++asked_empty;
+      return std::optional<BatchSequence>();
+    }
+    const size_t i = given++;
+    sessions.push_back(std::make_unique<Session>(transformer, options[i].press, DType::kF32));
+    BatchSequence seq;
+    seq.session = sessions.back().get();
+    RETURN_IF_ERROR(seq.session->Prefill(prompts[i], ForwardPhase::kPrefill, seq.logits));
+    seq.options = MakeDecodeLoopOptions(options[i], prompts[i]);
+    return std::optional<BatchSequence>(std::move(seq));
+  };
+  const SequenceDoneFn done = [&](BatchSequence& seq, DecodeResult r) -> Status {
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (sessions[i].get() == seq.session) got[i] = r.tokens;
+    }
+    return Status::Ok();
+  };
+  const StepFn on_step = [&](int batch, double seconds) {
+    ++steps;
+    max_batch = std::max(max_batch, batch);
+    EXPECT_GE(seconds, 0.0);
+  };
+  ASSERT_TRUE(DecodeServing(transformer, 4, next, done, on_step).ok());
+  EXPECT_EQ(given, prompts.size());  // asked again after "none now"
+  EXPECT_GT(asked_empty, 10);
+  EXPECT_EQ(max_batch, 4);           // all four overlapped at some step
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "sequence " << i;
+  // With nothing to do it returns at once, without a step.
+  const NextSequenceFn none = []() -> StatusOr<std::optional<BatchSequence>> { return std::optional<BatchSequence>(); };
+  steps = 0;
+  ASSERT_TRUE(DecodeServing(transformer, 4, none, done, on_step).ok());
+  EXPECT_EQ(steps, 0);
+}
+
 TEST(BenchmarkBatch, ReportsAllSequencesTokens) {
   auto model = LoadFixture("mistral_gqa_f32");
   ASSERT_TRUE(model);
