@@ -29,7 +29,7 @@ using nlohmann::ordered_json;
 
 StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol,
                                                const Sample& sample, int max_context_length,
-                                               std::string* text) {
+                                               std::string* text, bool* truncated) {
   std::vector<int32_t> ids;
   if (protocol == Protocol::kChat && m.chat != nullptr) {
     ChatRequest req;
@@ -45,9 +45,9 @@ StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol prot
     ASSIGN_OR_RETURN(ids, m.tokenizer->Encode(sample.prompt, /*add_special=*/true));
     if (text != nullptr) *text = sample.prompt;
   }
-  if (max_context_length > 0 && static_cast<int>(ids.size()) > max_context_length) {
-    ids.resize(static_cast<size_t>(max_context_length));
-  }
+  const bool cut = max_context_length > 0 && ids.size() > static_cast<size_t>(max_context_length);
+  if (cut) ids.resize(static_cast<size_t>(max_context_length));
+  if (truncated != nullptr) *truncated = cut;
   if (ids.empty()) return InvalidArgument(fmt::format("sample {}: empty prompt", sample.id));
   return ids;
 }
@@ -75,6 +75,7 @@ struct PreparedSample {
   const Sample* sample = nullptr;
   std::vector<int32_t> prompt;
   std::string input_text;
+  bool truncated = false;  // the prompt was cut (--max-context-length or the trained positions)
   std::unique_ptr<Press> press;
   GenerateOptions options;
 };
@@ -91,7 +92,7 @@ class SampleRunner {
     PreparedSample p;
     p.sample = &s;
     ASSIGN_OR_RETURN(p.prompt,
-                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
+                     BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text, &p.truncated));
     const int trained = m_.model->config.max_position;
     if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
       Log(LogLevel::kWarning,
@@ -99,6 +100,7 @@ class SampleRunner {
           "chooses a shorter cut)",
           s.id, p.prompt.size(), trained);
       p.prompt.resize(static_cast<size_t>(trained));
+      p.truncated = true;
     }
     const uint64_t seed = c_.seed * 1000003ull + index;
     ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
@@ -194,6 +196,7 @@ class SampleRunner {
     row["correct"] = v.correct;
     row["score"] = v.score;
     row["input_token_count"] = p.prompt.size();
+    row["truncated"] = p.truncated;  // the prompt was cut to input_token_count (README "Limits")
     row["output_token_count"] = r.tokens.size();
     row["total_token_count"] = p.prompt.size() + r.tokens.size();
     row["cache_budget"] = c_.EffectiveBudget();
