@@ -323,6 +323,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
   }
   ordered_json summary = SummarizeRows(rows);
   summary["skipped_rows"] = dataset.skipped;
+  summary["truncated_rows"] = std::count_if(rows.begin(), rows.end(),  // prompts cut (README "Limits")
+                                            [](const json& r) { return r.value("truncated", false); });
   summary["result_file"] = std::filesystem::path(out.result_path).filename().string();
   const ordered_json config_json = RunConfigJson(c, dataset.spec.hf_split);
   for (const auto& [k, v] : config_json.items()) summary[k] = v;

@@ -282,6 +282,10 @@ TEST(PositionLimit, EvalMarksTruncatedRows) {
       }
     }
     EXPECT_EQ(seen, 2u) << out;
+    for (const auto& e : fs::directory_iterator(dir + out)) {
+      if (e.path().string().find("_score.json") == std::string::npos) continue;
+      EXPECT_EQ(json::parse(ReadText(e.path().string()))["truncated_rows"], 1) << e.path();
+    }
   }
 }
 
