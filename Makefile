@@ -2,10 +2,13 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build cli demo test test-asan fuzz fuzz-smoke clean format
+.PHONY: deps deps-fuzz build cli demo test test-asan fuzz fuzz-smoke sanitize-ci clean format
 
 deps:
 	bash scripts/install-deps.sh
+
+deps-fuzz:
+	bash scripts/install-deps.sh --fuzz
 
 $(BUILD_DIR)/build.ninja:
 	cmake --preset release -B $(BUILD_DIR)
@@ -33,7 +36,7 @@ test-asan: deps
 # libFuzzer targets (docs/FUZZING.md): clang-14 build in build-fuzz/, not part of `make test`.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 30
-fuzz: deps
+fuzz: deps-fuzz
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVPRESS_FUZZ=ON \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1" \
 	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
@@ -42,6 +45,14 @@ fuzz: deps
 # Each target for FUZZ_SECONDS on its committed corpus (fuzz/corpus/<target>/).
 fuzz-smoke: fuzz
 	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# CI after `make test` (.ci/run): the fuzz build's ASan + UBSan libraries also serve the unit
+# tests (`ctest -L unit` under the sanitizers), then a short fuzz smoke of every target.
+FUZZ_SMOKE_SECONDS ?= 15
+sanitize-ci: fuzz
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target unit_tests
+	cd $(FUZZ_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
 
 format:
 	find src tools tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -1,5 +1,6 @@
 // Helpers for the libFuzzer targets: most loaders read files, so an input is written to a scratch
-// file of this process first.
+// file of this process first, in memory (/dev/shm, a tmpfs) where there is one: a write to a disk
+// file system cost more than most parsers do per input.
 #pragma once
 
 #include <sys/stat.h>
@@ -9,14 +10,49 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "core/log.h"
 
 namespace kvpress::fuzz {
 
-// "/tmp/kvpress-fuzz-<pid>-<name>" holding `data` (rewritten on every call).
+// Warnings the library logs about accepted inputs are per-input work the fuzzer does not need.
+inline const bool kQuietLog = (GlobalLogLevel() = LogLevel::kQuiet, true);
+
+// "/dev/shm/kvpress-fuzz-<pid>-" (or under /tmp without /dev/shm), the prefix of scratch paths.
+inline const std::string& ScratchPrefix() {
+  static const std::string prefix = [] {
+    struct stat st {};
+    const bool shm = ::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0;
+    return std::string(shm ? "/dev/shm" : "/tmp") + "/kvpress-fuzz-" + std::to_string(::getpid()) + "-";
+  }();
+  return prefix;
+}
+
+// Registers a scratch path to be removed at exit (once per path; /dev/shm is memory).
+inline void RemoveAtExit(const std::string& path) {
+  static std::vector<std::string>* paths = [] {
+    auto* v = new std::vector<std::string>();
+    std::atexit([] {
+      std::error_code ec;
+      for (const std::string& p : *paths) std::filesystem::remove_all(p, ec);
+    });
+    return v;
+  }();
+  for (const std::string& p : *paths) {
+    if (p == path) return;
+  }
+  paths->push_back(path);
+}
+
+// "<ScratchPrefix()><name>" holding `data` (rewritten on every call).
 inline std::string ScratchFile(const std::string& name, const uint8_t* data, size_t size) {
-  const std::string path = "/tmp/kvpress-fuzz-" + std::to_string(::getpid()) + "-" + name;
+  const std::string path = ScratchPrefix() + name;
+  RemoveAtExit(path);
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f != nullptr) {
     if (size > 0) std::fwrite(data, 1, size, f);
@@ -25,10 +61,11 @@ inline std::string ScratchFile(const std::string& name, const uint8_t* data, siz
   return path;
 }
 
-// A scratch directory "/tmp/kvpress-fuzz-<pid>-<name>/" (created once).
+// A scratch directory "<ScratchPrefix()><name>/" (created once).
 inline std::string ScratchDir(const std::string& name) {
-  const std::string dir = "/tmp/kvpress-fuzz-" + std::to_string(::getpid()) + "-" + name;
+  const std::string dir = ScratchPrefix() + name;
   ::mkdir(dir.c_str(), 0755);  // exists after the first call
+  RemoveAtExit(dir);
   return dir;
 }
 

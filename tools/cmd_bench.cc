@@ -21,6 +21,7 @@ struct BenchFlags {
   BenchmarkOptions options;
   int bandwidth_mb = 1024;
   bool no_bandwidth = false;
+  bool no_check = false;  // --no-check: skip the NaN/Inf weight check of --model
   std::string press;
   int cache_budget = 0;
   std::string kv_dtype = "f32";
@@ -39,7 +40,7 @@ int RunBench(BenchFlags f) {
     std::fprintf(stderr, "kvpress bench: building random %s model in %s...\n", f.random.c_str(), f.dtype.c_str());
     model = MakeRandomModel(*cfg, dt, f.seed);
   } else if (!f.model.empty()) {
-    auto loaded = LoadModel(f.model);
+    auto loaded = LoadModel(f.model, LoadOptions{!f.no_check});
     if (!loaded.ok()) return ReportError("bench", loaded.status());
     model = std::move(loaded).value();
   } else {
@@ -90,6 +91,7 @@ void RegisterBench(CLI::App& app, RunFn& run) {
                          "instead of int8-rounded activation blocks");
   cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(Positive());
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
+  cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the --model weights hold no NaN/Inf");
   cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");
   cmd->add_option("--cache-budget", f->cache_budget, "Budget for --press (slots per KV head per layer)");
   AddPrefillChunkFlag(cmd, f->options.press_chunk);

@@ -30,7 +30,7 @@ Status CheckRowFields(const json& row, const std::string& where) {
       {"response", json::value_t::string, "a string"},       {"gt_answer", json::value_t::string, "a string"},
       {"extracted_answer", json::value_t::string, "a string"}, {kSampleIdKey, json::value_t::string, "a string"},
       {"correct", json::value_t::boolean, "true or false"},    {"score", json::value_t::number_float, "a number"},
-      {"gold_answers", json::value_t::array, "an array"},
+      {"gold_answers", json::value_t::array, "an array"},      {"truncated", json::value_t::boolean, "true or false"},
   };
   for (const Field& f : kFields) {
     auto it = row.find(f.key);

@@ -32,7 +32,7 @@ using nlohmann::ordered_json;
 
 StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol,
                                                const Sample& sample, int max_context_length,
-                                               std::string* text) {
+                                               std::string* text, bool* truncated) {
   std::vector<int32_t> ids;
   if (protocol == Protocol::kChat && m.chat != nullptr) {
     ChatRequest req;
@@ -48,9 +48,9 @@ StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol prot
     ASSIGN_OR_RETURN(ids, m.tokenizer->Encode(sample.prompt, /*add_special=*/true));
     if (text != nullptr) *text = sample.prompt;
   }
-  if (max_context_length > 0 && static_cast<int>(ids.size()) > max_context_length) {
-    ids.resize(static_cast<size_t>(max_context_length));
-  }
+  const bool cut = max_context_length > 0 && ids.size() > static_cast<size_t>(max_context_length);
+  if (cut) ids.resize(static_cast<size_t>(max_context_length));
+  if (truncated != nullptr) *truncated = cut;
   if (ids.empty()) return InvalidArgument(fmt::format("sample {}: empty prompt", sample.id));
   return ids;
 }
@@ -92,6 +92,7 @@ struct PreparedSample {
   std::vector<int32_t> question;   // long-context: question + answer prefix (never compressed)
   bool long_context = false;
   std::string input_text;
+  bool truncated = false;  // the prompt was cut (--max-context-length or the trained positions)
   std::unique_ptr<Press> press;
   GenerateOptions options;
 };
@@ -110,7 +111,8 @@ class SampleRunner {
     if (s.IsLongContext()) {
       RETURN_IF_ERROR(PrepareLongContext(s, p));
     } else {
-      ASSIGN_OR_RETURN(p.prompt, BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text));
+      ASSIGN_OR_RETURN(p.prompt, BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text,
+                                                       &p.truncated));
     }
     const int trained = m_.model->config.max_position - static_cast<int>(p.question.size());
     if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
@@ -119,6 +121,7 @@ class SampleRunner {
           "chooses a shorter cut)",
           s.id, p.prompt.size(), trained);
       p.prompt.resize(static_cast<size_t>(trained));
+      p.truncated = true;
     }
     const uint64_t seed = c_.seed * 1000003ull + index;
     ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
@@ -259,6 +262,7 @@ class SampleRunner {
     row["correct"] = v.correct;
     row["score"] = v.score;
     row["input_token_count"] = p.prompt.size() + p.question.size();
+    row["truncated"] = p.truncated;  // the prompt was cut to input_token_count (README "Limits")
     row["output_token_count"] = r.tokens.size();
     row["total_token_count"] = p.prompt.size() + p.question.size() + r.tokens.size();
     if (p.long_context) {
@@ -402,6 +406,8 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
     for (const auto& [k, v] : long_context.items()) summary[k] = v;
   }
   summary["skipped_rows"] = dataset.skipped;
+  summary["truncated_rows"] = std::count_if(rows.begin(), rows.end(),  // prompts cut (README "Limits")
+                                            [](const json& r) { return r.value("truncated", false); });
   summary["result_file"] = std::filesystem::path(out.result_path).filename().string();
   const ordered_json config_json = RunConfigJson(c, dataset.spec.hf_split);
   for (const auto& [k, v] : config_json.items()) summary[k] = v;

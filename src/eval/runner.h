@@ -54,9 +54,11 @@ struct EvalOutcome {
 
 // The token ids of `sample` under `protocol`: paper = BOS + raw prompt; chat = the prompt as the
 // user turn of the chat template with the generation prompt (raw + BOS when there is none).
-// max_context_length > 0 keeps the first N ids. `text` receives the string that was tokenized.
+// max_context_length > 0 keeps the first N ids. `text` receives the string that was tokenized;
+// `truncated` (if not null) whether ids were cut by max_context_length.
 StatusOr<std::vector<int32_t>> BuildEvalPrompt(const EvalModel& m, Protocol protocol, const Sample& sample,
-                                               int max_context_length, std::string* text);
+                                               int max_context_length, std::string* text,
+                                               bool* truncated = nullptr);
 
 // Most samples decoded together (--batch-size).
 inline constexpr int kMaxBatchSize = 256;

@@ -257,6 +257,38 @@ TEST(PositionLimit, GeneratePromptBeyondTrainedPositionsIsAnError) {
   EXPECT_NE(cut.err.find("context truncated to --max-context-length 300 tokens"), std::string::npos) << cut.err;
 }
 
+// eval keeps the first 512 tokens (the bundled model's trained positions) of a longer sample, or
+// the first --max-context-length tokens, warns, and marks exactly those rows "truncated": true.
+TEST(PositionLimit, EvalMarksTruncatedRows) {
+  const std::string dir = TempDir("eval_trunc");
+  std::string rows = json{{"id", "short"}, {"question", "g=4, c=9. Find g+c."}, {"answer", "13"}}.dump() + "\n";
+  rows += json{{"id", "long"}, {"question", LongPrompt().substr(0, 6000)}, {"answer", "13"}}.dump() + "\n";
+  WriteText(dir + "/rows.jsonl", rows);
+  const std::string args = "eval --dataset jsonl --data-file " + dir + "/rows.jsonl --max-new-tokens 1 --output-dir ";
+  const CommandResult r = RunKvpress(args + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("truncated to the model's 512 trained positions"), std::string::npos) << r.err;
+  const CommandResult cut = RunKvpress(args + dir + "/cut --max-context-length 64");
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  for (const std::string out : {"/out", "/cut"}) {
+    size_t seen = 0;
+    for (const auto& e : fs::directory_iterator(dir + out)) {
+      if (e.path().extension() != ".jsonl") continue;
+      for (const json& row : ReadJsonLines(e.path().string())) {
+        ++seen;
+        const bool long_row = row["sample_id"] == "long";
+        EXPECT_EQ(row["truncated"], long_row) << out << " " << row["sample_id"];
+        if (long_row) EXPECT_EQ(row["input_token_count"], out == "/out" ? 512 : 64);
+      }
+    }
+    EXPECT_EQ(seen, 2u) << out;
+    for (const auto& e : fs::directory_iterator(dir + out)) {
+      if (e.path().string().find("_score.json") == std::string::npos) continue;
+      EXPECT_EQ(json::parse(ReadText(e.path().string()))["truncated_rows"], 1) << e.path();
+    }
+  }
+}
+
 // The bundled model's files with one value of model.layers.0.mlp.up_proj.weight (row 7) set to NaN.
 std::string NanModel() {
   const std::string dir = TempDir("nanmodel");
@@ -290,6 +322,13 @@ TEST(BadInput, NonFiniteWeightsAreRefusedOnLoadUnlessNoCheck) {
   EXPECT_EQ(eval.exit_code, 2) << eval.err;
   const CommandResult unchecked = RunKvpress("generate --model " + model + " --prompt hi --max-new-tokens 2 --no-check");
   EXPECT_EQ(unchecked.exit_code, 0) << unchecked.err;
+  const std::string bench_args = "bench --model " + model + " --prompt-tokens 4 --decode-tokens 2 --no-bandwidth";
+  const CommandResult bench = RunKvpress(bench_args);
+  EXPECT_EQ(bench.exit_code, 2) << bench.err;
+  ExpectCleanMessage(bench, "holds a non-finite value (NaN or Inf) at row 7");
+  const CommandResult bench_unchecked = RunKvpress(bench_args + " --no-check");
+  EXPECT_EQ(bench_unchecked.exit_code, 0) << bench_unchecked.err;
+  EXPECT_TRUE(json::accept(bench_unchecked.out)) << bench_unchecked.out;
 }
 
 // Runs kvpress with `args` (to `dir`/stdout and `dir`/stderr), waits until it has installed its

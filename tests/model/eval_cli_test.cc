@@ -71,7 +71,7 @@ TEST(EvalCli, WritesEveryKeyOfBothFiles) {
                             "compression_ratio", "prefill_time", "decoding_time", "total_time", "total_prefill_tokens",
                             "total_decoding_tokens", "output_tokens_per_second", "execution_time", "press_prefill_time",
                             "press_decoding_time", "kv_bytes_peak", "kv_bytes_live", "rss_peak_bytes", "evictions",
-                            "correct", "score", "sample_id", "finish_reason"}) {
+                            "correct", "score", "sample_id", "finish_reason", "truncated"}) {
       EXPECT_TRUE(row.contains(key)) << key;
     }
     EXPECT_EQ(row["cache_budget"], 64);
