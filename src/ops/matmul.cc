@@ -30,65 +30,53 @@ HWY_INLINE hn::Vec<DF> LoadWeights(DF df, const void* row, size_t i) {
   }
 }
 
-// K activation rows against one weight row of a float-like dtype.
-template <DType kT, int K>
-HWY_INLINE void DotRowFloat(const void* row, const float* x, size_t cols, float* out) {
+// One weight row of a float-like dtype against x.
+template <DType kT>
+HWY_INLINE float DotRowFloat(const void* row, const float* x, size_t cols) {
   const DF df;
   const size_t N = hn::Lanes(df);
-  hn::Vec<DF> acc[K];
-  for (int k = 0; k < K; ++k) acc[k] = hn::Zero(df);
+  auto acc = hn::Zero(df);
   size_t i = 0;
-  for (; i + N <= cols; i += N) {
-    auto w = LoadWeights<kT>(df, row, i);
-    for (int k = 0; k < K; ++k) acc[k] = hn::MulAdd(w, hn::LoadU(df, x + k * cols + i), acc[k]);
-  }
-  for (int k = 0; k < K; ++k) {
-    float s = hn::GetLane(hn::SumOfLanes(df, acc[k]));
-    for (size_t j = i; j < cols; ++j) s += LoadElement(kT, row, j) * x[k * cols + j];
-    out[k] = s;
-  }
+  for (; i + N <= cols; i += N) acc = hn::MulAdd(LoadWeights<kT>(df, row, i), hn::LoadU(df, x + i), acc);
+  float s = hn::GetLane(hn::SumOfLanes(df, acc));
+  for (; i < cols; ++i) s += LoadElement(kT, row, i) * x[i];
+  return s;
 }
 
-// K activation rows against one Q8_0 weight row (cols multiple of 32). Vectors are capped at one
-// block so a block's 32 values span a whole number of vectors on every target.
-template <int K>
-HWY_INLINE void DotRowQ8(const void* row, const float* x, size_t cols, float* out) {
+// One Q8_0 weight row (cols multiple of 32) against x. Vectors are capped at one block so a
+// block's 32 values span a whole number of vectors on every target.
+HWY_INLINE float DotRowQ8(const void* row, const float* x, size_t cols) {
   const hn::CappedTag<float, kQ8Block> df;
   const size_t N = hn::Lanes(df);
   const hn::Rebind<int8_t, decltype(df)> di8;
   const hn::RebindToSigned<decltype(df)> di32;
   const BlockQ8_0* blocks = static_cast<const BlockQ8_0*>(row);
-  hn::Vec<decltype(df)> acc[K];
-  for (int k = 0; k < K; ++k) acc[k] = hn::Zero(df);
+  auto acc = hn::Zero(df);
   const size_t nb = cols / kQ8Block;
   for (size_t b = 0; b < nb; ++b) {
-    hn::Vec<decltype(df)> part[K];
-    for (int k = 0; k < K; ++k) part[k] = hn::Zero(df);
+    auto part = hn::Zero(df);
     for (size_t j = 0; j < static_cast<size_t>(kQ8Block); j += N) {
-      auto w = hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(di8, blocks[b].q + j)));
-      for (int k = 0; k < K; ++k) {
-        part[k] = hn::MulAdd(w, hn::LoadU(df, x + k * cols + b * kQ8Block + j), part[k]);
-      }
+      const auto w = hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(di8, blocks[b].q + j)));
+      part = hn::MulAdd(w, hn::LoadU(df, x + b * kQ8Block + j), part);
     }
-    const auto d = hn::Set(df, F16ToF32(blocks[b].d));
-    for (int k = 0; k < K; ++k) acc[k] = hn::MulAdd(d, part[k], acc[k]);
+    acc = hn::MulAdd(hn::Set(df, F16ToF32(blocks[b].d)), part, acc);
   }
-  for (int k = 0; k < K; ++k) out[k] = hn::GetLane(hn::SumOfLanes(df, acc[k]));
+  return hn::GetLane(hn::SumOfLanes(df, acc));
 }
 
-template <int K>
-HWY_INLINE void DotRow(DType t, const void* row, const float* x, size_t cols, float* out) {
+// One weight row of any dtype against x (the per-row path of DotRow and of MatMulBlock's
+// quantized fallback; many-token products take the tiles below).
+HWY_INLINE float DotRowAny(DType t, const void* row, const float* x, size_t cols) {
   switch (t) {
-    case DType::kF32: return DotRowFloat<DType::kF32, K>(row, x, cols, out);
-    case DType::kF16: return DotRowFloat<DType::kF16, K>(row, x, cols, out);
-    case DType::kBF16: return DotRowFloat<DType::kBF16, K>(row, x, cols, out);
-    case DType::kQ8_0: return DotRowQ8<K>(row, x, cols, out);
-    default:  // other quantized types go through quant_matmul.cc (or are dequantized first)
-      for (int k = 0; k < K; ++k) {
-        double s = 0.0;
-        for (size_t j = 0; j < cols; ++j) s += LoadElement(t, row, j) * x[k * cols + j];
-        out[k] = static_cast<float>(s);
-      }
+    case DType::kF32: return DotRowFloat<DType::kF32>(row, x, cols);
+    case DType::kF16: return DotRowFloat<DType::kF16>(row, x, cols);
+    case DType::kBF16: return DotRowFloat<DType::kBF16>(row, x, cols);
+    case DType::kQ8_0: return DotRowQ8(row, x, cols);
+    default: {  // other quantized types go through quant_matmul.cc (or are dequantized first)
+      double s = 0.0;
+      for (size_t j = 0; j < cols; ++j) s += LoadElement(t, row, j) * x[j];
+      return static_cast<float>(s);
+    }
   }
 }
 
@@ -173,12 +161,8 @@ void MatMulBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int6
     default: break;
   }
   const size_t cols = static_cast<size_t>(w.cols);
-  float out[1];
   for (int t = t0; t < t1; ++t) {
-    for (int64_t r = r0; r < r1; ++r) {
-      DotRow<1>(w.dtype, w.Row(r), x + t * cols, cols, out);
-      y[static_cast<size_t>(t) * w.rows + r] = out[0];
-    }
+    for (int64_t r = r0; r < r1; ++r) y[static_cast<size_t>(t) * w.rows + r] = DotRowAny(w.dtype, w.Row(r), x + t * cols, cols);
   }
 }
 
@@ -209,9 +193,7 @@ void AxpyF32Impl(float a, const float* x, float* y, size_t n) {
 }
 
 float DotRowImpl(DType t, const void* row, const float* x, size_t n) {
-  float out[1];
-  DotRow<1>(t, row, x, n, out);
-  return out[0];
+  return DotRowAny(t, row, x, n);
 }
 
 template <DType kT>
