@@ -28,12 +28,34 @@ std::string SharedData(const std::string& rel) {
 
 std::string Fixture(const std::string& rel) { return std::string(KVPRESS_FIXTURES) + "/" + rel; }
 
+namespace {
+// The directories TempDir made in this process; removed when the process exits normally, unless
+// KVPRESS_KEEP_TEMP is set (to look at a failing test's files). Without this every run of the suite
+// left gigabytes under /tmp (converted models, quantized copies).
+struct TempDirRegistry {
+  std::vector<std::string> dirs;
+  ~TempDirRegistry() {
+    if (std::getenv("KVPRESS_KEEP_TEMP") != nullptr) return;
+    for (const std::string& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+};
+TempDirRegistry& TempDirs() {
+  static TempDirRegistry registry;
+  return registry;
+}
+}  // namespace
+
 std::string TempDir(const std::string& tag) {
   std::string tmpl = (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") + "/kvpress-" + tag + "-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   const char* d = ::mkdtemp(buf.data());
-  return d ? std::string(d) : std::string();
+  if (d == nullptr) return std::string();
+  TempDirs().dirs.emplace_back(d);
+  return std::string(d);
 }
 
 void WriteText(const std::string& path, const std::string& text) {

@@ -18,7 +18,8 @@ namespace kvpress::testing {
 std::string SharedData(const std::string& rel);
 // Absolute path of `rel` under tests/fixtures (committed with the repo).
 std::string Fixture(const std::string& rel);
-// A fresh empty directory under the system temp dir, removed at process exit is not guaranteed.
+// A fresh empty directory under $TMPDIR (default /tmp), removed with its contents when the test
+// process exits normally (kept when KVPRESS_KEEP_TEMP is set).
 std::string TempDir(const std::string& tag);
 
 struct CommandResult {
