@@ -49,6 +49,7 @@ void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = f
   SetQuantizedActivations(!f32_activations);
   const int rows = static_cast<int>(state.range(0)), cols = static_cast<int>(state.range(1)),
             n = static_cast<int>(state.range(2));
+  const int threads = state.range(3) > 0 ? static_cast<int>(state.range(3)) : 1;
   // Weights N(0, 0.05) stored as t (random bytes would make subnormal f32/bf16 values, which cost
   // microcode assists no real checkpoint has).
   std::vector<uint8_t> w(RowBytes(t, cols) * rows);
@@ -63,24 +64,26 @@ void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = f
   std::vector<float> x(static_cast<size_t>(n) * cols), y(static_cast<size_t>(n) * rows);
   for (auto& v : x) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
   for (auto _ : state) {
-    MatMul(view, x.data(), n, y.data(), 1);
+    MatMul(view, x.data(), n, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * rows * cols * n);
   state.SetLabel(SimdTargetName());
   SetQuantizedActivations(true);
 }
-#define KVPRESS_PREFILL_SHAPES ->Args({576, 576, 512})->Args({1536, 576, 512})->Args({576, 1536, 512})->Args({1536, 576, 16})
+// Args: rows, cols, tokens, threads (0 = 1). The 0.35B preset's down projection (1024 × 2816) at
+// one and two threads shows what the second core adds.
+#define KVPRESS_PREFILL_SHAPES ->Args({576, 576, 512, 0})->Args({1536, 576, 512, 0})->Args({576, 1536, 512, 0})->Args({1536, 576, 16, 0})->Args({1024, 2816, 512, 1})->Args({1024, 2816, 512, 2})->UseRealTime()
 BENCHMARK_CAPTURE(BM_MatMulPrefill, f32, DType::kF32) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, bf16, DType::kBF16) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, f16, DType::kF16) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0, DType::kQ8_0) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0, DType::kQ4_0) KVPRESS_PREFILL_SHAPES;
-BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512});
-BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512})->Args({1536, 576, 512});
-BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512, 0});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512, 0})->Args({1536, 576, 512, 0});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512, 0});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_f32act, DType::kQ8_0, true) KVPRESS_PREFILL_SHAPES;
-BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512, 0});
 
 BENCHMARK_CAPTURE(BM_MatMul, bf16_scalar_reference, DType::kBF16, true)->Arg(1);
 

@@ -230,6 +230,7 @@ HWY_AFTER_NAMESPACE();
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/prefill_gemm.h"
 #include "ops/quant_matmul.h"
 
 namespace kvpress {
@@ -273,8 +274,7 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   constexpr int kDequantizeMinTokens = 32;
   const bool quantized = UsesIntegerKernel(w.dtype);
   const bool integer = quantized && QuantizedActivations() && n < kDequantizeMinTokens;
-  const bool dequantize = quantized && !integer;
-  const bool exact_dequantize = dequantize && !QuantizedActivations();
+  const bool exact_dequantize = quantized && !integer && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
   if (integer) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
@@ -286,26 +286,40 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
   // fits L2 too. 96 is a multiple of every token tile (4, 6, 8).
   constexpr int64_t kRowsPerTask = 32;
-  constexpr int kTokensPerTask = 96;
+  constexpr int kBaseTokensPerTask = 96;
+  // Many tokens: the packed outer-product kernel of prefill_gemm.h, activations packed once here
+  // (in parallel) and each task's weight rows widened to f32 once.
+  // Quantized weights with int8 activations on a VNNI CPU take the int8 variant of that kernel
+  // (prefill_gemm_int8.cc): activations quantized and packed per tile, rows unpacked to bytes.
+  const bool int8_packed = quantized && QuantizedActivations() && n >= kDequantizeMinTokens &&
+                           cols % 32 == 0 && Int8GemmSupported(w.dtype);
+  const bool packed = !integer && !int8_packed && n >= kDequantizeMinTokens;
+  static thread_local AlignedScratch xp;  // [tiles, cols, 24]
+  float* xp_data = packed ? xp.Get(PackedActivationFloats(n, cols)) : nullptr;
+  static thread_local AlignedScratch xa_q, xa_d, xa_ds;  // PackedInt8Activations' three buffers
+  PackedInt8Activations xa;
+  if (int8_packed) {
+    xa.nb = cols / 32;
+    xa.q = reinterpret_cast<int32_t*>(xa_q.Get(PackedInt8Activations::QWords(n, xa.nb)));
+    xa.d = xa_d.Get(PackedInt8Activations::DFloats(n, xa.nb));
+    xa.ds = xa_ds.Get(PackedInt8Activations::DsFloats(n, xa.nb));
+  }
   auto run_block = [&](int64_t r0, int64_t r1, int t0, int t1) {
     if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
                                         y + static_cast<size_t>(t0) * w.rows, r0, r1);
-    if (!dequantize) return block(w, x, y, r0, r1, t0, t1);
-    static thread_local std::vector<float> rows;  // [kRowsPerTask, cols]
-    rows.resize(static_cast<size_t>(kRowsPerTask) * cols);
-    if (exact_dequantize) {
-      for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), rows.data() + (r - r0) * cols, cols);
-    } else {
-      DequantizeRowsFast(w, r0, r1, rows.data());
-    }
-    // The task's rows as an f32 matrix whose row 0 is row r0; y shifted by r0 columns keeps the
-    // [n, w.rows] layout (the kernel writes y[t * rows + r] for r in [0, r1 - r0)).
-    MatrixView f32{DType::kF32, w.rows, w.cols, rows.data(), cols * 4};
-    block(f32, x, y + r0, 0, r1 - r0, t0, t1);
+    if (int8_packed) return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (!packed) return block(w, x, y, r0, r1, t0, t1);
+    static thread_local AlignedScratch rows;  // [kRowsPerTask, cols]
+    float* wf = rows.Get(static_cast<size_t>(kRowsPerTask) * cols);
+    WidenRows(w, r0, r1, exact_dequantize, wf);
+    PrefillGemmBlock(wf, cols, xp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
   };
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);
   const int64_t row_tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
+  // The packed kernel widens a task's weight rows once per task: with enough row blocks to keep
+  // every thread busy (4 each), a task takes all tokens so each row is widened once.
+  const int kTokensPerTask = (packed || int8_packed) && row_tasks >= 4 * static_cast<int64_t>(threads) ? n : kBaseTokensPerTask;
   const int64_t token_tasks = (n + kTokensPerTask - 1) / kTokensPerTask;
   auto run_task = [&](int64_t task) {
     const int64_t r0 = (task % row_tasks) * kRowsPerTask;
@@ -313,9 +327,19 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     run_block(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
+  const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;
   if (!parallel) {
+    if (packed) PackActivations(x, n, cols, 0, tiles, xp_data);
+    if (int8_packed) PackInt8Activations(x, n, cols, 0, tiles, xa);
     for (int64_t task = 0; task < row_tasks * token_tasks; ++task) run_task(task);
     return;
+  }
+  if (packed || int8_packed) {
+    ParallelFor(tiles, threads, [&](int64_t tile) {
+      const int t = static_cast<int>(tile);
+      if (packed) PackActivations(x, n, cols, t, t + 1, xp_data);
+      if (int8_packed) PackInt8Activations(x, n, cols, t, t + 1, xa);
+    });
   }
   // Tasks are claimed one by one, so a thread that loses its core leaves its share to the others.
   // Consecutive tasks share a token block (its activations stay warm in the shared L3).

@@ -1,6 +1,8 @@
 // The SIMD MatMul against the scalar reference, for every dtype, odd sizes and token counts.
 #include <gtest/gtest.h>
 
+#include <hwy/targets.h>
+
 #include <random>
 
 #include "ops/matmul.h"
@@ -69,11 +71,41 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kBF16, 64, 256, 12}, Case{DType::kQ8_0, 33, 128, 17},
                       // several 96-token × 32-row blocks, ragged in both: every tile shape
                       Case{DType::kF16, 71, 160, 203}, Case{DType::kBF16, 66, 64, 101},
-                      Case{DType::kF32, 35, 48, 197}, Case{DType::kQ8_0, 97, 96, 199}),
+                      Case{DType::kF32, 35, 48, 197}, Case{DType::kQ8_0, 97, 96, 199},
+                      // the packed prefill kernel: whole 24-token tiles, one token past, 8-row
+                      // micro-tiles with 1..7 rows left, a single column
+                      Case{DType::kF32, 24, 40, 48}, Case{DType::kBF16, 9, 33, 49},
+                      Case{DType::kF16, 15, 1, 32}, Case{DType::kQ8_0, 31, 64, 72}),
     [](const auto& info) {
       return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) + "x" +
              std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
     });
+
+// Every SIMD target this CPU runs (AVX-512, AVX2, SSE4 ... on x86) has its own tile sizes: each
+// one against the reference on ragged prefill and decode shapes.
+TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
+  std::mt19937 rng(99);
+  const Case cases[] = {{DType::kBF16, 45, 130, 61}, {DType::kF16, 33, 64, 1}, {DType::kQ8_0, 37, 96, 50},
+                        {DType::kF32, 17, 21, 5}};
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    for (const Case& c : cases) {
+      std::vector<uint8_t> w = RandomMatrix(c.dtype, c.rows, c.cols, rng);
+      MatrixView view{c.dtype, c.rows, c.cols, w.data(), RowBytes(c.dtype, static_cast<size_t>(c.cols))};
+      std::normal_distribution<float> dist(0.0f, 1.0f);
+      std::vector<float> x(static_cast<size_t>(c.n) * c.cols);
+      for (float& v : x) v = dist(rng);
+      std::vector<float> fast(static_cast<size_t>(c.n) * c.rows), ref(fast.size());
+      MatMulReference(view, x.data(), c.n, ref.data());
+      SetQuantizedActivations(false);
+      MatMul(view, x.data(), c.n, fast.data(), 2);
+      SetQuantizedActivations(true);
+      EXPECT_LT(testing::RelativeError(fast, ref), 1e-5)
+          << hwy::TargetName(target) << " " << DTypeName(c.dtype) << " n=" << c.n;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
 
 TEST(SimdTarget, HasAName) { EXPECT_STRNE(SimdTargetName(), ""); }
 

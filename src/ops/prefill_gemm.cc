@@ -1,0 +1,178 @@
+// Highway kernels of the prefill GEMM (prefill_gemm.h).
+//
+// Why this shape: the dot-product kernel of matmul.cc keeps one accumulator per (row, token) whose
+// lanes run along the reduction, so every output costs a horizontal sum and every bf16/f16 weight
+// vector a widening in the inner loop. Here the lanes run along tokens instead: activations are
+// packed [tile, cols, 24 tokens] once per call, a task's weight rows are widened to f32 once, and the
+// micro-kernel does acc[row m][token vector v] += broadcast(W[m, c]) · xp[c, v] — per reduction step
+// MR broadcasts (plain loads) and NV vector loads feed MR·NV multiply-adds, with no shuffles at all.
+// Vectors are capped at 256 bits: on AVX-512 CPUs with one 512-bit FMA port two 256-bit FMAs per
+// cycle at the higher AVX2 clock beat one 512-bit FMA (measured 5.2–6.0 vs 2.1 G FMA instructions/s
+// on one core of the reference machine), and AVX-512VL still gives the 32 registers that hold the
+// 8 × 3 accumulator tile.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/prefill_gemm.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "ops/prefill_gemm.h"
+#include "ops/quant_matmul.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace kvpress {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Token vectors of at most 8 lanes; kNV of them make a tile of kGemmTileTokens tokens.
+using DV = hn::CappedTag<float, 8>;
+constexpr int kLanes = HWY_LANES(float) < 8 ? static_cast<int>(HWY_LANES(float)) : 8;
+constexpr int kNV = kGemmTileTokens / kLanes;
+static_assert(kNV * kLanes == kGemmTileTokens, "tile tokens must be whole vectors");
+// Rows per micro-tile: MR · kNV accumulators + kNV activation vectors + 1 broadcast fit the
+// register file (32 vector registers with AVX-512, 16 otherwise).
+#if HWY_TARGET <= HWY_AVX3
+constexpr int kMR = 8;
+#else
+constexpr int kMR = kNV >= 12 ? 1 : 12 / kNV;
+#endif
+static_assert(kMR >= 1 && kMR <= kGemmRowPadding && kGemmRowPadding % kMR == 0, "row tiles must tile the padding");
+
+// Rows [r, r + m_valid) × tokens [t0, t0 + nt_valid) of y from MR widened rows (wf, [MR, cols]) and
+// one packed activation tile (xp, [cols, kGemmTileTokens]).
+template <int MR>
+HWY_INLINE void MicroTile(const float* HWY_RESTRICT wf, size_t cols, const float* HWY_RESTRICT xp,
+                          float* y, size_t ldy, int64_t r, int m_valid, int t0, int nt_valid) {
+  const DV d;
+  hn::Vec<DV> acc[MR][kNV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < kNV; ++v) acc[m][v] = hn::Zero(d);
+  const float* rows[MR];
+  for (int m = 0; m < MR; ++m) rows[m] = wf + static_cast<size_t>(m) * cols;
+  for (size_t c = 0; c < cols; ++c) {
+    hn::Vec<DV> xv[kNV];
+    for (int v = 0; v < kNV; ++v) xv[v] = hn::Load(d, xp + c * kGemmTileTokens + v * kLanes);
+    for (int m = 0; m < MR; ++m) {
+      const auto wv = hn::Set(d, rows[m][c]);
+      for (int v = 0; v < kNV; ++v) acc[m][v] = hn::MulAdd(wv, xv[v], acc[m][v]);
+    }
+  }
+  // The tile is [row, token] in registers and [token, row] in y: through a small buffer.
+  HWY_ALIGN float tile[MR][kGemmTileTokens];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < kNV; ++v) hn::Store(acc[m][v], d, tile[m] + v * kLanes);
+  for (int t = 0; t < nt_valid; ++t) {
+    float* out = y + static_cast<size_t>(t0 + t) * ldy + static_cast<size_t>(r);
+    for (int m = 0; m < m_valid; ++m) out[m] = tile[m][t];
+  }
+}
+
+void PrefillGemmBlockImpl(const float* wf, size_t cols, const float* xp, float* y, size_t ldy, int64_t r0,
+                          int64_t r1, int t0, int t1) {
+  const size_t tile_floats = cols * kGemmTileTokens;
+  for (int t = t0; t < t1; t += kGemmTileTokens) {
+    const float* xt = xp + static_cast<size_t>(t / kGemmTileTokens) * tile_floats;
+    const int nt = t1 - t < kGemmTileTokens ? t1 - t : kGemmTileTokens;
+    for (int64_t r = r0; r < r1; r += kMR) {
+      const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+      MicroTile<kMR>(wf + static_cast<size_t>(r - r0) * cols, cols, xt, y, ldy, r, mv, t, nt);
+    }
+  }
+}
+
+// f16/bf16 row widened to f32 (exact).
+template <class T>
+HWY_INLINE void WidenRow(const T* in, size_t n, float* out, DType dtype) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  size_t i = 0;
+  if constexpr (hwy::IsSame<T, hwy::bfloat16_t>()) {
+    const hn::Rebind<uint16_t, decltype(df)> du16;
+    const hn::RebindToUnsigned<decltype(df)> du32;
+    const uint16_t* bits = reinterpret_cast<const uint16_t*>(in);
+    for (; i + N <= n; i += N) {
+      hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, bits + i)))), df, out + i);
+    }
+  } else {
+    const hn::Rebind<hwy::float16_t, decltype(df)> df16;
+    for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(df16, in + i)), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = LoadElement(dtype, in, i);
+}
+
+void WidenFloatRowsImpl(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
+  const size_t cols = static_cast<size_t>(w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    float* o = out + static_cast<size_t>(r - r0) * cols;
+    if (w.dtype == DType::kF16) {
+      WidenRow(static_cast<const hwy::float16_t*>(w.Row(r)), cols, o, w.dtype);
+    } else {
+      WidenRow(static_cast<const hwy::bfloat16_t*>(w.Row(r)), cols, o, w.dtype);
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kvpress
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <cstring>
+
+namespace kvpress {
+
+HWY_EXPORT(PrefillGemmBlockImpl);
+HWY_EXPORT(WidenFloatRowsImpl);
+
+size_t PackedActivationFloats(int n, size_t cols) {
+  const size_t tiles = (static_cast<size_t>(n) + kGemmTileTokens - 1) / kGemmTileTokens;
+  return tiles * cols * kGemmTileTokens;
+}
+
+void PackActivations(const float* x, int n, size_t cols, int tile0, int tile1, float* xp) {
+  // A transpose of [24, cols] blocks; written plainly (the compiler vectorises the inner loop's
+  // stores poorly, but packing is ~1/rows of the multiply's work).
+  for (int tile = tile0; tile < tile1; ++tile) {
+    float* out = xp + static_cast<size_t>(tile) * cols * kGemmTileTokens;
+    const int t0 = tile * kGemmTileTokens;
+    const int nt = n - t0 < kGemmTileTokens ? n - t0 : kGemmTileTokens;
+    if (nt < kGemmTileTokens) std::memset(out, 0, cols * kGemmTileTokens * sizeof(float));
+    // Blocks of 16 columns keep the 24 source rows' lines in L1 while they are read.
+    constexpr size_t kBlock = 16;
+    for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
+      const size_t c1 = c0 + kBlock < cols ? c0 + kBlock : cols;
+      for (int t = 0; t < nt; ++t) {
+        const float* src = x + static_cast<size_t>(t0 + t) * cols;
+        for (size_t c = c0; c < c1; ++c) out[c * kGemmTileTokens + static_cast<size_t>(t)] = src[c];
+      }
+    }
+  }
+}
+
+void PrefillGemmBlock(const float* wf, size_t cols, const float* xp, float* y, size_t ldy, int64_t r0,
+                      int64_t r1, int t0, int t1) {
+  HWY_DYNAMIC_DISPATCH(PrefillGemmBlockImpl)(wf, cols, xp, y, ldy, r0, r1, t0, t1);
+}
+
+void WidenRows(const MatrixView& w, int64_t r0, int64_t r1, bool exact, float* out) {
+  const size_t cols = static_cast<size_t>(w.cols);
+  switch (w.dtype) {
+    case DType::kF32:
+      for (int64_t r = r0; r < r1; ++r) std::memcpy(out + static_cast<size_t>(r - r0) * cols, w.Row(r), cols * 4);
+      break;
+    case DType::kF16:
+    case DType::kBF16:
+      HWY_DYNAMIC_DISPATCH(WidenFloatRowsImpl)(w, r0, r1, out);
+      break;
+    default:
+      if (exact) {
+        for (int64_t r = r0; r < r1; ++r) DequantizeRow(w.dtype, w.Row(r), out + static_cast<size_t>(r - r0) * cols, cols);
+      } else {
+        DequantizeRowsFast(w, r0, r1, out);
+      }
+  }
+  const int64_t padded = (r1 - r0 + kGemmRowPadding - 1) / kGemmRowPadding * kGemmRowPadding;
+  std::memset(out + static_cast<size_t>(r1 - r0) * cols, 0, static_cast<size_t>(padded - (r1 - r0)) * cols * 4);
+}
+
+}  // namespace kvpress
+#endif  // HWY_ONCE

@@ -1,0 +1,100 @@
+// The many-token matrix multiply of prefill: y = x · Wᵀ with activations packed token-major and
+// weight rows widened to f32 per task, through an outer-product micro-kernel (no horizontal sums).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <hwy/aligned_allocator.h>
+
+#include "ops/matmul.h"
+
+namespace kvpress {
+
+// Tokens per packed activation tile: every target's micro-kernel covers this many tokens.
+inline constexpr int kGemmTileTokens = 24;
+
+// Floats PackActivations writes for n tokens of `cols` values: ceil(n / 24) tiles of [cols, 24].
+size_t PackedActivationFloats(int n, size_t cols);
+
+// Packs tiles [tile0, tile1) of x [n, cols] into xp [tiles, cols, kGemmTileTokens] (f32), token
+// minor, tokens past n zero. xp must hold PackedActivationFloats(n, cols) floats.
+void PackActivations(const float* x, int n, size_t cols, int tile0, int tile1, float* xp);
+
+// y[t, r] = Σ_c wf[r - r0, c] · x[t, c] for rows [r0, r1) and tokens [t0, t1), where wf holds the
+// rows [r0, r1) widened to f32 ([r1 - r0, cols], rows padded with zeros to a multiple of 8 —
+// GemmRowPadding), xp = PackActivations(x) and t0 is a multiple of kGemmTileTokens.
+// y: [n, ldy]. SIMD (Highway, runtime dispatch), one thread.
+void PrefillGemmBlock(const float* wf, size_t cols, const float* xp, float* y, size_t ldy, int64_t r0,
+                      int64_t r1, int t0, int t1);
+
+// A growable float buffer aligned for SIMD loads (one per thread where used as thread_local).
+class AlignedScratch {
+ public:
+  // A buffer of at least n floats; contents are not kept across growth.
+  float* Get(size_t n) {
+    if (n > capacity_) {
+      data_ = hwy::AllocateAligned<float>(n);
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+
+ private:
+  hwy::AlignedFreeUniquePtr<float[]> data_;
+  size_t capacity_ = 0;
+};
+
+// Rows the weight buffer of PrefillGemmBlock is padded to (a multiple of).
+inline constexpr int kGemmRowPadding = 8;
+
+// Widens rows [r0, r1) of w to f32 into out ([r1 - r0 rounded up to 8, cols], the pad rows zero):
+// f32/f16/bf16 exactly, block-quantized types by the fast dequantizer (DequantizeRowsFast) or, with
+// `exact`, the scalar DequantizeRow bit-exact with gguf-py.
+void WidenRows(const MatrixView& w, int64_t r0, int64_t r1, bool exact, float* out);
+
+// ---- Int8 path (block-quantized weights, int8 activations; AVX-512 VNNI CPUs) ----
+
+// One token tile of int8 activations: q [nb, 8 quads, 24 tokens] int32 words, each the 4 bytes
+// q + 128 of one quad of a token's block; d [nb, 24] the blocks' scales; ds [nb, 3, 24] the sums
+// d · Σq over each block's first half, second half and whole (what weight offsets multiply).
+// Tokens past n have d = ds = 0.
+struct PackedInt8Tile {
+  int32_t* q;
+  float* d;
+  float* ds;
+};
+
+// All tiles of one call, in three aligned buffers (see Floats()).
+struct PackedInt8Activations {
+  int32_t* q = nullptr;  // [tiles, nb, 8, 24]
+  float* d = nullptr;    // [tiles, nb, 24]
+  float* ds = nullptr;   // [tiles, nb, 3, 24]
+  size_t nb = 0;         // blocks of 32 per token
+
+  PackedInt8Tile Tile(int tile) const {
+    const size_t t = static_cast<size_t>(tile);
+    return {q + t * nb * 8 * kGemmTileTokens, d + t * nb * kGemmTileTokens, ds + t * nb * 3 * kGemmTileTokens};
+  }
+  // Floats (4-byte words) each buffer needs for n tokens: q, d, ds.
+  static size_t QWords(int n, size_t nb) { return Tiles(n) * nb * 8 * kGemmTileTokens; }
+  static size_t DFloats(int n, size_t nb) { return Tiles(n) * nb * kGemmTileTokens; }
+  static size_t DsFloats(int n, size_t nb) { return Tiles(n) * nb * 3 * kGemmTileTokens; }
+  static size_t Tiles(int n) { return (static_cast<size_t>(n) + kGemmTileTokens - 1) / kGemmTileTokens; }
+};
+
+// Whether PrefillGemmInt8Block runs here for weights of type t (a block-quantized type, on a CPU
+// with AVX-512 VNNI); otherwise callers widen the rows and take the f32 kernel.
+bool Int8GemmSupported(DType t);
+
+// Quantizes tokens of tiles [tile0, tile1) of x [n, cols] to int8 blocks (QuantizeActivationsFast:
+// the bytes the decode kernel uses) and packs them into xa. cols: a multiple of 32.
+void PackInt8Activations(const float* x, int n, size_t cols, int tile0, int tile1, const PackedInt8Activations& xa);
+
+// y[t, r] for rows [r0, r1) of w (block-quantized, Int8GemmSupported) and tokens [t0, t1) (t0 a
+// multiple of 24) from packed int8 activations, in the integer arithmetic of the decode kernel
+// (QuantDotReference up to f32 summation order). y: [n, ldy]. One thread.
+void PrefillGemmInt8Block(const MatrixView& w, const PackedInt8Activations& xa, float* y, size_t ldy, int64_t r0,
+                          int64_t r1, int t0, int t1);
+
+}  // namespace kvpress
