@@ -3,6 +3,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/matmul.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "ops/matmul.h"
@@ -13,6 +14,12 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
+
+// Bytes per element × 2 of the float-like dtypes (f32 8, f16/bf16 4).
+template <DType kT>
+constexpr size_t DTypeBytesTimes2() {
+  return kT == DType::kF32 ? 8 : 4;
+}
 
 // Loads Lanes(df) weights starting at element i of a row, widened to f32.
 template <DType kT>
@@ -105,6 +112,13 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
   size_t i = 0;
   for (; i + N <= cols; i += N) {
     hn::Vec<DF> wv[RM];
+    // Decoding (RN ≤ 2) waits on memory: prefetch ~768 bytes ahead in each row (as the int8
+    // decode kernel does; the hardware prefetcher ramps up too slowly on short interleaved rows).
+    if constexpr (RN <= 2) {
+      for (int m = 0; m < RM; ++m) {
+        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + (i * DTypeBytesTimes2<kT>()) / 2 + 768);
+      }
+    }
     for (int m = 0; m < RM; ++m) wv[m] = LoadWeights<kT>(df, rows[m], i);
     for (int j = 0; j < RN; ++j) {
       const auto xv = hn::LoadU(df, x + j * cols + i);
@@ -265,16 +279,27 @@ void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   const auto block = HWY_DYNAMIC_DISPATCH(MatMulBlock);
   const size_t cols = static_cast<size_t>(w.cols);
-  // Quantized weights, few tokens (decoding): activations rounded to int8 blocks once per call for
-  // the integer kernel, which reads each weight byte once. Many tokens (prefill), or quantized
-  // activations off: each task's rows dequantized to f32 for the float kernel — on AVX-512 CPUs
-  // with one 512-bit FMA port its f32 multiply-adds outrun the int8 dot products' dpbusd + convert
-  // + scale per block, and the activations stay exact. The fast SIMD dequantizer serves prefill;
-  // the scalar DequantizeRow (bit-exact with gguf-py) serves the f32-activation (goldens) mode.
-  constexpr int kDequantizeMinTokens = 32;
+  // Which kernel:
+  // - many tokens (prefill, n ≥ 32): the packed outer-product kernel of prefill_gemm.h —
+  //   activations packed once here (in parallel), each task's weight rows widened to f32 once
+  //   (f16/bf16 exactly; quantized rows by the SIMD dequantizer, or with f32 activations off the
+  //   scalar DequantizeRow, bit-exact with gguf-py, for goldens);
+  // - quantized weights with int8 activations on an AVX-512 VNNI CPU, from 12 tokens: the int8
+  //   variant of that kernel (prefill_gemm_int8.cc), ~2.4× its multiply-adds per cycle. Its
+  //   24-token tiles cost 24 tokens whatever n is, and from 12 tokens (batched decoding) they still
+  //   beat the decode kernel (kernels_bench 1024 × 1024, one thread, q8_0: 16 tokens 63 vs 38 G
+  //   multiply-adds/s; 8 tokens 31 vs 43);
+  // - otherwise (decoding) quantized weights take the integer decode kernel (activations rounded
+  //   to int8 blocks once per call, each weight byte read once) and float weights the dot-product
+  //   tiles above.
+  constexpr int kPackedMinTokens = 32;
+  constexpr int kInt8PackedMinTokens = 12;
   const bool quantized = UsesIntegerKernel(w.dtype);
-  const bool integer = quantized && QuantizedActivations() && n < kDequantizeMinTokens;
-  const bool exact_dequantize = quantized && !integer && !QuantizedActivations();
+  const bool int8_packed = quantized && QuantizedActivations() && n >= kInt8PackedMinTokens &&
+                           cols % 32 == 0 && Int8GemmSupported(w.dtype);
+  const bool integer = quantized && QuantizedActivations() && !int8_packed && n < kPackedMinTokens;
+  const bool packed = !integer && !int8_packed && n >= kPackedMinTokens;
+  const bool exact_dequantize = quantized && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
   if (integer) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
@@ -284,35 +309,34 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   const BlockQ8A* xq_data = xq.data();
   // Tasks are blocks of kRowsPerTask rows × kTokensPerTask tokens: the block's weights (≤ 32 rows)
   // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
-  // fits L2 too. 96 is a multiple of every token tile (4, 6, 8).
+  // fits L2 too. 96 is a multiple of every token tile (4, 6, 8, 24).
   constexpr int64_t kRowsPerTask = 32;
   constexpr int kBaseTokensPerTask = 96;
-  // Many tokens: the packed outer-product kernel of prefill_gemm.h, activations packed once here
-  // (in parallel) and each task's weight rows widened to f32 once.
-  // Quantized weights with int8 activations on a VNNI CPU take the int8 variant of that kernel
-  // (prefill_gemm_int8.cc): activations quantized and packed per tile, rows unpacked to bytes.
-  const bool int8_packed = quantized && QuantizedActivations() && n >= kDequantizeMinTokens &&
-                           cols % 32 == 0 && Int8GemmSupported(w.dtype);
-  const bool packed = !integer && !int8_packed && n >= kDequantizeMinTokens;
   static thread_local AlignedScratch xp;  // [tiles, cols, 24]
   float* xp_data = packed ? xp.Get(PackedActivationFloats(n, cols)) : nullptr;
-  static thread_local AlignedScratch xa_q, xa_d, xa_ds;  // PackedInt8Activations' three buffers
+  static thread_local AlignedScratch xa_q, xa_start, xa_d, xa_ds;  // PackedInt8Activations' buffers
   PackedInt8Activations xa;
   if (int8_packed) {
     xa.nb = cols / 32;
-    xa.q = reinterpret_cast<int32_t*>(xa_q.Get(PackedInt8Activations::QWords(n, xa.nb)));
-    xa.d = xa_d.Get(PackedInt8Activations::DFloats(n, xa.nb));
-    xa.ds = xa_ds.Get(PackedInt8Activations::DsFloats(n, xa.nb));
+    xa.tile_tokens = PackedInt8Activations::TileTokensFor(n);
+    xa.q = reinterpret_cast<int32_t*>(xa_q.Get(xa.QWords(n)));
+    xa.start = reinterpret_cast<int32_t*>(xa_start.Get(xa.PartWords(n)));
+    xa.d = xa_d.Get(xa.DFloats(n));
+    xa.ds = xa_ds.Get(xa.PartWords(n));
   }
   auto run_block = [&](int64_t r0, int64_t r1, int t0, int t1) {
     if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
                                         y + static_cast<size_t>(t0) * w.rows, r0, r1);
     if (int8_packed) return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
-    if (!packed) return block(w, x, y, r0, r1, t0, t1);
+    if (!packed && !quantized) return block(w, x, y, r0, r1, t0, t1);
     static thread_local AlignedScratch rows;  // [kRowsPerTask, cols]
     float* wf = rows.Get(static_cast<size_t>(kRowsPerTask) * cols);
     WidenRows(w, r0, r1, exact_dequantize, wf);
-    PrefillGemmBlock(wf, cols, xp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (packed) return PrefillGemmBlock(wf, cols, xp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    // Few tokens, quantized weights, f32 activations (the goldens' mode): the task's rows as an
+    // f32 matrix whose row 0 is row r0, y shifted by r0 columns to keep the [n, w.rows] layout.
+    const MatrixView f32{DType::kF32, w.rows, w.cols, wf, cols * 4};
+    block(f32, x, y + r0, 0, r1 - r0, t0, t1);
   };
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);
@@ -327,7 +351,7 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     run_block(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
-  const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;
+  const int tiles = int8_packed ? static_cast<int>(xa.Tiles(n)) : (n + kGemmTileTokens - 1) / kGemmTileTokens;
   if (!parallel) {
     if (packed) PackActivations(x, n, cols, 0, tiles, xp_data);
     if (int8_packed) PackInt8Activations(x, n, cols, 0, tiles, xa);

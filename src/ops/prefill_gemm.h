@@ -55,32 +55,41 @@ void WidenRows(const MatrixView& w, int64_t r0, int64_t r1, bool exact, float* o
 
 // ---- Int8 path (block-quantized weights, int8 activations; AVX-512 VNNI CPUs) ----
 
-// One token tile of int8 activations: q [nb, 8 quads, 24 tokens] int32 words, each the 4 bytes
-// q + 128 of one quad of a token's block; d [nb, 24] the blocks' scales; ds [nb, 3, 24] the sums
-// d · Σq over each block's first half, second half and whole (what weight offsets multiply).
-// Tokens past n have d = ds = 0.
+// One token tile of int8 activations, TT = 16 or 24 tokens (PackedInt8Activations::tile_tokens):
+// q [nb, 8 quads, TT] int32 words, each the 4 signed bytes of one quad of a token's block;
+// start [nb, 3, TT] -128 · Σq over each block's first half, second half and whole (the weights
+// enter vpdpbusd as unsigned w + 128, so each sum starts by taking 128 · Σq back); d [nb, TT] the
+// blocks' scales; ds [nb, 3, TT] the sums d · Σq over the same parts (what weight offsets
+// multiply). Tokens past n are zero throughout.
 struct PackedInt8Tile {
   int32_t* q;
+  int32_t* start;
   float* d;
   float* ds;
 };
 
-// All tiles of one call, in three aligned buffers (see Floats()).
+// All tiles of one call, in four aligned buffers sized by Words(n) (q) and PartWords(n) (start,
+// ds) and DFloats(n) (d).
 struct PackedInt8Activations {
-  int32_t* q = nullptr;  // [tiles, nb, 8, 24]
-  float* d = nullptr;    // [tiles, nb, 24]
-  float* ds = nullptr;   // [tiles, nb, 3, 24]
-  size_t nb = 0;         // blocks of 32 per token
+  int32_t* q = nullptr;      // [tiles, nb, 8, TT]
+  int32_t* start = nullptr;  // [tiles, nb, 3, TT]
+  float* d = nullptr;        // [tiles, nb, TT]
+  float* ds = nullptr;       // [tiles, nb, 3, TT]
+  size_t nb = 0;             // blocks of 32 per token
+  // Tokens per tile: 24 (prefill), or 16 for batches of ≤ 16 tokens, which would waste a third
+  // of a 24-token tile.
+  int tile_tokens = kGemmTileTokens;
 
+  static int TileTokensFor(int n) { return n <= 16 ? 16 : kGemmTileTokens; }
   PackedInt8Tile Tile(int tile) const {
-    const size_t t = static_cast<size_t>(tile);
-    return {q + t * nb * 8 * kGemmTileTokens, d + t * nb * kGemmTileTokens, ds + t * nb * 3 * kGemmTileTokens};
+    const size_t t = static_cast<size_t>(tile), tt = static_cast<size_t>(tile_tokens);
+    return {q + t * nb * 8 * tt, start + t * nb * 3 * tt, d + t * nb * tt, ds + t * nb * 3 * tt};
   }
-  // Floats (4-byte words) each buffer needs for n tokens: q, d, ds.
-  static size_t QWords(int n, size_t nb) { return Tiles(n) * nb * 8 * kGemmTileTokens; }
-  static size_t DFloats(int n, size_t nb) { return Tiles(n) * nb * kGemmTileTokens; }
-  static size_t DsFloats(int n, size_t nb) { return Tiles(n) * nb * 3 * kGemmTileTokens; }
-  static size_t Tiles(int n) { return (static_cast<size_t>(n) + kGemmTileTokens - 1) / kGemmTileTokens; }
+  size_t Tiles(int n) const { return (static_cast<size_t>(n) + tile_tokens - 1) / static_cast<size_t>(tile_tokens); }
+  // 4-byte words each buffer needs for n tokens.
+  size_t QWords(int n) const { return Tiles(n) * nb * 8 * static_cast<size_t>(tile_tokens); }
+  size_t PartWords(int n) const { return Tiles(n) * nb * 3 * static_cast<size_t>(tile_tokens); }
+  size_t DFloats(int n) const { return Tiles(n) * nb * static_cast<size_t>(tile_tokens); }
 };
 
 // Whether PrefillGemmInt8Block runs here for weights of type t (a block-quantized type, on a CPU
@@ -92,7 +101,7 @@ bool Int8GemmSupported(DType t);
 void PackInt8Activations(const float* x, int n, size_t cols, int tile0, int tile1, const PackedInt8Activations& xa);
 
 // y[t, r] for rows [r0, r1) of w (block-quantized, Int8GemmSupported) and tokens [t0, t1) (t0 a
-// multiple of 24) from packed int8 activations, in the integer arithmetic of the decode kernel
+// multiple of xa.tile_tokens) from packed int8 activations, in the integer arithmetic of the decode kernel
 // (QuantDotReference up to f32 summation order). y: [n, ldy]. One thread.
 void PrefillGemmInt8Block(const MatrixView& w, const PackedInt8Activations& xa, float* y, size_t ldy, int64_t r0,
                           int64_t r1, int t0, int t1);

@@ -4,12 +4,12 @@
 // vpdpbusd multiplies 32 byte pairs per 256-bit instruction where an f32 FMA does 8: the f32
 // prefill kernel's ceiling (one multiply-add per weight and token) is what this one escapes.
 // Layout as in the f32 kernel, with lanes along tokens: each token tile's activation blocks are
-// packed [block, quad of 4 values, 24 tokens, 4 bytes] as q + 128 (vpdpbusd's unsigned operand),
-// a task's weight rows are unpacked once into signed bytes (integer offsets such as Q4_0's 8
-// subtracted, so only the float offsets of Q4_1/Q4_K/... remain) with one scale (and offset) per
-// group of 32 or 16 weights, and the micro-kernel keeps 4 rows × 24 tokens of int32 group sums
-// beside their f32 totals:
-//   isum[m][v] = -128·Σ_group w  +  Σ_quads dpbusd(x + 128, broadcast(w[m, quad]))
+// packed [block, quad of 4 values, tokens, 4 bytes] as signed bytes, a task's weight rows are
+// unpacked once into w + 128 (vpdpbusd's unsigned operand; integer offsets such as Q4_0's 8 taken
+// off first, so only the float offsets of Q4_1/Q4_K/... remain) with one scale (and offset) per
+// group of 32 or 16 weights, and the micro-kernel keeps MR rows × 16 or 24 tokens of int32 group
+// sums beside their f32 totals:
+//   isum[m][v] = -128·Σ_group x  +  Σ_quads dpbusd(broadcast(w[m, quad] + 128), x)
 //   acc[m][v] += float(isum) · (dx[v] · scale[m, group])  (+ offset[m, group] · Σx[v, group])
 // The per-group epilogue costs 3–4 instructions per 8 token-lanes of each row against 8 (or 4)
 // vpdpbusd, so a 32-group runs ~2.5× the multiply-adds per cycle of the f32 kernel.
@@ -52,33 +52,23 @@ namespace HWY_NAMESPACE {
 
 #if KVPRESS_INT8_GEMM
 
-constexpr int kIMR = 4;                        // rows per micro-tile
-constexpr int kINV = kGemmTileTokens / 8;      // token vectors of 8 lanes per tile
-constexpr int kQuadsPerTile = 8 * kGemmTileTokens;  // int32 words of one block in a packed tile
+// Micro-tile shapes: NV token vectors of 8 lanes (tiles of 8·NV tokens) × MR rows, so that MR·NV
+// int32 sums + MR·NV f32 totals + NV activation vectors + 1 broadcast fit 32 registers.
+template <int NV>
+constexpr int kRowsFor = NV == 3 ? 4 : 6;
+constexpr int kRowPad = 12;  // the unpacked rows are padded to a multiple of both 4 and 6
 
 // Weights per scale: 32, or 16 for the types whose block halves differ (Q2_K, Q3_K, Q6_K).
 template <DType t>
 constexpr int kGroup = kUniformBlock<t> ? 32 : 16;
 
-// A task's rows unpacked: q [rows, cols] signed bytes; per group [rows, cols / G]: start (-128·Σq),
-// scale (dw·s) and offset (c, zero for types without a float offset).
+// A task's rows unpacked: u [rows, cols] the weights as unsigned bytes w + 128; per group
+// [rows, cols / G]: scale (dw·s) and offset (c, zero for types without a float offset).
 struct Int8Rows {
-  int8_t* q;
-  int32_t* start;
+  uint8_t* u;
   float* scale;
   float* offset;
 };
-
-// The sums of the two 16-byte halves of 32 signed bytes.
-HWY_INLINE void HalfSums(__m256i v, int32_t& h0, int32_t& h1) {
-  const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), v);       // 16 × s16
-  const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));     // 8 × s32
-  __m128i lo = _mm256_castsi256_si128(quads), hi = _mm256_extracti128_si256(quads, 1);
-  lo = _mm_hadd_epi32(lo, hi);  // [l0+l1, l2+l3, h0+h1, h2+h3]
-  lo = _mm_hadd_epi32(lo, lo);  // [low half, high half, ...]
-  h0 = _mm_cvtsi128_si32(lo);
-  h1 = _mm_extract_epi32(lo, 1);
-}
 
 template <DType t>
 void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded, const Int8Rows& out) {
@@ -88,50 +78,45 @@ void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded
   DecodedBlock wb;
   for (int64_t r = r0; r < r1; ++r) {
     const size_t i = static_cast<size_t>(r - r0);
-    int8_t* q = out.q + i * cols;
+    uint8_t* u = out.u + i * cols;
     const void* row = w.Row(r);
     for (size_t b = 0; b < nb; ++b) {
+      // The rows come from memory once per call: prefetch ahead as the decode kernel does
+      // (batched decoding reads every weight once per step, so this is where it waits).
+      _mm_prefetch(static_cast<const char*>(row) + b * w.row_bytes / nb + 768, _MM_HINT_T0);
       __m256i v = UnpackBlock<t>(row, b, wb);
       if constexpr (kOffset != 0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(kOffset)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * 32), v);
-      int32_t h0, h1;
-      HalfSums(v, h0, h1);
+      v = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));  // w + 128
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + b * 32), v);
       const size_t g = i * groups + b * (32 / G);
-      if constexpr (G == 32) {
-        out.start[g] = -128 * (h0 + h1);
-        out.scale[g] = wb.dw * static_cast<float>(wb.s[0]);
-        out.offset[g] = kFloatOffset<t> ? wb.c[0] : 0.0f;
-      } else {
-        out.start[g] = -128 * h0;
-        out.start[g + 1] = -128 * h1;
-        out.scale[g] = wb.dw * static_cast<float>(wb.s[0]);
+      out.scale[g] = wb.dw * static_cast<float>(wb.s[0]);
+      out.offset[g] = kFloatOffset<t> ? wb.c[0] : 0.0f;
+      if constexpr (G == 16) {
         out.scale[g + 1] = wb.dw * static_cast<float>(wb.s[1]);
-        out.offset[g] = kFloatOffset<t> ? wb.c[0] : 0.0f;
         out.offset[g + 1] = kFloatOffset<t> ? wb.c[1] : 0.0f;
       }
     }
   }
+  // Pad rows: w + 128 = 128 against a start of -128·Σx gives 0, and scale 0 anyway.
   const size_t used = static_cast<size_t>(r1 - r0), pad = static_cast<size_t>(rows_padded) - used;
-  std::memset(out.q + used * cols, 0, pad * cols);
-  std::memset(out.start + used * groups, 0, pad * groups * sizeof(int32_t));
+  std::memset(out.u + used * cols, 0x80, pad * cols);
   std::memset(out.scale + used * groups, 0, pad * groups * sizeof(float));
   std::memset(out.offset + used * groups, 0, pad * groups * sizeof(float));
 }
 
-// Rows [r, r + m_valid) (unpacked rows i0 .. i0 + kIMR of wr) × one packed token tile.
-template <DType t>
+// Rows [r, r + m_valid) (unpacked rows i0 .. i0 + MR of wr) × one packed token tile of 8·NV tokens.
+template <DType t, int NV>
 HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, float* y,
                               size_t ldy, int64_t r, int m_valid, int t0, int nt_valid) {
   constexpr int G = kGroup<t>, kQuads = G / 4, kGroupsPerBlock = 32 / G;
+  constexpr int kIMR = kRowsFor<NV>, kINV = NV, kTT = 8 * NV, kQuadsPerTile = 8 * kTT;
   const size_t nb = cols / 32, groups = cols / G;
-  const int8_t* wq[kIMR];
-  const int32_t* start[kIMR];
+  const uint8_t* wu[kIMR];
   const float* scale[kIMR];
   const float* offset[kIMR];
   for (int m = 0; m < kIMR; ++m) {
     const size_t i = i0 + static_cast<size_t>(m);
-    wq[m] = wr.q + i * cols;
-    start[m] = wr.start + i * groups;
+    wu[m] = wr.u + i * cols;
     scale[m] = wr.scale + i * groups;
     offset[m] = wr.offset + i * groups;
   }
@@ -141,28 +126,30 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
   for (size_t b = 0; b < nb; ++b) {
     for (int gi = 0; gi < kGroupsPerBlock; ++gi) {
       const size_t g = b * kGroupsPerBlock + static_cast<size_t>(gi);
+      // The group's part of the block: half gi, or (G = 32) the whole block (index 2).
+      const size_t part = (b * 3 + (G == 32 ? 2 : static_cast<size_t>(gi))) * kTT;
       __m256i isum[kIMR][kINV];
-      for (int m = 0; m < kIMR; ++m) {
-        const __m256i s = _mm256_set1_epi32(start[m][g]);
-        for (int v = 0; v < kINV; ++v) isum[m][v] = s;
+      for (int v = 0; v < kINV; ++v) {
+        const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.start + part + v * 8));
+        for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
       }
-      const int32_t* xq = x.q + b * kQuadsPerTile + static_cast<size_t>(gi * kQuads) * kGemmTileTokens;
+      const int32_t* xq = x.q + b * kQuadsPerTile + static_cast<size_t>(gi * kQuads) * kTT;
       for (int qd = 0; qd < kQuads; ++qd) {
         __m256i xv[kINV];
         for (int v = 0; v < kINV; ++v)
-          xv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xq + qd * kGemmTileTokens + v * 8));
+          xv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xq + qd * kTT + v * 8));
         const size_t c = b * 32 + static_cast<size_t>(gi * 16 + qd * 4);
         for (int m = 0; m < kIMR; ++m) {
           int32_t word;
-          std::memcpy(&word, wq[m] + c, 4);
+          std::memcpy(&word, wu[m] + c, 4);
           const __m256i wv = _mm256_set1_epi32(word);
-          for (int v = 0; v < kINV; ++v) isum[m][v] = DotBytes<true>(isum[m][v], xv[v], wv);
+          for (int v = 0; v < kINV; ++v) isum[m][v] = DotBytes<true>(isum[m][v], wv, xv[v]);
         }
       }
       for (int v = 0; v < kINV; ++v) {
-        const __m256 dx = _mm256_load_ps(x.d + b * kGemmTileTokens + v * 8);
+        const __m256 dx = _mm256_load_ps(x.d + b * kTT + v * 8);
         // Σx over the group: half h of block b, or (G = 32) the whole block (index 2).
-        const __m256 sx = _mm256_load_ps(x.ds + (b * 3 + (G == 32 ? 2 : gi)) * kGemmTileTokens + v * 8);
+        const __m256 sx = _mm256_load_ps(x.ds + part + v * 8);
         for (int m = 0; m < kIMR; ++m) {
           const __m256 s = _mm256_mul_ps(dx, _mm256_set1_ps(scale[m][g]));
           acc[m][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[m][v]), s, acc[m][v]);
@@ -171,7 +158,7 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
       }
     }
   }
-  HWY_ALIGN float tile[kIMR][kGemmTileTokens];
+  HWY_ALIGN float tile[kIMR][kTT];
   for (int m = 0; m < kIMR; ++m)
     for (int v = 0; v < kINV; ++v) _mm256_store_ps(tile[m] + v * 8, acc[m][v]);
   for (int tt = 0; tt < nt_valid; ++tt) {
@@ -182,27 +169,36 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
 
 // Per-thread buffers of one task's unpacked rows.
 struct Int8Scratch {
-  AlignedScratch q, start, scale, offset;
+  AlignedScratch u, scale, offset;
 };
 
 template <DType t>
 void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float* y, size_t ldy, int64_t r0,
                     int64_t r1, int t0, int t1) {
   const size_t cols = static_cast<size_t>(w.cols), groups = cols / kGroup<t>;
-  const int64_t padded = (r1 - r0 + kIMR - 1) / kIMR * kIMR;
+  const int64_t padded = (r1 - r0 + kRowPad - 1) / kRowPad * kRowPad;
   static thread_local Int8Scratch scratch;
   const size_t n_pad = static_cast<size_t>(padded);
-  // (int8 and int32 buffers carved from float-sized aligned scratch)
-  Int8Rows wr{reinterpret_cast<int8_t*>(scratch.q.Get((n_pad * cols + 3) / 4)),
-              reinterpret_cast<int32_t*>(scratch.start.Get(n_pad * groups)), scratch.scale.Get(n_pad * groups),
+  // (the byte buffer carved from float-sized aligned scratch)
+  Int8Rows wr{reinterpret_cast<uint8_t*>(scratch.u.Get((n_pad * cols + 3) / 4)), scratch.scale.Get(n_pad * groups),
               scratch.offset.Get(n_pad * groups)};
   UnpackRows<t>(w, r0, r1, padded, wr);
-  for (int tok = t0; tok < t1; tok += kGemmTileTokens) {
-    const PackedInt8Tile x = xa.Tile(tok / kGemmTileTokens);
-    const int nt = t1 - tok < kGemmTileTokens ? t1 - tok : kGemmTileTokens;
-    for (int64_t r = r0; r < r1; r += kIMR) {
-      const int mv = r1 - r < kIMR ? static_cast<int>(r1 - r) : kIMR;
-      Int8MicroTile<t>(wr, static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, tok, nt);
+  const int tt = xa.tile_tokens;
+  for (int tok = t0; tok < t1; tok += tt) {
+    const PackedInt8Tile x = xa.Tile(tok / tt);
+    const int nt = t1 - tok < tt ? t1 - tok : tt;
+    if (tt == 16) {
+      constexpr int kMR = kRowsFor<2>;
+      for (int64_t r = r0; r < r1; r += kMR) {
+        const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+        Int8MicroTile<t, 2>(wr, static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, tok, nt);
+      }
+    } else {
+      constexpr int kMR = kRowsFor<3>;
+      for (int64_t r = r0; r < r1; r += kMR) {
+        const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+        Int8MicroTile<t, 3>(wr, static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, tok, nt);
+      }
     }
   }
 }
@@ -261,29 +257,36 @@ void PrefillGemmInt8Block(const MatrixView& w, const PackedInt8Activations& xa, 
 
 void PackInt8Activations(const float* x, int n, size_t cols, int tile0, int tile1, const PackedInt8Activations& xa) {
   const size_t nb = cols / 32;
-  static thread_local std::vector<BlockQ8A> blocks;  // [kGemmTileTokens, nb]
-  blocks.resize(static_cast<size_t>(kGemmTileTokens) * nb);
+  const int tt = xa.tile_tokens;
+  static thread_local std::vector<BlockQ8A> blocks;  // [tt, nb]
+  blocks.resize(static_cast<size_t>(tt) * nb);
   for (int tile = tile0; tile < tile1; ++tile) {
     const PackedInt8Tile out = xa.Tile(tile);
-    const int first = tile * kGemmTileTokens;
-    const int nt = n - first < kGemmTileTokens ? n - first : kGemmTileTokens;
+    const int first = tile * tt;
+    const int nt = n - first < tt ? n - first : tt;
     for (int j = 0; j < nt; ++j) {
       QuantizeActivationsFast(x + static_cast<size_t>(first + j) * cols, cols, blocks.data() + static_cast<size_t>(j) * nb);
     }
-    for (int j = 0; j < kGemmTileTokens; ++j) {
+    for (int j = 0; j < tt; ++j) {
       for (size_t b = 0; b < nb; ++b) {
         const BlockQ8A* blk = j < nt ? &blocks[static_cast<size_t>(j) * nb + b] : nullptr;
+        int32_t half_sums[2] = {0, 0};
         for (int qd = 0; qd < 8; ++qd) {
-          uint32_t word = 0;
-          if (blk != nullptr) std::memcpy(&word, blk->q + 4 * qd, 4);
-          out.q[b * 8 * kGemmTileTokens + static_cast<size_t>(qd * kGemmTileTokens + j)] =
-              static_cast<int32_t>(word ^ 0x80808080u);  // q + 128 per byte
+          int32_t word = 0;
+          if (blk != nullptr) {
+            std::memcpy(&word, blk->q + 4 * qd, 4);
+            for (int k = 0; k < 4; ++k) half_sums[qd / 4] += blk->q[4 * qd + k];
+          }
+          out.q[(b * 8 + static_cast<size_t>(qd)) * tt + static_cast<size_t>(j)] = word;
         }
-        out.d[b * kGemmTileTokens + static_cast<size_t>(j)] = blk != nullptr ? blk->d : 0.0f;
-        float* ds = out.ds + b * 3 * kGemmTileTokens + static_cast<size_t>(j);
-        ds[0] = blk != nullptr ? blk->ds[0] : 0.0f;
-        ds[kGemmTileTokens] = blk != nullptr ? blk->ds[1] : 0.0f;
-        ds[2 * kGemmTileTokens] = blk != nullptr ? blk->ds[0] + blk->ds[1] : 0.0f;
+        const size_t part = b * 3 * tt + static_cast<size_t>(j);
+        out.start[part] = -128 * half_sums[0];
+        out.start[part + tt] = -128 * half_sums[1];
+        out.start[part + 2 * tt] = -128 * (half_sums[0] + half_sums[1]);
+        out.d[b * tt + static_cast<size_t>(j)] = blk != nullptr ? blk->d : 0.0f;
+        out.ds[part] = blk != nullptr ? blk->ds[0] : 0.0f;
+        out.ds[part + tt] = blk != nullptr ? blk->ds[1] : 0.0f;
+        out.ds[part + 2 * tt] = blk != nullptr ? blk->ds[0] + blk->ds[1] : 0.0f;
       }
     }
   }

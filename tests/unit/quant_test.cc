@@ -196,37 +196,43 @@ TEST_P(QuantGolden, FastDequantizeMatchesDequantizeRow) {
 // f32 activations, rows dequantized for the f32 kernel: numpy's f32 product within summation error.
 TEST_P(QuantGolden, PrefillMatMulMatchesExactProducts) {
   const MatrixView w = View();
-  const int n = 101;  // ≥ 32 tokens: the packed paths; the golden's tokens repeated, 4 full tiles + 5
-  std::vector<float> x(static_cast<size_t>(n * cols_));
-  for (int t = 0; t < n; ++t) {
-    std::copy_n(x_.begin() + (t % tokens_) * cols_, cols_, x.begin() + t * cols_);
-  }
-  std::vector<BlockQ8A> xq(static_cast<size_t>(tokens_ * cols_ / 32));
-  for (int t = 0; t < tokens_; ++t) QuantizeActivations(x_.data() + t * cols_, static_cast<size_t>(cols_), xq.data() + t * cols_ / 32);
-  std::vector<float> wr(static_cast<size_t>(rows_) * cols_);
-  for (int r = 0; r < rows_; ++r) DequantizeRow(type_, w.Row(r), wr.data() + static_cast<size_t>(r) * cols_, static_cast<size_t>(cols_));
-  std::vector<float> y(static_cast<size_t>(n * rows_));
-  for (const bool int8 : {true, false}) {
-    SetQuantizedActivations(int8);
-    for (int threads : {1, 2}) {
-      MatMul(w, x.data(), n, y.data(), threads);
-      for (int t = 0; t < n; ++t) {
-        const BlockQ8A* xt = xq.data() + (t % tokens_) * cols_ / 32;
-        for (int r = 0; r < rows_; ++r) {
-          const float got = y[static_cast<size_t>(t * rows_ + r)];
-          const float f32 = entry_["matmul_f32"][(t % tokens_) * rows_ + r].get<float>();
-          if (!int8 || !Int8GemmSupported(type_)) {
-            EXPECT_NEAR(got, f32, 1e-4f * (1.0f + std::fabs(f32))) << "t " << t << " r " << r << " int8 " << int8;
-            continue;
+  // 101 tokens: the packed paths, 4 full tiles + 5; 13: batched decoding's int8 path (one partial
+  // tile; the f32 activations take the dequantized rows through the small-n kernel). The golden's
+  // tokens repeated.
+  for (const int n : {101, 13}) {
+    std::vector<float> x(static_cast<size_t>(n * cols_));
+    for (int t = 0; t < n; ++t) {
+      std::copy_n(x_.begin() + (t % tokens_) * cols_, cols_, x.begin() + t * cols_);
+    }
+    std::vector<BlockQ8A> xq(static_cast<size_t>(tokens_ * cols_ / 32));
+    for (int t = 0; t < tokens_; ++t) QuantizeActivations(x_.data() + t * cols_, static_cast<size_t>(cols_), xq.data() + t * cols_ / 32);
+    std::vector<float> wr(static_cast<size_t>(rows_) * cols_);
+    for (int r = 0; r < rows_; ++r) DequantizeRow(type_, w.Row(r), wr.data() + static_cast<size_t>(r) * cols_, static_cast<size_t>(cols_));
+    std::vector<float> y(static_cast<size_t>(n * rows_));
+    for (const bool int8 : {true, false}) {
+      SetQuantizedActivations(int8);
+      for (int threads : {1, 2}) {
+        MatMul(w, x.data(), n, y.data(), threads);
+        for (int t = 0; t < n; ++t) {
+          const BlockQ8A* xt = xq.data() + (t % tokens_) * cols_ / 32;
+          for (int r = 0; r < rows_; ++r) {
+            const float got = y[static_cast<size_t>(t * rows_ + r)];
+            const float f32 = entry_["matmul_f32"][(t % tokens_) * rows_ + r].get<float>();
+            // Int8 activations reach the integer kernels (the int8 prefill one with VNNI, the decode
+            // one below 32 tokens without); otherwise f32 activations meet dequantized rows.
+            if (!int8 || (!Int8GemmSupported(type_) && n >= 32)) {
+              EXPECT_NEAR(got, f32, 1e-4f * (1.0f + std::fabs(f32))) << "t " << t << " r " << r << " int8 " << int8;
+              continue;
+            }
+            double exact = 0.0, magnitude = 0.0;
+            for (int i = 0; i < cols_; ++i) {
+              const BlockQ8A& b = xt[i / 32];
+              const double p = static_cast<double>(wr[static_cast<size_t>(r) * cols_ + i]) * b.d * b.q[i % 32];
+              exact += p;
+              magnitude += std::fabs(p);
+            }
+            EXPECT_NEAR(got, exact, 1e-5 * magnitude) << "t " << t << " r " << r << " threads " << threads;
           }
-          double exact = 0.0, magnitude = 0.0;
-          for (int i = 0; i < cols_; ++i) {
-            const BlockQ8A& b = xt[i / 32];
-            const double p = static_cast<double>(wr[static_cast<size_t>(r) * cols_ + i]) * b.d * b.q[i % 32];
-            exact += p;
-            magnitude += std::fabs(p);
-          }
-          EXPECT_NEAR(got, exact, 1e-5 * magnitude) << "t " << t << " r " << r << " threads " << threads;
         }
       }
     }
