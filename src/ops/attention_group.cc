@@ -18,18 +18,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 
-// Lanes(df) elements of a row of `t` (F32/F16/BF16) from element i, widened to f32.
-HWY_INLINE hn::Vec<DF> LoadRow(DF df, DType t, const void* row, size_t i) {
-  if (t == DType::kF32) return hn::LoadU(df, static_cast<const float*>(row) + i);
-  if (t == DType::kBF16) {
-    const hn::Rebind<uint16_t, DF> du16;
-    const hn::RebindToUnsigned<DF> du32;
-    const auto bits = hn::PromoteTo(du32, hn::LoadU(du16, static_cast<const uint16_t*>(row) + i));
-    return hn::BitCast(df, hn::ShiftLeft<16>(bits));
-  }
-  const hn::Rebind<hwy::float16_t, DF> df16;
-  return hn::PromoteTo(df, hn::LoadU(df16, static_cast<const hwy::float16_t*>(row) + i));
-}
+// LoadWidened (included on every target pass: its guard toggles per target).
+#include "ops/widen-inl.h"
 
 // probs[g, j] = exp(s[g, j] - max_g) / Σ (s: scores with masked slots at -inf); false when a row has
 // no visible slot (then all probs are 0).
@@ -83,7 +73,7 @@ void WeightedValuesImpl(const float* probs, int groups, const KVHeadView& kv, in
     for (size_t j = 0; j < un; ++j) {
       const void* row = values + j * row_bytes;
       hn::Vec<DF> v[4];
-      for (int c = 0; c < 4; ++c) v[c] = LoadRow(df, kv.dtype, row, i + c * N);
+      for (int c = 0; c < 4; ++c) v[c] = LoadWidened(df, kv.dtype, row, i + c * N);
       for (int g = 0; g < groups; ++g) {
         const auto p = hn::Set(df, probs[static_cast<size_t>(g) * un + j]);
         for (int c = 0; c < 4; ++c) acc[g][c] = hn::MulAdd(p, v[c], acc[g][c]);

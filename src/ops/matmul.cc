@@ -21,20 +21,13 @@ constexpr size_t DTypeBytesTimes2() {
   return kT == DType::kF32 ? 8 : 4;
 }
 
-// Loads Lanes(df) weights starting at element i of a row, widened to f32.
+// LoadWidened (included on every target pass: its guard toggles per target).
+#include "ops/widen-inl.h"
+
+// Lanes(df) weights starting at element i of a row, widened to f32.
 template <DType kT>
 HWY_INLINE hn::Vec<DF> LoadWeights(DF df, const void* row, size_t i) {
-  if constexpr (kT == DType::kF32) {
-    return hn::LoadU(df, static_cast<const float*>(row) + i);
-  } else if constexpr (kT == DType::kBF16) {
-    const hn::Rebind<uint16_t, DF> du16;
-    const hn::RebindToUnsigned<DF> du32;
-    auto bits = hn::PromoteTo(du32, hn::LoadU(du16, static_cast<const uint16_t*>(row) + i));
-    return hn::BitCast(df, hn::ShiftLeft<16>(bits));
-  } else {
-    const hn::Rebind<hwy::float16_t, DF> df16;
-    return hn::PromoteTo(df, hn::LoadU(df16, static_cast<const hwy::float16_t*>(row) + i));
-  }
+  return LoadWidened<kT>(df, row, i);
 }
 
 // One weight row of a float-like dtype against x.

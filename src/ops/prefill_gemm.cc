@@ -23,6 +23,9 @@ namespace kvpress {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// LoadWidened (included on every target pass: its guard toggles per target).
+#include "ops/widen-inl.h"
+
 // Token vectors of at most 8 lanes; kNV of them make a tile of kGemmTileTokens tokens.
 using DV = hn::CappedTag<float, 8>;
 constexpr int kLanes = HWY_LANES(float) < 8 ? static_cast<int>(HWY_LANES(float)) : 8;
@@ -80,23 +83,13 @@ void PrefillGemmBlockImpl(const float* wf, size_t cols, const float* xp, float* 
 }
 
 // f16/bf16 row widened to f32 (exact).
-template <class T>
-HWY_INLINE void WidenRow(const T* in, size_t n, float* out, DType dtype) {
+template <DType kT>
+HWY_INLINE void WidenRow(const void* in, size_t n, float* out) {
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   size_t i = 0;
-  if constexpr (hwy::IsSame<T, hwy::bfloat16_t>()) {
-    const hn::Rebind<uint16_t, decltype(df)> du16;
-    const hn::RebindToUnsigned<decltype(df)> du32;
-    const uint16_t* bits = reinterpret_cast<const uint16_t*>(in);
-    for (; i + N <= n; i += N) {
-      hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, bits + i)))), df, out + i);
-    }
-  } else {
-    const hn::Rebind<hwy::float16_t, decltype(df)> df16;
-    for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(df16, in + i)), df, out + i);
-  }
-  for (; i < n; ++i) out[i] = LoadElement(dtype, in, i);
+  for (; i + N <= n; i += N) hn::StoreU(LoadWidened<kT>(df, in, i), df, out + i);
+  for (; i < n; ++i) out[i] = LoadElement(kT, in, i);
 }
 
 void WidenFloatRowsImpl(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
@@ -104,9 +97,9 @@ void WidenFloatRowsImpl(const MatrixView& w, int64_t r0, int64_t r1, float* out)
   for (int64_t r = r0; r < r1; ++r) {
     float* o = out + static_cast<size_t>(r - r0) * cols;
     if (w.dtype == DType::kF16) {
-      WidenRow(static_cast<const hwy::float16_t*>(w.Row(r)), cols, o, w.dtype);
+      WidenRow<DType::kF16>(w.Row(r), cols, o);
     } else {
-      WidenRow(static_cast<const hwy::bfloat16_t*>(w.Row(r)), cols, o, w.dtype);
+      WidenRow<DType::kBF16>(w.Row(r), cols, o);
     }
   }
 }
