@@ -1,6 +1,8 @@
 # kvpress.cpp — the two set-up commands of the README, plus helpers.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+# WERROR=ON: warnings are errors (CI, .ci/run); applies when $(BUILD_DIR) is first configured.
+WERROR ?= OFF
 
 .PHONY: deps deps-fuzz build cli demo test test-asan fuzz fuzz-smoke sanitize-ci clean format
 
@@ -11,7 +13,7 @@ deps-fuzz:
 	bash scripts/install-deps.sh --fuzz
 
 $(BUILD_DIR)/build.ninja:
-	cmake --preset release -B $(BUILD_DIR)
+	cmake --preset release -B $(BUILD_DIR) -DKVPRESS_WERROR=$(WERROR)
 
 # Everything: the CLI, the tests and the benchmarks.
 build: deps $(BUILD_DIR)/build.ninja

@@ -2,6 +2,8 @@
 // crash-safe result file (torn last line), score summaries, and sweep planning / sharding.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <set>
 
@@ -47,7 +49,7 @@ TEST(ResultStem, FollowsTheForkNamingWithChatSuffix) {
 
 std::vector<Sample> Numbered(int n) {
   std::vector<Sample> s(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) s[static_cast<size_t>(i)].id = "s" + std::to_string(i);
+  for (int i = 0; i < n; ++i) s[static_cast<size_t>(i)].id = fmt::format("s{}", i);
   return s;
 }
 
