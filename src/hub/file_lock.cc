@@ -12,16 +12,20 @@
 
 namespace kvpress::hub {
 
-StatusOr<std::unique_ptr<FileLock>> FileLock::Acquire(const std::string& path) { return Lock(path, true); }
+StatusOr<std::unique_ptr<FileLock>> FileLock::Acquire(const std::string& path) {
+  return Lock(path, true);
+}
 
-StatusOr<std::unique_ptr<FileLock>> FileLock::TryAcquire(const std::string& path) { return Lock(path, false); }
+StatusOr<std::unique_ptr<FileLock>> FileLock::TryAcquire(const std::string& path) {
+  return Lock(path, false);
+}
 
 namespace {
 
 // True when `path` still names the open file `fd` (it was not removed or replaced meanwhile).
 bool PathNamesFile(const std::string& path, int fd) {
-  struct stat by_path{};
-  struct stat by_fd{};
+  struct stat by_path {};
+  struct stat by_fd {};
   if (::stat(path.c_str(), &by_path) != 0 || ::fstat(fd, &by_fd) != 0) return false;
   return by_path.st_dev == by_fd.st_dev && by_path.st_ino == by_fd.st_ino;
 }
@@ -35,7 +39,8 @@ StatusOr<std::unique_ptr<FileLock>> FileLock::Lock(const std::string& path, bool
   // release leaves us a lock on an unlinked inode, so we start over on the new file.
   while (true) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return FailedPrecondition(path + ": cannot open lock file: " + std::strerror(errno));
+    if (fd < 0)
+      return FailedPrecondition(path + ": cannot open lock file: " + std::strerror(errno));
     int rc;
     while ((rc = ::flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
     }

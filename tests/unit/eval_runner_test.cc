@@ -1,8 +1,7 @@
 // The harness's run bookkeeping without a model: result-file naming (§5.5), sample selection, the
 // crash-safe result file (torn last line), score summaries, and sweep planning / sharding.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <set>
