@@ -19,7 +19,7 @@
 #include "press/eviction_log.h"
 #include "press/registry.h"
 #include "tokenizer/chat_template/chat_template.h"
-#include "tokenizer/load_tokenizer.h"
+#include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/flag_checks.h"
 #include "tools/commands.h"

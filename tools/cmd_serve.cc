@@ -20,7 +20,7 @@
 #include "serve/prompt_builder.h"
 #include "serve/server_stats.h"
 #include "tokenizer/chat_template/chat_template.h"
-#include "tokenizer/load_tokenizer.h"
+#include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 #include "tools/default_model.h"

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "model/writers.h"
 #include "test_util.h"
+#include "generate/model_tokenizer.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tokenizer/unicode_util.h"
 #include "tokenizer_goldens.h"
