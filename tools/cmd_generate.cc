@@ -18,7 +18,7 @@
 #include "model/transformer.h"
 #include "press/eviction_log.h"
 #include "press/registry.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/flag_checks.h"

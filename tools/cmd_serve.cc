@@ -19,7 +19,7 @@
 #include "serve/http_server.h"
 #include "serve/prompt_builder.h"
 #include "serve/server_stats.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"

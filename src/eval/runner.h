@@ -17,7 +17,7 @@
 #include "eval/dataset.h"
 #include "eval/run_config.h"
 #include "model/model.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress::eval {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "model/model.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress {
