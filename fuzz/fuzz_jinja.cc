@@ -2,8 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz_util.h"
-#include "tokenizer/chat_template/template.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/template.h"
+#include "jinja/value.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using kvpress::jinja::Value;

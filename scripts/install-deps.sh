@@ -3,6 +3,7 @@
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 #   scripts/install-deps.sh          what `make build` / `make test` need
 #   scripts/install-deps.sh --fuzz   also clang 14 and its sanitizer/libFuzzer runtimes (`make fuzz`)
+#   scripts/install-deps.sh --format clang-format-14 only (`make format-check`)
 set -euo pipefail
 PKGS=(cmake ninja-build g++ pkg-config libhwy-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
       libfmt-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -10,6 +11,8 @@ PKGS=(cmake ninja-build g++ pkg-config libhwy-dev nlohmann-json3-dev libpcre2-de
       pybind11-dev python3-dev python3-numpy python3-pytest)
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS+=(clang-14 libclang-rt-14-dev)
+elif [ "${1:-}" = "--format" ]; then
+  PKGS=(clang-format-14 git)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
@@ -25,6 +28,8 @@ else
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = "--format" ] && exit 0
 
 # The official `openai` Python client for tests/serve/serve_openai_test.py, in a venv outside the repo
 # (~60 MB, ~20 s from PyPI). Best effort: without network the test is skipped, nothing fails.

@@ -4,7 +4,7 @@
 #include "model/convert.h"
 #include "core/log.h"
 #include "model/model.h"
-#include "tokenizer/convert_tokenizer.h"
+#include "generate/convert_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 

@@ -12,7 +12,7 @@
 #include "core/json_parse.h"
 #include "core/mapped_file.h"
 #include "model/gguf.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"

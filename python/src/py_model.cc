@@ -1,6 +1,6 @@
 #include "py_model.h"
 
-#include "tokenizer/load_tokenizer.h"
+#include "generate/model_tokenizer.h"
 #include "tools/default_model.h"
 
 namespace kvpress::py {

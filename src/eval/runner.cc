@@ -348,7 +348,9 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
     out.busy = true;
     return out;
   }
-  // The (empty) lock file stays: removing it would let two late-comers lock different inodes.
+  // Removed when this run returns (finished, cancelled or failed); FileLock makes that safe
+  // against a second process that opened the file meanwhile.
+  lock->RemoveOnRelease();
   if (FileExists(out.score_path)) {
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(out.score_path));
     StatusOr<ordered_json> summary = ParseOrderedJson(text, out.score_path);

@@ -17,7 +17,7 @@
 #include "eval/dataset.h"
 #include "eval/run_config.h"
 #include "model/model.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress::eval {
@@ -71,7 +71,7 @@ Status ValidateRunConfig(const RunConfig& config);
 
 // Runs `config` over `dataset` (already loaded; SelectSamples picks the samples). The run holds
 // `<stem>.lock` (flock) while it works, so two processes never append to one result file: the
-// second returns `busy`. Errors: bad
+// second returns `busy`. The lock file is removed when the call returns. Errors: bad
 // press spec / budget (before any file is touched); an unfinished result file without
 // config.resume (FailedPrecondition: pass --resume); I/O failures. `cancel`, when set during the
 // run, stops after the current token: that sample is dropped, the rows so far stay.

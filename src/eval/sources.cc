@@ -3,7 +3,7 @@
 #include "core/log.h"
 #include "eval/hf_rows.h"
 #include "eval/synthetic_dataset.h"
-#include "tokenizer/load_tokenizer.h"
+#include "generate/model_tokenizer.h"
 
 namespace kvpress::eval {
 

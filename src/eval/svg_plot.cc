@@ -251,7 +251,10 @@ std::string RenderSvgLinePlot(const LinePlot& plot) {
     }
     if (series.connect) {
       std::string points;
-      for (const Point& p : pts[i]) points += (points.empty() ? "" : " ") + Num(Px(xa, p.x)) + "," + Num(Py(ya, p.y));
+      for (const Point& p : pts[i]) {
+        if (!points.empty()) points += ' ';
+        points += Num(Px(xa, p.x)) + "," + Num(Py(ya, p.y));
+      }
       o += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>\n", color,
                        series.dashed ? " stroke-dasharray=\"5,3\"" : "", points);
     }

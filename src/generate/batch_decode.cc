@@ -28,7 +28,11 @@ class BatchDecoder {
     // Fills free places; a sequence that stops before its first forward finishes at once.
     auto refill = [&]() -> Status {
       while (!exhausted && static_cast<int>(active.size()) < width) {
-        ASSIGN_OR_RETURN(std::optional<BatchSequence> seq, next());
+        // Used in place (not moved out of the StatusOr): GCC 12 misreads the moved-from
+        // optional's destructor as reading uninitialized memory (-Wmaybe-uninitialized).
+        StatusOr<std::optional<BatchSequence>> next_seq = next();
+        if (!next_seq.ok()) return next_seq.status();
+        std::optional<BatchSequence>& seq = *next_seq;
         if (!seq) {
           exhausted = !keep_asking;
           break;

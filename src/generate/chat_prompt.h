@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress {

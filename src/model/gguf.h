@@ -1,4 +1,5 @@
-// Reader of GGUF v2/v3 files (shared/docs/model-formats.md §4): metadata and tensor infos.
+// Reader of GGUF v2/v3 model files (shared/docs/model-formats.md §4): the header
+// (gguf/gguf_reader.h) and the tensor infos, typed by ops/dtype.h.
 #pragma once
 
 #include <string>

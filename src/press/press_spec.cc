@@ -110,7 +110,7 @@ std::string FormatPressSpec(const PressSpec& spec) {
   if (!spec.params.empty()) {
     std::vector<std::string> kv;
     for (const auto& [k, v] : spec.params) kv.push_back(k + "=" + v);
-    out += ":" + fmt::format("{}", fmt::join(kv, ","));
+    out += fmt::format(":{}", fmt::join(kv, ","));
   }
   return out;
 }

@@ -10,7 +10,7 @@
 
 #include "core/status.h"
 #include "serve/api_request.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress::serve {

@@ -7,8 +7,7 @@
 #include <fstream>
 
 #include "core/file_util.h"
-#include "core/mapped_file.h"
-#include "model/gguf.h"
+#include "gguf/gguf_reader.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/llama2c_tokenizer.h"
 
@@ -62,14 +61,8 @@ StatusOr<std::unique_ptr<Tokenizer>> Upcast(StatusOr<std::unique_ptr<T>> t) {
   return std::unique_ptr<Tokenizer>(std::move(t).value());
 }
 
-StatusOr<nlohmann::json> GgufMetadata(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, MappedFile::Open(path));
-  ASSIGN_OR_RETURN(GgufFile g, ReadGguf(*file, /*metadata_only=*/true));
-  return std::move(g.metadata);
-}
-
 StatusOr<std::unique_ptr<Tokenizer>> LoadGguf(const std::string& path) {
-  ASSIGN_OR_RETURN(nlohmann::json metadata, GgufMetadata(path));
+  ASSIGN_OR_RETURN(nlohmann::json metadata, ReadGgufMetadata(path));
   return Upcast(LoadGgufVocab(metadata, path));
 }
 
@@ -116,43 +109,15 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
                   "tiktoken or SentencePiece .model, or llama2.c .bin)");
 }
 
-StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path) {
-  const int llama2c_vocab =
-      model.config.format == SourceFormat::kLlama2c ? model.config.vocab_size : -1;
-  if (!path.empty()) return LoadTokenizer(path, llama2c_vocab);
-  switch (model.config.format) {
-    case SourceFormat::kLlama2c: {
-      const std::string dir = DirOf(model.path);
-      for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
-        if (FileExists(dir + "/" + name)) return LoadTokenizer(dir + "/" + name, llama2c_vocab);
-      }
-      break;
-    }
-    case SourceFormat::kGguf:
-      if (model.gguf_metadata.is_object() && model.gguf_metadata.contains("tokenizer.ggml.model")) {
-        return Upcast(LoadGgufVocab(model.gguf_metadata, model.path));
-      }
-      break;
-    case SourceFormat::kHuggingFace: {
-      const std::string dir = IsDirectory(model.path) ? model.path : DirOf(model.path);
-      auto tok = LoadTokenizer(dir);
-      if (tok.ok() || tok.status().code() != StatusCode::kNotFound) return tok;
-      break;
-    }
-  }
-  return NotFound(model.path + ": no tokenizer found; pass --tokenizer (or --prompt-ids)");
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromGgufMetadata(const nlohmann::json& metadata,
+                                                                   const std::string& path) {
+  return Upcast(LoadGgufVocab(metadata, path));
 }
 
 StatusOr<ChatTemplateConfig> LoadChatTemplateConfigAt(const std::string& path) {
   if (!IsGgufFile(path)) return LoadChatTemplateConfig(path);
-  ASSIGN_OR_RETURN(nlohmann::json metadata, GgufMetadata(path));
+  ASSIGN_OR_RETURN(nlohmann::json metadata, ReadGgufMetadata(path));
   return ChatTemplateConfigFromGguf(metadata, path);
-}
-
-StatusOr<ChatTemplateConfig> LoadChatTemplateConfigFor(const Model& model, const std::string& path) {
-  if (!path.empty()) return LoadChatTemplateConfigAt(path);
-  if (model.config.format == SourceFormat::kGguf) return ChatTemplateConfigFromGguf(model.gguf_metadata, model.path);
-  return LoadChatTemplateConfig(model.path);
 }
 
 }  // namespace kvpress

@@ -1,11 +1,12 @@
-// Finds and loads the tokenizer for a model (or an explicit --tokenizer path).
+// Loads a tokenizer, or chat templates, from a path of any supported format. Knows no model:
+// generate/model_tokenizer.h finds the tokenizer that goes with a loaded model.
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "model/model.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress {
@@ -22,18 +23,13 @@ namespace kvpress {
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
                                                    int llama2c_vocab_size = -1);
 
-// `path` may be empty: then the tokenizer is looked up beside/inside the model (its HF
-// directory, its GGUF metadata, or tokenizer.bin/tok512.bin beside a llama2.c checkpoint).
-// NotFound when no tokenizer can be located.
-StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path);
+// The vocabulary embedded in a GGUF file's metadata (tokenizer.ggml.*); `path` names it in errors.
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromGgufMetadata(const nlohmann::json& metadata,
+                                                                   const std::string& path);
 
 // The chat template(s) at `path`: a GGUF file (its tokenizer.chat_template metadata, read
 // without the tensors), else whatever LoadChatTemplateConfig reads (tokenizer_config.json,
 // chat_template.jinja, ...). Errors as LoadChatTemplateConfig; DataLoss for a corrupt GGUF.
 StatusOr<ChatTemplateConfig> LoadChatTemplateConfigAt(const std::string& path);
-
-// The chat template(s) of `model`, as LoadTokenizerFor finds its tokenizer: at `path` when given,
-// else the GGUF's own metadata for a GGUF model, else beside/inside the model (HF directory).
-StatusOr<ChatTemplateConfig> LoadChatTemplateConfigFor(const Model& model, const std::string& path);
 
 }  // namespace kvpress

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/file_util.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/gguf_pre_types.h"
 #include "tokenizer/hf_loaders.h"
 

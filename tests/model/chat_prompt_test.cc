@@ -4,7 +4,7 @@
 
 #include "generate/chat_prompt.h"
 #include "test_util.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/load_tokenizer.h"
 
 namespace kvpress {

@@ -10,7 +10,7 @@
 
 #include "core/file_util.h"
 #include "test_util.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 
 namespace kvpress {
 namespace {

@@ -195,6 +195,9 @@ TEST(EvalCli, ASecondProcessOnTheSameRunIsRefused) {
   ::close(fd);  // released: the run proceeds
   EXPECT_EQ(RunKvpress(EvalArgs(s, dir)).exit_code, 0);
   EXPECT_EQ(FilesEnding(dir, "_score.json").size(), 1u);
+  EXPECT_TRUE(FilesEnding(dir, ".lock").empty()) << "a finished run leaves no lock file";
+  EXPECT_EQ(RunKvpress(EvalArgs(s, dir)).exit_code, 0);  // already finished: no lock file either
+  EXPECT_TRUE(FilesEnding(dir, ".lock").empty());
 }
 
 TEST(EvalCli, RescoreRewritesVerdictsAndScoreFile) {

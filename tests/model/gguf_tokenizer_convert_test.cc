@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gguf_tokenizer_util.h"
-#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tokenizer/tokenizer_export.h"

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "model/writers.h"
 #include "test_util.h"
+#include "generate/model_tokenizer.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tokenizer/unicode_util.h"
 #include "tokenizer_goldens.h"
@@ -238,7 +239,7 @@ INSTANTIATE_TEST_SUITE_P(
             "qwen2_vocab_merges",
             "tokenizers/qwen2",
             "qwen3",
-            {true, true, true, {"<think>", "</think>", "<tool_response>", "</tool_response>"}}},
+            {true, true, true, {"<think>", "</think>", "<tool_response>", "</tool_response>"}, {}}},
         GoldenCase{"llama2_gguf", "tokenizers/llama2/ggml-vocab-llama-spm.gguf", "llama2", Full()},
         GoldenCase{"llama2_sentencepiece_model", "tokenizers/llama2/tokenizer.model", "llama2",
                    Full()}),

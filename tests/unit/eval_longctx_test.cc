@@ -181,7 +181,9 @@ TEST(Ruler, EveryTaskFitsItsLengthAndHoldsItsAnswers) {
       for (const std::string& w : SplitWords(x.context.substr(x.context.find("coded words. ") + 13))) ++freq[w];
       size_t third = freq[x.golds[2]];
       for (const auto& [w, n] : freq) {
-        if (w != "..." && std::find(x.golds.begin(), x.golds.end(), w) == x.golds.end()) EXPECT_LT(n, third + 1) << w;
+        if (w != "..." && std::find(x.golds.begin(), x.golds.end(), w) == x.golds.end()) {
+          EXPECT_LT(n, third + 1) << w;
+        }
       }
       EXPECT_GE(freq[x.golds[0]], freq[x.golds[1]]);
     }

@@ -1,5 +1,6 @@
 // The harness's run bookkeeping without a model: result-file naming (§5.5), sample selection, the
 // crash-safe result file (torn last line), score summaries, and sweep planning / sharding.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -47,7 +48,7 @@ TEST(ResultStem, FollowsTheForkNamingWithChatSuffix) {
 
 std::vector<Sample> Numbered(int n) {
   std::vector<Sample> s(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) s[static_cast<size_t>(i)].id = "s" + std::to_string(i);
+  for (int i = 0; i < n; ++i) s[static_cast<size_t>(i)].id = fmt::format("s{}", i);
   return s;
 }
 

@@ -12,9 +12,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/file_util.h"
 #include "core/mapped_file.h"
+#include "hub/file_lock.h"
 #include "hub/http_client.h"
 #include "hub/hub_options.h"
 #include "hub/repo_id.h"
@@ -162,6 +164,35 @@ TEST(HubRepoId, ParsesIdsAndRejectsPaths) {
         "a/..", "a/b@", "a b/c", "org/model.safetensors", "a/b@../x"}) {
     EXPECT_FALSE(hub::LooksLikeRepoId(path)) << path;
   }
+}
+
+// A lock file removed on release (finished eval runs) leaves nothing behind, and a waiter that
+// opened the removed file ends up holding the lock on the file the path names now.
+TEST(HubFileLock, RemoveOnReleaseIsSafeAgainstWaiters) {
+  const std::string path = testing::TempDir("hub-lock") + "/run.lock";
+  auto first = hub::FileLock::TryAcquire(path);
+  ASSERT_TRUE(first.ok() && *first != nullptr);
+  auto busy = hub::FileLock::TryAcquire(path);
+  ASSERT_TRUE(busy.ok());
+  EXPECT_EQ(*busy, nullptr);  // held: flock conflicts between open files, even in one process
+  std::unique_ptr<hub::FileLock> waiter_lock;
+  std::thread waiter([&] {
+    auto l = hub::FileLock::Acquire(path);  // blocks on the file `first` holds
+    ASSERT_TRUE(l.ok());
+    waiter_lock = std::move(*l);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*first)->RemoveOnRelease();
+  first->reset();
+  waiter.join();
+  ASSERT_NE(waiter_lock, nullptr);
+  EXPECT_TRUE(FileExists(path));  // the waiter started over on a new file
+  auto again = hub::FileLock::TryAcquire(path);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, nullptr) << "the waiter must hold the file the path names";
+  waiter_lock->RemoveOnRelease();
+  waiter_lock.reset();
+  EXPECT_FALSE(FileExists(path));
 }
 
 TEST(HubOptions, ReadsTheStandardEnvironment) {

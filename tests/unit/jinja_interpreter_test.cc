@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
-#include "tokenizer/chat_template/template.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/template.h"
+#include "jinja/value.h"
 
 namespace kvpress::jinja {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/parser_internal.h"
+#include "jinja/parser_internal.h"
 
 namespace kvpress::jinja::internal {
 

@@ -1,4 +1,4 @@
-#include "tokenizer/chat_template/ops.h"
+#include "jinja/ops.h"
 
 #include <cctype>
 #include <cmath>
@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/methods.h"
-#include "tokenizer/chat_template/text.h"
+#include "jinja/methods.h"
+#include "jinja/text.h"
 
 namespace kvpress::jinja {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/text.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/text.h"
+#include "jinja/value.h"
 
 namespace kvpress::jinja {
 

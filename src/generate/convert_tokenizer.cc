@@ -1,4 +1,4 @@
-#include "tokenizer/convert_tokenizer.h"
+#include "generate/convert_tokenizer.h"
 
 #include "core/file_util.h"
 #include "tokenizer/tokenizer_export.h"

@@ -16,9 +16,9 @@
 #include <unordered_map>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/ast.h"
-#include "tokenizer/chat_template/lexer.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/ast.h"
+#include "jinja/lexer.h"
+#include "jinja/value.h"
 
 namespace kvpress::jinja {
 

@@ -1,11 +1,11 @@
 // Statement execution and the Template entry points.
-#include "tokenizer/chat_template/interpreter.h"
+#include "jinja/interpreter.h"
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/filters.h"
-#include "tokenizer/chat_template/ops.h"
-#include "tokenizer/chat_template/parser.h"
+#include "jinja/filters.h"
+#include "jinja/ops.h"
+#include "jinja/parser.h"
 
 namespace kvpress::jinja {
 

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/template.h"
+#include "jinja/template.h"
 
 namespace kvpress {
 

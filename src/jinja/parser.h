@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/ast.h"
-#include "tokenizer/chat_template/lexer.h"
+#include "jinja/ast.h"
+#include "jinja/lexer.h"
 
 namespace kvpress::jinja {
 

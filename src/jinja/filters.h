@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/value.h"
 
 namespace kvpress::jinja {
 

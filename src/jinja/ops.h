@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "tokenizer/chat_template/value.h"
+#include "jinja/value.h"
 
 namespace kvpress::jinja {
 

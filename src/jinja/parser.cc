@@ -1,9 +1,9 @@
 // Statement-level parsing (tags and template data); expressions are in parser_expr.cc.
-#include "tokenizer/chat_template/parser.h"
+#include "jinja/parser.h"
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/parser_internal.h"
+#include "jinja/parser_internal.h"
 
 namespace kvpress::jinja {
 namespace internal {

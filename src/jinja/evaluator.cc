@@ -3,9 +3,9 @@
 // trees recurse through Eval).
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/filters.h"
-#include "tokenizer/chat_template/interpreter.h"
-#include "tokenizer/chat_template/ops.h"
+#include "jinja/filters.h"
+#include "jinja/interpreter.h"
+#include "jinja/ops.h"
 
 namespace kvpress::jinja::internal {
 

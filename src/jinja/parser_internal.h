@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tokenizer/chat_template/ast.h"
-#include "tokenizer/chat_template/lexer.h"
+#include "jinja/ast.h"
+#include "jinja/lexer.h"
 
 namespace kvpress::jinja::internal {
 

@@ -1,4 +1,4 @@
-#include "tokenizer/chat_template/filters.h"
+#include "jinja/filters.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/methods.h"
-#include "tokenizer/chat_template/ops.h"
-#include "tokenizer/chat_template/text.h"
+#include "jinja/methods.h"
+#include "jinja/ops.h"
+#include "jinja/text.h"
 
 namespace kvpress::jinja {
 namespace {

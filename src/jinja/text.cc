@@ -1,4 +1,4 @@
-#include "tokenizer/chat_template/text.h"
+#include "jinja/text.h"
 
 #include "core/utf8.h"
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/interpreter.h"
+#include "jinja/interpreter.h"
 
 namespace kvpress::jinja::internal {
 namespace {

@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tokenizer/chat_template/ast.h"
-#include "tokenizer/chat_template/template.h"
+#include "jinja/ast.h"
+#include "jinja/template.h"
 
 namespace kvpress::jinja::internal {
 

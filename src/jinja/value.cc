@@ -1,10 +1,10 @@
-#include "tokenizer/chat_template/value.h"
+#include "jinja/value.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/text.h"
+#include "jinja/text.h"
 
 namespace kvpress::jinja {
 

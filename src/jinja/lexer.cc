@@ -1,11 +1,11 @@
-#include "tokenizer/chat_template/lexer.h"
+#include "jinja/lexer.h"
 
 #include <cctype>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/text.h"
+#include "jinja/text.h"
 
 namespace kvpress::jinja {
 

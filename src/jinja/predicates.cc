@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "tokenizer/chat_template/filters.h"
-#include "tokenizer/chat_template/ops.h"
-#include "tokenizer/chat_template/text.h"
+#include "jinja/filters.h"
+#include "jinja/ops.h"
+#include "jinja/text.h"
 
 namespace kvpress::jinja {
 namespace {
