@@ -30,5 +30,6 @@ PressInfo CompressionRatioDecodingPressInfo();
 PressInfo PrefillDecodingPressInfo();
 PressInfo ChunkPressInfo();
 PressInfo ChunkKvPressInfo();
+PressInfo BlockPressInfo();
 
 }  // namespace kvpress
