@@ -31,5 +31,6 @@ PressInfo PrefillDecodingPressInfo();
 PressInfo ChunkPressInfo();
 PressInfo ChunkKvPressInfo();
 PressInfo BlockPressInfo();
+PressInfo ThinkPressInfo();
 
 }  // namespace kvpress

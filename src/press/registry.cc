@@ -17,7 +17,7 @@ const std::vector<PressInfo>& AllPresses() {
       LagKvPressInfo(), RkvPressInfo(), RkvLshPressInfo(),
       PyramidKvPressInfo(), AdaKvPressInfo(), PerLayerPressInfo(), ComposedPressInfo(),
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
-      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), BlockPressInfo(),
+      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), BlockPressInfo(), ThinkPressInfo(),
   };
   return presses;
 }

@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, composed, pyramidkv, per_layer, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv, block), simlayerkv and the nested spec syntax.
+// prefill_decoding, chunk, chunkkv, block), simlayerkv, think and the nested spec syntax.
 //
 // Brute force: a tiny llama-shaped model with random weights runs through the real Transformer; a
 // probe hook snapshots every layer's cache (positions and keys, widened to double) before and after
@@ -666,6 +666,50 @@ TEST(NestedPressSpec, BlockRefusesStatisticsScorers) {
   ASSERT_FALSE(p.ok());
   EXPECT_THAT(p.status().message(), HasSubstr("reads only the cache"));
   EXPECT_TRUE(Create("block(knorm):block_size=4").ok());
+}
+
+// ------------------------------------------------------------------------------------------------
+// think: channels of lowest mean_q(q_c²)·mean_k(k_c²) zeroed in the context's keys, in double.
+
+TEST(ThinkBruteForce, PrunesLowestQueryAwareChannelsAfterPrefillOnly) {
+  // window=1: the one query the probe records (the prefill's last); 2 query heads per KV head.
+  auto ev = RunPress("think:key_channel_ratio=0.5,window=1", BudgetPolicy{},
+                     {{ForwardPhase::kPrefill, 24}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(ev.size(), 9u);
+  int prefill_heads = 0;
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      EXPECT_EQ(e.after[g].pos, e.before[g].pos) << "think evicts no slot";
+      if (e.phase != ForwardPhase::kPrefill) {
+        // The decoded key keeps every channel; the context's stay as the prefill left them.
+        EXPECT_EQ(e.after[g].score, e.before[g].score);
+        continue;
+      }
+      const auto& keys = e.keys[g];
+      const size_t hd = keys[0].size();
+      std::vector<double> score(hd);
+      for (size_t c = 0; c < hd; ++c) {
+        double q = 0, k = 0;
+        for (size_t h = 2 * g; h < 2 * g + 2; ++h) q += e.last_query[h * hd + c] * e.last_query[h * hd + c] / 2;
+        for (const auto& key : keys) k += key[c] * key[c] / static_cast<double>(keys.size());
+        score[c] = q * k;
+      }
+      std::vector<size_t> order(hd);
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
+      const size_t n_pruned = hd / 2;
+      ASSERT_GT(score[order[n_pruned]] - score[order[n_pruned - 1]], 1e-6 * score[order[n_pruned]]) << "near tie";
+      const std::set<size_t> pruned(order.begin(), order.begin() + static_cast<long>(n_pruned));
+      for (size_t j = 0; j < keys.size(); ++j) {
+        double kept = 0;
+        for (size_t c = 0; c < hd; ++c) kept += pruned.count(c) ? 0.0 : keys[j][c] * keys[j][c];
+        EXPECT_NEAR(e.after[g].score[j], -std::sqrt(kept), 1e-5 * std::sqrt(kept) + 1e-7)
+            << "layer " << e.layer << " head " << g << " slot " << j;
+      }
+      ++prefill_heads;
+    }
+  }
+  EXPECT_EQ(prefill_heads, 9);
 }
 
 // ------------------------------------------------------------------------------------------------
