@@ -74,6 +74,11 @@ class BlockPress : public WrapperPress {
     for (int b = n_kept; b < n; b += block_size_) {
       std::vector<int> candidates = kept;  // C = S ∪ block, ascending (the block follows every kept slot)
       for (int j = b; j < std::min(b + block_size_, n); ++j) candidates.push_back(j);
+      if (static_cast<int>(candidates.size()) == n) {  // C is the whole head (e.g. a decoding step)
+        inner()->ScoreHead(ctx, g, decoding, scores);
+        kept = ScorerPress::TopK(scores, positions, n_kept);
+        continue;
+      }
       // The sub-cache holding C alone, at the same layer and head index, for the inner scorer.
       KVCache sub(cache.n_layers(), cache.n_kv_heads(), d, cache.dtype());
       for (int j : candidates) {

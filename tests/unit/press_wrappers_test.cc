@@ -657,8 +657,20 @@ TEST(BlockBruteForce, KeyDiffBlocksInPrefillAndDecoding) {
     }
   }
   EXPECT_EQ(decode_prunes, 9);  // the 4th decode step of each of 3 layers × 3 heads
+  // Budget 12 without interval: every step has 13 slots, one block covering the whole head.
+  auto step = RunPress("block(keydiff):block_size=8", BudgetPolicy{.cache_budget = 12},
+                       {{ForwardPhase::kPrefill, 12}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(step.size(), 9u);
+  for (const Event& e : step) {
+    if (e.phase != ForwardPhase::kDecode) continue;
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      ASSERT_EQ(e.before[g].pos.size(), 13u);
+      ExpectKept(AsSet(e.after[g].pos), BlockOracle(e.keys[g], e.before[g].pos, 12, 8, &ties), "block step");
+      ++checked;
+    }
+  }
   EXPECT_EQ(ties, 0) << "a near tie inside the iteration makes the final set ambiguous";
-  EXPECT_EQ(checked, 9 + 9 + 9);
+  EXPECT_EQ(checked, 9 + 9 + 9 + 18);
 }
 
 TEST(NestedPressSpec, BlockRefusesStatisticsScorers) {
