@@ -40,6 +40,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from kvpress import (AdaKVPress, BlockPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
+                     EntropyGatedChunkKVPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
                      SimLayerKVPress, StreamingLLMPress, ThinKPress)
@@ -116,6 +117,10 @@ def cases(n_layers):
         def block(r=r):  # KeyDiff's setting: the anchor is re-computed on every block's sub-cache
             return BlockPress(KeyDiffPress(compression_ratio=r), block_size=BLOCK), [], "none"
         out.append((f"block(keydiff):block_size={BLOCK}", r, "prefill", block))
+    for r in RATIOS:
+        def egc(r=r):
+            return EntropyGatedChunkKVPress(KnormPress(compression_ratio=r)), [], "none"
+        out.append(("entropy_gated_chunkkv(knorm)", r, "prefill", egc))
     for r in RATIOS:
         def think(r=r):  # the ratio is the fraction of key channels pruned
             return ThinKPress(key_channel_compression_ratio=r, window_size=32), [], "think"

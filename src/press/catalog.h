@@ -32,5 +32,6 @@ PressInfo ChunkPressInfo();
 PressInfo ChunkKvPressInfo();
 PressInfo BlockPressInfo();
 PressInfo ThinkPressInfo();
+PressInfo EntropyGatedChunkKvPressInfo();
 
 }  // namespace kvpress

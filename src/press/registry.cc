@@ -18,6 +18,7 @@ const std::vector<PressInfo>& AllPresses() {
       PyramidKvPressInfo(), AdaKvPressInfo(), PerLayerPressInfo(), ComposedPressInfo(),
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
       ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), BlockPressInfo(), ThinkPressInfo(),
+      EntropyGatedChunkKvPressInfo(),
   };
   return presses;
 }

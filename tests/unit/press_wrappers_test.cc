@@ -1,5 +1,6 @@
 // The wrapper presses (adakv, composed, pyramidkv, per_layer, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv, block), simlayerkv, think and the nested spec syntax.
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the nested
+// spec syntax.
 //
 // Brute force: a tiny llama-shaped model with random weights runs through the real Transformer; a
 // probe hook snapshots every layer's cache (positions and keys, widened to double) before and after
@@ -722,6 +723,101 @@ TEST(ThinkBruteForce, PrunesLowestQueryAwareChannelsAfterPrefillOnly) {
     }
   }
   EXPECT_EQ(prefill_heads, 9);
+}
+
+// entropy_gated_chunkkv in double from the head-summed knorm scores.
+std::set<int32_t> EntropyGatedOracle(const std::vector<HeadState>& heads, int length, int low, int budget) {
+  const int n = static_cast<int>(heads[0].pos.size());
+  std::vector<double> s(static_cast<size_t>(n), 0.0);
+  for (const HeadState& h : heads) {
+    for (int j = 0; j < n; ++j) s[static_cast<size_t>(j)] += h.score[static_cast<size_t>(j)];
+  }
+  const int n_chunks = (n + length - 1) / length;
+  std::vector<double> mean, entropy;
+  for (int c = 0; c < n_chunks; ++c) {
+    const int a = c * length, len = std::min(length, n - a);
+    double sum = 0, lo = 0;
+    for (int j = a; j < a + len; ++j) lo = std::min(lo, s[static_cast<size_t>(j)]);
+    for (int j = a; j < a + len; ++j) sum += s[static_cast<size_t>(j)];
+    mean.push_back(sum / len);
+    double shifted = sum - lo * len, h = 0;
+    for (int j = a; j < a + len; ++j) {
+      const double p = (s[static_cast<size_t>(j)] - lo) / (shifted + 1e-8);
+      h -= p * std::log(p + 1e-8);
+    }
+    entropy.push_back(len <= 1 ? 0.0 : std::clamp(h / std::log(static_cast<double>(len)), 0.0, 1.0));
+  }
+  auto lower_median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[(v.size() - 1) / 2];
+  };
+  const double ms = lower_median(mean), me = lower_median(entropy);
+  std::vector<int> order(static_cast<size_t>(n_chunks));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return mean[static_cast<size_t>(a)] > mean[static_cast<size_t>(b)]; });
+  std::set<int32_t> kept;
+  const auto& pos = heads[0].pos;
+  for (int c : order) {
+    if (budget <= 0) break;
+    const int a = c * length, len = std::min(length, n - a);
+    int take = std::min(len, budget);
+    if (mean[static_cast<size_t>(c)] >= ms && entropy[static_cast<size_t>(c)] < me) take = std::min(take, low);
+    const std::vector<double> cs(s.begin() + a, s.begin() + a + len);
+    const std::vector<int32_t> cp(pos.begin() + a, pos.begin() + a + len);
+    const Choice ch = TopK(cs, cp, take);
+    EXPECT_TRUE(ch.band.empty());
+    kept.insert(ch.kept.begin(), ch.kept.end());
+    budget -= take;
+  }
+  std::vector<double> ls;
+  std::vector<int32_t> lp;
+  for (int j = 0; j < n; ++j) {
+    if (kept.count(pos[static_cast<size_t>(j)])) continue;
+    ls.push_back(s[static_cast<size_t>(j)]);
+    lp.push_back(pos[static_cast<size_t>(j)]);
+  }
+  if (budget > 0) {
+    const Choice ch = TopK(ls, lp, std::min(budget, static_cast<int>(ls.size())));
+    kept.insert(ch.kept.begin(), ch.kept.end());
+  }
+  return kept;
+}
+
+TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
+  // Prefill: 43 slots (8 chunks of 5 + one of 3), r = 0.5 → 21 kept.
+  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.compression_ratio = 0.5},
+                     {{ForwardPhase::kPrefill, 43}});
+  ASSERT_EQ(ev.size(), 3u);
+  int partial_chunks = 0;
+  for (const Event& e : ev) {
+    const std::set<int32_t> want = EntropyGatedOracle(e.before, 5, 2, 21);
+    EXPECT_EQ(want.size(), 21u);
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+    for (int c = 0; c < 9; ++c) {  // some chunk is kept in part (the gate or the budget cut it)
+      int in = 0;
+      for (int j = c * 5; j < std::min(43, c * 5 + 5); ++j) in += static_cast<int>(want.count(j));
+      partial_chunks += in > 0 && in < std::min(5, 43 - c * 5);
+    }
+  }
+  EXPECT_GT(partial_chunks, 0);
+  // Decoding: budget 16, interval 3: a prune when the layer reaches 16 + 3 slots.
+  auto dev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2",
+                      BudgetPolicy{.cache_budget = 16, .compression_interval = 3},
+                      {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1},
+                       {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(dev.size(), 12u);
+  int prunes = 0;
+  for (const Event& e : dev) {
+    const int n = static_cast<int>(e.before[0].pos.size());
+    if (e.phase == ForwardPhase::kDecode && n < 19) {
+      EXPECT_EQ(e.after[0].pos, e.before[0].pos);
+      continue;
+    }
+    const std::set<int32_t> want = EntropyGatedOracle(e.before, 5, 2, 16);
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+    prunes += e.phase == ForwardPhase::kDecode;
+  }
+  EXPECT_EQ(prunes, 3);  // the 3rd decode step of each layer
 }
 
 // ------------------------------------------------------------------------------------------------
