@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv, block), simlayerkv and think against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv and think against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -236,6 +236,8 @@ TEST_F(PressCatalogueGoldens, Composed) {
   RunCases("composed");
 }
 TEST_F(PressCatalogueGoldens, Decoding) { RunCases("decoding"); }
+// entropy_gated_chunkkv(knorm): chunks of 10, spiky important chunks keep 4 slots.
+TEST_F(PressCatalogueGoldens, EntropyGatedChunkKv) { RunCases("entropy_gated_chunkkv"); }
 // block(keydiff): the anchor is recomputed on each block's sub-cache (kept slots + next block).
 TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
 // think: the pruned key channels of every (layer, KV head), zero over the context's keys in both.
