@@ -21,6 +21,9 @@ MAX_NEW tokens (stopping at EOS). Recorded per case:
     tensors and masks keys (module.masked_key_indices); kept = not masked.
   * band[layer][kv_head]: positions whose deciding score lies within TIE_REL * scale of the cut
     (either choice correct), from the captured upstream scores; empty for most heads.
+    Composed: each stage's band at its own cut, as positions, and tie_heads = [layer, kv_head] where
+    a stage before the last cut inside a band (the later stages then follow from either choice).
+  * channels[layer][kv_head] (ThinK): the key channels that are zero over every context key.
   * cache_lengths: per-layer cache length after generation (what step counting changes);
   * ids: the greedy ids.
 Layers of different lengths (pyramidkv, per_layer) get the question one token per forward (see
