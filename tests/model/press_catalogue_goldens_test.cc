@@ -2,7 +2,7 @@
 // prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv and think against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
-// a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
+// a 709-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
 // positions every (layer, KV head) keeps after the context prefill, upstream's near-tie bands, the
 // per-layer cache lengths after generation and the 32 greedy ids (upstream pipeline logic).
 //
