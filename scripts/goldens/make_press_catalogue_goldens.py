@@ -21,6 +21,9 @@ MAX_NEW tokens (stopping at EOS). Recorded per case:
     tensors and masks keys (module.masked_key_indices); kept = not masked.
   * band[layer][kv_head]: positions whose deciding score lies within TIE_REL * scale of the cut
     (either choice correct), from the captured upstream scores; empty for most heads.
+    Composed: each stage's band at its own cut, as positions, and tie_heads = [layer, kv_head] where
+    a stage before the last cut inside a band (the later stages then follow from either choice).
+  * channels[layer][kv_head] (ThinK): the key channels that are zero over every context key.
   * cache_lengths: per-layer cache length after generation (what step counting changes);
   * ids: the greedy ids.
 Layers of different lengths (pyramidkv, per_layer) get the question one token per forward (see
@@ -39,10 +42,11 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from kvpress import (AdaKVPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
+from kvpress import (AdaKVPress, BlockPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
+                     EntropyGatedChunkKVPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
-                     SimLayerKVPress, StreamingLLMPress)
+                     SimLayerKVPress, StreamingLLMPress, ThinKPress)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = pathlib.Path(os.environ.get("GOLDEN_OUT", ROOT / "tests/fixtures/press_catalogue_goldens/smollm2_135m.json"))
@@ -53,6 +57,7 @@ MAX_NEW = 32
 MIN_CONTEXT = 550
 TIE_REL = 1e-5
 CHUNK = 128
+BLOCK = 128
 
 
 def per_layer_ratios(r, n_layers):
@@ -86,12 +91,12 @@ def cases(n_layers):
         # that reads slot order (streaming_llm's "first n_sink / most recent") sees knorm's ranking,
         # not positions; ours keeps position order. Cases whose second press is order-independent:
         def composed(r=r):
-            s = StreamingLLMPress(compression_ratio=r)
-            return ComposedPress([s, KnormPress(compression_ratio=r)]), [], "none"
+            s, k = StreamingLLMPress(compression_ratio=r), KnormPress(compression_ratio=r)
+            return ComposedPress([s, k]), [s, k], "composed"
         out.append(("composed(streaming_llm,knorm)", r, "prefill", composed))
         def composed2(r=r):
-            k = KnormPress(compression_ratio=r)
-            return ComposedPress([k, KeyDiffPress(compression_ratio=r)]), [k], "composed"
+            k, d = KnormPress(compression_ratio=r), KeyDiffPress(compression_ratio=r)
+            return ComposedPress([k, d]), [k, d], "composed"
         out.append(("composed(knorm,keydiff)", r, "prefill", composed2))
         def prefill_decoding(r=r):
             s = SnapKVPress(compression_ratio=r)
@@ -111,6 +116,18 @@ def cases(n_layers):
         def chunkkv(r=r):
             return ChunkKVPress(KnormPress(compression_ratio=r), chunk_length=20), [], "none"
         out.append(("chunkkv(knorm):length=20", r, "prefill", chunkkv))
+    for r in RATIOS:
+        def block(r=r):  # KeyDiff's setting: the anchor is re-computed on every block's sub-cache
+            return BlockPress(KeyDiffPress(compression_ratio=r), block_size=BLOCK), [], "none"
+        out.append((f"block(keydiff):block_size={BLOCK}", r, "prefill", block))
+    for r in RATIOS:
+        def egc(r=r):
+            return EntropyGatedChunkKVPress(KnormPress(compression_ratio=r)), [], "none"
+        out.append(("entropy_gated_chunkkv(knorm)", r, "prefill", egc))
+    for r in RATIOS:
+        def think(r=r):  # the ratio is the fraction of key channels pruned
+            return ThinKPress(key_channel_compression_ratio=r, window_size=32), [], "think"
+        out.append((f"think:key_channel_ratio={fmt(r)}", r, "prefill", think))
     for t in (0.5, 0.7, 0.9):
         def simlayer(t=t):
             return SimLayerKVPress(lazy_threshold=t, n_recent=256), [], "none"
@@ -177,12 +194,16 @@ def band_of(scores, n_kept):
 def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
     n_layers = model.config.num_hidden_layers
     captured = {}
+    stages = {}  # composed: layer -> [(scores [H, k], positions [H][k], ratio)] per stage
     for sp in scorers:
         orig = sp.score
 
-        def score(module, hidden_states, keys, values, attentions, kwargs, orig=orig):
+        def score(module, hidden_states, keys, values, attentions, kwargs, orig=orig, sp=sp):
             s = orig(module, hidden_states, keys, values, attentions, kwargs)
             captured.setdefault(module.layer_idx, []).append(s.detach().clone()[0])  # ChunkPress: one per chunk
+            if group == "composed":  # every stage: its scores, the positions its slots hold, its ratio
+                pos = [positions_of(full_keys[module.layer_idx][h], keys[0, h]) for h in range(keys.shape[1])]
+                stages.setdefault(module.layer_idx, []).append((s.detach().clone()[0], pos, sp.compression_ratio))
             return s
         sp.score = score
     for layer in model.model.layers:
@@ -194,8 +215,12 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
     with press(model) if prefill_press else _null():
         model.model(input_ids=ctx_ids, past_key_values=cache)
     n = len(ctx)
-    kept, bands = None, None
-    if prefill_press:
+    kept, bands, tie_heads = None, None, []
+    channels = None
+    if group == "think":  # keys keep their slots; the pruned channels are all zero over the context
+        channels = [[[int(c) for c in torch.nonzero((cache.layers[l].keys[0, h] == 0).all(0)).flatten()]
+                     for h in range(cache.layers[l].keys.shape[1])] for l in range(n_layers)]
+    if prefill_press and group != "think":
         kept, bands = [], []
         for l in range(n_layers):
             keys = cache.layers[l].keys[0]  # [H, k, d]
@@ -234,13 +259,26 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
                         b += [start + j for j in band_of(seg, max(1, int(seg.numel() * (1 - r))))]
                     brow.append(b)
                 bands.append(brow)
-            else:  # per head, cut at the head's kept count (composed: the first press's count)
+            elif group == "composed":
+                # Each stage's band at its own cut, as positions. A tie at a stage that is not the last
+                # changes the set every later stage sees (keydiff's anchor is the mean of the surviving
+                # keys), so such heads are listed in tie_heads: either upstream choice is correct there
+                # and the later stages follow from it.
+                brow = []
+                for h in range(len(rows)):
+                    b = set()
+                    for si, (s_st, p_st, r_st) in enumerate(stages[l]):
+                        k = max(1, int(len(p_st[h]) * (1 - r_st)))
+                        hb = band_of(s_st[h], k)
+                        b |= {p_st[h][j] for j in hb}
+                        if hb and si + 1 < len(stages[l]):
+                            tie_heads.append([l, h])
+                    brow.append(sorted(b))
+                bands.append(brow)
+            else:  # per head, cut at the head's kept count
                 brow = []
                 for h in range(sc.shape[0]):
-                    k = len(layer_sets[h])
-                    if group == "composed":
-                        k = max(1, int(n * (1 - scorers[0].compression_ratio)))
-                    brow.append(band_of(sc[h], k))
+                    brow.append(band_of(sc[h], len(layer_sets[h])))
                 bands.append(brow)
     decode_press = kind in ("decoding", "prefill_decoding")
     ids = []
@@ -265,7 +303,12 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
             out = model(input_ids=torch.tensor([[ids[-1]]]), past_key_values=cache, position_ids=pos + i)
             ids.append(int(out.logits[0, -1].argmax()))
     lengths = [int(cache.layers[l].keys.shape[2]) for l in range(n_layers)]
-    return {"kept": kept, "band": bands, "cache_lengths": lengths, "ids": ids}
+    rec = {"kept": kept, "band": bands, "cache_lengths": lengths, "ids": ids}
+    if group == "composed":
+        rec["tie_heads"] = tie_heads
+    if channels is not None:
+        rec["channels"] = channels
+    return rec
 
 
 class _null:

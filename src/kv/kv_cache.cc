@@ -1,6 +1,7 @@
 #include "kv/kv_cache.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/check.h"
@@ -94,6 +95,25 @@ void KVCache::KeyAt(int layer, int kv_head, int slot, float* out) const {
 void KVCache::ValueAt(int layer, int kv_head, int slot, float* out) const {
   const Head& h = At(layer, kv_head);
   DequantizeRow(dtype_, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
+}
+
+void KVCache::ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots) {
+  Head& h = At(layer, kv_head);
+  CHECK(n_slots >= 0 && static_cast<size_t>(n_slots) <= h.positions.size() - h.start);
+  const size_t elem = RowSize() / static_cast<size_t>(head_dim_);  // f32/f16/bf16: zero bits = 0.0
+  for (int j = 0; j < n_slots; ++j) {
+    uint8_t* row = h.keys.data() + (h.start + static_cast<size_t>(j)) * RowSize();
+    for (int c : channels) {
+      CHECK(c >= 0 && c < head_dim_);
+      std::memset(row + static_cast<size_t>(c) * elem, 0, elem);
+    }
+    // The recorded norm follows the key (knorm after think scores what is left of it).
+    std::vector<float> k(static_cast<size_t>(head_dim_));
+    DequantizeRow(dtype_, row, k.data(), k.size());
+    double ss = 0;
+    for (float v : k) ss += static_cast<double>(v) * v;
+    h.key_norms[h.start + static_cast<size_t>(j)] = static_cast<float>(std::sqrt(ss));
+  }
 }
 
 void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {

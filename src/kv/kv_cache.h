@@ -50,6 +50,10 @@ class KVCache {
   // slots stay in ascending position order and memory is shrunk to fit.
   void Retain(int layer, int kv_head, std::span<const int> keep);
 
+  // Sets key channels `channels` (each in [0, head_dim)) of slots [0, n_slots) of (layer, kv_head)
+  // to zero in place (ThinK's masked key-channel pruning; no memory changes hands).
+  void ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots);
+
   // Drops every slot (statistics too).
   void Clear();
 

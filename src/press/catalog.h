@@ -30,5 +30,8 @@ PressInfo CompressionRatioDecodingPressInfo();
 PressInfo PrefillDecodingPressInfo();
 PressInfo ChunkPressInfo();
 PressInfo ChunkKvPressInfo();
+PressInfo BlockPressInfo();
+PressInfo ThinkPressInfo();
+PressInfo EntropyGatedChunkKvPressInfo();
 
 }  // namespace kvpress

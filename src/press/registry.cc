@@ -17,7 +17,8 @@ const std::vector<PressInfo>& AllPresses() {
       LagKvPressInfo(), RkvPressInfo(), RkvLshPressInfo(),
       PyramidKvPressInfo(), AdaKvPressInfo(), PerLayerPressInfo(), ComposedPressInfo(),
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
-      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(),
+      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), BlockPressInfo(), ThinkPressInfo(),
+      EntropyGatedChunkKvPressInfo(),
   };
   return presses;
 }

@@ -1,8 +1,8 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv) and simlayerkv against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv and think against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
-// a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
+// a 709-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
 // positions every (layer, KV head) keeps after the context prefill, upstream's near-tie bands, the
 // per-layer cache lengths after generation and the 32 greedy ids (upstream pipeline logic).
 //
@@ -95,7 +95,12 @@ class PressCatalogueGoldens : public ::testing::Test {
       Session session(t, press->get(), DType::kF32, 256);
       std::vector<float> logits;
       ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits).ok());
-      int heads = 0, band_decided = 0, differing = 0;
+      int heads = 0, band_decided = 0, differing = 0, tie_dependent = 0;
+      // composed: heads where a stage before the last cut inside a tie band (see the Composed test).
+      std::set<std::pair<int, int>> tie_heads;
+      if (c.contains("tie_heads")) {
+        for (const auto& lh : c["tie_heads"]) tie_heads.insert({lh[0].get<int>(), lh[1].get<int>()});
+      }
       if (!c["kept"].is_null()) {
         for (int l = 0; l < model_->config.n_layers; ++l) {
           for (int g = 0; g < model_->config.n_kv_heads; ++g) {
@@ -104,8 +109,12 @@ class PressCatalogueGoldens : public ::testing::Test {
             const auto band = c["band"][l][g].get<std::set<int32_t>>();
             const auto got_span = session.cache().Positions(l, g);
             const std::set<int32_t> got(got_span.begin(), got_span.end());
-            if (band.empty()) {
+            if (band.empty() || tie_heads.count({l, g})) {
               EXPECT_EQ(got.size(), want.size()) << "layer " << l << " head " << g;
+            }
+            if (tie_heads.count({l, g})) {
+              ++tie_dependent;
+              continue;
             }
             std::vector<int32_t> diff;
             std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(), std::back_inserter(diff));
@@ -120,6 +129,35 @@ class PressCatalogueGoldens : public ::testing::Test {
             }
           }
         }
+      }
+      if (c.contains("channels")) {  // think: the pruned key channels of every head
+        const int hd = model_->config.head_dim;
+        std::vector<float> key(static_cast<size_t>(hd));
+        size_t pruned_values = 0;
+        for (int l = 0; l < model_->config.n_layers; ++l) {
+          for (int g = 0; g < model_->config.n_kv_heads; ++g) {
+            ++heads;
+            std::vector<bool> zero(static_cast<size_t>(hd), true);
+            for (int j = 0; j < session.cache().Size(l, g); ++j) {
+              session.cache().KeyAt(l, g, j, key.data());
+              for (int ch = 0; ch < hd; ++ch) zero[static_cast<size_t>(ch)] = zero[static_cast<size_t>(ch)] && key[static_cast<size_t>(ch)] == 0.0f;
+            }
+            std::vector<int> got;
+            for (int ch = 0; ch < hd; ++ch) {
+              if (zero[static_cast<size_t>(ch)]) got.push_back(ch);
+            }
+            const auto want = c["channels"][l][g].get<std::vector<int>>();
+            EXPECT_EQ(got, want) << "layer " << l << " head " << g << ": pruned key channels";
+            differing += got != want;
+            pruned_values += got.size() * static_cast<size_t>(session.cache().Size(l, g));
+          }
+        }
+        // Masked like upstream: no byte is freed; a per-head key width would free these.
+        std::printf("[ %s ] KV bytes after prefill: ours %zu = upstream masked; zeroed key values %zu (%zu bytes "
+                    "a per-head key width would free, %.1f%%)\n",
+                    spec_text.c_str(), session.cache().LiveBytes(), pruned_values, pruned_values * sizeof(float),
+                    100.0 * static_cast<double>(pruned_values * sizeof(float)) /
+                        static_cast<double>(session.cache().LiveBytes()));
       }
       if (spec_text.rfind("adakv", 0) == 0) {
         // Upstream keeps every head at full length (masked keys): n slots × heads × layers.
@@ -152,19 +190,24 @@ class PressCatalogueGoldens : public ::testing::Test {
       size_t common = 0;
       while (common < ids.size() && common < want_ids.size() && ids[common] == want_ids[common]) ++common;
       const bool ids_equal = ids == want_ids;
-      if (differing == 0) {
+      // composed: a tie upstream broke by rounding noise may change the ids (see the Composed test).
+      const bool ids_may_follow_a_tie =
+          tie_dependent > 0 || (spec_text.rfind("composed", 0) == 0 && band_decided > 0);
+      if (differing == 0 && !ids_may_follow_a_tie) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
       // adakv: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers streaming
       // while decoding (SLKV-decode); upstream compresses the prefill only.
-      if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0) {
+      if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0 &&
+          (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
         }
       }
-      std::printf("[ %-70s r=%.2f ] heads %d, positions decided in tie bands %d, kept sets %s, greedy ids %s (%zu/%zu)\n",
-                  spec_text.substr(0, 70).c_str(), ratio, heads, band_decided,
+      std::printf("[ %-70s r=%.2f ] heads %d, positions decided in tie bands %d, heads after a tie %d, kept sets %s, "
+                  "greedy ids %s (%zu/%zu)\n",
+                  spec_text.substr(0, 70).c_str(), ratio, heads, band_decided, tie_dependent,
                   heads == 0 ? "n/a" : (differing == 0 ? "equal" : "DIFFER"), ids_equal ? "equal" : "DIFFER",
                   common, want_ids.size());
     }
@@ -181,13 +224,24 @@ Model* PressCatalogueGoldens::model_ = nullptr;
 TEST_F(PressCatalogueGoldens, AdaKv) { RunCases("adakv"); }
 TEST_F(PressCatalogueGoldens, PyramidKv) { RunCases("pyramidkv"); }
 TEST_F(PressCatalogueGoldens, PerLayer) { RunCases("per_layer"); }
-// Known open difference (issue 14 report): composed(streaming_llm,knorm) and composed(knorm,keydiff)
-// keep sets that differ from upstream's at some ratios (greedy ids equal except streaming_llm,knorm
-// at 0.75); not yet explained, so the case is reported rather than asserted.
+// composed: every difference from upstream comes from knorm's exact ties. In layer 0 a key is a
+// function of its token alone, so repeated tokens have equal pre-RoPE norms: ours tie exactly (recency
+// decides), upstream's post-RoPE norms differ by rounding noise (~1e-7 relative) that decides for it.
+// A tie at knorm's cut then changes what the next stage sees: which repeated token streaming_llm →
+// knorm keeps, and for knorm → keydiff the surviving keys whose mean is keydiff's anchor. The goldens
+// record every stage's band and the heads where a non-final stage cut inside a band (tie_heads):
+// there only the sizes are compared, and greedy ids are required equal only when no head depends on
+// a tie (composed(streaming_llm,knorm) at 0.75 diverges at token 13 through layer 0's choice).
 TEST_F(PressCatalogueGoldens, Composed) {
-  GTEST_SKIP() << "composed: kept sets differ from upstream kvpress 0.5.5 (open, see docs/press-catalogue.md)";
+  RunCases("composed");
 }
 TEST_F(PressCatalogueGoldens, Decoding) { RunCases("decoding"); }
+// entropy_gated_chunkkv(knorm): chunks of 10, spiky important chunks keep 4 slots.
+TEST_F(PressCatalogueGoldens, EntropyGatedChunkKv) { RunCases("entropy_gated_chunkkv"); }
+// block(keydiff): the anchor is recomputed on each block's sub-cache (kept slots + next block).
+TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
+// think: the pruned key channels of every (layer, KV head), zero over the context's keys in both.
+TEST_F(PressCatalogueGoldens, Think) { RunCases("think"); }
 TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_ratio_decoding"); }
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }

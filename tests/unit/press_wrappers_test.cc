@@ -1,5 +1,6 @@
 // The wrapper presses (adakv, composed, pyramidkv, per_layer, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv), simlayerkv and the nested spec syntax.
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the nested
+// spec syntax.
 //
 // Brute force: a tiny llama-shaped model with random weights runs through the real Transformer; a
 // probe hook snapshots every layer's cache (positions and keys, widened to double) before and after
@@ -561,6 +562,262 @@ TEST(PrefillDecodingBruteForce, PrefillPressThenDecodingPress) {
   }
   CheckSchedule(later, 3, true, [](const Event&) { return 16; }, &prunes);
   EXPECT_EQ(prunes, 3 * 3);
+}
+
+// ------------------------------------------------------------------------------------------------
+// block: the iteration of upstream BlockPress in double, with keydiff (whose anchor depends on the
+// set it scores, so the blocks matter) in prefill (ratio) and in decoding (budget, interval).
+
+// keydiff in double over the keys `idx` of one head: −cos(k_j, mean_i k_i/‖k_i‖).
+std::vector<double> KeyDiffScores(const std::vector<std::vector<double>>& keys, const std::vector<int>& idx) {
+  const size_t d = keys[0].size();
+  std::vector<double> anchor(d, 0.0), norm(idx.size());
+  for (size_t j = 0; j < idx.size(); ++j) {
+    const auto& k = keys[static_cast<size_t>(idx[j])];
+    double ss = 0;
+    for (double v : k) ss += v * v;
+    norm[j] = std::max(std::sqrt(ss), 1e-12);
+    for (size_t i = 0; i < d; ++i) anchor[i] += k[i] / norm[j] / static_cast<double>(idx.size());
+  }
+  double an = 0;
+  for (double v : anchor) an += v * v;
+  an = std::max(std::sqrt(an), 1e-12);
+  std::vector<double> out(idx.size());
+  for (size_t j = 0; j < idx.size(); ++j) {
+    double dot = 0;
+    for (size_t i = 0; i < d; ++i) dot += keys[static_cast<size_t>(idx[j])][i] * anchor[i];
+    out[j] = -dot / (norm[j] * an);
+  }
+  return out;
+}
+
+// The block iteration on one head's keys; `ties` counts iterations whose cut fell in a near-tie band.
+Choice BlockOracle(const std::vector<std::vector<double>>& keys, const std::vector<int32_t>& pos, int n_kept,
+                   int block, int* ties) {
+  const int n = static_cast<int>(keys.size());
+  std::vector<int> kept(static_cast<size_t>(n_kept));
+  std::iota(kept.begin(), kept.end(), 0);
+  Choice last;
+  for (int b = n_kept; b < n; b += block) {
+    std::vector<int> cand = kept;
+    for (int j = b; j < std::min(n, b + block); ++j) cand.push_back(j);
+    std::vector<int32_t> cpos;
+    for (int j : cand) cpos.push_back(pos[static_cast<size_t>(j)]);
+    last = TopK(KeyDiffScores(keys, cand), cpos, n_kept);
+    if (!last.band.empty() && b + block < n) ++*ties;
+    kept.clear();
+    for (size_t i = 0; i < cand.size(); ++i) {
+      if (last.kept.count(cpos[i])) kept.push_back(cand[i]);
+    }
+  }
+  if (n <= n_kept) last.kept = AsSet(pos);
+  return last;
+}
+
+TEST(BlockBruteForce, KeyDiffBlocksInPrefillAndDecoding) {
+  // Prefill: 45 slots, r = 0.5 → 22 kept, blocks of 8 (3 iterations of 8 and one of 7).
+  auto ev = RunPress("block(keydiff):block_size=8", BudgetPolicy{.compression_ratio = 0.5},
+                     {{ForwardPhase::kPrefill, 45}});
+  ASSERT_EQ(ev.size(), 3u);
+  int ties = 0, checked = 0;
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const Choice want = BlockOracle(e.keys[g], e.before[g].pos, 22, 8, &ties);
+      ExpectKept(AsSet(e.after[g].pos), want, "block prefill layer " + std::to_string(e.layer));
+      ++checked;
+    }
+  }
+  // The blocks matter: one global keydiff top-22 keeps a different set somewhere.
+  int differs_from_global = 0;
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      std::vector<int> all(e.keys[g].size());
+      std::iota(all.begin(), all.end(), 0);
+      differs_from_global += TopK(KeyDiffScores(e.keys[g], all), e.before[g].pos, 22).kept != AsSet(e.after[g].pos);
+    }
+  }
+  EXPECT_GT(differs_from_global, 0);
+  // Decoding: budget 12 with interval 4: a prune whenever a head reaches 12 + 4 slots, the 4 newest
+  // slots forming the last block (block_size 3: two blocks, 3 then 1).
+  auto dev = RunPress("block(keydiff):block_size=3", BudgetPolicy{.cache_budget = 12, .compression_interval = 4},
+                      {{ForwardPhase::kPrefill, 20}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1},
+                       {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(dev.size(), 18u);
+  int decode_prunes = 0;
+  for (const Event& e : dev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      const int n = static_cast<int>(e.before[g].pos.size());
+      if (e.phase == ForwardPhase::kDecode && n < 16) {
+        EXPECT_EQ(e.after[g].pos, e.before[g].pos) << "no prune below budget + interval";
+        continue;
+      }
+      const Choice want = BlockOracle(e.keys[g], e.before[g].pos, 12, 3, &ties);
+      ExpectKept(AsSet(e.after[g].pos), want, "block layer " + std::to_string(e.layer));
+      decode_prunes += e.phase == ForwardPhase::kDecode;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(decode_prunes, 9);  // the 4th decode step of each of 3 layers × 3 heads
+  // Budget 12 without interval: every step has 13 slots, one block covering the whole head.
+  auto step = RunPress("block(keydiff):block_size=8", BudgetPolicy{.cache_budget = 12},
+                       {{ForwardPhase::kPrefill, 12}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(step.size(), 9u);
+  for (const Event& e : step) {
+    if (e.phase != ForwardPhase::kDecode) continue;
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      ASSERT_EQ(e.before[g].pos.size(), 13u);
+      ExpectKept(AsSet(e.after[g].pos), BlockOracle(e.keys[g], e.before[g].pos, 12, 8, &ties), "block step");
+      ++checked;
+    }
+  }
+  EXPECT_EQ(ties, 0) << "a near tie inside the iteration makes the final set ambiguous";
+  EXPECT_EQ(checked, 9 + 9 + 9 + 18);
+}
+
+TEST(NestedPressSpec, BlockRefusesStatisticsScorers) {
+  auto p = Create("block(snapkv)");
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(p.status().message(), HasSubstr("reads only the cache"));
+  EXPECT_TRUE(Create("block(knorm):block_size=4").ok());
+}
+
+// ------------------------------------------------------------------------------------------------
+// think: channels of lowest mean_q(q_c²)·mean_k(k_c²) zeroed in the context's keys, in double.
+
+TEST(ThinkBruteForce, PrunesLowestQueryAwareChannelsAfterPrefillOnly) {
+  // window=1: the one query the probe records (the prefill's last); 2 query heads per KV head.
+  auto ev = RunPress("think:key_channel_ratio=0.5,window=1", BudgetPolicy{},
+                     {{ForwardPhase::kPrefill, 24}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(ev.size(), 9u);
+  int prefill_heads = 0;
+  for (const Event& e : ev) {
+    for (size_t g = 0; g < e.after.size(); ++g) {
+      EXPECT_EQ(e.after[g].pos, e.before[g].pos) << "think evicts no slot";
+      if (e.phase != ForwardPhase::kPrefill) {
+        // The decoded key keeps every channel; the context's stay as the prefill left them.
+        EXPECT_EQ(e.after[g].score, e.before[g].score);
+        continue;
+      }
+      const auto& keys = e.keys[g];
+      const size_t hd = keys[0].size();
+      std::vector<double> score(hd);
+      for (size_t c = 0; c < hd; ++c) {
+        double q = 0, k = 0;
+        for (size_t h = 2 * g; h < 2 * g + 2; ++h) q += e.last_query[h * hd + c] * e.last_query[h * hd + c] / 2;
+        for (const auto& key : keys) k += key[c] * key[c] / static_cast<double>(keys.size());
+        score[c] = q * k;
+      }
+      std::vector<size_t> order(hd);
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
+      const size_t n_pruned = hd / 2;
+      ASSERT_GT(score[order[n_pruned]] - score[order[n_pruned - 1]], 1e-6 * score[order[n_pruned]]) << "near tie";
+      const std::set<size_t> pruned(order.begin(), order.begin() + static_cast<long>(n_pruned));
+      for (size_t j = 0; j < keys.size(); ++j) {
+        double kept = 0;
+        for (size_t c = 0; c < hd; ++c) kept += pruned.count(c) ? 0.0 : keys[j][c] * keys[j][c];
+        EXPECT_NEAR(e.after[g].score[j], -std::sqrt(kept), 1e-5 * std::sqrt(kept) + 1e-7)
+            << "layer " << e.layer << " head " << g << " slot " << j;
+      }
+      ++prefill_heads;
+    }
+  }
+  EXPECT_EQ(prefill_heads, 9);
+}
+
+// entropy_gated_chunkkv in double from the head-summed knorm scores.
+std::set<int32_t> EntropyGatedOracle(const std::vector<HeadState>& heads, int length, int low, int budget) {
+  const int n = static_cast<int>(heads[0].pos.size());
+  std::vector<double> s(static_cast<size_t>(n), 0.0);
+  for (const HeadState& h : heads) {
+    for (int j = 0; j < n; ++j) s[static_cast<size_t>(j)] += h.score[static_cast<size_t>(j)];
+  }
+  const int n_chunks = (n + length - 1) / length;
+  std::vector<double> mean, entropy;
+  for (int c = 0; c < n_chunks; ++c) {
+    const int a = c * length, len = std::min(length, n - a);
+    double sum = 0, lo = 0;
+    for (int j = a; j < a + len; ++j) lo = std::min(lo, s[static_cast<size_t>(j)]);
+    for (int j = a; j < a + len; ++j) sum += s[static_cast<size_t>(j)];
+    mean.push_back(sum / len);
+    double shifted = sum - lo * len, h = 0;
+    for (int j = a; j < a + len; ++j) {
+      const double p = (s[static_cast<size_t>(j)] - lo) / (shifted + 1e-8);
+      h -= p * std::log(p + 1e-8);
+    }
+    entropy.push_back(len <= 1 ? 0.0 : std::clamp(h / std::log(static_cast<double>(len)), 0.0, 1.0));
+  }
+  auto lower_median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[(v.size() - 1) / 2];
+  };
+  const double ms = lower_median(mean), me = lower_median(entropy);
+  std::vector<int> order(static_cast<size_t>(n_chunks));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return mean[static_cast<size_t>(a)] > mean[static_cast<size_t>(b)]; });
+  std::set<int32_t> kept;
+  const auto& pos = heads[0].pos;
+  for (int c : order) {
+    if (budget <= 0) break;
+    const int a = c * length, len = std::min(length, n - a);
+    int take = std::min(len, budget);
+    if (mean[static_cast<size_t>(c)] >= ms && entropy[static_cast<size_t>(c)] < me) take = std::min(take, low);
+    const std::vector<double> cs(s.begin() + a, s.begin() + a + len);
+    const std::vector<int32_t> cp(pos.begin() + a, pos.begin() + a + len);
+    const Choice ch = TopK(cs, cp, take);
+    EXPECT_TRUE(ch.band.empty());
+    kept.insert(ch.kept.begin(), ch.kept.end());
+    budget -= take;
+  }
+  std::vector<double> ls;
+  std::vector<int32_t> lp;
+  for (int j = 0; j < n; ++j) {
+    if (kept.count(pos[static_cast<size_t>(j)])) continue;
+    ls.push_back(s[static_cast<size_t>(j)]);
+    lp.push_back(pos[static_cast<size_t>(j)]);
+  }
+  if (budget > 0) {
+    const Choice ch = TopK(ls, lp, std::min(budget, static_cast<int>(ls.size())));
+    kept.insert(ch.kept.begin(), ch.kept.end());
+  }
+  return kept;
+}
+
+TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
+  // Prefill: 43 slots (8 chunks of 5 + one of 3), r = 0.5 → 21 kept.
+  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.compression_ratio = 0.5},
+                     {{ForwardPhase::kPrefill, 43}});
+  ASSERT_EQ(ev.size(), 3u);
+  int partial_chunks = 0;
+  for (const Event& e : ev) {
+    const std::set<int32_t> want = EntropyGatedOracle(e.before, 5, 2, 21);
+    EXPECT_EQ(want.size(), 21u);
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+    for (int c = 0; c < 9; ++c) {  // some chunk is kept in part (the gate or the budget cut it)
+      int in = 0;
+      for (int j = c * 5; j < std::min(43, c * 5 + 5); ++j) in += static_cast<int>(want.count(j));
+      partial_chunks += in > 0 && in < std::min(5, 43 - c * 5);
+    }
+  }
+  EXPECT_GT(partial_chunks, 0);
+  // Decoding: budget 16, interval 3: a prune when the layer reaches 16 + 3 slots.
+  auto dev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2",
+                      BudgetPolicy{.cache_budget = 16, .compression_interval = 3},
+                      {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kDecode, 1}, {ForwardPhase::kDecode, 1},
+                       {ForwardPhase::kDecode, 1}});
+  ASSERT_EQ(dev.size(), 12u);
+  int prunes = 0;
+  for (const Event& e : dev) {
+    const int n = static_cast<int>(e.before[0].pos.size());
+    if (e.phase == ForwardPhase::kDecode && n < 19) {
+      EXPECT_EQ(e.after[0].pos, e.before[0].pos);
+      continue;
+    }
+    const std::set<int32_t> want = EntropyGatedOracle(e.before, 5, 2, 16);
+    for (size_t g = 0; g < e.after.size(); ++g) EXPECT_EQ(AsSet(e.after[g].pos), want) << "layer " << e.layer;
+    prunes += e.phase == ForwardPhase::kDecode;
+  }
+  EXPECT_EQ(prunes, 3);  // the 3rd decode step of each layer
 }
 
 // ------------------------------------------------------------------------------------------------
