@@ -40,6 +40,9 @@ const std::vector<DatasetSpec>& AllDatasets() {
       {DatasetKind::kLongBench, "longbench", "Xnhyacinth/LongBench", "", "test", "", AnswerType::kLongContext},
       {DatasetKind::kLongBenchV2, "longbench-v2", "simonjegou/LongBench-v2", "", "test", "",
        AnswerType::kLongContext},
+      {DatasetKind::kLoogle, "loogle", "simonjegou/loogle", "", "test", "", AnswerType::kLongContext},
+      {DatasetKind::kZeroScrolls, "zero-scrolls", "simonjegou/zero_scrolls", "", "test", "",
+       AnswerType::kLongContext},
   };
   return kSpecs;
 }
@@ -50,6 +53,7 @@ StatusOr<DatasetSpec> FindDataset(std::string_view key) {
   if (k == "aime2024") k = "aime24";
   if (k == "aime2025") k = "aime25";
   if (k == "lsat_lr" || k == "lsatlr") k = "lsat-lr";
+  if (k == "zero_scrolls" || k == "zeroscrolls") k = "zero-scrolls";
   std::string known;
   for (const DatasetSpec& s : AllDatasets()) {
     if (s.key == k) return s;

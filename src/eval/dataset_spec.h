@@ -33,6 +33,8 @@ enum class DatasetKind {
   kInfiniteBench,  // synthetic tasks generated locally (eval/infinitebench.h), or MaxJeblick/InfiniteBench rows
   kLongBench,      // upstream kvpress's Xnhyacinth/LongBench rows (English tasks; LongBench-E too)
   kLongBenchV2,    // upstream kvpress's simonjegou/LongBench-v2 rows (answer = option letter)
+  kLoogle,         // upstream kvpress's simonjegou/loogle rows (config = task: shortdep_qa, longdep_qa, ...)
+  kZeroScrolls,    // upstream kvpress's simonjegou/zero_scrolls rows (test answers are hidden: unscored)
 };
 
 // How a dataset's gold answer is compared with a prediction.

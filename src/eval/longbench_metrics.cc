@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 namespace kvpress::eval {
 namespace {
@@ -184,9 +185,9 @@ double QaF1Score(std::string_view prediction, std::string_view gold) {
   return 2 * precision * recall / (precision + recall);
 }
 
-double RougeLScore(std::string_view prediction, std::string_view gold) {
+RougePrf RougeLPrf(std::string_view prediction, std::string_view gold) {
   const std::vector<std::string> hyp = RougeSentences(prediction), ref = RougeSentences(gold);
-  if (hyp.empty() || ref.empty()) return 0.0;  // the package raises; LongBench scores 0
+  if (hyp.empty() || ref.empty()) return {};  // the package raises; LongBench and LooGLE score 0
   std::set<std::string> hyp_words, ref_words, lcs_union;
   std::vector<std::vector<std::string>> hyp_split;
   for (const std::string& s : hyp) {
@@ -202,8 +203,38 @@ double RougeLScore(std::string_view prediction, std::string_view gold) {
     }
   }
   const double llcs = static_cast<double>(lcs_union.size());
-  const double r = llcs / static_cast<double>(ref_words.size()), p = llcs / static_cast<double>(hyp_words.size());
-  return 2.0 * ((p * r) / (p + r + 1e-8));
+  RougePrf out;
+  out.r = llcs / static_cast<double>(ref_words.size());
+  out.p = llcs / static_cast<double>(hyp_words.size());
+  out.f = 2.0 * ((out.p * out.r) / (out.p + out.r + 1e-8));
+  return out;
+}
+
+double RougeLScore(std::string_view prediction, std::string_view gold) { return RougeLPrf(prediction, gold).f; }
+
+RougePrf RougeNPrf(std::string_view prediction, std::string_view gold, int n) {
+  const std::vector<std::string> hyp = RougeSentences(prediction), ref = RougeSentences(gold);
+  if (hyp.empty() || ref.empty() || n <= 0) return {};  // the package raises
+  auto ngrams = [n](const std::vector<std::string>& sentences) {
+    std::vector<std::string> words;  // the sentences' words, flattened (split at single spaces)
+    for (const std::string& s : sentences) {
+      for (std::string& w : SplitOn(s, ' ')) words.push_back(std::move(w));
+    }
+    std::set<std::vector<std::string>> out;  // distinct n-grams (the package's exclusive mode)
+    for (size_t i = 0; i + static_cast<size_t>(n) <= words.size(); ++i) {
+      out.emplace(words.begin() + static_cast<std::ptrdiff_t>(i),
+                  words.begin() + static_cast<std::ptrdiff_t>(i) + n);
+    }
+    return out;
+  };
+  const std::set<std::vector<std::string>> h = ngrams(hyp), r = ngrams(ref);
+  size_t overlap = 0;
+  for (const auto& g : h) overlap += r.count(g);
+  RougePrf out;
+  out.p = h.empty() ? 0.0 : static_cast<double>(overlap) / static_cast<double>(h.size());
+  out.r = r.empty() ? 0.0 : static_cast<double>(overlap) / static_cast<double>(r.size());
+  out.f = 2.0 * ((out.p * out.r) / (out.p + out.r + 1e-8));
+  return out;
 }
 
 double ClassificationScore(std::string_view prediction, std::string_view gold, const std::vector<std::string>& classes) {

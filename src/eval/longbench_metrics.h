@@ -26,6 +26,17 @@ namespace kvpress::eval {
 std::string NormalizeAnswer(std::string_view s);
 double QaF1Score(std::string_view prediction, std::string_view gold);
 double RougeLScore(std::string_view prediction, std::string_view gold);
+
+// Precision, recall and F of one `rouge` 1.0.1 score (the package's f = 2pr / (p + r + 1e-8)).
+struct RougePrf {
+  double p = 0, r = 0, f = 0;
+};
+// The package's summary-level ROUGE-L (RougeLScore is its f); all zero when either side has no
+// sentence (the package raises there).
+RougePrf RougeLPrf(std::string_view prediction, std::string_view gold);
+// The package's ROUGE-N: distinct word n-grams of the flattened sentences (split at single spaces),
+// p = overlap / hypothesis n-grams, r = overlap / reference n-grams; all zero as above.
+RougePrf RougeNPrf(std::string_view prediction, std::string_view gold, int n);
 double ClassificationScore(std::string_view prediction, std::string_view gold, const std::vector<std::string>& classes);
 double RetrievalScore(std::string_view prediction, std::string_view gold);
 double CountScore(std::string_view prediction, std::string_view gold);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "eval/longbench_metrics.h"
+#include "eval/loogle_metrics.h"
 
 namespace kvpress::eval {
 
@@ -23,6 +24,10 @@ std::string LongContextMetricFor(DatasetKind kind, const std::string& task) {
       return LongBenchMetricFor(task);
     case DatasetKind::kLongBenchV2:
       return "longbench_v2";
+    case DatasetKind::kLoogle:
+      return LoogleMetricFor(task);
+    case DatasetKind::kZeroScrolls:  // F1 as ZeroSCROLLS scores its QA tasks; the rest need its own scorer
+      return task == "narrative_qa" || task == "qasper" || task == "musique" ? "qa_f1" : "unscored";
     default:
       return "";
   }
@@ -76,9 +81,12 @@ StatusOr<FormattedRow> FormatLongContextRow(DatasetKind kind, const json& row) {
   RETURN_IF_ERROR(text("task", false, task));
   RETURN_IF_ERROR(text("metric", false, f.metric));
   if (f.metric.empty()) f.metric = LongContextMetricFor(kind, task);
+  // ZeroSCROLLS's public test answers are hidden: its rows run for the leaderboard's predictions only.
+  if (kind == DatasetKind::kZeroScrolls && f.gold.empty()) f.metric = "unscored";
   if (f.metric.empty()) {
     return InvalidArgument(fmt::format("task '{}' has no metric here (known: RULER tasks; InfiniteBench passkey, "
-                                       "number_string, kv_retrieval, math_find)",
+                                       "number_string, kv_retrieval, math_find; LongBench English tasks; LooGLE shortdep_qa, longdep_qa, "
+                                       "shortdep_cloze, longdep_summarization; ZeroSCROLLS tasks)",
                                        task));
   }
   f.prompt = f.context + f.question + f.answer_prefix;

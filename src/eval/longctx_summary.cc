@@ -13,16 +13,22 @@ namespace {
 
 struct Tally {
   size_t n = 0;
+  size_t unscored = 0;  // rows with metric "unscored" (no gold answer): counted, left out of the means
   double score = 0;
   size_t correct = 0;
   void Add(const json& row) {
     ++n;
+    if (row.value("metric", std::string()) == "unscored") {
+      ++unscored;
+      return;
+    }
     auto s = row.find("score");
     score += s != row.end() && s->is_number() ? s->get<double>() : 0.0;
     auto c = row.find("correct");
     correct += c != row.end() && c->is_boolean() && c->get<bool>() ? 1 : 0;
   }
-  double Mean() const { return n > 0 ? score / static_cast<double>(n) : 0.0; }
+  size_t Scored() const { return n - unscored; }
+  double Mean() const { return Scored() > 0 ? score / static_cast<double>(Scored()) : 0.0; }
 };
 
 }  // namespace
@@ -43,15 +49,19 @@ ordered_json SummarizeLongContext(const std::vector<json>& rows) {
   ordered_json out;
   ordered_json per_task = ordered_json::object();
   double sum = 0;
+  size_t scored_tasks = 0;
   for (const std::string& t : order) {
     const Tally& tl = tasks[t];
     per_task[t] = {{"num_samples", tl.n},
                    {"avg_score", tl.Mean()},
-                   {"accuracy", tl.n > 0 ? static_cast<double>(tl.correct) / static_cast<double>(tl.n) : 0.0}};
+                   {"accuracy", tl.Scored() > 0 ? static_cast<double>(tl.correct) / static_cast<double>(tl.Scored()) : 0.0}};
+    if (tl.unscored > 0) per_task[t]["unscored_samples"] = tl.unscored;
+    if (tl.Scored() == 0) continue;  // a task without gold answers has no score to average
     sum += tl.Mean();
+    ++scored_tasks;
   }
   out["per_task"] = per_task;
-  out["task_average"] = order.empty() ? 0.0 : 100.0 * sum / static_cast<double>(order.size());
+  out["task_average"] = scored_tasks == 0 ? 0.0 : 100.0 * sum / static_cast<double>(scored_tasks);
   if (!grid.empty()) {
     ordered_json cells = ordered_json::array();
     for (const auto& [key, tl] : grid) {

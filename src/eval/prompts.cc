@@ -296,6 +296,8 @@ StatusOr<FormattedRow> FormatRow(DatasetKind kind, const json& row) {
     case DatasetKind::kInfiniteBench:
     case DatasetKind::kLongBench:
     case DatasetKind::kLongBenchV2:
+    case DatasetKind::kLoogle:
+    case DatasetKind::kZeroScrolls:
       return FormatLongContextRow(kind, row);
   }
   return Internal("unhandled dataset kind");

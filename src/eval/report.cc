@@ -53,7 +53,8 @@ std::string Fixed(const std::optional<double>& v, int decimals) {
 
 // Sort key of a row inside its group (see ReportGroup).
 auto RowKey(const ScoreRow& r) {
-  return std::make_tuple(!r.IsFull(), r.PressLabel(), r.cache_budget, r.Text("protocol"), r.Text("scoring"),
+  return std::make_tuple(!r.IsFull(), r.PressLabel(), r.compression_ratio, r.cache_budget, r.prefill_chunk,
+                         r.Text("protocol"), r.Text("scoring"),
                          r.Number("random_seed"), r.score_file);
 }
 
@@ -90,7 +91,7 @@ void AppendTable(const ReportGroup& g, std::string& md) {
   md += " mean output tokens | press ms/token | KV peak (max) |\n";
   md += align + "---:|---:|---:|\n";
   for (const ScoreRow& r : g.rows) {
-    md += fmt::format("| {} | {} |", Cell(r.PressLabel()), r.IsFull() ? kDash : std::to_string(r.cache_budget));
+    md += fmt::format("| {} | {} |", Cell(r.PressLabel()), r.CompressionLabel());
     if (g.varies_protocol) md += fmt::format(" {}/{} |", Cell(r.Text("protocol")), Cell(r.Text("scoring")));
     if (g.varies_seed) md += fmt::format(" {} |", Cell(r.Text("random_seed")));
     const std::optional<double> kv = r.Number("max_kv_bytes_peak");
@@ -127,29 +128,31 @@ void AppendTableNotes(const ReportGroup& g, std::string& md) {
 // Accuracy pivot: one row per press (and variant), one column per budget, full cache under "—".
 // Two runs landing in one cell are both shown ("0.600 / 0.620"), never merged.
 void AppendPivot(const ReportGroup& g, std::string& md) {
-  std::set<int64_t> budgets;
-  bool has_full = false;
+  // A column: (0, 0, 0) the full cache, (1, budget, chunk) budget mode, (2, ratio, 0) ratio mode.
+  using Column = std::tuple<int, double, int64_t>;
+  std::set<Column> columns;
+  std::map<Column, std::string> headers;
   std::vector<std::string> labels;
-  std::map<std::string, std::map<int64_t, std::vector<std::string>>> cells;  // label -> budget -> values
+  std::map<std::string, std::map<Column, std::vector<std::string>>> cells;  // label -> column -> values
   for (const ScoreRow& r : g.rows) {
     const std::string label = SeriesLabel(g, r);
     if (!cells.count(label)) labels.push_back(label);
-    const int64_t col = r.IsFull() ? -1 : r.cache_budget;
+    const Column col = r.IsFull()                   ? Column{0, 0.0, 0}
+                       : r.compression_ratio > 0 ? Column{2, r.compression_ratio, 0}
+                                                 : Column{1, static_cast<double>(r.cache_budget), r.prefill_chunk};
     cells[label][col].push_back(AccuracyCell(r));
-    if (r.IsFull()) has_full = true;
-    else budgets.insert(r.cache_budget);
+    columns.insert(col);
+    headers[col] = r.CompressionLabel();
   }
-  std::vector<int64_t> cols;
-  if (has_full) cols.push_back(-1);
-  cols.insert(cols.end(), budgets.begin(), budgets.end());
+  const std::vector<Column> cols(columns.begin(), columns.end());
   md += "| press |";
-  for (int64_t c : cols) md += fmt::format(" {} |", c < 0 ? kDash : std::to_string(c));
+  for (const Column& c : cols) md += fmt::format(" {} |", headers[c]);
   md += "\n|:---|";
   for (size_t i = 0; i < cols.size(); ++i) md += "---:|";
   md += "\n";
   for (const std::string& label : labels) {
     md += fmt::format("| {} |", Cell(label));
-    for (int64_t c : cols) {
+    for (const Column& c : cols) {
       auto it = cells[label].find(c);
       std::string v;
       if (it != cells[label].end()) {
@@ -216,6 +219,12 @@ const std::vector<std::string>& ScoreFileKeys() {
   return keys;
 }
 
+std::string ScoreRow::CompressionLabel() const {
+  if (IsFull()) return kDash;
+  if (compression_ratio > 0) return fmt::format("ratio {:.2f}", compression_ratio);
+  return prefill_chunk > 0 ? fmt::format("{}, chunk {}", cache_budget, prefill_chunk) : std::to_string(cache_budget);
+}
+
 std::optional<double> ScoreRow::Number(const std::string& key) const {
   auto it = fields.find(key);
   if (it == fields.end() || !it->is_number()) return std::nullopt;
@@ -267,6 +276,13 @@ StatusOr<ScoreRow> ParseScoreRow(const json& doc, const std::string& path) {
   if (acc == doc.end() || !acc->is_number() || !std::isfinite(acc->get<double>()))
     return DataLoss(path + ": missing or non-numeric 'accuracy'");
   r.accuracy = acc->get<double>();
+  if (auto ratio = doc.find("compression_ratio"); ratio != doc.end() && ratio->is_number()) {
+    const double v = ratio->get<double>();
+    r.compression_ratio = v > 0 && v < 1 ? v : 0.0;  // 1.0 / 0.0: no ratio mode
+  }
+  if (auto chunk = doc.find("prefill_chunk"); chunk != doc.end() && chunk->is_number_integer()) {
+    r.prefill_chunk = chunk->get<int64_t>();
+  }
   r.fields = json::object();
   for (const std::string& key : ScoreFileKeys()) {
     auto it = doc.find(key);

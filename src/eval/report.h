@@ -59,6 +59,8 @@ struct ScoreRow {
   std::string model_name;
   std::string press_name;  // "full" for the uncompressed reference
   int64_t cache_budget = 0;
+  double compression_ratio = 0;  // upstream ratio mode (0 < r < 1), else 0 (eval/run_config.h)
+  int64_t prefill_chunk = 0;     // chunked prefill (budget mode), 0 when the prompt is prefilled whole
   double accuracy = 0;
   nlohmann::json fields;  // object with every ScoreFileKeys() key (null where the file lacks it)
   std::optional<AccuracyStats> stats;     // set by AddAccuracyIntervals
@@ -68,6 +70,8 @@ struct ScoreRow {
   // The press as shown in tables and legends: press_spec when the file has a non-empty one
   // ("snapkv_d:window=64"), else press_name.
   std::string PressLabel() const;
+  // The compression setting as tables show it: "—" (full cache), "ratio 0.50", "256", or "256, chunk 512".
+  std::string CompressionLabel() const;
   // fields[key] when it is a number, else nullopt.
   std::optional<double> Number(const std::string& key) const;
   // fields[key] as text: a string as is, a number in JSON form, "" when null/missing.

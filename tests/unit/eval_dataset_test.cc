@@ -121,10 +121,10 @@ TEST(EvalDataset, JsonRowFormats) {
 TEST(EvalDataset, SpecLookup) {
   EXPECT_EQ(FindDataset("AIME2024")->kind, DatasetKind::kAime24);
   EXPECT_FALSE(FindDataset("mmlu").ok());
-  EXPECT_EQ(AllDatasets().size(), 19u);  // 14 reasoning sets + 5 long-context benchmarks
+  EXPECT_EQ(AllDatasets().size(), 21u);  // 14 reasoning sets + 7 long-context benchmarks
   size_t long_context = 0;
   for (const DatasetSpec& d : AllDatasets()) long_context += IsLongContextDataset(d.kind) ? 1 : 0;
-  EXPECT_EQ(long_context, 5u);
+  EXPECT_EQ(long_context, 7u);
   EXPECT_TRUE(IsSyntheticDataset(FindDataset("ruler")->kind));
   EXPECT_FALSE(IsSyntheticDataset(FindDataset("longbench-v2")->kind));
   EXPECT_FALSE(LocalDatasetPath(FindDataset("drop").value(), "/d").ok());

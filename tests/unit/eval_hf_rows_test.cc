@@ -14,6 +14,8 @@
 #include "core/file_util.h"
 #include "eval/dataset_spec.h"
 #include "eval/hf_rows.h"
+#include "eval/longctx_metrics.h"
+#include "eval/longctx_summary.h"
 #include "hub/http_client.h"
 #include "test_util.h"
 
@@ -80,11 +82,43 @@ class HfRowsTest : public ::testing::Test {
     WriteRows(d + "/small.jsonl", small);
     WriteRows(d + "/long.jsonl", longrows);
     WriteRows(d + "/first.jsonl", {json{{"question", "from first"}, {"answer", "#### 1"}}});
+    // Long-context rows in upstream kvpress's layouts (its create_huggingface_dataset.py scripts).
+    WriteRows(d + "/loogle_cloze.jsonl",
+              {json{{"context", "Please fill in the clozes ... Bob met Alice in Paris."},
+                    {"question", "\n Question: <mask-0> met Alice in <mask-1>. What are the masked entities?\n"},
+                    {"answer_prefix", "Answer:"},
+                    {"answer", json({{"<mask-0>", "Bob"}, {"<mask-1>", "Paris"}}).dump()},
+                    {"task", "shortdep_cloze"},
+                    {"max_new_tokens", 50}},
+               json{{"context", "Please answer the question based on the long texts below. \nIt rained."},
+                    {"question", "\nQuestion: What happened?\n"},
+                    {"answer_prefix", "Answer: "},
+                    {"answer", "It rained all day."},
+                    {"task", "shortdep_qa"},
+                    {"max_new_tokens", 300}}});
+    WriteRows(d + "/zero_scrolls.jsonl",
+              {json{{"id", "a1"}, {"context", "Story: the ship sank."}, {"question", "\nQuestion: What sank?\n"},
+                    {"answer_prefix", "Answer:"}, {"answer", ""}, {"task", "narrative_qa"}, {"max_new_tokens", 64}},
+               json{{"id", "a2"}, {"context", "Story: the ship sank."}, {"question", "\nQuestion: What sank?\n"},
+                    {"answer_prefix", "Answer:"}, {"answer", "the ship"}, {"task", "narrative_qa"},
+                    {"max_new_tokens", 64}}});
+    WriteRows(d + "/longbench_hotpotqa.jsonl",
+              {json{{"context", "Passage 1: The tower is in Paris."}, {"question", "Where is the tower?"},
+                    {"answer_prefix", "Answer:"}, {"answers", {"Paris"}}, {"all_classes", nullptr},
+                    {"task", "hotpotqa"}, {"max_new_tokens", 32}}});
+    WriteRows(d + "/longbench_v2.jsonl",
+              {json{{"context", "A long document."}, {"question", "Which? (A) x (B) y"},
+                    {"answer_prefix", "The correct answer is"}, {"answer", "B"}, {"task", "longbench_v2"},
+                    {"max_new_tokens", 16}}});
     server_ = new RowsServer();
     if (!server_->Start({"--dataset", "openai/gsm8k:main:test=" + d + "/gsm8k.jsonl", "--dataset",
                          "test/multi:first:train=" + d + "/first.jsonl", "--dataset",
                          "test/multi:second:test=" + d + "/small.jsonl", "--dataset",
-                         "test/long:default:test=" + d + "/long.jsonl", "--gated",
+                         "test/long:default:test=" + d + "/long.jsonl", "--dataset",
+                         "simonjegou/loogle:shortdep_cloze:test=" + d + "/loogle_cloze.jsonl", "--dataset",
+                         "simonjegou/zero_scrolls:default:test=" + d + "/zero_scrolls.jsonl", "--dataset",
+                         "Xnhyacinth/LongBench:hotpotqa:test=" + d + "/longbench_hotpotqa.jsonl", "--dataset",
+                         "simonjegou/LongBench-v2:default:test=" + d + "/longbench_v2.jsonl", "--gated",
                          "test/gated:default:test=" + d + "/small.jsonl"},
                         *start_error_)) {
       delete server_;
@@ -391,6 +425,59 @@ TEST_F(HfRowsTest, NetworkErrorAndJsonlSpec) {
 
 namespace kvpress::eval {
 namespace {
+
+// LooGLE, ZeroSCROLLS, LongBench and LongBench-v2 by their upstream Hugging Face ids (the config as
+// --data-dir names it), and the same rows from a local file: same samples, the task's metric, the
+// question kept apart from the context.
+TEST_F(HfRowsTest, LongContextBenchmarksByIdAndFromFile) {
+  struct Case {
+    DatasetKind kind;
+    std::string config, file;
+    size_t samples;
+    std::vector<std::string> metrics;
+    std::string prediction;
+    std::vector<double> scores;
+  };
+  const std::vector<Case> cases = {
+      {DatasetKind::kLoogle, "shortdep_cloze", "loogle_cloze.jsonl", 2, {"loogle_cloze_exact", "loogle_rouge_l"},
+       "{'<mask-0>': 'Bob', '<mask-1>': 'London'}", {0.5, 0.0}},
+      {DatasetKind::kZeroScrolls, "", "zero_scrolls.jsonl", 2, {"unscored", "qa_f1"}, "The ship.", {0.0, 1.0}},
+      {DatasetKind::kLongBench, "hotpotqa", "longbench_hotpotqa.jsonl", 1, {"qa_f1"}, "In Paris.", {2.0 / 3.0}},
+      {DatasetKind::kLongBenchV2, "", "longbench_v2.jsonl", 1, {"longbench_v2"}, "The correct answer is (B)", {1.0}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(SpecFor(c.kind).key);
+    DatasetSpec spec = SpecFor(c.kind);
+    spec.hf_config = c.config;  // what --data-dir sets
+    auto hub = LoadDatasetFromHub(spec, Options());
+    ASSERT_TRUE(hub.ok()) << hub.status().ToString();
+    auto file = LoadDatasetFile(spec, *data_dir_ + "/" + c.file);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    ASSERT_EQ(hub->samples.size(), c.samples);
+    ASSERT_EQ(file->samples.size(), c.samples);
+    std::vector<json> rows;
+    for (size_t i = 0; i < c.samples; ++i) {
+      const Sample& s = hub->samples[i];
+      const json row = FileRows(c.file)[i];
+      EXPECT_EQ(s.prompt, file->samples[i].prompt);
+      EXPECT_EQ(s.golds, file->samples[i].golds);
+      EXPECT_EQ(s.metadata["metric"], c.metrics[i]);
+      EXPECT_EQ(s.prompt, row["context"].get<std::string>() + row["question"].get<std::string>() +
+                              row["answer_prefix"].get<std::string>());
+      const Verdict v = ScoreLongContext(c.metrics[i], c.prediction, s.golds, s.metadata.value("task", ""));
+      EXPECT_NEAR(v.score, c.scores[i], 1e-12) << c.prediction;
+      json scored = s.metadata;
+      scored["score"] = v.score;
+      rows.push_back(scored);
+    }
+    if (c.kind == DatasetKind::kZeroScrolls) {  // the hidden-answer row is counted, not averaged
+      const auto summary = SummarizeLongContext(rows);
+      EXPECT_EQ(summary["per_task"]["narrative_qa"]["unscored_samples"], 1);
+      EXPECT_DOUBLE_EQ(summary["per_task"]["narrative_qa"]["avg_score"].get<double>(), 1.0);
+      EXPECT_DOUBLE_EQ(summary["task_average"].get<double>(), 100.0);
+    }
+  }
+}
 
 // `kvpress eval` without --data-file: rows by Hugging Face id from the server, cached under
 // $HF_HOME, then the same run offline from the cache (the bundled model answers; accuracy is not

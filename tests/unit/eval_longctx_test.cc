@@ -17,6 +17,7 @@
 #include "eval/longctx_report.h"
 #include "eval/longctx_rows.h"
 #include "eval/longctx_summary.h"
+#include "eval/loogle_metrics.h"
 #include "eval/niah_grid.h"
 #include "eval/report.h"
 #include "eval/ruler.h"
@@ -89,6 +90,63 @@ TEST(LongContextMetrics, MatchUpstreamKvpressOnFixedCases) {
     const double ours = std::round(v.score * 100.0 * 100.0) / 100.0;  // x100, 2 decimals as RULER rounds
     EXPECT_NEAR(ours, c["score_x100"].get<double>(), 1e-9) << c.dump();
   }
+}
+
+// LooGLE's BLEU-1/4, ROUGE-1/2/L recall and cloze exact / partial matches against upstream kvpress's
+// loogle/calculate_metrics.py (tests/fixtures/longctx/loogle_metric_goldens.json, recorded by
+// scripts/goldens/make_loogle_metric_goldens.py with nltk 3.9.1 and rouge 1.0.1), then through a
+// LooGLE row: the task picks the metric and ScoreLongContext gives the per-sample share.
+TEST(LoogleMetrics, MatchUpstreamGoldens) {
+  const json doc = json::parse(ReadText(Fixture("longctx/loogle_metric_goldens.json")));
+  ASSERT_GE(doc["cases"].size(), 23u);
+  for (const json& c : doc["cases"]) {
+    SCOPED_TRACE(c.dump());
+    const std::string task = c["task"], prediction = c["prediction"], answer = c["answer"];
+    StatusOr<FormattedRow> f =
+        FormatLongContextRow(DatasetKind::kLoogle, {{"context", "x"}, {"answer", answer}, {"task", task}});
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    const double row_score = ScoreLongContext(f->metric, prediction, f->golds, task).score;
+    if (task == "shortdep_cloze") {
+      const ClozeCount exact = LoogleClozeExact(answer, prediction), partial = LoogleClozePartial(answer, prediction);
+      EXPECT_EQ(exact.match, c["exact"][0].get<int>());
+      EXPECT_EQ(exact.count, c["exact"][1].get<int>());
+      EXPECT_EQ(partial.match, c["partial"][0].get<int>());
+      EXPECT_EQ(partial.count, c["partial"][1].get<int>());
+      EXPECT_EQ(f->metric, "loogle_cloze_exact");
+      EXPECT_DOUBLE_EQ(row_score, c["exact"][0].get<double>() / c["exact"][1].get<double>());
+      EXPECT_DOUBLE_EQ(LoogleSampleScore("loogle_cloze_partial", prediction, answer),
+                       c["partial"][0].get<double>() / c["partial"][1].get<double>());
+    } else {
+      // BLEU-4 without a matching 4-gram is ~1e-308 upstream (nltk's smallest-double smoothing).
+      EXPECT_NEAR(LoogleBleu(answer, prediction, 1), c["bleu1"].get<double>(), 1e-12);
+      EXPECT_NEAR(LoogleBleu(answer, prediction, 4), c["bleu4"].get<double>(), 1e-12);
+      EXPECT_NEAR(LoogleSampleScore("loogle_rouge1", prediction, answer), c["rouge-1"].get<double>(), 1e-12);
+      EXPECT_NEAR(LoogleSampleScore("loogle_rouge2", prediction, answer), c["rouge-2"].get<double>(), 1e-12);
+      EXPECT_NEAR(LoogleSampleScore("loogle_rouge_l", prediction, answer), c["rouge-l"].get<double>(), 1e-12);
+      EXPECT_EQ(f->metric, "loogle_rouge_l");
+      EXPECT_NEAR(row_score, c["rouge-l"].get<double>(), 1e-12);
+    }
+  }
+  EXPECT_EQ(LoogleMetricFor("longdep_summarization"), "loogle_rouge_l");
+  EXPECT_FALSE(FormatLongContextRow(DatasetKind::kLoogle, {{"context", "x"}, {"answer", "a"}, {"task", "nope"}}).ok());
+}
+
+TEST(ZeroScrollsRows, HiddenAnswersAreUnscoredAndQaTasksUseF1) {
+  auto hidden = FormatLongContextRow(DatasetKind::kZeroScrolls,
+                                     {{"context", "doc"}, {"question", "q"}, {"answer", ""}, {"task", "qasper"}});
+  ASSERT_TRUE(hidden.ok()) << hidden.status().ToString();
+  EXPECT_EQ(hidden->metric, "unscored");
+  auto qa = FormatLongContextRow(DatasetKind::kZeroScrolls,
+                                 {{"context", "doc"}, {"question", "q"}, {"answer", "the ship"}, {"task", "musique"}});
+  ASSERT_TRUE(qa.ok());
+  EXPECT_EQ(qa->metric, "qa_f1");
+  EXPECT_DOUBLE_EQ(ScoreLongContext(qa->metric, "A ship!", qa->golds, "musique").score, 1.0);
+  auto summary = FormatLongContextRow(DatasetKind::kZeroScrolls,
+                                      {{"context", "doc"}, {"answer", "a summary"}, {"task", "gov_report"}});
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->metric, "unscored");  // ROUGE geometric mean: ZeroSCROLLS's own scorer, not here
+  EXPECT_TRUE(FindDataset("zero_scrolls").ok());
+  EXPECT_EQ(FindDataset("ZeroSCROLLS")->kind, DatasetKind::kZeroScrolls);
 }
 
 TEST(LongBenchMetrics, HelpersOnHandCheckedCases) {

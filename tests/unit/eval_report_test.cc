@@ -190,6 +190,30 @@ TEST(ReportLibrary, VariantsAreNeverMerged) {
   EXPECT_FALSE(ParseScoreRow(json::array(), "a_score.json").ok());
 }
 
+// Ratio-mode runs (budget 0, compression_ratio r) and chunked budget runs keep their own rows and
+// pivot columns: "ratio 0.50", "2048, chunk 512", never merged into a budget-0 column.
+TEST(ReportLibrary, RatioAndChunkedRunsHaveTheirOwnColumns) {
+  const std::string dir = TempDir("report-ratio");
+  WriteText(dir + "/full_score.json", Score("ruler", "full", 0, 1.0, 9).dump());
+  for (double r : {0.25, 0.5}) {
+    json s = Score("ruler", "knorm", 0, r == 0.25 ? 0.9 : 0.6, 9);
+    s["compression_ratio"] = r;
+    s["result_file"] = fmt::format("knorm_r{}.jsonl", r);
+    WriteText(dir + fmt::format("/knorm_r{}_score.json", r), s.dump());
+  }
+  json chunked = Score("ruler", "knorm", 2048, 0.7, 9);
+  chunked["prefill_chunk"] = 512;
+  WriteText(dir + "/knorm_b2048_score.json", chunked.dump());
+  auto scan = ScanScoreFiles(dir);
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  const std::string md = RenderMarkdown(GroupScoreRows(scan->rows), scan->skipped);
+  EXPECT_NE(md.find("| knorm | ratio 0.25 | 10 | 0.900 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| knorm | ratio 0.50 | 10 | 0.600 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| knorm | 2048, chunk 512 | 10 | 0.700 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| press | \u2014 | 2048, chunk 512 | ratio 0.25 | ratio 0.50 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| knorm |  | 0.700 | 0.900 | 0.600 |"), std::string::npos) << md;
+}
+
 TEST(SvgPlot, EscapesAndIsDeterministic) {
   ASSERT_TRUE(OnPath("xmllint")) << "xmllint not found: install libxml2-utils (scripts/install-deps.sh)";
   LinePlot p;
