@@ -8,9 +8,9 @@ namespace {
 
 // GGUF value types for tokenizer keys whose JSON form does not say (model-formats.md §4).
 int TokenizerKeyType(const std::string& key) {
-  if (key == "tokenizer.ggml.token_type") return 5;                                   // i32
+  if (key == "tokenizer.ggml.token_type") return 5;                                  // i32
   if (key.size() > 9 && key.compare(key.size() - 9, 9, "_token_id") == 0) return 4;  // u32
-  if (key == "tokenizer.ggml.scores") return 6;                                       // f32
+  if (key == "tokenizer.ggml.scores") return 6;                                      // f32
   return -1;
 }
 
@@ -22,22 +22,26 @@ std::string HfDir(const Model& model) {
 
 }  // namespace
 
-StatusOr<std::vector<std::string>> WriteHfTokenizerFiles(const Model& model, const std::string& dir) {
+StatusOr<std::vector<std::string>> WriteHfTokenizerFiles(const Model& model,
+                                                         const std::string& dir) {
   std::vector<std::string> written;
   switch (model.config.format) {
     case SourceFormat::kLlama2c:
       break;
     case SourceFormat::kGguf: {
-      ASSIGN_OR_RETURN(HfTokenizerFiles files, HfTokenizerFromGguf(model.gguf_metadata, model.path));
+      ASSIGN_OR_RETURN(HfTokenizerFiles files,
+                       HfTokenizerFromGguf(model.gguf_metadata, model.path));
       RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", files.tokenizer_json.dump() + "\n"));
-      RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer_config.json", files.tokenizer_config.dump(2) + "\n"));
+      RETURN_IF_ERROR(
+          WriteFileAtomic(dir + "/tokenizer_config.json", files.tokenizer_config.dump(2) + "\n"));
       written = {"tokenizer.json", "tokenizer_config.json"};
       break;
     }
     case SourceFormat::kHuggingFace: {
       const std::string src = HfDir(model);
-      for (const char* name : {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "vocab.json",
-                               "merges.txt", "tokenizer.model", "special_tokens_map.json"}) {
+      for (const char* name :
+           {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "vocab.json",
+            "merges.txt", "tokenizer.model", "special_tokens_map.json"}) {
         if (!FileExists(src + "/" + name)) continue;
         ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(src + "/" + name));
         RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + name, bytes));
@@ -56,7 +60,8 @@ StatusOr<std::vector<GgufKeyValue>> GgufTokenizerKeys(const Model& model) {
       break;
     case SourceFormat::kGguf:
       for (auto it = model.gguf_metadata.begin(); it != model.gguf_metadata.end(); ++it) {
-        if (it.key().rfind("tokenizer.", 0) == 0) keys.push_back({it.key(), it.value(), TokenizerKeyType(it.key())});
+        if (it.key().rfind("tokenizer.", 0) == 0)
+          keys.push_back({it.key(), it.value(), TokenizerKeyType(it.key())});
       }
       break;
     case SourceFormat::kHuggingFace: {

@@ -17,7 +17,8 @@ namespace kvpress {
 // chat_template.jinja, vocab.json, merges.txt, tokenizer.model, special_tokens_map.json).
 // llama2.c checkpoints: nothing. Unimplemented when the vocabulary has no tokenizer.json form
 // (SentencePiece-style GGUF `llama` vocabularies); other errors name the file.
-StatusOr<std::vector<std::string>> WriteHfTokenizerFiles(const Model& model, const std::string& dir);
+StatusOr<std::vector<std::string>> WriteHfTokenizerFiles(const Model& model,
+                                                         const std::string& dir);
 
 // The GGUF metadata keys of `model`'s tokenizer and chat template: a GGUF model's tokenizer.*
 // keys as they are (token_type written as i32); a Hugging Face model's tokenizer.json converted

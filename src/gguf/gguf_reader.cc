@@ -8,7 +8,19 @@ namespace kvpress {
 namespace {
 
 enum GgufType : uint32_t {
-  kU8 = 0, kI8, kU16, kI16, kU32, kI32, kF32, kBool, kString, kArray, kU64, kI64, kF64
+  kU8 = 0,
+  kI8,
+  kU16,
+  kI16,
+  kU32,
+  kI32,
+  kF32,
+  kBool,
+  kString,
+  kArray,
+  kU64,
+  kI64,
+  kF64
 };
 
 Status ReadValue(GgufCursor& c, uint32_t type, const std::string& key, nlohmann::json& out,
@@ -25,16 +37,26 @@ Status ReadScalar(GgufCursor& c, nlohmann::json& out, const char* what) {
 Status ReadValue(GgufCursor& c, uint32_t type, const std::string& key, nlohmann::json& out,
                  const std::string& path, int depth) {
   switch (type) {
-    case kU8: return ReadScalar<uint8_t>(c, out, "a u8 value");
-    case kI8: return ReadScalar<int8_t>(c, out, "an i8 value");
-    case kU16: return ReadScalar<uint16_t>(c, out, "a u16 value");
-    case kI16: return ReadScalar<int16_t>(c, out, "an i16 value");
-    case kU32: return ReadScalar<uint32_t>(c, out, "a u32 value");
-    case kI32: return ReadScalar<int32_t>(c, out, "an i32 value");
-    case kF32: return ReadScalar<float>(c, out, "an f32 value");
-    case kU64: return ReadScalar<uint64_t>(c, out, "a u64 value");
-    case kI64: return ReadScalar<int64_t>(c, out, "an i64 value");
-    case kF64: return ReadScalar<double>(c, out, "an f64 value");
+    case kU8:
+      return ReadScalar<uint8_t>(c, out, "a u8 value");
+    case kI8:
+      return ReadScalar<int8_t>(c, out, "an i8 value");
+    case kU16:
+      return ReadScalar<uint16_t>(c, out, "a u16 value");
+    case kI16:
+      return ReadScalar<int16_t>(c, out, "an i16 value");
+    case kU32:
+      return ReadScalar<uint32_t>(c, out, "a u32 value");
+    case kI32:
+      return ReadScalar<int32_t>(c, out, "an i32 value");
+    case kF32:
+      return ReadScalar<float>(c, out, "an f32 value");
+    case kU64:
+      return ReadScalar<uint64_t>(c, out, "a u64 value");
+    case kI64:
+      return ReadScalar<int64_t>(c, out, "an i64 value");
+    case kF64:
+      return ReadScalar<double>(c, out, "an f64 value");
     case kBool: {
       uint8_t b = 0;
       RETURN_IF_ERROR(c.Read(b, "a bool value"));
@@ -48,13 +70,15 @@ Status ReadValue(GgufCursor& c, uint32_t type, const std::string& key, nlohmann:
       return Status::Ok();
     }
     case kArray: {
-      if (depth > 4) return DataLoss(fmt::format("{}: key '{}' nests arrays too deeply", path, key));
+      if (depth > 4)
+        return DataLoss(fmt::format("{}: key '{}' nests arrays too deeply", path, key));
       uint32_t elem_type = 0;
       uint64_t count = 0;
       RETURN_IF_ERROR(c.Read(elem_type, "an array element type"));
       RETURN_IF_ERROR(c.Read(count, "an array length"));
       if (count > (1ull << 32)) {
-        return DataLoss(fmt::format("{}: key '{}' claims an array of {} elements", path, key, count));
+        return DataLoss(
+            fmt::format("{}: key '{}' claims an array of {} elements", path, key, count));
       }
       out = nlohmann::json::array();
       for (uint64_t i = 0; i < count; ++i) {
@@ -96,7 +120,8 @@ StatusOr<GgufHeader> ReadGgufHeader(GgufCursor& c) {
   GgufHeader g;
   RETURN_IF_ERROR(c.Read(g.version, "the version"));
   if (g.version != 2 && g.version != 3) {
-    return Unimplemented(fmt::format("{}: GGUF version {} is not supported (2 or 3)", path, g.version));
+    return Unimplemented(
+        fmt::format("{}: GGUF version {} is not supported (2 or 3)", path, g.version));
   }
   uint64_t n_kv = 0;
   RETURN_IF_ERROR(c.Read(g.n_tensors, "the tensor count"));

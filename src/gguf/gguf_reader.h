@@ -6,9 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/mapped_file.h"
 #include "core/status.h"

@@ -16,7 +16,8 @@ StatusOr<Value> Renderer::LookupName(const Expr& e, const Scope& scope) const {
   return Value::Undefined(fmt::format("'{}' is undefined", e.name));
 }
 
-StatusOr<CallArgs> Renderer::EvalArgs(const Expr& e, size_t first, const std::shared_ptr<Scope>& scope) {
+StatusOr<CallArgs> Renderer::EvalArgs(const Expr& e, size_t first,
+                                      const std::shared_ptr<Scope>& scope) {
   CallArgs args;
   for (size_t i = first; i < e.children.size(); ++i) {
     ASSIGN_OR_RETURN(Value v, Eval(*e.children[i], scope));
@@ -70,7 +71,8 @@ StatusOr<Value> Renderer::Eval(const Expr& e, const std::shared_ptr<Scope>& scop
   }
 }
 
-StatusOr<Value> Renderer::EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope, const Value* caller) {
+StatusOr<Value> Renderer::EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope,
+                                   const Value* caller) {
   ASSIGN_OR_RETURN(Value fn, Eval(*e.children[0], scope));
   if (fn.is_undefined()) return Locate(UndefinedError(fn), e.line);
   if (!fn.is_function()) {
@@ -172,7 +174,8 @@ StatusOr<Value> Renderer::EvalOperator(const Expr& e, const std::shared_ptr<Scop
       if (c.Truthy()) return Eval(*e.children[1], scope);
       if (e.children[2]) return Eval(*e.children[2], scope);
       return Value::Undefined(fmt::format(
-          "the inline if-expression on line {} evaluated to false and no else section was defined", e.line));
+          "the inline if-expression on line {} evaluated to false and no else section was defined",
+          e.line));
     }
     default:
       return Internal("unknown expression kind");

@@ -1,11 +1,11 @@
 #include "jinja/filters.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "jinja/methods.h"
 #include "jinja/ops.h"
@@ -39,7 +39,8 @@ Value SortKey(const Value& v, bool case_sensitive) {
 }
 
 // Items of `seq` with the optional `attribute` (comma-separated for sort) applied.
-StatusOr<std::vector<std::pair<Value, Value>>> Keyed(const Value& seq, const Value* attribute, bool case_sensitive) {
+StatusOr<std::vector<std::pair<Value, Value>>> Keyed(const Value& seq, const Value* attribute,
+                                                     bool case_sensitive) {
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(seq));
   std::vector<std::pair<Value, Value>> out;
   for (Value& item : items) {
@@ -73,7 +74,8 @@ StatusOr<Value> FAbs(const Value& v, const CallArgs&) {
 
 StatusOr<Value> FAttr(const Value& v, const CallArgs& a) {
   const Value* name = a.Get(0, "name");
-  if (name == nullptr || !name->is_string()) return FilterError("attr", "expects an attribute name");
+  if (name == nullptr || !name->is_string())
+    return FilterError("attr", "expects an attribute name");
   // Python getattr only: unlike `v.name`, a dict's items are not attributes.
   if (v.is_mapping()) {
     if (std::optional<Value> m = BoundMethod(v, name->str())) return *m;
@@ -110,7 +112,8 @@ StatusOr<Value> FDictsort(const Value& v, const CallArgs& a) {
   const bool by_value = by != nullptr && by->is_string() && by->str() == "value";
   std::vector<std::pair<Value, Value>> keyed;
   for (const auto& [k, val] : v.dict().items) {
-    keyed.emplace_back(SortKey(by_value ? val : k, Flag(a, 0, "case_sensitive")), Value::List({k, val}, true));
+    keyed.emplace_back(SortKey(by_value ? val : k, Flag(a, 0, "case_sensitive")),
+                       Value::List({k, val}, true));
   }
   return SortImpl(std::move(keyed), Flag(a, 2, "reverse"));
 }
@@ -119,12 +122,23 @@ StatusOr<Value> FEscape(const Value& v, const CallArgs&) {
   std::string out;
   for (char c : v.ToString()) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return Value(std::move(out));
@@ -150,13 +164,15 @@ StatusOr<Value> FInt(const Value& v, const CallArgs& a) {
   if (v.is_number()) {
     if (!v.is_float()) return Value(v.as_int());
     const double x = v.as_double();
-    if (!std::isfinite(x) || std::fabs(x) >= 9.2e18) return FilterError("int", "cannot convert float to integer");
+    if (!std::isfinite(x) || std::fabs(x) >= 9.2e18)
+      return FilterError("int", "cannot convert float to integer");
     return Value(static_cast<int64_t>(x));
   }
   if (!v.is_string()) return dflt;
   if (auto i = PyIntFromString(v.str(), base)) return Value(*i);
   if (auto f = PyFloatFromString(v.str())) {
-    if (!std::isfinite(*f) || std::fabs(*f) >= 9.2e18) return FilterError("int", "cannot convert float to integer");
+    if (!std::isfinite(*f) || std::fabs(*f) >= 9.2e18)
+      return FilterError("int", "cannot convert float to integer");
     return Value(static_cast<int64_t>(*f));
   }
   return dflt;
@@ -172,7 +188,8 @@ StatusOr<Value> FFloat(const Value& v, const CallArgs& a) {
 }
 
 StatusOr<Value> FFormat(const Value& v, const CallArgs& a) {
-  if (!a.positional.empty() && !a.keyword.empty()) return FilterError("format", "can't handle positional and keyword arguments at the same time");
+  if (!a.positional.empty() && !a.keyword.empty())
+    return FilterError("format", "can't handle positional and keyword arguments at the same time");
   Value args;
   if (!a.keyword.empty()) {
     DictObject d;
@@ -187,10 +204,13 @@ StatusOr<Value> FFormat(const Value& v, const CallArgs& a) {
 
 StatusOr<Value> FIndent(const Value& v, const CallArgs& a) {
   const Value* w = a.Get(0, "width");
-  if (w != nullptr && !w->is_string() && !w->is_int() && !w->is_bool()) return FilterError("indent", "width must be an integer or a string");
-  std::string indent = w == nullptr      ? "    "
-                       : w->is_string() ? w->str()
-                                        : std::string(static_cast<size_t>(std::clamp<int64_t>(w->as_int(), 0, 1 << 16)), ' ');
+  if (w != nullptr && !w->is_string() && !w->is_int() && !w->is_bool())
+    return FilterError("indent", "width must be an integer or a string");
+  std::string indent =
+      w == nullptr ? "    "
+      : w->is_string()
+          ? w->str()
+          : std::string(static_cast<size_t>(std::clamp<int64_t>(w->as_int(), 0, 1 << 16)), ' ');
   const std::string s = v.ToString() + "\n";
   ASSIGN_OR_RETURN(Value lines_v, BoundMethod(Value(s), "splitlines")->function().call({}));
   std::vector<std::string> lines;
@@ -273,7 +293,8 @@ StatusOr<Value> FMap(const Value& v, const CallArgs& a) {
     }
     return Value::List(std::move(out));
   }
-  if (a.positional.empty() || !a.positional[0].is_string()) return FilterError("map", "requires a filter name or attribute=");
+  if (a.positional.empty() || !a.positional[0].is_string())
+    return FilterError("map", "requires a filter name or attribute=");
   const CallArgs rest = Rest(a, 1);
   for (const Value& item : items) {
     ASSIGN_OR_RETURN(Value r, ApplyFilter(a.positional[0].str(), item, rest));
@@ -284,10 +305,13 @@ StatusOr<Value> FMap(const Value& v, const CallArgs& a) {
 
 StatusOr<Value> MinMax(const Value& v, const CallArgs& a, bool want_max) {
   ASSIGN_OR_RETURN(auto keyed, Keyed(v, a.Get(1, "attribute"), Flag(a, 0, "case_sensitive")));
-  if (keyed.empty()) return Value::Undefined(want_max ? "No aggregated item, sequence was empty." : "No aggregated item, sequence was empty.");
+  if (keyed.empty())
+    return Value::Undefined(want_max ? "No aggregated item, sequence was empty."
+                                     : "No aggregated item, sequence was empty.");
   size_t best = 0;
   for (size_t i = 1; i < keyed.size(); ++i) {
-    ASSIGN_OR_RETURN(bool better, want_max ? keyed[best].first.Less(keyed[i].first) : keyed[i].first.Less(keyed[best].first));
+    ASSIGN_OR_RETURN(bool better, want_max ? keyed[best].first.Less(keyed[i].first)
+                                           : keyed[i].first.Less(keyed[best].first));
     if (better) best = i;
   }
   return keyed[best].second;
@@ -298,7 +322,8 @@ StatusOr<Value> FMin(const Value& v, const CallArgs& a) { return MinMax(v, a, fa
 StatusOr<Value> SelectImpl(const Value& v, const CallArgs& a, bool by_attribute, bool keep_if) {
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(v));
   const size_t skip = by_attribute ? 1 : 0;
-  if (by_attribute && (a.positional.empty() || !a.positional[0].is_string())) return FilterError("selectattr", "requires an attribute name");
+  if (by_attribute && (a.positional.empty() || !a.positional[0].is_string()))
+    return FilterError("selectattr", "requires an attribute name");
   std::vector<Value> out;
   for (const Value& item : items) {
     Value subject = item;
@@ -307,7 +332,8 @@ StatusOr<Value> SelectImpl(const Value& v, const CallArgs& a, bool by_attribute,
     }
     bool pass;
     if (a.positional.size() > skip) {
-      if (!a.positional[skip].is_string()) return FilterError("select", "the test name must be a string");
+      if (!a.positional[skip].is_string())
+        return FilterError("select", "the test name must be a string");
       ASSIGN_OR_RETURN(pass, ApplyTest(a.positional[skip].str(), subject, Rest(a, skip + 1)));
     } else {
       pass = subject.Truthy();
@@ -317,15 +343,22 @@ StatusOr<Value> SelectImpl(const Value& v, const CallArgs& a, bool by_attribute,
   return Value::List(std::move(out));
 }
 StatusOr<Value> FSelect(const Value& v, const CallArgs& a) { return SelectImpl(v, a, false, true); }
-StatusOr<Value> FReject(const Value& v, const CallArgs& a) { return SelectImpl(v, a, false, false); }
-StatusOr<Value> FSelectAttr(const Value& v, const CallArgs& a) { return SelectImpl(v, a, true, true); }
-StatusOr<Value> FRejectAttr(const Value& v, const CallArgs& a) { return SelectImpl(v, a, true, false); }
+StatusOr<Value> FReject(const Value& v, const CallArgs& a) {
+  return SelectImpl(v, a, false, false);
+}
+StatusOr<Value> FSelectAttr(const Value& v, const CallArgs& a) {
+  return SelectImpl(v, a, true, true);
+}
+StatusOr<Value> FRejectAttr(const Value& v, const CallArgs& a) {
+  return SelectImpl(v, a, true, false);
+}
 
 StatusOr<Value> FReplace(const Value& v, const CallArgs& a) {
   CallArgs args;
   for (size_t i = 0; i < 3; ++i) {
     const Value* x = a.Get(i, i == 0 ? "old" : i == 1 ? "new" : "count");
-    if (x != nullptr && !(i == 2 && x->is_none())) args.positional.push_back(i < 2 ? Value(x->ToString()) : *x);
+    if (x != nullptr && !(i == 2 && x->is_none()))
+      args.positional.push_back(i < 2 ? Value(x->ToString()) : *x);
   }
   return BoundMethod(Value(v.ToString()), "replace")->function().call(args);
 }
@@ -346,12 +379,15 @@ StatusOr<Value> FRound(const Value& v, const CallArgs& a) {
   const Value* m = a.Get(1, "method");
   const int64_t precision = p && (p->is_int() || p->is_bool()) ? p->as_int() : 0;
   const std::string method = m && m->is_string() ? m->str() : "common";
-  if (!v.is_number()) return FilterError("round", fmt::format("type {} doesn't define __round__", v.TypeName()));
+  if (!v.is_number())
+    return FilterError("round", fmt::format("type {} doesn't define __round__", v.TypeName()));
   if (method == "common") {
     if (!v.is_float() && precision >= 0) return Value(v.as_int());
     char buf[512];
-    std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(std::clamp<int64_t>(precision, 0, 300)), v.as_double());
-    return Value(precision < 0 ? std::nearbyint(v.as_double() / std::pow(10.0, -precision)) * std::pow(10.0, -precision)
+    std::snprintf(buf, sizeof(buf), "%.*f",
+                  static_cast<int>(std::clamp<int64_t>(precision, 0, 300)), v.as_double());
+    return Value(precision < 0 ? std::nearbyint(v.as_double() / std::pow(10.0, -precision)) *
+                                     std::pow(10.0, -precision)
                                : std::strtod(buf, nullptr));
   }
   const double scale = std::pow(10.0, static_cast<double>(precision));
@@ -383,13 +419,15 @@ StatusOr<Value> FToJson(const Value& v, const CallArgs& a) {
     if (x->is_string()) {
       o.indent = x->str();
     } else if (x->is_number() && !x->is_float()) {
-      o.indent = std::string(static_cast<size_t>(std::clamp<int64_t>(x->as_int(), 0, 1 << 16)), ' ');
+      o.indent =
+          std::string(static_cast<size_t>(std::clamp<int64_t>(x->as_int(), 0, 1 << 16)), ' ');
     } else {
       return FilterError("tojson", "indent must be an integer or a string");
     }
   }
   if (const Value* x = a.Get(2, "separators"); x != nullptr && !x->is_none()) {
-    if (!x->is_list() || x->items().size() != 2 || !x->items()[0].is_string() || !x->items()[1].is_string()) {
+    if (!x->is_list() || x->items().size() != 2 || !x->items()[0].is_string() ||
+        !x->items()[1].is_string()) {
       return FilterError("tojson", "separators must be a pair of strings");
     }
     o.separators = std::make_pair(x->items()[0].str(), x->items()[1].str());
@@ -409,9 +447,11 @@ StatusOr<Value> FTrim(const Value& v, const CallArgs& a) {
 StatusOr<Value> FUnique(const Value& v, const CallArgs& a) {
   ASSIGN_OR_RETURN(auto keyed, Keyed(v, a.Get(1, "attribute"), Flag(a, 0, "case_sensitive")));
   std::vector<Value> seen, out;
-  for (auto& entry : keyed) {  // not a structured binding: clang 14 (the fuzz build) cannot capture one
+  for (auto& entry :
+       keyed) {  // not a structured binding: clang 14 (the fuzz build) cannot capture one
     const Value& key = entry.first;
-    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return s.Equals(key); })) continue;
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return s.Equals(key); }))
+      continue;
     seen.push_back(key);
     out.push_back(entry.second);
   }
@@ -425,29 +465,68 @@ StatusOr<Value> FWordcount(const Value& v, const CallArgs&) {
 
 const std::unordered_map<std::string, FilterFn>& Filters() {
   static const auto* filters = new std::unordered_map<std::string, FilterFn>{
-      {"abs", FAbs}, {"attr", FAttr}, {"capitalize", FCapitalize}, {"center", FCenter}, {"count", FLength},
-      {"d", FDefault}, {"default", FDefault}, {"dictsort", FDictsort}, {"e", FEscape}, {"escape", FEscape},
-      {"first", FFirst}, {"float", FFloat}, {"forceescape", FEscape}, {"format", FFormat}, {"indent", FIndent},
-      {"int", FInt}, {"items", FItems}, {"join", FJoin}, {"last", FLast}, {"length", FLength}, {"list", FList},
-      {"lower", FLower}, {"map", FMap}, {"max", FMax}, {"min", FMin}, {"reject", FReject},
-      {"rejectattr", FRejectAttr}, {"replace", FReplace}, {"reverse", FReverse}, {"round", FRound},
-      {"safe", FSafe}, {"select", FSelect}, {"selectattr", FSelectAttr}, {"sort", FSort}, {"string", FString},
-      {"sum", FSum}, {"title", FTitle}, {"tojson", FToJson}, {"trim", FTrim}, {"unique", FUnique},
-      {"upper", FUpper}, {"wordcount", FWordcount},
+      {"abs", FAbs},
+      {"attr", FAttr},
+      {"capitalize", FCapitalize},
+      {"center", FCenter},
+      {"count", FLength},
+      {"d", FDefault},
+      {"default", FDefault},
+      {"dictsort", FDictsort},
+      {"e", FEscape},
+      {"escape", FEscape},
+      {"first", FFirst},
+      {"float", FFloat},
+      {"forceescape", FEscape},
+      {"format", FFormat},
+      {"indent", FIndent},
+      {"int", FInt},
+      {"items", FItems},
+      {"join", FJoin},
+      {"last", FLast},
+      {"length", FLength},
+      {"list", FList},
+      {"lower", FLower},
+      {"map", FMap},
+      {"max", FMax},
+      {"min", FMin},
+      {"reject", FReject},
+      {"rejectattr", FRejectAttr},
+      {"replace", FReplace},
+      {"reverse", FReverse},
+      {"round", FRound},
+      {"safe", FSafe},
+      {"select", FSelect},
+      {"selectattr", FSelectAttr},
+      {"sort", FSort},
+      {"string", FString},
+      {"sum", FSum},
+      {"title", FTitle},
+      {"tojson", FToJson},
+      {"trim", FTrim},
+      {"unique", FUnique},
+      {"upper", FUpper},
+      {"wordcount", FWordcount},
   };
   return *filters;
 }
 
 }  // namespace
 
-StatusOr<Value> GetAttributePath(const Value& obj, const std::string& path, const Value* default_value) {
+StatusOr<Value> GetAttributePath(const Value& obj, const std::string& path,
+                                 const Value* default_value) {
   Value item = obj;
   size_t start = 0;
   while (true) {
     const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    const bool numeric = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos && part.size() < 18;
-    ASSIGN_OR_RETURN(item, GetItem(item, numeric ? Value(static_cast<int64_t>(std::atoll(part.c_str()))) : Value(part)));
+    const std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const bool numeric = !part.empty() &&
+                         part.find_first_not_of("0123456789") == std::string::npos &&
+                         part.size() < 18;
+    ASSIGN_OR_RETURN(item,
+                     GetItem(item, numeric ? Value(static_cast<int64_t>(std::atoll(part.c_str())))
+                                           : Value(part)));
     if (default_value != nullptr && item.is_undefined()) item = *default_value;
     if (dot == std::string::npos) return item;
     start = dot + 1;

@@ -29,6 +29,7 @@ bool IsKnownTest(const std::string& name);
 
 // jinja2's make_attrgetter: follows a dotted path ("a.b.0") with item-then-attribute lookup;
 // Undefined results are replaced by `default_value` when one is given.
-StatusOr<Value> GetAttributePath(const Value& obj, const std::string& path, const Value* default_value);
+StatusOr<Value> GetAttributePath(const Value& obj, const std::string& path,
+                                 const Value* default_value);
 
 }  // namespace kvpress::jinja

@@ -9,7 +9,8 @@
 
 namespace kvpress::jinja {
 
-StatusOr<Template> Template::Parse(std::string_view source, std::string name, const LexerOptions& options) {
+StatusOr<Template> Template::Parse(std::string_view source, std::string name,
+                                   const LexerOptions& options) {
   ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(source, options, name));
   ASSIGN_OR_RETURN(Body body, ParseTemplate(tokens, name));
   return Template(std::make_shared<const Body>(std::move(body)), std::move(name));
@@ -44,7 +45,8 @@ const Value* Scope::Find(const std::string& name) const {
   return nullptr;
 }
 
-Renderer::Renderer(const std::string& name, const RenderOptions& options) : name_(name), options_(options) {
+Renderer::Renderer(const std::string& name, const RenderOptions& options)
+    : name_(name), options_(options) {
   InstallGlobals();
 }
 
@@ -153,7 +155,8 @@ Status Renderer::ExecFor(const Stmt& s, const std::shared_ptr<Scope>& scope, std
   auto all = Iterate(iterable);
   if (!all.ok()) return Locate(all.status(), s.expr->line);
   std::vector<Value> items;
-  if (s.condition) {  // `for x in xs if cond`: filters before the loop, so loop.length counts kept items
+  if (s.condition) {  // `for x in xs if cond`: filters before the loop, so loop.length counts kept
+                      // items
     for (Value& item : *all) {
       auto probe = std::make_shared<Scope>();
       probe->parent = scope;
@@ -176,12 +179,13 @@ Status Renderer::ExecFor(const Stmt& s, const std::shared_ptr<Scope>& scope, std
     if (a.positional.empty()) return FailedPrecondition("loop.cycle(): no items for cycling given");
     return a.positional[static_cast<size_t>(*index0) % a.positional.size()];
   });
-  const Value changed = Value::Callable("loop.changed", [last_changed](const CallArgs& a) -> StatusOr<Value> {
-    Value now = Value::List(a.positional, true);
-    if (last_changed->has_value() && (*last_changed)->Equals(now)) return Value(false);
-    *last_changed = std::move(now);
-    return Value(true);
-  });
+  const Value changed =
+      Value::Callable("loop.changed", [last_changed](const CallArgs& a) -> StatusOr<Value> {
+        Value now = Value::List(a.positional, true);
+        if (last_changed->has_value() && (*last_changed)->Equals(now)) return Value(false);
+        *last_changed = std::move(now);
+        return Value(true);
+      });
   for (int64_t i = 0; i < n; ++i) {
     RETURN_IF_ERROR(Step(s.line));
     *index0 = i;
@@ -225,31 +229,41 @@ Status Renderer::Assign(const Expr& target, const Value& value, Scope& scope, in
     if (ns == nullptr) ns = globals_.count(ns_name) ? &globals_[ns_name] : nullptr;
     if (ns == nullptr || !ns->is_namespace()) {
       return TemplateError(StatusCode::kFailedPrecondition, name_, line,
-                           fmt::format("cannot assign attribute '{}' on non-namespace object '{}'", target.name, ns_name));
+                           fmt::format("cannot assign attribute '{}' on non-namespace object '{}'",
+                                       target.name, ns_name));
     }
     if (!target.name.empty() && target.name[0] == '_') {
-      return TemplateError(StatusCode::kFailedPrecondition, name_, line,
-                           fmt::format("cannot store underscore-prefixed attribute '{}' on a namespace", target.name));
+      return TemplateError(
+          StatusCode::kFailedPrecondition, name_, line,
+          fmt::format("cannot store underscore-prefixed attribute '{}' on a namespace",
+                      target.name));
     }
     // A namespace is the only mutable object: keeping namespaces out of namespaces rules out
     // reference cycles (and the unbounded nesting they would allow).
     if (ContainsNamespace(value)) {
-      return TemplateError(StatusCode::kUnimplemented, name_, line,
-                           "unsupported construct: storing a namespace inside a namespace attribute");
+      return TemplateError(
+          StatusCode::kUnimplemented, name_, line,
+          "unsupported construct: storing a namespace inside a namespace attribute");
     }
     ns->dict().Set(Value(target.name), value);
     return Status::Ok();
   }
   // Tuple unpacking.
   auto items = Iterate(value);
-  if (!items.ok()) return Locate(FailedPrecondition(fmt::format("cannot unpack non-iterable {} object", value.TypeName())), line);
+  if (!items.ok())
+    return Locate(
+        FailedPrecondition(fmt::format("cannot unpack non-iterable {} object", value.TypeName())),
+        line);
   const size_t want = target.children.size();
   if (items->size() != want) {
     return TemplateError(StatusCode::kFailedPrecondition, name_, line,
-                         items->size() > want ? fmt::format("too many values to unpack (expected {})", want)
-                                              : fmt::format("not enough values to unpack (expected {}, got {})", want, items->size()));
+                         items->size() > want
+                             ? fmt::format("too many values to unpack (expected {})", want)
+                             : fmt::format("not enough values to unpack (expected {}, got {})",
+                                           want, items->size()));
   }
-  for (size_t i = 0; i < want; ++i) RETURN_IF_ERROR(Assign(*target.children[i], (*items)[i], scope, line));
+  for (size_t i = 0; i < want; ++i)
+    RETURN_IF_ERROR(Assign(*target.children[i], (*items)[i], scope, line));
   return Status::Ok();
 }
 
@@ -266,25 +280,30 @@ StatusOr<Value> Renderer::ApplyFilterChain(const std::vector<ExprPtr>& filters, 
 
 Status Renderer::Step(int line) {
   if (++steps_ <= options_.max_steps) return Status::Ok();
-  return TemplateError(StatusCode::kFailedPrecondition, name_, line,
-                       fmt::format("more than {} loop iterations and macro calls (a runaway template?)",
-                                   options_.max_steps));
+  return TemplateError(
+      StatusCode::kFailedPrecondition, name_, line,
+      fmt::format("more than {} loop iterations and macro calls (a runaway template?)",
+                  options_.max_steps));
 }
 
 Value Renderer::MakeMacro(const Stmt& s, std::shared_ptr<Scope> closure, const std::string& name) {
-  return Value::Callable(name, [this, &s, closure](const CallArgs& args) { return CallMacro(s, closure, args); });
+  return Value::Callable(
+      name, [this, &s, closure](const CallArgs& args) { return CallMacro(s, closure, args); });
 }
 
-StatusOr<Value> Renderer::CallMacro(const Stmt& s, const std::shared_ptr<Scope>& closure, const CallArgs& args) {
+StatusOr<Value> Renderer::CallMacro(const Stmt& s, const std::shared_ptr<Scope>& closure,
+                                    const CallArgs& args) {
   if (call_depth_ >= options_.max_call_depth) {
-    return TemplateError(StatusCode::kFailedPrecondition, name_, s.line, "maximum macro recursion depth exceeded");
+    return TemplateError(StatusCode::kFailedPrecondition, name_, s.line,
+                         "maximum macro recursion depth exceeded");
   }
   RETURN_IF_ERROR(Step(s.line));
   auto frame = std::make_shared<Scope>();
   frame->parent = closure;
   const size_t first_default = s.params.size() - s.defaults.size();
   std::vector<Value> varargs;
-  for (size_t i = s.params.size(); i < args.positional.size(); ++i) varargs.push_back(args.positional[i]);
+  for (size_t i = s.params.size(); i < args.positional.size(); ++i)
+    varargs.push_back(args.positional[i]);
   DictObject kwargs;
   for (const auto& [k, v] : args.keyword) {
     bool is_param = k == "caller";
@@ -300,7 +319,8 @@ StatusOr<Value> Renderer::CallMacro(const Stmt& s, const std::shared_ptr<Scope>&
     } else if (i >= first_default) {
       ASSIGN_OR_RETURN(frame->vars[s.params[i]], Eval(*s.defaults[i - first_default], frame));
     } else {
-      frame->vars[s.params[i]] = Value::Undefined(fmt::format("parameter '{}' was not provided", s.params[i]));
+      frame->vars[s.params[i]] =
+          Value::Undefined(fmt::format("parameter '{}' was not provided", s.params[i]));
     }
   }
   ++call_depth_;
@@ -311,7 +331,8 @@ StatusOr<Value> Renderer::CallMacro(const Stmt& s, const std::shared_ptr<Scope>&
   return Value(std::move(out));
 }
 
-Status Renderer::ExecCallBlock(const Stmt& s, const std::shared_ptr<Scope>& scope, std::string& out) {
+Status Renderer::ExecCallBlock(const Stmt& s, const std::shared_ptr<Scope>& scope,
+                               std::string& out) {
   const Value caller = MakeMacro(s, scope, "caller");
   macro_scopes_.push_back(scope);
   ASSIGN_OR_RETURN(Value v, EvalCall(*s.expr, scope, &caller));

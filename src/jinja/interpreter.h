@@ -51,14 +51,18 @@ class Renderer {
                                    const std::shared_ptr<Scope>& scope);
   // A macro (or call-block body) as a callable bound to `closure`.
   Value MakeMacro(const Stmt& s, std::shared_ptr<Scope> closure, const std::string& name);
-  StatusOr<Value> CallMacro(const Stmt& s, const std::shared_ptr<Scope>& closure, const CallArgs& args);
+  StatusOr<Value> CallMacro(const Stmt& s, const std::shared_ptr<Scope>& closure,
+                            const CallArgs& args);
 
   // Families of expressions, kept out of line so that Eval's own frame stays small.
-  [[gnu::noinline]] StatusOr<Value> EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope, const Value* caller);
+  [[gnu::noinline]] StatusOr<Value> EvalCall(const Expr& e, const std::shared_ptr<Scope>& scope,
+                                             const Value* caller);
   [[gnu::noinline]] StatusOr<Value> EvalAccess(const Expr& e, const std::shared_ptr<Scope>& scope);
-  [[gnu::noinline]] StatusOr<Value> EvalFilterOrTest(const Expr& e, const std::shared_ptr<Scope>& scope);
+  [[gnu::noinline]] StatusOr<Value> EvalFilterOrTest(const Expr& e,
+                                                     const std::shared_ptr<Scope>& scope);
   [[gnu::noinline]] StatusOr<Value> EvalLiteral(const Expr& e, const std::shared_ptr<Scope>& scope);
-  [[gnu::noinline]] StatusOr<Value> EvalOperator(const Expr& e, const std::shared_ptr<Scope>& scope);
+  [[gnu::noinline]] StatusOr<Value> EvalOperator(const Expr& e,
+                                                 const std::shared_ptr<Scope>& scope);
   // Locates an error at `line`, or checks the value's nesting depth.
   StatusOr<Value> Finish(StatusOr<Value> r, int line) const;
   StatusOr<CallArgs> EvalArgs(const Expr& e, size_t first, const std::shared_ptr<Scope>& scope);

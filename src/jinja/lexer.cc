@@ -1,9 +1,9 @@
 #include "jinja/lexer.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "jinja/text.h"
 
@@ -31,7 +31,9 @@ std::string NormalizeSource(std::string_view source, bool keep_trailing_newline)
   return out;
 }
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80); }
+bool IsIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80);
+}
 bool IsIdentChar(char c) { return IsIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -68,7 +70,8 @@ std::string StripBeforeTag(std::string text, char sign, bool is_variable, bool l
   if (sign != '+' && o.lstrip_blocks && !is_variable) {
     const size_t nl = text.rfind('\n');
     const size_t l_pos = nl == std::string::npos ? 0 : nl + 1;
-    if ((l_pos > 0 || line_starting) && AllWhitespace(std::string_view(text).substr(l_pos))) text.resize(l_pos);
+    if ((l_pos > 0 || line_starting) && AllWhitespace(std::string_view(text).substr(l_pos)))
+      text.resize(l_pos);
   }
   return text;
 }
@@ -95,7 +98,8 @@ StatusOr<std::string> DecodeStringLiteral(std::string_view body) {
     const auto hex = [&](int digits, const char* what) -> StatusOr<char32_t> {
       char32_t v = 0;
       for (int k = 0; k < digits; ++k) {
-        const int h = i + 1 < cps.size() && cps[i + 1] < 0x80 ? HexValue(static_cast<char>(cps[i + 1])) : -1;
+        const int h =
+            i + 1 < cps.size() && cps[i + 1] < 0x80 ? HexValue(static_cast<char>(cps[i + 1])) : -1;
         if (h < 0) return Status(StatusCode::kDataLoss, fmt::format("truncated {} escape", what));
         v = v * 16 + static_cast<char32_t>(h);
         ++i;
@@ -103,17 +107,38 @@ StatusOr<std::string> DecodeStringLiteral(std::string_view body) {
       return v;
     };
     switch (e) {
-      case '\n': break;  // line continuation
-      case '\\': out.push_back('\\'); break;
-      case '\'': out.push_back('\''); break;
-      case '"': out.push_back('"'); break;
-      case 'a': out.push_back(0x07); break;
-      case 'b': out.push_back(0x08); break;
-      case 'f': out.push_back(0x0C); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back(0x0B); break;
+      case '\n':
+        break;  // line continuation
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case 'a':
+        out.push_back(0x07);
+        break;
+      case 'b':
+        out.push_back(0x08);
+        break;
+      case 'f':
+        out.push_back(0x0C);
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back(0x0B);
+        break;
       case 'x': {
         ASSIGN_OR_RETURN(char32_t v, hex(2, "\\xXX"));
         out.push_back(v);
@@ -126,22 +151,25 @@ StatusOr<std::string> DecodeStringLiteral(std::string_view body) {
       }
       case 'U': {
         ASSIGN_OR_RETURN(char32_t v, hex(8, "\\UXXXXXXXX"));
-        if (v > 0x10FFFF) return Status(StatusCode::kDataLoss, "illegal Unicode character in \\U escape");
+        if (v > 0x10FFFF)
+          return Status(StatusCode::kDataLoss, "illegal Unicode character in \\U escape");
         out.push_back(v);
         break;
       }
       case 'N':
-        return Status(StatusCode::kUnimplemented, "\\N{...} escapes in string literals are not supported");
+        return Status(StatusCode::kUnimplemented,
+                      "\\N{...} escapes in string literals are not supported");
       default:
         if (e >= '0' && e <= '7') {
           char32_t v = e - '0';
-          for (int k = 0; k < 2 && i + 1 < cps.size() && cps[i + 1] >= '0' && cps[i + 1] <= '7'; ++k) {
+          for (int k = 0; k < 2 && i + 1 < cps.size() && cps[i + 1] >= '0' && cps[i + 1] <= '7';
+               ++k) {
             v = v * 8 + (cps[++i] - '0');
           }
           out.push_back(v);
         } else if (e >= 0x80) {  // backslashreplace turned the character into an escape of its own
           out.push_back('\\');
-          const std::string esc = e < 0x100 ? fmt::format("x{:02x}", static_cast<unsigned>(e))
+          const std::string esc = e < 0x100     ? fmt::format("x{:02x}", static_cast<unsigned>(e))
                                   : e < 0x10000 ? fmt::format("u{:04x}", static_cast<unsigned>(e))
                                                 : fmt::format("U{:08x}", static_cast<unsigned>(e));
           for (char ch : esc) out.push_back(static_cast<unsigned char>(ch));
@@ -154,7 +182,8 @@ StatusOr<std::string> DecodeStringLiteral(std::string_view body) {
   // Join UTF-16 surrogate pairs written as two \u escapes.
   std::u32string joined;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] >= 0xD800 && out[i] <= 0xDBFF && i + 1 < out.size() && out[i + 1] >= 0xDC00 && out[i + 1] <= 0xDFFF) {
+    if (out[i] >= 0xD800 && out[i] <= 0xDBFF && i + 1 < out.size() && out[i + 1] >= 0xDC00 &&
+        out[i + 1] <= 0xDFFF) {
       joined.push_back(0x10000 + ((out[i] - 0xD800) << 10) + (out[i + 1] - 0xDC00));
       ++i;
     } else {
@@ -178,7 +207,8 @@ class Lexer {
         break;
       }
       const char type = s_[tag + 1];
-      const char sign = tag + 2 < s_.size() && (s_[tag + 2] == '-' || s_[tag + 2] == '+') ? s_[tag + 2] : 0;
+      const char sign =
+          tag + 2 < s_.size() && (s_[tag + 2] == '-' || s_[tag + 2] == '+') ? s_[tag + 2] : 0;
       const std::string text = s_.substr(pos_, tag - pos_);
       EmitData(StripBeforeTag(text, sign, type == '{', line_starting_, o_));
       line_ += CountNewlines(text);
@@ -196,7 +226,9 @@ class Lexer {
   }
 
  private:
-  Status Error(std::string_view msg) const { return TemplateError(StatusCode::kDataLoss, name_, line_, msg); }
+  Status Error(std::string_view msg) const {
+    return TemplateError(StatusCode::kDataLoss, name_, line_, msg);
+  }
 
   size_t FindTagStart(size_t from) const {
     for (size_t i = s_.find('{', from); i != std::string::npos; i = s_.find('{', i + 1)) {
@@ -209,7 +241,9 @@ class Lexer {
     if (!text.empty()) tokens_.push_back(Token{TokenKind::kData, line_, std::move(text), 0, 0.0});
   }
 
-  void Emit(TokenKind kind, std::string text = "") { tokens_.push_back(Token{kind, line_, std::move(text), 0, 0.0}); }
+  void Emit(TokenKind kind, std::string text = "") {
+    tokens_.push_back(Token{kind, line_, std::move(text), 0, 0.0});
+  }
 
   // Consumes the end of a block/comment tag at pos_ ("+X}", "-X}" + whitespace, "X}" + one
   // newline under trim_blocks) where X is '%' or '#'. Returns false when there is none.
@@ -284,7 +318,9 @@ class Lexer {
     Emit(is_block ? TokenKind::kBlockBegin : TokenKind::kVariableBegin);
     std::vector<char> balance;
     while (true) {
-      if (pos_ >= s_.size()) return Error(is_block ? "unexpected end of template, expected '%}'" : "unexpected end of template, expected '}}'");
+      if (pos_ >= s_.size())
+        return Error(is_block ? "unexpected end of template, expected '%}'"
+                              : "unexpected end of template, expected '}}'");
       if (balance.empty()) {
         const size_t before = pos_;
         bool ended = false;
@@ -345,7 +381,8 @@ class Lexer {
         for (size_t k = pos_; k < exp_end; ++k) {
           if (s_[k] != '_') digits.push_back(s_[k]);
         }
-        Token t{TokenKind::kFloat, line_, s_.substr(pos_, exp_end - pos_), 0, std::strtod(digits.c_str(), nullptr)};
+        Token t{TokenKind::kFloat, line_, s_.substr(pos_, exp_end - pos_), 0,
+                std::strtod(digits.c_str(), nullptr)};
         tokens_.push_back(std::move(t));
         pos_ = exp_end;
         return 1;
@@ -365,7 +402,9 @@ class Lexer {
     if (base != 10) {
       q = pos_ + 2;
       start = q;
-      while (q < s_.size() && (is_digit_of(s_[q]) || (s_[q] == '_' && q + 1 < s_.size() && is_digit_of(s_[q + 1])))) ++q;
+      while (q < s_.size() &&
+             (is_digit_of(s_[q]) || (s_[q] == '_' && q + 1 < s_.size() && is_digit_of(s_[q + 1]))))
+        ++q;
       if (q == start) {
         base = 10;
         q = pos_;
@@ -383,7 +422,8 @@ class Lexer {
     int64_t v = 0;
     for (size_t k = start; k < q; ++k) {
       if (s_[k] == '_') continue;
-      if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, HexValue(s_[k]), &v)) return -1;
+      if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, HexValue(s_[k]), &v))
+        return -1;
     }
     tokens_.push_back(Token{TokenKind::kInteger, line_, s_.substr(pos_, q - pos_), v, 0.0});
     pos_ = q;
@@ -393,7 +433,9 @@ class Lexer {
   Status LexOne(std::vector<char>& balance) {
     const char c = s_[pos_];
     const int number = LexNumber();
-    if (number < 0) return TemplateError(StatusCode::kUnimplemented, name_, line_, "integer literal does not fit in 64 bits");
+    if (number < 0)
+      return TemplateError(StatusCode::kUnimplemented, name_, line_,
+                           "integer literal does not fit in 64 bits");
     if (number > 0) return Status::Ok();
     if (IsIdentStart(c)) {
       size_t q = pos_;
@@ -407,21 +449,25 @@ class Lexer {
       while (q < s_.size() && s_[q] != c) q += s_[q] == '\\' ? 2 : 1;
       if (q >= s_.size()) return Error("unexpected end of string literal");
       auto decoded = DecodeStringLiteral(std::string_view(s_).substr(pos_ + 1, q - pos_ - 1));
-      if (!decoded.ok()) return TemplateError(decoded.status().code(), name_, line_, decoded.status().message());
+      if (!decoded.ok())
+        return TemplateError(decoded.status().code(), name_, line_, decoded.status().message());
       Emit(TokenKind::kString, std::move(decoded).value());
       line_ += CountNewlines(std::string_view(s_).substr(pos_, q + 1 - pos_));
       pos_ = q + 1;
       return Status::Ok();
     }
-    static const char* kOps[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(",
-                                 ")",  "{",  "}",  ">",  "<",  "=",  ".", ":", "|", ",", ";"};
+    static const char* kOps[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/",
+                                 "*",  "%",  "~",  "[",  "]",  "(",  ")", "{", "}",
+                                 ">",  "<",  "=",  ".",  ":",  "|",  ",", ";"};
     for (const char* op : kOps) {
       const size_t n = std::char_traits<char>::length(op);
       if (s_.compare(pos_, n, op) != 0) continue;
-      if (n == 1 && (c == '(' || c == '[' || c == '{')) balance.push_back(c == '(' ? ')' : c == '[' ? ']' : '}');
+      if (n == 1 && (c == '(' || c == '[' || c == '{'))
+        balance.push_back(c == '(' ? ')' : c == '[' ? ']' : '}');
       if (n == 1 && (c == ')' || c == ']' || c == '}')) {
         if (balance.empty()) return Error(fmt::format("unexpected '{}'", c));
-        if (balance.back() != c) return Error(fmt::format("unexpected '{}', expected '{}'", c, balance.back()));
+        if (balance.back() != c)
+          return Error(fmt::format("unexpected '{}', expected '{}'", c, balance.back()));
         balance.pop_back();
       }
       Emit(TokenKind::kOperator, op);
@@ -442,7 +488,8 @@ class Lexer {
 
 }  // namespace
 
-StatusOr<std::vector<Token>> Tokenize(std::string_view source, const LexerOptions& options, const std::string& name) {
+StatusOr<std::vector<Token>> Tokenize(std::string_view source, const LexerOptions& options,
+                                      const std::string& name) {
   Lexer lexer(NormalizeSource(source, options.keep_trailing_newline), options, name);
   return lexer.Run();
 }

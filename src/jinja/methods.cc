@@ -13,21 +13,26 @@ Status ArgError(const std::string& method, std::string_view what) {
 }
 
 // Optional string-or-None argument (strip chars, split sep): nullopt when absent or None.
-StatusOr<std::optional<std::string>> OptString(const CallArgs& a, size_t i, std::string_view kw, const std::string& m) {
+StatusOr<std::optional<std::string>> OptString(const CallArgs& a, size_t i, std::string_view kw,
+                                               const std::string& m) {
   const Value* v = a.Get(i, kw);
   if (v == nullptr || v->is_none()) return std::optional<std::string>();
-  if (!v->is_string()) return ArgError(m, fmt::format("argument must be str or None, not {}", v->TypeName()));
+  if (!v->is_string())
+    return ArgError(m, fmt::format("argument must be str or None, not {}", v->TypeName()));
   return std::optional<std::string>(v->str());
 }
 
-StatusOr<std::string> ReqString(const CallArgs& a, size_t i, std::string_view kw, const std::string& m) {
+StatusOr<std::string> ReqString(const CallArgs& a, size_t i, std::string_view kw,
+                                const std::string& m) {
   const Value* v = a.Get(i, kw);
   if (v == nullptr) return ArgError(m, fmt::format("missing required argument '{}'", kw));
-  if (!v->is_string()) return ArgError(m, fmt::format("argument must be str, not {}", v->TypeName()));
+  if (!v->is_string())
+    return ArgError(m, fmt::format("argument must be str, not {}", v->TypeName()));
   return v->str();
 }
 
-StatusOr<int64_t> OptInt(const CallArgs& a, size_t i, std::string_view kw, int64_t dflt, const std::string& m) {
+StatusOr<int64_t> OptInt(const CallArgs& a, size_t i, std::string_view kw, int64_t dflt,
+                         const std::string& m) {
   const Value* v = a.Get(i, kw);
   if (v == nullptr || v->is_none()) return dflt;
   if (!v->is_int() && !v->is_bool()) return ArgError(m, fmt::format("'{}' must be an integer", kw));
@@ -41,7 +46,8 @@ Value StringList(std::vector<std::string> parts) {
   return Value::List(std::move(out));
 }
 
-std::vector<std::string> SplitWhitespace(const std::u32string& s, int64_t maxsplit, bool from_right) {
+std::vector<std::string> SplitWhitespace(const std::u32string& s, int64_t maxsplit,
+                                         bool from_right) {
   std::vector<std::string> parts;
   if (!from_right) {
     size_t i = 0;
@@ -79,7 +85,8 @@ std::vector<std::string> SplitWhitespace(const std::u32string& s, int64_t maxspl
   return {parts.rbegin(), parts.rend()};
 }
 
-std::vector<std::string> SplitOn(const std::string& s, const std::string& sep, int64_t maxsplit, bool from_right) {
+std::vector<std::string> SplitOn(const std::string& s, const std::string& sep, int64_t maxsplit,
+                                 bool from_right) {
   std::vector<std::string> parts;
   if (!from_right) {
     size_t start = 0;
@@ -120,10 +127,14 @@ std::string TitleCase(const std::string& s, bool capitalize_only) {
 }
 
 // str.replace; an error instead of a result larger than kMaxValueSize.
-StatusOr<std::string> Replace(const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
+StatusOr<std::string> Replace(const std::string& s, const std::string& old, const std::string& repl,
+                              int64_t count) {
   std::string out;
   const auto too_large = [&] { return out.size() > kMaxValueSize; };
-  const auto error = [] { return FailedPrecondition(fmt::format("str.replace(): result larger than {} bytes", kMaxValueSize)); };
+  const auto error = [] {
+    return FailedPrecondition(
+        fmt::format("str.replace(): result larger than {} bytes", kMaxValueSize));
+  };
   if (old.empty()) {  // Python inserts `repl` before every character and at the end
     const std::u32string cps = DecodeUtf8(s);
     int64_t n = 0;
@@ -160,7 +171,8 @@ size_t ByteOffset(const std::string& s, int64_t i) {
   return EncodeUtf8(std::u32string_view(cps).substr(0, static_cast<size_t>(i))).size();
 }
 
-StatusOr<Value> AffixTest(const std::string& s, const CallArgs& a, const std::string& m, bool prefix) {
+StatusOr<Value> AffixTest(const std::string& s, const CallArgs& a, const std::string& m,
+                          bool prefix) {
   const Value* arg = a.Get(0, "prefix");
   if (arg == nullptr) return ArgError(m, "takes at least 1 argument");
   ASSIGN_OR_RETURN(int64_t start, OptInt(a, 1, "start", 0, m));
@@ -170,10 +182,13 @@ StatusOr<Value> AffixTest(const std::string& s, const CallArgs& a, const std::st
   const std::string_view view = b <= e ? std::string_view(s).substr(b, e - b) : std::string_view();
   std::vector<Value> candidates = arg->is_tuple() ? arg->items() : std::vector<Value>{*arg};
   for (const Value& c : candidates) {
-    if (!c.is_string()) return ArgError(m, fmt::format("first arg must be str or a tuple of str, not {}", c.TypeName()));
+    if (!c.is_string())
+      return ArgError(m,
+                      fmt::format("first arg must be str or a tuple of str, not {}", c.TypeName()));
     if (b > e || b > s.size()) continue;
     if (prefix ? view.substr(0, c.str().size()) == c.str()
-               : (view.size() >= c.str().size() && view.substr(view.size() - c.str().size()) == c.str())) {
+               : (view.size() >= c.str().size() &&
+                  view.substr(view.size() - c.str().size()) == c.str())) {
       return Value(true);
     }
   }
@@ -208,8 +223,8 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
     size_t start = 0;
     for (size_t i = 0; i < cps.size(); ++i) {
       const char32_t c = cps[i];
-      const bool brk = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E) || c == 0x85 ||
-                       c == 0x2028 || c == 0x2029;
+      const bool brk = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C ||
+                       (c >= 0x1C && c <= 0x1E) || c == 0x85 || c == 0x2028 || c == 0x2029;
       if (!brk) continue;
       size_t end = i + 1;
       if (c == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') end = i + 2;
@@ -253,7 +268,9 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
     ASSIGN_OR_RETURN(std::vector<Value> parts, Iterate(*items));
     std::string out;
     for (size_t i = 0; i < parts.size(); ++i) {
-      if (!parts[i].is_string()) return ArgError(m, fmt::format("sequence item {}: expected str instance, {} found", i, parts[i].TypeName()));
+      if (!parts[i].is_string())
+        return ArgError(m, fmt::format("sequence item {}: expected str instance, {} found", i,
+                                       parts[i].TypeName()));
       if (i) out += s;
       out += parts[i].str();
     }
@@ -263,14 +280,17 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
     ASSIGN_OR_RETURN(std::string out, PyStrFormat(s, a));
     return Value(std::move(out));
   }
-  if (m == "isdigit" || m == "isnumeric" || m == "isdecimal") return Value(AllCodePoints(s, IsPyDigitCp));
+  if (m == "isdigit" || m == "isnumeric" || m == "isdecimal")
+    return Value(AllCodePoints(s, IsPyDigitCp));
   if (m == "isalpha") return Value(AllCodePoints(s, IsPyAlphaCp));
-  if (m == "isalnum") return Value(AllCodePoints(s, [](char32_t c) { return IsPyAlphaCp(c) || IsPyDigitCp(c); }));
+  if (m == "isalnum")
+    return Value(AllCodePoints(s, [](char32_t c) { return IsPyAlphaCp(c) || IsPyDigitCp(c); }));
   if (m == "isspace") return Value(AllCodePoints(s, IsPySpace));
   if (m == "isupper" || m == "islower") {
     bool cased = false;
     for (char32_t c : DecodeUtf8(s)) {
-      if ((m == "isupper" && IsPyLowerCp(c)) || (m == "islower" && IsPyUpperCp(c))) return Value(false);
+      if ((m == "isupper" && IsPyLowerCp(c)) || (m == "islower" && IsPyUpperCp(c)))
+        return Value(false);
       cased = cased || IsPyLowerCp(c) || IsPyUpperCp(c);
     }
     return Value(cased);
@@ -291,7 +311,8 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
     if (m == "ljust") return Value(s + rep(pad));
     if (m == "rjust") return Value(rep(pad) + s);
     if (m == "zfill") {
-      if (!s.empty() && (s[0] == '-' || s[0] == '+')) return Value(s.substr(0, 1) + rep(pad) + s.substr(1));
+      if (!s.empty() && (s[0] == '-' || s[0] == '+'))
+        return Value(s.substr(0, 1) + rep(pad) + s.substr(1));
       return Value(rep(pad) + s);
     }
     const int64_t left = pad / 2 + (pad & width & 1);
@@ -309,7 +330,8 @@ StatusOr<Value> CallStringMethod(const std::string& s, const std::string& m, con
   }
   if (m == "removeprefix" || m == "removesuffix") {
     ASSIGN_OR_RETURN(std::string affix, ReqString(a, 0, "affix", m));
-    if (m == "removeprefix" && s.compare(0, affix.size(), affix) == 0) return Value(s.substr(affix.size()));
+    if (m == "removeprefix" && s.compare(0, affix.size(), affix) == 0)
+      return Value(s.substr(affix.size()));
     if (m == "removesuffix" && !affix.empty() && s.size() >= affix.size() &&
         s.compare(s.size() - affix.size(), affix.size(), affix) == 0) {
       return Value(s.substr(0, s.size() - affix.size()));
@@ -363,27 +385,33 @@ bool OneOf(const std::string& name, std::initializer_list<std::string_view> name
 }
 
 Value Unsafe(const Value& obj, const std::string& name) {
-  return Value::Undefined(fmt::format("access to attribute '{}' of '{}' object is unsafe", name, obj.TypeName()));
+  return Value::Undefined(
+      fmt::format("access to attribute '{}' of '{}' object is unsafe", name, obj.TypeName()));
 }
 
 }  // namespace
 
 std::optional<Value> BoundMethod(const Value& obj, const std::string& name) {
   if (obj.is_string()) {
-    if (!OneOf(name, {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "upper",
-                      "lower", "casefold", "title", "capitalize", "replace", "find", "rfind", "index", "rindex",
-                      "count", "join", "format", "isdigit", "isnumeric", "isdecimal", "isalpha", "isalnum",
-                      "isspace", "isupper", "islower", "ljust", "rjust", "center", "zfill", "partition",
-                      "rpartition", "removeprefix", "removesuffix"})) {
+    if (!OneOf(name,
+               {"strip",       "lstrip",   "rstrip",  "split",     "rsplit",     "splitlines",
+                "startswith",  "endswith", "upper",   "lower",     "casefold",   "title",
+                "capitalize",  "replace",  "find",    "rfind",     "index",      "rindex",
+                "count",       "join",     "format",  "isdigit",   "isnumeric",  "isdecimal",
+                "isalpha",     "isalnum",  "isspace", "isupper",   "islower",    "ljust",
+                "rjust",       "center",   "zfill",   "partition", "rpartition", "removeprefix",
+                "removesuffix"})) {
       return std::nullopt;
     }
     const std::string s = obj.str();
-    return Value::Callable("str." + name, [s, name](const CallArgs& a) { return CallStringMethod(s, name, a); });
+    return Value::Callable("str." + name,
+                           [s, name](const CallArgs& a) { return CallStringMethod(s, name, a); });
   }
   if (obj.is_mapping()) {
     if (OneOf(name, {"pop", "popitem", "setdefault", "update", "clear"})) return Unsafe(obj, name);
     if (!OneOf(name, {"get", "items", "keys", "values", "copy"})) return std::nullopt;
-    return Value::Callable("dict." + name, [obj, name](const CallArgs& a) { return CallDictMethod(obj, name, a); });
+    return Value::Callable("dict." + name,
+                           [obj, name](const CallArgs& a) { return CallDictMethod(obj, name, a); });
   }
   if (obj.is_list()) {
     if (OneOf(name, {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"})) {

@@ -1,10 +1,10 @@
 #include "jinja/ops.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "jinja/methods.h"
 #include "jinja/text.h"
@@ -15,7 +15,9 @@ namespace {
 Status TypeError(std::string msg) { return FailedPrecondition(std::move(msg)); }
 
 // jinja2's object_type_repr: "None" or "<type> object".
-std::string ObjectTypeRepr(const Value& v) { return v.is_none() ? "None" : v.TypeName() + " object"; }
+std::string ObjectTypeRepr(const Value& v) {
+  return v.is_none() ? "None" : v.TypeName() + " object";
+}
 
 Value MissingAttribute(const Value& obj, const std::string& name) {
   return Value::Undefined(fmt::format("'{}' has no attribute '{}'", ObjectTypeRepr(obj), name));
@@ -31,24 +33,28 @@ bool IsIntLike(const Value& v) { return v.is_int() || v.is_bool(); }
 StatusOr<Value> Repeat(const Value& seq, int64_t n) {
   if (n < 0) n = 0;
   if (seq.is_string()) {
-    if (n > 0 && seq.str().size() > kMaxValueSize / static_cast<size_t>(n)) return TypeError("string repetition too large");
+    if (n > 0 && seq.str().size() > kMaxValueSize / static_cast<size_t>(n))
+      return TypeError("string repetition too large");
     std::string out;
     out.reserve(seq.str().size() * static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) out += seq.str();
     return Value(std::move(out));
   }
-  if (n > 0 && seq.items().size() > kMaxValueSize / 16 / static_cast<size_t>(n)) return TypeError("list repetition too large");
+  if (n > 0 && seq.items().size() > kMaxValueSize / 16 / static_cast<size_t>(n))
+    return TypeError("list repetition too large");
   std::vector<Value> out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.items().begin(), seq.items().end());
   return Value::List(std::move(out), seq.is_tuple());
 }
 
 Status OperandError(std::string_view op, const Value& a, const Value& b) {
-  if (op == "+" && a.is_string()) return TypeError(fmt::format("can only concatenate str (not \"{}\") to str", b.TypeName()));
+  if (op == "+" && a.is_string())
+    return TypeError(fmt::format("can only concatenate str (not \"{}\") to str", b.TypeName()));
   if (op == "+" && a.is_list() && !a.is_tuple()) {
     return TypeError(fmt::format("can only concatenate list (not \"{}\") to list", b.TypeName()));
   }
-  return TypeError(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, a.TypeName(), b.TypeName()));
+  return TypeError(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op,
+                               a.TypeName(), b.TypeName()));
 }
 
 StatusOr<Value> IntArith(std::string_view op, int64_t x, int64_t y) {
@@ -62,7 +68,8 @@ StatusOr<Value> IntArith(std::string_view op, int64_t x, int64_t y) {
     overflow = __builtin_mul_overflow(x, y, &r);
   } else if (op == "//" || op == "%") {
     if (y == 0) return TypeError("integer division or modulo by zero");
-    if (x == INT64_MIN && y == -1) return Unimplemented("integer overflow (values beyond 64 bits are not supported)");
+    if (x == INT64_MIN && y == -1)
+      return Unimplemented("integer overflow (values beyond 64 bits are not supported)");
     int64_t q = x / y, m = x % y;
     if (m != 0 && ((m < 0) != (y < 0))) {
       q -= 1;
@@ -124,7 +131,8 @@ StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b) {
   if (b.is_undefined()) return UndefinedError(b);
   if (a.is_number() && b.is_number()) {
     if (op == "/" && b.as_double() == 0) {
-      return TypeError(a.is_float() || b.is_float() ? "float division by zero" : "division by zero");
+      return TypeError(a.is_float() || b.is_float() ? "float division by zero"
+                                                    : "division by zero");
     }
     if (op == "/") return FloatArith(op, a.as_double(), b.as_double());
     if (a.is_float() || b.is_float()) return FloatArith(op, a.as_double(), b.as_double());
@@ -152,10 +160,12 @@ StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b) {
 
 StatusOr<Value> UnaryOp(std::string_view op, const Value& a) {
   if (a.is_undefined()) return UndefinedError(a);
-  if (!a.is_number()) return TypeError(fmt::format("bad operand type for unary {}: '{}'", op, a.TypeName()));
+  if (!a.is_number())
+    return TypeError(fmt::format("bad operand type for unary {}: '{}'", op, a.TypeName()));
   if (op == "+") return a.is_bool() ? Value(a.as_int()) : a;
   if (a.is_float()) return Value(-a.as_double());
-  if (a.as_int() == INT64_MIN) return Unimplemented("integer overflow (values beyond 64 bits are not supported)");
+  if (a.as_int() == INT64_MIN)
+    return Unimplemented("integer overflow (values beyond 64 bits are not supported)");
   return Value(-a.as_int());
 }
 
@@ -188,7 +198,8 @@ StatusOr<bool> Contains(const Value& container, const Value& item) {
       return false;
     case Value::Kind::kString:
       if (!item.is_string()) {
-        return TypeError(fmt::format("'in <string>' requires string as left operand, not {}", item.TypeName()));
+        return TypeError(
+            fmt::format("'in <string>' requires string as left operand, not {}", item.TypeName()));
       }
       return container.str().find(item.str()) != std::string::npos;
     case Value::Kind::kList:
@@ -208,7 +219,8 @@ StatusOr<bool> Contains(const Value& container, const Value& item) {
 StatusOr<Value> GetAttribute(const Value& obj, const std::string& name) {
   if (obj.is_undefined()) return UndefinedError(obj);
   if (!name.empty() && name[0] == '_') {
-    return Value::Undefined(fmt::format("access to attribute '{}' of '{}' object is unsafe", name, obj.TypeName()));
+    return Value::Undefined(
+        fmt::format("access to attribute '{}' of '{}' object is unsafe", name, obj.TypeName()));
   }
   if (obj.is_namespace()) {
     if (const Value* v = obj.dict().Find(std::string_view(name))) return *v;
@@ -245,7 +257,8 @@ StatusOr<Value> GetItem(const Value& obj, const Value& key) {
   return MissingElement(obj, key);
 }
 
-StatusOr<Value> Slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
+StatusOr<Value> Slice(const Value& obj, const Value& start_v, const Value& stop_v,
+                      const Value& step_v) {
   if (obj.is_undefined()) return UndefinedError(obj);
   for (const Value* v : {&start_v, &stop_v, &step_v}) {
     if (!v->is_none() && !v->is_undefined() && !IsIntLike(*v)) {
@@ -296,7 +309,8 @@ std::optional<double> PyFloatFromString(std::string s) {
   s = PyStrip(s, std::nullopt, true, true);
   std::string clean;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '_' && i > 0 && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
+    if (s[i] == '_' && i > 0 && i + 1 < s.size() &&
+        std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
         std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
       continue;
     }
@@ -316,12 +330,14 @@ std::optional<int64_t> PyIntFromString(std::string s, int64_t base) {
   size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
   const auto prefix = [&](char p) {
-    return i + 1 < s.size() && s[i] == '0' && std::tolower(static_cast<unsigned char>(s[i + 1])) == p;
+    return i + 1 < s.size() && s[i] == '0' &&
+           std::tolower(static_cast<unsigned char>(s[i + 1])) == p;
   };
   if (base == 0) {
     base = prefix('x') ? 16 : prefix('o') ? 8 : prefix('b') ? 2 : 10;
     if (base != 10) i += 2;
-  } else if ((base == 16 && prefix('x')) || (base == 8 && prefix('o')) || (base == 2 && prefix('b'))) {
+  } else if ((base == 16 && prefix('x')) || (base == 8 && prefix('o')) ||
+             (base == 2 && prefix('b'))) {
     i += 2;
     if (i < s.size() && s[i] == '_') ++i;
   }
@@ -334,9 +350,12 @@ std::optional<int64_t> PyIntFromString(std::string s, int64_t base) {
       prev_digit = false;
       continue;
     }
-    const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c >= 'a' && c <= 'z') ? c - 'a' + 10 : 99;
+    const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                  : (c >= 'a' && c <= 'z')                    ? c - 'a' + 10
+                                                              : 99;
     if (d >= base) return std::nullopt;
-    if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v)) return std::nullopt;
+    if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
+      return std::nullopt;
     prev_digit = true;
   }
   if (!prev_digit) return std::nullopt;
@@ -409,14 +428,18 @@ StatusOr<std::string> PercentFormat(std::string_view f, const Value& args) {
     const Value* arg = nullptr;
     if (f[i] == '(') {
       const size_t close = f.find(')', i);
-      if (close == std::string_view::npos || !args.is_mapping()) return TypeError("format requires a mapping");
+      if (close == std::string_view::npos || !args.is_mapping())
+        return TypeError("format requires a mapping");
       arg = args.dict().Find(f.substr(i + 1, close - i - 1));
-      if (arg == nullptr) return TypeError(fmt::format("KeyError: '{}'", f.substr(i + 1, close - i - 1)));
+      if (arg == nullptr)
+        return TypeError(fmt::format("KeyError: '{}'", f.substr(i + 1, close - i - 1)));
       i = close + 1;
     }
     std::string spec = "%";
-    while (i < f.size() && std::string_view("-+ 0#").find(f[i]) != std::string_view::npos) spec.push_back(f[i++]);
-    while (i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.')) spec.push_back(f[i++]);
+    while (i < f.size() && std::string_view("-+ 0#").find(f[i]) != std::string_view::npos)
+      spec.push_back(f[i++]);
+    while (i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.'))
+      spec.push_back(f[i++]);
     if (i >= f.size()) return TypeError("incomplete format");
     const char conv = f[i];
     if (conv == '%') {
@@ -433,19 +456,31 @@ StatusOr<std::string> PercentFormat(std::string_view f, const Value& args) {
       case 'r': {
         std::u32string s = DecodeUtf8(conv == 's' ? arg->ToString() : arg->Repr());
         const size_t dot = spec.find('.');
-        const std::string width_text = spec.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
+        const std::string width_text =
+            spec.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
         size_t width = 0;
         for (char c : width_text) {
-          if (std::isdigit(static_cast<unsigned char>(c)) && width < (1 << 20)) width = width * 10 + static_cast<size_t>(c - '0');
+          if (std::isdigit(static_cast<unsigned char>(c)) && width < (1 << 20))
+            width = width * 10 + static_cast<size_t>(c - '0');
         }
-        if (dot != std::string::npos) s = s.substr(0, static_cast<size_t>(std::atoi(spec.c_str() + dot + 1)));
+        if (dot != std::string::npos)
+          s = s.substr(0, static_cast<size_t>(std::atoi(spec.c_str() + dot + 1)));
         const std::string pad = s.size() < width ? std::string(width - s.size(), ' ') : "";
-        out += width_text.find('-') != std::string::npos ? EncodeUtf8(s) + pad : pad + EncodeUtf8(s);
+        out +=
+            width_text.find('-') != std::string::npos ? EncodeUtf8(s) + pad : pad + EncodeUtf8(s);
         break;
       }
-      case 'd': case 'i': case 'x': case 'X': case 'o': case 'c': {
-        if (!arg->is_number()) return TypeError(fmt::format("%{} format: a real number is required, not {}", conv, arg->TypeName()));
-        const long long v = arg->is_float() ? static_cast<long long>(arg->as_double()) : arg->as_int();
+      case 'd':
+      case 'i':
+      case 'x':
+      case 'X':
+      case 'o':
+      case 'c': {
+        if (!arg->is_number())
+          return TypeError(
+              fmt::format("%{} format: a real number is required, not {}", conv, arg->TypeName()));
+        const long long v =
+            arg->is_float() ? static_cast<long long>(arg->as_double()) : arg->as_int();
         if (conv == 'c') {
           std::string ch;
           AppendUtf8(ch, static_cast<char32_t>(v));
@@ -456,8 +491,14 @@ StatusOr<std::string> PercentFormat(std::string_view f, const Value& args) {
         out += buf;
         break;
       }
-      case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
-        if (!arg->is_number()) return TypeError(fmt::format("must be real number, not {}", arg->TypeName()));
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G':
+        if (!arg->is_number())
+          return TypeError(fmt::format("must be real number, not {}", arg->TypeName()));
         std::snprintf(buf, sizeof(buf), (spec + conv).c_str(), arg->as_double());
         out += buf;
         break;
@@ -465,7 +506,8 @@ StatusOr<std::string> PercentFormat(std::string_view f, const Value& args) {
         return Unimplemented(fmt::format("unsupported format character '{}'", conv));
     }
   }
-  if (next < positional.size() && args.is_tuple()) return TypeError("not all arguments converted during string formatting");
+  if (next < positional.size() && args.is_tuple())
+    return TypeError("not all arguments converted during string formatting");
   return out;
 }
 

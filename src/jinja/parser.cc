@@ -11,17 +11,27 @@ namespace {
 
 std::string Describe(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kData: return "template data";
-    case TokenKind::kVariableBegin: return "'{{'";
-    case TokenKind::kVariableEnd: return "'}}'";
-    case TokenKind::kBlockBegin: return "'{%'";
-    case TokenKind::kBlockEnd: return "'%}'";
-    case TokenKind::kName: return "'" + t.text + "'";
-    case TokenKind::kString: return "string literal";
+    case TokenKind::kData:
+      return "template data";
+    case TokenKind::kVariableBegin:
+      return "'{{'";
+    case TokenKind::kVariableEnd:
+      return "'}}'";
+    case TokenKind::kBlockBegin:
+      return "'{%'";
+    case TokenKind::kBlockEnd:
+      return "'%}'";
+    case TokenKind::kName:
+      return "'" + t.text + "'";
+    case TokenKind::kString:
+      return "string literal";
     case TokenKind::kInteger:
-    case TokenKind::kFloat: return "number '" + t.text + "'";
-    case TokenKind::kOperator: return "'" + t.text + "'";
-    case TokenKind::kEof: return "end of template";
+    case TokenKind::kFloat:
+      return "number '" + t.text + "'";
+    case TokenKind::kOperator:
+      return "'" + t.text + "'";
+    case TokenKind::kEof:
+      return "end of template";
   }
   return "token";
 }
@@ -92,8 +102,8 @@ StatusOr<Body> Parser::ParseAll() { return Subparse({}, "", 0); }
 
 // Parses template data and tags until a block tag whose first name is in `end_names` (left as
 // the current token), or the end of the template when `end_names` is empty.
-StatusOr<Body> Parser::Subparse(std::initializer_list<std::string_view> end_names, std::string_view tag,
-                                int tag_line) {
+StatusOr<Body> Parser::Subparse(std::initializer_list<std::string_view> end_names,
+                                std::string_view tag, int tag_line) {
   NestingGuard guard(*this);
   if (!guard.ok()) return Error("blocks nested too deeply");
   Body body;
@@ -125,16 +135,17 @@ StatusOr<Body> Parser::Subparse(std::initializer_list<std::string_view> end_name
   }
   if (end_names.size() > 0) {
     std::string names;
-    for (std::string_view n : end_names) names += (names.empty() ? "'" : " or '") + std::string(n) + "'";
-    return Error(fmt::format("unexpected end of template: the '{}' tag opened on line {} needs {}", tag, tag_line,
-                             names));
+    for (std::string_view n : end_names)
+      names += (names.empty() ? "'" : " or '") + std::string(n) + "'";
+    return Error(fmt::format("unexpected end of template: the '{}' tag opened on line {} needs {}",
+                             tag, tag_line, names));
   }
   return body;
 }
 
 // After a statement's header: `%}`, then the body up to one of `end_names`.
-StatusOr<Body> Parser::ParseStatements(std::initializer_list<std::string_view> end_names, bool drop_needle,
-                                       std::string_view tag, int tag_line) {
+StatusOr<Body> Parser::ParseStatements(std::initializer_list<std::string_view> end_names,
+                                       bool drop_needle, std::string_view tag, int tag_line) {
   SkipOp(":");
   RETURN_IF_ERROR(ExpectKind(TokenKind::kBlockEnd, "end of statement '%}'"));
   ASSIGN_OR_RETURN(Body body, Subparse(end_names, tag, tag_line));
@@ -176,7 +187,8 @@ StatusOr<StmtPtr> Parser::ParseStatement() {
     s->kind = tag == "break" ? Stmt::Kind::kBreak : Stmt::Kind::kContinue;
     return s;
   }
-  if (tag == "generation") {  // Hugging Face's AssistantTracker extension: renders its body in place
+  if (tag ==
+      "generation") {  // Hugging Face's AssistantTracker extension: renders its body in place
     Next();
     s->kind = Stmt::Kind::kScope;
     ASSIGN_OR_RETURN(s->body, ParseStatements({"endgeneration"}, true, tag, line));
@@ -184,8 +196,9 @@ StatusOr<StmtPtr> Parser::ParseStatement() {
   }
   if (tag == "block" || tag == "extends" || tag == "include" || tag == "import" || tag == "from" ||
       tag == "autoescape" || tag == "trans") {
-    return TemplateError(StatusCode::kUnimplemented, name_, line,
-                         fmt::format("unsupported tag '{}' (chat templates are rendered standalone)", tag));
+    return TemplateError(
+        StatusCode::kUnimplemented, name_, line,
+        fmt::format("unsupported tag '{}' (chat templates are rendered standalone)", tag));
   }
   return Error(fmt::format("unknown tag '{}'", tag));
 }
@@ -201,7 +214,8 @@ StatusOr<StmtPtr> Parser::ParseFor(StmtPtr s) {
     ASSIGN_OR_RETURN(s->condition, ParseExpression(true));
   }
   if (IsName(Cur(), "recursive")) {
-    return TemplateError(StatusCode::kUnimplemented, name_, Cur().line, "unsupported construct: recursive for loops");
+    return TemplateError(StatusCode::kUnimplemented, name_, Cur().line,
+                         "unsupported construct: recursive for loops");
   }
   ++loop_depth_;
   auto body = ParseStatements({"endfor", "else"}, false, "for", line);
@@ -312,7 +326,8 @@ StatusOr<StmtPtr> Parser::ParseCallBlock(StmtPtr s) {
   s->kind = Stmt::Kind::kCallBlock;
   if (IsOp(Cur(), "(")) RETURN_IF_ERROR(ParseSignature(*s));
   ASSIGN_OR_RETURN(s->expr, ParseExpression(true));
-  if (s->expr->kind != Expr::Kind::kCall) return Error("syntax error: expected a call after 'call'");
+  if (s->expr->kind != Expr::Kind::kCall)
+    return Error("syntax error: expected a call after 'call'");
   const int saved = loop_depth_;
   loop_depth_ = 0;
   auto body = ParseStatements({"endcall"}, true, "call", s->line);

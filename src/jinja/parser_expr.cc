@@ -1,7 +1,7 @@
 // Expression parsing, in jinja2's precedence order (see parser.h).
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "jinja/parser_internal.h"
 
@@ -20,7 +20,9 @@ Status Parser::Deepen(Expr& e) const {
 
 bool Parser::IsTupleEnd(std::initializer_list<std::string_view> extra_end) const {
   const Token& c = Cur();
-  if (c.kind == TokenKind::kVariableEnd || c.kind == TokenKind::kBlockEnd || c.kind == TokenKind::kEof) return true;
+  if (c.kind == TokenKind::kVariableEnd || c.kind == TokenKind::kBlockEnd ||
+      c.kind == TokenKind::kEof)
+    return true;
   if (IsOp(c, ")")) return true;
   for (std::string_view n : extra_end) {
     if (IsName(c, n)) return true;
@@ -31,7 +33,8 @@ bool Parser::IsTupleEnd(std::initializer_list<std::string_view> extra_end) const
 // Comma-separated expressions: a tuple when there is a comma (or empty parentheses), else the
 // single expression. `simplified` parses only primaries (assignment targets).
 StatusOr<ExprPtr> Parser::ParseTuple(bool simplified, bool with_condexpr,
-                                     std::initializer_list<std::string_view> extra_end, bool explicit_parentheses) {
+                                     std::initializer_list<std::string_view> extra_end,
+                                     bool explicit_parentheses) {
   const int line = Cur().line;
   std::vector<ExprPtr> args;
   bool is_tuple = false;
@@ -124,8 +127,8 @@ StatusOr<ExprPtr> Parser::ParseCompare() {
   while (true) {
     const Token& c = Cur();
     std::string op;
-    if (c.kind == TokenKind::kOperator &&
-        (c.text == "==" || c.text == "!=" || c.text == "<" || c.text == "<=" || c.text == ">" || c.text == ">=")) {
+    if (c.kind == TokenKind::kOperator && (c.text == "==" || c.text == "!=" || c.text == "<" ||
+                                           c.text == "<=" || c.text == ">" || c.text == ">=")) {
       op = c.text;
       Next();
     } else if (IsName(c, "in")) {
@@ -356,9 +359,11 @@ StatusOr<ExprPtr> Parser::ParseSubscript(ExprPtr node) {
     args[0]->children[0] = std::move(node);
     return std::move(args[0]);
   }
-  for (const ExprPtr& a : args) {  // x[1:2, 3]: a slice inside a tuple (numpy style) has no object to slice
+  for (const ExprPtr& a :
+       args) {  // x[1:2, 3]: a slice inside a tuple (numpy style) has no object to slice
     if (a->kind == Expr::Kind::kSlice) {
-      return TemplateError(StatusCode::kUnimplemented, name_, line, "unsupported construct: a slice inside a tuple subscript");
+      return TemplateError(StatusCode::kUnimplemented, name_, line,
+                           "unsupported construct: a slice inside a tuple subscript");
     }
   }
   auto item = MakeExpr(Expr::Kind::kGetItem, line);
@@ -425,7 +430,8 @@ Status Parser::ParseCallArgs(Expr& call) {
       ASSIGN_OR_RETURN(ExprPtr value, ParseExpression(true));
       call.kwargs.emplace_back(std::move(key), std::move(value));
     } else {
-      if (!call.kwargs.empty()) return Error("syntax error: positional argument follows keyword argument");
+      if (!call.kwargs.empty())
+        return Error("syntax error: positional argument follows keyword argument");
       ASSIGN_OR_RETURN(ExprPtr value, ParseExpression(true));
       call.children.push_back(std::move(value));
     }
@@ -468,8 +474,9 @@ StatusOr<ExprPtr> Parser::ParseTest(ExprPtr input) {
   const Token& c = Cur();
   if (IsOp(c, "(")) {
     RETURN_IF_ERROR(ParseCallArgs(*t));
-  } else if ((c.kind == TokenKind::kName || c.kind == TokenKind::kString || c.kind == TokenKind::kInteger ||
-              c.kind == TokenKind::kFloat || IsOp(c, "[") || IsOp(c, "{")) &&
+  } else if ((c.kind == TokenKind::kName || c.kind == TokenKind::kString ||
+              c.kind == TokenKind::kInteger || c.kind == TokenKind::kFloat || IsOp(c, "[") ||
+              IsOp(c, "{")) &&
              !IsName(c, "else") && !IsName(c, "or") && !IsName(c, "and")) {
     if (IsName(c, "is")) return Error("syntax error: you cannot chain multiple tests with 'is'");
     ASSIGN_OR_RETURN(ExprPtr arg, ParsePrimary());

@@ -26,8 +26,12 @@ class Parser {
   void Next() {
     if (pos_ + 1 < t_.size()) ++pos_;
   }
-  static bool IsOp(const Token& t, std::string_view op) { return t.kind == TokenKind::kOperator && t.text == op; }
-  static bool IsName(const Token& t, std::string_view n) { return t.kind == TokenKind::kName && t.text == n; }
+  static bool IsOp(const Token& t, std::string_view op) {
+    return t.kind == TokenKind::kOperator && t.text == op;
+  }
+  static bool IsName(const Token& t, std::string_view n) {
+    return t.kind == TokenKind::kName && t.text == n;
+  }
   bool SkipOp(std::string_view op);
   bool SkipName(std::string_view n);
   Status Error(std::string_view msg, int line = -1) const;
@@ -37,9 +41,10 @@ class Parser {
   StatusOr<std::string> ExpectName();
 
   // ---- statements (parser.cc) -----------------------------------------------------------------
-  StatusOr<Body> Subparse(std::initializer_list<std::string_view> end_names, std::string_view tag, int tag_line);
-  StatusOr<Body> ParseStatements(std::initializer_list<std::string_view> end_names, bool drop_needle,
-                                 std::string_view tag, int tag_line);
+  StatusOr<Body> Subparse(std::initializer_list<std::string_view> end_names, std::string_view tag,
+                          int tag_line);
+  StatusOr<Body> ParseStatements(std::initializer_list<std::string_view> end_names,
+                                 bool drop_needle, std::string_view tag, int tag_line);
   StatusOr<StmtPtr> ParseStatement();
   StatusOr<StmtPtr> ParseFor(StmtPtr s);
   StatusOr<StmtPtr> ParseIf(StmtPtr s);
@@ -55,7 +60,8 @@ class Parser {
   // (long operator/filter/attribute chains build left-deep trees without recursing).
   Status Deepen(Expr& e) const;
   bool IsTupleEnd(std::initializer_list<std::string_view> extra_end) const;
-  StatusOr<ExprPtr> ParseTuple(bool simplified, bool with_condexpr, std::initializer_list<std::string_view> extra_end,
+  StatusOr<ExprPtr> ParseTuple(bool simplified, bool with_condexpr,
+                               std::initializer_list<std::string_view> extra_end,
                                bool explicit_parentheses);
   StatusOr<ExprPtr> ParseExpression(bool with_condexpr);
   StatusOr<ExprPtr> ParseOr();
@@ -81,7 +87,8 @@ class Parser {
   const std::string& name_;
   size_t pos_ = 0;
   int loop_depth_ = 0;  // break/continue are only valid inside a loop body
-  int nesting_ = 0;     // recursion depth of the parser, bounded so hostile input cannot overflow the stack
+  int nesting_ =
+      0;  // recursion depth of the parser, bounded so hostile input cannot overflow the stack
 
   friend class NestingGuard;
 };

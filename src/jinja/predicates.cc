@@ -1,7 +1,7 @@
 // Jinja tests (`x is name`), see filters.h for the list.
-#include <unordered_map>
-
 #include <fmt/format.h>
+
+#include <unordered_map>
 
 #include "jinja/filters.h"
 #include "jinja/ops.h"
@@ -84,18 +84,53 @@ StatusOr<bool> TDivisibleBy(const Value& v, const CallArgs& a) {
   ASSIGN_OR_RETURN(Value n, Arg(a, "divisibleby"));
   return Modulo(v, n, 0);
 }
-StatusOr<bool> TFilter(const Value& v, const CallArgs&) { return v.is_string() && IsKnownFilter(v.str()); }
-StatusOr<bool> TTest(const Value& v, const CallArgs&) { return v.is_string() && IsKnownTest(v.str()); }
+StatusOr<bool> TFilter(const Value& v, const CallArgs&) {
+  return v.is_string() && IsKnownFilter(v.str());
+}
+StatusOr<bool> TTest(const Value& v, const CallArgs&) {
+  return v.is_string() && IsKnownTest(v.str());
+}
 
 const std::unordered_map<std::string, TestFn>& Tests() {
   static const auto* tests = new std::unordered_map<std::string, TestFn>{
-      {"boolean", TBoolean}, {"callable", TCallable}, {"defined", TDefined}, {"divisibleby", TDivisibleBy},
-      {"eq", TEq}, {"equalto", TEq}, {"==", TEq}, {"escaped", TEscaped}, {"even", TEven}, {"false", TFalse},
-      {"filter", TFilter}, {"float", TFloat}, {"ge", TGe}, {">=", TGe}, {"gt", TGt}, {">", TGt},
-      {"greaterthan", TGt}, {"in", TIn}, {"integer", TInteger}, {"iterable", TIterable}, {"le", TLe},
-      {"<=", TLe}, {"lower", TLower}, {"lt", TLt}, {"<", TLt}, {"lessthan", TLt}, {"mapping", TMapping},
-      {"ne", TNe}, {"!=", TNe}, {"none", TNone}, {"number", TNumber}, {"odd", TOdd}, {"sameas", TSameAs},
-      {"sequence", TSequence}, {"string", TString}, {"test", TTest}, {"true", TTrue}, {"undefined", TUndefined},
+      {"boolean", TBoolean},
+      {"callable", TCallable},
+      {"defined", TDefined},
+      {"divisibleby", TDivisibleBy},
+      {"eq", TEq},
+      {"equalto", TEq},
+      {"==", TEq},
+      {"escaped", TEscaped},
+      {"even", TEven},
+      {"false", TFalse},
+      {"filter", TFilter},
+      {"float", TFloat},
+      {"ge", TGe},
+      {">=", TGe},
+      {"gt", TGt},
+      {">", TGt},
+      {"greaterthan", TGt},
+      {"in", TIn},
+      {"integer", TInteger},
+      {"iterable", TIterable},
+      {"le", TLe},
+      {"<=", TLe},
+      {"lower", TLower},
+      {"lt", TLt},
+      {"<", TLt},
+      {"lessthan", TLt},
+      {"mapping", TMapping},
+      {"ne", TNe},
+      {"!=", TNe},
+      {"none", TNone},
+      {"number", TNumber},
+      {"odd", TOdd},
+      {"sameas", TSameAs},
+      {"sequence", TSequence},
+      {"string", TString},
+      {"test", TTest},
+      {"true", TTrue},
+      {"undefined", TUndefined},
       {"upper", TUpper},
   };
   return *tests;

@@ -1,10 +1,10 @@
 // Python's float repr and json.dumps, as Hugging Face's `tojson` filter produces them.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "jinja/text.h"
 #include "jinja/value.h"
@@ -16,7 +16,8 @@ std::string PyFloatRepr(double v) {
   if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  const std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));  // "-d.ddde+XX", shortest digits
+  const std::string_view sci(buf,
+                             static_cast<size_t>(res.ptr - buf));  // "-d.ddde+XX", shortest digits
   std::string out;
   size_t i = 0;
   if (sci[0] == '-') {
@@ -39,7 +40,8 @@ std::string PyFloatRepr(double v) {
   } else if (static_cast<size_t>(decpt) >= digits.size()) {
     out += digits + std::string(static_cast<size_t>(decpt) - digits.size(), '0') + ".0";
   } else {
-    out += digits.substr(0, static_cast<size_t>(decpt)) + "." + digits.substr(static_cast<size_t>(decpt));
+    out += digits.substr(0, static_cast<size_t>(decpt)) + "." +
+           digits.substr(static_cast<size_t>(decpt));
   }
   return out;
 }
@@ -160,12 +162,14 @@ class JsonWriter {
           } else if (k.is_none()) {
             key = "null";
           } else {
-            return FailedPrecondition("tojson: keys must be str, int, float, bool or None, not " + k.TypeName());
+            return FailedPrecondition("tojson: keys must be str, int, float, bool or None, not " +
+                                      k.TypeName());
           }
           entries.emplace_back(std::move(key), &val);
         }
         if (o_.sort_keys) {
-          std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+          std::stable_sort(entries.begin(), entries.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
         }
         out.push_back('{');
         for (size_t i = 0; i < entries.size(); ++i) {
@@ -180,7 +184,8 @@ class JsonWriter {
       default:
         break;
     }
-    return FailedPrecondition(fmt::format("tojson: Object of type {} is not JSON serializable", v.TypeName()));
+    return FailedPrecondition(
+        fmt::format("tojson: Object of type {} is not JSON serializable", v.TypeName()));
   }
 
  private:

@@ -1,8 +1,8 @@
 #include "jinja/text.h"
 
-#include "core/utf8.h"
-
 #include <cstdio>
+
+#include "core/utf8.h"
 
 namespace kvpress::jinja {
 namespace {
@@ -35,7 +35,8 @@ size_t ValidSequenceLength(std::string_view s, size_t i, char32_t* cp) {
     if ((b(k) & 0xC0) != 0x80) return 0;
     v = (v << 6) | (b(k) & 0x3F);
   }
-  if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (n == 4 && (v < 0x10000 || v > 0x10FFFF))) {
+  if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
+      (n == 4 && (v < 0x10000 || v > 0x10FFFF))) {
     return 0;
   }
   *cp = v;
@@ -140,16 +141,19 @@ size_t CodePointCount(std::string_view s) {
 }
 
 bool IsPySpace(char32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 bool IsPyPrintable(char32_t c) {
   if (c == ' ') return true;
   if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) return false;
   if (IsPySpace(c)) return false;  // Zs other than space, Zl, Zp
-  if ((c >= 0x600 && c <= 0x605) || c == 0x61C || c == 0x6DD || c == 0x70F || c == 0x180E) return false;
-  if ((c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F)) return false;
+  if ((c >= 0x600 && c <= 0x605) || c == 0x61C || c == 0x6DD || c == 0x70F || c == 0x180E)
+    return false;
+  if ((c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F))
+    return false;
   if (c >= 0xD800 && c <= 0xF8FF) return false;  // surrogates, private use
   if (c == 0xFEFF || (c >= 0xFFF0 && c <= 0xFFFB) || c == 0xFFFE || c == 0xFFFF) return false;
   if ((c >= 0xE0000 && c <= 0xE0FFF) || c >= 0xF0000) return false;  // tags, private use planes
@@ -191,14 +195,18 @@ std::string PyLower(std::string_view s) {
 bool IsPyUpperCp(char32_t c) { return LowerCp(c) != c; }
 bool IsPyLowerCp(char32_t c) { return UpperCp(c) != c || c == 0xDF; }
 bool IsPyAlphaCp(char32_t c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0x80 && (IsCased(c) || c == 0xAA || c == 0xBA));
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= 0x80 && (IsCased(c) || c == 0xAA || c == 0xBA));
 }
 bool IsPyDigitCp(char32_t c) { return c >= '0' && c <= '9'; }
 
-std::string PyStrip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right) {
+std::string PyStrip(std::string_view s, const std::optional<std::string>& chars, bool left,
+                    bool right) {
   const std::u32string cps = DecodeUtf8(s);
   const std::u32string set = chars ? DecodeUtf8(*chars) : std::u32string();
-  const auto strip = [&](char32_t c) { return chars ? set.find(c) != std::u32string::npos : IsPySpace(c); };
+  const auto strip = [&](char32_t c) {
+    return chars ? set.find(c) != std::u32string::npos : IsPySpace(c);
+  };
   size_t b = 0, e = cps.size();
   if (left) {
     while (b < e && strip(cps[b])) ++b;

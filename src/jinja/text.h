@@ -21,7 +21,8 @@ size_t CodePointCount(std::string_view s);
 
 // str.isspace() for one code point (Unicode White_Space plus the ASCII separators 0x1C..0x1F).
 bool IsPySpace(char32_t c);
-// str.isprintable() for one code point, used by repr(); approximate outside the BMP's common blocks.
+// str.isprintable() for one code point, used by repr(); approximate outside the BMP's common
+// blocks.
 bool IsPyPrintable(char32_t c);
 // Case mapping for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (other scripts unchanged).
 // ß upper-cases to "SS" as in Python.
@@ -29,11 +30,13 @@ std::string PyUpper(std::string_view s);
 std::string PyLower(std::string_view s);
 bool IsPyUpperCp(char32_t c);
 bool IsPyLowerCp(char32_t c);
-bool IsPyAlphaCp(char32_t c);  // letters of the scripts above, plus any code point >= 0x100 that has a case
+bool IsPyAlphaCp(
+    char32_t c);  // letters of the scripts above, plus any code point >= 0x100 that has a case
 bool IsPyDigitCp(char32_t c);  // ASCII digits only
 
 // str.strip/lstrip/rstrip: `chars` absent strips whitespace, otherwise any of its code points.
-std::string PyStrip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right);
+std::string PyStrip(std::string_view s, const std::optional<std::string>& chars, bool left,
+                    bool right);
 
 // repr(s): quoted with ' (or " when s contains ' but no "), escaping \\, the quote, \n \r \t and
 // non-printable code points as \xNN, \uNNNN or \UNNNNNNNN.

@@ -1,8 +1,8 @@
 #include "jinja/value.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "jinja/text.h"
 
@@ -53,7 +53,8 @@ Value Value::List(std::vector<Value> items, bool is_tuple) {
 
 Value Value::Dict(DictObject dict) {
   dict.depth = 1;
-  for (const auto& [k, val] : dict.items) dict.depth = std::max(dict.depth, 1 + std::max(k.depth(), val.depth()));
+  for (const auto& [k, val] : dict.items)
+    dict.depth = std::max(dict.depth, 1 + std::max(k.depth(), val.depth()));
   Value v;
   v.data_ = std::make_shared<DictObject>(std::move(dict));
   return v;
@@ -100,7 +101,8 @@ Value ValueFromJson(const Json& j, uint32_t depth) {
     case nlohmann::json::value_t::object: {
       DictObject d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(Value(it.key()), ValueFromJson(it.value(), depth + 1));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.items.emplace_back(Value(it.key()), ValueFromJson(it.value(), depth + 1));
       return Value::Dict(std::move(d));
     }
     default:
@@ -181,8 +183,7 @@ std::string Value::Repr() const {
       return PyFloatRepr(as_double());
     case Kind::kString:
       return PyStrRepr(str());
-    case Kind::kList:
-    {
+    case Kind::kList: {
       std::string out(1, is_tuple() ? '(' : '[');
       out += JoinRepr(items());
       out += is_tuple() ? (items().size() == 1 ? ",)" : ")") : "]";
@@ -276,15 +277,16 @@ StatusOr<bool> Value::Less(const Value& o) const {
     }
     return a.size() < b.size();
   }
-  return FailedPrecondition(
-      fmt::format("'<' not supported between instances of '{}' and '{}'", TypeName(), o.TypeName()));
+  return FailedPrecondition(fmt::format("'<' not supported between instances of '{}' and '{}'",
+                                        TypeName(), o.TypeName()));
 }
 
 bool Value::SameAs(const Value& o) const {
   if (kind() != o.kind()) return false;
   switch (kind()) {
     case Kind::kList:
-      return std::get<std::shared_ptr<ListObject>>(data_) == std::get<std::shared_ptr<ListObject>>(o.data_);
+      return std::get<std::shared_ptr<ListObject>>(data_) ==
+             std::get<std::shared_ptr<ListObject>>(o.data_);
     case Kind::kDict:
       return &dict() == &o.dict();
     case Kind::kFunction:

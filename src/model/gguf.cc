@@ -27,7 +27,8 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
     uint32_t n_dims = 0;
     RETURN_IF_ERROR(c.Read(n_dims, "a tensor rank"));
     if (n_dims == 0 || n_dims > 4) {
-      return DataLoss(fmt::format("{}: tensor '{}' has rank {} (1..4 allowed)", path, p.info.name, n_dims));
+      return DataLoss(
+          fmt::format("{}: tensor '{}' has rank {} (1..4 allowed)", path, p.info.name, n_dims));
     }
     std::vector<int64_t> ne(n_dims);
     uint64_t numel = 1;
@@ -35,7 +36,8 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
       uint64_t v = 0;
       RETURN_IF_ERROR(c.Read(v, "a tensor dimension"));
       if (v == 0 || v > (1ull << 40) || numel > (1ull << 50) / v) {
-        return DataLoss(fmt::format("{}: tensor '{}' has an invalid dimension {}", path, p.info.name, v));
+        return DataLoss(
+            fmt::format("{}: tensor '{}' has an invalid dimension {}", path, p.info.name, v));
       }
       numel *= v;
       ne[d] = static_cast<int64_t>(v);
@@ -52,9 +54,10 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
     }
     const uint64_t block = static_cast<uint64_t>(BlockElems(p.info.dtype));
     if (p.ne0 % block != 0) {
-      return DataLoss(fmt::format("{}: {} tensor '{}' has rows of {} values, not a whole number of "
-                                  "{}-value blocks",
-                                  path, DTypeName(p.info.dtype), p.info.name, p.ne0, block));
+      return DataLoss(
+          fmt::format("{}: {} tensor '{}' has rows of {} values, not a whole number of "
+                      "{}-value blocks",
+                      path, DTypeName(p.info.dtype), p.info.name, p.ne0, block));
     }
     p.info.nbytes = RowBytes(p.info.dtype, p.ne0) * (numel / p.ne0);
     RETURN_IF_ERROR(c.Read(p.offset, "a tensor offset"));
@@ -64,7 +67,8 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
   uint64_t align = 32;
   if (g.metadata.contains("general.alignment")) {
     const auto& a = g.metadata["general.alignment"];
-    if (!a.is_number_unsigned() || a.get<uint64_t>() == 0 || (a.get<uint64_t>() & (a.get<uint64_t>() - 1)) != 0) {
+    if (!a.is_number_unsigned() || a.get<uint64_t>() == 0 ||
+        (a.get<uint64_t>() & (a.get<uint64_t>() - 1)) != 0) {
       return DataLoss(path + ": general.alignment must be a power of two");
     }
     align = a.get<uint64_t>();
@@ -72,14 +76,15 @@ StatusOr<GgufFile> ReadGguf(const MappedFile& file, bool metadata_only) {
   g.data_start = (c.pos() + align - 1) / align * align;
   for (Pending& p : pending) {
     if (p.offset % align != 0) {
-      return DataLoss(fmt::format("{}: tensor '{}' offset {} is not aligned to {}", path, p.info.name,
-                                  p.offset, align));
+      return DataLoss(fmt::format("{}: tensor '{}' offset {} is not aligned to {}", path,
+                                  p.info.name, p.offset, align));
     }
     if (g.data_start > file.size() || p.offset > file.size() - g.data_start ||
         p.info.nbytes > file.size() - g.data_start - p.offset) {
-      return DataLoss(fmt::format("{}: tensor '{}' ({} bytes at offset {}) runs past the end of the "
-                                  "file ({} bytes): truncated?",
-                                  path, p.info.name, p.info.nbytes, p.offset, file.size()));
+      return DataLoss(
+          fmt::format("{}: tensor '{}' ({} bytes at offset {}) runs past the end of the "
+                      "file ({} bytes): truncated?",
+                      path, p.info.name, p.info.nbytes, p.offset, file.size()));
     }
     p.info.data = file.data() + g.data_start + p.offset;
     if (g.tensors.count(p.info.name)) {

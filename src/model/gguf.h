@@ -2,9 +2,8 @@
 // (gguf/gguf_reader.h) and the tensor infos, typed by ops/dtype.h.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/mapped_file.h"
 #include "model/tensor_set.h"

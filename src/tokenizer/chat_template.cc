@@ -1,13 +1,12 @@
 #include "tokenizer/chat_template.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 
-#include <fmt/format.h>
-
-#include "core/json_parse.h"
 #include "core/file_util.h"
+#include "core/json_parse.h"
 
 namespace kvpress {
 namespace {
@@ -27,7 +26,8 @@ std::string Basename(const std::string& path) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // *.jinja files of `dir`, sorted by name.
@@ -56,7 +56,8 @@ Status ReadConfig(const std::string& config_path, ChatTemplateConfig& out) {
     } else if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
       out.special_tokens[name] = (*it)["content"].get<std::string>();
     } else {
-      return DataLoss(fmt::format("{}: '{}' must be a string, null or an AddedToken object", config_path, name));
+      return DataLoss(fmt::format("{}: '{}' must be a string, null or an AddedToken object",
+                                  config_path, name));
     }
   }
   const auto ct = j.find("chat_template");
@@ -66,15 +67,21 @@ Status ReadConfig(const std::string& config_path, ChatTemplateConfig& out) {
     out.origins.push_back(config_path + " (chat_template)");
     return Status::Ok();
   }
-  if (!ct->is_array()) return DataLoss(config_path + ": 'chat_template' must be a string or a list of {name, template}");
+  if (!ct->is_array())
+    return DataLoss(config_path +
+                    ": 'chat_template' must be a string or a list of {name, template}");
   out.named = true;
   for (const auto& entry : *ct) {
-    if (!entry.is_object() || !entry.contains("name") || !entry.contains("template") || !entry["name"].is_string() ||
-        !entry["template"].is_string()) {
-      return DataLoss(config_path + ": each 'chat_template' list entry must be {\"name\": str, \"template\": str}");
+    if (!entry.is_object() || !entry.contains("name") || !entry.contains("template") ||
+        !entry["name"].is_string() || !entry["template"].is_string()) {
+      return DataLoss(
+          config_path +
+          ": each 'chat_template' list entry must be {\"name\": str, \"template\": str}");
     }
-    out.templates.emplace_back(entry["name"].get<std::string>(), entry["template"].get<std::string>());
-    out.origins.push_back(fmt::format("{} (chat_template '{}')", config_path, entry["name"].get<std::string>()));
+    out.templates.emplace_back(entry["name"].get<std::string>(),
+                               entry["template"].get<std::string>());
+    out.origins.push_back(
+        fmt::format("{} (chat_template '{}')", config_path, entry["name"].get<std::string>()));
   }
   return Status::Ok();
 }
@@ -93,14 +100,16 @@ uint32_t JsonDepth(const nlohmann::ordered_json& j, uint32_t limit) {
 
 Status CheckJsonDepth(const nlohmann::ordered_json& j, const char* what) {
   if (JsonDepth(j, jinja::kMaxValueDepth) < jinja::kMaxValueDepth) return Status::Ok();
-  return InvalidArgument(fmt::format("{} are nested more than {} levels deep", what, jinja::kMaxValueDepth - 1));
+  return InvalidArgument(
+      fmt::format("{} are nested more than {} levels deep", what, jinja::kMaxValueDepth - 1));
 }
 
 jinja::Value PlainMessage(const nlohmann::ordered_json& message) {
   // Keys with null values are dropped (transformers' _normalize_chat_messages).
   jinja::DictObject d;
   for (auto it = message.begin(); it != message.end(); ++it) {
-    if (!it.value().is_null()) d.items.emplace_back(jinja::Value(it.key()), jinja::Value::FromJson(it.value()));
+    if (!it.value().is_null())
+      d.items.emplace_back(jinja::Value(it.key()), jinja::Value::FromJson(it.value()));
   }
   // Reasoning aliasing (transformers' _alias_reasoning_fields):
   // {"thinking": r, **message, "reasoning_content": r} with r the first non-null of the fields.
@@ -162,7 +171,8 @@ StatusOr<ChatTemplateConfig> LoadChatTemplateConfig(const std::string& path) {
     out.templates = std::move(files);
     out.origins = std::move(file_origins);
   } else if (!has_config) {
-    return NotFound(fmt::format("{}: no tokenizer_config.json or chat_template.jinja found in {}", path, dir));
+    return NotFound(
+        fmt::format("{}: no tokenizer_config.json or chat_template.jinja found in {}", path, dir));
   }
   return out;
 }
@@ -183,28 +193,33 @@ ChatTemplateConfig ChatTemplateConfigFromGguf(const nlohmann::json& md, const st
     }
   }
   const auto tokens = md.find("tokenizer.ggml.tokens");
-  for (const auto& [key, name] : {std::pair<const char*, const char*>{"tokenizer.ggml.bos_token_id", "bos_token"},
-                                  {"tokenizer.ggml.eos_token_id", "eos_token"},
-                                  {"tokenizer.ggml.unknown_token_id", "unk_token"},
-                                  {"tokenizer.ggml.padding_token_id", "pad_token"}}) {
+  for (const auto& [key, name] :
+       {std::pair<const char*, const char*>{"tokenizer.ggml.bos_token_id", "bos_token"},
+        {"tokenizer.ggml.eos_token_id", "eos_token"},
+        {"tokenizer.ggml.unknown_token_id", "unk_token"},
+        {"tokenizer.ggml.padding_token_id", "pad_token"}}) {
     const auto id = md.find(key);
-    if (id == md.end() || !id->is_number_integer() || tokens == md.end() || !tokens->is_array()) continue;
+    if (id == md.end() || !id->is_number_integer() || tokens == md.end() || !tokens->is_array())
+      continue;
     const int64_t i = id->get<int64_t>();
-    if (i >= 0 && static_cast<size_t>(i) < tokens->size() && (*tokens)[static_cast<size_t>(i)].is_string()) {
+    if (i >= 0 && static_cast<size_t>(i) < tokens->size() &&
+        (*tokens)[static_cast<size_t>(i)].is_string()) {
       cfg.special_tokens[name] = (*tokens)[static_cast<size_t>(i)].get<std::string>();
     }
   }
   return cfg;
 }
 
-StatusOr<ChatTemplate> ChatTemplate::FromSource(std::string_view source, const std::string& origin) {
+StatusOr<ChatTemplate> ChatTemplate::FromSource(std::string_view source,
+                                                const std::string& origin) {
   ASSIGN_OR_RETURN(jinja::Template t, jinja::Template::Parse(source, origin));
   return ChatTemplate(std::move(t));
 }
 
-StatusOr<ChatTemplate> ChatTemplate::FromConfig(const ChatTemplateConfig& config, const std::string& name,
-                                                bool has_tools) {
-  if (config.templates.empty()) return NotFound("the tokenizer config has no chat template (use --template FILE.jinja)");
+StatusOr<ChatTemplate> ChatTemplate::FromConfig(const ChatTemplateConfig& config,
+                                                const std::string& name, bool has_tools) {
+  if (config.templates.empty())
+    return NotFound("the tokenizer config has no chat template (use --template FILE.jinja)");
   const auto find = [&](const std::string& n) -> int {
     for (size_t i = 0; i < config.templates.size(); ++i) {
       if (config.templates[i].first == n) return static_cast<int>(i);
@@ -228,28 +243,35 @@ StatusOr<ChatTemplate> ChatTemplate::FromConfig(const ChatTemplateConfig& config
   } else {
     std::string names;
     for (const auto& t : config.templates) names += (names.empty() ? "" : ", ") + t.first;
-    return NotFound(fmt::format("the tokenizer has several chat templates and none is named 'default'; pick one "
-                                "by name (available: {})", names));
+    return NotFound(fmt::format(
+        "the tokenizer has several chat templates and none is named 'default'; pick one "
+        "by name (available: {})",
+        names));
   }
   const size_t i = static_cast<size_t>(index);
-  return FromSource(config.templates[i].second, i < config.origins.size() ? config.origins[i] : "chat_template");
+  return FromSource(config.templates[i].second,
+                    i < config.origins.size() ? config.origins[i] : "chat_template");
 }
 
 StatusOr<jinja::Value> NormalizeChatMessages(const nlohmann::ordered_json& messages) {
-  if (!messages.is_array()) return InvalidArgument("messages must be a JSON list of message objects");
-  if (messages.empty()) return InvalidArgument("cannot apply a chat template to an empty conversation");
+  if (!messages.is_array())
+    return InvalidArgument("messages must be a JSON list of message objects");
+  if (messages.empty())
+    return InvalidArgument("cannot apply a chat template to an empty conversation");
   RETURN_IF_ERROR(CheckJsonDepth(messages, "messages"));
   std::vector<jinja::Value> out;
   for (size_t i = 0; i < messages.size(); ++i) {
     if (!messages[i].is_object()) {
-      return InvalidArgument(fmt::format("message {} is not an object (chat messages must be dicts)", i));
+      return InvalidArgument(
+          fmt::format("message {} is not an object (chat messages must be dicts)", i));
     }
     out.push_back(PlainMessage(messages[i]));
   }
   return jinja::Value::List(std::move(out));
 }
 
-StatusOr<std::string> ChatTemplate::Apply(const ChatRequest& request, const jinja::RenderOptions& options) const {
+StatusOr<std::string> ChatTemplate::Apply(const ChatRequest& request,
+                                          const jinja::RenderOptions& options) const {
   ASSIGN_OR_RETURN(jinja::Value messages, NormalizeChatMessages(request.messages));
   RETURN_IF_ERROR(CheckJsonDepth(request.extra_variables, "template variables"));
   if (request.documents) RETURN_IF_ERROR(CheckJsonDepth(*request.documents, "documents"));
@@ -257,25 +279,29 @@ StatusOr<std::string> ChatTemplate::Apply(const ChatRequest& request, const jinj
   for (const auto& [k, v] : request.special_tokens) ctx[k] = jinja::Value(v);
   if (request.enable_thinking) ctx["enable_thinking"] = jinja::Value(*request.enable_thinking);
   if (!request.extra_variables.is_null()) {
-    if (!request.extra_variables.is_object()) return InvalidArgument("extra template variables must be a JSON object");
+    if (!request.extra_variables.is_object())
+      return InvalidArgument("extra template variables must be a JSON object");
     for (auto it = request.extra_variables.begin(); it != request.extra_variables.end(); ++it) {
       if (it.key() == "messages" || it.key() == "tools" || it.key() == "documents" ||
           it.key() == "add_generation_prompt") {
-        return InvalidArgument(fmt::format("template variable '{}' cannot be overridden", it.key()));
+        return InvalidArgument(
+            fmt::format("template variable '{}' cannot be overridden", it.key()));
       }
       ctx[it.key()] = jinja::Value::FromJson(it.value());
     }
   }
   if (request.tools) {
     RETURN_IF_ERROR(CheckJsonDepth(*request.tools, "tools"));
-    if (!request.tools->is_array()) return InvalidArgument("tools must be a JSON list of tool schemas");
+    if (!request.tools->is_array())
+      return InvalidArgument("tools must be a JSON list of tool schemas");
     for (const auto& t : *request.tools) {
       if (!t.is_object()) return InvalidArgument("each tool must be a JSON object (a JSON schema)");
     }
   }
   ctx["messages"] = std::move(messages);
   ctx["tools"] = request.tools ? jinja::Value::FromJson(*request.tools) : jinja::Value::None();
-  ctx["documents"] = request.documents ? jinja::Value::FromJson(*request.documents) : jinja::Value::None();
+  ctx["documents"] =
+      request.documents ? jinja::Value::FromJson(*request.documents) : jinja::Value::None();
   ctx["add_generation_prompt"] = jinja::Value(request.add_generation_prompt);
   return template_.Render(ctx, options);
 }

@@ -5,8 +5,8 @@
 #include <cctype>
 #include <string>
 
-#include "tokenizer/components.h"
 #include "core/json_parse.h"
+#include "tokenizer/components.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"
 

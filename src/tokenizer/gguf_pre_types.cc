@@ -23,25 +23,27 @@ using Regexes = std::vector<GgufSplit>;
 // The contraction alternatives, as llama.cpp adapts them for std::regex.
 #define KV_CONTRACTIONS R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))"
 
-constexpr const char* kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
-constexpr const char* kLlama3 =
-    KV_CONTRACTIONS R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr const char* kQwen2 =
-    KV_CONTRACTIONS R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2 =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
+constexpr const char* kLlama3 = KV_CONTRACTIONS
+    R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kQwen2 = KV_CONTRACTIONS
+    R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kPunctLetters =  // deepseek-v3, hunyuan-dense, spark2_5, afmoe (prefix)
     R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+)";
 constexpr const char* kCjkKana = R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)";
 constexpr const char* kCjkHangul = R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
-constexpr const char* kBloom = R"( ?[^(\s|.,!?\x{2026}\x{3002}\x{FF0C}\x{3001}\x{964}\x{6D4}\x{60C})]+)";
+constexpr const char* kBloom =
+    R"( ?[^(\s|.,!?\x{2026}\x{3002}\x{FF0C}\x{3001}\x{964}\x{6D4}\x{60C})]+)";
 // GPT-4o's cased words: llama.cpp emulates [\p{Lu}...]*[\p{Ll}...]+ with lookaheads, `L` being the
 // letter class and `C` what may follow a word (the contractions, or nothing for tekken).
-#define KV_CASED_WORDS(L, C)                                                                   \
-  R"([^\r\n\p{L}\p{N}]?((?=[)" L R"(])([^a-z]))*((?=[)" L R"(])([^A-Z]))+)" C                 \
+#define KV_CASED_WORDS(L, C)                                                  \
+  R"([^\r\n\p{L}\p{N}]?((?=[)" L R"(])([^a-z]))*((?=[)" L R"(])([^A-Z]))+)" C \
   R"(|[^\r\n\p{L}\p{N}]?((?=[)" L R"(])([^a-z]))+((?=[)" L R"(])([^A-Z]))*)" C
 #define KV_OPT_CONTRACTIONS KV_CONTRACTIONS "?"
 #define KV_TAIL_SLASH R"(| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"
 // Letter runs with optional contractions, where llama.cpp's classes reduce to "any letter or mark".
-#define KV_LETTER_WORDS                                                  \
+#define KV_LETTER_WORDS                                                 \
   R"([^\r\n\p{L}\p{N}]?[\p{L}\p{M}]*[\p{L}\p{M}]+)" KV_OPT_CONTRACTIONS \
   R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+[\p{L}\p{M}]*)" KV_OPT_CONTRACTIONS
 
@@ -59,9 +61,11 @@ const std::vector<Entry>& Table() {
     const Regexes llama3 = {kLlama3};
     const Regexes qwen2 = {kQwen2};
     const Regexes starcoder = {R"(\p{N})", kGpt2};
-    const Regexes deepseek3 = {R"(\p{N}{1,3})", kCjkKana,
-                               std::string(kPunctLetters) + R"(| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
-    const Regexes gpt4o = {KV_CASED_WORDS(R"(\p{L})", KV_OPT_CONTRACTIONS) R"(|\p{N}{1,3})" KV_TAIL_SLASH};
+    const Regexes deepseek3 = {
+        R"(\p{N}{1,3})", kCjkKana,
+        std::string(kPunctLetters) + R"(| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+    const Regexes gpt4o = {
+        KV_CASED_WORDS(R"(\p{L})", KV_OPT_CONTRACTIONS) R"(|\p{N}{1,3})" KV_TAIL_SLASH};
     // Digit runs grouped by three from the right, the text before a run glued to its first group
     // (llama.cpp's afmoe splitter, also used for tiny_aya's \d{1,3}(?=(?:\d{3})*\b)).
     const GgufSplit digit_groups(R"(\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N})))", /*glue=*/true);
@@ -69,7 +73,9 @@ const std::vector<Entry>& Table() {
         {{"default", ""}, {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", R"([0-9][0-9][0-9])"}},
         {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
           "jina-v5-nano"},
-         llama3, true, true},
+         llama3,
+         true,
+         true},
         {{"dbrx", "smaug-bpe"}, llama3},
         {{"chatglm-bpe"}, llama3, false, false, true},
         {{"glm4", "glm5"}, llama3, true, false, true},
@@ -83,8 +89,8 @@ const std::vector<Entry>& Table() {
         {{"deepseek-llm"},
          {R"([\r\n])",
           R"(\s?[A-Za-z\x{B5}\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{1BA}\x{1BC}-\x{1BF}\x{1C4}-\x{293}\x{295}-\x{2AF}\x{370}-\x{373}\x{376}\x{377}\x{37B}-\x{37D}\x{37F}\x{386}\x{388}-\x{38A}\x{38C}\x{38E}-\x{3A1}\x{3A3}-\x{3F5}\x{3F7}-\x{481}\x{48A}-\x{52F}\x{531}-\x{556}\x{10A0}-\x{10C5}\x{13A0}-\x{13F5}\x{13F8}-\x{13FD}\x{1C90}-\x{1CBA}\x{1CBD}-\x{1CBF}\x{1D00}-\x{1D2B}\x{1D6B}-\x{1D77}\x{1D79}-\x{1D9A}\x{1E00}-\x{1F15}\x{1F18}-\x{1F1D}\x{1F20}-\x{1F45}\x{1F48}-\x{1F4D}\x{1F50}-\x{1F57}\x{1F59}\x{1F5B}\x{1F5D}\x{1F5F}-\x{1F7D}\x{1F80}-\x{1FB4}\x{1FB6}-\x{1FBC}\x{1FBE}\x{1FC2}-\x{1FC4}\x{1FC6}-\x{1FCC}\x{1FD0}-\x{1FD3}\x{1FD6}-\x{1FDB}\x{1FE0}-\x{1FEC}\x{1FF2}-\x{1FF4}\x{1FF6}-\x{1FFC}\x{2102}\x{2107}\x{210A}-\x{2113}\x{2115}\x{2119}-\x{211D}\x{2124}\x{2126}\x{2128}\x{212A}-\x{212D}\x{212F}-\x{2134}\x{2139}\x{213C}-\x{213F}\x{2145}-\x{2149}\x{214E}\x{2183}\x{2184}\x{2C00}-\x{2C7B}\x{2C7E}-\x{2CE4}\x{2CEB}-\x{2CEE}\x{2CF2}\x{2CF3}\x{A640}-\x{A66D}\x{A680}-\x{A69B}\x{A722}-\x{A76F}\x{A771}-\x{A787}\x{A78B}-\x{A78E}\x{AB70}-\x{ABBF}\x{FB00}-\x{FB06}\x{FB13}-\x{FB17}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2}\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)",
-          R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)", R"(\s+\z)",
-          kCjkHangul, R"(\p{N}+)"}},
+          R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)",
+          R"(\s+\z)", kCjkHangul, R"(\p{N}+)"}},
         {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjkHangul, R"(\p{N})"}},
         {{"deepseek-v3", "hunyuan-dense", "hy_v4", "joyai-llm"}, deepseek3},
         {{"spark2_5"},
@@ -96,34 +102,33 @@ const std::vector<Entry>& Table() {
           KV_LETTER_WORDS R"(|\p{N})" KV_TAIL_SLASH},
          true},
         {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, R"([0-9][0-9][0-9])"}},
-        {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", "mellum2"},
+        {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b",
+          "mellum2"},
          starcoder},
         {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
-          "mellum", "modern-bert", "jina-v1-en", "jina-v2-code", "roberta-bpe", "mpt", "olmo", "jais",
-          "exaone4", "trillion", "granite-docling"},
+          "mellum", "modern-bert", "jina-v1-en", "jina-v2-code", "roberta-bpe", "mpt", "olmo",
+          "jais", "exaone4", "trillion", "granite-docling"},
          gpt2},
-        {{"qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "stablelm2", "megrez", "hunyuan", "solar-open",
-          "grok-2"},
+        {{"qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "stablelm2", "megrez", "hunyuan",
+          "solar-open", "grok-2"},
          qwen2},
         {{"qwen35"},
          {KV_CONTRACTIONS
           R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}},
         {{"poro-chat", "bloom", "gpt3-finnish"}, {kBloom}},
         {{"viking"}, {kBloom, R"(\p{N})"}},
-        {{"tekken"},
-         {KV_CASED_WORDS(R"(\p{L})", "") R"(|\p{N})" KV_TAIL_SLASH},
-         true,
-         true},
+        {{"tekken"}, {KV_CASED_WORDS(R"(\p{L})", "") R"(|\p{N})" KV_TAIL_SLASH}, true, true},
         {{"chameleon"},
-         {R"(<sentinel:[0-9]+>)", R"((IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z)", R"(([\t\n]|    |  ))", R"(\p{N})",
-          R"([\p{P}!-/:-@\[-`{-~])", kGpt2},
+         {R"(<sentinel:[0-9]+>)", R"((IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z)", R"(([\t\n]|    |  ))",
+          R"(\p{N})", R"([\p{P}!-/:-@\[-`{-~])", kGpt2},
          false,
          true},
         {{"gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"}, gpt4o},
         {{"granite-embed-multi-97m"},
          {KV_CASED_WORDS(R"(\p{L}\p{M})", KV_OPT_CONTRACTIONS) R"(|\p{N}{1,3})" KV_TAIL_SLASH},
          true},
-        {{"tiny_aya", "cohere2moe"}, {digit_groups, KV_LETTER_WORDS R"(|\p{N}{1,3})" KV_TAIL_SLASH}},
+        {{"tiny_aya", "cohere2moe"},
+         {digit_groups, KV_LETTER_WORDS R"(|\p{N}{1,3})" KV_TAIL_SLASH}},
         // llama.cpp's second regex, (?=(\d{3})+(?!\d)), matches empty strings and splits there;
         // inside a run of ASCII digits that is the same split as these non-empty groups (a run
         // mixing ASCII and other digits may split differently).
@@ -164,7 +169,8 @@ StatusOr<GgufPreType> FindGgufPreType(std::string_view pre) {
     }
   }
   return Unimplemented(
-      fmt::format("tokenizer.ggml.pre '{}' is not supported for byte-level BPE (supported: {})", pre, JoinNames()));
+      fmt::format("tokenizer.ggml.pre '{}' is not supported for byte-level BPE (supported: {})",
+                  pre, JoinNames()));
 }
 
 std::vector<std::string> GgufPreTypeNames() {
@@ -186,7 +192,10 @@ nlohmann::json GgufPreTokenizerSpec(const GgufPreType& type) {
                       {"behavior", s.gap_joins_next_match ? "MergedWithNext" : "Isolated"},
                       {"invert", s.gap_joins_next_match}});
   }
-  stages.push_back({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}});
+  stages.push_back({{"type", "ByteLevel"},
+                    {"add_prefix_space", false},
+                    {"trim_offsets", false},
+                    {"use_regex", false}});
   return {{"type", "Sequence"}, {"pretokenizers", stages}};
 }
 
@@ -196,7 +205,8 @@ std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits, bool ignore_merg
   // lies between two matches, where Isolated makes it a piece all the same).
   const std::string hf_contractions = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
   for (GgufSplit& s : splits) {
-    for (size_t at = s.regex.find(hf_contractions); at != std::string::npos; at = s.regex.find(hf_contractions, at)) {
+    for (size_t at = s.regex.find(hf_contractions); at != std::string::npos;
+         at = s.regex.find(hf_contractions, at)) {
       s.regex.replace(at, hf_contractions.size(), KV_CONTRACTIONS);
     }
     if (s.regex == std::string(kGpt2) + R"(|\s+)") s.regex = kGpt2;
@@ -210,7 +220,8 @@ std::string GgufPreTypeForSplits(std::vector<GgufSplit> splits, bool ignore_merg
   return found != nullptr ? found->names.front() : "";
 }
 
-StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& m, const GgufPreType& type, size_t n_tokens) {
+StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& m, const GgufPreType& type,
+                                                 size_t n_tokens) {
   auto integer = [&](const char* key, int fallback) {
     auto it = m.find(key);
     return it != m.end() && it->is_number_integer() ? it->get<int>() : fallback;
@@ -227,8 +238,10 @@ StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& m, const 
   if (s.eos >= n) s.eos = -1;
   s.add_bos = flag("tokenizer.ggml.add_bos_token", type.add_bos);
   s.add_eos = flag("tokenizer.ggml.add_eos_token", false);
-  if (s.add_bos && s.bos < 0) return DataLoss("add_bos_token is set but there is no valid BOS token");
-  if (s.add_eos && s.eos < 0) return DataLoss("add_eos_token is set but there is no valid EOS token");
+  if (s.add_bos && s.bos < 0)
+    return DataLoss("add_bos_token is set but there is no valid BOS token");
+  if (s.add_eos && s.eos < 0)
+    return DataLoss("add_eos_token is set but there is no valid EOS token");
   return s;
 }
 

@@ -25,8 +25,11 @@ namespace kvpress {
 // digit-grouping splitter (afmoe, tiny_aya) does.
 struct GgufSplit {
   GgufSplit(const char* r, bool glue = false) : regex(r), gap_joins_next_match(glue) {}  // NOLINT
-  GgufSplit(std::string r, bool glue = false) : regex(std::move(r)), gap_joins_next_match(glue) {}  // NOLINT
-  bool operator==(const GgufSplit& o) const { return regex == o.regex && gap_joins_next_match == o.gap_joins_next_match; }
+  GgufSplit(std::string r, bool glue = false)
+      : regex(std::move(r)), gap_joins_next_match(glue) {}  // NOLINT
+  bool operator==(const GgufSplit& o) const {
+    return regex == o.regex && gap_joins_next_match == o.gap_joins_next_match;
+  }
   std::string regex;
   bool gap_joins_next_match = false;
 };
@@ -57,8 +60,8 @@ struct GgufBpeSpecials {
   int bos = -1, eos = -1;
   bool add_bos = false, add_eos = false;
 };
-StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& metadata, const GgufPreType& type,
-                                                 size_t n_tokens);
+StatusOr<GgufBpeSpecials> ResolveGgufBpeSpecials(const nlohmann::json& metadata,
+                                                 const GgufPreType& type, size_t n_tokens);
 
 // Every supported tokenizer.ggml.pre value, sorted.
 std::vector<std::string> GgufPreTypeNames();

@@ -43,13 +43,10 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadSentencePieceModel(const std::string&
 // (SentencePiece's and llama.cpp's order), Replace/ByteFallback/Fuse/Strip decoder;
 // unknown/control pieces are special added tokens, user-defined ones plain added tokens.
 // Without `add_space_prefix` (GGUF tokenizer.ggml.add_space_prefix false) no "▁" is prepended.
-StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::string> tokens,
-                                                             const std::vector<float>& scores,
-                                                             const std::vector<int>& types,
-                                                             int bos_id, int eos_id, int unk_id,
-                                                             bool add_bos, bool add_eos,
-                                                             const std::string& description,
-                                                             bool add_space_prefix = true);
+StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(
+    std::vector<std::string> tokens, const std::vector<float>& scores,
+    const std::vector<int>& types, int bos_id, int eos_id, int unk_id, bool add_bos, bool add_eos,
+    const std::string& description, bool add_space_prefix = true);
 
 // Merge priority of each of `n` SentencePiece pieces, as transformers' SentencePieceExtractor
 // orders them: by score, highest first (ties by id); 0 = merged first.

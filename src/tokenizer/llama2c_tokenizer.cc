@@ -9,7 +9,7 @@
 namespace kvpress {
 
 StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::string& path,
-                                                                    int vocab_size) {
+                                                                   int vocab_size) {
   ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
   auto tok = std::unique_ptr<Llama2cTokenizer>(new Llama2cTokenizer());
   size_t pos = 0;
@@ -27,7 +27,8 @@ StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::st
     float score = 0;
     int32_t len = 0;
     if (!read(&score, 4) || !read(&len, 4)) {
-      return DataLoss(fmt::format("{}: truncated at token {} of {} (is this the model's tokenizer?)", path, i, vocab_size));
+      return DataLoss(fmt::format(
+          "{}: truncated at token {} of {} (is this the model's tokenizer?)", path, i, vocab_size));
     }
     if (len < 0 || len > 1024 || pos + static_cast<size_t>(len) > data.size()) {
       return DataLoss(fmt::format("{}: token {} has invalid length {}", path, i, len));
@@ -41,7 +42,8 @@ StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::st
   return tok;
 }
 
-StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view text, bool add_special) const {
+StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view text,
+                                                        bool add_special) const {
   std::vector<int32_t> ids;
   if (add_special) ids.push_back(1);
   if (text.empty()) return ids;
@@ -51,23 +53,31 @@ StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view text, b
   for (size_t i = 0; i < text.size();) {
     size_t len = 1;
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if ((c & 0xE0) == 0xC0) len = 2;
-    else if ((c & 0xF0) == 0xE0) len = 3;
-    else if ((c & 0xF8) == 0xF0) len = 4;
+    if ((c & 0xE0) == 0xC0)
+      len = 2;
+    else if ((c & 0xF0) == 0xE0)
+      len = 3;
+    else if ((c & 0xF8) == 0xF0)
+      len = 4;
     len = std::min(len, text.size() - i);
     for (size_t k = 1; k < len; ++k) {  // stop at a malformed continuation
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) { len = k; break; }
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+        len = k;
+        break;
+      }
     }
     auto it = lookup_.find(std::string(text.substr(i, len)));
     if (it != lookup_.end()) {
       toks.push_back(it->second);
     } else {
-      for (size_t k = 0; k < len; ++k) {  // byte fallback: <0x00>..<0xFF> are ids 3..258, as run.c has them
+      for (size_t k = 0; k < len;
+           ++k) {  // byte fallback: <0x00>..<0xFF> are ids 3..258, as run.c has them
         const int32_t id = static_cast<unsigned char>(text[i + k]) + 3;
         if (id >= VocabSize()) {
-          return FailedPrecondition(fmt::format("byte 0x{:02X} has no token: the {}-token llama2.c vocabulary lacks the "
-                                                "byte tokens <0x00>..<0xFF> (ids 3..258)",
-                                                static_cast<unsigned char>(text[i + k]), VocabSize()));
+          return FailedPrecondition(
+              fmt::format("byte 0x{:02X} has no token: the {}-token llama2.c vocabulary lacks the "
+                          "byte tokens <0x00>..<0xFF> (ids 3..258)",
+                          static_cast<unsigned char>(text[i + k]), VocabSize()));
         }
         toks.push_back(id);
       }
@@ -79,7 +89,8 @@ StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view text, b
     int best_id = -1;
     size_t best_idx = 0;
     for (size_t i = 0; i + 1 < toks.size(); ++i) {
-      auto it = lookup_.find(pieces_[static_cast<size_t>(toks[i])] + pieces_[static_cast<size_t>(toks[i + 1])]);
+      auto it = lookup_.find(pieces_[static_cast<size_t>(toks[i])] +
+                             pieces_[static_cast<size_t>(toks[i + 1])]);
       if (it != lookup_.end() && scores_[static_cast<size_t>(it->second)] > best) {
         best = scores_[static_cast<size_t>(it->second)];
         best_id = it->second;

@@ -16,7 +16,8 @@ class Llama2cTokenizer : public Tokenizer {
   static StatusOr<std::unique_ptr<Llama2cTokenizer>> Load(const std::string& path, int vocab_size);
 
   // run.c semantics: BOS (id 1) when add_special, a dummy-prefix " " token for non-empty text,
-  // code points looked up whole or as byte tokens (id = byte + 3), then greedy highest-score merges.
+  // code points looked up whole or as byte tokens (id = byte + 3), then greedy highest-score
+  // merges.
   StatusOr<std::vector<int32_t>> Encode(std::string_view text, bool add_special) const override;
   std::string Piece(int32_t id) const override;
   // Pieces concatenated; a piece following BOS loses its leading space; <0xXX> become bytes.

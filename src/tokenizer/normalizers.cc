@@ -1,8 +1,8 @@
 // Normalizers of tokenizer.json: NFC/NFD/NFKC/NFKD, Lowercase, Prepend, Replace, Strip, Sequence.
 #include <fmt/format.h>
 
-#include "tokenizer/components.h"
 #include "core/json_parse.h"
+#include "tokenizer/components.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"

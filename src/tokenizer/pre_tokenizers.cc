@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <functional>
 
-#include "tokenizer/components.h"
 #include "core/json_parse.h"
+#include "tokenizer/components.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/text_pattern.h"
 #include "tokenizer/unicode_util.h"

@@ -125,15 +125,16 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadGgufGpt2(const json& m, const std::st
   }
   // tokenizer.ggml.add_space_prefix is not used by llama.cpp's BPE tokenizer.
   auto specials = ResolveGgufBpeSpecials(m, type, strings.size());
-  if (!specials.ok()) return Status(specials.status().code(), origin + ": " + specials.status().message());
+  if (!specials.ok())
+    return Status(specials.status().code(), origin + ": " + specials.status().message());
   if (specials->add_bos) parts.special_prefix = {specials->bos};
   if (specials->add_eos) parts.special_suffix = {specials->eos};
   parts.bos_id = specials->bos;
   parts.eos_id = specials->eos;
   ASSIGN_OR_RETURN(parts.pre_tokenizer, MakePreTokenizer(GgufPreTokenizerSpec(type)));
   ASSIGN_OR_RETURN(parts.decoder, MakeDecoder(json{{"type", "ByteLevel"}}));
-  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges", pre.empty() ? "default" : pre,
-                                  strings.size(), merges.size());
+  parts.description = fmt::format("GGUF byte-level BPE (pre '{}'), {} tokens, {} merges",
+                                  pre.empty() ? "default" : pre, strings.size(), merges.size());
   parts.model = std::move(bpe);
   auto tok = HfTokenizer::Create(std::move(parts));
   if (!tok.ok()) return Status(tok.status().code(), origin + ": " + tok.status().message());
@@ -146,7 +147,8 @@ std::vector<int64_t> SentencePieceMergePriorities(const std::vector<float>& scor
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const float sa = a < scores.size() ? scores[a] : 0.0f, sb = b < scores.size() ? scores[b] : 0.0f;
+    const float sa = a < scores.size() ? scores[a] : 0.0f,
+                sb = b < scores.size() ? scores[b] : 0.0f;
     return sa > sb;
   });
   std::vector<int64_t> priority(n, -1);
@@ -158,25 +160,25 @@ json SentencePieceNormalizerSpec(bool add_space_prefix) {
   const std::string space = "\xE2\x96\x81";  // U+2581
   json normalizers = json::array();
   if (add_space_prefix) normalizers.push_back(json{{"type", "Prepend"}, {"prepend", space}});
-  normalizers.push_back(json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}});
+  normalizers.push_back(
+      json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}});
   return json{{"type", "Sequence"}, {"normalizers", std::move(normalizers)}};
 }
 
 json SentencePieceDecoderSpec() {
   const std::string space = "\xE2\x96\x81";
-  return json{{"type", "Sequence"},
-              {"decoders", json::array({json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
-                                        json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
-                                        json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
+  return json{
+      {"type", "Sequence"},
+      {"decoders",
+       json::array({json{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                    json{{"type", "ByteFallback"}}, json{{"type", "Fuse"}},
+                    json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
 }
 
-StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(std::vector<std::string> tokens,
-                                                             const std::vector<float>& scores,
-                                                             const std::vector<int>& types,
-                                                             int bos_id, int eos_id, int unk_id,
-                                                             bool add_bos, bool add_eos,
-                                                             const std::string& description,
-                                                             bool add_space_prefix) {
+StatusOr<std::unique_ptr<HfTokenizer>> BuildSentencePieceBpe(
+    std::vector<std::string> tokens, const std::vector<float>& scores,
+    const std::vector<int>& types, int bos_id, int eos_id, int unk_id, bool add_bos, bool add_eos,
+    const std::string& description, bool add_space_prefix) {
   const size_t n = tokens.size();
   HfTokenizer::Parts parts;
   for (size_t id = 0; id < n; ++id) {

@@ -26,10 +26,11 @@ constexpr int kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused
 
 // {"SpecialToken": ...} items and the special_tokens map of a TemplateProcessing post-processor
 // that puts `bos` before and/or `eos` after each sequence.
-ordered_json TemplateProcessing(const std::vector<std::string>& tokens, int bos, bool add_bos, int eos,
-                                bool add_eos) {
+ordered_json TemplateProcessing(const std::vector<std::string>& tokens, int bos, bool add_bos,
+                                int eos, bool add_eos) {
   auto special = [&](int id, int type_id) {
-    return ordered_json{{"SpecialToken", {{"id", tokens[static_cast<size_t>(id)]}, {"type_id", type_id}}}};
+    return ordered_json{
+        {"SpecialToken", {{"id", tokens[static_cast<size_t>(id)]}, {"type_id", type_id}}}};
   };
   auto sequence = [](const char* id, int type_id) {
     return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
@@ -49,14 +50,16 @@ ordered_json TemplateProcessing(const std::vector<std::string>& tokens, int bos,
     const std::string& t = tokens[static_cast<size_t>(id)];
     map[t] = {{"id", t}, {"ids", {id}}, {"tokens", {t}}};
   }
-  return {{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", map}};
+  return {
+      {"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", map}};
 }
 
 // The chat template(s) of `cfg` as tokenizer_config.json's `chat_template`.
 ordered_json ConfigChatTemplate(const ChatTemplateConfig& cfg) {
   if (cfg.templates.size() == 1 && !cfg.named) return cfg.templates[0].second;
   ordered_json list = ordered_json::array();
-  for (const auto& [name, source] : cfg.templates) list.push_back({{"name", name}, {"template", source}});
+  for (const auto& [name, source] : cfg.templates)
+    list.push_back({{"name", name}, {"template", source}});
   return list;
 }
 
@@ -65,12 +68,14 @@ Status CollectSplits(const json& spec, std::vector<GgufSplit>& splits, bool& byt
   if (spec.is_null()) return Status::Ok();
   const std::string type = spec.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& s : spec.value("pretokenizers", json::array())) RETURN_IF_ERROR(CollectSplits(s, splits, byte_level));
+    for (const json& s : spec.value("pretokenizers", json::array()))
+      RETURN_IF_ERROR(CollectSplits(s, splits, byte_level));
     return Status::Ok();
   }
   if (type == "ByteLevel") {
     if (spec.value("add_prefix_space", true)) {
-      return Unimplemented("pre_tokenizer ByteLevel with add_prefix_space has no tokenizer.ggml.pre equivalent");
+      return Unimplemented(
+          "pre_tokenizer ByteLevel with add_prefix_space has no tokenizer.ggml.pre equivalent");
     }
     byte_level = true;
     if (spec.value("use_regex", true)) {
@@ -96,7 +101,8 @@ Status CollectSplits(const json& spec, std::vector<GgufSplit>& splits, bool& byt
       return Status::Ok();
     }
   }
-  return Unimplemented(fmt::format("pre_tokenizer stage {} has no tokenizer.ggml.pre equivalent", spec.dump()));
+  return Unimplemented(
+      fmt::format("pre_tokenizer stage {} has no tokenizer.ggml.pre equivalent", spec.dump()));
 }
 
 // Whether a byte-fallback tokenizer.json prepends "▁" (SentencePiece's add_dummy_prefix), when its
@@ -132,8 +138,8 @@ namespace {
 
 // One tokenizer.json `added_tokens` entry (matched on the raw text, no stripping).
 ordered_json AddedTokenJson(int64_t id, const std::string& content, bool special) {
-  return {{"id", id},           {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},    {"normalized", false}, {"special", special}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", special}};
 }
 
 // A tokenizer.json document around a BPE model.
@@ -170,7 +176,8 @@ ordered_json TokenizerJson(ordered_json added, ordered_json normalizer, ordered_
 void FillConfig(const ChatTemplateConfig& templates, ordered_json& cfg) {
   for (const char* name : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
     const auto it = templates.special_tokens.find(name);
-    cfg[name] = it != templates.special_tokens.end() ? ordered_json(it->second) : ordered_json(nullptr);
+    cfg[name] =
+        it != templates.special_tokens.end() ? ordered_json(it->second) : ordered_json(nullptr);
   }
   cfg["clean_up_tokenization_spaces"] = false;
   cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
@@ -182,16 +189,19 @@ void FillConfig(const ChatTemplateConfig& templates, ordered_json& cfg) {
 StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::string>& tokens,
                                          const std::vector<int>& types, const std::string& origin) {
   std::vector<float> scores;
-  for (const json& v : m.value("tokenizer.ggml.scores", json::array())) scores.push_back(v.is_number() ? v.get<float>() : 0.0f);
+  for (const json& v : m.value("tokenizer.ggml.scores", json::array()))
+    scores.push_back(v.is_number() ? v.get<float>() : 0.0f);
   if (scores.size() != tokens.size()) {
-    return DataLoss(fmt::format("{}: {} tokens but {} scores", origin, tokens.size(), scores.size()));
+    return DataLoss(
+        fmt::format("{}: {} tokens but {} scores", origin, tokens.size(), scores.size()));
   }
   const int n = static_cast<int>(tokens.size());
   auto id_or = [&](const char* key, int fallback) {
     const int v = m.value(key, fallback);
     return v >= 0 && v < n ? v : -1;
   };
-  const int bos = id_or("tokenizer.ggml.bos_token_id", 1), eos = id_or("tokenizer.ggml.eos_token_id", 2),
+  const int bos = id_or("tokenizer.ggml.bos_token_id", 1),
+            eos = id_or("tokenizer.ggml.eos_token_id", 2),
             unk = id_or("tokenizer.ggml.unknown_token_id", 0);
   const bool add_bos = m.value("tokenizer.ggml.add_bos_token", true) && bos >= 0;
   const bool add_eos = m.value("tokenizer.ggml.add_eos_token", false) && eos >= 0;
@@ -215,12 +225,14 @@ StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::s
     for (size_t cut = 1; cut < t.size(); ++cut) {
       if ((static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) continue;
       const auto l = ids.find(t.substr(0, cut)), r = ids.find(t.substr(cut));
-      if (l != ids.end() && r != ids.end()) rules.emplace_back(priority[static_cast<size_t>(id)], l->second, r->second);
+      if (l != ids.end() && r != ids.end())
+        rules.emplace_back(priority[static_cast<size_t>(id)], l->second, r->second);
     }
   }
   std::sort(rules.begin(), rules.end());
   ordered_json merges = ordered_json::array();
-  for (const auto& [p, l, r] : rules) merges.push_back({tokens[static_cast<size_t>(l)], tokens[static_cast<size_t>(r)]});
+  for (const auto& [p, l, r] : rules)
+    merges.push_back({tokens[static_cast<size_t>(l)], tokens[static_cast<size_t>(r)]});
   HfTokenizerFiles out;
   BpeJson bpe;
   bpe.unk_token = unk >= 0 ? ordered_json(tokens[static_cast<size_t>(unk)]) : ordered_json(nullptr);
@@ -228,8 +240,10 @@ StatusOr<HfTokenizerFiles> FromGgufLlama(const json& m, const std::vector<std::s
   bpe.vocab = std::move(vocab);
   bpe.merges = std::move(merges);
   out.tokenizer_json = TokenizerJson(
-      std::move(added), SentencePieceNormalizerSpec(m.value("tokenizer.ggml.add_space_prefix", true)), nullptr,
-      add_bos || add_eos ? TemplateProcessing(tokens, bos, add_bos, eos, add_eos) : ordered_json(nullptr),
+      std::move(added),
+      SentencePieceNormalizerSpec(m.value("tokenizer.ggml.add_space_prefix", true)), nullptr,
+      add_bos || add_eos ? TemplateProcessing(tokens, bos, add_bos, eos, add_eos)
+                         : ordered_json(nullptr),
       SentencePieceDecoderSpec(), std::move(bpe));
   out.tokenizer_config["add_bos_token"] = add_bos;
   out.tokenizer_config["add_eos_token"] = add_eos;
@@ -242,11 +256,13 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
     return NotFound(origin + ": the GGUF metadata has no tokenizer (tokenizer.ggml.model)");
   }
   if (*model_it != "gpt2" && *model_it != "llama") {
-    return Unimplemented(fmt::format("{}: a tokenizer.json for tokenizer.ggml.model '{}' is not supported (gpt2, llama)",
-                                     origin, model_it->get<std::string>()));
+    return Unimplemented(fmt::format(
+        "{}: a tokenizer.json for tokenizer.ggml.model '{}' is not supported (gpt2, llama)", origin,
+        model_it->get<std::string>()));
   }
   const json& toks = m.value("tokenizer.ggml.tokens", json());
-  if (!toks.is_array() || toks.empty()) return DataLoss(origin + ": tokenizer.ggml.tokens is missing or empty");
+  if (!toks.is_array() || toks.empty())
+    return DataLoss(origin + ": tokenizer.ggml.tokens is missing or empty");
   std::vector<std::string> tokens;
   for (const json& t : toks) {
     if (!t.is_string()) return DataLoss(origin + ": tokenizer.ggml.tokens holds a non-string");
@@ -254,7 +270,8 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   }
   std::vector<int> types(tokens.size(), kNormal);
   const json& tt = m.value("tokenizer.ggml.token_type", json::array());
-  for (size_t i = 0; i < tt.size() && i < types.size(); ++i) types[i] = tt[i].is_number() ? tt[i].get<int>() : kNormal;
+  for (size_t i = 0; i < tt.size() && i < types.size(); ++i)
+    types[i] = tt[i].is_number() ? tt[i].get<int>() : kNormal;
   const ChatTemplateConfig templates = ChatTemplateConfigFromGguf(m, origin);
   if (*model_it == "llama") {
     ASSIGN_OR_RETURN(HfTokenizerFiles out, FromGgufLlama(m, tokens, types, origin));
@@ -280,7 +297,8 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
     const std::string s = gm[rank].is_string() ? gm[rank].get<std::string>() : std::string();
     const size_t space = s.find(' ', 1);
     if (space == std::string::npos) {
-      return DataLoss(fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
+      return DataLoss(
+          fmt::format("{}: tokenizer.ggml.merges[{}] is not \"left right\"", origin, rank));
     }
     merges.push_back({s.substr(0, space), s.substr(space + 1)});
   }
@@ -289,16 +307,22 @@ StatusOr<HfTokenizerFiles> FromGguf(const json& m, const std::string& origin) {
   bpe.ignore_merges = pre->ignore_merges;
   bpe.vocab = std::move(vocab);
   bpe.merges = std::move(merges);
-  out.tokenizer_json = TokenizerJson(
-      std::move(added), nullptr, GgufPreTokenizerSpec(*pre),
-      sp->add_bos || sp->add_eos ? TemplateProcessing(tokens, sp->bos, sp->add_bos, sp->eos, sp->add_eos)
-                                 : ordered_json(nullptr),
-      {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}, std::move(bpe));
+  out.tokenizer_json =
+      TokenizerJson(std::move(added), nullptr, GgufPreTokenizerSpec(*pre),
+                    sp->add_bos || sp->add_eos
+                        ? TemplateProcessing(tokens, sp->bos, sp->add_bos, sp->eos, sp->add_eos)
+                        : ordered_json(nullptr),
+                    {{"type", "ByteLevel"},
+                     {"add_prefix_space", true},
+                     {"trim_offsets", true},
+                     {"use_regex", true}},
+                    std::move(bpe));
 
   out.tokenizer_config["add_bos_token"] = sp->add_bos;
   out.tokenizer_config["add_eos_token"] = sp->add_eos;
   FillConfig(templates, out.tokenizer_config);
-  if (sp->bos < 0) out.tokenizer_config["bos_token"] = nullptr;  // llama.cpp drops it for this pre type
+  if (sp->bos < 0)
+    out.tokenizer_config["bos_token"] = nullptr;  // llama.cpp drops it for this pre type
   return out;
 }
 
@@ -319,7 +343,8 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
   if (!FileExists(path)) return NotFound(dir + ": no tokenizer.json");
   ASSIGN_OR_RETURN(json tj, ReadJsonFile(path));
   const json& model = tj.value("model", json());
-  if (!model.is_object() || model.value("type", std::string("BPE")) != "BPE" || !model.contains("vocab")) {
+  if (!model.is_object() || model.value("type", std::string("BPE")) != "BPE" ||
+      !model.contains("vocab")) {
     return Unimplemented(path + ": only BPE tokenizers can be written as GGUF metadata");
   }
   // Byte-level BPE -> tokenizer.ggml.model gpt2 with the matching pre type; SentencePiece-style
@@ -329,8 +354,10 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
   if (model.value("byte_fallback", false)) {
     space_prefix = SpmSpacePrefix(tj);
     if (!space_prefix) {
-      return Unimplemented(path + ": a byte-fallback BPE needs the SentencePiece pipeline (Prepend/Replace \"▁\" "
-                                  "normalizer or a Metaspace pre-tokenizer) to be written as GGUF metadata");
+      return Unimplemented(
+          path +
+          ": a byte-fallback BPE needs the SentencePiece pipeline (Prepend/Replace \"▁\" "
+          "normalizer or a Metaspace pre-tokenizer) to be written as GGUF metadata");
     }
   } else {
     std::vector<GgufSplit> splits;
@@ -338,19 +365,22 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
     Status st = CollectSplits(tj.value("pre_tokenizer", json()), splits, byte_level);
     if (!st.ok()) return Status(st.code(), path + ": " + st.message());
     if (!byte_level) {
-      return Unimplemented(path + ": only byte-level or SentencePiece-style BPE can be written as GGUF metadata");
+      return Unimplemented(
+          path + ": only byte-level or SentencePiece-style BPE can be written as GGUF metadata");
     }
     const json& norm = tj.value("normalizer", json());
     // llama.cpp does not normalize; its converter writes NFC tokenizers (Qwen2) unchanged.
     if (!norm.is_null() && norm.value("type", std::string()) != "NFC") {
-      return Unimplemented(fmt::format("{}: normalizer {} has no GGUF equivalent", path, norm.dump()));
+      return Unimplemented(
+          fmt::format("{}: normalizer {} has no GGUF equivalent", path, norm.dump()));
     }
     pre = GgufPreTypeForSplits(splits, model.value("ignore_merges", false));
     if (pre.empty()) {
       json regexes = json::array();
       for (const GgufSplit& s : splits) regexes.push_back(s.regex);
       return Unimplemented(fmt::format(
-          "{}: the pre-tokenizer's splits {} match no tokenizer.ggml.pre value llama.cpp knows", path, regexes.dump()));
+          "{}: the pre-tokenizer's splits {} match no tokenizer.ggml.pre value llama.cpp knows",
+          path, regexes.dump()));
     }
   }
   // Tokens by id: the vocabulary, then the added tokens (which may extend it).
@@ -379,7 +409,8 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
     if (mg.is_string()) {
       const std::string m = mg.get<std::string>();
       const size_t space = m.find(' ', 1);
-      if (space == std::string::npos) return DataLoss(fmt::format("{}: merge \"{}\" is not \"left right\"", path, m));
+      if (space == std::string::npos)
+        return DataLoss(fmt::format("{}: merge \"{}\" is not \"left right\"", path, m));
       pairs.emplace_back(m.substr(0, space), m.substr(space + 1));
     } else {
       pairs.emplace_back(mg.at(0).get<std::string>(), mg.at(1).get<std::string>());
@@ -396,16 +427,15 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
     }
     for (size_t i = 0; i < tokens.size(); ++i) {
       const std::string& t = tokens[i];
-      if (types[i] == kNormal && t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') types[i] = kByte;
+      if (types[i] == kNormal && t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>')
+        types[i] = kByte;
     }
     const auto unk = ids.find(TokenContent(model.value("unk_token", json())));
     if (unk != ids.end()) types[static_cast<size_t>(unk->second)] = kUnknown;
-    out = {{"tokenizer.ggml.model", "llama"},
-           {"tokenizer.ggml.pre", "default"},
-           {"tokenizer.ggml.tokens", tokens},
-           {"tokenizer.ggml.scores", scores},
-           {"tokenizer.ggml.token_type", types},
-           {"tokenizer.ggml.add_space_prefix", *space_prefix}};
+    out = {
+        {"tokenizer.ggml.model", "llama"},    {"tokenizer.ggml.pre", "default"},
+        {"tokenizer.ggml.tokens", tokens},    {"tokenizer.ggml.scores", scores},
+        {"tokenizer.ggml.token_type", types}, {"tokenizer.ggml.add_space_prefix", *space_prefix}};
   } else {
     ordered_json merges = ordered_json::array();
     for (const auto& [l, r] : pairs) merges.push_back(l + " " + r);
@@ -449,14 +479,19 @@ StatusOr<ordered_json> MetadataFromHf(const std::string& dir, int64_t vocab_size
       if (eos < 0) eos = special_id(single.back());
     }
   }
-  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) add_bos = config["add_bos_token"].get<bool>();
-  if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) add_eos = config["add_eos_token"].get<bool>();
+  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean())
+    add_bos = config["add_bos_token"].get<bool>();
+  if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
+    add_eos = config["add_eos_token"].get<bool>();
   if (bos >= 0) out["tokenizer.ggml.bos_token_id"] = bos;
   if (eos >= 0) out["tokenizer.ggml.eos_token_id"] = eos;
   int64_t unk = id_of("unk_token");
-  if (const auto it = ids.find(TokenContent(model.value("unk_token", json()))); unk < 0 && it != ids.end()) unk = it->second;
+  if (const auto it = ids.find(TokenContent(model.value("unk_token", json())));
+      unk < 0 && it != ids.end())
+    unk = it->second;
   if (unk >= 0) out["tokenizer.ggml.unknown_token_id"] = unk;
-  if (const int64_t pad = id_of("pad_token"); pad >= 0) out["tokenizer.ggml.padding_token_id"] = pad;
+  if (const int64_t pad = id_of("pad_token"); pad >= 0)
+    out["tokenizer.ggml.padding_token_id"] = pad;
   out["tokenizer.ggml.add_bos_token"] = add_bos;
   out["tokenizer.ggml.add_eos_token"] = add_eos;
 

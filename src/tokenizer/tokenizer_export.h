@@ -25,7 +25,8 @@ struct HfTokenizerFiles {
 // add_bos_token / add_eos_token and the chat template(s). `origin` names the file in errors.
 // Unimplemented for other tokenizer models (SentencePiece-style `llama` vocabularies) and for
 // unsupported pre types; DataLoss for malformed metadata.
-StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const nlohmann::json& metadata, const std::string& origin);
+StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const nlohmann::json& metadata,
+                                               const std::string& origin);
 
 // The GGUF tokenizer metadata for the Hugging Face tokenizer in `dir` (tokenizer.json, with
 // tokenizer_config.json / chat_template.jinja when present), as an object of GGUF keys:
@@ -36,6 +37,7 @@ StatusOr<HfTokenizerFiles> HfTokenizerFromGguf(const nlohmann::json& metadata, c
 // non-negative integers here; they are GGUF i32 values. NotFound when `dir` has no tokenizer.json;
 // Unimplemented when the tokenizer is not byte-level BPE or its pre-tokenizer matches no
 // tokenizer.ggml.pre value (the message says which stage).
-StatusOr<nlohmann::ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir, int64_t vocab_size);
+StatusOr<nlohmann::ordered_json> GgufTokenizerMetadataFromHf(const std::string& dir,
+                                                             int64_t vocab_size);
 
 }  // namespace kvpress

@@ -239,8 +239,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
   if (!decoder.ok()) return in_file(decoder.status());
   parts.decoder = std::move(decoder).value();
   try {
-    const Status post = ParsePostProcessor(root.value("post_processor", json()), parts.special_prefix,
-                                           parts.special_suffix);
+    const Status post = ParsePostProcessor(root.value("post_processor", json()),
+                                           parts.special_prefix, parts.special_suffix);
     if (!post.ok()) return in_file(post);
   } catch (const json::exception& e) {
     return DataLoss(fmt::format("{}: post_processor: {}", path, JsonErrorText(e)));

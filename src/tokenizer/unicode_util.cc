@@ -1,11 +1,11 @@
 #include "tokenizer/unicode_util.h"
 
-#include "core/utf8.h"
-
 #include <utf8proc.h>
 
 #include <cstdlib>
 #include <memory>
+
+#include "core/utf8.h"
 
 namespace kvpress::unicode {
 namespace {

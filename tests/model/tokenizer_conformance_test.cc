@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "generate/model_tokenizer.h"
 #include "model/model.h"
 #include "model/writers.h"
 #include "test_util.h"
-#include "generate/model_tokenizer.h"
 #include "tokenizer/load_tokenizer.h"
 #include "tokenizer/unicode_util.h"
 #include "tokenizer_goldens.h"
