@@ -37,8 +37,8 @@ std::map<std::vector<std::string>, int> NgramCounts(const std::vector<std::strin
   return out;
 }
 
-// A Python literal of the kinds a cloze answer holds. Numbers (int, float, bool) compare by value, as
-// Python's == does (1 == 1.0 == True).
+// A Python literal of the kinds a cloze answer holds. Numbers (int, float, bool) compare by value,
+// as Python's == does (1 == 1.0 == True).
 struct PyValue {
   enum Kind { kStr, kNum, kNone } kind = kNone;
   std::string str;
@@ -48,7 +48,8 @@ struct PyValue {
     return kind == kStr ? str == o.str : kind == kNum ? num == o.num : true;
   }
 };
-using PyDict = std::map<std::string, PyValue>;  // string keys only (cloze masks); the last duplicate wins
+using PyDict =
+    std::map<std::string, PyValue>;  // string keys only (cloze masks); the last duplicate wins
 
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -68,7 +69,8 @@ void AppendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
-// Reads the subset of Python expression syntax a flat dict literal of strings / numbers / None needs.
+// Reads the subset of Python expression syntax a flat dict literal of strings / numbers / None
+// needs.
 class PyDictParser {
  public:
   explicit PyDictParser(std::string_view s) : s_(s) {}
@@ -114,7 +116,8 @@ class PyDictParser {
   bool Word(std::string_view w) {
     if (s_.substr(i_, w.size()) != w) return false;
     const size_t end = i_ + w.size();
-    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_')) return false;
+    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_'))
+      return false;
     i_ = end;
     return true;
   }
@@ -123,7 +126,8 @@ class PyDictParser {
     PyValue v;
     if (i_ < s_.size() && (s_[i_] == '\'' || s_[i_] == '"')) {
       v.kind = PyValue::kStr;
-      while (i_ < s_.size() && (s_[i_] == '\'' || s_[i_] == '"')) {  // adjacent literals concatenate
+      while (i_ < s_.size() &&
+             (s_[i_] == '\'' || s_[i_] == '"')) {  // adjacent literals concatenate
         if (!String(v.str)) return std::nullopt;
         SkipSpace();
       }
@@ -136,7 +140,9 @@ class PyDictParser {
     const size_t start = i_;
     if (i_ < s_.size() && (s_[i_] == '-' || s_[i_] == '+')) ++i_;
     const size_t digits = i_;
-    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == '_')) ++i_;
+    while (i_ < s_.size() &&
+           (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == '_'))
+      ++i_;
     if (i_ == digits) return std::nullopt;
     std::string text;
     for (size_t k = start; k < i_; ++k) {
@@ -148,7 +154,8 @@ class PyDictParser {
     return v;
   }
 
-  // One '...' or "..." literal (no prefix, not triple-quoted), its escapes decoded, appended to `out`.
+  // One '...' or "..." literal (no prefix, not triple-quoted), its escapes decoded, appended to
+  // `out`.
   bool String(std::string& out) {
     const char q = s_[i_++];
     if (s_.substr(i_, 2) == std::string(2, q)) return false;  // triple quotes: not handled
@@ -163,17 +170,38 @@ class PyDictParser {
       if (i_ >= s_.size()) return false;
       const char e = s_[i_++];
       switch (e) {
-        case '\n': break;  // line continuation
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'v': out += '\v'; break;
+        case '\n':
+          break;  // line continuation
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'v':
+          out += '\v';
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -183,7 +211,9 @@ class PyDictParser {
           for (size_t k = 0; k < len; ++k) {
             const char h = s_[i_ + k];
             if (!std::isxdigit(static_cast<unsigned char>(h))) return false;
-            cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+            cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h))
+                                                     ? h - '0'
+                                                     : (std::tolower(h) - 'a' + 10));
           }
           if (cp > 0x10FFFF) return false;
           i_ += len;
@@ -193,11 +223,12 @@ class PyDictParser {
         default:
           if (e >= '0' && e <= '7') {  // up to three octal digits
             uint32_t cp = static_cast<uint32_t>(e - '0');
-            for (int k = 0; k < 2 && i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '7'; ++k) cp = cp * 8 + static_cast<uint32_t>(s_[i_++] - '0');
+            for (int k = 0; k < 2 && i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '7'; ++k)
+              cp = cp * 8 + static_cast<uint32_t>(s_[i_++] - '0');
             AppendUtf8(out, cp);
           } else if (e == 'N') {
             return false;  // \N{name}: not handled
-          } else {  // an unknown escape keeps its backslash
+          } else {         // an unknown escape keeps its backslash
             out += '\\';
             out += e;
           }
@@ -212,7 +243,8 @@ class PyDictParser {
 
 std::optional<PyDict> ParsePyDict(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;  // eval() strips leading spaces and tabs
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t'))
+    ++i;  // eval() strips leading spaces and tabs
   return PyDictParser(s.substr(i)).Parse();
 }
 
@@ -230,7 +262,9 @@ double LoogleBleu(std::string_view reference, std::string_view hypothesis, int n
       matched += it == r.end() ? 0 : std::min(c, it->second);
     }
     if (k == 1 && matched == 0) return 0.0;  // no unigram in common
-    const double p = matched == 0 ? DBL_MIN : static_cast<double>(matched) / static_cast<double>(std::max<int64_t>(1, total));
+    const double p = matched == 0 ? DBL_MIN
+                                  : static_cast<double>(matched) /
+                                        static_cast<double>(std::max<int64_t>(1, total));
     log_sum += (k == n ? 1.0 : 0.0) * std::log(p);
   }
   const double c = static_cast<double>(hyp.size()), r = static_cast<double>(ref.size());
@@ -259,7 +293,8 @@ ClozeCount LoogleClozePartial(std::string_view reference, std::string_view hypot
   for (const auto& [key, value] : *ref) {
     auto it = hyp->find(key);
     if (it == hyp->end()) continue;
-    if (value.kind != PyValue::kStr || it->second.kind != PyValue::kStr) return {0, count};  // .split() raises
+    if (value.kind != PyValue::kStr || it->second.kind != PyValue::kStr)
+      return {0, count};  // .split() raises
     const std::vector<std::string> t = Words(value.str), p = Words(it->second.str);
     const std::set<std::string> truth(t.begin(), t.end());
     bool meet = false;
@@ -270,18 +305,23 @@ ClozeCount LoogleClozePartial(std::string_view reference, std::string_view hypot
 }
 
 bool IsLoogleMetric(std::string_view m) {
-  return m == "loogle_bleu1" || m == "loogle_bleu4" || m == "loogle_rouge1" || m == "loogle_rouge2" ||
-         m == "loogle_rouge_l" || m == "loogle_cloze_exact" || m == "loogle_cloze_partial";
+  return m == "loogle_bleu1" || m == "loogle_bleu4" || m == "loogle_rouge1" ||
+         m == "loogle_rouge2" || m == "loogle_rouge_l" || m == "loogle_cloze_exact" ||
+         m == "loogle_cloze_partial";
 }
 
 std::string LoogleMetricFor(const std::string& task) {
   if (task == "shortdep_cloze") return "loogle_cloze_exact";
-  if (task == "shortdep_qa" || task == "longdep_qa" || task == "longdep_summarization") return "loogle_rouge_l";
+  if (task == "shortdep_qa" || task == "longdep_qa" || task == "longdep_summarization")
+    return "loogle_rouge_l";
   return "";
 }
 
-double LoogleSampleScore(std::string_view metric, std::string_view prediction, std::string_view gold) {
-  auto share = [](ClozeCount c) { return c.count > 0 ? static_cast<double>(c.match) / c.count : 0.0; };
+double LoogleSampleScore(std::string_view metric, std::string_view prediction,
+                         std::string_view gold) {
+  auto share = [](ClozeCount c) {
+    return c.count > 0 ? static_cast<double>(c.match) / c.count : 0.0;
+  };
   if (metric == "loogle_bleu1") return LoogleBleu(gold, prediction, 1);
   if (metric == "loogle_bleu4") return LoogleBleu(gold, prediction, 4);
   if (metric == "loogle_rouge1") return RougeNPrf(prediction, gold, 1).r;

@@ -1,6 +1,7 @@
 // entropy_gated_chunkkv — upstream kvpress EntropyGatedChunkKVPress, after ChunkKV (Liu et al.,
-// "ChunkKV: Semantic-Preserving KV Cache Compression", arXiv:2502.00299). With s_j the inner press's
-// score summed over KV heads, chunks c of `length` slots (a trailing partial chunk is its own):
+// "ChunkKV: Semantic-Preserving KV Cache Compression", arXiv:2502.00299). With s_j the inner
+// press's score summed over KV heads, chunks c of `length` slots (a trailing partial chunk is its
+// own):
 //   S_c = mean_{j∈c} s_j;   p_j = s̃_j / (Σ_{c} s̃ + 1e-8), s̃ = s − min(min_c s, 0);
 //   E_c = clamp(−Σ p_j log(p_j + 1e-8) / log|c|, 0, 1)   (E = 0 for a one-slot chunk)
 // Budget b = max(1, ⌊n(1−r)⌋). Chunks are visited by S_c descending; each keeps min(|c|, b) slots,
@@ -55,7 +56,8 @@ class EntropyGatedChunkKvPress : public WrapperPress {
   std::unique_ptr<Press> Clone() const override {
     std::vector<std::unique_ptr<Press>> kids;
     if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<EntropyGatedChunkKvPress>(std::move(kids[0]), length_, low_length_);
+    auto copy =
+        std::make_unique<EntropyGatedChunkKvPress>(std::move(kids[0]), length_, low_length_);
     copy->config_ = config_;
     copy->budget_ = budget_;
     copy->driver_ = driver_;
@@ -86,18 +88,21 @@ class EntropyGatedChunkKvPress : public WrapperPress {
         return;
       }
     }
-    std::vector<float> summed(static_cast<size_t>(n), 0.0f), scores;  // [n]: Σ over heads, as upstream (f32)
+    std::vector<float> summed(static_cast<size_t>(n), 0.0f),
+        scores;  // [n]: Σ over heads, as upstream (f32)
     for (int g = 0; g < H; ++g) {
       inner()->ScoreHead(ctx, g, decoding, scores);
       for (int j = 0; j < n; ++j) summed[static_cast<size_t>(j)] += scores[static_cast<size_t>(j)];
     }
-    const std::vector<int> keep = Select(summed, ctx.cache->Positions(ctx.layer, 0), UpstreamKept(n, t->ratio));
+    const std::vector<int> keep =
+        Select(summed, ctx.cache->Positions(ctx.layer, 0), UpstreamKept(n, t->ratio));
     if (static_cast<int>(keep.size()) == n) return;
     for (int g = 0; g < H; ++g) inner()->RetainHead(ctx, g, keep);
   }
 
   // The gated chunk selection over head-summed scores s [n]; ascending slot indices.
-  std::vector<int> Select(const std::vector<float>& s, std::span<const int32_t> pos, int budget) const {
+  std::vector<int> Select(const std::vector<float>& s, std::span<const int32_t> pos,
+                          int budget) const {
     const int n = static_cast<int>(s.size());
     const int n_chunks = (n + length_ - 1) / length_;
     std::vector<double> mean(static_cast<size_t>(n_chunks)), entropy(static_cast<size_t>(n_chunks));
@@ -120,11 +125,13 @@ class EntropyGatedChunkKvPress : public WrapperPress {
       if (budget <= 0) break;
       const int start = c * length_, len = std::min(length_, n - start);
       int take = std::min(len, budget);
-      if (mean[static_cast<size_t>(c)] >= score_median && entropy[static_cast<size_t>(c)] < entropy_median) {
+      if (mean[static_cast<size_t>(c)] >= score_median &&
+          entropy[static_cast<size_t>(c)] < entropy_median) {
         take = std::min(take, low_length_);
       }
       const std::span<const float> chunk(s.data() + start, static_cast<size_t>(len));
-      for (int j : ScorerPress::TopK(chunk, pos.subspan(static_cast<size_t>(start), static_cast<size_t>(len)), take)) {
+      for (int j : ScorerPress::TopK(
+               chunk, pos.subspan(static_cast<size_t>(start), static_cast<size_t>(len)), take)) {
         kept[static_cast<size_t>(start + j)] = true;
       }
       budget -= take;
@@ -139,7 +146,8 @@ class EntropyGatedChunkKvPress : public WrapperPress {
         left_s.push_back(s[static_cast<size_t>(j)]);
         left_p.push_back(pos[static_cast<size_t>(j)]);
       }
-      for (int i : ScorerPress::TopK(left_s, left_p, std::min(budget, static_cast<int>(left.size())))) {
+      for (int i :
+           ScorerPress::TopK(left_s, left_p, std::min(budget, static_cast<int>(left.size())))) {
         kept[static_cast<size_t>(left[static_cast<size_t>(i)])] = true;
       }
     }
@@ -157,31 +165,37 @@ class EntropyGatedChunkKvPress : public WrapperPress {
 }  // namespace
 
 PressInfo EntropyGatedChunkKvPressInfo() {
-  PressInfo info{"entropy_gated_chunkkv",
-                 "chunkkv whose important but spiky chunks (score >= median, entropy < median) keep only their best "
-                 "`low_length` slots; the freed budget goes to further chunks",
-                 "kvpress EntropyGatedChunkKVPress, after ChunkKV, Liu et al. 2025, arXiv:2502.00299",
-                 "prefill, decode",
-                 "the inner press's scores",
-                 {{"length", "10", "chunk length in slots"},
-                  {"low_length", "4", "slots kept from a spiky chunk (< length)"}},
-                 [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
-                   PressParams p(spec);
-                   const int length = p.GetInt("length", 10, 2, kMaxPressTokens);
-                   const int low_length = p.GetInt("low_length", 4, 1, kMaxPressTokens);
-                   RETURN_IF_ERROR(p.Finish());
-                   if (low_length >= length) {
-                     return FailedPrecondition("entropy_gated_chunkkv needs low_length < length (got " +
-                                               std::to_string(low_length) + " >= " + std::to_string(length) + ")");
-                   }
-                   LayerCompressor* inner = nullptr;
-                   ASSIGN_OR_RETURN(std::unique_ptr<Press> child, CreateChildPress(spec, 0, &inner));
-                   if (dynamic_cast<ScorerPress*>(child.get()) == nullptr) {
-                     return FailedPrecondition("entropy_gated_chunkkv needs a scoring press inside (knorm, snapkv, "
-                                               "...), not '" + spec.children[0].name + "'");
-                   }
-                   return std::unique_ptr<Press>(new EntropyGatedChunkKvPress(std::move(child), length, low_length));
-                 }};
+  PressInfo info{
+      "entropy_gated_chunkkv",
+      "chunkkv whose important but spiky chunks (score >= median, entropy < median) keep only "
+      "their best "
+      "`low_length` slots; the freed budget goes to further chunks",
+      "kvpress EntropyGatedChunkKVPress, after ChunkKV, Liu et al. 2025, arXiv:2502.00299",
+      "prefill, decode",
+      "the inner press's scores",
+      {{"length", "10", "chunk length in slots"},
+       {"low_length", "4", "slots kept from a spiky chunk (< length)"}},
+      [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
+        PressParams p(spec);
+        const int length = p.GetInt("length", 10, 2, kMaxPressTokens);
+        const int low_length = p.GetInt("low_length", 4, 1, kMaxPressTokens);
+        RETURN_IF_ERROR(p.Finish());
+        if (low_length >= length) {
+          return FailedPrecondition("entropy_gated_chunkkv needs low_length < length (got " +
+                                    std::to_string(low_length) + " >= " + std::to_string(length) +
+                                    ")");
+        }
+        LayerCompressor* inner = nullptr;
+        ASSIGN_OR_RETURN(std::unique_ptr<Press> child, CreateChildPress(spec, 0, &inner));
+        if (dynamic_cast<ScorerPress*>(child.get()) == nullptr) {
+          return FailedPrecondition(
+              "entropy_gated_chunkkv needs a scoring press inside (knorm, snapkv, "
+              "...), not '" +
+              spec.children[0].name + "'");
+        }
+        return std::unique_ptr<Press>(
+            new EntropyGatedChunkKvPress(std::move(child), length, low_length));
+      }};
   info.min_children = info.max_children = 1;
   info.children_help = "a scoring press";
   return info;

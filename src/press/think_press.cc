@@ -1,5 +1,6 @@
-// think — Xu et al., "ThinK: Thinner Key Cache by Query-Driven Pruning", ICLR 2025, arXiv:2407.21018
-// (upstream kvpress ThinKPress). Per layer and KV head g, after the context prefill:
+// think — Xu et al., "ThinK: Thinner Key Cache by Query-Driven Pruning", ICLR 2025,
+// arXiv:2407.21018 (upstream kvpress ThinKPress). Per layer and KV head g, after the context
+// prefill:
 //   q̄_c = mean over the group's query heads h and the last `window` queries i of q_{h,i,c}²
 //   k̄_c = mean over the head's slots j of k_{j,c}²            (post-RoPE, as cached)
 //   score_c = q̄_c · k̄_c;   the ⌊hd · key_channel_ratio⌋ channels of lowest score are pruned
@@ -9,11 +10,12 @@
 // Storage (intentional limitation, same as upstream 0.5.5): the pruned channels of the context's
 // keys are set to zero in place (KVCache::ZeroKeyChannels), so attention and every later press see
 // exactly upstream's masked keys, and no key memory is freed yet. Freeing it needs a per-head key
-// width in the cache's head view and in the attention kernels (src/ops/attention*), which this press
-// cannot change; docs/press-catalogue.md gives the bytes it would free.
+// width in the cache's head view and in the attention kernels (src/ops/attention*), which this
+// press cannot change; docs/press-catalogue.md gives the bytes it would free.
 //
-// Phases: prefill only, as upstream (its hook compresses the prefilling forward only): the question's
-// and the generated tokens' keys keep every channel (ThinK's paper also keeps recent keys whole).
+// Phases: prefill only, as upstream (its hook compresses the prefilling forward only): the
+// question's and the generated tokens' keys keep every channel (ThinK's paper also keeps recent
+// keys whole).
 #include <algorithm>
 #include <numeric>
 
@@ -26,10 +28,13 @@ namespace {
 
 class ThinkPress : public Press {
  public:
-  ThinkPress(double key_channel_ratio, int window) : key_channel_ratio_(key_channel_ratio), window_(window) {}
+  ThinkPress(double key_channel_ratio, int window)
+      : key_channel_ratio_(key_channel_ratio), window_(window) {}
   std::string Name() const override { return "think"; }
   std::unique_ptr<Press> Clone() const override { return std::make_unique<ThinkPress>(*this); }
-  void Reset() override { queries_.Reset(config().n_layers, config().n_heads, config().head_dim, window_); }
+  void Reset() override {
+    queries_.Reset(config().n_layers, config().n_heads, config().head_dim, window_);
+  }
 
  protected:
   void OnPrefill(const LayerHookContext& ctx) override {
@@ -41,7 +46,8 @@ class ThinkPress : public Press {
     const int n_q = queries_.Count(ctx.layer);
     std::vector<float> key(static_cast<size_t>(hd));
     for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
-      std::vector<double> q_mean(static_cast<size_t>(hd), 0.0), k_mean(static_cast<size_t>(hd), 0.0);  // [hd]
+      std::vector<double> q_mean(static_cast<size_t>(hd), 0.0),
+          k_mean(static_cast<size_t>(hd), 0.0);  // [hd]
       for (int i = 0; i < n_q; ++i) {
         const float* q = queries_.Query(ctx.layer, i);  // [H*hd]
         for (int h = g * group; h < (g + 1) * group; ++h) {
@@ -55,7 +61,8 @@ class ThinkPress : public Press {
       for (int j = 0; j < n; ++j) {
         ctx.cache->KeyAt(ctx.layer, g, j, key.data());
         for (int c = 0; c < hd; ++c) {
-          k_mean[static_cast<size_t>(c)] += static_cast<double>(key[static_cast<size_t>(c)]) * key[static_cast<size_t>(c)] / n;
+          k_mean[static_cast<size_t>(c)] +=
+              static_cast<double>(key[static_cast<size_t>(c)]) * key[static_cast<size_t>(c)] / n;
         }
       }
       std::vector<int> order(static_cast<size_t>(hd));
@@ -81,7 +88,8 @@ class ThinkPress : public Press {
 
 PressInfo ThinkPressInfo() {
   return {"think",
-          "prune the key channels of lowest query-aware norm mean_q(q_c^2)*mean_k(k_c^2) per KV head after the "
+          "prune the key channels of lowest query-aware norm mean_q(q_c^2)*mean_k(k_c^2) per KV "
+          "head after the "
           "prefill (channels zeroed, as upstream; no slot is evicted)",
           "Xu et al., ThinK, ICLR 2025, arXiv:2407.21018",
           "prefill (as upstream; decoded keys keep every channel)",
