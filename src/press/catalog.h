@@ -20,6 +20,8 @@ PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
 PressInfo SimLayerKvPressInfo();
+// Scorers, catalogue part 2 (issue 15).
+PressInfo ExpectedAttentionPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

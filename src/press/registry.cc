@@ -18,6 +18,8 @@ const std::vector<PressInfo>& AllPresses() {
       PyramidKvPressInfo(), AdaKvPressInfo(), PerLayerPressInfo(), ComposedPressInfo(),
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
       ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(),
+      // Scorers, catalogue part 2 (issue 15).
+      ExpectedAttentionPressInfo(),
   };
   return presses;
 }

@@ -1,5 +1,6 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv) and simlayerkv against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv), simlayerkv and the part-2 scorers (expected_attention, cur; their
+// cases in smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -51,6 +52,17 @@ class PressCatalogueGoldens : public ::testing::Test {
     std::ifstream in(testing::Fixture("press_catalogue_goldens/smollm2_135m.json"));
     if (!in) return;
     golden_ = new nlohmann::json(nlohmann::json::parse(in));
+    // Part 2 (issue 15): the scorers' cases, recorded on the same context and question by
+    // scripts/goldens/make_scorer_goldens.py.
+    std::ifstream in2(testing::Fixture("press_catalogue_goldens/smollm2_135m_scorers.json"));
+    if (in2) {
+      const nlohmann::json scorers = nlohmann::json::parse(in2);
+      if (scorers["context_ids"] == (*golden_)["context_ids"] && scorers["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : scorers["cases"]) (*golden_)["cases"].push_back(c);
+      } else {
+        std::fprintf(stderr, "smollm2_135m_scorers.json was recorded on another context/question; ignored\n");
+      }
+    }
     if (Smol().empty()) return;
     const std::string dir = testing::TempDir("catalogue_smol_f32") + "/smollm2-f32";
     const auto conv = testing::RunKvpress("convert -m '" + Smol() + "' -o '" + dir + "' --to hf --dtype f32");
@@ -193,6 +205,8 @@ TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }
 TEST_F(PressCatalogueGoldens, ChunkKv) { RunCases("chunkkv("); }
 TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
+// Catalogue part 2: scorers (issue 15).
+TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"); }
 
 }  // namespace
 }  // namespace kvpress

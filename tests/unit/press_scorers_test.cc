@@ -1,0 +1,264 @@
+// Catalogue part 2 scorers (expected_attention, cur) by brute force in double precision.
+//
+// A random tiny llama (MakeRandomModel "tiny": 4 layers, 4 query heads over 2 KV heads, hd 32) runs
+// through the real Transformer; a probe hook records every layer's post-RoPE queries and the cache
+// (positions, keys, values) before the press, and an oracle recomputes the press's definition from
+// those alone in double: for expected_attention the pre-RoPE queries by explicit inverse rotation,
+// mean and covariance two-pass, the averaged RoPE as the mean of full rotation matrices; for cur the
+// block-normalised squared norms. Near ties at the cut (1e-5 relative) are allowed either way.
+// The model goldens against upstream kvpress are in tests/model/press_catalogue_goldens_test.cc.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "model/random_model.h"
+#include "model/transformer.h"
+#include "press/press_spec.h"
+#include "press/registry.h"
+
+namespace kvpress {
+namespace {
+
+using Matrix = std::vector<std::vector<double>>;
+
+struct LayerEvent {
+  int layer = 0;
+  ForwardPhase phase = ForwardPhase::kPrefill;
+  std::vector<int32_t> query_pos;           // [n_tokens]
+  Matrix queries;                           // [n_tokens][H*hd] post-RoPE
+  std::vector<std::vector<int32_t>> pos;    // [KV][n] before the press
+  std::vector<Matrix> keys, values;         // [KV][n][hd] before the press
+  std::vector<std::set<int32_t>> kept;      // [KV] after the press
+};
+
+class Probe : public LayerHook {
+ public:
+  explicit Probe(Press* press, int qd) : press_(press), qd_(qd) {}
+  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
+  void AfterAttention(const LayerHookContext& ctx) override {
+    LayerEvent e;
+    e.layer = ctx.layer;
+    e.phase = ctx.info.phase;
+    e.query_pos.assign(ctx.positions.begin(), ctx.positions.end());
+    for (int t = 0; t < ctx.n_tokens; ++t) {
+      const float* q = ctx.queries + static_cast<size_t>(t) * static_cast<size_t>(qd_);
+      e.queries.emplace_back(q, q + qd_);
+    }
+    const int hd = ctx.cache->head_dim(), kv = ctx.cache->n_kv_heads();
+    std::vector<float> row(static_cast<size_t>(hd));
+    e.pos.resize(static_cast<size_t>(kv));
+    e.keys.resize(static_cast<size_t>(kv));
+    e.values.resize(static_cast<size_t>(kv));
+    for (int g = 0; g < kv; ++g) {
+      const auto p = ctx.cache->Positions(ctx.layer, g);
+      e.pos[static_cast<size_t>(g)].assign(p.begin(), p.end());
+      for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
+        ctx.cache->KeyAt(ctx.layer, g, j, row.data());
+        e.keys[static_cast<size_t>(g)].emplace_back(row.begin(), row.end());
+        ctx.cache->ValueAt(ctx.layer, g, j, row.data());
+        e.values[static_cast<size_t>(g)].emplace_back(row.begin(), row.end());
+      }
+    }
+    press_->AfterAttention(ctx);
+    for (int g = 0; g < kv; ++g) {
+      const auto p = ctx.cache->Positions(ctx.layer, g);
+      e.kept.emplace_back(p.begin(), p.end());
+    }
+    events.push_back(std::move(e));
+  }
+  std::vector<LayerEvent> events;
+
+ private:
+  Press* press_;
+  int qd_;
+};
+
+const Model& Tiny() {
+  static const std::unique_ptr<Model> m = [] {
+    auto c = RandomModelPreset("tiny");
+    return MakeRandomModel(*c, DType::kF32, 11);
+  }();
+  return *m;
+}
+
+// Runs `spec` on the tiny model: a prefill of `n_prefill` tokens (internal chunks of `max_chunk`),
+// then `n_decode` single-token decode steps. Returns every hook event.
+std::vector<LayerEvent> RunScorer(const std::string& spec_text, BudgetPolicy budget, int n_prefill, int max_chunk,
+                            int n_decode = 0) {
+  const Model& model = Tiny();
+  Transformer t(model, 1);
+  auto spec = ParsePressSpec(spec_text);
+  EXPECT_TRUE(spec.ok());
+  spec->budget = budget;
+  auto press = CreatePress(*spec);
+  EXPECT_TRUE(press.ok()) << press.status().ToString();
+  if (!press.ok()) return {};
+  EXPECT_TRUE((*press)->Attach(model.config).ok());
+  Probe probe(press->get(), model.config.n_heads * model.config.head_dim);
+  KVCache cache = t.NewCache();
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> tok(2, model.config.vocab_size - 1);
+  std::vector<int32_t> ids, pos;
+  for (int i = 0; i < n_prefill; ++i) ids.push_back(tok(rng)), pos.push_back(i);
+  std::vector<float> logits;
+  ForwardOptions opt;
+  opt.hook = &probe;
+  opt.max_chunk = max_chunk;
+  EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
+  opt.phase = ForwardPhase::kDecode;
+  for (int i = 0; i < n_decode; ++i) {
+    const int32_t p = n_prefill + i;
+    const std::vector<int32_t> one_id = {tok(rng)}, one_pos = {p};
+    EXPECT_TRUE(t.Forward(one_id, one_pos, cache, opt, logits).ok());
+  }
+  return probe.events;
+}
+
+// Near-tie tolerance: the press takes RoPE angles in f32 as the model does (position · inv_freq
+// rounded to f32, ~5e-6 rad at position 80), the oracle in double.
+constexpr double kTieRel = 1e-5;
+
+// Top k of score (ties to the higher position) and the near-tie band at the cut.
+void ExpectTopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k, const std::set<int32_t>& got,
+                const std::string& where) {
+  std::vector<size_t> idx(score.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return score[a] != score[b] ? score[a] > score[b] : pos[a] > pos[b];
+  });
+  std::set<int32_t> want, band;
+  for (int i = 0; i < k && i < static_cast<int>(idx.size()); ++i) want.insert(pos[idx[static_cast<size_t>(i)]]);
+  if (k > 0 && static_cast<size_t>(k) < idx.size()) {
+    const double in = score[idx[static_cast<size_t>(k - 1)]], out = score[idx[static_cast<size_t>(k)]];
+    const double tol = kTieRel * std::max(std::abs(in), 1e-30);
+    for (size_t j = 0; j < score.size(); ++j) {
+      if (std::isfinite(in) && (std::abs(score[j] - in) <= tol || std::abs(score[j] - out) <= tol)) band.insert(pos[j]);
+    }
+  }
+  EXPECT_EQ(got.size(), want.size()) << where;
+  std::vector<int32_t> diff;
+  std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(), std::back_inserter(diff));
+  for (int32_t p : diff) {
+    if (!band.count(p)) ADD_FAILURE() << where << ": position " << p << (got.count(p) ? " kept only by the press" : " evicted by the press");
+  }
+}
+
+// expected_attention in double from the recorded queries (all events of `layer` up to `upto`) and
+// the cache of event `upto`.
+std::vector<double> ExpectedAttentionOracle(const std::vector<LayerEvent>& ev, size_t upto, int kv_head, int n_sink,
+                                            int n_future) {
+  const ModelConfig& c = Tiny().config;
+  const int hd = c.head_dim, half = hd / 2, group = c.n_heads / c.n_kv_heads;
+  const LayerEvent& now = ev[upto];
+  const std::vector<float> inv_f = c.RopeInvFreq();  // the model's own frequencies (f32)
+  const std::vector<double> inv(inv_f.begin(), inv_f.end());
+  // Pre-RoPE queries [m][H*hd] of every token seen by this layer at positions ≥ n_sink.
+  Matrix pre;
+  for (size_t e = 0; e <= upto; ++e) {
+    if (ev[e].layer != now.layer) continue;
+    for (size_t t = 0; t < ev[e].queries.size(); ++t) {
+      const int32_t p = ev[e].query_pos[t];
+      if (p < n_sink) continue;
+      std::vector<double> q = ev[e].queries[t];
+      for (int h = 0; h < c.n_heads; ++h) {
+        double* x = q.data() + static_cast<size_t>(h) * hd;
+        for (int i = 0; i < half; ++i) {
+          const double a = p * inv[static_cast<size_t>(i)], co = std::cos(a), si = std::sin(a);
+          const double x0 = x[i], x1 = x[i + half];
+          x[i] = co * x0 + si * x1;
+          x[i + half] = -si * x0 + co * x1;
+        }
+      }
+      pre.push_back(std::move(q));
+    }
+  }
+  // R̄ = mean over future positions of the full rotation matrix.
+  const int q_len = now.query_pos.back() + 1;
+  Matrix r(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
+  for (int p = q_len; p < q_len + n_future; ++p) {
+    for (int i = 0; i < half; ++i) {
+      const double a = p * inv[static_cast<size_t>(i)];
+      r[i][i] += std::cos(a) / n_future, r[i + half][i + half] += std::cos(a) / n_future;
+      r[i][i + half] -= std::sin(a) / n_future, r[i + half][i] += std::sin(a) / n_future;
+    }
+  }
+  const auto& keys = now.keys[static_cast<size_t>(kv_head)];
+  const int n = static_cast<int>(keys.size());
+  std::vector<double> acc(static_cast<size_t>(n), 0.0);
+  for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+    std::vector<double> mu(static_cast<size_t>(hd), 0.0);
+    for (const auto& q : pre) for (int i = 0; i < hd; ++i) mu[i] += q[h * hd + i] / pre.size();
+    Matrix cov(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
+    for (const auto& q : pre) {
+      for (int i = 0; i < hd; ++i) {
+        for (int k = 0; k < hd; ++k) cov[i][k] += (q[h * hd + i] - mu[i]) * (q[h * hd + k] - mu[k]) / pre.size();
+      }
+    }
+    std::vector<double> mr(static_cast<size_t>(hd), 0.0);
+    Matrix cr(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
+    for (int i = 0; i < hd; ++i) for (int k = 0; k < hd; ++k) mr[i] += r[i][k] * mu[k];
+    Matrix rc(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));  // R̄ Σ
+    for (int i = 0; i < hd; ++i)
+      for (int a = 0; a < hd; ++a)
+        for (int b = 0; b < hd; ++b) rc[i][b] += r[i][a] * cov[a][b];
+    for (int i = 0; i < hd; ++i)
+      for (int k = 0; k < hd; ++k)
+        for (int b = 0; b < hd; ++b) cr[i][k] += rc[i][b] * r[k][b];
+    std::vector<double> z(static_cast<size_t>(n), 0.0);
+    double zmax = -1e300, total = 0;
+    for (int j = n_sink; j < n; ++j) {
+      double lin = 0, quad = 0;
+      for (int i = 0; i < hd; ++i) {
+        lin += mr[i] * keys[j][i];
+        for (int k = 0; k < hd; ++k) quad += keys[j][i] * cr[i][k] * keys[j][k];
+      }
+      z[j] = lin / std::sqrt(hd) + quad / (2.0 * hd);
+      zmax = std::max(zmax, z[j]);
+    }
+    for (int j = n_sink; j < n; ++j) total += std::exp(z[j] - zmax);
+    for (int j = n_sink; j < n; ++j) acc[j] += std::exp(z[j] - zmax) / total / group;
+  }
+  std::vector<double> score(static_cast<size_t>(n));
+  for (int j = 0; j < n; ++j) {
+    double vn = 0;
+    for (double v : now.values[static_cast<size_t>(kv_head)][j]) vn += v * v;
+    score[j] = j < n_sink ? std::numeric_limits<double>::infinity() : acc[j] * std::sqrt(vn);
+  }
+  return score;
+}
+
+TEST(ExpectedAttentionBruteForce, PrefillRatioChunkedPrefillAndDecodeBudget) {
+  const int n = 48;
+  // One forward, then the same prefill in chunks of 16 (statistics accumulated across chunks).
+  for (const int chunk : {256, 16}) {
+    const auto ev = RunScorer("expected_attention:n_future=64", BudgetPolicy{.compression_ratio = 0.5}, n, chunk);
+    int checked = 0;
+    for (size_t e = 0; e < ev.size(); ++e) {
+      if (ev[e].query_pos.back() != n - 1) continue;  // the last chunk prunes
+      for (int g = 0; g < Tiny().config.n_kv_heads; ++g) {
+        ExpectTopK(ExpectedAttentionOracle(ev, e, g, 4, 64), ev[e].pos[g], n / 2, ev[e].kept[g],
+                   "chunk " + std::to_string(chunk) + " layer " + std::to_string(ev[e].layer));
+        ++checked;
+      }
+    }
+    EXPECT_EQ(checked, Tiny().config.n_layers * Tiny().config.n_kv_heads);
+  }
+  // cache_budget 20: prefill prunes to 20, every decode step back to 20 with running statistics.
+  const auto ev = RunScorer("expected_attention:n_future=32,n_sink=2", BudgetPolicy{.cache_budget = 20}, 30, 256, 4);
+  int decode_checked = 0;
+  for (size_t e = 0; e < ev.size(); ++e) {
+    for (int g = 0; g < Tiny().config.n_kv_heads; ++g) {
+      ExpectTopK(ExpectedAttentionOracle(ev, e, g, 2, 32), ev[e].pos[g], 20, ev[e].kept[g],
+                 "budget event " + std::to_string(e));
+      if (ev[e].phase == ForwardPhase::kDecode) ++decode_checked;
+    }
+  }
+  EXPECT_EQ(decode_checked, 4 * Tiny().config.n_layers * Tiny().config.n_kv_heads);
+}
+
+}  // namespace
+}  // namespace kvpress
