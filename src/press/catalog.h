@@ -22,6 +22,7 @@ PressInfo RkvLshPressInfo();
 PressInfo SimLayerKvPressInfo();
 // Scorers, catalogue part 2 (issue 15).
 PressInfo ExpectedAttentionPressInfo();
+PressInfo CurPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

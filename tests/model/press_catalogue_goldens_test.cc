@@ -207,6 +207,7 @@ TEST_F(PressCatalogueGoldens, ChunkKv) { RunCases("chunkkv("); }
 TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
 // Catalogue part 2: scorers (issue 15).
 TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"); }
+TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
 
 }  // namespace
 }  // namespace kvpress
