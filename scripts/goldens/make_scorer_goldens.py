@@ -26,9 +26,25 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import make_press_catalogue_goldens as cat  # noqa: E402
-from kvpress import CURPress, ExpectedAttentionPress  # noqa: E402
+from kvpress import CURPress, ExpectedAttentionPress, QFilterPress  # noqa: E402
+from kvpress.presses.expected_attention_with_stats import ExpectedAttentionStatsPress  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
 
 OUT = pathlib.Path(os.environ.get("GOLDEN_OUT", cat.ROOT / "tests/fixtures/press_catalogue_goldens/smollm2_135m_scorers.json"))
+
+
+# Query statistics made by our `kvpress stats` (16 GSM8K questions, 128-token windows; query_cov
+# dropped to keep the fixture small): the same file feeds upstream and our presses, so the goldens
+# check the scoring given the statistics. Specs name it under $FIXTURES (the test substitutes).
+QSTATS = "press_catalogue_goldens/smollm2_135m_qstats.safetensors"
+
+
+class _OurFilters(QFilterPress):
+    """QFilterPress with filters from our statistics file instead of the Hub. Upstream scores
+    -(f . k); ours u . k, so f = -u."""
+
+    def post_init_from_model(self, model):
+        pass
 
 
 def cases():
@@ -44,6 +60,19 @@ def cases():
             return p, [p], "head"
         if r == 0.5:  # the mean-only path, at one ratio (test time)
             out.append(("expected_attention:use_covariance=0,use_vnorm=0", r, "prefill", ea_mean))
+        def qfilter(r=r):
+            p = _OurFilters(compression_ratio=r)
+            p.q_filters = -load_file(str(cat.ROOT / "tests/fixtures" / QSTATS))["query_filters"].float()
+            return p, [p], "head"
+        out.append(("qfilter:filters=$FIXTURES/" + QSTATS, r, "prefill", qfilter))
+        if r == 0.5:
+            def ea_stats(r=r):
+                stats = load_file(str(cat.ROOT / "tests/fixtures" / QSTATS))
+                p = ExpectedAttentionStatsPress(compression_ratio=r, use_covariance=False)
+                p.mu = stats["query_mean"].float()
+                p.cov = torch.zeros(*p.mu.shape, p.mu.shape[-1])
+                return p, [p], "head"
+            out.append(("expected_attention:stats=$FIXTURES/" + QSTATS + ",use_covariance=0", r, "prefill", ea_stats))
         def cur(r=r):
             p = CURPress(compression_ratio=r)
             return p, [p], "head"

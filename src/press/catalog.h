@@ -23,6 +23,7 @@ PressInfo SimLayerKvPressInfo();
 // Scorers, catalogue part 2 (issue 15).
 PressInfo ExpectedAttentionPressInfo();
 PressInfo CurPressInfo();
+PressInfo QFilterPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

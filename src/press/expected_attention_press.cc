@@ -16,12 +16,15 @@
 // recomputes them from the hidden states of the forward that compresses; here decoding steps (with
 // cache_budget) reuse the running statistics of the context plus every token generated since —
 // upstream's DecodingPress instead buffers the last 256 hidden states. q_len = last position + 1.
+// stats=FILE (upstream's ExpectedAttentionStatsPress): μ and Σ come from a statistics file made by
+// `kvpress stats` (press/query_stats.h) instead of the context; only q_len comes from the sequence.
 // Pre-RoPE queries are recovered by rotating the post-RoPE queries back by their position (exact in
 // real arithmetic; float rounding ~1e-7 relative).
 #include <cmath>
 #include <limits>
 
 #include "press/catalog.h"
+#include "press/query_stats.h"
 #include "press/scorer_press.h"
 
 namespace kvpress {
@@ -36,11 +39,13 @@ class ExpectedAttentionPress : public ScorerPress {
     bool use_vnorm = true;
     double epsilon = 0.0;
   };
-  explicit ExpectedAttentionPress(Options o) : o_(o) {}
+  ExpectedAttentionPress(Options o, std::shared_ptr<const QueryStats> file_stats)
+      : o_(o), file_stats_(std::move(file_stats)) {}
   std::string Name() const override { return "expected_attention"; }
   std::unique_ptr<Press> Clone() const override { return std::make_unique<ExpectedAttentionPress>(*this); }
 
   Status Attach(const ModelConfig& config) override {
+    if (file_stats_ != nullptr) RETURN_IF_ERROR(file_stats_->CheckShape(config, false, o_.use_covariance));
     RETURN_IF_ERROR(Press::Attach(config));
     inv_freq_ = config.RopeInvFreq();
     Reset();
@@ -57,6 +62,8 @@ class ExpectedAttentionPress : public ScorerPress {
 
  protected:
   void Observe(const LayerHookContext& ctx) override {
+    if (ctx.n_tokens > 0) last_position_ = ctx.positions[static_cast<size_t>(ctx.n_tokens - 1)];
+    if (file_stats_ != nullptr) return;
     const int hd = config().head_dim, n_heads = config().n_heads;
     const size_t qd = static_cast<size_t>(n_heads) * static_cast<size_t>(hd);
     std::vector<double>& s1 = sum_[static_cast<size_t>(ctx.layer)];
@@ -80,7 +87,6 @@ class ExpectedAttentionPress : public ScorerPress {
       }
       ++count_[static_cast<size_t>(ctx.layer)];
     }
-    last_position_ = ctx.n_tokens > 0 ? ctx.positions[static_cast<size_t>(ctx.n_tokens - 1)] : last_position_;
   }
 
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
@@ -108,7 +114,12 @@ class ExpectedAttentionPress : public ScorerPress {
     std::vector<double> cov, tmp, cov_r;  // [hd, hd]
     for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
       const double* s1 = sum_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd;
-      for (int i = 0; i < hd; ++i) mu[static_cast<size_t>(i)] = m > 0 ? s1[i] / static_cast<double>(m) : 0.0;
+      const size_t at = static_cast<size_t>(ctx.layer * config().n_heads + h);  // file: [L, H] row
+      for (int i = 0; i < hd; ++i) {
+        mu[static_cast<size_t>(i)] = file_stats_ != nullptr ? file_stats_->mean[at * hd + i]
+                                     : m > 0                ? s1[i] / static_cast<double>(m)
+                                                            : 0.0;
+      }
       for (int i = 0; i < hd; ++i) {
         double v = 0;
         for (int k = 0; k < hd; ++k) v += rot[static_cast<size_t>(i * hd + k)] * mu[static_cast<size_t>(k)];
@@ -118,6 +129,10 @@ class ExpectedAttentionPress : public ScorerPress {
         const double* s2 = sum_sq_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd * hd;
         cov.assign(static_cast<size_t>(hd * hd), 0.0);
         for (int i = 0; i < hd * hd; ++i) {
+          if (file_stats_ != nullptr) {
+            cov[static_cast<size_t>(i)] = file_stats_->cov[at * hd * hd + static_cast<size_t>(i)];
+            continue;
+          }
           cov[static_cast<size_t>(i)] =
               m > 0 ? s2[i] / static_cast<double>(m) - mu[static_cast<size_t>(i / hd)] * mu[static_cast<size_t>(i % hd)]
                     : 0.0;
@@ -201,6 +216,7 @@ class ExpectedAttentionPress : public ScorerPress {
   std::vector<std::vector<double>> sum_;      // [L][H, hd] Σ q (pre-RoPE)
   std::vector<std::vector<double>> sum_sq_;   // [L][H, hd, hd] Σ q qᵀ (empty without covariance)
   int32_t last_position_ = -1;
+  std::shared_ptr<const QueryStats> file_stats_;  // stats=FILE, else null (running statistics)
 };
 
 }  // namespace
@@ -214,7 +230,8 @@ PressInfo ExpectedAttentionPressInfo() {
            {"n_sink", "4", "first slots always kept and first positions left out of the statistics"},
            {"use_covariance", "1", "include the k^T cov k / 2d term"},
            {"use_vnorm", "1", "multiply by the value norm"},
-           {"epsilon", "0", "added to the attention before the value-norm rescaling"}},
+           {"epsilon", "0", "added to the attention before the value-norm rescaling"},
+           {"stats", "", "query statistics file from `kvpress stats` (mean/cov from calibration text, not the context)"}},
           [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
             PressParams p(spec);
             ExpectedAttentionPress::Options o;
@@ -223,8 +240,15 @@ PressInfo ExpectedAttentionPressInfo() {
             o.use_covariance = p.GetInt("use_covariance", 1, 0, 1) != 0;
             o.use_vnorm = p.GetInt("use_vnorm", 1, 0, 1) != 0;
             o.epsilon = p.GetDouble("epsilon", 0.0, 0.0, 1e30);
+            const std::string stats_path = p.GetString("stats", "");
             RETURN_IF_ERROR(p.Finish());
-            return std::unique_ptr<Press>(new ExpectedAttentionPress(o));
+            std::shared_ptr<const QueryStats> stats;
+            if (!stats_path.empty()) {
+              auto loaded = LoadQueryStats(stats_path);
+              if (!loaded.ok()) return loaded.status();
+              stats = std::make_shared<const QueryStats>(std::move(loaded).value());
+            }
+            return std::unique_ptr<Press>(new ExpectedAttentionPress(o, std::move(stats)));
           }};
 }
 

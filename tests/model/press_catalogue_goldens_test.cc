@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv), simlayerkv and the part-2 scorers (expected_attention, cur; their
+// prefill_decoding, chunk, chunkkv), simlayerkv and the part-2 scorers (expected_attention, cur, qfilter; their
 // cases in smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
@@ -98,7 +98,11 @@ class PressCatalogueGoldens : public ::testing::Test {
       const double ratio = c["compression_ratio"].get<double>();
       const std::string kind = c["kind"].get<std::string>();
       SCOPED_TRACE(::testing::Message() << spec_text << " ratio " << ratio);
-      auto spec = ParsePressSpec(spec_text);
+      std::string spec_resolved = spec_text;  // "$FIXTURES/…" names a file under tests/fixtures
+      if (const size_t at = spec_resolved.find("$FIXTURES/"); at != std::string::npos) {
+        spec_resolved.replace(at, 10, testing::Fixture(""));
+      }
+      auto spec = ParsePressSpec(spec_resolved);
       ASSERT_TRUE(spec.ok()) << spec.status().ToString();
       if (kind != "decoding") spec->budget.compression_ratio = ratio;
       auto press = CreatePress(*spec);
@@ -208,6 +212,7 @@ TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
 // Catalogue part 2: scorers (issue 15).
 TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"); }
 TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
+TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
 
 }  // namespace
 }  // namespace kvpress
