@@ -26,7 +26,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import make_press_catalogue_goldens as cat  # noqa: E402
-from kvpress import CURPress, ExpectedAttentionPress, QFilterPress  # noqa: E402
+from kvpress import CURPress, ExpectedAttentionPress, NonCausalAttnPress, QFilterPress  # noqa: E402
 from kvpress.presses.expected_attention_with_stats import ExpectedAttentionStatsPress  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
@@ -73,6 +73,10 @@ def cases():
                 p.cov = torch.zeros(*p.mu.shape, p.mu.shape[-1])
                 return p, [p], "head"
             out.append(("expected_attention:stats=$FIXTURES/" + QSTATS + ",use_covariance=0", r, "prefill", ea_stats))
+        def non_causal(r=r):
+            p = NonCausalAttnPress(compression_ratio=r)
+            return p, [p], "head"
+        out.append(("non_causal_attention", r, "prefill", non_causal))
         def cur(r=r):
             p = CURPress(compression_ratio=r)
             return p, [p], "head"

@@ -24,6 +24,7 @@ PressInfo SimLayerKvPressInfo();
 PressInfo ExpectedAttentionPressInfo();
 PressInfo CurPressInfo();
 PressInfo QFilterPressInfo();
+PressInfo NonCausalAttentionPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -1,6 +1,6 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv), simlayerkv and the part-2 scorers (expected_attention, cur, qfilter; their
-// cases in smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv), simlayerkv and the part-2 scorers (expected_attention, cur,
+// qfilter, non_causal_attention; their cases in smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -213,6 +213,7 @@ TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
 TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"); }
 TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
 TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
+TEST_F(PressCatalogueGoldens, NonCausalAttention) { RunCases("non_causal_attention"); }
 
 }  // namespace
 }  // namespace kvpress
