@@ -26,7 +26,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import make_press_catalogue_goldens as cat  # noqa: E402
-from kvpress import CURPress, ExpectedAttentionPress, NonCausalAttnPress, QFilterPress  # noqa: E402
+from kvpress import CapPress, CURPress, ExpectedAttentionPress, NonCausalAttnPress, QFilterPress  # noqa: E402
 from kvpress.presses.expected_attention_with_stats import ExpectedAttentionStatsPress  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
@@ -77,6 +77,10 @@ def cases():
             p = NonCausalAttnPress(compression_ratio=r)
             return p, [p], "head"
         out.append(("non_causal_attention", r, "prefill", non_causal))
+        def cap(r=r):
+            p = CapPress(compression_ratio=r)
+            return p, [p], "head"
+        out.append(("cap", r, "prefill", cap))
         def cur(r=r):
             p = CURPress(compression_ratio=r)
             return p, [p], "head"

@@ -25,6 +25,7 @@ PressInfo ExpectedAttentionPressInfo();
 PressInfo CurPressInfo();
 PressInfo QFilterPressInfo();
 PressInfo NonCausalAttentionPressInfo();
+PressInfo CapPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

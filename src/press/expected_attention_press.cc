@@ -96,7 +96,8 @@ class ExpectedAttentionPress : public ScorerPress {
     for (int j = 0; j < sink; ++j) scores[static_cast<size_t>(j)] = std::numeric_limits<float>::infinity();
     if (n <= sink) return;
     const int64_t m = count_[static_cast<size_t>(ctx.layer)];
-    const std::vector<double> rot = AverageRotation(last_position_ + 1);  // [hd, hd] R̄
+    // R̄ [hd, hd]
+    const std::vector<double> rot = AverageRopeRotation(config(), inv_freq_, last_position_ + 1, o_.n_future);
     // Keys and value norms of the scored slots: [n − sink, hd], [n − sink].
     std::vector<double> keys(static_cast<size_t>(n - sink) * hd);
     std::vector<double> vnorm(static_cast<size_t>(n - sink));
@@ -185,31 +186,6 @@ class ExpectedAttentionPress : public ScorerPress {
   }
 
  private:
-  // R̄ [hd, hd]: the RoPE rotation averaged over positions q_len .. q_len + n_future − 1. Angles in
-  // f32 as HF's rotary embedding computes them (position · inv_freq), cos/sin rounded to f32.
-  std::vector<double> AverageRotation(int q_len) const {
-    const int hd = config().head_dim, half = hd / 2;
-    std::vector<double> r(static_cast<size_t>(hd * hd), 0.0);
-    for (int i = 0; i < half; ++i) {
-      double c = 0, s = 0;
-      for (int p = q_len; p < q_len + o_.n_future; ++p) {
-        const float angle = static_cast<float>(p) * inv_freq_[static_cast<size_t>(i)];
-        c += static_cast<float>(std::cos(static_cast<double>(angle)));
-        s += static_cast<float>(std::sin(static_cast<double>(angle)));
-      }
-      c /= o_.n_future;
-      s /= o_.n_future;
-      // The rotary pair (a, b): rotate-half pairs i with i + hd/2, interleaved 2i with 2i + 1.
-      const int a = config().rope_style == RopeStyle::kRotateHalf ? i : 2 * i;
-      const int b = config().rope_style == RopeStyle::kRotateHalf ? i + half : 2 * i + 1;
-      r[static_cast<size_t>(a * hd + a)] = c;
-      r[static_cast<size_t>(a * hd + b)] = -s;
-      r[static_cast<size_t>(b * hd + a)] = s;
-      r[static_cast<size_t>(b * hd + b)] = c;
-    }
-    return r;
-  }
-
   Options o_;
   std::vector<float> inv_freq_;               // [hd/2]
   std::vector<int64_t> count_;                // [L] queries accumulated

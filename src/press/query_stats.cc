@@ -175,6 +175,30 @@ QueryStats QueryStatsCollector::Finish() const {
   return s;
 }
 
+std::vector<double> AverageRopeRotation(const ModelConfig& config, const std::vector<float>& inv_freq, int q_len,
+                                        int n_future) {
+  const int hd = config.head_dim, half = hd / 2;
+  std::vector<double> r(static_cast<size_t>(hd * hd), 0.0);
+  for (int i = 0; i < half; ++i) {
+    double c = 0, s = 0;
+    for (int p = q_len; p < q_len + n_future; ++p) {
+      const float angle = static_cast<float>(p) * inv_freq[static_cast<size_t>(i)];
+      c += static_cast<float>(std::cos(static_cast<double>(angle)));
+      s += static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+    c /= n_future;
+    s /= n_future;
+    // The rotary pair (a, b): rotate-half pairs i with i + hd/2, interleaved 2i with 2i + 1.
+    const int a = config.rope_style == RopeStyle::kRotateHalf ? i : 2 * i;
+    const int b = config.rope_style == RopeStyle::kRotateHalf ? i + half : 2 * i + 1;
+    r[static_cast<size_t>(a * hd + a)] = c;
+    r[static_cast<size_t>(a * hd + b)] = -s;
+    r[static_cast<size_t>(b * hd + a)] = s;
+    r[static_cast<size_t>(b * hd + b)] = c;
+  }
+  return r;
+}
+
 std::vector<double> TopEigenvector(std::vector<double> a, int n) {
   const size_t N = static_cast<size_t>(n);
   std::vector<double> v(N * N, 0.0);  // [n, n] columns = eigenvectors

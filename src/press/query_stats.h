@@ -57,6 +57,12 @@ class QueryStatsCollector : public LayerHook {
   std::vector<double> group_sum_;          // [L, KV, hd] post-RoPE
 };
 
+// R̄ [hd, hd]: the RoPE rotation of `config`'s style averaged over positions q_len .. q_len+n_future−1
+// (per rotary pair [[c̄, −s̄], [s̄, c̄]], c̄ = mean cos(p·θ_i)), angles in f32 as HF's rotary embedding
+// computes them (position · inv_freq), cos/sin rounded to f32. Used by expected_attention and cap.
+std::vector<double> AverageRopeRotation(const ModelConfig& config, const std::vector<float>& inv_freq, int q_len,
+                                        int n_future);
+
 // Eigenvector of the largest eigenvalue of the symmetric matrix a [n, n] (cyclic Jacobi), unit norm.
 std::vector<double> TopEigenvector(std::vector<double> a, int n);
 

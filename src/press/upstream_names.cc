@@ -29,9 +29,9 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"CURPress", "cur", ""},
       {"QFilterPress", "qfilter", ""},
       {"LeverageScorePress", "leverage", "not yet (issue 15): Gaussian-sketched leverage of pre-RoPE keys"},
-      {"NonCausalAttnPress", "non_causal_attention", "not yet (issue 15): chunked non-causal attention of the prefill"},
+      {"NonCausalAttnPress", "non_causal_attention", ""},
       {"CompactorPress", "compactor", "not yet (issue 15): leverage + non-causal attention blend"},
-      {"CapPress", "cap", "not yet (issue 15)"},
+      {"CapPress", "cap", ""},
       {"LUKVPress", "lukv", "not yet (issue 15): needs a per-model budget-curve file (upstream downloads one)"},
       {"KVgradPress", "kvgrad", "not yet (issue 15): KVzip replay plus a backward pass (gradients)"},
       {"RestoreKVPress", "restorekv", "not yet (issue 15): needs trained LoRA adapters and restore embeddings "

@@ -214,6 +214,7 @@ TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"
 TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
 TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
 TEST_F(PressCatalogueGoldens, NonCausalAttention) { RunCases("non_causal_attention"); }
+TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
 
 }  // namespace
 }  // namespace kvpress
