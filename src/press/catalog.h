@@ -26,6 +26,7 @@ PressInfo CurPressInfo();
 PressInfo QFilterPressInfo();
 PressInfo NonCausalAttentionPressInfo();
 PressInfo CapPressInfo();
+PressInfo LeveragePressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -19,7 +19,7 @@ const std::vector<PressInfo>& AllPresses() {
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
       ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(),
       // Scorers, catalogue part 2 (issue 15).
-      ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(),
+      ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(), LeveragePressInfo(),
   };
   return presses;
 }

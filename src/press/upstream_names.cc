@@ -28,9 +28,9 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"ExpectedAttentionStatsPress", "expected_attention", ""},  // expected_attention:stats=FILE
       {"CURPress", "cur", ""},
       {"QFilterPress", "qfilter", ""},
-      {"LeverageScorePress", "leverage", "not yet (issue 15): Gaussian-sketched leverage of pre-RoPE keys"},
+      {"LeverageScorePress", "leverage", ""},
       {"NonCausalAttnPress", "non_causal_attention", ""},
-      {"CompactorPress", "compactor", "not yet (issue 15): leverage + non-causal attention blend"},
+      {"CompactorPress", "compactor", "not yet (issue 15): the blend of leverage and non_causal_attention (both here)"},
       {"CapPress", "cap", ""},
       {"LUKVPress", "lukv", "not yet (issue 15): needs a per-model budget-curve file (upstream downloads one)"},
       {"KVgradPress", "kvgrad", "not yet (issue 15): KVzip replay plus a backward pass (gradients)"},
