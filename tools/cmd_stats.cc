@@ -45,7 +45,8 @@ Status ReadDocuments(const StatsFlags& f, std::vector<std::string>& docs) {
         if (line.empty()) continue;
         ASSIGN_OR_RETURN(nlohmann::json row, ParseJson(line, path));
         if (!row.is_object() || !row.contains(f.field) || !row[f.field].is_string()) {
-          return DataLoss(fmt::format("{}:{}: no string field '{}' (choose it with --field)", path, line_no, f.field));
+          return DataLoss(fmt::format("{}:{}: no string field '{}' (choose it with --field)", path,
+                                      line_no, f.field));
         }
         docs.push_back(row[f.field].get<std::string>());
       }
@@ -79,10 +80,13 @@ int RunStats(const StatsFlags& f) {
          at += static_cast<size_t>(f.seq_len)) {
       const size_t end = std::min(ids->size(), at + static_cast<size_t>(f.seq_len));
       if (static_cast<int>(end - at) <= f.n_sink) break;
-      samples.emplace_back(ids->begin() + static_cast<std::ptrdiff_t>(at), ids->begin() + static_cast<std::ptrdiff_t>(end));
+      samples.emplace_back(ids->begin() + static_cast<std::ptrdiff_t>(at),
+                           ids->begin() + static_cast<std::ptrdiff_t>(end));
     }
   }
-  if (samples.empty()) return ReportError("stats", InvalidArgument("no calibration tokens: give --text FILE(s) with text"));
+  if (samples.empty())
+    return ReportError("stats",
+                       InvalidArgument("no calibration tokens: give --text FILE(s) with text"));
   const std::atomic<bool>& cancel = CancelOnSignals(true);
   Transformer t(model, f.threads);
   QueryStatsCollector collector(model.config, f.n_sink);
@@ -96,18 +100,22 @@ int RunStats(const StatsFlags& f) {
     opt.hook = &collector;
     opt.cancel = &cancel;
     std::vector<float> logits;
-    if (Status s = t.Forward(samples[i], pos, cache, opt, logits); !s.ok()) return ReportError("stats", s);
+    if (Status s = t.Forward(samples[i], pos, cache, opt, logits); !s.ok())
+      return ReportError("stats", s);
     tokens += samples[i].size();
-    std::fprintf(stderr, "\rkvpress stats: sample %zu/%zu, %zu tokens, %.1f s", i + 1, samples.size(), tokens,
-                 sw.Elapsed());
+    std::fprintf(stderr, "\rkvpress stats: sample %zu/%zu, %zu tokens, %.1f s", i + 1,
+                 samples.size(), tokens, sw.Elapsed());
   }
   std::fprintf(stderr, "\n");
   if (Status s = SaveQueryStats(f.out, collector.Finish()); !s.ok()) return ReportError("stats", s);
-  std::printf("%s\n", fmt::format("wrote {}: query mean/covariance ({} layers x {} heads x {}) and Q-filters ({} KV "
-                                  "heads) from {} samples, {} tokens (positions >= {})",
-                                  f.out, model.config.n_layers, model.config.n_heads, model.config.head_dim,
-                                  model.config.n_kv_heads, samples.size(), tokens, f.n_sink)
-                          .c_str());
+  std::printf(
+      "%s\n",
+      fmt::format(
+          "wrote {}: query mean/covariance ({} layers x {} heads x {}) and Q-filters ({} KV "
+          "heads) from {} samples, {} tokens (positions >= {})",
+          f.out, model.config.n_layers, model.config.n_heads, model.config.head_dim,
+          model.config.n_kv_heads, samples.size(), tokens, f.n_sink)
+          .c_str());
   return kExitOk;
 }
 
@@ -115,21 +123,27 @@ int RunStats(const StatsFlags& f) {
 
 void RegisterStats(CLI::App& app, RunFn& run) {
   auto f = std::make_shared<StatsFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "stats", "Query statistics over calibration text for expected_attention:stats=FILE and qfilter:filters=FILE");
-  cmd->add_option("-m,--model", f->model, "Model (directory, GGUF, ...; default: the bundled model)");
-  cmd->add_option("--text", f->text, "Calibration text: plain files, or .jsonl with one document per line")
+  CLI::App* cmd = app.add_subcommand("stats",
+                                     "Query statistics over calibration text for "
+                                     "expected_attention:stats=FILE and qfilter:filters=FILE");
+  cmd->add_option("-m,--model", f->model,
+                  "Model (directory, GGUF, ...; default: the bundled model)");
+  cmd->add_option("--text", f->text,
+                  "Calibration text: plain files, or .jsonl with one document per line")
       ->required();
   cmd->add_option("--field", f->field, "JSONL field holding the text")->capture_default_str();
   cmd->add_option("-o,--output", f->out, "Statistics file to write (safetensors)")->required();
   cmd->add_option("--samples", f->samples, "Most samples (windows of --seq-len tokens)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  cmd->add_option("--seq-len", f->seq_len, "Tokens per sample")->check(CLI::Range(8, 1 << 20))->capture_default_str();
+  cmd->add_option("--seq-len", f->seq_len, "Tokens per sample")
+      ->check(CLI::Range(8, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--n-sink", f->n_sink, "Leading positions left out of the statistics")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
-  cmd->add_option("--threads", f->threads, "Threads (0 = physical cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--threads", f->threads, "Threads (0 = physical cores)")
+      ->check(CLI::Range(0, 1024));
   cmd->callback([f, &run] { run = [f] { return RunStats(*f); }; });
 }
 

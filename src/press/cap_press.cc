@@ -1,4 +1,5 @@
-// cap — CAPKV (arXiv:2604.25975): capacity-aware selection, as upstream kvpress 0.5.5 implements it.
+// cap — CAPKV (arXiv:2604.25975): capacity-aware selection, as upstream kvpress 0.5.5 implements
+// it.
 //
 // A query anchor per query head h: the mean of the context's pre-RoPE queries (positions ≥ n_sink),
 // rotated by the RoPE averaged over the next n_future positions (R̄, as expected_attention):
@@ -41,8 +42,9 @@ class CapPress : public ScorerPress {
   void Reset() override {
     ScorerPress::Reset();
     count_.assign(static_cast<size_t>(config().n_layers), 0);
-    sum_.assign(static_cast<size_t>(config().n_layers),
-                std::vector<double>(static_cast<size_t>(config().n_heads) * config().head_dim, 0.0));
+    sum_.assign(
+        static_cast<size_t>(config().n_layers),
+        std::vector<double>(static_cast<size_t>(config().n_heads) * config().head_dim, 0.0));
   }
 
  protected:
@@ -65,23 +67,29 @@ class CapPress : public ScorerPress {
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
     const int n = static_cast<int>(scores.size()), hd = config().head_dim;
     const int group = config().n_heads / config().n_kv_heads, sink = std::min(o_.n_sink, n);
-    for (int j = 0; j < sink; ++j) scores[static_cast<size_t>(j)] = std::numeric_limits<float>::infinity();
+    for (int j = 0; j < sink; ++j)
+      scores[static_cast<size_t>(j)] = std::numeric_limits<float>::infinity();
     if (n <= sink) return;
     const int m = n - sink;
-    const std::vector<double> rot = AverageRopeRotation(config(), inv_freq_, last_position_ + 1, o_.n_future);
-    std::vector<double> khat(static_cast<size_t>(m) * hd), v(static_cast<size_t>(m) * hd);  // [m, hd]
+    const std::vector<double> rot =
+        AverageRopeRotation(config(), inv_freq_, last_position_ + 1, o_.n_future);
+    std::vector<double> khat(static_cast<size_t>(m) * hd),
+        v(static_cast<size_t>(m) * hd);  // [m, hd]
     std::vector<float> row(static_cast<size_t>(hd));
     for (int j = 0; j < m; ++j) {
       ctx.cache->KeyAt(ctx.layer, kv_head, sink + j, row.data());
       double nn = 0;
       for (float x : row) nn += static_cast<double>(x) * x;
       const double inv = 1.0 / std::max(std::sqrt(nn), 1e-12);  // F.normalize
-      for (int i = 0; i < hd; ++i) khat[static_cast<size_t>(j) * hd + i] = row[static_cast<size_t>(i)] * inv;
+      for (int i = 0; i < hd; ++i)
+        khat[static_cast<size_t>(j) * hd + i] = row[static_cast<size_t>(i)] * inv;
       ctx.cache->ValueAt(ctx.layer, kv_head, sink + j, row.data());
       for (int i = 0; i < hd; ++i) v[static_cast<size_t>(j) * hd + i] = row[static_cast<size_t>(i)];
     }
-    const double count = static_cast<double>(std::max<int64_t>(1, count_[static_cast<size_t>(ctx.layer)]));
-    std::vector<double> acc(static_cast<size_t>(m), 0.0), w(static_cast<size_t>(m)), a(static_cast<size_t>(hd));
+    const double count =
+        static_cast<double>(std::max<int64_t>(1, count_[static_cast<size_t>(ctx.layer)]));
+    std::vector<double> acc(static_cast<size_t>(m), 0.0), w(static_cast<size_t>(m)),
+        a(static_cast<size_t>(hd));
     std::vector<double> chol(static_cast<size_t>(hd * hd)), x(static_cast<size_t>(hd));
     for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
       const double* s1 = sum_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd;
@@ -96,7 +104,8 @@ class CapPress : public ScorerPress {
       double smax = -2;
       for (int j = 0; j < m; ++j) {
         double s = 0;
-        for (int i = 0; i < hd; ++i) s += a[static_cast<size_t>(i)] * khat[static_cast<size_t>(j) * hd + i];
+        for (int i = 0; i < hd; ++i)
+          s += a[static_cast<size_t>(i)] * khat[static_cast<size_t>(j) * hd + i];
         w[static_cast<size_t>(j)] = s = std::clamp(s, -1.0, 1.0);
         smax = std::max(smax, s);
       }
@@ -114,8 +123,10 @@ class CapPress : public ScorerPress {
       for (int i = 0; i < hd; ++i) {
         for (int k = 0; k <= i; ++k) {
           double s = chol[static_cast<size_t>(i * hd + k)];
-          for (int p = 0; p < k; ++p) s -= chol[static_cast<size_t>(i * hd + p)] * chol[static_cast<size_t>(k * hd + p)];
-          chol[static_cast<size_t>(i * hd + k)] = i == k ? std::sqrt(s) : s / chol[static_cast<size_t>(k * hd + k)];
+          for (int p = 0; p < k; ++p)
+            s -= chol[static_cast<size_t>(i * hd + p)] * chol[static_cast<size_t>(k * hd + p)];
+          chol[static_cast<size_t>(i * hd + k)] =
+              i == k ? std::sqrt(s) : s / chol[static_cast<size_t>(k * hd + k)];
         }
       }
       for (int j = 0; j < m; ++j) {  // vᵀ A⁻¹ v = ‖L⁻¹ v‖²
@@ -123,14 +134,16 @@ class CapPress : public ScorerPress {
         double lev = 0;
         for (int i = 0; i < hd; ++i) {
           double s = vj[i];
-          for (int p = 0; p < i; ++p) s -= chol[static_cast<size_t>(i * hd + p)] * x[static_cast<size_t>(p)];
+          for (int p = 0; p < i; ++p)
+            s -= chol[static_cast<size_t>(i * hd + p)] * x[static_cast<size_t>(p)];
           x[static_cast<size_t>(i)] = s / chol[static_cast<size_t>(i * hd + i)];
           lev += x[static_cast<size_t>(i)] * x[static_cast<size_t>(i)];
         }
         acc[static_cast<size_t>(j)] += w[static_cast<size_t>(j)] * lev / group;
       }
     }
-    for (int j = 0; j < m; ++j) scores[static_cast<size_t>(sink + j)] = static_cast<float>(acc[static_cast<size_t>(j)]);
+    for (int j = 0; j < m; ++j)
+      scores[static_cast<size_t>(sink + j)] = static_cast<float>(acc[static_cast<size_t>(j)]);
   }
 
  private:
@@ -145,9 +158,12 @@ class CapPress : public ScorerPress {
 
 PressInfo CapPressInfo() {
   return {"cap",
-          "CAPKV: weighted leverage w_j v_j^T (I + sum (w+eps) v v^T)^-1 v_j, w = exp(tau cos(mean future query, k)); "
+          "CAPKV: weighted leverage w_j v_j^T (I + sum (w+eps) v v^T)^-1 v_j, w = exp(tau cos(mean "
+          "future query, k)); "
           "first n_sink slots kept",
-          "CAPKV, arXiv:2604.25975", "prefill, decode", "queries (running mean), keys, values",
+          "CAPKV, arXiv:2604.25975",
+          "prefill, decode",
+          "queries (running mean), keys, values",
           {{"tau", "5", "temperature of the query-key alignment weights"},
            {"n_future", "512", "future positions RoPE is averaged over for the query anchor"},
            {"n_sink", "4", "first slots always kept and first positions left out of the anchor"},

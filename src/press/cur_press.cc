@@ -4,14 +4,14 @@
 // Approximate leverage scores from the squared row norms of the (post-RoPE) keys and of the values:
 //     k2_j = ‖k_j‖²,  v2_j = ‖v_j‖²
 // local approximation (default, window w = 16): slots are cut into blocks of w consecutive slots
-// (from slot 0; the last block shorter) and each block normalised to sum 1: k2_j ← k2_j / Σ_{block} k2.
-// Combined by `type`: key → k2, value → v2, kv_avg → (k2 + v2)/2, kv_product (default) → k2·v2, then
-// normalised over the head (Σ_j score_j = 1). The first n_sink slots are always kept (+∞; upstream
-// sets them to 1.0, the maximum of a distribution, which keeps them too).
-// random=1 first projects keys and values onto 20 Gaussian directions (N(0, 1/20), our own
-// std::mt19937_64 stream seeded by the spec's seed, drawn once per Attach/Reset; upstream draws
-// torch.randn at every call, so this variant is not golden-comparable).
-// Phases: prefill and decode (scores read the cache only).
+// (from slot 0; the last block shorter) and each block normalised to sum 1: k2_j ← k2_j / Σ_{block}
+// k2. Combined by `type`: key → k2, value → v2, kv_avg → (k2 + v2)/2, kv_product (default) → k2·v2,
+// then normalised over the head (Σ_j score_j = 1). The first n_sink slots are always kept (+∞;
+// upstream sets them to 1.0, the maximum of a distribution, which keeps them too). random=1 first
+// projects keys and values onto 20 Gaussian directions (N(0, 1/20), our own std::mt19937_64 stream
+// seeded by the spec's seed, drawn once per Attach/Reset; upstream draws torch.randn at every call,
+// so this variant is not golden-comparable). Phases: prefill and decode (scores read the cache
+// only).
 #include <cmath>
 #include <limits>
 #include <random>
@@ -70,17 +70,26 @@ class CurPress : public ScorerPress {
       const double k = k2[static_cast<size_t>(j)], v = v2[static_cast<size_t>(j)];
       double x = 0;
       switch (o_.type) {
-        case CurType::kKey: x = k; break;
-        case CurType::kValue: x = v; break;
-        case CurType::kKvAvg: x = (k + v) / 2; break;
-        case CurType::kKvProduct: x = k * v; break;
+        case CurType::kKey:
+          x = k;
+          break;
+        case CurType::kValue:
+          x = v;
+          break;
+        case CurType::kKvAvg:
+          x = (k + v) / 2;
+          break;
+        case CurType::kKvProduct:
+          x = k * v;
+          break;
       }
       s[static_cast<size_t>(j)] = x;
       total += x;
     }
     for (int j = 0; j < n; ++j) {
-      scores[static_cast<size_t>(j)] = j < o_.n_sink ? std::numeric_limits<float>::infinity()
-                                                     : static_cast<float>(s[static_cast<size_t>(j)] / total);
+      scores[static_cast<size_t>(j)] = j < o_.n_sink
+                                           ? std::numeric_limits<float>::infinity()
+                                           : static_cast<float>(s[static_cast<size_t>(j)] / total);
     }
   }
 
@@ -96,7 +105,8 @@ class CurPress : public ScorerPress {
     }
     for (int c = 0; c < kRandomDims; ++c) {
       double y = 0;
-      for (size_t i = 0; i < x.size(); ++i) y += x[i] * projection_[i * kRandomDims + static_cast<size_t>(c)];
+      for (size_t i = 0; i < x.size(); ++i)
+        y += x[i] * projection_[i * kRandomDims + static_cast<size_t>(c)];
       ss += y * y;
     }
     return ss;
@@ -120,9 +130,12 @@ class CurPress : public ScorerPress {
 
 PressInfo CurPressInfo() {
   return {"cur",
-          "CurDKV approximate leverage: block-normalised ||k||^2 x ||v||^2 (or key / value / kv_avg); first n_sink "
+          "CurDKV approximate leverage: block-normalised ||k||^2 x ||v||^2 (or key / value / "
+          "kv_avg); first n_sink "
           "slots kept",
-          "Sengupta et al. 2025, arXiv:2509.15038", "prefill, decode", "keys, values",
+          "Sengupta et al. 2025, arXiv:2509.15038",
+          "prefill, decode",
+          "keys, values",
           {{"n_sink", "4", "first slots always kept"},
            {"type", "kv_product", "key | value | kv_avg | kv_product"},
            {"local", "1", "normalise the squared norms within blocks of `window` slots"},
@@ -147,7 +160,8 @@ PressInfo CurPressInfo() {
             } else if (type == "kv_product") {
               o.type = CurType::kKvProduct;
             } else {
-              return InvalidArgument("cur: type must be key, value, kv_avg or kv_product, not '" + type + "'");
+              return InvalidArgument("cur: type must be key, value, kv_avg or kv_product, not '" +
+                                     type + "'");
             }
             return std::unique_ptr<Press>(new CurPress(o));
           }};

@@ -1,10 +1,10 @@
-// expected_attention — Devoto et al., "Expected Attention: KV Cache Compression by Estimating Attention
-// from Future Queries Distribution", arXiv:2510.00636 (NVIDIA kvpress).
+// expected_attention — Devoto et al., "Expected Attention: KV Cache Compression by Estimating
+// Attention from Future Queries Distribution", arXiv:2510.00636 (NVIDIA kvpress).
 //
 // Future queries are modelled as Gaussian. Over the pre-RoPE queries of the context (positions
 // ≥ n_sink), per query head h: mean μ_h and covariance Σ_h (population, 1/m). RoPE over the next F
-// positions q_len .. q_len+F−1 is averaged into one matrix R̄ (per rotary pair: [[c̄, −s̄], [s̄, c̄]] with
-// c̄ = mean cos(p·θ_i), s̄ = mean sin(p·θ_i)); μ' = R̄μ, Σ' = R̄ Σ R̄ᵀ. For every slot j ≥ n_sink
+// positions q_len .. q_len+F−1 is averaged into one matrix R̄ (per rotary pair: [[c̄, −s̄], [s̄, c̄]]
+// with c̄ = mean cos(p·θ_i), s̄ = mean sin(p·θ_i)); μ' = R̄μ, Σ' = R̄ Σ R̄ᵀ. For every slot j ≥ n_sink
 // (post-RoPE key k_j, value v_j, head dim d):
 //     z_hj = μ'_h·k_j / √d + k_jᵀ Σ'_h k_j / (2d)            (log E[exp(q·k/√d)] for q ~ N(μ', Σ'))
 //     score_j = (mean_{h ∈ group} softmax_j(z_h)_j + ε) · ‖v_j‖₂
@@ -42,10 +42,13 @@ class ExpectedAttentionPress : public ScorerPress {
   ExpectedAttentionPress(Options o, std::shared_ptr<const QueryStats> file_stats)
       : o_(o), file_stats_(std::move(file_stats)) {}
   std::string Name() const override { return "expected_attention"; }
-  std::unique_ptr<Press> Clone() const override { return std::make_unique<ExpectedAttentionPress>(*this); }
+  std::unique_ptr<Press> Clone() const override {
+    return std::make_unique<ExpectedAttentionPress>(*this);
+  }
 
   Status Attach(const ModelConfig& config) override {
-    if (file_stats_ != nullptr) RETURN_IF_ERROR(file_stats_->CheckShape(config, false, o_.use_covariance));
+    if (file_stats_ != nullptr)
+      RETURN_IF_ERROR(file_stats_->CheckShape(config, false, o_.use_covariance));
     RETURN_IF_ERROR(Press::Attach(config));
     inv_freq_ = config.RopeInvFreq();
     Reset();
@@ -53,7 +56,8 @@ class ExpectedAttentionPress : public ScorerPress {
   }
   void Reset() override {
     ScorerPress::Reset();
-    const size_t hd = static_cast<size_t>(config().head_dim), h = static_cast<size_t>(config().n_heads);
+    const size_t hd = static_cast<size_t>(config().head_dim),
+                 h = static_cast<size_t>(config().n_heads);
     count_.assign(static_cast<size_t>(config().n_layers), 0);
     sum_.assign(static_cast<size_t>(config().n_layers), std::vector<double>(h * hd, 0.0));
     sum_sq_.assign(static_cast<size_t>(config().n_layers),
@@ -93,25 +97,29 @@ class ExpectedAttentionPress : public ScorerPress {
     const int n = static_cast<int>(scores.size());
     const int hd = config().head_dim, group = config().n_heads / config().n_kv_heads;
     const int sink = std::min(o_.n_sink, n);
-    for (int j = 0; j < sink; ++j) scores[static_cast<size_t>(j)] = std::numeric_limits<float>::infinity();
+    for (int j = 0; j < sink; ++j)
+      scores[static_cast<size_t>(j)] = std::numeric_limits<float>::infinity();
     if (n <= sink) return;
     const int64_t m = count_[static_cast<size_t>(ctx.layer)];
     // R̄ [hd, hd]
-    const std::vector<double> rot = AverageRopeRotation(config(), inv_freq_, last_position_ + 1, o_.n_future);
+    const std::vector<double> rot =
+        AverageRopeRotation(config(), inv_freq_, last_position_ + 1, o_.n_future);
     // Keys and value norms of the scored slots: [n − sink, hd], [n − sink].
     std::vector<double> keys(static_cast<size_t>(n - sink) * hd);
     std::vector<double> vnorm(static_cast<size_t>(n - sink));
     std::vector<float> row(static_cast<size_t>(hd));
     for (int j = sink; j < n; ++j) {
       ctx.cache->KeyAt(ctx.layer, kv_head, j, row.data());
-      for (int i = 0; i < hd; ++i) keys[static_cast<size_t>(j - sink) * hd + i] = row[static_cast<size_t>(i)];
+      for (int i = 0; i < hd; ++i)
+        keys[static_cast<size_t>(j - sink) * hd + i] = row[static_cast<size_t>(i)];
       ctx.cache->ValueAt(ctx.layer, kv_head, j, row.data());
       double ss = 0;
       for (float v : row) ss += static_cast<double>(v) * v;
       vnorm[static_cast<size_t>(j - sink)] = std::sqrt(ss);
     }
     std::vector<double> acc(static_cast<size_t>(n - sink), 0.0);  // Σ_h softmax(z_h)
-    std::vector<double> mu(static_cast<size_t>(hd)), mu_r(static_cast<size_t>(hd)), z(static_cast<size_t>(n - sink));
+    std::vector<double> mu(static_cast<size_t>(hd)), mu_r(static_cast<size_t>(hd)),
+        z(static_cast<size_t>(n - sink));
     std::vector<double> cov, tmp, cov_r;  // [hd, hd]
     for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
       const double* s1 = sum_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd;
@@ -123,11 +131,13 @@ class ExpectedAttentionPress : public ScorerPress {
       }
       for (int i = 0; i < hd; ++i) {
         double v = 0;
-        for (int k = 0; k < hd; ++k) v += rot[static_cast<size_t>(i * hd + k)] * mu[static_cast<size_t>(k)];
+        for (int k = 0; k < hd; ++k)
+          v += rot[static_cast<size_t>(i * hd + k)] * mu[static_cast<size_t>(k)];
         mu_r[static_cast<size_t>(i)] = v;
       }
       if (o_.use_covariance) {
-        const double* s2 = sum_sq_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd * hd;
+        const double* s2 =
+            sum_sq_[static_cast<size_t>(ctx.layer)].data() + static_cast<size_t>(h) * hd * hd;
         cov.assign(static_cast<size_t>(hd * hd), 0.0);
         for (int i = 0; i < hd * hd; ++i) {
           if (file_stats_ != nullptr) {
@@ -135,7 +145,8 @@ class ExpectedAttentionPress : public ScorerPress {
             continue;
           }
           cov[static_cast<size_t>(i)] =
-              m > 0 ? s2[i] / static_cast<double>(m) - mu[static_cast<size_t>(i / hd)] * mu[static_cast<size_t>(i % hd)]
+              m > 0 ? s2[i] / static_cast<double>(m) -
+                          mu[static_cast<size_t>(i / hd)] * mu[static_cast<size_t>(i % hd)]
                     : 0.0;
         }
         // cov_r = R̄ Σ R̄ᵀ
@@ -145,13 +156,15 @@ class ExpectedAttentionPress : public ScorerPress {
           for (int k = 0; k < hd; ++k) {
             const double r = rot[static_cast<size_t>(i * hd + k)];
             if (r == 0) continue;
-            for (int c = 0; c < hd; ++c) tmp[static_cast<size_t>(i * hd + c)] += r * cov[static_cast<size_t>(k * hd + c)];
+            for (int c = 0; c < hd; ++c)
+              tmp[static_cast<size_t>(i * hd + c)] += r * cov[static_cast<size_t>(k * hd + c)];
           }
         }
         for (int i = 0; i < hd; ++i) {
           for (int c = 0; c < hd; ++c) {
             double v = 0;
-            for (int k = 0; k < hd; ++k) v += tmp[static_cast<size_t>(i * hd + k)] * rot[static_cast<size_t>(c * hd + k)];
+            for (int k = 0; k < hd; ++k)
+              v += tmp[static_cast<size_t>(i * hd + k)] * rot[static_cast<size_t>(c * hd + k)];
             cov_r[static_cast<size_t>(i * hd + c)] = v;
           }
         }
@@ -176,7 +189,8 @@ class ExpectedAttentionPress : public ScorerPress {
       }
       double total = 0;
       for (double& v : z) total += (v = std::exp(v - zmax));
-      for (int j = 0; j < n - sink; ++j) acc[static_cast<size_t>(j)] += z[static_cast<size_t>(j)] / total;
+      for (int j = 0; j < n - sink; ++j)
+        acc[static_cast<size_t>(j)] += z[static_cast<size_t>(j)] / total;
     }
     for (int j = sink; j < n; ++j) {
       double s = acc[static_cast<size_t>(j - sink)] / group;
@@ -187,10 +201,10 @@ class ExpectedAttentionPress : public ScorerPress {
 
  private:
   Options o_;
-  std::vector<float> inv_freq_;               // [hd/2]
-  std::vector<int64_t> count_;                // [L] queries accumulated
-  std::vector<std::vector<double>> sum_;      // [L][H, hd] Σ q (pre-RoPE)
-  std::vector<std::vector<double>> sum_sq_;   // [L][H, hd, hd] Σ q qᵀ (empty without covariance)
+  std::vector<float> inv_freq_;              // [hd/2]
+  std::vector<int64_t> count_;               // [L] queries accumulated
+  std::vector<std::vector<double>> sum_;     // [L][H, hd] Σ q (pre-RoPE)
+  std::vector<std::vector<double>> sum_sq_;  // [L][H, hd, hd] Σ q qᵀ (empty without covariance)
   int32_t last_position_ = -1;
   std::shared_ptr<const QueryStats> file_stats_;  // stats=FILE, else null (running statistics)
 };
@@ -198,34 +212,40 @@ class ExpectedAttentionPress : public ScorerPress {
 }  // namespace
 
 PressInfo ExpectedAttentionPressInfo() {
-  return {"expected_attention",
-          "expected attention of future queries ~ N(mean, cov) of the context's pre-RoPE queries, RoPE averaged "
-          "over the next n_future positions, times ||v||; first n_sink slots kept",
-          "Devoto et al. 2025, arXiv:2510.00636", "prefill, decode", "queries (running mean/covariance), keys, values",
-          {{"n_future", "512", "future positions RoPE is averaged over"},
-           {"n_sink", "4", "first slots always kept and first positions left out of the statistics"},
-           {"use_covariance", "1", "include the k^T cov k / 2d term"},
-           {"use_vnorm", "1", "multiply by the value norm"},
-           {"epsilon", "0", "added to the attention before the value-norm rescaling"},
-           {"stats", "", "query statistics file from `kvpress stats` (mean/cov from calibration text, not the context)"}},
-          [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
-            PressParams p(spec);
-            ExpectedAttentionPress::Options o;
-            o.n_future = p.GetInt("n_future", 512, 1, 1 << 20);
-            o.n_sink = p.GetInt("n_sink", 4, 0, kMaxPressTokens);
-            o.use_covariance = p.GetInt("use_covariance", 1, 0, 1) != 0;
-            o.use_vnorm = p.GetInt("use_vnorm", 1, 0, 1) != 0;
-            o.epsilon = p.GetDouble("epsilon", 0.0, 0.0, 1e30);
-            const std::string stats_path = p.GetString("stats", "");
-            RETURN_IF_ERROR(p.Finish());
-            std::shared_ptr<const QueryStats> stats;
-            if (!stats_path.empty()) {
-              auto loaded = LoadQueryStats(stats_path);
-              if (!loaded.ok()) return loaded.status();
-              stats = std::make_shared<const QueryStats>(std::move(loaded).value());
-            }
-            return std::unique_ptr<Press>(new ExpectedAttentionPress(o, std::move(stats)));
-          }};
+  return {
+      "expected_attention",
+      "expected attention of future queries ~ N(mean, cov) of the context's pre-RoPE queries, RoPE "
+      "averaged "
+      "over the next n_future positions, times ||v||; first n_sink slots kept",
+      "Devoto et al. 2025, arXiv:2510.00636",
+      "prefill, decode",
+      "queries (running mean/covariance), keys, values",
+      {{"n_future", "512", "future positions RoPE is averaged over"},
+       {"n_sink", "4", "first slots always kept and first positions left out of the statistics"},
+       {"use_covariance", "1", "include the k^T cov k / 2d term"},
+       {"use_vnorm", "1", "multiply by the value norm"},
+       {"epsilon", "0", "added to the attention before the value-norm rescaling"},
+       {"stats", "",
+        "query statistics file from `kvpress stats` (mean/cov from calibration text, not the "
+        "context)"}},
+      [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
+        PressParams p(spec);
+        ExpectedAttentionPress::Options o;
+        o.n_future = p.GetInt("n_future", 512, 1, 1 << 20);
+        o.n_sink = p.GetInt("n_sink", 4, 0, kMaxPressTokens);
+        o.use_covariance = p.GetInt("use_covariance", 1, 0, 1) != 0;
+        o.use_vnorm = p.GetInt("use_vnorm", 1, 0, 1) != 0;
+        o.epsilon = p.GetDouble("epsilon", 0.0, 0.0, 1e30);
+        const std::string stats_path = p.GetString("stats", "");
+        RETURN_IF_ERROR(p.Finish());
+        std::shared_ptr<const QueryStats> stats;
+        if (!stats_path.empty()) {
+          auto loaded = LoadQueryStats(stats_path);
+          if (!loaded.ok()) return loaded.status();
+          stats = std::make_shared<const QueryStats>(std::move(loaded).value());
+        }
+        return std::unique_ptr<Press>(new ExpectedAttentionPress(o, std::move(stats)));
+      }};
 }
 
 }  // namespace kvpress

@@ -14,23 +14,27 @@ namespace kvpress {
 
 Status QueryStats::CheckShape(const ModelConfig& c, bool need_filters, bool need_cov) const {
   if (n_layers != c.n_layers || n_heads != c.n_heads || head_dim != c.head_dim) {
-    return FailedPrecondition(fmt::format("query statistics are for {} layers x {} heads x head dim {}, the model has "
-                                          "{} x {} x {}",
-                                          n_layers, n_heads, head_dim, c.n_layers, c.n_heads, c.head_dim));
+    return FailedPrecondition(
+        fmt::format("query statistics are for {} layers x {} heads x head dim {}, the model has "
+                    "{} x {} x {}",
+                    n_layers, n_heads, head_dim, c.n_layers, c.n_heads, c.head_dim));
   }
   if (need_cov && cov.empty()) {
-    return FailedPrecondition("query statistics hold no query_cov (use_covariance=0 works with the mean alone)");
+    return FailedPrecondition(
+        "query statistics hold no query_cov (use_covariance=0 works with the mean alone)");
   }
   if (need_filters && (filters.empty() || n_kv_heads != c.n_kv_heads)) {
-    return FailedPrecondition(
-        fmt::format("query statistics hold no Q-filters for {} KV heads (make them with `kvpress stats`)", c.n_kv_heads));
+    return FailedPrecondition(fmt::format(
+        "query statistics hold no Q-filters for {} KV heads (make them with `kvpress stats`)",
+        c.n_kv_heads));
   }
   return Status::Ok();
 }
 
 namespace {
 
-TensorToWrite F32Tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& x) {
+TensorToWrite F32Tensor(const std::string& name, std::vector<int64_t> shape,
+                        const std::vector<float>& x) {
   TensorToWrite t;
   t.name = name;
   t.shape = std::move(shape);
@@ -45,8 +49,8 @@ StatusOr<std::vector<float>> ReadF32(const TensorSet& set, const std::string& na
   if (it == set.end()) return FailedPrecondition("query statistics: no tensor '" + name + "'");
   const TensorInfo& t = it->second;
   if (t.dtype != DType::kF32 || t.shape.size() != rank) {
-    return FailedPrecondition(fmt::format("query statistics: '{}' must be f32 of rank {}, is {}", name, rank,
-                                          ShapeString(t.shape)));
+    return FailedPrecondition(fmt::format("query statistics: '{}' must be f32 of rank {}, is {}",
+                                          name, rank, ShapeString(t.shape)));
   }
   shape = t.shape;
   std::vector<float> out(t.nbytes / sizeof(float));
@@ -58,7 +62,8 @@ StatusOr<std::vector<float>> ReadF32(const TensorSet& set, const std::string& na
 
 Status SaveQueryStats(const std::string& path, const QueryStats& s) {
   const int64_t L = s.n_layers, H = s.n_heads, KV = s.n_kv_heads, hd = s.head_dim;
-  std::vector<TensorToWrite> t = {F32Tensor("query_mean", {L, H, hd}, s.mean), F32Tensor("n_queries", {L}, s.n_queries)};
+  std::vector<TensorToWrite> t = {F32Tensor("query_mean", {L, H, hd}, s.mean),
+                                  F32Tensor("n_queries", {L}, s.n_queries)};
   if (!s.cov.empty()) t.push_back(F32Tensor("query_cov", {L, H, hd, hd}, s.cov));
   if (!s.filters.empty()) t.push_back(F32Tensor("query_filters", {L, KV, hd}, s.filters));
   return WriteSafetensors(path, t);
@@ -77,16 +82,17 @@ StatusOr<QueryStats> LoadQueryStats(const std::string& path) {
   if (set.count("query_cov")) {
     ASSIGN_OR_RETURN(s.cov, ReadF32(set, "query_cov", 4, cshape));
   }
-  if (!s.cov.empty() && cshape != std::vector<int64_t>{mshape[0], mshape[1], mshape[2], mshape[2]}) {
-    return FailedPrecondition(fmt::format("{}: query_cov {} does not match query_mean {}", path, ShapeString(cshape),
-                                          ShapeString(mshape)));
+  if (!s.cov.empty() &&
+      cshape != std::vector<int64_t>{mshape[0], mshape[1], mshape[2], mshape[2]}) {
+    return FailedPrecondition(fmt::format("{}: query_cov {} does not match query_mean {}", path,
+                                          ShapeString(cshape), ShapeString(mshape)));
   }
   if (set.count("query_filters")) {
     std::vector<int64_t> fshape;
     ASSIGN_OR_RETURN(s.filters, ReadF32(set, "query_filters", 3, fshape));
     if (fshape[0] != mshape[0] || fshape[2] != mshape[2]) {
-      return FailedPrecondition(fmt::format("{}: query_filters {} does not match query_mean {}", path,
-                                            ShapeString(fshape), ShapeString(mshape)));
+      return FailedPrecondition(fmt::format("{}: query_filters {} does not match query_mean {}",
+                                            path, ShapeString(fshape), ShapeString(mshape)));
     }
     s.n_kv_heads = static_cast<int>(fshape[1]);
   }
@@ -100,7 +106,8 @@ StatusOr<QueryStats> LoadQueryStats(const std::string& path) {
 QueryStatsCollector::QueryStatsCollector(const ModelConfig& config, int n_sink)
     : config_(config), n_sink_(n_sink), inv_freq_(config.RopeInvFreq()) {
   const size_t L = static_cast<size_t>(config.n_layers), H = static_cast<size_t>(config.n_heads),
-               KV = static_cast<size_t>(config.n_kv_heads), hd = static_cast<size_t>(config.head_dim);
+               KV = static_cast<size_t>(config.n_kv_heads),
+               hd = static_cast<size_t>(config.head_dim);
   count_.assign(L, 0.0);
   sum_.assign(L * H * hd, 0.0);
   sum_sq_.assign(L * H * hd * hd, 0.0);
@@ -109,8 +116,10 @@ QueryStatsCollector::QueryStatsCollector(const ModelConfig& config, int n_sink)
 }
 
 void QueryStatsCollector::AfterAttention(const LayerHookContext& ctx) {
-  const int H = config_.n_heads, hd = config_.head_dim, group = config_.n_heads / config_.n_kv_heads;
-  const size_t qd = static_cast<size_t>(H) * static_cast<size_t>(hd), l = static_cast<size_t>(ctx.layer);
+  const int H = config_.n_heads, hd = config_.head_dim,
+            group = config_.n_heads / config_.n_kv_heads;
+  const size_t qd = static_cast<size_t>(H) * static_cast<size_t>(hd),
+               l = static_cast<size_t>(ctx.layer);
   std::vector<float> pre(qd);  // [H, hd]
   for (int t = 0; t < ctx.n_tokens; ++t) {
     const int32_t pos = ctx.positions[static_cast<size_t>(t)];
@@ -158,7 +167,8 @@ QueryStats QueryStatsCollector::Finish() const {
       for (size_t i = 0; i < hd; ++i) {
         s.mean[(l * H + h) * hd + i] = static_cast<float>(s1[i] / m);
         for (size_t k = 0; k < hd; ++k) {
-          s.cov[((l * H + h) * hd + i) * hd + k] = static_cast<float>(s2[i * hd + k] / m - (s1[i] / m) * (s1[k] / m));
+          s.cov[((l * H + h) * hd + i) * hd + k] =
+              static_cast<float>(s2[i * hd + k] / m - (s1[i] / m) * (s1[k] / m));
         }
       }
     }
@@ -169,13 +179,15 @@ QueryStats QueryStatsCollector::Finish() const {
       std::vector<double> u = TopEigenvector(std::move(a), static_cast<int>(hd));
       double proj = 0;
       for (size_t i = 0; i < hd; ++i) proj += u[i] * group_sum_[at * hd + i];
-      for (size_t i = 0; i < hd; ++i) s.filters[at * hd + i] = static_cast<float>(proj < 0 ? -u[i] : u[i]);
+      for (size_t i = 0; i < hd; ++i)
+        s.filters[at * hd + i] = static_cast<float>(proj < 0 ? -u[i] : u[i]);
     }
   }
   return s;
 }
 
-std::vector<double> AverageRopeRotation(const ModelConfig& config, const std::vector<float>& inv_freq, int q_len,
+std::vector<double> AverageRopeRotation(const ModelConfig& config,
+                                        const std::vector<float>& inv_freq, int q_len,
                                         int n_future) {
   const int hd = config.head_dim, half = hd / 2;
   std::vector<double> r(static_cast<size_t>(hd * hd), 0.0);
@@ -214,7 +226,8 @@ std::vector<double> TopEigenvector(std::vector<double> a, int n) {
         const double apq = a[p * N + q];
         if (apq == 0) continue;
         const double theta = (a[q * N + q] - a[p * N + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
         const double c = 1 / std::sqrt(t * t + 1), s = t * c;
         for (size_t k = 0; k < N; ++k) {  // rotate columns p, q
           const double akp = a[k * N + p], akq = a[k * N + q];

@@ -9,8 +9,8 @@
 //   query_filters  [L, KV, hd]      unit top eigenvector of Σ q qᵀ over the group's post-RoPE
 //                                   queries, signed so that the mean query projects positively
 //   n_queries      [L]              queries per layer that went into the statistics
-// query_mean / query_cov carry upstream's tensor names and shapes, so a statistics file of upstream's
-// (its model.safetensors) loads too (without filters).
+// query_mean / query_cov carry upstream's tensor names and shapes, so a statistics file of
+// upstream's (its model.safetensors) loads too (without filters).
 #pragma once
 
 #include <string>
@@ -37,8 +37,8 @@ Status SaveQueryStats(const std::string& path, const QueryStats& stats);
 // NotFound / DataLoss for unreadable files, FailedPrecondition for missing or malformed tensors.
 StatusOr<QueryStats> LoadQueryStats(const std::string& path);
 
-// A hook that only observes: accumulates Σq and Σqqᵀ of the pre-RoPE queries of every head (tokens at
-// positions >= n_sink) and Σqqᵀ of the post-RoPE queries of each KV head's group, in double.
+// A hook that only observes: accumulates Σq and Σqqᵀ of the pre-RoPE queries of every head (tokens
+// at positions >= n_sink) and Σqqᵀ of the post-RoPE queries of each KV head's group, in double.
 class QueryStatsCollector : public LayerHook {
  public:
   QueryStatsCollector(const ModelConfig& config, int n_sink);
@@ -49,21 +49,24 @@ class QueryStatsCollector : public LayerHook {
  private:
   ModelConfig config_;
   int n_sink_;
-  std::vector<float> inv_freq_;            // [hd/2]
-  std::vector<double> count_;              // [L]
-  std::vector<double> sum_;                // [L, H, hd]
-  std::vector<double> sum_sq_;             // [L, H, hd, hd] pre-RoPE
-  std::vector<double> group_sq_;           // [L, KV, hd, hd] post-RoPE
-  std::vector<double> group_sum_;          // [L, KV, hd] post-RoPE
+  std::vector<float> inv_freq_;    // [hd/2]
+  std::vector<double> count_;      // [L]
+  std::vector<double> sum_;        // [L, H, hd]
+  std::vector<double> sum_sq_;     // [L, H, hd, hd] pre-RoPE
+  std::vector<double> group_sq_;   // [L, KV, hd, hd] post-RoPE
+  std::vector<double> group_sum_;  // [L, KV, hd] post-RoPE
 };
 
-// R̄ [hd, hd]: the RoPE rotation of `config`'s style averaged over positions q_len .. q_len+n_future−1
-// (per rotary pair [[c̄, −s̄], [s̄, c̄]], c̄ = mean cos(p·θ_i)), angles in f32 as HF's rotary embedding
-// computes them (position · inv_freq), cos/sin rounded to f32. Used by expected_attention and cap.
-std::vector<double> AverageRopeRotation(const ModelConfig& config, const std::vector<float>& inv_freq, int q_len,
+// R̄ [hd, hd]: the RoPE rotation of `config`'s style averaged over positions q_len ..
+// q_len+n_future−1 (per rotary pair [[c̄, −s̄], [s̄, c̄]], c̄ = mean cos(p·θ_i)), angles in f32 as HF's
+// rotary embedding computes them (position · inv_freq), cos/sin rounded to f32. Used by
+// expected_attention and cap.
+std::vector<double> AverageRopeRotation(const ModelConfig& config,
+                                        const std::vector<float>& inv_freq, int q_len,
                                         int n_future);
 
-// Eigenvector of the largest eigenvalue of the symmetric matrix a [n, n] (cyclic Jacobi), unit norm.
+// Eigenvector of the largest eigenvalue of the symmetric matrix a [n, n] (cyclic Jacobi), unit
+// norm.
 std::vector<double> TopEigenvector(std::vector<double> a, int n);
 
 }  // namespace kvpress

@@ -9,8 +9,8 @@ namespace kvpress {
 
 struct UpstreamPress {
   std::string upstream;  // class name in kvpress 0.5.5, e.g. "SnapKVPress"
-  std::string name;      // our registered name (or a parameter of one: "expected_attention:stats=FILE")
-  std::string absent;    // why it is not registered here ("" when it is)
+  std::string name;  // our registered name (or a parameter of one: "expected_attention:stats=FILE")
+  std::string absent;  // why it is not registered here ("" when it is)
 };
 
 const std::vector<UpstreamPress>& UpstreamPresses();

@@ -1,11 +1,12 @@
-// Catalogue part 2 scorers (expected_attention, cur, qfilter, non_causal_attention, cap, leverage) by brute force in double precision.
+// Catalogue part 2 scorers (expected_attention, cur, qfilter, non_causal_attention, cap, leverage)
+// by brute force in double precision.
 //
 // A random tiny llama (MakeRandomModel "tiny": 4 layers, 4 query heads over 2 KV heads, hd 32) runs
 // through the real Transformer; a probe hook records every layer's post-RoPE queries and the cache
 // (positions, keys, values) before the press, and an oracle recomputes the press's definition from
 // those alone in double: for expected_attention the pre-RoPE queries by explicit inverse rotation,
-// mean and covariance two-pass, the averaged RoPE as the mean of full rotation matrices; for cur the
-// block-normalised squared norms. Near ties at the cut (1e-5 relative) are allowed either way.
+// mean and covariance two-pass, the averaged RoPE as the mean of full rotation matrices; for cur
+// the block-normalised squared norms. Near ties at the cut (1e-5 relative) are allowed either way.
 // The model goldens against upstream kvpress are in tests/model/press_catalogue_goldens_test.cc.
 #include <gtest/gtest.h>
 
@@ -30,11 +31,11 @@ using Matrix = std::vector<std::vector<double>>;
 struct LayerEvent {
   int layer = 0;
   ForwardPhase phase = ForwardPhase::kPrefill;
-  std::vector<int32_t> query_pos;           // [n_tokens]
-  Matrix queries;                           // [n_tokens][H*hd] post-RoPE
-  std::vector<std::vector<int32_t>> pos;    // [KV][n] before the press
-  std::vector<Matrix> keys, values;         // [KV][n][hd] before the press
-  std::vector<std::set<int32_t>> kept;      // [KV] after the press
+  std::vector<int32_t> query_pos;         // [n_tokens]
+  Matrix queries;                         // [n_tokens][H*hd] post-RoPE
+  std::vector<std::vector<int32_t>> pos;  // [KV][n] before the press
+  std::vector<Matrix> keys, values;       // [KV][n][hd] before the press
+  std::vector<std::set<int32_t>> kept;    // [KV] after the press
 };
 
 class Probe : public LayerHook {
@@ -89,8 +90,8 @@ const Model& Tiny() {
 
 // Runs `spec` on the tiny model: a prefill of `n_prefill` tokens (internal chunks of `max_chunk`),
 // then `n_decode` single-token decode steps. Returns every hook event.
-std::vector<LayerEvent> RunScorer(const std::string& spec_text, BudgetPolicy budget, int n_prefill, int max_chunk,
-                            int n_decode = 0) {
+std::vector<LayerEvent> RunScorer(const std::string& spec_text, BudgetPolicy budget, int n_prefill,
+                                  int max_chunk, int n_decode = 0) {
   const Model& model = Tiny();
   Transformer t(model, 1);
   auto spec = ParsePressSpec(spec_text);
@@ -125,34 +126,40 @@ std::vector<LayerEvent> RunScorer(const std::string& spec_text, BudgetPolicy bud
 constexpr double kTieRel = 1e-5;
 
 // Top k of score (ties to the higher position) and the near-tie band at the cut.
-void ExpectTopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k, const std::set<int32_t>& got,
-                const std::string& where) {
+void ExpectTopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k,
+                const std::set<int32_t>& got, const std::string& where) {
   std::vector<size_t> idx(score.size());
   std::iota(idx.begin(), idx.end(), 0);
   std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
     return score[a] != score[b] ? score[a] > score[b] : pos[a] > pos[b];
   });
   std::set<int32_t> want, band;
-  for (int i = 0; i < k && i < static_cast<int>(idx.size()); ++i) want.insert(pos[idx[static_cast<size_t>(i)]]);
+  for (int i = 0; i < k && i < static_cast<int>(idx.size()); ++i)
+    want.insert(pos[idx[static_cast<size_t>(i)]]);
   if (k > 0 && static_cast<size_t>(k) < idx.size()) {
-    const double in = score[idx[static_cast<size_t>(k - 1)]], out = score[idx[static_cast<size_t>(k)]];
+    const double in = score[idx[static_cast<size_t>(k - 1)]],
+                 out = score[idx[static_cast<size_t>(k)]];
     const double tol = kTieRel * std::max(std::abs(in), 1e-30);
     for (size_t j = 0; j < score.size(); ++j) {
-      if (std::isfinite(in) && (std::abs(score[j] - in) <= tol || std::abs(score[j] - out) <= tol)) band.insert(pos[j]);
+      if (std::isfinite(in) && (std::abs(score[j] - in) <= tol || std::abs(score[j] - out) <= tol))
+        band.insert(pos[j]);
     }
   }
   EXPECT_EQ(got.size(), want.size()) << where;
   std::vector<int32_t> diff;
-  std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(), std::back_inserter(diff));
+  std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(),
+                                std::back_inserter(diff));
   for (int32_t p : diff) {
-    if (!band.count(p)) ADD_FAILURE() << where << ": position " << p << (got.count(p) ? " kept only by the press" : " evicted by the press");
+    if (!band.count(p))
+      ADD_FAILURE() << where << ": position " << p
+                    << (got.count(p) ? " kept only by the press" : " evicted by the press");
   }
 }
 
 // expected_attention in double from the recorded queries (all events of `layer` up to `upto`) and
 // the cache of event `upto`.
-std::vector<double> ExpectedAttentionOracle(const std::vector<LayerEvent>& ev, size_t upto, int kv_head, int n_sink,
-                                            int n_future) {
+std::vector<double> ExpectedAttentionOracle(const std::vector<LayerEvent>& ev, size_t upto,
+                                            int kv_head, int n_sink, int n_future) {
   const ModelConfig& c = Tiny().config;
   const int hd = c.head_dim, half = hd / 2, group = c.n_heads / c.n_kv_heads;
   const LayerEvent& now = ev[upto];
@@ -193,16 +200,19 @@ std::vector<double> ExpectedAttentionOracle(const std::vector<LayerEvent>& ev, s
   std::vector<double> acc(static_cast<size_t>(n), 0.0);
   for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
     std::vector<double> mu(static_cast<size_t>(hd), 0.0);
-    for (const auto& q : pre) for (int i = 0; i < hd; ++i) mu[i] += q[h * hd + i] / pre.size();
+    for (const auto& q : pre)
+      for (int i = 0; i < hd; ++i) mu[i] += q[h * hd + i] / pre.size();
     Matrix cov(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
     for (const auto& q : pre) {
       for (int i = 0; i < hd; ++i) {
-        for (int k = 0; k < hd; ++k) cov[i][k] += (q[h * hd + i] - mu[i]) * (q[h * hd + k] - mu[k]) / pre.size();
+        for (int k = 0; k < hd; ++k)
+          cov[i][k] += (q[h * hd + i] - mu[i]) * (q[h * hd + k] - mu[k]) / pre.size();
       }
     }
     std::vector<double> mr(static_cast<size_t>(hd), 0.0);
     Matrix cr(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
-    for (int i = 0; i < hd; ++i) for (int k = 0; k < hd; ++k) mr[i] += r[i][k] * mu[k];
+    for (int i = 0; i < hd; ++i)
+      for (int k = 0; k < hd; ++k) mr[i] += r[i][k] * mu[k];
     Matrix rc(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));  // R̄ Σ
     for (int i = 0; i < hd; ++i)
       for (int a = 0; a < hd; ++a)
@@ -237,7 +247,8 @@ TEST(ExpectedAttentionBruteForce, PrefillRatioChunkedPrefillAndDecodeBudget) {
   const int n = 32;
   // One forward, then the same prefill in chunks of 12 (statistics accumulated across chunks).
   for (const int chunk : {256, 12}) {
-    const auto ev = RunScorer("expected_attention:n_future=48", BudgetPolicy{.compression_ratio = 0.5}, n, chunk);
+    const auto ev = RunScorer("expected_attention:n_future=48",
+                              BudgetPolicy{.compression_ratio = 0.5}, n, chunk);
     int checked = 0;
     for (size_t e = 0; e < ev.size(); ++e) {
       if (ev[e].query_pos.back() != n - 1) continue;  // the last chunk prunes
@@ -250,7 +261,8 @@ TEST(ExpectedAttentionBruteForce, PrefillRatioChunkedPrefillAndDecodeBudget) {
     EXPECT_EQ(checked, Tiny().config.n_layers * Tiny().config.n_kv_heads);
   }
   // cache_budget 16: prefill prunes to 16, every decode step back to 16 with running statistics.
-  const auto ev = RunScorer("expected_attention:n_future=32,n_sink=2", BudgetPolicy{.cache_budget = 16}, 24, 256, 3);
+  const auto ev = RunScorer("expected_attention:n_future=32,n_sink=2",
+                            BudgetPolicy{.cache_budget = 16}, 24, 256, 3);
   int decode_checked = 0;
   for (size_t e = 0; e < ev.size(); ++e) {
     for (int g = 0; g < Tiny().config.n_kv_heads; ++g) {
@@ -264,7 +276,8 @@ TEST(ExpectedAttentionBruteForce, PrefillRatioChunkedPrefillAndDecodeBudget) {
 
 TEST(CurBruteForce, BlockNormalisedProductOfSquaredNorms) {
   for (const std::string type : {"kv_product", "key", "value", "kv_avg"}) {
-    const auto ev = RunScorer("cur:type=" + type + ",window=8", BudgetPolicy{.compression_ratio = 0.4}, 45, 256);
+    const auto ev = RunScorer("cur:type=" + type + ",window=8",
+                              BudgetPolicy{.compression_ratio = 0.4}, 45, 256);
     ASSERT_EQ(ev.size(), static_cast<size_t>(Tiny().config.n_layers));
     for (const LayerEvent& e : ev) {
       for (int g = 0; g < Tiny().config.n_kv_heads; ++g) {
@@ -282,10 +295,14 @@ TEST(CurBruteForce, BlockNormalisedProductOfSquaredNorms) {
           }
         }
         for (int j = 0; j < n; ++j) {
-          s[j] = type == "key" ? k2[j] : type == "value" ? v2[j] : type == "kv_avg" ? (k2[j] + v2[j]) / 2 : k2[j] * v2[j];
+          s[j] = type == "key"      ? k2[j]
+                 : type == "value"  ? v2[j]
+                 : type == "kv_avg" ? (k2[j] + v2[j]) / 2
+                                    : k2[j] * v2[j];
           if (j < 4) s[j] = std::numeric_limits<double>::infinity();
         }
-        ExpectTopK(s, e.pos[g], static_cast<int>(45 * 0.6), e.kept[g], type + " layer " + std::to_string(e.layer));
+        ExpectTopK(s, e.pos[g], static_cast<int>(45 * 0.6), e.kept[g],
+                   type + " layer " + std::to_string(e.layer));
       }
     }
   }
@@ -294,14 +311,14 @@ TEST(CurBruteForce, BlockNormalisedProductOfSquaredNorms) {
   EXPECT_FALSE(CreatePress(*bad).ok());
 }
 
-
 // non_causal_attention: chunked non-causal attention in double, including upstream's padding of a
 // short last chunk (n = 30, chunk 8: two padded rows/keys) and an exact multiple (n = 32).
 TEST(NonCausalAttentionBruteForce, ChunkedColumnSumsWithUpstreamPadding) {
   const ModelConfig& c = Tiny().config;
   const int hd = c.head_dim, H = c.n_heads, group = H / c.n_kv_heads, C = 8;
   for (const int n : {30, 32}) {
-    const auto ev = RunScorer("non_causal_attention:chunk=8", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
+    const auto ev =
+        RunScorer("non_causal_attention:chunk=8", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
     ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers));
     for (const LayerEvent& e : ev) {
       for (int g = 0; g < c.n_kv_heads; ++g) {
@@ -331,8 +348,10 @@ TEST(NonCausalAttentionBruteForce, ChunkedColumnSumsWithUpstreamPadding) {
           for (double v : e.values[g][j]) vn += v * v;
           w[j] = a[j] * std::sqrt(vn);
         }
-        for (int j = 0; j < n; ++j) score[j] = ((j > 0 ? w[j - 1] : 0) + w[j] + (j + 1 < n ? w[j + 1] : 0)) / 3;
-        ExpectTopK(score, e.pos[g], n / 2, e.kept[g], "n " + std::to_string(n) + " layer " + std::to_string(e.layer));
+        for (int j = 0; j < n; ++j)
+          score[j] = ((j > 0 ? w[j - 1] : 0) + w[j] + (j + 1 < n ? w[j + 1] : 0)) / 3;
+        ExpectTopK(score, e.pos[g], n / 2, e.kept[g],
+                   "n " + std::to_string(n) + " layer " + std::to_string(e.layer));
       }
     }
   }
@@ -342,7 +361,8 @@ TEST(NonCausalAttentionBruteForce, ChunkedColumnSumsWithUpstreamPadding) {
 // by Gaussian elimination (the press uses Cholesky).
 TEST(CapBruteForce, WeightedLeverageOfValues) {
   const ModelConfig& c = Tiny().config;
-  const int hd = c.head_dim, half = hd / 2, group = c.n_heads / c.n_kv_heads, n = 36, n_sink = 4, F = 40;
+  const int hd = c.head_dim, half = hd / 2, group = c.n_heads / c.n_kv_heads, n = 36, n_sink = 4,
+            F = 40;
   const double tau = 5.0, eps = 1e-6;
   const auto ev = RunScorer("cap:n_future=40", BudgetPolicy{.compression_ratio = 0.5}, n, 12);
   const std::vector<float> inv_f = c.RopeInvFreq();
@@ -376,7 +396,9 @@ TEST(CapBruteForce, WeightedLeverageOfValues) {
         std::vector<double> anchor(static_cast<size_t>(hd), 0.0);
         for (int i = 0; i < half; ++i) {
           double cs = 0, sn = 0;
-          for (int p = n; p < n + F; ++p) cs += std::cos(p * static_cast<double>(inv_f[i])) / F, sn += std::sin(p * static_cast<double>(inv_f[i])) / F;
+          for (int p = n; p < n + F; ++p)
+            cs += std::cos(p * static_cast<double>(inv_f[i])) / F,
+                sn += std::sin(p * static_cast<double>(inv_f[i])) / F;
           const double m0 = mu[h * hd + i] / m_q, m1 = mu[h * hd + i + half] / m_q;
           anchor[i] = cs * m0 - sn * m1;
           anchor[i + half] = sn * m0 + cs * m1;
@@ -395,14 +417,16 @@ TEST(CapBruteForce, WeightedLeverageOfValues) {
         for (int i = 0; i < hd; ++i) a[i][i] = 1;
         for (int j = n_sink; j < n; ++j) {
           w[j] = std::exp(tau * (w[j] - smax));
-          for (int i = 0; i < hd; ++i) for (int k = 0; k < hd; ++k) a[i][k] += (w[j] + eps) * vals[j][i] * vals[j][k];
+          for (int i = 0; i < hd; ++i)
+            for (int k = 0; k < hd; ++k) a[i][k] += (w[j] + eps) * vals[j][i] * vals[j][k];
         }
         for (int j = n_sink; j < n; ++j) {  // solve a x = v by elimination with partial pivoting
           Matrix m = a;
           std::vector<double> x = vals[j];
           for (int col = 0; col < hd; ++col) {
             int piv = col;
-            for (int r = col + 1; r < hd; ++r) if (std::abs(m[r][col]) > std::abs(m[piv][col])) piv = r;
+            for (int r = col + 1; r < hd; ++r)
+              if (std::abs(m[r][col]) > std::abs(m[piv][col])) piv = r;
             std::swap(m[col], m[piv]);
             std::swap(x[col], x[piv]);
             for (int r = col + 1; r < hd; ++r) {
@@ -420,7 +444,8 @@ TEST(CapBruteForce, WeightedLeverageOfValues) {
           score[j] += w[j] * lev / group;
         }
       }
-      ExpectTopK(score, ev[e].pos[g], n / 2, ev[e].kept[g], "cap layer " + std::to_string(ev[e].layer));
+      ExpectTopK(score, ev[e].pos[g], n / 2, ev[e].kept[g],
+                 "cap layer " + std::to_string(ev[e].layer));
       ++checked;
     }
   }
@@ -428,8 +453,8 @@ TEST(CapBruteForce, WeightedLeverageOfValues) {
 }
 
 // leverage:sketch=0 in double: ridge leverage of the centred pre-RoPE keys (keys rotated back with
-// the model's f32 frequencies), solved by Gaussian elimination; the sketched default is deterministic
-// in the seed and keeps as many slots.
+// the model's f32 frequencies), solved by Gaussian elimination; the sketched default is
+// deterministic in the seed and keeps as many slots.
 TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
   const ModelConfig& c = Tiny().config;
   const int hd = c.head_dim, half = hd / 2, n = 30;
@@ -449,11 +474,13 @@ TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
         }
         for (int i = 0; i < hd; ++i) mean[i] += k[j][i] / n;
       }
-      for (auto& r : k) for (int i = 0; i < hd; ++i) r[i] -= mean[i];
+      for (auto& r : k)
+        for (int i = 0; i < hd; ++i) r[i] -= mean[i];
       Matrix gram(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
       for (int a = 0; a < hd; ++a) {
         gram[a][a] = 1e-2;
-        for (int b = 0; b < hd; ++b) for (int j = 0; j < n; ++j) gram[a][b] += k[j][a] * k[j][b];
+        for (int b = 0; b < hd; ++b)
+          for (int j = 0; j < n; ++j) gram[a][b] += k[j][a] * k[j][b];
       }
       std::vector<double> score(static_cast<size_t>(n));
       for (int j = 0; j < n; ++j) {
@@ -461,7 +488,8 @@ TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
         std::vector<double> x = k[j];
         for (int col = 0; col < hd; ++col) {
           int piv = col;
-          for (int r = col + 1; r < hd; ++r) if (std::abs(m[r][col]) > std::abs(m[piv][col])) piv = r;
+          for (int r = col + 1; r < hd; ++r)
+            if (std::abs(m[r][col]) > std::abs(m[piv][col])) piv = r;
           std::swap(m[col], m[piv]);
           std::swap(x[col], x[piv]);
           for (int r = col + 1; r < hd; ++r) {
@@ -493,7 +521,8 @@ TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
 TEST(QueryStats, TopEigenvectorOfAKnownMatrix) {
   // Q diag(5, 2, 1) Qᵀ with Q a rotation in the (0, 2) plane: top eigenvector (cos a, 0, sin a).
   const double a = 0.3, c = std::cos(a), s = std::sin(a);
-  const std::vector<double> m = {5 * c * c + 1 * s * s, 0, (5 - 1) * c * s, 0, 2, 0, (5 - 1) * c * s, 0, 5 * s * s + 1 * c * c};
+  const std::vector<double> m = {5 * c * c + 1 * s * s, 0, (5 - 1) * c * s,      0, 2, 0,
+                                 (5 - 1) * c * s,       0, 5 * s * s + 1 * c * c};
   const std::vector<double> u = TopEigenvector(m, 3);
   EXPECT_NEAR(std::abs(u[0] * c + u[2] * s), 1.0, 1e-12);
   EXPECT_NEAR(u[1], 0.0, 1e-12);
@@ -537,7 +566,8 @@ TEST(QueryStats, CollectorFileAndQFilterPress) {
   const QueryStats stats = collector.Finish();
   ASSERT_TRUE(stats.CheckShape(c, true, true).ok());
   EXPECT_EQ(stats.n_queries[0], n - 4);
-  // Filter of layer 0, KV head 1 against Σ q qᵀ in double: an eigenvector with the largest Rayleigh quotient.
+  // Filter of layer 0, KV head 1 against Σ q qᵀ in double: an eigenvector with the largest Rayleigh
+  // quotient.
   Matrix m(static_cast<size_t>(hd), std::vector<double>(static_cast<size_t>(hd), 0.0));
   std::vector<double> mean(static_cast<size_t>(hd), 0.0);
   for (int i = 4; i < n; ++i) {
@@ -566,7 +596,8 @@ TEST(QueryStats, CollectorFileAndQFilterPress) {
     std::vector<double> v(static_cast<size_t>(hd));
     double vv = 0, vmv = 0;
     for (double& x : v) x = nd(rng), vv += x * x;
-    for (int a = 0; a < hd; ++a) for (int b = 0; b < hd; ++b) vmv += v[a] * m[a][b] * v[b];
+    for (int a = 0; a < hd; ++a)
+      for (int b = 0; b < hd; ++b) vmv += v[a] * m[a][b] * v[b];
     EXPECT_LE(vmv / vv, rayleigh * (1 + 1e-6));
   }
   // Round trip through the file.
@@ -578,7 +609,8 @@ TEST(QueryStats, CollectorFileAndQFilterPress) {
   EXPECT_EQ(back->cov, stats.cov);
   EXPECT_EQ(back->filters, stats.filters);
   // qfilter with that file keeps the top u·k of every head.
-  const auto ev = RunScorer("qfilter:filters=" + path, BudgetPolicy{.compression_ratio = 0.5}, 36, 256);
+  const auto ev =
+      RunScorer("qfilter:filters=" + path, BudgetPolicy{.compression_ratio = 0.5}, 36, 256);
   ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers));
   for (const LayerEvent& e : ev) {
     for (int g = 0; g < c.n_kv_heads; ++g) {
