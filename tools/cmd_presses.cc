@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "press/registry.h"
+#include "press/upstream_names.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -22,7 +23,14 @@ int RunPresses(bool json) {
       all.back()["wraps"] = {{"min", p.min_children}, {"max", p.max_children}, {"help", p.children_help}};
     }
   }
-  if (json) {
+  // Upstream kvpress 0.5.5 classes with no registered press here, and why.
+  std::vector<const UpstreamPress*> absent;
+  for (const UpstreamPress& u : UpstreamPresses()) {
+    bool registered = false;
+    for (const PressInfo& p : AllPresses()) registered = registered || (!u.name.empty() && p.name == u.name);
+    if (!registered) absent.push_back(&u);
+  }
+  if (json) {  // the usable presses only (scripts build specs from it); the absent list is for people
     std::printf("%s\n", all.dump(2).c_str());
     return kExitOk;
   }
@@ -34,6 +42,12 @@ int RunPresses(bool json) {
     }
     for (const auto& q : p.params) {
       std::printf("%s\n", fmt::format("{:<20}   {}={}  {}", "", q.name, q.default_value, q.help).c_str());
+    }
+  }
+  if (!absent.empty()) {
+    std::printf("\nUpstream kvpress 0.5.5 presses not available here:\n");
+    for (const UpstreamPress* u : absent) {
+      std::printf("%s\n", fmt::format("  {:<30} {:<22} {}", u->upstream, u->name.empty() ? "-" : u->name, u->absent).c_str());
     }
   }
   std::printf("\nUse: --press NAME[:key=value,...] with --cache-budget N (per KV head per layer) or "

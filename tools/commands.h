@@ -20,5 +20,6 @@ void RegisterReport(CLI::App& app, RunFn& run);
 void RegisterEval(CLI::App& app, RunFn& run);
 void RegisterSweep(CLI::App& app, RunFn& run);
 void RegisterServe(CLI::App& app, RunFn& run);
+void RegisterStats(CLI::App& app, RunFn& run);
 
 }  // namespace kvpress::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   kvpress::cli::RegisterSweep(app, run);
   kvpress::cli::RegisterReport(app, run);
   kvpress::cli::RegisterServe(app, run);
+  kvpress::cli::RegisterStats(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

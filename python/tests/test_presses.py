@@ -54,6 +54,8 @@ def test_every_registered_press_is_reachable():
             with pytest.raises(kv.KvpressError, match="inner press"):
                 kv.Press(info["name"])
             continue
+        if info["name"] == "qfilter":  # needs filters=FILE, a statistics file made by `kvpress stats`
+            continue
         params = {p["name"]: p["default"] for p in info["params"] if p["default"].lstrip("-").replace(".", "").isdigit()}
         assert kv.Press(info["name"], **params).name == info["name"]
 

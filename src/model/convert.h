@@ -18,7 +18,7 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
 // in F32; general.file_type is LlamaFileType(dtype).
 // llama/mistral export as GGUF arch `llama` with q/k rows in Meta (interleaved) order;
 // qwen2/qwen3 keep HF order. `tokenizer_keys` (tokenizer.* metadata, see
-// tokenizer/convert_tokenizer.h) are written as given; the config's BOS/EOS ids are written only
+// generate/convert_tokenizer.h) are written as given; the config's BOS/EOS ids are written only
 // for keys they do not set.
 Status ExportGguf(const Model& model, const std::string& path, DType dtype,
                   const std::vector<GgufKeyValue>& tokenizer_keys = {});

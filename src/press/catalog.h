@@ -20,6 +20,13 @@ PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
 PressInfo SimLayerKvPressInfo();
+// Scorers, catalogue part 2 (issue 15).
+PressInfo ExpectedAttentionPressInfo();
+PressInfo CurPressInfo();
+PressInfo QFilterPressInfo();
+PressInfo NonCausalAttentionPressInfo();
+PressInfo CapPressInfo();
+PressInfo LeveragePressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -19,6 +19,8 @@ const std::vector<PressInfo>& AllPresses() {
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
       ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), BlockPressInfo(), ThinkPressInfo(),
       EntropyGatedChunkKvPressInfo(),
+      // Scorers, catalogue part 2 (issue 15).
+      ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(), LeveragePressInfo(),
   };
   return presses;
 }

@@ -1,5 +1,7 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv and think against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the part-2
+// scorers (expected_attention, cur, qfilter, non_causal_attention, cap; their cases in
+// smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 709-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -51,6 +53,17 @@ class PressCatalogueGoldens : public ::testing::Test {
     std::ifstream in(testing::Fixture("press_catalogue_goldens/smollm2_135m.json"));
     if (!in) return;
     golden_ = new nlohmann::json(nlohmann::json::parse(in));
+    // Part 2 (issue 15): the scorers' cases, recorded on the same context and question by
+    // scripts/goldens/make_scorer_goldens.py.
+    std::ifstream in2(testing::Fixture("press_catalogue_goldens/smollm2_135m_scorers.json"));
+    if (in2) {
+      const nlohmann::json scorers = nlohmann::json::parse(in2);
+      if (scorers["context_ids"] == (*golden_)["context_ids"] && scorers["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : scorers["cases"]) (*golden_)["cases"].push_back(c);
+      } else {
+        std::fprintf(stderr, "smollm2_135m_scorers.json was recorded on another context/question; ignored\n");
+      }
+    }
     if (Smol().empty()) return;
     const std::string dir = testing::TempDir("catalogue_smol_f32") + "/smollm2-f32";
     const auto conv = testing::RunKvpress("convert -m '" + Smol() + "' -o '" + dir + "' --to hf --dtype f32");
@@ -86,7 +99,11 @@ class PressCatalogueGoldens : public ::testing::Test {
       const double ratio = c["compression_ratio"].get<double>();
       const std::string kind = c["kind"].get<std::string>();
       SCOPED_TRACE(::testing::Message() << spec_text << " ratio " << ratio);
-      auto spec = ParsePressSpec(spec_text);
+      std::string spec_resolved = spec_text;  // "$FIXTURES/…" names a file under tests/fixtures
+      if (const size_t at = spec_resolved.find("$FIXTURES/"); at != std::string::npos) {
+        spec_resolved.replace(at, 10, testing::Fixture(""));
+      }
+      auto spec = ParsePressSpec(spec_resolved);
       ASSERT_TRUE(spec.ok()) << spec.status().ToString();
       if (kind != "decoding") spec->budget.compression_ratio = ratio;
       auto press = CreatePress(*spec);
@@ -247,6 +264,12 @@ TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }
 TEST_F(PressCatalogueGoldens, ChunkKv) { RunCases("chunkkv("); }
 TEST_F(PressCatalogueGoldens, SimLayerKv) { RunCases("simlayerkv"); }
+// Catalogue part 2: scorers (issue 15).
+TEST_F(PressCatalogueGoldens, ExpectedAttention) { RunCases("expected_attention"); }
+TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
+TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
+TEST_F(PressCatalogueGoldens, NonCausalAttention) { RunCases("non_causal_attention"); }
+TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
 
 }  // namespace
 }  // namespace kvpress
