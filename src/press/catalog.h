@@ -20,6 +20,7 @@ PressInfo LagKvPressInfo();
 PressInfo RkvPressInfo();
 PressInfo RkvLshPressInfo();
 PressInfo SimLayerKvPressInfo();
+PressInfo ShadowKvPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();
