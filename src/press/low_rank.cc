@@ -8,55 +8,155 @@
 
 namespace kvpress {
 
-void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values, std::vector<double>& vectors) {
-  CHECK(static_cast<int>(a.size()) == n * n);
-  const auto at = [n](std::vector<double>& m, int r, int c) -> double& {
-    return m[static_cast<size_t>(r) * n + c];
-  };
-  std::vector<double> v(static_cast<size_t>(n) * n, 0.0);  // [n, n] accumulated rotations
-  for (int i = 0; i < n; ++i) at(v, i, i) = 1.0;
-  double total = 0.0;
-  for (double x : a) total += x * x;
-  for (int sweep = 0; sweep < 60; ++sweep) {
-    double off = 0.0;
-    for (int p = 0; p < n; ++p) {
-      for (int q = p + 1; q < n; ++q) off += at(a, p, q) * at(a, p, q);
-    }
-    if (off <= 1e-30 * total || off == 0.0) break;
-    for (int p = 0; p < n; ++p) {
-      for (int q = p + 1; q < n; ++q) {
-        const double apq = at(a, p, q);
-        if (std::abs(apq) <= 1e-300) continue;
-        const double theta = (at(a, q, q) - at(a, p, p)) / (2.0 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1.0));
-        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
-        for (int k = 0; k < n; ++k) {  // columns p, q
-          const double akp = at(a, k, p), akq = at(a, k, q);
-          at(a, k, p) = c * akp - s * akq;
-          at(a, k, q) = s * akp + c * akq;
+namespace {
+
+// Householder reduction of the symmetric v [n, n] to tridiagonal form: diagonal d [n],
+// sub-diagonal e [n] (e[0] = 0), and v becomes the accumulated orthogonal transform.
+void Tridiagonalize(int n, std::vector<double>& v, std::vector<double>& d, std::vector<double>& e) {
+  const auto V = [&](int r, int c) -> double& { return v[static_cast<size_t>(r) * n + c]; };
+  for (int j = 0; j < n; ++j) d[j] = V(n - 1, j);
+  for (int i = n - 1; i > 0; --i) {
+    double scale = 0.0, h = 0.0;
+    for (int k = 0; k < i; ++k) scale += std::abs(d[k]);
+    if (scale == 0.0) {
+      e[i] = d[i - 1];
+      for (int j = 0; j < i; ++j) {
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
+        V(j, i) = 0.0;
+      }
+    } else {
+      for (int k = 0; k < i; ++k) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      double f = d[i - 1];
+      double g = f > 0 ? -std::sqrt(h) : std::sqrt(h);
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (int j = 0; j < i; ++j) e[j] = 0.0;
+      for (int j = 0; j < i; ++j) {
+        f = d[j];
+        V(j, i) = f;
+        g = e[j] + V(j, j) * f;
+        for (int k = j + 1; k <= i - 1; ++k) {
+          g += V(k, j) * d[k];
+          e[k] += V(k, j) * f;
         }
-        for (int k = 0; k < n; ++k) {  // rows p, q
-          const double apk = at(a, p, k), aqk = at(a, q, k);
-          at(a, p, k) = c * apk - s * aqk;
-          at(a, q, k) = s * apk + c * aqk;
-        }
-        for (int k = 0; k < n; ++k) {
-          const double vkp = at(v, k, p), vkq = at(v, k, q);
-          at(v, k, p) = c * vkp - s * vkq;
-          at(v, k, q) = s * vkp + c * vkq;
-        }
+        e[j] = g;
+      }
+      f = 0.0;
+      for (int j = 0; j < i; ++j) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const double hh = f / (h + h);
+      for (int j = 0; j < i; ++j) e[j] -= hh * d[j];
+      for (int j = 0; j < i; ++j) {
+        f = d[j];
+        g = e[j];
+        for (int k = j; k <= i - 1; ++k) V(k, j) -= f * e[k] + g * d[k];
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
       }
     }
+    d[i] = h;
   }
+  for (int i = 0; i < n - 1; ++i) {
+    V(n - 1, i) = V(i, i);
+    V(i, i) = 1.0;
+    const double h = d[i + 1];
+    if (h != 0.0) {
+      for (int k = 0; k <= i; ++k) d[k] = V(k, i + 1) / h;
+      for (int j = 0; j <= i; ++j) {
+        double g = 0.0;
+        for (int k = 0; k <= i; ++k) g += V(k, i + 1) * V(k, j);
+        for (int k = 0; k <= i; ++k) V(k, j) -= g * d[k];
+      }
+    }
+    for (int k = 0; k <= i; ++k) V(k, i + 1) = 0.0;
+  }
+  for (int j = 0; j < n; ++j) {
+    d[j] = V(n - 1, j);
+    V(n - 1, j) = 0.0;
+  }
+  V(n - 1, n - 1) = 1.0;
+  e[0] = 0.0;
+}
+
+// Implicit QL iterations on the tridiagonal (d, e), rotating the columns of v along: d becomes
+// the eigenvalues, the columns of v the eigenvectors (unsorted).
+void DiagonalizeTridiagonal(int n, std::vector<double>& v, std::vector<double>& d, std::vector<double>& e) {
+  const auto V = [&](int r, int c) -> double& { return v[static_cast<size_t>(r) * n + c]; };
+  for (int i = 1; i < n; ++i) e[i - 1] = e[i];
+  e[n - 1] = 0.0;
+  double f = 0.0, tst1 = 0.0;
+  const double eps = std::ldexp(1.0, -52);
+  for (int l = 0; l < n; ++l) {
+    tst1 = std::max(tst1, std::abs(d[l]) + std::abs(e[l]));
+    int m = l;
+    while (m < n - 1 && std::abs(e[m]) > eps * tst1) ++m;
+    if (m > l) {
+      for (int iter = 0; iter < 100; ++iter) {
+        double g = d[l];
+        double p = (d[l + 1] - g) / (2.0 * e[l]);
+        double r = std::hypot(p, 1.0);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const double dl1 = d[l + 1];
+        double h = g - d[l];
+        for (int i = l + 2; i < n; ++i) d[i] -= h;
+        f += h;
+        p = d[m];
+        double c = 1.0, c2 = 1.0, c3 = 1.0, s = 0.0, s2 = 0.0;
+        const double el1 = e[l + 1];
+        for (int i = m - 1; i >= l; --i) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = std::hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          for (int k = 0; k < n; ++k) {
+            const double vk1 = V(k, i + 1);
+            V(k, i + 1) = s * V(k, i) + c * vk1;
+            V(k, i) = c * V(k, i) - s * vk1;
+          }
+        }
+        p = -s * s2 * c3 * el1 * e[l] / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+        if (std::abs(e[l]) <= eps * tst1) break;
+      }
+    }
+    d[l] += f;
+    e[l] = 0.0;
+  }
+}
+
+}  // namespace
+
+void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values, std::vector<double>& vectors) {
+  CHECK(static_cast<int>(a.size()) == n * n);
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
+  Tridiagonalize(n, a, d, e);
+  DiagonalizeTridiagonal(n, a, d, e);
   std::vector<int> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return at(a, i, i) > at(a, j, j); });
+  std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return d[i] > d[j]; });
   values.resize(static_cast<size_t>(n));
   vectors.assign(static_cast<size_t>(n) * n, 0.0);
   for (int c = 0; c < n; ++c) {
     const int src = order[static_cast<size_t>(c)];
-    values[static_cast<size_t>(c)] = at(a, src, src);
-    for (int r = 0; r < n; ++r) at(vectors, r, c) = at(v, r, src);
+    values[static_cast<size_t>(c)] = d[src];
+    for (int r = 0; r < n; ++r) vectors[static_cast<size_t>(r) * n + c] = a[static_cast<size_t>(r) * n + src];
   }
 }
 

@@ -1,6 +1,7 @@
 // Truncated SVD of a tall matrix through the eigen-decomposition of its Gram matrix, for presses
 // that store keys in low rank (ShadowKV). For X [m, D] with m ≥ D or not, the top-r right singular
-// vectors V_r [D, r] are the eigenvectors of XᵀX (double precision, cyclic Jacobi) with the r
+// vectors V_r [D, r] are the eigenvectors of XᵀX (double precision: Householder
+// tridiagonalisation, then implicit QL) with the r
 // largest eigenvalues; then A = X V_r [m, r] (= U_r Σ_r) and B = V_rᵀ [r, D], so A·B is the best
 // rank-r approximation of X in Frobenius norm (Eckart–Young).
 #pragma once

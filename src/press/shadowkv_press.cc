@@ -26,7 +26,11 @@
 //
 // Budget: --cache-budget / budget=B selects B tokens per step; ratio=r selects ⌈(1−r)·m⌉; neither
 // selects 2048 (the paper's sparse budget). Defaults follow the reference code: chunk 8, rank 160,
-// 4 local chunks, ⌊B/1024⌋·24 outlier chunks. Contexts shorter than (local + 1) chunks stay dense.
+// 4 local chunks; outlier chunks ⌈3/16 · selected chunks⌉ (the reference's 48 for 256 at budget
+// 2048, scaled: its fixed ⌊B/1024⌋·24 gives none below B = 1024, and without them the attention
+// sink's chunk is easily dropped). Contexts shorter than (local + 1) chunks stay dense.
+// Memory: rank 160 targets H_kv·d = 1024 (Llama-3-8B); with H_kv·d = 192 (SmolLM2) it saves nothing
+// on keys, pass a smaller rank there.
 // Differences from the reference: the reference reconstructs keys on the GPU and keeps values on
 // the CPU; here both live in host memory. Its selection runs per query head and gathers per KV
 // head the same way (sum of the group's softmax scores).
@@ -100,7 +104,8 @@ class ShadowKvPress : public Press {
     return 2048;
   }
   int OutlierChunks(int m) const {
-    return outliers_param_ >= 0 ? outliers_param_ : SelectTokens(m) / 1024 * 24;
+    // The reference keeps 48 outlier chunks for 256 selected ones (budget 2048): 3/16, rounded up.
+    return outliers_param_ >= 0 ? outliers_param_ : (3 * std::max(1, SelectTokens(m) / chunk_) + 15) / 16;
   }
 
   // Moves the context of ctx.layer (every KV head holds the same slots after a dense prefill) into
@@ -314,7 +319,7 @@ PressInfo ShadowKvPressInfo() {
           {{"rank", "160", "rank of the per-layer key SVD (clamped to min(context, H_kv*head_dim))"},
            {"chunk", "8", "slots per chunk (one landmark each)"},
            {"local", "4", "last chunks of the context kept exact"},
-           {"outliers", "budget/1024*24", "chunks per KV head kept exact (least like their landmark)"}},
+           {"outliers", "ceil(3/16 * budget/chunk)", "chunks per KV head kept exact (least like their landmark)"}},
           [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
             PressParams p(spec);
             const int rank = p.GetInt("rank", 160, 1, 65536);
