@@ -186,7 +186,8 @@ int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector
     const float* row = x.data() + static_cast<size_t>(i) * D;
     for (int k = 0; k < r; ++k) {
       double s = 0.0;
-      for (int q = 0; q < D; ++q) s += static_cast<double>(row[q]) * vectors[static_cast<size_t>(q) * D + k];
+      const float* bk = b.data() + static_cast<size_t>(k) * D;  // contiguous row of B = V_rᵀ
+      for (int q = 0; q < D; ++q) s += static_cast<double>(row[q]) * bk[q];
       a[static_cast<size_t>(i) * r + k] = static_cast<float>(s);
     }
   }

@@ -42,6 +42,7 @@
 #include "press/catalog.h"
 #include "press/low_rank.h"
 #include "press/press.h"
+#include "ops/matmul.h"
 #include "press/press_spec.h"
 
 namespace kvpress {
@@ -238,51 +239,60 @@ class ShadowKvPress : public Press {
   }
 
   // Rebuilds head g of ctx.layer as its exact slots merged (by position) with the reconstructed
-  // slots of `chunks`.
+  // slots of `chunks` (both lists ascend by position).
   void Insert(const LayerHookContext& ctx, int g, const std::vector<int>& chunks) {
     KVCache& cache = *ctx.cache;
     Layer& s = At(ctx.layer);
     const int hd = config().head_dim, D = config().n_kv_heads * hd;
-    struct Row {
-      int32_t pos;
-      std::vector<float> k, v;
-      float norm;
-    };
-    std::vector<Row> rows;
-    const int n = cache.Size(ctx.layer, g);
-    const auto pos = cache.Positions(ctx.layer, g);
-    const auto norms = cache.KeyNorms(ctx.layer, g);
-    for (int i = 0; i < n; ++i) {
-      Row r{pos[static_cast<size_t>(i)], std::vector<float>(static_cast<size_t>(hd)),
-            std::vector<float>(static_cast<size_t>(hd)), norms[static_cast<size_t>(i)]};
-      cache.KeyAt(ctx.layer, g, i, r.k.data());
-      cache.ValueAt(ctx.layer, g, i, r.v.data());
-      rows.push_back(std::move(r));
+    const size_t uhd = static_cast<size_t>(hd);
+    const int n_old = cache.Size(ctx.layer, g);
+    const int n_new = static_cast<int>(chunks.size()) * chunk_;
+    old_k_.resize(static_cast<size_t>(n_old) * uhd);  // [n_old, d] exact slots
+    old_v_.resize(static_cast<size_t>(n_old) * uhd);
+    const std::vector<int32_t> old_pos(cache.Positions(ctx.layer, g).begin(), cache.Positions(ctx.layer, g).end());
+    const std::vector<float> old_norm(cache.KeyNorms(ctx.layer, g).begin(), cache.KeyNorms(ctx.layer, g).end());
+    for (int i = 0; i < n_old; ++i) {
+      cache.KeyAt(ctx.layer, g, i, old_k_.data() + static_cast<size_t>(i) * uhd);
+      cache.ValueAt(ctx.layer, g, i, old_v_.data() + static_cast<size_t>(i) * uhd);
     }
+    new_k_.assign(static_cast<size_t>(n_new) * uhd, 0.0f);  // [n_new, d] reconstructed keys
+    std::vector<float> new_norm(static_cast<size_t>(n_new));
+    std::vector<int> new_slot(static_cast<size_t>(n_new));  // index into the m context slots
     std::vector<int32_t>& inserted = s.inserted[static_cast<size_t>(g)];
     inserted.clear();
+    int t = 0;
     for (int c : chunks) {
-      for (int i = c * chunk_; i < (c + 1) * chunk_; ++i) {
-        Row r{s.pos[static_cast<size_t>(i)], std::vector<float>(static_cast<size_t>(hd), 0.0f),
-              std::vector<float>(s.v[static_cast<size_t>(g)].begin() + static_cast<ptrdiff_t>(i) * hd,
-                                 s.v[static_cast<size_t>(g)].begin() + static_cast<ptrdiff_t>(i + 1) * hd),
-              0.0f};
-        for (int k = 0; k < s.rank; ++k) {
-          const float aik = s.a[static_cast<size_t>(i) * s.rank + k];
-          const float* brow = s.b.data() + static_cast<size_t>(k) * D + static_cast<size_t>(g) * hd;
-          for (int j = 0; j < hd; ++j) r.k[static_cast<size_t>(j)] += aik * brow[j];
+      for (int i = c * chunk_; i < (c + 1) * chunk_; ++i, ++t) {
+        float* k = new_k_.data() + static_cast<size_t>(t) * uhd;  // k_pre = A_i · B[:, g]
+        const float* a = s.a.data() + static_cast<size_t>(i) * s.rank;
+        for (int r = 0; r < s.rank; ++r) {
+          const float* brow = s.b.data() + static_cast<size_t>(r) * D + static_cast<size_t>(g) * uhd;
+          AxpyF32(a[r], brow, k, uhd);
         }
         double ss = 0.0;
-        for (float x : r.k) ss += static_cast<double>(x) * x;
-        r.norm = static_cast<float>(std::sqrt(ss));
-        ApplyRope(r.k.data(), 1, hd, r.pos, inv_freq_.data(), config().rope_style);
-        inserted.push_back(r.pos);
-        rows.push_back(std::move(r));
+        for (int j = 0; j < hd; ++j) ss += static_cast<double>(k[j]) * k[j];
+        new_norm[static_cast<size_t>(t)] = static_cast<float>(std::sqrt(ss));
+        ApplyRope(k, 1, hd, s.pos[static_cast<size_t>(i)], inv_freq_.data(), config().rope_style);
+        new_slot[static_cast<size_t>(t)] = i;
+        inserted.push_back(s.pos[static_cast<size_t>(i)]);
       }
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.pos < y.pos; });
     cache.Retain(ctx.layer, g, {});
-    for (const Row& r : rows) cache.Append(ctx.layer, g, r.k.data(), r.v.data(), r.pos, r.norm);
+    const std::vector<float>& values = s.v[static_cast<size_t>(g)];
+    int a = 0, b = 0;
+    while (a < n_old || b < n_new) {
+      const bool take_old = b == n_new || (a < n_old && old_pos[static_cast<size_t>(a)] < inserted[static_cast<size_t>(b)]);
+      if (take_old) {
+        cache.Append(ctx.layer, g, old_k_.data() + static_cast<size_t>(a) * uhd, old_v_.data() + static_cast<size_t>(a) * uhd,
+                     old_pos[static_cast<size_t>(a)], old_norm[static_cast<size_t>(a)]);
+        ++a;
+      } else {
+        const int i = new_slot[static_cast<size_t>(b)];
+        cache.Append(ctx.layer, g, new_k_.data() + static_cast<size_t>(b) * uhd, values.data() + static_cast<size_t>(i) * uhd,
+                     inserted[static_cast<size_t>(b)], new_norm[static_cast<size_t>(b)]);
+        ++b;
+      }
+    }
   }
 
   // Removes the slots Insert reconstructed for this forward (after attention).
@@ -305,6 +315,7 @@ class ShadowKvPress : public Press {
 
   int rank_, chunk_, local_chunks_, outliers_param_;
   std::vector<float> inv_freq_;  // [d/2]
+  std::vector<float> old_k_, old_v_, new_k_;  // Insert's scratch (see there)
   std::vector<Layer> layers_;    // [L]
 };
 
