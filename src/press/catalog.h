@@ -31,5 +31,6 @@ PressInfo CompressionRatioDecodingPressInfo();
 PressInfo PrefillDecodingPressInfo();
 PressInfo ChunkPressInfo();
 PressInfo ChunkKvPressInfo();
+PressInfo DmsPressInfo();
 
 }  // namespace kvpress

@@ -17,7 +17,7 @@ const std::vector<PressInfo>& AllPresses() {
       LagKvPressInfo(), RkvPressInfo(), RkvLshPressInfo(),
       PyramidKvPressInfo(), AdaKvPressInfo(), PerLayerPressInfo(), ComposedPressInfo(),
       DecodingPressInfo(), CompressionRatioDecodingPressInfo(), PrefillDecodingPressInfo(),
-      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), ShadowKvPressInfo(),
+      ChunkPressInfo(), ChunkKvPressInfo(), SimLayerKvPressInfo(), ShadowKvPressInfo(), DmsPressInfo(),
   };
   return presses;
 }
