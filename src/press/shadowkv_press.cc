@@ -26,14 +26,15 @@
 //
 // Budget: --cache-budget / budget=B selects B tokens per step; ratio=r selects ⌈(1−r)·m⌉; neither
 // selects 2048 (the paper's sparse budget). Defaults follow the reference code: chunk 8, rank 160,
-// 4 local chunks; outlier chunks ⌈3/16 · selected chunks⌉ (the reference's 48 for 256 at budget
-// 2048, scaled: its fixed ⌊B/1024⌋·24 gives none below B = 1024, and without them the attention
-// sink's chunk is easily dropped). Contexts shorter than (local + 1) chunks stay dense.
+// 4 local chunks; outlier chunks ⌈3/16 · selected chunks⌉, at most the unselected ones (the
+// reference's 48 for 256 at budget 2048, scaled: its fixed ⌊B/1024⌋·24 gives none below B = 1024,
+// and without them the attention sink's chunk is easily dropped). Contexts shorter than
+// (local + 1) chunks stay dense.
 // Memory: rank 160 targets H_kv·d = 1024 (Llama-3-8B); with H_kv·d = 192 (SmolLM2) it saves nothing
 // on keys, pass a smaller rank there.
 // Differences from the reference: the reference reconstructs keys on the GPU and keeps values on
-// the CPU; here both live in host memory. Its selection runs per query head and gathers per KV
-// head the same way (sum of the group's softmax scores).
+// the CPU; here both live in host memory. The reduction over a GQA group (sum of the query heads'
+// softmax scores per KV head) is this implementation's choice.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -105,8 +106,11 @@ class ShadowKvPress : public Press {
     return 2048;
   }
   int OutlierChunks(int m) const {
-    // The reference keeps 48 outlier chunks for 256 selected ones (budget 2048): 3/16, rounded up.
-    return outliers_param_ >= 0 ? outliers_param_ : (3 * std::max(1, SelectTokens(m) / chunk_) + 15) / 16;
+    if (outliers_param_ >= 0) return outliers_param_;
+    // The reference keeps 48 outlier chunks for 256 selected ones (budget 2048): 3/16, rounded up;
+    // none when the selection already covers every chunk.
+    const int k = std::max(1, SelectTokens(m) / chunk_);
+    return std::min((3 * k + 15) / 16, std::max(0, m / chunk_ - k));
   }
 
   // Moves the context of ctx.layer (every KV head holds the same slots after a dense prefill) into
