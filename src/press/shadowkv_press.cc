@@ -64,15 +64,21 @@ class ShadowKvPress : public Press {
  protected:
   bool RewritesBeforeAttention() const override { return true; }
 
+  // A later prefill forward on a compressed layer (chunked prefill with --press-chunk) is treated
+  // like the question: every chunk reconstructed, its own tokens kept exact.
   void OnPrefill(const LayerHookContext& ctx) override {
-    if (ctx.info.last_chunk && !At(ctx.layer).compressed) Compress(ctx);
+    if (At(ctx.layer).compressed) {
+      DropInserted(ctx);
+    } else if (ctx.info.last_chunk) {
+      Compress(ctx);
+    }
   }
   void OnQuestion(const LayerHookContext& ctx) override { DropInserted(ctx); }
   void OnDecode(const LayerHookContext& ctx) override { DropInserted(ctx); }
 
   void OnBeforeAttention(const LayerHookContext& ctx) override {
     Layer& s = At(ctx.layer);
-    if (!s.compressed || ctx.info.phase == ForwardPhase::kPrefill) return;
+    if (!s.compressed) return;
     const int KV = config().n_kv_heads;
     for (int g = 0; g < KV; ++g) Insert(ctx, g, SelectChunks(ctx, g));
   }

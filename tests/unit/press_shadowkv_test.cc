@@ -207,6 +207,33 @@ TEST(ShadowKv, FullRankAndFullBudgetEqualsDense) {
   EXPECT_EQ(cache.LiveBytes(), cache.SideBytes() + 2 * 2 * 16 * cache.SlotBytes());
 }
 
+// A second prefill forward after the layer was compressed (chunked prefill) sees every chunk.
+TEST(ShadowKv, LaterPrefillForwardAttendsEveryChunk) {
+  const auto model = TinyModel();
+  auto run = [&](Press* press) {
+    Transformer tf(*model, 1);
+    KVCache cache = tf.NewCache();
+    std::vector<float> logits, all;
+    ForwardOptions opt;
+    opt.hook = press;
+    for (int part = 0; part < 2; ++part) {
+      std::vector<int32_t> ids, pos;
+      for (int i = 0; i < 40; ++i) {
+        ids.push_back((i * 7 + part * 3) % 64);
+        pos.push_back(part * 40 + i);
+      }
+      EXPECT_TRUE(tf.Forward(ids, pos, cache, opt, logits).ok());
+      all.insert(all.end(), logits.begin(), logits.end());
+    }
+    return all;
+  };
+  auto press = MakePress("shadowkv:rank=16,chunk=4,local=2,outliers=0,budget=4", model->config);
+  const auto dense = run(nullptr);
+  const auto sparse = run(press.get());
+  ASSERT_EQ(dense.size(), sparse.size());
+  for (size_t v = 0; v < dense.size(); ++v) EXPECT_NEAR(dense[v], sparse[v], 2e-4) << v;
+}
+
 // Captures the dense context keys/values (no press) for the oracle.
 struct DenseContext {
   std::vector<std::vector<std::vector<double>>> keys;  // [L][KV][n·hd] post-RoPE
