@@ -145,8 +145,9 @@ std::vector<std::string> AllPressNames() {
   std::vector<std::string> names;
   for (const PressInfo& p : AllPresses()) {
     // Wrappers need an inner press and decide their own sizes; simlayerkv ignores the budget
-    // (press_wrappers_test.cc covers them).
-    if (p.max_children != 0 || p.name == "simlayerkv") continue;
+    // (press_wrappers_test.cc covers them); shadowkv's budget is its per-step selection, the context
+    // lives in low rank (press_shadowkv_test.cc).
+    if (p.max_children != 0 || p.name == "simlayerkv" || p.name == "shadowkv") continue;
     names.push_back(p.name);
   }
   return names;
