@@ -40,7 +40,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from kvpress import (AdaKVPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
-                     KeyDiffPress, KnormPress,
+                     DMSPress, KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
                      SimLayerKVPress, StreamingLLMPress)
 
@@ -119,6 +119,17 @@ def cases(n_layers):
         def dec(target=target):
             return DecodingPress(base_press=KnormPress(), compression_interval=8, target_size=target), [], "none"
         out.append((f"decoding(knorm):target={target},interval=8", 0.0, "decoding", dec))
+    # DMSPress (issue 15): a threshold instead of a ratio; knorm thresholds at the 75th/50th/25th
+    # percentile of SmolLM2's key norms on this context (19.2 / 17.5 / 15.7), so about 25/50/75% of
+    # the tokens outside the window score below them. Masked keys = evicted (kept = not masked).
+    for t in (-19.2, -17.5, -15.7):
+        def dms(t=t):
+            return DMSPress(KnormPress(), threshold=t, sliding_window_size=128), [], "none"
+        out.append((f"dms(knorm):threshold={fmt(t)},window=128", 0.0, "prefill", dms))
+        if t == -17.5:  # decoding=1 once (upstream's masked decoding is slow on CPU)
+            def dms_decoding(t=t):
+                return DMSPress(KnormPress(), threshold=t, sliding_window_size=64, decoding=True), [], "none"
+            out.append((f"dms(knorm):threshold={fmt(t)},window=64,decoding=1", 0.0, "prefill_decoding", dms_decoding))
     return out
 
 

@@ -86,6 +86,9 @@ class DmsPress : public WrapperPress {
       }
     }
     for (int t = 0; t < ctx.n_tokens; ++t) b.pos.push_back(ctx.positions[static_cast<size_t>(t)]);
+    // A forward split into chunks attends densely, as upstream's single prefill forward: evict at
+    // its last chunk only.
+    if (!ctx.info.last_chunk) return;
     const int n_out = static_cast<int>(b.pos.size()) - window_;
     if (n_out <= 0) return;
     for (int g = 0; g < KV; ++g) {

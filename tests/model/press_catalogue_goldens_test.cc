@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv) and simlayerkv against upstream kvpress 0.5.5 itself on a real model:
+// prefill_decoding, chunk, chunkkv), simlayerkv and dms (issue 15) against upstream kvpress 0.5.5 itself on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 686-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -13,7 +13,8 @@
 // of the common prefix; ids must be equal when the kept sets are.
 // Intentional differences, by construction of the comparison: adakv's heads are really shorter here
 // (upstream keeps full tensors with masked keys, so its "cache length" is the full length; we compare
-// the kept sets, and cache lengths only for the non-adaptive presses).
+// the kept sets, and cache lengths only for the non-adaptive presses). dms: threshold rule, the
+// "ratio" column is 0 (thresholds chosen near the key-norm quartiles); upstream masks, we evict.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -155,9 +156,10 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (differing == 0) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
-      // adakv: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers streaming
-      // while decoding (SLKV-decode); upstream compresses the prefill only.
-      if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0) {
+      // adakv, dms: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers
+      // streaming while decoding (SLKV-decode); upstream compresses the prefill only.
+      if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0 &&
+          spec_text.rfind("dms", 0) != 0) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -188,6 +190,8 @@ TEST_F(PressCatalogueGoldens, Composed) {
   GTEST_SKIP() << "composed: kept sets differ from upstream kvpress 0.5.5 (open, see docs/press-catalogue.md)";
 }
 TEST_F(PressCatalogueGoldens, Decoding) { RunCases("decoding"); }
+// dms (issue 15): threshold rule, prefill only and with decoding=1.
+TEST_F(PressCatalogueGoldens, Dms) { RunCases("dms"); }
 TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_ratio_decoding"); }
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }
