@@ -7,6 +7,13 @@ Run from the repository root with the kvpress venv (requirements-kvpress.txt):
         -o /work/cache/smollm2-hf-f32 --to hf --dtype f32
     /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32
 
+The dms cases (issue 15) are kept in their own file, which the test appends to the list:
+
+    GOLDEN_OUT=tests/fixtures/press_catalogue_goldens/smollm2_135m_dms.json \
+        /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32 dms
+
+(a full run without the filter writes them into smollm2_135m.json too; keep one copy).
+
 Model: SmolLM2-135M-Instruct, its Q4_1 GGUF dequantized to f32 by our converter (the test converts the
 same file the same way), float32, CPU, one thread, sdpa attention. Text: the first LSAT-LR passages
 of ../shared/data/datasets/lsat-lr joined until the context has >= 550 tokens (BOS + text), then
