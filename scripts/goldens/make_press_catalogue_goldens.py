@@ -7,6 +7,13 @@ Run from the repository root with the kvpress venv (requirements-kvpress.txt):
         -o /work/cache/smollm2-hf-f32 --to hf --dtype f32
     /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32
 
+The dms cases (issue 15) are kept in their own file, which the test appends to the list:
+
+    GOLDEN_OUT=tests/fixtures/press_catalogue_goldens/smollm2_135m_dms.json \
+        /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32 dms
+
+(a full run without the filter writes them into smollm2_135m.json too; keep one copy).
+
 Model: SmolLM2-135M-Instruct, its Q4_1 GGUF dequantized to f32 by our converter (the test converts the
 same file the same way), float32, CPU, one thread, sdpa attention. Text: the first LSAT-LR passages
 of ../shared/data/datasets/lsat-lr joined until the context has >= 550 tokens (BOS + text), then
@@ -43,7 +50,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from kvpress import (AdaKVPress, BlockPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
-                     EntropyGatedChunkKVPress,
+                     DMSPress, EntropyGatedChunkKVPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
                      SimLayerKVPress, StreamingLLMPress, ThinKPress)
@@ -136,6 +143,17 @@ def cases(n_layers):
         def dec(target=target):
             return DecodingPress(base_press=KnormPress(), compression_interval=8, target_size=target), [], "none"
         out.append((f"decoding(knorm):target={target},interval=8", 0.0, "decoding", dec))
+    # DMSPress (issue 15): a threshold instead of a ratio; knorm thresholds at the 75th/50th/25th
+    # percentile of SmolLM2's key norms on this context (19.2 / 17.5 / 15.7), so about 25/50/75% of
+    # the tokens outside the window score below them. Masked keys = evicted (kept = not masked).
+    for t in (-19.2, -17.5, -15.7):
+        def dms(t=t):
+            return DMSPress(KnormPress(), threshold=t, sliding_window_size=128), [], "none"
+        out.append((f"dms(knorm):threshold={fmt(t)},window=128", 0.0, "prefill", dms))
+        if t == -17.5:  # decoding=1 once (upstream's masked decoding is slow on CPU)
+            def dms_decoding(t=t):
+                return DMSPress(KnormPress(), threshold=t, sliding_window_size=64, decoding=True), [], "none"
+            out.append((f"dms(knorm):threshold={fmt(t)},window=64,decoding=1", 0.0, "prefill_decoding", dms_decoding))
     return out
 
 

@@ -181,9 +181,16 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
   h = std::move(out);
 }
 
+void KVCache::SetSideBytes(size_t bytes) {
+  live_bytes_ = live_bytes_ - side_bytes_ + bytes;
+  side_bytes_ = bytes;
+  peak_bytes_ = std::max(peak_bytes_, live_bytes_);
+}
+
 void KVCache::Clear() {
   for (Head& h : heads_) h = Head{};
   live_bytes_ = 0;
+  side_bytes_ = 0;
   appended_ = 0;
   evicted_ = 0;
   peak_head_slots_ = 0;

@@ -67,6 +67,11 @@ class KVCache {
     peak_bytes_ = std::max(peak_bytes_, bytes);
     peak_head_slots_ = std::max(peak_head_slots_, head_slots);
   }
+  // Bytes a press holds on this cache's behalf outside its slots (ShadowKV's low-rank key factors,
+  // values and landmarks): replaces the previous figure; counted in LiveBytes and the peak.
+  void SetSideBytes(size_t bytes);
+  size_t SideBytes() const { return side_bytes_; }
+
   // Bytes of K+V one slot takes.
   size_t SlotBytes() const { return 2 * RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
 
@@ -101,7 +106,8 @@ class KVCache {
   int head_dim_;
   DType dtype_;
   std::vector<Head> heads_;  // [n_layers * n_kv_heads]
-  size_t live_bytes_ = 0;
+  size_t live_bytes_ = 0;  // slots + side_bytes_
+  size_t side_bytes_ = 0;
   size_t peak_bytes_ = 0;
   int64_t appended_ = 0;
   int64_t evicted_ = 0;

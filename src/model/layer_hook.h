@@ -65,6 +65,10 @@ class LayerHook {
   virtual ~LayerHook() = default;
   // Statistics wanted for a forward (same for every layer of it).
   virtual AttentionRequest Request(const ForwardInfo& info) const { return {}; }
+  // Called once per layer per forward chunk after the chunk's K/V were appended and RoPE applied to
+  // its queries, before attention reads the cache (ctx.stats is null). A hook may rewrite the layer's
+  // cache here (ShadowKV materialises the chunks it selected for this query). Default: nothing.
+  virtual void BeforeAttention(const LayerHookContext& ctx) {}
   // Called once per layer per forward chunk, after attention and before the MLP.
   virtual void AfterAttention(const LayerHookContext& ctx) = 0;
 };

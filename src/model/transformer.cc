@@ -210,6 +210,18 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
                        pos, key_norms[g]);
         }
       }
+      if (grp.hook != nullptr) {
+        LayerHookContext ctx;
+        ctx.layer = l;
+        ctx.info = grp.info;
+        ctx.cache = &cache;
+        ctx.positions = positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
+        ctx.queries = q_.data() + static_cast<size_t>(grp.first) * qd;
+        ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
+        ctx.n_tokens = grp.n;
+        ctx.sliding_window = c.sliding_window;
+        grp.hook->BeforeAttention(ctx);
+      }
     };
     // Attends the group's rows (unless `attended`) and runs its hook.
     auto finish = [&](const RowGroup& grp, const AttentionRequest& request, bool attended) {

@@ -27,6 +27,7 @@ PressInfo QFilterPressInfo();
 PressInfo NonCausalAttentionPressInfo();
 PressInfo CapPressInfo();
 PressInfo LeveragePressInfo();
+PressInfo ShadowKvPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();
@@ -40,5 +41,6 @@ PressInfo ChunkKvPressInfo();
 PressInfo BlockPressInfo();
 PressInfo ThinkPressInfo();
 PressInfo EntropyGatedChunkKvPressInfo();
+PressInfo DmsPressInfo();
 
 }  // namespace kvpress

@@ -25,4 +25,16 @@ void Press::AfterAttention(const LayerHookContext& ctx) {
   }
 }
 
+void Press::BeforeAttention(const LayerHookContext& ctx) {
+  if (!RewritesBeforeAttention()) return;
+  const Stopwatch sw;
+  OnBeforeAttention(ctx);
+  const double dt = sw.Elapsed();
+  if (ctx.info.phase == ForwardPhase::kDecode) {
+    times_.decoding_seconds += dt;
+  } else {
+    times_.prefill_seconds += dt;
+  }
+}
+
 }  // namespace kvpress

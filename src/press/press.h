@@ -52,6 +52,8 @@ class Press : public LayerHook {
 
   // LayerHook: times the press code and dispatches to OnPrefill / OnQuestion / OnDecode.
   void AfterAttention(const LayerHookContext& ctx) final;
+  // LayerHook: times OnBeforeAttention (most presses do nothing before attention).
+  void BeforeAttention(const LayerHookContext& ctx) final;
 
   const PressTimes& times() const { return times_; }
   void ResetTimes() { times_ = {}; }
@@ -68,6 +70,10 @@ class Press : public LayerHook {
   virtual void OnPrefill(const LayerHookContext& ctx) = 0;
   virtual void OnQuestion(const LayerHookContext& ctx) {}
   virtual void OnDecode(const LayerHookContext& ctx) = 0;
+  // Runs before the layer's attention reads the cache (see LayerHook::BeforeAttention).
+  virtual void OnBeforeAttention(const LayerHookContext& ctx) {}
+  // Whether OnBeforeAttention does anything (spares the timer for every other press).
+  virtual bool RewritesBeforeAttention() const { return false; }
 
   const ModelConfig& config() const { return config_; }
 

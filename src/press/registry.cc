@@ -21,6 +21,8 @@ const std::vector<PressInfo>& AllPresses() {
       EntropyGatedChunkKvPressInfo(),
       // Scorers, catalogue part 2 (issue 15).
       ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(), LeveragePressInfo(),
+      // Catalogue part 2 (issue 15): ShadowKV, DMS.
+      ShadowKvPressInfo(), DmsPressInfo(),
   };
   return presses;
 }

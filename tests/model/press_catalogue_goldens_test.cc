@@ -1,7 +1,8 @@
 // The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
 // prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the part-2
 // scorers (expected_attention, cur, qfilter, non_causal_attention, cap; their cases in
-// smollm2_135m_scorers.json) against upstream kvpress 0.5.5 itself on a real model:
+// smollm2_135m_scorers.json) and dms (smollm2_135m_dms.json) against upstream kvpress 0.5.5 itself
+// on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
 // holds, for SmolLM2-135M-Instruct (its Q4_1 GGUF dequantized to f32 by `kvpress convert`, as here),
 // a 709-token LSAT-LR context and a question, and for each press × ratio 0.25/0.5/0.75: the
@@ -15,7 +16,8 @@
 // of the common prefix; ids must be equal when the kept sets are.
 // Intentional differences, by construction of the comparison: adakv's heads are really shorter here
 // (upstream keeps full tensors with masked keys, so its "cache length" is the full length; we compare
-// the kept sets, and cache lengths only for the non-adaptive presses).
+// the kept sets, and cache lengths only for the non-adaptive presses). dms: threshold rule, the
+// "ratio" column is 0 (thresholds chosen near the key-norm quartiles); upstream masks, we evict.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -62,6 +64,14 @@ class PressCatalogueGoldens : public ::testing::Test {
         for (const auto& c : scorers["cases"]) (*golden_)["cases"].push_back(c);
       } else {
         std::fprintf(stderr, "smollm2_135m_scorers.json was recorded on another context/question; ignored\n");
+      }
+    }
+    // Issue 15's dms cases live in their own file (same context and question) and join the list.
+    std::ifstream dms(testing::Fixture("press_catalogue_goldens/smollm2_135m_dms.json"));
+    if (dms) {
+      const nlohmann::json extra = nlohmann::json::parse(dms);
+      if (extra["context_ids"] == (*golden_)["context_ids"] && extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
       }
     }
     if (Smol().empty()) return;
@@ -213,10 +223,10 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (differing == 0 && !ids_may_follow_a_tie) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
-      // adakv: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers streaming
-      // while decoding (SLKV-decode); upstream compresses the prefill only.
+      // adakv, dms: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers
+      // streaming while decoding (SLKV-decode); upstream compresses the prefill only.
       if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0 &&
-          (ids_equal || !ids_may_follow_a_tie)) {
+          spec_text.rfind("dms", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -259,6 +269,8 @@ TEST_F(PressCatalogueGoldens, EntropyGatedChunkKv) { RunCases("entropy_gated_chu
 TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
 // think: the pruned key channels of every (layer, KV head), zero over the context's keys in both.
 TEST_F(PressCatalogueGoldens, Think) { RunCases("think"); }
+// dms (issue 15): threshold rule, prefill only and with decoding=1.
+TEST_F(PressCatalogueGoldens, Dms) { RunCases("dms"); }
 TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_ratio_decoding"); }
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }
