@@ -15,9 +15,8 @@
 // is tested on a fixture (tests/unit/press_dms_test.cc).
 // Difference from upstream: the scorer sees the whole cache of the layer and the new tokens' scores
 // are taken from it; upstream shows the scorer only the new tokens' keys and values. Identical for
-// per-slot scorers (knorm); scorers whose score depends on the other slots (keydiff, snapkv) see the
-// whole cache here.
-// Evicted slots leave the cache (upstream masks them).
+// per-slot scorers (knorm); scorers whose score depends on the other slots (keydiff, snapkv) see
+// the whole cache here. Evicted slots leave the cache (upstream masks them).
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -54,7 +53,8 @@ class DmsPress : public WrapperPress {
  protected:
   void OnPrefill(const LayerHookContext& ctx) override {
     // A prefill chunk that is the whole layer starts a new sequence (upstream clears at prefill).
-    if (ctx.cache->Size(ctx.layer, 0) == ctx.n_tokens) buffers_[static_cast<size_t>(ctx.layer)] = Buffer{};
+    if (ctx.cache->Size(ctx.layer, 0) == ctx.n_tokens)
+      buffers_[static_cast<size_t>(ctx.layer)] = Buffer{};
     Step(ctx, false);
   }
   void OnQuestion(const LayerHookContext& ctx) override {
@@ -67,8 +67,8 @@ class DmsPress : public WrapperPress {
  private:
   // Tokens still inside the protection window, oldest first.
   struct Buffer {
-    std::deque<int32_t> pos;                 // [n] positions
-    std::vector<std::deque<float>> scores;   // [H_kv][n] their scores, per KV head
+    std::deque<int32_t> pos;                // [n] positions
+    std::vector<std::deque<float>> scores;  // [H_kv][n] their scores, per KV head
   };
 
   void Step(const LayerHookContext& ctx, bool decoding) {
@@ -82,7 +82,8 @@ class DmsPress : public WrapperPress {
       inner->ScoreHead(ctx, g, decoding, scores);
       const int n = static_cast<int>(scores.size());
       for (int t = 0; t < ctx.n_tokens; ++t) {
-        b.scores[static_cast<size_t>(g)].push_back(scores[static_cast<size_t>(n - ctx.n_tokens + t)]);
+        b.scores[static_cast<size_t>(g)].push_back(
+            scores[static_cast<size_t>(n - ctx.n_tokens + t)]);
       }
     }
     for (int t = 0; t < ctx.n_tokens; ++t) b.pos.push_back(ctx.positions[static_cast<size_t>(t)]);
@@ -102,7 +103,8 @@ class DmsPress : public WrapperPress {
       const auto pos = ctx.cache->Positions(ctx.layer, g);
       std::vector<int> keep;
       for (int i = 0; i < static_cast<int>(pos.size()); ++i) {
-        if (!std::binary_search(evict.begin(), evict.end(), pos[static_cast<size_t>(i)])) keep.push_back(i);
+        if (!std::binary_search(evict.begin(), evict.end(), pos[static_cast<size_t>(i)]))
+          keep.push_back(i);
       }
       inner->RetainHead(ctx, g, keep);
     }
@@ -120,30 +122,36 @@ class DmsPress : public WrapperPress {
 PressInfo DmsPressInfo() {
   PressInfo info{
       "dms",
-      "each token scored once by the inner press; evicted when it leaves the last `window` tokens with a score "
+      "each token scored once by the inner press; evicted when it leaves the last `window` tokens "
+      "with a score "
       "below `threshold` (content-dependent compression)",
       "Lancucki et al. 2025, arXiv:2506.05345 (rule of kvpress DMSPress; no trained evictor)",
       "prefill; decode with decoding=1",
       "the inner press's scores",
-      {{"threshold", "(required)", "scores below it are evicted (e.g. -7 for knorm: keys with norm > 7)"},
+      {{"threshold", "(required)",
+        "scores below it are evicted (e.g. -7 for knorm: keys with norm > 7)"},
        {"window", "128", "most recent tokens never evicted"},
        {"decoding", "0", "1 = also score and evict the question and generated tokens"}},
       [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
         PressParams p(spec);
-        const double threshold = p.GetDouble("threshold", std::numeric_limits<double>::quiet_NaN(), -1e30, 1e30);
+        const double threshold =
+            p.GetDouble("threshold", std::numeric_limits<double>::quiet_NaN(), -1e30, 1e30);
         const int window = p.GetInt("window", 128, 0, kMaxPressTokens);
         const int decoding = p.GetInt("decoding", 0, 0, 1);
         RETURN_IF_ERROR(p.Finish());
         if (std::isnan(threshold)) {
-          return FailedPrecondition("press 'dms' needs threshold=T (scores below T are evicted), e.g. dms(knorm):threshold=-7");
+          return FailedPrecondition(
+              "press 'dms' needs threshold=T (scores below T are evicted), e.g. "
+              "dms(knorm):threshold=-7");
         }
         LayerCompressor* inner = nullptr;
         ASSIGN_OR_RETURN(std::unique_ptr<Press> child, CreateChildPress(spec, 0, &inner));
         if (dynamic_cast<ScorerPress*>(child.get()) == nullptr) {
-          return FailedPrecondition("dms needs a scoring press inside (knorm, snapkv, ...), not '" + spec.children[0].name +
-                                    "'");
+          return FailedPrecondition("dms needs a scoring press inside (knorm, snapkv, ...), not '" +
+                                    spec.children[0].name + "'");
         }
-        return std::unique_ptr<Press>(new DmsPress(std::move(child), threshold, window, decoding == 1));
+        return std::unique_ptr<Press>(
+            new DmsPress(std::move(child), threshold, window, decoding == 1));
       }};
   info.min_children = info.max_children = 1;
   info.children_help = "a scoring press";

@@ -87,7 +87,8 @@ void Tridiagonalize(int n, std::vector<double>& v, std::vector<double>& d, std::
 
 // Implicit QL iterations on the tridiagonal (d, e), rotating the columns of v along: d becomes
 // the eigenvalues, the columns of v the eigenvectors (unsorted).
-void DiagonalizeTridiagonal(int n, std::vector<double>& v, std::vector<double>& d, std::vector<double>& e) {
+void DiagonalizeTridiagonal(int n, std::vector<double>& v, std::vector<double>& d,
+                            std::vector<double>& e) {
   const auto V = [&](int r, int c) -> double& { return v[static_cast<size_t>(r) * n + c]; };
   for (int i = 1; i < n; ++i) e[i - 1] = e[i];
   e[n - 1] = 0.0;
@@ -143,7 +144,8 @@ void DiagonalizeTridiagonal(int n, std::vector<double>& v, std::vector<double>& 
 
 }  // namespace
 
-void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values, std::vector<double>& vectors) {
+void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values,
+                    std::vector<double>& vectors) {
   CHECK(static_cast<int>(a.size()) == n * n);
   std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n));
   Tridiagonalize(n, a, d, e);
@@ -156,11 +158,13 @@ void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values, 
   for (int c = 0; c < n; ++c) {
     const int src = order[static_cast<size_t>(c)];
     values[static_cast<size_t>(c)] = d[src];
-    for (int r = 0; r < n; ++r) vectors[static_cast<size_t>(r) * n + c] = a[static_cast<size_t>(r) * n + src];
+    for (int r = 0; r < n; ++r)
+      vectors[static_cast<size_t>(r) * n + c] = a[static_cast<size_t>(r) * n + src];
   }
 }
 
-int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector<float>& a, std::vector<float>& b) {
+int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector<float>& a,
+                   std::vector<float>& b) {
   CHECK(static_cast<int64_t>(x.size()) == static_cast<int64_t>(m) * D);
   r = std::max(1, std::min({r, m, D}));
   std::vector<double> gram(static_cast<size_t>(D) * D, 0.0);  // [D, D] XᵀX
@@ -173,13 +177,16 @@ int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector
     }
   }
   for (int p = 0; p < D; ++p) {
-    for (int q = 0; q < p; ++q) gram[static_cast<size_t>(p) * D + q] = gram[static_cast<size_t>(q) * D + p];
+    for (int q = 0; q < p; ++q)
+      gram[static_cast<size_t>(p) * D + q] = gram[static_cast<size_t>(q) * D + p];
   }
   std::vector<double> values, vectors;
   SymmetricEigen(gram, D, values, vectors);
   b.assign(static_cast<size_t>(r) * D, 0.0f);  // [r, D] = V_rᵀ
   for (int k = 0; k < r; ++k) {
-    for (int q = 0; q < D; ++q) b[static_cast<size_t>(k) * D + q] = static_cast<float>(vectors[static_cast<size_t>(q) * D + k]);
+    for (int q = 0; q < D; ++q)
+      b[static_cast<size_t>(k) * D + q] =
+          static_cast<float>(vectors[static_cast<size_t>(q) * D + k]);
   }
   a.assign(static_cast<size_t>(m) * r, 0.0f);  // [m, r] = X V_r
   for (int i = 0; i < m; ++i) {

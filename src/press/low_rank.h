@@ -13,10 +13,12 @@ namespace kvpress {
 // Eigen-decomposition of the symmetric matrix `a` [n, n] (row-major; destroyed). Writes the
 // eigenvalues [n] in descending order and the matching unit eigenvectors as the columns of
 // `vectors` [n, n] (row-major).
-void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values, std::vector<double>& vectors);
+void SymmetricEigen(std::vector<double>& a, int n, std::vector<double>& values,
+                    std::vector<double>& vectors);
 
 // Rank-r factors of x [m, D] (row-major): a [m, r] and b [r, D] with x ≈ a·b. r is clamped to
 // min(m, D); returns the rank used.
-int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector<float>& a, std::vector<float>& b);
+int LowRankFactors(const std::vector<float>& x, int m, int D, int r, std::vector<float>& a,
+                   std::vector<float>& b);
 
 }  // namespace kvpress

@@ -3,7 +3,8 @@
 //
 // After the dense prefill, each layer's context is split into chunks of `chunk` slots (the last
 // `local` chunks and the remainder stay exact) and stored as
-//   keys:      pre-RoPE K [m, H_kv·d] ≈ A·B, A = U_r Σ_r [m, r], B = V_rᵀ [r, H_kv·d]  (truncated SVD
+//   keys:      pre-RoPE K [m, H_kv·d] ≈ A·B, A = U_r Σ_r [m, r], B = V_rᵀ [r, H_kv·d]  (truncated
+//   SVD
 //              per layer over all KV heads together, rank r = `rank`)
 //   values:    V [m, d] per KV head, exact
 //   landmarks: L_c = mean of the chunk's post-RoPE keys [n_chunks, d] per KV head
@@ -40,10 +41,10 @@
 #include <numeric>
 
 #include "core/check.h"
+#include "ops/matmul.h"
 #include "press/catalog.h"
 #include "press/low_rank.h"
 #include "press/press.h"
-#include "ops/matmul.h"
 #include "press/press_spec.h"
 
 namespace kvpress {
@@ -86,16 +87,16 @@ class ShadowKvPress : public Press {
  private:
   struct Layer {
     bool compressed = false;
-    int m = 0;                           // context slots held in low rank
+    int m = 0;  // context slots held in low rank
     int rank = 0;
-    int n_chunks = 0;                    // chunk c = slots [c·chunk, (c+1)·chunk) of the m
-    std::vector<int32_t> pos;            // [m] their positions
-    std::vector<float> a;                // [m, rank]
-    std::vector<float> b;                // [rank, H_kv·d]
-    std::vector<std::vector<float>> v;   // [H_kv][m, d]
-    std::vector<std::vector<float>> lm;  // [H_kv][n_chunks, d] landmarks
-    std::vector<std::vector<char>> outlier;        // [H_kv][n_chunks] kept exact in the cache
-    std::vector<std::vector<int32_t>> inserted;    // [H_kv] positions reconstructed for this forward
+    int n_chunks = 0;                        // chunk c = slots [c·chunk, (c+1)·chunk) of the m
+    std::vector<int32_t> pos;                // [m] their positions
+    std::vector<float> a;                    // [m, rank]
+    std::vector<float> b;                    // [rank, H_kv·d]
+    std::vector<std::vector<float>> v;       // [H_kv][m, d]
+    std::vector<std::vector<float>> lm;      // [H_kv][n_chunks, d] landmarks
+    std::vector<std::vector<char>> outlier;  // [H_kv][n_chunks] kept exact in the cache
+    std::vector<std::vector<int32_t>> inserted;  // [H_kv] positions reconstructed for this forward
     size_t Bytes() const {
       size_t n = (a.size() + b.size()) * sizeof(float);
       for (const auto& x : v) n += x.size() * sizeof(float);
@@ -108,7 +109,8 @@ class ShadowKvPress : public Press {
 
   int SelectTokens(int m) const {
     if (budget_.cache_budget > 0) return budget_.cache_budget;
-    if (budget_.compression_ratio > 0) return static_cast<int>(std::ceil((1.0 - budget_.compression_ratio) * m));
+    if (budget_.compression_ratio > 0)
+      return static_cast<int>(std::ceil((1.0 - budget_.compression_ratio) * m));
     return 2048;
   }
   int OutlierChunks(int m) const {
@@ -172,15 +174,16 @@ class ShadowKvPress : public Press {
 
   // Landmarks lm [n_chunks, d] (chunk means of post [m, d]) and the `n_outliers` chunks with the
   // lowest min cosine between a key and its landmark (ties to the earlier chunk).
-  void Landmarks(const std::vector<float>& post, int hd, std::vector<float>& lm, std::vector<char>& outlier,
-                 int n_outliers) const {
+  void Landmarks(const std::vector<float>& post, int hd, std::vector<float>& lm,
+                 std::vector<char>& outlier, int n_outliers) const {
     const int n_chunks = static_cast<int>(outlier.size());
     lm.assign(static_cast<size_t>(n_chunks) * hd, 0.0f);
     std::vector<double> min_cos(static_cast<size_t>(n_chunks));
     for (int c = 0; c < n_chunks; ++c) {
       std::vector<double> mean(static_cast<size_t>(hd), 0.0);
       for (int i = c * chunk_; i < (c + 1) * chunk_; ++i) {
-        for (int j = 0; j < hd; ++j) mean[static_cast<size_t>(j)] += post[static_cast<size_t>(i) * hd + j];
+        for (int j = 0; j < hd; ++j)
+          mean[static_cast<size_t>(j)] += post[static_cast<size_t>(i) * hd + j];
       }
       double mn = 0.0;
       for (int j = 0; j < hd; ++j) {
@@ -203,9 +206,11 @@ class ShadowKvPress : public Press {
     }
     std::vector<int> order(static_cast<size_t>(n_chunks));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int x, int y) { return min_cos[static_cast<size_t>(x)] < min_cos[static_cast<size_t>(y)]; });
-    for (int i = 0; i < n_outliers; ++i) outlier[static_cast<size_t>(order[static_cast<size_t>(i)])] = 1;
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+      return min_cos[static_cast<size_t>(x)] < min_cos[static_cast<size_t>(y)];
+    });
+    for (int i = 0; i < n_outliers; ++i)
+      outlier[static_cast<size_t>(order[static_cast<size_t>(i)])] = 1;
   }
 
   // Chunks of KV head g to reconstruct for this forward: top-k by the group's summed softmax over
@@ -227,7 +232,8 @@ class ShadowKvPress : public Press {
       const float* q = ctx.queries + static_cast<size_t>(h) * hd;
       double mx = -INFINITY;
       for (size_t i = 0; i < candidates.size(); ++i) {
-        const float* l = s.lm[static_cast<size_t>(g)].data() + static_cast<size_t>(candidates[i]) * hd;
+        const float* l =
+            s.lm[static_cast<size_t>(g)].data() + static_cast<size_t>(candidates[i]) * hd;
         double dot = 0.0;
         for (int j = 0; j < hd; ++j) dot += static_cast<double>(q[j]) * l[j];
         logits[i] = dot * scale;
@@ -259,8 +265,10 @@ class ShadowKvPress : public Press {
     const int n_new = static_cast<int>(chunks.size()) * chunk_;
     old_k_.resize(static_cast<size_t>(n_old) * uhd);  // [n_old, d] exact slots
     old_v_.resize(static_cast<size_t>(n_old) * uhd);
-    const std::vector<int32_t> old_pos(cache.Positions(ctx.layer, g).begin(), cache.Positions(ctx.layer, g).end());
-    const std::vector<float> old_norm(cache.KeyNorms(ctx.layer, g).begin(), cache.KeyNorms(ctx.layer, g).end());
+    const std::vector<int32_t> old_pos(cache.Positions(ctx.layer, g).begin(),
+                                       cache.Positions(ctx.layer, g).end());
+    const std::vector<float> old_norm(cache.KeyNorms(ctx.layer, g).begin(),
+                                      cache.KeyNorms(ctx.layer, g).end());
     for (int i = 0; i < n_old; ++i) {
       cache.KeyAt(ctx.layer, g, i, old_k_.data() + static_cast<size_t>(i) * uhd);
       cache.ValueAt(ctx.layer, g, i, old_v_.data() + static_cast<size_t>(i) * uhd);
@@ -276,7 +284,8 @@ class ShadowKvPress : public Press {
         float* k = new_k_.data() + static_cast<size_t>(t) * uhd;  // k_pre = A_i · B[:, g]
         const float* a = s.a.data() + static_cast<size_t>(i) * s.rank;
         for (int r = 0; r < s.rank; ++r) {
-          const float* brow = s.b.data() + static_cast<size_t>(r) * D + static_cast<size_t>(g) * uhd;
+          const float* brow =
+              s.b.data() + static_cast<size_t>(r) * D + static_cast<size_t>(g) * uhd;
           AxpyF32(a[r], brow, k, uhd);
         }
         double ss = 0.0;
@@ -291,15 +300,18 @@ class ShadowKvPress : public Press {
     const std::vector<float>& values = s.v[static_cast<size_t>(g)];
     int a = 0, b = 0;
     while (a < n_old || b < n_new) {
-      const bool take_old = b == n_new || (a < n_old && old_pos[static_cast<size_t>(a)] < inserted[static_cast<size_t>(b)]);
+      const bool take_old = b == n_new || (a < n_old && old_pos[static_cast<size_t>(a)] <
+                                                            inserted[static_cast<size_t>(b)]);
       if (take_old) {
-        cache.Append(ctx.layer, g, old_k_.data() + static_cast<size_t>(a) * uhd, old_v_.data() + static_cast<size_t>(a) * uhd,
-                     old_pos[static_cast<size_t>(a)], old_norm[static_cast<size_t>(a)]);
+        cache.Append(ctx.layer, g, old_k_.data() + static_cast<size_t>(a) * uhd,
+                     old_v_.data() + static_cast<size_t>(a) * uhd, old_pos[static_cast<size_t>(a)],
+                     old_norm[static_cast<size_t>(a)]);
         ++a;
       } else {
         const int i = new_slot[static_cast<size_t>(b)];
-        cache.Append(ctx.layer, g, new_k_.data() + static_cast<size_t>(b) * uhd, values.data() + static_cast<size_t>(i) * uhd,
-                     inserted[static_cast<size_t>(b)], new_norm[static_cast<size_t>(b)]);
+        cache.Append(ctx.layer, g, new_k_.data() + static_cast<size_t>(b) * uhd,
+                     values.data() + static_cast<size_t>(i) * uhd, inserted[static_cast<size_t>(b)],
+                     new_norm[static_cast<size_t>(b)]);
         ++b;
       }
     }
@@ -316,7 +328,8 @@ class ShadowKvPress : public Press {
       const auto pos = ctx.cache->Positions(ctx.layer, g);
       std::vector<int> keep;
       for (int i = 0; i < static_cast<int>(pos.size()); ++i) {
-        if (!std::binary_search(inserted.begin(), inserted.end(), pos[static_cast<size_t>(i)])) keep.push_back(i);
+        if (!std::binary_search(inserted.begin(), inserted.end(), pos[static_cast<size_t>(i)]))
+          keep.push_back(i);
       }
       ctx.cache->Retain(ctx.layer, g, keep);
       inserted.clear();
@@ -324,32 +337,35 @@ class ShadowKvPress : public Press {
   }
 
   int rank_, chunk_, local_chunks_, outliers_param_;
-  std::vector<float> inv_freq_;  // [d/2]
+  std::vector<float> inv_freq_;               // [d/2]
   std::vector<float> old_k_, old_v_, new_k_;  // Insert's scratch (see there)
-  std::vector<Layer> layers_;    // [L]
+  std::vector<Layer> layers_;                 // [L]
 };
 
 }  // namespace
 
 PressInfo ShadowKvPressInfo() {
-  return {"shadowkv",
-          "low-rank pre-RoPE keys (SVD per layer) + exact values; per decode step the top chunks by "
-          "landmark score are reconstructed and attended exactly",
-          "Sun et al. 2024, arXiv:2410.21465", "prefill (dense, then stored in low rank), decode (sparse)",
-          "post-RoPE queries before attention (BeforeAttention hook)",
-          {{"rank", "160", "rank of the per-layer key SVD (clamped to min(context, H_kv*head_dim))"},
-           {"chunk", "8", "slots per chunk (one landmark each)"},
-           {"local", "4", "last chunks of the context kept exact"},
-           {"outliers", "ceil(3/16 * budget/chunk)", "chunks per KV head kept exact (least like their landmark)"}},
-          [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
-            PressParams p(spec);
-            const int rank = p.GetInt("rank", 160, 1, 65536);
-            const int chunk = p.GetInt("chunk", 8, 1, 4096);
-            const int local = p.GetInt("local", 4, 0, 1 << 20);
-            const int outliers = p.GetInt("outliers", -1, 0, 1 << 20);
-            RETURN_IF_ERROR(p.Finish());
-            return std::unique_ptr<Press>(new ShadowKvPress(rank, chunk, local, outliers));
-          }};
+  return {
+      "shadowkv",
+      "low-rank pre-RoPE keys (SVD per layer) + exact values; per decode step the top chunks by "
+      "landmark score are reconstructed and attended exactly",
+      "Sun et al. 2024, arXiv:2410.21465",
+      "prefill (dense, then stored in low rank), decode (sparse)",
+      "post-RoPE queries before attention (BeforeAttention hook)",
+      {{"rank", "160", "rank of the per-layer key SVD (clamped to min(context, H_kv*head_dim))"},
+       {"chunk", "8", "slots per chunk (one landmark each)"},
+       {"local", "4", "last chunks of the context kept exact"},
+       {"outliers", "ceil(3/16 * budget/chunk)",
+        "chunks per KV head kept exact (least like their landmark)"}},
+      [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
+        PressParams p(spec);
+        const int rank = p.GetInt("rank", 160, 1, 65536);
+        const int chunk = p.GetInt("chunk", 8, 1, 4096);
+        const int local = p.GetInt("local", 4, 0, 1 << 20);
+        const int outliers = p.GetInt("outliers", -1, 0, 1 << 20);
+        RETURN_IF_ERROR(p.Finish());
+        return std::unique_ptr<Press>(new ShadowKvPress(rank, chunk, local, outliers));
+      }};
 }
 
 }  // namespace kvpress

@@ -3,8 +3,9 @@
 // precision: it scores each new token once (−‖k‖ of the key as cached; RoPE is orthogonal),
 // remembers the processed positions in order, and expects the cache of every layer and KV head to
 // hold exactly the positions that are either among the last `window` processed or scored ≥ τ,
-// evictions happening at the end of each forward (its chunks attend densely, as upstream's prefill).
-// Prefill only (decoding=0) and prefill + question + decoding (decoding=1), with chunked prefill.
+// evictions happening at the end of each forward (its chunks attend densely, as upstream's
+// prefill). Prefill only (decoding=0) and prefill + question + decoding (decoding=1), with chunked
+// prefill.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -24,13 +25,16 @@
 namespace kvpress {
 namespace {
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev, std::mt19937_64& rng) {
+MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev,
+                        std::mt19937_64& rng) {
   std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
+  auto buf =
+      std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
   float* x = reinterpret_cast<float*>(buf->data());
   for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
   w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(), static_cast<size_t>(cols) * sizeof(float)};
+  return MatrixView{DType::kF32, rows, cols, buf->data(),
+                    static_cast<size_t>(cols) * sizeof(float)};
 }
 
 std::unique_ptr<Model> TinyModel() {
@@ -99,7 +103,8 @@ class Oracle : public LayerHook {
     }
     press_->AfterAttention(ctx);
     // Evictions happen at the end of a forward (its chunks attend densely, as upstream's prefill).
-    const std::set<int32_t> recent(st.order.end() - std::min<ptrdiff_t>(window_, st.order.size()), st.order.end());
+    const std::set<int32_t> recent(st.order.end() - std::min<ptrdiff_t>(window_, st.order.size()),
+                                   st.order.end());
     for (int g = 0; g < KV; ++g) {
       if (ctx.info.last_chunk) {
         for (int32_t p : st.order) {
@@ -111,7 +116,8 @@ class Oracle : public LayerHook {
         if (!st.evicted[g].count(p)) expect.insert(p);
       }
       const auto pos = ctx.cache->Positions(ctx.layer, g);
-      ASSERT_EQ(std::set<int32_t>(pos.begin(), pos.end()), expect) << "layer " << ctx.layer << " head " << g;
+      ASSERT_EQ(std::set<int32_t>(pos.begin(), pos.end()), expect)
+          << "layer " << ctx.layer << " head " << g;
       evicted_ = std::max<int64_t>(evicted_, static_cast<int64_t>(st.all.size() - pos.size()));
     }
     ++checks;
@@ -138,8 +144,8 @@ void RunCase(bool decoding) {
   const auto model = TinyModel();
   const double threshold = -4.0;  // evict keys with norm > 4 once they leave the window
   const int window = 10;
-  auto spec = ParsePressSpec(fmt::format("dms(knorm):threshold={},window={},decoding={}", threshold, window,
-                                         decoding ? 1 : 0));
+  auto spec = ParsePressSpec(fmt::format("dms(knorm):threshold={},window={},decoding={}", threshold,
+                                         window, decoding ? 1 : 0));
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   auto press = CreatePress(*spec);
   ASSERT_TRUE(press.ok()) << press.status().ToString();
@@ -167,16 +173,17 @@ void RunCase(bool decoding) {
   forward(5, ForwardPhase::kQuestion);
   for (int s = 0; s < 12; ++s) forward(1, ForwardPhase::kDecode);
   EXPECT_EQ(oracle.checks, 2 * (3 + 1 + 12));
-  EXPECT_GT(oracle.evicted_, 5);                // the rule bites
+  EXPECT_GT(oracle.evicted_, 5);                 // the rule bites
   EXPECT_LT(oracle.evicted_, 40 + 17 - window);  // and is not "evict all"
-  EXPECT_GT(oracle.nearest_, 1e-4);             // no score sits on the threshold
+  EXPECT_GT(oracle.nearest_, 1e-4);              // no score sits on the threshold
 }
 
 TEST(Dms, PrefillOnlyFollowsTheRule) { RunCase(false); }
 TEST(Dms, DecodingFollowsTheRule) { RunCase(true); }
 
 TEST(Dms, NeedsThresholdAndAScorer) {
-  for (const char* bad : {"dms(knorm)", "dms(knorm):threshold=x", "dms(adakv(knorm)):threshold=1", "dms:threshold=1"}) {
+  for (const char* bad : {"dms(knorm)", "dms(knorm):threshold=x", "dms(adakv(knorm)):threshold=1",
+                          "dms:threshold=1"}) {
     auto spec = ParsePressSpec(bad);
     if (!spec.ok()) continue;
     EXPECT_FALSE(CreatePress(*spec).ok()) << bad;

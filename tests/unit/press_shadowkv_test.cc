@@ -31,13 +31,16 @@
 namespace kvpress {
 namespace {
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev, std::mt19937_64& rng) {
+MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev,
+                        std::mt19937_64& rng) {
   std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
+  auto buf =
+      std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
   float* x = reinterpret_cast<float*>(buf->data());
   for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
   w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(), static_cast<size_t>(cols) * sizeof(float)};
+  return MatrixView{DType::kF32, rows, cols, buf->data(),
+                    static_cast<size_t>(cols) * sizeof(float)};
 }
 
 // 2 layers, 4 query heads, 2 KV heads, head_dim 8 (H_kv·d = 16).
@@ -95,7 +98,8 @@ TEST(LowRank, RecoversKnownSingularValues) {
   std::mt19937_64 rng(3);
   std::normal_distribution<double> nd;
   auto orthonormal = [&](int rows, int cols) {
-    std::vector<std::vector<double>> q(static_cast<size_t>(cols), std::vector<double>(static_cast<size_t>(rows)));
+    std::vector<std::vector<double>> q(static_cast<size_t>(cols),
+                                       std::vector<double>(static_cast<size_t>(rows)));
     for (int c = 0; c < cols; ++c) {
       for (double& x : q[static_cast<size_t>(c)]) x = nd(rng);
       for (int p = 0; p < c; ++p) {
@@ -164,7 +168,8 @@ TEST(LowRank, SymmetricEigenSolvesRandomMatrices) {
 }
 
 // Runs prefill (ctx tokens) + `steps` greedy decode steps; returns the logits of every step.
-std::vector<std::vector<float>> RunModel(const Model& model, LayerHook* hook, int ctx, int steps, KVCache* out = nullptr) {
+std::vector<std::vector<float>> RunModel(const Model& model, LayerHook* hook, int ctx, int steps,
+                                         KVCache* out = nullptr) {
   Transformer tf(model, 1);
   KVCache cache = tf.NewCache();
   std::mt19937 rng(11);
@@ -181,7 +186,8 @@ std::vector<std::vector<float>> RunModel(const Model& model, LayerHook* hook, in
   EXPECT_TRUE(tf.Forward(ids, pos, cache, opt, logits).ok());
   std::vector<std::vector<float>> all;
   for (int s = 0; s < steps; ++s) {
-    const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const int32_t next =
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     const std::vector<int32_t> one = {next}, p = {ctx + s};
     opt.phase = ForwardPhase::kDecode;
     EXPECT_TRUE(tf.Forward(one, p, cache, opt, logits).ok());
@@ -199,7 +205,8 @@ TEST(ShadowKv, FullRankAndFullBudgetEqualsDense) {
   const auto sparse = RunModel(*model, press.get(), 70, 6, &cache);
   ASSERT_EQ(dense.size(), sparse.size());
   for (size_t s = 0; s < dense.size(); ++s) {
-    for (size_t v = 0; v < dense[s].size(); ++v) EXPECT_NEAR(dense[s][v], sparse[s][v], 2e-4) << s << " " << v;
+    for (size_t v = 0; v < dense[s].size(); ++v)
+      EXPECT_NEAR(dense[s][v], sparse[s][v], 2e-4) << s << " " << v;
   }
   // 70 = 15 chunks of 4 in low rank + 10 exact, then 6 generated tokens, no outlier chunks.
   EXPECT_EQ(cache.Size(0, 0), 10 + 6);
@@ -236,15 +243,21 @@ TEST(ShadowKv, LaterPrefillForwardAttendsEveryChunk) {
 
 // Captures the dense context keys/values (no press) for the oracle.
 struct DenseContext {
-  std::vector<std::vector<std::vector<double>>> keys;  // [L][KV][n·hd] post-RoPE
+  std::vector<std::vector<std::vector<double>>> keys;   // [L][KV][n·hd] post-RoPE
   std::vector<std::vector<std::vector<float>>> values;  // [L][KV][n·hd]
 };
 
 class Checker : public LayerHook {
  public:
-  Checker(Press* press, const ModelConfig& c, const DenseContext& dense, int rank, int chunk, int local,
-          int outliers, int budget)
-      : press_(press), c_(c), dense_(dense), rank_(rank), chunk_(chunk), local_(local), outliers_(outliers),
+  Checker(Press* press, const ModelConfig& c, const DenseContext& dense, int rank, int chunk,
+          int local, int outliers, int budget)
+      : press_(press),
+        c_(c),
+        dense_(dense),
+        rank_(rank),
+        chunk_(chunk),
+        local_(local),
+        outliers_(outliers),
         budget_(budget) {}
   AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
   void BeforeAttention(const LayerHookContext& ctx) override {
@@ -257,7 +270,8 @@ class Checker : public LayerHook {
       // Back to the exact slots: outlier chunks, local tail, decode tokens.
       for (int g = 0; g < c_.n_kv_heads; ++g) {
         const auto pos = ctx.cache->Positions(ctx.layer, g);
-        EXPECT_EQ(pos.size(), Exact(ctx.layer, g).size() + static_cast<size_t>(ctx.positions[0] - n_ctx_ + 1));
+        EXPECT_EQ(pos.size(),
+                  Exact(ctx.layer, g).size() + static_cast<size_t>(ctx.positions[0] - n_ctx_ + 1));
       }
     }
   }
@@ -291,12 +305,14 @@ class Checker : public LayerHook {
       for (double x : landmarks[c]) ln += x * x;
       for (int i = c * chunk_; i < (c + 1) * chunk_; ++i) {
         double dot = 0, kn = 0;
-        for (int j = 0; j < kD; ++j) dot += k[i * kD + j] * landmarks[c][j], kn += k[i * kD + j] * k[i * kD + j];
+        for (int j = 0; j < kD; ++j)
+          dot += k[i * kD + j] * landmarks[c][j], kn += k[i * kD + j] * k[i * kD + j];
         w = std::min(w, dot / std::sqrt(kn * ln));
       }
       worst.push_back({w, c});
     }
-    std::stable_sort(worst.begin(), worst.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    std::stable_sort(worst.begin(), worst.end(),
+                     [](auto& a, auto& b) { return a.first < b.first; });
     std::vector<int> out;
     for (int i = 0; i < outliers_; ++i) out.push_back(worst[i].second);
     return out;
@@ -316,7 +332,8 @@ class Checker : public LayerHook {
     std::vector<std::vector<double>> rows(static_cast<size_t>(m), std::vector<double>(D));
     for (int g = 0; g < c_.n_kv_heads; ++g) {
       for (int i = 0; i < m; ++i) {
-        std::vector<double> k(dense_.keys[l][g].begin() + i * kD, dense_.keys[l][g].begin() + (i + 1) * kD);
+        std::vector<double> k(dense_.keys[l][g].begin() + i * kD,
+                              dense_.keys[l][g].begin() + (i + 1) * kD);
         k = Rope(k, -i);
         std::copy(k.begin(), k.end(), rows[i].begin() + g * kD);
       }
@@ -379,12 +396,14 @@ class Checker : public LayerHook {
       std::set<int32_t> expect = Exact(l, g);
       std::set<int32_t> chosen;
       for (int i = 0; i < budget_ / chunk_; ++i) {
-        for (int p = score[i].second * chunk_; p < (score[i].second + 1) * chunk_; ++p) chosen.insert(p);
+        for (int p = score[i].second * chunk_; p < (score[i].second + 1) * chunk_; ++p)
+          chosen.insert(p);
       }
       expect.insert(chosen.begin(), chosen.end());
       for (int32_t p = n_ctx_; p <= ctx.positions[0]; ++p) expect.insert(p);
       const auto pos = ctx.cache->Positions(l, g);
-      ASSERT_EQ(std::set<int32_t>(pos.begin(), pos.end()), expect) << "layer " << l << " head " << g;
+      ASSERT_EQ(std::set<int32_t>(pos.begin(), pos.end()), expect)
+          << "layer " << l << " head " << g;
       std::vector<float> k(kD), v(kD);
       for (size_t slot = 0; slot < pos.size(); ++slot) {
         const int32_t p = pos[slot];
@@ -392,11 +411,13 @@ class Checker : public LayerHook {
         ctx.cache->KeyAt(l, g, static_cast<int>(slot), k.data());
         ctx.cache->ValueAt(l, g, static_cast<int>(slot), v.data());
         for (int j = 0; j < kD; ++j) EXPECT_EQ(v[j], dense_.values[l][g][p * kD + j]);
-        std::vector<double> want(dense_.keys[l][g].begin() + p * kD, dense_.keys[l][g].begin() + (p + 1) * kD);
+        std::vector<double> want(dense_.keys[l][g].begin() + p * kD,
+                                 dense_.keys[l][g].begin() + (p + 1) * kD);
         if (chosen.count(p)) {  // reconstructed: RoPE(V_r V_rᵀ k_pre) on this head's columns
           std::vector<double> full(D, 0.0);
           for (int gg = 0; gg < c_.n_kv_heads; ++gg) {
-            std::vector<double> kk(dense_.keys[l][gg].begin() + p * kD, dense_.keys[l][gg].begin() + (p + 1) * kD);
+            std::vector<double> kk(dense_.keys[l][gg].begin() + p * kD,
+                                   dense_.keys[l][gg].begin() + (p + 1) * kD);
             kk = Rope(kk, -p);
             std::copy(kk.begin(), kk.end(), full.begin() + gg * kD);
           }
@@ -442,8 +463,9 @@ TEST(ShadowKv, DecodeAttendsToExactlyTheSelectedReconstruction) {
       }
     }
   }
-  auto press = MakePress(fmt::format("shadowkv:rank={},chunk={},local={},outliers={},budget={}", rank, chunk,
-                                     local, outliers, budget), c);
+  auto press = MakePress(fmt::format("shadowkv:rank={},chunk={},local={},outliers={},budget={}",
+                                     rank, chunk, local, outliers, budget),
+                         c);
   Checker checker(press.get(), c, dense, rank, chunk, local, outliers, budget);
   checker.n_ctx_ = ctx;
   KVCache cache(1, 1, 1);
