@@ -278,7 +278,9 @@ TEST(PositionLimit, EvalMarksTruncatedRows) {
         ++seen;
         const bool long_row = row["sample_id"] == "long";
         EXPECT_EQ(row["truncated"], long_row) << out << " " << row["sample_id"];
-        if (long_row) EXPECT_EQ(row["input_token_count"], out == "/out" ? 512 : 64);
+        if (long_row) {
+          EXPECT_EQ(row["input_token_count"], out == "/out" ? 512 : 64);
+        }
       }
     }
     EXPECT_EQ(seen, 2u) << out;
@@ -375,7 +377,7 @@ TEST(Cancellation, SigintStopsAGeneratePrefill) {
 TEST(Cancellation, SigtermDuringAnEvalPrefillKeepsTheFinishedRows) {
   const std::string model = LongContextModel(), dir = TempDir("sigterm");
   std::string rows;
-  for (int i = 0; i < 3; ++i) rows += json{{"id", "s" + std::to_string(i)}, {"question", "g=4, c=9. Find g+c."}, {"answer", "13"}}.dump() + "\n";
+  for (int i = 0; i < 3; ++i) rows += json{{"id", std::string("s") + std::to_string(i)}, {"question", "g=4, c=9. Find g+c."}, {"answer", "13"}}.dump() + "\n";
   rows += json{{"id", "long"}, {"question", LongPrompt()}, {"answer", "13"}}.dump() + "\n";
   WriteText(dir + "/rows.jsonl", rows);
   const int code = RunAndSignal({"eval", "--model", model, "--dataset", "jsonl", "--data-file", dir + "/rows.jsonl",

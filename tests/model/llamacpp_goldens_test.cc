@@ -25,7 +25,10 @@ std::string Smol() { return testing::SharedData("models/smollm2-135m-instruct/Sm
 
 std::string Join(const json& ids) {
   std::string s;
-  for (const auto& id : ids) s += (s.empty() ? "" : ",") + std::to_string(id.get<int>());
+  for (const auto& id : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(id.get<int>());
+  }
   return s;
 }
 

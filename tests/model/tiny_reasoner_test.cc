@@ -68,7 +68,9 @@ TEST(TinyReasoner, SweepAccuracyAndKvBytesFollowTheBudget) {
           EXPECT_EQ(live, int64_t{budget} * bytes_per_slot);
         }
       }
-      if (budget == 64) EXPECT_GT(over_budget, 0) << press << ": no sample reached the budget";
+      if (budget == 64) {
+        EXPECT_GT(over_budget, 0) << press << ": no sample reached the budget";
+      }
     }
   }
 }

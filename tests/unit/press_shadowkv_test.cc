@@ -152,7 +152,9 @@ TEST(LowRank, SymmetricEigenSolvesRandomMatrices) {
     std::vector<double> work = a, values, vectors;
     SymmetricEigen(work, n, values, vectors);
     for (int c = 0; c < n; ++c) {
-      if (c > 0) EXPECT_GE(values[c - 1], values[c]);
+      if (c > 0) {
+        EXPECT_GE(values[c - 1], values[c]);
+      }
       for (int r = 0; r < n; ++r) {  // (A v)_r = λ v_r
         double av = 0;
         for (int k = 0; k < n; ++k) av += a[r * n + k] * vectors[k * n + c];
