@@ -31,6 +31,9 @@ BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16, false)->Arg(1)->Arg(4);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0, false)->Arg(1)->Arg(4);
+BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0, false)->Arg(1)->Arg(4);
+BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K, false)->Arg(1)->Arg(4);
+BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K, false)->Arg(1)->Arg(4);
 // `row` stored as t at `out` (RowBytes(t, row.size()) bytes).
 void StoreRow(DType t, const std::vector<float>& row, uint8_t* out) {
   if (t == DType::kF32) {

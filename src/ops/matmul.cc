@@ -105,11 +105,12 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
   size_t i = 0;
   for (; i + N <= cols; i += N) {
     hn::Vec<DF> wv[RM];
-    // Decoding (RN ≤ 2) waits on memory: prefetch ~768 bytes ahead in each row (as the int8
-    // decode kernel does; the hardware prefetcher ramps up too slowly on short interleaved rows).
+    // Decoding (RN ≤ 2) waits on memory: prefetch the same place in the next row tile (RM rows
+    // further), as the int8 decode kernel does; the hardware prefetcher ramps up too slowly on
+    // short interleaved rows, and a fixed distance ahead in a short row lands in this tile's rows.
     if constexpr (RN <= 2) {
       for (int m = 0; m < RM; ++m) {
-        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + (i * DTypeBytesTimes2<kT>()) / 2 + 768);
+        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + RM * w.row_bytes + (i * DTypeBytesTimes2<kT>()) / 2);
       }
     }
     for (int m = 0; m < RM; ++m) wv[m] = LoadWeights<kT>(df, rows[m], i);

@@ -12,6 +12,7 @@
 #include "ops/quant_blocks.h"
 #include "ops/quant_matmul.h"
 
+#include <type_traits>
 #include <vector>
 
 // This file is compiled once per Highway target (foreach_target): the switch is set anew each time.
@@ -81,13 +82,13 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   // Software prefetch kPrefetchBytes ahead in each row: with one token the kernel is bound by
   // memory latency, and rows of ~1 KB (1024 Q8_0 weights) are too short for the hardware
   // prefetcher to ramp up on four interleaved streams (0.35B Q8_0 decode, 2 threads: 33–35 → 39–44 tokens/s).
-  constexpr size_t kPrefetchBytes = 768;
+  const size_t block_bytes = w.row_bytes / nb, next_tile = static_cast<size_t>(RM) * w.row_bytes;
   for (size_t b = 0; b < nb; ++b) {
     __m256i u[RM], sign[RM];
     __m256 scale[RM];
     if constexpr (RN <= 2) {
       for (int m = 0; m < RM; ++m) {
-        _mm_prefetch(static_cast<const char*>(rows[m]) + b * w.row_bytes / nb + kPrefetchBytes, _MM_HINT_T0);
+        _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
       }
     }
     for (int m = 0; m < RM; ++m) {
@@ -137,6 +138,83 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   }
 }
 
+// QuantTile for the types with 256-weight super-blocks (kSuperBlockScales): each super-block's
+// scales decoded once per row for its 8 sub-blocks, and the float offsets (Q4_K, Q5_K: -dmin·m_i
+// per sub-block) folded into the accumulators by one 8-lane multiply-add per (row, token,
+// super-block) against the token's 8 block sums, instead of per-block scalar bookkeeping.
+template <DType t, int RM, int RN, bool kVnni>
+HWY_INLINE void QuantTileSuper(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const TokenTileScratch& tok,
+                               size_t nb, float* y, size_t ldy) {
+  static_assert(kSuperBlockScales<t> && !kSignedWeights<t>, "super-block kernel: Q4_K, Q5_K, Q6_K");
+  __m256 acc[RM][RN];
+  for (int m = 0; m < RM; ++m)
+    for (int j = 0; j < RN; ++j) acc[m][j] = _mm256_setzero_ps();
+  const void* rows[RM];
+  for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
+  SuperBlockScales scales[RM];
+  // Software prefetch of the same place in the next row tile (RM rows further): K-type rows are
+  // short (576 bytes for 1024 Q4_K weights), so a fixed distance ahead in the row, as QuantTile
+  // does, lands in rows this tile is already reading.
+  const size_t block_bytes = w.row_bytes / nb;  // average bytes per 32 weights
+  const size_t next_tile = static_cast<size_t>(RM) * w.row_bytes;
+  for (size_t sup = 0; sup < nb / 8; ++sup) {
+    for (int m = 0; m < RM; ++m) DecodeSuperBlockScales<t>(rows[m], sup, scales[m]);
+    if constexpr (kFloatOffset<t>) {
+      for (int j = 0; j < RN; ++j) {
+        // tok.ds holds one sum per block for uniform blocks: the super-block's 8 are contiguous.
+        const __m256 sums = _mm256_loadu_ps(tok.ds + static_cast<size_t>(j) * 2 * nb + 8 * sup);
+        for (int m = 0; m < RM; ++m) acc[m][j] = _mm256_fmadd_ps(_mm256_load_ps(scales[m].offset), sums, acc[m][j]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int sb = 0; sb < 8; ++sb) {
+      const size_t b = 8 * sup + static_cast<size_t>(sb);
+      if constexpr (RN <= 2) {
+        for (int m = 0; m < RM; ++m) {
+          _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
+        }
+      }
+      __m256i u[RM];
+      __m256 scale[RM];
+      for (int m = 0; m < RM; ++m) {
+        u[m] = UnpackKBits<t>(rows[m], sup, sb);
+        if constexpr (kUniformBlock<t>) {
+          scale[m] = _mm256_broadcast_ss(scales[m].scale + sb);
+        } else {
+          scale[m] = _mm256_set_m128(_mm_broadcast_ss(scales[m].scale + 2 * sb + 1),
+                                     _mm_broadcast_ss(scales[m].scale + 2 * sb));
+        }
+      }
+      for (int j = 0; j < RN; ++j) {
+        const BlockQ8A& xb = x[j][b];
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
+        const __m256 dx = _mm256_set1_ps(xb.d);
+        const __m256i start = kIntegerOffset<t, kVnni> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                             tok.start + (static_cast<size_t>(j) * nb + b) * 8))
+                                                       : _mm256_setzero_si256();
+        for (int m = 0; m < RM; ++m) {
+          const __m256i p = DotBytes<kVnni>(start, u[m], q);
+          acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
+        }
+      }
+    }
+  }
+  for (int m = 0; m < RM; ++m) {
+    for (int j = 0; j < RN; ++j) y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = HorizontalSum(acc[m][j]);
+  }
+}
+
+// One row tile: the super-block kernel where the type has one, else the per-block kernel.
+template <DType t, int RM, int RN, bool kVnni>
+HWY_INLINE void QuantRowTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const TokenTileScratch& tok,
+                             size_t nb, float* cbuf, float* y, size_t ldy) {
+  if constexpr (kSuperBlockScales<t>) {
+    QuantTileSuper<t, RM, RN, kVnni>(w, r, x, tok, nb, y, ldy);
+  } else {
+    QuantTile<t, RM, RN, kVnni>(w, r, x, tok, nb, cbuf, y, ldy);
+  }
+}
+
 // All row tiles of [r0, r1) for RN tokens starting at token `first`.
 template <DType t, int RN, bool kVnni>
 HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int first, float* y, int64_t r0,
@@ -167,8 +245,8 @@ HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int firs
   }
   float* yt = y + static_cast<size_t>(first) * ldy;
   int64_t r = r0;
-  for (; r + kQM <= r1; r += kQM) QuantTile<t, kQM, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
-  for (; r < r1; ++r) QuantTile<t, 1, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
+  for (; r + kQM <= r1; r += kQM) QuantRowTile<t, kQM, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
+  for (; r < r1; ++r) QuantRowTile<t, 1, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
 }
 
 // Rows [r0, r1) for all n tokens: token tiles of kQN outermost (their blocks stay in L1 while

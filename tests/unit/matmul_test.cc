@@ -1,11 +1,12 @@
 // The SIMD MatMul against the scalar reference, for every dtype, odd sizes and token counts.
-#include <gtest/gtest.h>
+#include "ops/matmul.h"
 
+#include <gtest/gtest.h>
 #include <hwy/targets.h>
 
 #include <random>
 
-#include "ops/matmul.h"
+#include "ops/quantize.h"
 #include "test_util.h"
 
 namespace kvpress {
@@ -29,7 +30,10 @@ std::vector<uint8_t> RandomMatrix(DType t, int rows, int cols, std::mt19937& rng
       if (t == DType::kF16) reinterpret_cast<uint16_t*>(row)[c] = F32ToF16(src[c]);
       if (t == DType::kBF16) reinterpret_cast<uint16_t*>(row)[c] = F32ToBF16(src[c]);
     }
-    if (t == DType::kQ8_0) QuantizeRowQ8_0(src, reinterpret_cast<BlockQ8_0*>(row), static_cast<size_t>(cols));
+    if (t == DType::kQ8_0)
+      QuantizeRowQ8_0(src, reinterpret_cast<BlockQ8_0*>(row), static_cast<size_t>(cols));
+    else if (HasQuantizer(t))
+      QuantizeRow(t, src, row, static_cast<size_t>(cols));
   }
   return out;
 }
@@ -40,7 +44,8 @@ TEST_P(MatMulVsReference, AgreesWithin1e5) {
   const Case c = GetParam();
   std::mt19937 rng(1234);
   std::vector<uint8_t> w = RandomMatrix(c.dtype, c.rows, c.cols, rng);
-  MatrixView view{c.dtype, c.rows, c.cols, w.data(), RowBytes(c.dtype, static_cast<size_t>(c.cols))};
+  MatrixView view{c.dtype, c.rows, c.cols, w.data(),
+                  RowBytes(c.dtype, static_cast<size_t>(c.cols))};
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(c.n) * c.cols);
   for (float& v : x) v = dist(rng);
@@ -48,15 +53,18 @@ TEST_P(MatMulVsReference, AgreesWithin1e5) {
   for (int threads : {1, 2}) {
     MatMulReference(view, x.data(), c.n, ref.data());
     if (IsQuantized(c.dtype)) {
-      // Int8 activations (the default): within their rounding, ~1/254 of each block's largest value.
+      // Int8 activations (the default): within their rounding, ~1/254 of each block's largest
+      // value.
       MatMul(view, x.data(), c.n, fast.data(), threads);
-      EXPECT_LT(testing::RelativeError(fast, ref), 2e-2) << DTypeName(c.dtype) << " int8 activations";
+      EXPECT_LT(testing::RelativeError(fast, ref), 2e-2)
+          << DTypeName(c.dtype) << " int8 activations";
       SetQuantizedActivations(false);
     }
     MatMul(view, x.data(), c.n, fast.data(), threads);
     SetQuantizedActivations(true);
     EXPECT_LT(testing::RelativeError(fast, ref), 1e-5)
-        << DTypeName(c.dtype) << " " << c.rows << "x" << c.cols << " n=" << c.n << " threads=" << threads;
+        << DTypeName(c.dtype) << " " << c.rows << "x" << c.cols << " n=" << c.n
+        << " threads=" << threads;
   }
 }
 
@@ -75,28 +83,43 @@ INSTANTIATE_TEST_SUITE_P(
                       // the packed prefill kernel: whole 24-token tiles, one token past, 8-row
                       // micro-tiles with 1..7 rows left, a single column
                       Case{DType::kF32, 24, 40, 48}, Case{DType::kBF16, 9, 33, 49},
-                      Case{DType::kF16, 15, 1, 32}, Case{DType::kQ8_0, 31, 64, 72}),
+                      Case{DType::kF16, 15, 1, 32}, Case{DType::kQ8_0, 31, 64, 72},
+                      // super-block types (scales decoded once per 256 weights) and Q4_0: 4-row
+                      // tiles with 1..3 rows left, token tiles of 4 with 1..3 tokens left
+                      Case{DType::kQ4_K, 7, 512, 1}, Case{DType::kQ4_K, 11, 256, 3},
+                      Case{DType::kQ5_K, 6, 512, 2}, Case{DType::kQ6_K, 9, 768, 1},
+                      Case{DType::kQ6_K, 5, 256, 7}, Case{DType::kQ4_0, 13, 96, 2},
+                      Case{DType::kQ2_K, 5, 256, 1}, Case{DType::kQ3_K, 3, 256, 2}),
     [](const auto& info) {
-      return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) + "x" +
-             std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
+      return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) +
+             "x" + std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
     });
 
 // Every SIMD target this CPU runs (AVX-512, AVX2, SSE4 ... on x86) has its own tile sizes: each
 // one against the reference on ragged prefill and decode shapes.
 TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
   std::mt19937 rng(99);
-  const Case cases[] = {{DType::kBF16, 45, 130, 61}, {DType::kF16, 33, 64, 1}, {DType::kQ8_0, 37, 96, 50},
-                        {DType::kF32, 17, 21, 5}};
+  const Case cases[] = {{DType::kBF16, 45, 130, 61}, {DType::kF16, 33, 64, 1},
+                        {DType::kQ8_0, 37, 96, 50},  {DType::kF32, 17, 21, 5},
+                        {DType::kQ4_K, 9, 256, 3},   {DType::kQ6_K, 6, 512, 1},
+                        {DType::kQ4_0, 5, 64, 2}};
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     for (const Case& c : cases) {
       std::vector<uint8_t> w = RandomMatrix(c.dtype, c.rows, c.cols, rng);
-      MatrixView view{c.dtype, c.rows, c.cols, w.data(), RowBytes(c.dtype, static_cast<size_t>(c.cols))};
+      MatrixView view{c.dtype, c.rows, c.cols, w.data(),
+                      RowBytes(c.dtype, static_cast<size_t>(c.cols))};
       std::normal_distribution<float> dist(0.0f, 1.0f);
       std::vector<float> x(static_cast<size_t>(c.n) * c.cols);
       for (float& v : x) v = dist(rng);
       std::vector<float> fast(static_cast<size_t>(c.n) * c.rows), ref(fast.size());
       MatMulReference(view, x.data(), c.n, ref.data());
+      if (IsQuantized(c.dtype)) {  // int8 activations: within their rounding (see AgreesWithin1e5)
+        MatMul(view, x.data(), c.n, fast.data(), 2);
+        EXPECT_LT(testing::RelativeError(fast, ref), 2e-2)
+            << hwy::TargetName(target) << " " << DTypeName(c.dtype)
+            << " int8 activations n=" << c.n;
+      }
       SetQuantizedActivations(false);
       MatMul(view, x.data(), c.n, fast.data(), 2);
       SetQuantizedActivations(true);
