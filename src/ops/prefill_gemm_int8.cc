@@ -71,19 +71,21 @@ struct Int8Rows {
 };
 
 template <DType t>
-void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded, const Int8Rows& out) {
+void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded, size_t prefetch_ahead,
+                const Int8Rows& out) {
   constexpr int G = kGroup<t>;
   constexpr int kOffset = kIntegerOffset<t, false>;
   const size_t cols = static_cast<size_t>(w.cols), nb = cols / 32, groups = cols / G;
+  // The rows come from memory once per call: prefetch `prefetch_ahead` bytes further (batched
+  // decoding reads every weight once per step, so this is where it waits).
+  const size_t block_bytes = w.row_bytes / nb;
   DecodedBlock wb;
   for (int64_t r = r0; r < r1; ++r) {
     const size_t i = static_cast<size_t>(r - r0);
     uint8_t* u = out.u + i * cols;
     const void* row = w.Row(r);
     for (size_t b = 0; b < nb; ++b) {
-      // The rows come from memory once per call: prefetch ahead as the decode kernel does
-      // (batched decoding reads every weight once per step, so this is where it waits).
-      _mm_prefetch(static_cast<const char*>(row) + b * w.row_bytes / nb + 768, _MM_HINT_T0);
+      _mm_prefetch(static_cast<const char*>(row) + prefetch_ahead + b * block_bytes, _MM_HINT_T0);
       __m256i v = UnpackBlock<t>(row, b, wb);
       if constexpr (kOffset != 0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(kOffset)));
       v = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));  // w + 128
@@ -182,8 +184,31 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
   // (the byte buffer carved from float-sized aligned scratch)
   Int8Rows wr{reinterpret_cast<uint8_t*>(scratch.u.Get((n_pad * cols + 3) / 4)), scratch.scale.Get(n_pad * groups),
               scratch.offset.Get(n_pad * groups)};
-  UnpackRows<t>(w, r0, r1, padded, wr);
   const int tt = xa.tile_tokens;
+  if (t1 - t0 <= tt) {
+    // One token tile (batched decoding, short prompts): unpack kRowPad rows at a time and use them
+    // at once, so that the multiply-adds of one chunk overlap the memory reads of the next (a
+    // task's rows unpacked up front waited on memory, then computed: 45% of a batch-16 step).
+    const PackedInt8Tile x = xa.Tile(t0 / tt);
+    const int nt = t1 - t0;
+    for (int64_t c0 = r0; c0 < r1; c0 += kRowPad) {
+      const int64_t c1 = r1 - c0 < kRowPad ? r1 : c0 + kRowPad;
+      UnpackRows<t>(w, c0, c1, kRowPad, /*prefetch_ahead=*/kRowPad * w.row_bytes, wr);  // the next chunk
+      if (tt == 16) {
+        for (int64_t r = c0; r < c1; r += kRowsFor<2>) {
+          const int mv = c1 - r < kRowsFor<2> ? static_cast<int>(c1 - r) : kRowsFor<2>;
+          Int8MicroTile<t, 2>(wr, static_cast<size_t>(r - c0), cols, x, y, ldy, r, mv, t0, nt);
+        }
+      } else {
+        for (int64_t r = c0; r < c1; r += kRowsFor<3>) {
+          const int mv = c1 - r < kRowsFor<3> ? static_cast<int>(c1 - r) : kRowsFor<3>;
+          Int8MicroTile<t, 3>(wr, static_cast<size_t>(r - c0), cols, x, y, ldy, r, mv, t0, nt);
+        }
+      }
+    }
+    return;
+  }
+  UnpackRows<t>(w, r0, r1, padded, /*prefetch_ahead=*/768, wr);  // further in the sequential stream
   for (int tok = t0; tok < t1; tok += tt) {
     const PackedInt8Tile x = xa.Tile(tok / tt);
     const int nt = t1 - tok < tt ? t1 - tok : tt;
