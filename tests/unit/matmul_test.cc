@@ -89,7 +89,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kQ4_K, 7, 512, 1}, Case{DType::kQ4_K, 11, 256, 3},
                       Case{DType::kQ5_K, 6, 512, 2}, Case{DType::kQ6_K, 9, 768, 1},
                       Case{DType::kQ6_K, 5, 256, 7}, Case{DType::kQ4_0, 13, 96, 2},
-                      Case{DType::kQ2_K, 5, 256, 1}, Case{DType::kQ3_K, 3, 256, 2}),
+                      Case{DType::kQ2_K, 5, 256, 1}, Case{DType::kQ3_K, 3, 256, 2},
+                      // batched decoding's int8 GEMM (one 16-token tile): chunks of 12 rows, 6-row
+                      // micro-tiles with rows left over
+                      Case{DType::kQ8_0, 31, 64, 16}, Case{DType::kQ4_K, 27, 256, 13}),
     [](const auto& info) {
       return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) +
              "x" + std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
