@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace kvpress {
 
@@ -105,5 +106,27 @@ void DequantizeRow(DType t, const void* row, float* out, size_t n);
 
 // Quantizes n floats (multiple of 32) to Q8_0 the way ggml's reference quantizer does.
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, size_t n);
+
+// Calls visit(std::integral_constant<DType, t>{}) with t = `type` when `type` is block-quantized
+// and returns true; returns false (visit not called) for the float types. The one switch from
+// which kernels instantiate their per-type templates.
+template <class Visit>
+inline bool VisitQuantType(DType type, Visit&& visit) {
+  switch (type) {
+    case DType::kQ8_0: visit(std::integral_constant<DType, DType::kQ8_0>{}); return true;
+    case DType::kQ4_0: visit(std::integral_constant<DType, DType::kQ4_0>{}); return true;
+    case DType::kQ4_1: visit(std::integral_constant<DType, DType::kQ4_1>{}); return true;
+    case DType::kQ5_0: visit(std::integral_constant<DType, DType::kQ5_0>{}); return true;
+    case DType::kQ5_1: visit(std::integral_constant<DType, DType::kQ5_1>{}); return true;
+    case DType::kQ2_K: visit(std::integral_constant<DType, DType::kQ2_K>{}); return true;
+    case DType::kQ3_K: visit(std::integral_constant<DType, DType::kQ3_K>{}); return true;
+    case DType::kQ4_K: visit(std::integral_constant<DType, DType::kQ4_K>{}); return true;
+    case DType::kQ5_K: visit(std::integral_constant<DType, DType::kQ5_K>{}); return true;
+    case DType::kQ6_K: visit(std::integral_constant<DType, DType::kQ6_K>{}); return true;
+    case DType::kIQ4_NL: visit(std::integral_constant<DType, DType::kIQ4_NL>{}); return true;
+    case DType::kIQ4_XS: visit(std::integral_constant<DType, DType::kIQ4_XS>{}); return true;
+    default: return false;
+  }
+}
 
 }  // namespace kvpress

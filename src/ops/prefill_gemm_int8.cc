@@ -28,14 +28,8 @@
 #include "ops/quant_matmul.h"
 
 // Compiled once per Highway target (foreach_target): the switches are set anew each time.
-#undef KVPRESS_QUANT_AVX2
+#include "ops/quant_avx2_switch.h"  // NOLINT(build/include): per target pass
 #undef KVPRESS_INT8_GEMM
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-#include <immintrin.h>
-#define KVPRESS_QUANT_AVX2 1
-#else
-#define KVPRESS_QUANT_AVX2 0
-#endif
 // The kernel's 28 live vectors need AVX-512's 32 registers; VNNI is checked at run time.
 #if KVPRESS_QUANT_AVX2 && HWY_TARGET <= HWY_AVX3
 #define KVPRESS_INT8_GEMM 1
@@ -243,20 +237,8 @@ bool Int8GemmSupportedImpl(DType t) {
 void PrefillGemmInt8BlockImpl(const MatrixView& w, const PackedInt8Activations& xa, float* y, size_t ldy,
                               int64_t r0, int64_t r1, int t0, int t1) {
 #if KVPRESS_INT8_GEMM
-  switch (w.dtype) {
-    case DType::kQ8_0: return Int8BlockTyped<DType::kQ8_0>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ4_0: return Int8BlockTyped<DType::kQ4_0>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ4_1: return Int8BlockTyped<DType::kQ4_1>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ5_0: return Int8BlockTyped<DType::kQ5_0>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ5_1: return Int8BlockTyped<DType::kQ5_1>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ2_K: return Int8BlockTyped<DType::kQ2_K>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ3_K: return Int8BlockTyped<DType::kQ3_K>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ4_K: return Int8BlockTyped<DType::kQ4_K>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ5_K: return Int8BlockTyped<DType::kQ5_K>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kQ6_K: return Int8BlockTyped<DType::kQ6_K>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kIQ4_NL: return Int8BlockTyped<DType::kIQ4_NL>(w, xa, y, ldy, r0, r1, t0, t1);
-    case DType::kIQ4_XS: return Int8BlockTyped<DType::kIQ4_XS>(w, xa, y, ldy, r0, r1, t0, t1);
-    default: break;
+  if (VisitQuantType(w.dtype, [&](auto type) { Int8BlockTyped<decltype(type)::value>(w, xa, y, ldy, r0, r1, t0, t1); })) {
+    return;
   }
 #endif
   (void)w, (void)xa, (void)y, (void)ldy, (void)r0, (void)r1, (void)t0, (void)t1;

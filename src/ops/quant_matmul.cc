@@ -16,13 +16,7 @@
 #include <vector>
 
 // This file is compiled once per Highway target (foreach_target): the switch is set anew each time.
-#undef KVPRESS_QUANT_AVX2
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-#include <immintrin.h>
-#define KVPRESS_QUANT_AVX2 1
-#else
-#define KVPRESS_QUANT_AVX2 0
-#endif
+#include "ops/quant_avx2_switch.h"  // NOLINT(build/include): per target pass
 
 HWY_BEFORE_NAMESPACE();
 namespace kvpress {
@@ -316,20 +310,8 @@ void DequantizeRowsTyped(const MatrixView& w, int64_t r0, int64_t r1, float* out
 void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* y, int64_t r0,
                          int64_t r1) {
 #if KVPRESS_QUANT_AVX2
-  switch (w.dtype) {
-    case DType::kQ8_0: return QuantRowsDispatch<DType::kQ8_0>(w, xq, n, y, r0, r1);
-    case DType::kQ4_0: return QuantRowsDispatch<DType::kQ4_0>(w, xq, n, y, r0, r1);
-    case DType::kQ4_1: return QuantRowsDispatch<DType::kQ4_1>(w, xq, n, y, r0, r1);
-    case DType::kQ5_0: return QuantRowsDispatch<DType::kQ5_0>(w, xq, n, y, r0, r1);
-    case DType::kQ5_1: return QuantRowsDispatch<DType::kQ5_1>(w, xq, n, y, r0, r1);
-    case DType::kQ2_K: return QuantRowsDispatch<DType::kQ2_K>(w, xq, n, y, r0, r1);
-    case DType::kQ3_K: return QuantRowsDispatch<DType::kQ3_K>(w, xq, n, y, r0, r1);
-    case DType::kQ4_K: return QuantRowsDispatch<DType::kQ4_K>(w, xq, n, y, r0, r1);
-    case DType::kQ5_K: return QuantRowsDispatch<DType::kQ5_K>(w, xq, n, y, r0, r1);
-    case DType::kQ6_K: return QuantRowsDispatch<DType::kQ6_K>(w, xq, n, y, r0, r1);
-    case DType::kIQ4_NL: return QuantRowsDispatch<DType::kIQ4_NL>(w, xq, n, y, r0, r1);
-    case DType::kIQ4_XS: return QuantRowsDispatch<DType::kIQ4_XS>(w, xq, n, y, r0, r1);
-    default: break;
+  if (VisitQuantType(w.dtype, [&](auto type) { QuantRowsDispatch<decltype(type)::value>(w, xq, n, y, r0, r1); })) {
+    return;
   }
 #endif
   const size_t nb = static_cast<size_t>(w.cols) / 32;
@@ -379,20 +361,8 @@ void QuantizeActivationsImpl(const float* x, size_t cols, BlockQ8A* out) {
 
 void DequantizeRowsImpl(const MatrixView& w, int64_t r0, int64_t r1, float* out) {
 #if KVPRESS_QUANT_AVX2
-  switch (w.dtype) {
-    case DType::kQ8_0: return DequantizeRowsTyped<DType::kQ8_0>(w, r0, r1, out);
-    case DType::kQ4_0: return DequantizeRowsTyped<DType::kQ4_0>(w, r0, r1, out);
-    case DType::kQ4_1: return DequantizeRowsTyped<DType::kQ4_1>(w, r0, r1, out);
-    case DType::kQ5_0: return DequantizeRowsTyped<DType::kQ5_0>(w, r0, r1, out);
-    case DType::kQ5_1: return DequantizeRowsTyped<DType::kQ5_1>(w, r0, r1, out);
-    case DType::kQ2_K: return DequantizeRowsTyped<DType::kQ2_K>(w, r0, r1, out);
-    case DType::kQ3_K: return DequantizeRowsTyped<DType::kQ3_K>(w, r0, r1, out);
-    case DType::kQ4_K: return DequantizeRowsTyped<DType::kQ4_K>(w, r0, r1, out);
-    case DType::kQ5_K: return DequantizeRowsTyped<DType::kQ5_K>(w, r0, r1, out);
-    case DType::kQ6_K: return DequantizeRowsTyped<DType::kQ6_K>(w, r0, r1, out);
-    case DType::kIQ4_NL: return DequantizeRowsTyped<DType::kIQ4_NL>(w, r0, r1, out);
-    case DType::kIQ4_XS: return DequantizeRowsTyped<DType::kIQ4_XS>(w, r0, r1, out);
-    default: break;
+  if (VisitQuantType(w.dtype, [&](auto type) { DequantizeRowsTyped<decltype(type)::value>(w, r0, r1, out); })) {
+    return;
   }
 #endif
   const size_t cols = static_cast<size_t>(w.cols);
