@@ -202,3 +202,36 @@ double KVCache::RetainedFraction() const {
 }
 
 }  // namespace kvpress
+
+namespace kvpress {
+
+void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq,
+                       RopeStyle style) {
+  Head& h = At(layer, kv_head);
+  const size_t n = h.positions.size() - h.start;
+  CHECK_EQ(positions.size(), n);
+  CHECK(std::is_sorted(positions.begin(), positions.end()) &&
+        std::adjacent_find(positions.begin(), positions.end()) == positions.end())
+      << "Renumber needs strictly increasing positions";
+  std::vector<float> k(static_cast<size_t>(head_dim_));  // [head_dim]
+  for (size_t j = 0; j < n; ++j) {
+    int32_t& old = h.positions[h.start + j];
+    const int32_t delta = positions[j] - old;
+    if (delta == 0) continue;
+    uint8_t* row = h.keys.data() + (h.start + j) * RowSize();
+    DequantizeRow(dtype_, row, k.data(), k.size());
+    ApplyRope(k.data(), 1, head_dim_, delta, inv_freq, style);
+    Encode(dtype_, k.data(), row, head_dim_);
+    old = positions[j];
+  }
+}
+
+int32_t KVCache::NextPosition() const {
+  int32_t next = 0;
+  for (const Head& h : heads_) {
+    if (h.positions.size() > h.start) next = std::max(next, h.positions.back() + 1);
+  }
+  return next;
+}
+
+}  // namespace kvpress
