@@ -8,6 +8,11 @@
 #include "ops/matmul.h"
 
 namespace kvpress {
+namespace {
+
+constexpr int kBatchRows = 8;  // new slots from which one MatMul beats row dot products
+
+}  // namespace
 
 std::span<const float> ProjectedValueNorms::For(const LayerHookContext& ctx, int kv_head,
                                                 int n_heads) {
@@ -65,7 +70,17 @@ std::span<const float> ProjectedValueNorms::For(const LayerHookContext& ctx, int
           DType::kF32, d, hd,
           static_cast<const float*>(base) + static_cast<size_t>(h) * static_cast<size_t>(hd),
           row_bytes};
-      MatMul(slice, values.data(), m, projected.data(), 1);
+      if (m >= kBatchRows) {
+        MatMul(slice, values.data(), m, projected.data(), 1);
+      } else {  // a decoding step's one or two new slots: row dot products, no GEMM set-up
+        for (int t = 0; t < m; ++t) {
+          for (int64_t r = 0; r < d; ++r) {
+            projected[static_cast<size_t>(t * d + r)] =
+                DotF32(static_cast<const float*>(slice.Row(r)),
+                       values.data() + static_cast<size_t>(t) * hd, static_cast<size_t>(hd));
+          }
+        }
+      }
       for (int t = 0; t < m; ++t) {
         double l1 = 0.0;
         const float* y = projected.data() + static_cast<size_t>(t * d);
