@@ -12,7 +12,9 @@ The dms cases (issue 15) are kept in their own file, which the test appends to t
     GOLDEN_OUT=tests/fixtures/press_catalogue_goldens/smollm2_135m_dms.json \
         /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32 dms
 
-(a full run without the filter writes them into smollm2_135m.json too; keep one copy).
+(a full run without the filter writes them into smollm2_135m.json too; keep one copy). Issue 14's
+criticalkv/criticaladakv and key_rerotation cases likewise (smollm2_135m_critical.json with the filter
+`critical`, smollm2_135m_rerotation.json with `key_rerotation`).
 
 Model: SmolLM2-135M-Instruct, its Q4_1 GGUF dequantized to f32 by our converter (the test converts the
 same file the same way), float32, CPU, one thread, sdpa attention. Text: the first LSAT-LR passages
