@@ -12,7 +12,9 @@ The dms cases (issue 15) are kept in their own file, which the test appends to t
     GOLDEN_OUT=tests/fixtures/press_catalogue_goldens/smollm2_135m_dms.json \
         /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32 dms
 
-(a full run without the filter writes them into smollm2_135m.json too; keep one copy).
+(a full run without the filter writes them into smollm2_135m.json too; keep one copy). Issue 14's
+criticalkv/criticaladakv and key_rerotation cases likewise (smollm2_135m_critical.json with the filter
+`critical`, smollm2_135m_rerotation.json with `key_rerotation`).
 
 Model: SmolLM2-135M-Instruct, its Q4_1 GGUF dequantized to f32 by our converter (the test converts the
 same file the same way), float32, CPU, one thread, sdpa attention. Text: the first LSAT-LR passages
@@ -49,7 +51,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from kvpress import (AdaKVPress, BlockPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
+from kvpress import (AdaKVPress, BlockPress, KeyRerotationPress, CriticalAdaKVPress, CriticalKVPress, ExpectedAttentionPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
                      DMSPress, EntropyGatedChunkKVPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
@@ -135,6 +137,30 @@ def cases(n_layers):
         def think(r=r):  # the ratio is the fraction of key channels pruned
             return ThinKPress(key_channel_compression_ratio=r, window_size=32), [], "think"
         out.append((f"think:key_channel_ratio={fmt(r)}", r, "prefill", think))
+    # CriticalKV / CriticalAdaKV (issue 14): the W_o-projected value norms. criticalkv is a scorer, so
+    # its final scores are captured for the tie bands; criticaladakv masks keys like AdaKV.
+    for r in RATIOS:
+        def critical(r=r, inner="snapkv"):
+            base = SnapKVPress(compression_ratio=r) if inner == "snapkv" else KnormPress(compression_ratio=r)
+            p = CriticalKVPress(base)
+            return p, [base, p], "critical"
+        out.append(("criticalkv(snapkv)", r, "prefill", critical))
+        out.append(("criticalkv(knorm)", r, "prefill", lambda r=r: critical(r, "knorm")))
+        def critical_ada(r=r):
+            base = ExpectedAttentionPress(compression_ratio=r, use_vnorm=False)
+            return CriticalAdaKVPress(base), [], "none"
+        out.append(("criticaladakv(expected_attention:use_vnorm=0)", r, "prefill", critical_ada))
+        def critical_ada_snap(r=r):
+            return CriticalAdaKVPress(SnapKVPress(compression_ratio=r)), [], "none"
+        out.append(("criticaladakv(snapkv)", r, "prefill", critical_ada_snap))
+    # KeyRerotation (issue 14): kept slots re-numbered 0..k-1 with re-rotated keys; the question then
+    # starts at the cache length (upstream pipeline). Kept sets come from the indices it gathers.
+    for r in RATIOS:
+        def rerot(r=r, inner="knorm"):
+            base = SnapKVPress(compression_ratio=r) if inner == "snapkv" else KnormPress(compression_ratio=r)
+            return KeyRerotationPress(base), [base], "rerotation"
+        out.append(("key_rerotation(knorm)", r, "prefill", rerot))
+        out.append(("key_rerotation(snapkv)", r, "prefill", lambda r=r: rerot(r, "snapkv")))
     for t in (0.5, 0.7, 0.9):
         def simlayer(t=t):
             return SimLayerKVPress(lazy_threshold=t, n_recent=256), [], "none"
@@ -227,11 +253,19 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
     for layer in model.model.layers:
         if hasattr(layer.self_attn, "masked_key_indices"):
             layer.self_attn.masked_key_indices = None
+    gathered = {}  # key_rerotation: layer -> kept indices [H, k] (its keys no longer match the originals)
+    rerotate = KeyRerotationPress.rerotate_keys
+    if group == "rerotation":
+        def record(module, indices, keys):
+            gathered[module.layer_idx] = indices[0].clone()
+            return rerotate(module, indices, keys)
+        KeyRerotationPress.rerotate_keys = staticmethod(record)
     cache = DynamicCache()
     ctx_ids = torch.tensor([ctx])
     prefill_press = kind in ("prefill", "prefill_decoding")
     with press(model) if prefill_press else _null():
         model.model(input_ids=ctx_ids, past_key_values=cache)
+    KeyRerotationPress.rerotate_keys = staticmethod(rerotate)
     n = len(ctx)
     kept, bands, tie_heads = None, None, []
     channels = None
@@ -247,7 +281,10 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
             rows, brow = [], []
             layer_sets = []
             for h in range(keys.shape[0]):
-                pos = positions_of(full_keys[l][h], keys[h])
+                if group == "rerotation":
+                    pos = gathered[l][h].tolist()
+                else:
+                    pos = positions_of(full_keys[l][h], keys[h])
                 if masked is not None:
                     _, hi, si = masked
                     gone = set(si[hi == h].tolist())
@@ -258,6 +295,12 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
             sc = torch.cat(captured[l], dim=-1) if l in captured else None
             if sc is None or group == "none":
                 bands.append([[] for _ in rows])
+            elif group == "critical":  # criticalkv: stage 1's cut on the inner scores, then the final cut
+                base_s, final_s = captured[l][0], captured[l][1]
+                r = scorers[0].compression_ratio
+                n1 = max(1, int((1 - r) * n * 0.5))
+                bands.append([sorted(set(band_of(base_s[h], n1)) | set(band_of(final_s[h], len(layer_sets[h]))))
+                              for h in range(base_s.shape[0])])
             elif group == "layer":  # adakv: safeguard then global cut
                 r = scorers[0].compression_ratio
                 n_kept = max(1, int(n * (1 - r)))
@@ -301,7 +344,9 @@ def run_case(model, ctx, q, press, scorers, group, kind, full_keys):
     decode_press = kind in ("decoding", "prefill_decoding")
     ids = []
     with press(model) if decode_press else _null():
-        pos = torch.arange(n, n + len(q)).unsqueeze(0)
+        # Upstream's pipeline: after KeyRerotation the question starts at the cache length.
+        start = cache.get_seq_length() if group == "rerotation" else n
+        pos = torch.arange(start, start + len(q)).unsqueeze(0)
         lengths = {int(cache.layers[l].keys.shape[2]) for l in range(n_layers)}
         if len(lengths) == 1:
             out = model(input_ids=torch.tensor([q]), past_key_values=cache, position_ids=pos, logits_to_keep=1)

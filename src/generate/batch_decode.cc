@@ -80,7 +80,7 @@ class BatchDecoder {
         Slot& slot = *active[k];
         Session& session = *slot.seq.session;
         session.metrics_.decoding_time += step_seconds;
-        ++session.next_position_;
+        session.AdvancePosition(1);
         if (slot.seq.options.on_cache) slot.seq.options.on_cache(*session.cache_);
         // Sampled straight from the batch's row (the sampler uses it as scratch): no copy.
         if (slot.state->Advance(std::span<float>(logits).subspan(k * V, V), session)) {

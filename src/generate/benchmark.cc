@@ -57,6 +57,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
 
   std::vector<double> steps, press_steps;
   int32_t next = static_cast<int32_t>(prompt.size());
+  if (o.press != nullptr && o.press->RenumbersPositions()) next = cache.NextPosition();
   fwd.phase = ForwardPhase::kDecode;
   // --batch B: B - 1 more sequences (same prompt), then every step decodes all B together.
   std::vector<KVCache> extra(static_cast<size_t>(o.batch - 1), cache);
@@ -84,6 +85,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     steps.push_back(step.Elapsed());
     if (o.press != nullptr) press_steps.push_back(o.press->times().decoding_seconds - press_before);
     ++next;
+    if (o.press != nullptr && o.press->RenumbersPositions()) next = cache.NextPosition();
   }
   std::vector<double> sorted = steps;
   std::sort(sorted.begin(), sorted.end());

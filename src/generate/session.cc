@@ -17,9 +17,17 @@ Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::spa
     return model.Forward(ids, positions, cache, options, logits);  // one forward (Forward checks the sizes)
   }
   const size_t step = static_cast<size_t>(press_chunk);
+  const bool renumbers = press != nullptr && press->RenumbersPositions();
+  std::vector<int32_t> piece_positions;  // [n] a later piece's positions after a re-numbering press
   for (size_t start = 0; start < ids.size(); start += step) {
     const size_t n = std::min(step, ids.size() - start);
-    RETURN_IF_ERROR(model.Forward(ids.subspan(start, n), positions.subspan(start, n), cache, options, logits));
+    std::span<const int32_t> piece = positions.subspan(start, n);
+    if (renumbers && start > 0) {  // the piece follows the compacted cache (upstream's position rule)
+      piece_positions.resize(n);
+      for (size_t i = 0; i < n; ++i) piece_positions[i] = cache.NextPosition() + static_cast<int32_t>(i);
+      piece = piece_positions;
+    }
+    RETURN_IF_ERROR(model.Forward(ids.subspan(start, n), piece, cache, options, logits));
   }
   return Status::Ok();
 }
@@ -53,7 +61,7 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
   RETURN_IF_ERROR(ForwardPrefill(model_, ids, pos, *cache_, fwd, press_chunk, logits));
   metrics_.prefill_time += sw.Elapsed();
   metrics_.total_prefill_tokens += static_cast<int64_t>(ids.size());
-  next_position_ += static_cast<int32_t>(ids.size());
+  AdvancePosition(static_cast<int32_t>(ids.size()));
   return Status::Ok();
 }
 
@@ -111,8 +119,13 @@ Status Session::ForwardDecodeToken(int32_t id, std::vector<float>& logits) {
   const int32_t pos[1] = {next_position_};
   RETURN_IF_ERROR(model_.Forward(tok, pos, *cache_, fwd, logits));
   metrics_.decoding_time += sw.Elapsed();
-  ++next_position_;
+  AdvancePosition(1);
   return Status::Ok();
+}
+
+void Session::AdvancePosition(int32_t n_tokens) {
+  next_position_ += n_tokens;
+  if (press_ != nullptr && press_->RenumbersPositions()) next_position_ = cache_->NextPosition();
 }
 
 StatusOr<DecodeResult> Session::Decode(std::vector<float> logits, const DecodeLoopOptions& o,

@@ -121,6 +121,9 @@ class Session {
   int32_t next_position_ = 0;
   friend class DecodeState;
   friend class BatchDecoder;
+  // Moves the next position past `n_tokens` just forwarded; after a press that re-numbers the kept
+  // slots (key_rerotation, finch) it follows the cache instead: 1 + its highest position.
+  void AdvancePosition(int32_t n_tokens);
   // Forwards `id` as the next decode token; adds the forward time.
   Status ForwardDecodeToken(int32_t id, std::vector<float>& logits);
   // Marks the first sampled token (time to first token).

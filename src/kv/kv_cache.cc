@@ -202,3 +202,56 @@ double KVCache::RetainedFraction() const {
 }
 
 }  // namespace kvpress
+
+namespace kvpress {
+
+void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq,
+                       RopeStyle style) {
+  Head& h = At(layer, kv_head);
+  const size_t n = h.positions.size() - h.start;
+  CHECK_EQ(positions.size(), n);
+  CHECK(std::is_sorted(positions.begin(), positions.end()) &&
+        std::adjacent_find(positions.begin(), positions.end()) == positions.end())
+      << "Renumber needs strictly increasing positions";
+  const int half = head_dim_ / 2;
+  std::vector<float> k(static_cast<size_t>(head_dim_));  // [head_dim]
+  // cos/sin of δ·θ_i for the current δ (ApplyRope's formula), recomputed only when δ changes: after
+  // one eviction every later slot moves by the same δ = −1.
+  std::vector<float> cos_t(static_cast<size_t>(half)), sin_t(static_cast<size_t>(half));  // [head_dim/2]
+  int32_t table_delta = 0;
+  for (size_t j = 0; j < n; ++j) {
+    int32_t& old = h.positions[h.start + j];
+    const int32_t delta = positions[j] - old;
+    if (delta == 0) continue;
+    if (delta != table_delta) {
+      for (int i = 0; i < half; ++i) {
+        const float angle = static_cast<float>(delta) * inv_freq[i];
+        cos_t[static_cast<size_t>(i)] = std::cos(angle);
+        sin_t[static_cast<size_t>(i)] = std::sin(angle);
+      }
+      table_delta = delta;
+    }
+    uint8_t* row = h.keys.data() + (h.start + j) * RowSize();
+    DequantizeRow(dtype_, row, k.data(), k.size());
+    for (int i = 0; i < half; ++i) {
+      const int a = style == RopeStyle::kRotateHalf ? i : 2 * i;
+      const int b = style == RopeStyle::kRotateHalf ? i + half : 2 * i + 1;
+      const float x0 = k[static_cast<size_t>(a)], x1 = k[static_cast<size_t>(b)];
+      const float c = cos_t[static_cast<size_t>(i)], s = sin_t[static_cast<size_t>(i)];
+      k[static_cast<size_t>(a)] = x0 * c - x1 * s;
+      k[static_cast<size_t>(b)] = x1 * c + x0 * s;
+    }
+    Encode(dtype_, k.data(), row, head_dim_);
+    old = positions[j];
+  }
+}
+
+int32_t KVCache::NextPosition() const {
+  int32_t next = 0;
+  for (const Head& h : heads_) {
+    if (h.positions.size() > h.start) next = std::max(next, h.positions.back() + 1);
+  }
+  return next;
+}
+
+}  // namespace kvpress

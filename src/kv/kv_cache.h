@@ -11,6 +11,7 @@
 
 #include "ops/attention.h"
 #include "ops/dtype.h"
+#include "ops/rope.h"
 
 namespace kvpress {
 
@@ -53,6 +54,14 @@ class KVCache {
   // Sets key channels `channels` (each in [0, head_dim)) of slots [0, n_slots) of (layer, kv_head)
   // to zero in place (ThinK's masked key-channel pruning; no memory changes hands).
   void ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots);
+
+  // Re-numbers the slots of (layer, kv_head) to `positions` ([Size], ascending) and rotates each
+  // stored key in place by RoPE(new − old position) with `inv_freq` [head_dim/2] and `style`: RoPE
+  // angles add, so the key becomes the one computed at its new position (KeyRerotation / FINCH /
+  // SinkCache compaction). Values and the pre-RoPE key norms are unchanged.
+  void Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq, RopeStyle style);
+  // 1 + the highest position any head holds; 0 when the cache is empty.
+  int32_t NextPosition() const;
 
   // Drops every slot (statistics too).
   void Clear();

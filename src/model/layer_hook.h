@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kv/kv_cache.h"
+#include "ops/matmul.h"
 
 namespace kvpress {
 
@@ -57,6 +58,11 @@ struct LayerHookContext {
   int n_tokens = 0;                      // tokens in this chunk
   int sliding_window = 0;                // model's attention window (0 = none)
   const AttentionStats* stats = nullptr;  // what Request() asked for (null when nothing)
+  // This layer's output projection W_o [d, H*hd] as the model stores it (any dtype, quantized
+  // included; widen rows with DequantizeRow). Query head h's d×hd slice is columns [h*hd, (h+1)*hd).
+  // Read-only; for presses that weigh a slot by its projected value (CriticalKV). Null when the
+  // caller has no weights (tests driving a press by hand).
+  const MatrixView* wo = nullptr;
 };
 
 // Implemented by presses; the default is no hook (nullptr) and a full cache.

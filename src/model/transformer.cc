@@ -220,6 +220,7 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
         ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
         ctx.n_tokens = grp.n;
         ctx.sliding_window = c.sliding_window;
+        ctx.wo = &L.wo;
         grp.hook->BeforeAttention(ctx);
       }
     };
@@ -239,6 +240,7 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
         ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
         ctx.n_tokens = grp.n;
         ctx.sliding_window = c.sliding_window;
+        ctx.wo = &L.wo;
         ctx.stats = request.Any() ? &stats_ : nullptr;
         grp.hook->AfterAttention(ctx);
       }

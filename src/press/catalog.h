@@ -42,5 +42,8 @@ PressInfo BlockPressInfo();
 PressInfo ThinkPressInfo();
 PressInfo EntropyGatedChunkKvPressInfo();
 PressInfo DmsPressInfo();
+PressInfo CriticalKvPressInfo();
+PressInfo CriticalAdaKvPressInfo();
+PressInfo KeyRerotationPressInfo();
 
 }  // namespace kvpress

@@ -62,6 +62,11 @@ class Press : public LayerHook {
   // Logs every prune to `log` (not owned; null = off). Wrappers pass it on to the presses they wrap.
   virtual void set_eviction_log(class EvictionLog* log) { eviction_log_ = log; }
 
+  // True when the press re-numbers kept slots to contiguous positions (key_rerotation, finch): the
+  // caller then takes the next position from the cache (KVCache::NextPosition) after each forward
+  // instead of counting tokens, as upstream's pipeline does with cache.get_seq_length().
+  virtual bool RenumbersPositions() const { return false; }
+
   const BudgetPolicy& budget() const { return budget_; }
   // Wrappers keep the budgets their inner presses were created with (a child spec may carry its own).
   virtual void set_budget(const BudgetPolicy& b) { budget_ = b; }

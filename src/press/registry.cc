@@ -23,6 +23,10 @@ const std::vector<PressInfo>& AllPresses() {
       ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(), LeveragePressInfo(),
       // Catalogue part 2 (issue 15): ShadowKV, DMS.
       ShadowKvPressInfo(), DmsPressInfo(),
+      // Catalogue part 1 (issue 14): value-norm-aware selection.
+      CriticalKvPressInfo(), CriticalAdaKvPressInfo(),
+      // Positional compaction (issue 14).
+      KeyRerotationPressInfo(),
   };
   return presses;
 }

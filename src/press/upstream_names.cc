@@ -44,18 +44,20 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"FastKVzipPress", "fastkvzip", "not yet (issue 15)"},
       {"KVzapPress", "kvzap", "not yet (issue 15)"},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
-      {"DMSPress", "dms", "not yet (issue 15)"},
+      {"DMSPress", "dms", ""},
       {"CAMPress", "cam", "not yet (issue 15)"},
       {"MergingPress", "merging", "not yet (issue 15)"},
       {"KVComposePress", "kvcompose", "not yet (issue 15)"},
-      {"ThinKPress", "think",
-       "not yet (issue 14): key-channel pruning needs per-head key widths in the cache"},
-      {"CriticalKVPress", "criticalkv", "not yet (issue 14): needs W_o in the hook"},
-      {"CriticalAdaKVPress", "criticaladakv", "not yet (issue 14): needs W_o in the hook"},
-      {"BlockPress", "block", "not yet (issue 14)"},
-      {"KeyRerotationPress", "key_rerotation", "not yet (issue 14)"},
-      {"FinchPress", "finch", "not yet (issue 14)"},
-      {"EntropyGatedChunkKVPress", "entropy_gated_chunkkv", "not yet (issue 14)"},
+      {"ThinKPress", "think", ""},  // key channels zeroed in place, as upstream (no bytes freed)
+      {"CriticalKVPress", "criticalkv", ""},
+      {"CriticalAdaKVPress", "criticaladakv", ""},
+      {"BlockPress", "block", ""},
+      {"KeyRerotationPress", "key_rerotation", ""},
+      {"FinchPress", "finch",
+       "not yet (issue 14): needs the question length of a --query-aware prefill in the hook (its "
+       "scoring is "
+       "snapkv with the question as window, and key_rerotation, both here)"},
+      {"EntropyGatedChunkKVPress", "entropy_gated_chunkkv", ""},
   };
   return all;
 }

