@@ -54,6 +54,11 @@ class KVCache {
   // to zero in place (ThinK's masked key-channel pruning; no memory changes hands).
   void ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots);
 
+  // Overwrites the value of slot `slot` of (layer, kv_head) in place with value[head_dim] (f32,
+  // converted to the cache dtype); key, position and memory unchanged (merging presses fold evicted
+  // values into kept ones).
+  void SetValue(int layer, int kv_head, int slot, const float* value);
+
   // Drops every slot (statistics too).
   void Clear();
 

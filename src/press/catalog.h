@@ -42,5 +42,8 @@ PressInfo BlockPressInfo();
 PressInfo ThinkPressInfo();
 PressInfo EntropyGatedChunkKvPressInfo();
 PressInfo DmsPressInfo();
+// Catalogue part 2 (issue 15, presses15c).
+PressInfo CompactorPressInfo();
+PressInfo MergingPressInfo();
 
 }  // namespace kvpress

@@ -1,0 +1,249 @@
+// merging (merge-on-evict wrapper) and compactor on a random tiny llama, by brute force in double.
+//
+// A probe hook records each layer's cache (positions, keys, values) before the press and after it;
+// the merging oracle recomputes, from the "before" cache and the kept set alone, every kept value
+// as the reference formula defines it (cosine nearest survivor, both gates, norm-weighted average)
+// and checks the press's values against it, the keys untouched and the kept set equal to the inner
+// scorer's alone. compactor: sinks kept, exact sizes, chunked prefill = one-shot prefill, seeded
+// sketch deterministic. Upstream goldens: tests/model/press_catalogue_goldens_test.cc.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "model/random_model.h"
+#include "model/transformer.h"
+#include "press/press_spec.h"
+#include "press/registry.h"
+
+namespace kvpress {
+namespace {
+
+using Rows = std::vector<std::vector<double>>;  // [n][hd]
+
+struct HeadState {
+  std::vector<int32_t> pos;  // [n]
+  Rows keys, values;         // [n][hd]
+};
+
+struct Event {
+  int layer = 0;
+  std::vector<HeadState> before, after;  // [KV]
+};
+
+HeadState Snapshot(const KVCache& cache, int layer, int g) {
+  HeadState s;
+  const auto p = cache.Positions(layer, g);
+  s.pos.assign(p.begin(), p.end());
+  std::vector<float> row(static_cast<size_t>(cache.head_dim()));
+  for (int j = 0; j < cache.Size(layer, g); ++j) {
+    cache.KeyAt(layer, g, j, row.data());
+    s.keys.emplace_back(row.begin(), row.end());
+    cache.ValueAt(layer, g, j, row.data());
+    s.values.emplace_back(row.begin(), row.end());
+  }
+  return s;
+}
+
+class Probe : public LayerHook {
+ public:
+  explicit Probe(Press* press) : press_(press) {}
+  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
+  void AfterAttention(const LayerHookContext& ctx) override {
+    Event e;
+    e.layer = ctx.layer;
+    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g)
+      e.before.push_back(Snapshot(*ctx.cache, ctx.layer, g));
+    press_->AfterAttention(ctx);
+    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g)
+      e.after.push_back(Snapshot(*ctx.cache, ctx.layer, g));
+    events.push_back(std::move(e));
+  }
+  std::vector<Event> events;
+
+ private:
+  Press* press_;
+};
+
+const Model& Tiny() {
+  static const std::unique_ptr<Model> m = [] {
+    auto c = RandomModelPreset("tiny");
+    return MakeRandomModel(*c, DType::kF32, 11);
+  }();
+  return *m;
+}
+
+// Runs `spec_text` under `budget`: a prefill of n_prefill tokens (chunks of max_chunk), then
+// n_decode single-token steps. Returns every hook event.
+std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, int n_prefill,
+                            int max_chunk, int n_decode = 0) {
+  const Model& model = Tiny();
+  Transformer t(model, 1);
+  auto spec = ParsePressSpec(spec_text);
+  EXPECT_TRUE(spec.ok());
+  spec->budget = budget;
+  auto press = CreatePress(*spec);
+  EXPECT_TRUE(press.ok()) << press.status().ToString();
+  if (!press.ok()) return {};
+  EXPECT_TRUE((*press)->Attach(model.config).ok());
+  Probe probe(press->get());
+  KVCache cache = t.NewCache();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> tok(2, model.config.vocab_size - 1);
+  std::vector<int32_t> ids, pos;
+  for (int i = 0; i < n_prefill; ++i) ids.push_back(tok(rng)), pos.push_back(i);
+  std::vector<float> logits;
+  ForwardOptions opt;
+  opt.hook = &probe;
+  opt.max_chunk = max_chunk;
+  EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
+  opt.phase = ForwardPhase::kDecode;
+  for (int i = 0; i < n_decode; ++i) {
+    const std::vector<int32_t> one_id = {tok(rng)}, one_pos = {n_prefill + i};
+    EXPECT_TRUE(t.Forward(one_id, one_pos, cache, opt, logits).ok());
+  }
+  return probe.events;
+}
+
+double Norm(const std::vector<double>& x) {
+  double ss = 0;
+  for (double v : x) ss += v * v;
+  return std::sqrt(ss);
+}
+
+// The kept values MergingPress must leave, from the cache before the press and the kept positions.
+Rows MergedValues(const HeadState& before, const std::vector<int32_t>& kept_pos, double threshold,
+                  double fraction) {
+  std::vector<int> keep, evict;
+  for (size_t j = 0; j < before.pos.size(); ++j) {
+    (std::count(kept_pos.begin(), kept_pos.end(), before.pos[j]) ? keep : evict)
+        .push_back(static_cast<int>(j));
+  }
+  auto cosine = [&](int a, int b) {
+    double dot = 0;
+    for (size_t c = 0; c < before.keys[a].size(); ++c) dot += before.keys[a][c] * before.keys[b][c];
+    return dot / (std::max(Norm(before.keys[a]), 1e-6) * std::max(Norm(before.keys[b]), 1e-6));
+  };
+  std::vector<double> sim;
+  std::vector<int> target;
+  for (int e : evict) {
+    int best = 0;
+    for (size_t i = 1; i < keep.size(); ++i)
+      if (cosine(e, keep[i]) > cosine(e, keep[best])) best = static_cast<int>(i);
+    sim.push_back(cosine(e, keep[best]));
+    target.push_back(best);
+  }
+  std::vector<bool> ok;
+  for (double s : sim) ok.push_back(s >= threshold);
+  if (fraction < 1.0 && std::count(ok.begin(), ok.end(), true) > 0) {
+    std::vector<double> g;
+    for (size_t e = 0; e < sim.size(); ++e) g.push_back(ok[e] ? sim[e] : -INFINITY);
+    std::sort(g.begin(), g.end());
+    const double at = (1 - fraction) * static_cast<double>(g.size() - 1);
+    const size_t lo = static_cast<size_t>(at), hi = std::min(g.size() - 1, lo + 1);
+    const double cut = g[lo] + (g[hi] - g[lo]) * (at - static_cast<double>(lo));
+    for (size_t e = 0; e < sim.size(); ++e) ok[e] = ok[e] && sim[e] >= cut;
+  }
+  Rows out;
+  for (int k : keep) out.push_back(before.values[k]);
+  std::vector<double> wsum(keep.size(), 0.0);
+  Rows acc(keep.size(), std::vector<double>(before.values[0].size(), 0.0));
+  for (size_t e = 0; e < evict.size(); ++e) {
+    if (!ok[e]) continue;
+    const double ve = Norm(before.values[evict[e]]), vt = Norm(before.values[keep[target[e]]]);
+    const double w = std::max(sim[e], 0.0) * ve / (ve + vt + 1e-6);
+    wsum[target[e]] += w;
+    for (size_t c = 0; c < acc[0].size(); ++c) acc[target[e]][c] += w * before.values[evict[e]][c];
+  }
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (wsum[i] <= 0) continue;
+    for (size_t c = 0; c < acc[0].size(); ++c) out[i][c] = (out[i][c] + acc[i][c]) / (1 + wsum[i]);
+  }
+  return out;
+}
+
+// Checks every pruning event of `merged` against the oracle and the same run of the inner press
+// alone (`plain`: same kept sets, values untouched there). Returns the number of values changed.
+int CheckMerging(const std::vector<Event>& merged, const std::vector<Event>& plain,
+                 double threshold, double fraction) {
+  EXPECT_EQ(merged.size(), plain.size());
+  int pruned = 0, changed = 0;
+  for (size_t i = 0; i < std::min(merged.size(), plain.size()); ++i) {
+    for (size_t g = 0; g < merged[i].after.size(); ++g) {
+      const HeadState &b = merged[i].before[g], &a = merged[i].after[g];
+      EXPECT_EQ(a.pos, plain[i].after[g].pos) << "event " << i << " head " << g;
+      if (a.pos.size() == b.pos.size()) {
+        EXPECT_EQ(a.values, b.values);  // nothing evicted, nothing merged
+        continue;
+      }
+      ++pruned;
+      const Rows want = MergedValues(b, a.pos, threshold, fraction);
+      for (size_t j = 0; j < a.pos.size(); ++j) {
+        const size_t src =
+            static_cast<size_t>(std::find(b.pos.begin(), b.pos.end(), a.pos[j]) - b.pos.begin());
+        EXPECT_EQ(a.keys[j], b.keys[src]) << "keys must stay";
+        changed += a.values[j] != b.values[src];
+        for (size_t c = 0; c < want[j].size(); ++c)
+          EXPECT_NEAR(a.values[j][c], want[j][c], 1e-5 * (1 + std::abs(want[j][c])))
+              << "layer " << merged[i].layer << " head " << g << " slot " << j;
+      }
+    }
+  }
+  EXPECT_GT(pruned, 0);
+  return changed;
+}
+
+TEST(MergingBruteForce, PrefillRatioMatchesTheFormula) {
+  const BudgetPolicy half{.compression_ratio = 0.5};
+  const auto plain = RunPress("knorm", half, 40, 16);
+  const int changed = CheckMerging(RunPress("merging(knorm)", half, 40, 16), plain, 0.0, 1.0);
+  EXPECT_GT(changed, 0) << "merging left every value as hard eviction would";
+  const int gated = CheckMerging(
+      RunPress("merging(knorm):threshold=0.2,fraction=0.5", half, 40, 16), plain, 0.2, 0.5);
+  EXPECT_GT(gated, 0);
+  EXPECT_LT(gated, changed) << "the gates should merge fewer slots";
+}
+
+TEST(MergingBruteForce, DecodingBudgetMergesEveryEviction) {
+  const BudgetPolicy budget{.cache_budget = 24};
+  const auto plain = RunPress("snapkv:window=4", budget, 30, 256, 6);
+  EXPECT_GT(CheckMerging(RunPress("merging(snapkv:window=4)", budget, 30, 256, 6), plain, 0.0, 1.0),
+            0);
+}
+
+TEST(MergingPress, NeedsAScorer) {
+  auto spec = ParsePressSpec("merging(adakv(knorm))");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_FALSE(CreatePress(*spec).ok());
+  auto bad = ParsePressSpec("merging(knorm):fraction=0");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(CreatePress(*bad).ok());
+}
+
+TEST(CompactorPress, SinksSizesChunkingAndSeed) {
+  const ModelConfig& c = Tiny().config;
+  const int n = 40;
+  const BudgetPolicy ratio{.compression_ratio = 0.75};
+  const std::string spec = "compactor:sink_start=4,sink_end=2,chunk=8,sketch=0";
+  const auto one = RunPress(spec, ratio, n, 256), chunked = RunPress(spec, ratio, n, 7);
+  ASSERT_EQ(one.size(), static_cast<size_t>(c.n_layers));
+  ASSERT_EQ(chunked.size(), static_cast<size_t>(c.n_layers) * 6);  // ⌈40/7⌉ chunks per layer
+  for (size_t i = 0; i < one.size(); ++i) {
+    const Event& last = chunked[chunked.size() - one.size() + i];
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      const auto& kept = one[i].after[static_cast<size_t>(g)].pos;
+      EXPECT_EQ(kept.size(), static_cast<size_t>(n / 4));
+      for (int32_t p : {0, 1, 2, 3, n - 2, n - 1})
+        EXPECT_TRUE(std::count(kept.begin(), kept.end(), p)) << p;
+      EXPECT_EQ(kept, last.after[static_cast<size_t>(g)].pos) << "chunked prefill";
+    }
+  }
+  const auto a = RunPress("compactor", ratio, n, 256), b = RunPress("compactor", ratio, n, 256);
+  for (size_t i = 0; i < a.size(); ++i)
+    for (int g = 0; g < c.n_kv_heads; ++g) EXPECT_EQ(a[i].after[g].pos, b[i].after[g].pos);
+}
+
+}  // namespace
+}  // namespace kvpress
