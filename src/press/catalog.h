@@ -45,5 +45,6 @@ PressInfo DmsPressInfo();
 // Catalogue part 2 (issue 15, presses15c).
 PressInfo CompactorPressInfo();
 PressInfo MergingPressInfo();
+PressInfo CamPressInfo();
 
 }  // namespace kvpress

@@ -44,7 +44,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"KVzapPress", "kvzap", "not yet (issue 15)"},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
       {"DMSPress", "dms", "not yet (issue 15)"},
-      {"CAMPress", "cam", "not yet (issue 15)"},
+      {"CAMPress", "cam", ""},
       {"MergingPress", "merging", ""},
       {"KVComposePress", "kvcompose", "not yet (issue 15)"},
       {"ThinKPress", "think",

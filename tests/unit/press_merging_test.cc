@@ -1,15 +1,19 @@
-// merging (merge-on-evict wrapper) and compactor on a random tiny llama, by brute force in double.
+// merging (merge-on-evict wrapper), cam and compactor on a random tiny llama, by brute force in
+// double.
 //
 // A probe hook records each layer's cache (positions, keys, values) before the press and after it;
 // the merging oracle recomputes, from the "before" cache and the kept set alone, every kept value
 // as the reference formula defines it (cosine nearest survivor, both gates, norm-weighted average)
 // and checks the press's values against it, the keys untouched and the kept set equal to the inner
 // scorer's alone. compactor: sinks kept, exact sizes, chunked prefill = one-shot prefill, seeded
-// sketch deterministic. Upstream goldens: tests/model/press_catalogue_goldens_test.cc.
+// sketch deterministic. cam: the whole decoding-phase merge-then-evict recomputed in double from
+// the recorded caches and last queries. Upstream goldens:
+// tests/model/press_catalogue_goldens_test.cc.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -30,6 +34,8 @@ struct HeadState {
 
 struct Event {
   int layer = 0;
+  int n_tokens = 0;
+  std::vector<double> last_query;        // [H*hd] post-RoPE query of the forward's last token
   std::vector<HeadState> before, after;  // [KV]
 };
 
@@ -49,11 +55,15 @@ HeadState Snapshot(const KVCache& cache, int layer, int g) {
 
 class Probe : public LayerHook {
  public:
-  explicit Probe(Press* press) : press_(press) {}
+  Probe(Press* press, int n_heads) : press_(press), n_heads_(n_heads) {}
   AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
   void AfterAttention(const LayerHookContext& ctx) override {
     Event e;
     e.layer = ctx.layer;
+    e.n_tokens = ctx.info.n_tokens;
+    const size_t qd = static_cast<size_t>(ctx.cache->head_dim()) * static_cast<size_t>(n_heads_);
+    const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * qd;
+    e.last_query.assign(q, q + qd);
     for (int g = 0; g < ctx.cache->n_kv_heads(); ++g)
       e.before.push_back(Snapshot(*ctx.cache, ctx.layer, g));
     press_->AfterAttention(ctx);
@@ -65,6 +75,7 @@ class Probe : public LayerHook {
 
  private:
   Press* press_;
+  int n_heads_;
 };
 
 const Model& Tiny() {
@@ -88,7 +99,7 @@ std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, i
   EXPECT_TRUE(press.ok()) << press.status().ToString();
   if (!press.ok()) return {};
   EXPECT_TRUE((*press)->Attach(model.config).ok());
-  Probe probe(press->get());
+  Probe probe(press->get(), model.config.n_heads);
   KVCache cache = t.NewCache();
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> tok(2, model.config.vocab_size - 1);
@@ -243,6 +254,100 @@ TEST(CompactorPress, SinksSizesChunkingAndSeed) {
   const auto a = RunPress("compactor", ratio, n, 256), b = RunPress("compactor", ratio, n, 256);
   for (size_t i = 0; i < a.size(); ++i)
     for (int g = 0; g < c.n_kv_heads; ++g) EXPECT_EQ(a[i].after[g].pos, b[i].after[g].pos);
+}
+
+// cam:merge=expected in double: running last-query attention (recomputed from the recorded query
+// and keys), knorm scores averaged over heads, merge candidates, windows, probabilities, values.
+TEST(CamBruteForce, MergeThenEvictDuringDecoding) {
+  const ModelConfig& c = Tiny().config;
+  const int T = 20, interval = 4, budget = 3, hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
+  const int n_prefill = 30, n_decode = 13;
+  const auto ev = RunPress("cam(knorm):target=20,interval=4,merge_budget=3,merge=expected", {},
+                           n_prefill, 256, n_decode);
+  ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers * (1 + n_decode)));
+  std::vector<std::vector<std::vector<double>>> attn(
+      static_cast<size_t>(c.n_layers));  // [L][G][slots]
+  std::vector<int> steps(static_cast<size_t>(c.n_layers), 0);
+  int compressions = 0, merged_values = 0;
+  for (size_t i = static_cast<size_t>(c.n_layers); i < ev.size(); ++i) {  // decode events
+    const Event& e = ev[i];
+    auto& a = attn[static_cast<size_t>(e.layer)];
+    a.resize(static_cast<size_t>(c.n_kv_heads));
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      const HeadState& b = e.before[static_cast<size_t>(g)];
+      const size_t n = b.pos.size();
+      a[g].resize(n, 0.0);
+      for (int h = g * group; h < (g + 1) * group; ++h) {
+        std::vector<double> logit(n);
+        double mx = -INFINITY, total = 0;
+        for (size_t j = 0; j < n; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d)
+            dot += e.last_query[static_cast<size_t>(h * hd + d)] * b.keys[j][d];
+          mx = std::max(mx, logit[j] = dot / std::sqrt(static_cast<double>(hd)));
+        }
+        for (double& l : logit) total += (l = std::exp(l - mx));
+        for (size_t j = 0; j < n; ++j) a[g][j] += logit[j] / total / group;
+      }
+    }
+    const int n = static_cast<int>(e.before[0].pos.size());
+    if (++steps[static_cast<size_t>(e.layer)] < interval || n <= T) {
+      for (int g = 0; g < c.n_kv_heads; ++g) EXPECT_EQ(e.after[g].pos, e.before[g].pos);
+      continue;
+    }
+    steps[static_cast<size_t>(e.layer)] = 0;
+    ++compressions;
+    std::vector<double> score(static_cast<size_t>(n), 0.0);
+    for (int g = 0; g < c.n_kv_heads; ++g)
+      for (int j = 0; j < n; ++j) score[j] -= Norm(e.before[g].keys[j]) / c.n_kv_heads;
+    std::vector<int> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int x, int y) { return score[x] != score[y] ? score[x] > score[y] : x > y; });
+    std::vector<int> keep(order.begin(), order.begin() + T),
+        merge(order.begin() + T, order.begin() + T + interval);
+    std::sort(keep.begin(), keep.end());
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      const HeadState &b = e.before[g], &af = e.after[g];
+      ASSERT_EQ(af.pos.size(), static_cast<size_t>(T));
+      Rows want;
+      for (int k : keep) want.push_back(b.values[k]);
+      for (int m : merge) {
+        const int start =
+            static_cast<int>(std::upper_bound(keep.begin(), keep.end(), m) - keep.begin());
+        const int end = std::min(T, start + budget);
+        if (end <= start) continue;
+        double mean = 0;
+        for (int w = start; w < end; ++w) mean += a[g][keep[w]] / (end - start);
+        const double p = std::clamp(a[g][m] / mean, 0.0, 1.0);
+        for (int w = start; w < end; ++w)
+          for (int d = 0; d < hd; ++d) want[w][d] += p * b.values[m][d] / (end - start);
+      }
+      for (int w = 0; w < T; ++w) {
+        EXPECT_EQ(af.pos[w], b.pos[keep[w]]) << "layer " << e.layer << " head " << g;
+        EXPECT_EQ(af.keys[w], b.keys[keep[w]]);
+        merged_values += af.values[w] != b.values[keep[w]];
+        for (int d = 0; d < hd; ++d)
+          EXPECT_NEAR(af.values[w][d], want[w][d], 1e-5 * (1 + std::abs(want[w][d])))
+              << "layer " << e.layer;
+      }
+      std::vector<double> pruned;
+      for (int k : keep) pruned.push_back(a[g][k]);
+      a[g] = pruned;
+    }
+  }
+  EXPECT_EQ(compressions, c.n_layers * 3);  // steps 4, 8, 12
+  EXPECT_GT(merged_values, 0);
+  // merge=sample: deterministic in the seed, the same kept slots.
+  const auto s1 =
+      RunPress("cam(knorm):target=20,interval=4,merge_budget=3", {}, n_prefill, 256, n_decode);
+  const auto s2 =
+      RunPress("cam(knorm):target=20,interval=4,merge_budget=3", {}, n_prefill, 256, n_decode);
+  for (size_t i = 0; i < s1.size(); ++i)
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      EXPECT_EQ(s1[i].after[g].values, s2[i].after[g].values);
+      EXPECT_EQ(s1[i].after[g].pos, ev[i].after[g].pos);
+    }
 }
 
 }  // namespace
