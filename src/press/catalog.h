@@ -46,5 +46,6 @@ PressInfo DmsPressInfo();
 PressInfo CompactorPressInfo();
 PressInfo MergingPressInfo();
 PressInfo CamPressInfo();
+PressInfo KvComposePressInfo();
 
 }  // namespace kvpress

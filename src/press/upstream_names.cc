@@ -46,7 +46,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"DMSPress", "dms", "not yet (issue 15)"},
       {"CAMPress", "cam", ""},
       {"MergingPress", "merging", ""},
-      {"KVComposePress", "kvcompose", "not yet (issue 15)"},
+      {"KVComposePress", "kvcompose", ""},
       {"ThinKPress", "think",
        "not yet (issue 14): key-channel pruning needs per-head key widths in the cache"},
       {"CriticalKVPress", "criticalkv", "not yet (issue 14): needs W_o in the hook"},

@@ -1,5 +1,5 @@
-// merging (merge-on-evict wrapper), cam and compactor on a random tiny llama, by brute force in
-// double.
+// merging (merge-on-evict wrapper), cam, kvcompose and compactor on a random tiny llama, by brute
+// force in double.
 //
 // A probe hook records each layer's cache (positions, keys, values) before the press and after it;
 // the merging oracle recomputes, from the "before" cache and the kept set alone, every kept value
@@ -35,8 +35,9 @@ struct HeadState {
 struct Event {
   int layer = 0;
   int n_tokens = 0;
-  std::vector<double> last_query;        // [H*hd] post-RoPE query of the forward's last token
-  std::vector<HeadState> before, after;  // [KV]
+  std::vector<double> last_query;            // [H*hd] post-RoPE query of the forward's last token
+  std::vector<std::vector<double>> queries;  // [n_tokens][H*hd] every post-RoPE query of the chunk
+  std::vector<HeadState> before, after;      // [KV]
 };
 
 HeadState Snapshot(const KVCache& cache, int layer, int g) {
@@ -64,6 +65,9 @@ class Probe : public LayerHook {
     const size_t qd = static_cast<size_t>(ctx.cache->head_dim()) * static_cast<size_t>(n_heads_);
     const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * qd;
     e.last_query.assign(q, q + qd);
+    for (int t = 0; t < ctx.n_tokens; ++t)
+      e.queries.emplace_back(ctx.queries + static_cast<size_t>(t) * qd,
+                             ctx.queries + static_cast<size_t>(t + 1) * qd);
     for (int g = 0; g < ctx.cache->n_kv_heads(); ++g)
       e.before.push_back(Snapshot(*ctx.cache, ctx.layer, g));
     press_->AfterAttention(ctx);
@@ -87,9 +91,10 @@ const Model& Tiny() {
 }
 
 // Runs `spec_text` under `budget`: a prefill of n_prefill tokens (chunks of max_chunk), then
-// n_decode single-token steps. Returns every hook event.
+// n_decode single-token steps. Returns every hook event (and the final positions in *final_pos).
 std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, int n_prefill,
-                            int max_chunk, int n_decode = 0) {
+                            int max_chunk, int n_decode = 0,
+                            std::vector<std::vector<std::vector<int32_t>>>* final_pos = nullptr) {
   const Model& model = Tiny();
   Transformer t(model, 1);
   auto spec = ParsePressSpec(spec_text);
@@ -114,6 +119,14 @@ std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, i
   for (int i = 0; i < n_decode; ++i) {
     const std::vector<int32_t> one_id = {tok(rng)}, one_pos = {n_prefill + i};
     EXPECT_TRUE(t.Forward(one_id, one_pos, cache, opt, logits).ok());
+  }
+  if (final_pos != nullptr) {  // [L][KV] positions held at the end
+    final_pos->assign(static_cast<size_t>(model.config.n_layers), {});
+    for (int l = 0; l < model.config.n_layers; ++l)
+      for (int g = 0; g < model.config.n_kv_heads; ++g) {
+        const auto p = cache.Positions(l, g);
+        (*final_pos)[static_cast<size_t>(l)].emplace_back(p.begin(), p.end());
+      }
   }
   return probe.events;
 }
@@ -349,6 +362,94 @@ TEST(CamBruteForce, MergeThenEvictDuringDecoding) {
       EXPECT_EQ(s1[i].after[g].pos, ev[i].after[g].pos);
     }
 }
+
+// kvcompose in double: causal attention of the prefill recomputed from the recorded queries and
+// keys, mean over the queries that see each slot, group mean + head mean, composite curves, the
+// global top over layers (or heads) and each head's own top k.
+void CheckKvCompose(bool structured, double ratio, bool vnorm) {
+  const ModelConfig& c = Tiny().config;
+  const int L = c.n_layers, G = c.n_kv_heads, H = c.n_heads, group = H / G, hd = c.head_dim, n = 36;
+  std::vector<std::vector<std::vector<int32_t>>> got;
+  const auto ev = RunPress(std::string("kvcompose:structured=") + (structured ? "1" : "0") +
+                               ",vnorm=" + (vnorm ? "1" : "0"),
+                           BudgetPolicy{.compression_ratio = ratio}, n, 256, 0, &got);
+  ASSERT_EQ(ev.size(), static_cast<size_t>(L));
+  std::vector<std::vector<std::vector<double>>> s(static_cast<size_t>(L));  // [L][G][n]
+  for (const Event& e : ev) {
+    auto& sl = s[static_cast<size_t>(e.layer)];
+    sl.assign(static_cast<size_t>(G), std::vector<double>(static_cast<size_t>(n), 0.0));
+    for (int h = 0; h < H; ++h) {
+      const int g = h / group;
+      std::vector<double> sum(static_cast<size_t>(n), 0.0);
+      for (int i = 0; i < n; ++i) {
+        std::vector<double> l(static_cast<size_t>(i + 1));
+        double mx = -INFINITY, total = 0;
+        for (int j = 0; j <= i; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d)
+            dot += e.queries[i][static_cast<size_t>(h * hd + d)] * e.before[g].keys[j][d];
+          mx = std::max(mx, l[j] = dot / std::sqrt(static_cast<double>(hd)));
+        }
+        for (double& x : l) total += (x = std::exp(x - mx));
+        for (int j = 0; j <= i; ++j) sum[j] += l[j] / total;
+      }
+      for (int j = 0; j < n; ++j) sl[g][j] += sum[j] / (n - j) / group;
+    }
+    if (vnorm)
+      for (int g = 0; g < G; ++g)
+        for (int j = 0; j < n; ++j) sl[g][j] *= Norm(e.before[g].values[j]);
+    std::vector<double> mean(static_cast<size_t>(n), 0.0);
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < n; ++j) mean[j] += sl[g][j] / G;
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < n; ++j) sl[g][j] += mean[j];
+  }
+  const int n_curves = structured ? L : L * G;
+  std::vector<std::vector<double>> curve(static_cast<size_t>(n_curves),
+                                         std::vector<double>(static_cast<size_t>(n), 0.0));
+  for (int l = 0; l < L; ++l)
+    for (int g = 0; g < G; ++g) {
+      std::vector<double> sorted = s[l][g];
+      std::sort(sorted.rbegin(), sorted.rend());
+      for (int r = 0; r < n; ++r)
+        curve[structured ? l : l * G + g][r] += structured ? sorted[r] / G : sorted[r];
+    }
+  if (structured)
+    for (int l = 1; l < L; ++l)
+      for (int r = 0; r < n; ++r) curve[0][r] = std::max(curve[0][r], curve[l][r]);
+  std::vector<std::pair<double, int>> all;
+  for (int cv = 0; cv < n_curves; ++cv)
+    for (double x : curve[cv]) all.push_back({x, cv});
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  const int total = std::max(1, static_cast<int>(n_curves * n * (1 - ratio)));
+  std::vector<int> count(static_cast<size_t>(n_curves), 0);
+  for (int i = 0; i < total; ++i) ++count[all[i].second];
+  int distinct = 0;
+  for (int l = 0; l < L; ++l)
+    for (int g = 0; g < G; ++g) {
+      const int k = std::max(1, count[structured ? l : l * G + g]);
+      EXPECT_EQ(got[l][g].size(), static_cast<size_t>(k)) << "layer " << l << " head " << g;
+      distinct += got[l][g].size() != got[0][0].size();
+      std::vector<int> idx(static_cast<size_t>(n));
+      std::iota(idx.begin(), idx.end(), 0);
+      std::sort(idx.begin(), idx.end(), [&](int a, int b) {
+        return s[l][g][a] != s[l][g][b] ? s[l][g][a] > s[l][g][b] : a > b;
+      });
+      std::set<int32_t> want;
+      for (int i = 0; i < k; ++i) want.insert(idx[i]);
+      EXPECT_EQ(std::set<int32_t>(got[l][g].begin(), got[l][g].end()), want)
+          << "layer " << l << " head " << g;
+    }
+  // With value norms the random model's layers (heads) differ enough to get different budgets; its
+  // attention alone is too uniform for that.
+  if (vnorm) {
+    EXPECT_GT(distinct, 0) << "budgets should differ across layers/heads";
+  }
+}
+
+TEST(KvComposeBruteForce, StructuredLayerBudgets) { CheckKvCompose(true, 0.5, true); }
+TEST(KvComposeBruteForce, UnstructuredHeadBudgets) { CheckKvCompose(false, 0.75, true); }
+TEST(KvComposeBruteForce, DefaultScores) { CheckKvCompose(true, 0.25, false); }
 
 }  // namespace
 }  // namespace kvpress
