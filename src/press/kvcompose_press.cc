@@ -64,7 +64,10 @@ class KvComposePress : public Press {
       const std::vector<float>& row = ctx.stats->all_sum[static_cast<size_t>(h)];
       for (size_t j = 0; j < s.size() && j < row.size(); ++j) s[j] += row[j];
     }
-    if (ctx.info.last_chunk && ctx.layer == config().n_layers - 1) Compress(ctx);
+    if (ctx.info.last_chunk && ctx.layer == config().n_layers - 1) {
+      Compress(ctx);
+      sums_.assign(static_cast<size_t>(config().n_layers), {});  // the next prefill starts afresh
+    }
   }
 
  private:
@@ -174,7 +177,6 @@ class KvComposePress : public Press {
         ctx.cache->Retain(l, g, keep);
       }
     }
-    sums_.assign(static_cast<size_t>(L), {});
   }
 
   Options o_;
