@@ -26,7 +26,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import make_press_catalogue_goldens as cat  # noqa: E402
-from kvpress import CapPress, CURPress, ExpectedAttentionPress, NonCausalAttnPress, QFilterPress  # noqa: E402
+from unittest import mock  # noqa: E402
+
+from kvpress import (CAMPress, CapPress, CompactorPress, CURPress, ExpectedAttentionPress, KnormPress, MergingPress,  # noqa: E402
+                     NonCausalAttnPress, QFilterPress)
+from kvpress.presses.leverage_press import LeverageScorePress  # noqa: E402
 from kvpress.presses.expected_attention_with_stats import ExpectedAttentionStatsPress  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
@@ -45,6 +49,37 @@ class _OurFilters(QFilterPress):
 
     def post_init_from_model(self, model):
         pass
+
+
+class _IdentitySketch(LeverageScorePress):
+    """LeverageScorePress with its Gaussian sketch Φ pinned to the identity (sketch_dimension = head
+    dim): upstream draws Φ with torch.randn at every call, which no other implementation can
+    reproduce; with Φ = I it computes the exact ridge leverage that our `sketch=0` computes."""
+
+    @staticmethod
+    def compute_leverage_scores(key_states, sketch_dimension):
+        d = key_states.shape[-1]
+        assert sketch_dimension == d
+
+        def eye(*shape, device=None, dtype=None):
+            return torch.eye(d, device=device, dtype=dtype).expand(*shape) * (sketch_dimension ** 0.5)
+        with mock.patch("torch.randn", eye):
+            return LeverageScorePress.compute_leverage_scores(key_states, sketch_dimension)
+
+
+class _ExpectedCAM(CAMPress):
+    """CAMPress with its Bernoulli merge mask replaced by its expectation (the mask = p): upstream
+    draws it with torch.bernoulli, which no other implementation can reproduce; ours computes the
+    same with merge=expected."""
+
+    def compress(self, *args, **kwargs):
+        with mock.patch("torch.bernoulli", lambda p: p):
+            return super().compress(*args, **kwargs)
+
+
+# cam targets: the 709-token context + 19-token question (728 slots after the question's forward)
+# times (1 - r) for r = 0.25 / 0.5 / 0.75.
+CAM_TARGETS = {0.25: 546, 0.5: 364, 0.75: 182}
 
 
 def cases():
@@ -85,6 +120,23 @@ def cases():
             p = CURPress(compression_ratio=r)
             return p, [p], "head"
         out.append(("cur", r, "prefill", cur))
+        def compactor(r=r):  # presses15c: leverage with the identity sketch (see _IdentitySketch)
+            p = CompactorPress(compression_ratio=r, sketch_dimension=64)
+            p._leverage_press = _IdentitySketch(compression_ratio=r, sketch_dimension=64)
+            return p, [p], "head"
+        out.append(("compactor:sketch=0", r, "prefill", compactor))
+        def merging(r=r):  # presses15c: the kept set is knorm's; the ids see the merged values
+            inner = KnormPress(compression_ratio=r)
+            return MergingPress(press=inner), [inner], "head"
+        out.append(("merging(knorm)", r, "prefill", merging))
+        if r == 0.5:  # both gates, at one ratio
+            def merging_gated(r=r):
+                inner = KnormPress(compression_ratio=r)
+                return MergingPress(press=inner, similarity_threshold=0.3, merge_fraction=0.75), [inner], "head"
+            out.append(("merging(knorm):threshold=0.3,fraction=0.75", r, "prefill", merging_gated))
+        def cam(r=r):  # presses15c: decoding from the question on, interval 8 (see CAM_TARGETS)
+            return _ExpectedCAM(base_press=KnormPress(), compression_interval=8, target_size=CAM_TARGETS[r]), [], "none"
+        out.append((f"cam(knorm):target={CAM_TARGETS[r]},interval=8,merge=expected", r, "decoding", cam))
     return out
 
 

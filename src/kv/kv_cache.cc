@@ -97,6 +97,12 @@ void KVCache::ValueAt(int layer, int kv_head, int slot, float* out) const {
   DequantizeRow(dtype_, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
 }
 
+void KVCache::SetValue(int layer, int kv_head, int slot, const float* value) {
+  Head& h = At(layer, kv_head);
+  CHECK(slot >= 0 && static_cast<size_t>(slot) < h.positions.size() - h.start);
+  Encode(dtype_, value, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), head_dim_);
+}
+
 void KVCache::ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots) {
   Head& h = At(layer, kv_head);
   CHECK(n_slots >= 0 && static_cast<size_t>(n_slots) <= h.positions.size() - h.start);

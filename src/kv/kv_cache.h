@@ -62,6 +62,10 @@ class KVCache {
   void Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq, RopeStyle style);
   // 1 + the highest position any head holds; 0 when the cache is empty.
   int32_t NextPosition() const;
+  // Overwrites the value of slot `slot` of (layer, kv_head) in place with value[head_dim] (f32,
+  // converted to the cache dtype); key, position and memory unchanged (merging presses fold evicted
+  // values into kept ones).
+  void SetValue(int layer, int kv_head, int slot, const float* value);
 
   // Drops every slot (statistics too).
   void Clear();

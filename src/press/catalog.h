@@ -45,5 +45,10 @@ PressInfo DmsPressInfo();
 PressInfo CriticalKvPressInfo();
 PressInfo CriticalAdaKvPressInfo();
 PressInfo KeyRerotationPressInfo();
+// Catalogue part 2 (issue 15, presses15c).
+PressInfo CompactorPressInfo();
+PressInfo MergingPressInfo();
+PressInfo CamPressInfo();
+PressInfo KvComposePressInfo();
 
 }  // namespace kvpress

@@ -17,6 +17,7 @@
 #include <random>
 
 #include "press/catalog.h"
+#include "press/compactor_scores.h"
 #include "press/scorer_press.h"
 
 namespace kvpress {
@@ -41,81 +42,92 @@ class LeveragePress : public ScorerPress {
   void Score(const LayerHookContext& ctx, int kv_head, bool, std::vector<float>& scores) override {
     const int n = static_cast<int>(scores.size()), d = config().head_dim;
     const auto pos = ctx.cache->Positions(ctx.layer, kv_head);
-    std::vector<double> k(static_cast<size_t>(n) * d),
-        mean(static_cast<size_t>(d), 0.0);  // [n, d], [d]
+    std::vector<double> k(static_cast<size_t>(n) * d);  // [n, d]
     std::vector<float> row(static_cast<size_t>(d));
     for (int j = 0; j < n; ++j) {
       ctx.cache->KeyAt(ctx.layer, kv_head, j, row.data());
       ApplyRope(row.data(), 1, d, -pos[static_cast<size_t>(j)], inv_freq_.data(),
                 config().rope_style);
       for (int i = 0; i < d; ++i) k[static_cast<size_t>(j) * d + i] = row[static_cast<size_t>(i)];
-      for (int i = 0; i < d; ++i)
-        mean[static_cast<size_t>(i)] += row[static_cast<size_t>(i)] / static_cast<double>(n);
     }
-    const int s = sketch_ > 0 ? sketch_ : d;
-    std::vector<double> phi;  // [d, s]
-    if (sketch_ > 0) {
-      std::mt19937_64 rng(seed_ * 1000003ULL + static_cast<uint64_t>(ctx.layer) * 1009ULL +
-                          static_cast<uint64_t>(kv_head));
-      std::normal_distribution<double> normal(0.0, 1.0 / std::sqrt(static_cast<double>(s)));
-      phi.resize(static_cast<size_t>(d) * s);
-      for (double& x : phi) x = normal(rng);
-    }
-    std::vector<double> x(static_cast<size_t>(n) * s);  // [n, s]
-    for (int j = 0; j < n; ++j) {
-      for (int c = 0; c < s; ++c) {
-        double v = 0;
-        if (sketch_ > 0) {
-          for (int i = 0; i < d; ++i)
-            v += (k[static_cast<size_t>(j) * d + i] - mean[static_cast<size_t>(i)]) *
-                 phi[static_cast<size_t>(i) * s + c];
-        } else {
-          v = k[static_cast<size_t>(j) * d + c] - mean[static_cast<size_t>(c)];
-        }
-        x[static_cast<size_t>(j) * s + c] = v;
-      }
-    }
-    // G = XᵀX + λI and its Cholesky factor L (lower, in place).
-    std::vector<double> l(static_cast<size_t>(s) * s, 0.0);
-    for (int a = 0; a < s; ++a) {
-      for (int b = 0; b <= a; ++b) {
-        double v = a == b ? kRidge : 0.0;
-        for (int j = 0; j < n; ++j)
-          v += x[static_cast<size_t>(j) * s + a] * x[static_cast<size_t>(j) * s + b];
-        l[static_cast<size_t>(a) * s + b] = v;
-      }
-    }
-    for (int a = 0; a < s; ++a) {
-      for (int b = 0; b <= a; ++b) {
-        double v = l[static_cast<size_t>(a) * s + b];
-        for (int p = 0; p < b; ++p)
-          v -= l[static_cast<size_t>(a) * s + p] * l[static_cast<size_t>(b) * s + p];
-        l[static_cast<size_t>(a) * s + b] =
-            a == b ? std::sqrt(v) : v / l[static_cast<size_t>(b) * s + b];
-      }
-    }
-    std::vector<double> y(static_cast<size_t>(s));
-    for (int j = 0; j < n; ++j) {  // x_jᵀ G⁻¹ x_j = ‖L⁻¹ x_j‖²
-      double lev = 0;
-      for (int a = 0; a < s; ++a) {
-        double v = x[static_cast<size_t>(j) * s + a];
-        for (int p = 0; p < a; ++p)
-          v -= l[static_cast<size_t>(a) * s + p] * y[static_cast<size_t>(p)];
-        y[static_cast<size_t>(a)] = v / l[static_cast<size_t>(a) * s + a];
-        lev += y[static_cast<size_t>(a)] * y[static_cast<size_t>(a)];
-      }
-      scores[static_cast<size_t>(j)] = static_cast<float>(std::max(0.0, lev));
-    }
+    const std::vector<double> lev =
+        RidgeLeverageScores(k, n, d, sketch_,
+                            seed_ * 1000003ULL + static_cast<uint64_t>(ctx.layer) * 1009ULL +
+                                static_cast<uint64_t>(kv_head));
+    for (int j = 0; j < n; ++j)
+      scores[static_cast<size_t>(j)] = static_cast<float>(lev[static_cast<size_t>(j)]);
   }
 
  private:
-  static constexpr double kRidge = 1e-2;
   int sketch_;
   uint64_t seed_;
   std::vector<float> inv_freq_;  // [hd/2]
 };
 
 }  // namespace
+
+std::vector<double> RidgeLeverageScores(std::span<const double> k, int n, int d, int sketch,
+                                        uint64_t rng_seed) {
+  constexpr double kRidge = 1e-2;
+  std::vector<double> mean(static_cast<size_t>(d), 0.0);  // [d]
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < d; ++i)
+      mean[static_cast<size_t>(i)] += k[static_cast<size_t>(j) * d + i] / static_cast<double>(n);
+  const int s = sketch > 0 ? sketch : d;
+  std::vector<double> phi;  // [d, s]
+  if (sketch > 0) {
+    std::mt19937_64 rng(rng_seed);
+    std::normal_distribution<double> normal(0.0, 1.0 / std::sqrt(static_cast<double>(s)));
+    phi.resize(static_cast<size_t>(d) * s);
+    for (double& x : phi) x = normal(rng);
+  }
+  std::vector<double> x(static_cast<size_t>(n) * s);  // [n, s]
+  for (int j = 0; j < n; ++j) {
+    for (int c = 0; c < s; ++c) {
+      double v = 0;
+      if (sketch > 0) {
+        for (int i = 0; i < d; ++i)
+          v += (k[static_cast<size_t>(j) * d + i] - mean[static_cast<size_t>(i)]) *
+               phi[static_cast<size_t>(i) * s + c];
+      } else {
+        v = k[static_cast<size_t>(j) * d + c] - mean[static_cast<size_t>(c)];
+      }
+      x[static_cast<size_t>(j) * s + c] = v;
+    }
+  }
+  // G = XᵀX + λI and its Cholesky factor L (lower, in place).
+  std::vector<double> l(static_cast<size_t>(s) * s, 0.0);
+  for (int a = 0; a < s; ++a) {
+    for (int b = 0; b <= a; ++b) {
+      double v = a == b ? kRidge : 0.0;
+      for (int j = 0; j < n; ++j)
+        v += x[static_cast<size_t>(j) * s + a] * x[static_cast<size_t>(j) * s + b];
+      l[static_cast<size_t>(a) * s + b] = v;
+    }
+  }
+  for (int a = 0; a < s; ++a) {
+    for (int b = 0; b <= a; ++b) {
+      double v = l[static_cast<size_t>(a) * s + b];
+      for (int p = 0; p < b; ++p)
+        v -= l[static_cast<size_t>(a) * s + p] * l[static_cast<size_t>(b) * s + p];
+      l[static_cast<size_t>(a) * s + b] =
+          a == b ? std::sqrt(v) : v / l[static_cast<size_t>(b) * s + b];
+    }
+  }
+  std::vector<double> y(static_cast<size_t>(s)), out(static_cast<size_t>(n));  // [s], [n]
+  for (int j = 0; j < n; ++j) {  // x_jᵀ G⁻¹ x_j = ‖L⁻¹ x_j‖²
+    double lev = 0;
+    for (int a = 0; a < s; ++a) {
+      double v = x[static_cast<size_t>(j) * s + a];
+      for (int p = 0; p < a; ++p)
+        v -= l[static_cast<size_t>(a) * s + p] * y[static_cast<size_t>(p)];
+      y[static_cast<size_t>(a)] = v / l[static_cast<size_t>(a) * s + a];
+      lev += y[static_cast<size_t>(a)] * y[static_cast<size_t>(a)];
+    }
+    out[static_cast<size_t>(j)] = std::max(0.0, lev);
+  }
+  return out;
+}
 
 PressInfo LeveragePressInfo() {
   return {"leverage",

@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "press/catalog.h"
+#include "press/compactor_scores.h"
 #include "press/scorer_press.h"
 
 namespace kvpress {
@@ -70,33 +71,9 @@ class NonCausalAttentionPress : public ScorerPress {
       for (float v : row) ss += static_cast<double>(v) * v;
       vnorm[static_cast<size_t>(j)] = std::sqrt(ss);
     }
-    std::vector<double> a(static_cast<size_t>(n), 0.0);
-    std::vector<double> logits;
-    for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-      for (int start = 0; start < n; start += chunk_) {
-        const int end = std::min(n, start + chunk_), real = end - start, pad = chunk_ - real;
-        logits.assign(static_cast<size_t>(real), 0.0);
-        for (int i = start; i < end; ++i) {
-          const float* qi = q.data() + (static_cast<size_t>(i) * H + h) * hd;
-          double mx = pad > 0 ? -1e-9 : -INFINITY;
-          for (int j = start; j < end; ++j) {
-            const float* kj = keys.data() + static_cast<size_t>(j) * hd;
-            double dot = 0;
-            for (int c = 0; c < hd; ++c) dot += static_cast<double>(qi[c]) * kj[c];
-            logits[static_cast<size_t>(j - start)] = dot;
-            mx = std::max(mx, dot);
-          }
-          double total = pad * std::exp(-1e-9 - mx);
-          for (double& l : logits) total += (l = std::exp(l - mx));
-          for (int j = start; j < end; ++j)
-            a[static_cast<size_t>(j)] += logits[static_cast<size_t>(j - start)] / total / group;
-        }
-        if (pad > 0) {  // padded query rows: logits 0 for real keys, −1e−9 for padded keys
-          const double share = 1.0 / (real + pad * std::exp(-1e-9));
-          for (int j = start; j < end; ++j) a[static_cast<size_t>(j)] += pad * share / group;
-        }
-      }
-    }
+    const std::vector<double> a =
+        NonCausalChunkAttention(q.data(), static_cast<size_t>(H) * hd, keys.data(), n, hd,
+                                kv_head * group, (kv_head + 1) * group, chunk_);
     std::vector<float> weighted(static_cast<size_t>(n));
     for (int j = 0; j < n; ++j)
       weighted[static_cast<size_t>(j)] =
@@ -111,6 +88,41 @@ class NonCausalAttentionPress : public ScorerPress {
 };
 
 }  // namespace
+
+std::vector<double> NonCausalChunkAttention(const float* queries, size_t q_row_stride,
+                                            const float* keys, int n, int hd, int h_begin,
+                                            int h_end, int chunk) {
+  std::vector<double> a(static_cast<size_t>(n), 0.0);  // [n]
+  const int group = h_end - h_begin;
+  std::vector<double> logits;
+  for (int h = h_begin; h < h_end; ++h) {
+    for (int start = 0; start < n; start += chunk) {
+      const int end = std::min(n, start + chunk), real = end - start, pad = chunk - real;
+      logits.assign(static_cast<size_t>(real), 0.0);
+      for (int i = start; i < end; ++i) {
+        const float* qi =
+            queries + static_cast<size_t>(i) * q_row_stride + static_cast<size_t>(h) * hd;
+        double mx = pad > 0 ? -1e-9 : -INFINITY;
+        for (int j = start; j < end; ++j) {
+          const float* kj = keys + static_cast<size_t>(j) * hd;
+          double dot = 0;
+          for (int c = 0; c < hd; ++c) dot += static_cast<double>(qi[c]) * kj[c];
+          logits[static_cast<size_t>(j - start)] = dot;
+          mx = std::max(mx, dot);
+        }
+        double total = pad * std::exp(-1e-9 - mx);
+        for (double& l : logits) total += (l = std::exp(l - mx));
+        for (int j = start; j < end; ++j)
+          a[static_cast<size_t>(j)] += logits[static_cast<size_t>(j - start)] / total / group;
+      }
+      if (pad > 0) {  // padded query rows: logits 0 for real keys, −1e−9 for padded keys
+        const double share = 1.0 / (real + pad * std::exp(-1e-9));
+        for (int j = start; j < end; ++j) a[static_cast<size_t>(j)] += pad * share / group;
+      }
+    }
+  }
+  return a;
+}
 
 PressInfo NonCausalAttentionPressInfo() {
   return {"non_causal_attention",

@@ -27,6 +27,8 @@ const std::vector<PressInfo>& AllPresses() {
       CriticalKvPressInfo(), CriticalAdaKvPressInfo(),
       // Positional compaction (issue 14).
       KeyRerotationPressInfo(),
+      // Catalogue part 2 (issue 15, presses15c).
+      CompactorPressInfo(), MergingPressInfo(), CamPressInfo(), KvComposePressInfo(),
   };
   return presses;
 }

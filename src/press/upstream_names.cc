@@ -30,8 +30,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"QFilterPress", "qfilter", ""},
       {"LeverageScorePress", "leverage", ""},
       {"NonCausalAttnPress", "non_causal_attention", ""},
-      {"CompactorPress", "compactor",
-       "not yet (issue 15): the blend of leverage and non_causal_attention (both here)"},
+      {"CompactorPress", "compactor", ""},
       {"CapPress", "cap", ""},
       {"LUKVPress", "lukv",
        "not yet (issue 15): needs a per-model budget-curve file (upstream downloads one)"},
@@ -45,9 +44,9 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"KVzapPress", "kvzap", "not yet (issue 15)"},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
       {"DMSPress", "dms", ""},
-      {"CAMPress", "cam", "not yet (issue 15)"},
-      {"MergingPress", "merging", "not yet (issue 15)"},
-      {"KVComposePress", "kvcompose", "not yet (issue 15)"},
+      {"CAMPress", "cam", ""},
+      {"MergingPress", "merging", ""},
+      {"KVComposePress", "kvcompose", ""},
       {"ThinKPress", "think", ""},  // key channels zeroed in place, as upstream (no bytes freed)
       {"CriticalKVPress", "criticalkv", ""},
       {"CriticalAdaKVPress", "criticaladakv", ""},
@@ -55,8 +54,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"KeyRerotationPress", "key_rerotation", ""},
       {"FinchPress", "finch",
        "not yet (issue 14): needs the question length of a --query-aware prefill in the hook (its "
-       "scoring is "
-       "snapkv with the question as window, and key_rerotation, both here)"},
+       "scoring is snapkv with the question as window, and key_rerotation, both here)"},
       {"EntropyGatedChunkKVPress", "entropy_gated_chunkkv", ""},
   };
   return all;

@@ -1,6 +1,6 @@
 // The wrapper presses (adakv, criticalkv, criticaladakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
 // prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the part-2
-// scorers (expected_attention, cur, qfilter, non_causal_attention, cap; their cases in
+// scorers (expected_attention, cur, qfilter, non_causal_attention, cap, compactor, merging, cam; their cases in
 // smollm2_135m_scorers.json) and dms (smollm2_135m_dms.json) against upstream kvpress 0.5.5 itself
 // on a real model:
 // tests/fixtures/press_catalogue_goldens/smollm2_135m.json (scripts/goldens/make_press_catalogue_goldens.py)
@@ -380,6 +380,10 @@ TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
 TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
 TEST_F(PressCatalogueGoldens, NonCausalAttention) { RunCases("non_causal_attention"); }
 TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
+// Catalogue part 2 (issue 15, presses15c).
+TEST_F(PressCatalogueGoldens, Compactor) { RunCases("compactor"); }
+TEST_F(PressCatalogueGoldens, Merging) { RunCases("merging"); }
+TEST_F(PressCatalogueGoldens, Cam) { RunCases("cam("); }
 
 }  // namespace
 }  // namespace kvpress
