@@ -28,6 +28,8 @@ PressInfo NonCausalAttentionPressInfo();
 PressInfo CapPressInfo();
 PressInfo LeveragePressInfo();
 PressInfo ShadowKvPressInfo();
+// Context reconstruction and learned scorers (issue 15).
+PressInfo KvzipPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

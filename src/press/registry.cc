@@ -23,6 +23,8 @@ const std::vector<PressInfo>& AllPresses() {
       ExpectedAttentionPressInfo(), CurPressInfo(), QFilterPressInfo(), NonCausalAttentionPressInfo(), CapPressInfo(), LeveragePressInfo(),
       // Catalogue part 2 (issue 15): ShadowKV, DMS.
       ShadowKvPressInfo(), DmsPressInfo(),
+      // Catalogue part 2 (issue 15): context reconstruction and learned scorers.
+      KvzipPressInfo(),
   };
   return presses;
 }

@@ -40,7 +40,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"RestoreKVPress", "restorekv",
        "not yet (issue 15): needs trained LoRA adapters and restore embeddings "
        "(published only for Llama-3.1-8B and Qwen3-8B)"},
-      {"KVzipPress", "kvzip", "not yet (issue 15)"},
+      {"KVzipPress", "kvzip", ""},
       {"FastKVzipPress", "fastkvzip", "not yet (issue 15)"},
       {"KVzapPress", "kvzap", "not yet (issue 15)"},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},

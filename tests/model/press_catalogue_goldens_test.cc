@@ -26,6 +26,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "generate/chat_prompt.h"
+#include "generate/model_tokenizer.h"
 #include "generate/session.h"
 #include "model/model.h"
 #include "model/transformer.h"
@@ -74,6 +76,18 @@ class PressCatalogueGoldens : public ::testing::Test {
         for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
       }
     }
+    // Issue 15's kvzip cases (make_kvzip_goldens.py): each case carries upstream's replay prompts.
+    std::ifstream kvzip(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzip.json"));
+    if (kvzip) {
+      const nlohmann::json extra = nlohmann::json::parse(kvzip);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (nlohmann::json c : extra["cases"]) {
+          c["replay"] = extra["replay"];
+          (*golden_)["cases"].push_back(c);
+        }
+      }
+    }
     if (Smol().empty()) return;
     const std::string dir = testing::TempDir("catalogue_smol_f32") + "/smollm2-f32";
     const auto conv = testing::RunKvpress("convert -m '" + Smol() + "' -o '" + dir + "' --to hf --dtype f32");
@@ -120,6 +134,7 @@ class PressCatalogueGoldens : public ::testing::Test {
       ASSERT_TRUE(press.ok()) << press.status().ToString();
       Transformer t(*model_, 2);
       Session session(t, press->get(), DType::kF32, 256);
+      if (c.contains("replay")) session.set_replay_prompts(ReplayFromJson(c["replay"]));
       std::vector<float> logits;
       ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits).ok());
       int heads = 0, band_decided = 0, differing = 0, tie_dependent = 0;
@@ -241,6 +256,15 @@ class PressCatalogueGoldens : public ::testing::Test {
     EXPECT_GT(n_cases, 0) << "no golden case for " << prefix;
   }
 
+  static ContextReplayPrompts ReplayFromJson(const nlohmann::json& j) {
+    ContextReplayPrompts r;
+    r.prefix_length = j["prefix_length"].get<int>();
+    r.repeat_first = j["repeat_first"].get<std::vector<int32_t>>();
+    r.repeat_next = j["repeat_next"].get<std::vector<int32_t>>();
+    r.suffix = j["suffix"].get<std::vector<int32_t>>();
+    return r;
+  }
+
   static nlohmann::json* golden_;
   static Model* model_;
 };
@@ -282,6 +306,29 @@ TEST_F(PressCatalogueGoldens, Cur) { RunCases("cur"); }
 TEST_F(PressCatalogueGoldens, QFilter) { RunCases("qfilter"); }
 TEST_F(PressCatalogueGoldens, NonCausalAttention) { RunCases("non_causal_attention"); }
 TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
+// kvzip (issue 15): context replay after the prefill, global and layerwise pruning.
+TEST_F(PressCatalogueGoldens, Kvzip) { RunCases("kvzip"); }
+// The replay prompts ours builds from SmolLM2's tokenizer and chat template equal upstream's.
+TEST_F(PressCatalogueGoldens, KvzipReplayPrompts) {
+  const nlohmann::json* want = nullptr;
+  for (const auto& c : (*golden_)["cases"]) {
+    if (c.contains("replay")) want = &c["replay"];
+  }
+  ASSERT_NE(want, nullptr) << "missing smollm2_135m_kvzip.json";
+  auto tok = LoadTokenizerFor(*model_, "");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto cfg = LoadChatTemplateConfigFor(*model_, "");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto chat = ChatTemplate::FromConfig(*cfg, "", false);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  auto got = ContextReplayPromptsFor(**tok, &*chat, cfg->special_tokens);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const ContextReplayPrompts w = ReplayFromJson(*want);
+  EXPECT_EQ(got->prefix_length, w.prefix_length);
+  EXPECT_EQ(got->repeat_first, w.repeat_first);
+  EXPECT_EQ(got->repeat_next, w.repeat_next);
+  EXPECT_EQ(got->suffix, w.suffix);
+}
 
 }  // namespace
 }  // namespace kvpress
