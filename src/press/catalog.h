@@ -30,6 +30,7 @@ PressInfo LeveragePressInfo();
 PressInfo ShadowKvPressInfo();
 // Context reconstruction and learned scorers (issue 15).
 PressInfo KvzipPressInfo();
+PressInfo KvzapPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -42,7 +42,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
        "(published only for Llama-3.1-8B and Qwen3-8B)"},
       {"KVzipPress", "kvzip", ""},
       {"FastKVzipPress", "fastkvzip", "not yet (issue 15)"},
-      {"KVzapPress", "kvzap", "not yet (issue 15)"},
+      {"KVzapPress", "kvzap", ""},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
       {"DMSPress", "dms", "not yet (issue 15)"},
       {"CAMPress", "cam", "not yet (issue 15)"},
