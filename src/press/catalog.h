@@ -31,6 +31,7 @@ PressInfo ShadowKvPressInfo();
 // Context reconstruction and learned scorers (issue 15).
 PressInfo KvzipPressInfo();
 PressInfo KvzapPressInfo();
+PressInfo LukvPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();
