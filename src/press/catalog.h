@@ -32,6 +32,7 @@ PressInfo ShadowKvPressInfo();
 PressInfo KvzipPressInfo();
 PressInfo KvzapPressInfo();
 PressInfo LukvPressInfo();
+PressInfo FastKvzipPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

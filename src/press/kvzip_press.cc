@@ -22,9 +22,9 @@
 // Not here: KVzip+ normalization (needs W_o in the hook), budget mode (KVzip prunes a fraction).
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "press/catalog.h"
+#include "press/global_prune.h"
 
 namespace kvpress {
 namespace {
@@ -162,7 +162,7 @@ class KvzipPress : public Press {
   }
 
  private:
-  // Evicts the bottom fraction of scores_ (global over layers, or per layer) from the cache.
+  // Sinks to max+1, then the bottom fraction of scores_ leaves the cache.
   void Prune(KVCache& cache) {
     const int L = config().n_layers, KV = config().n_kv_heads, n = n_;
     if (scores_.empty()) return;
@@ -170,39 +170,7 @@ class KvzipPress : public Press {
     for (int lg = 0; lg < L * KV; ++lg) {
       for (int p = 0; p < std::min(n_sink_, n); ++p) scores_[static_cast<size_t>(lg) * n + p] = top;
     }
-    const double r = budget().compression_ratio;
-    std::vector<char> evicted(scores_.size(), 0);
-    // Ascending score, ties: lower position (older slot) first.
-    auto bottom = [&](size_t begin, size_t count, int64_t k) {
-      std::vector<size_t> idx(count);
-      std::iota(idx.begin(), idx.end(), begin);
-      const auto less = [&](size_t a, size_t b) {
-        if (scores_[a] != scores_[b]) return scores_[a] < scores_[b];
-        const size_t pa = a % static_cast<size_t>(n), pb = b % static_cast<size_t>(n);
-        return pa != pb ? pa < pb : a < b;
-      };
-      k = std::min<int64_t>(k, static_cast<int64_t>(count));
-      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), less);
-      for (int64_t i = 0; i < k; ++i) evicted[idx[static_cast<size_t>(i)]] = 1;
-    };
-    const size_t per_layer = static_cast<size_t>(KV) * n;
-    if (layerwise_) {
-      const int64_t k = static_cast<int64_t>(static_cast<double>(per_layer) * r);
-      for (int l = 0; l < L; ++l) bottom(static_cast<size_t>(l) * per_layer, per_layer, k);
-    } else {
-      bottom(0, scores_.size(), static_cast<int64_t>(static_cast<double>(scores_.size()) * r));
-    }
-    for (int l = 0; l < L; ++l) {
-      for (int g = 0; g < KV; ++g) {
-        const size_t base = (static_cast<size_t>(l) * KV + g) * n;
-        const auto pos = cache.Positions(l, g);
-        std::vector<int> keep;
-        for (int i = 0; i < static_cast<int>(pos.size()); ++i) {
-          if (!evicted[base + static_cast<size_t>(pos[static_cast<size_t>(i)])]) keep.push_back(i);
-        }
-        if (keep.size() != pos.size()) cache.Retain(l, g, keep);
-      }
-    }
+    PruneBottomFraction(cache, scores_, L, KV, n, budget().compression_ratio, layerwise_);
   }
 
   bool layerwise_;

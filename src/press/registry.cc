@@ -24,7 +24,7 @@ const std::vector<PressInfo>& AllPresses() {
       // Catalogue part 2 (issue 15): ShadowKV, DMS.
       ShadowKvPressInfo(), DmsPressInfo(),
       // Catalogue part 2 (issue 15): context reconstruction and learned scorers.
-      KvzipPressInfo(), KvzapPressInfo(), LukvPressInfo(),
+      KvzipPressInfo(), KvzapPressInfo(), LukvPressInfo(), FastKvzipPressInfo(),
   };
   return presses;
 }

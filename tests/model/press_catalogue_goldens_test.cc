@@ -88,6 +88,24 @@ class PressCatalogueGoldens : public ::testing::Test {
         }
       }
     }
+    // Issue 15's lukv cases (make_lukv_goldens.py; generated curve beside the fixture).
+    std::ifstream lukv(testing::Fixture("press_catalogue_goldens/smollm2_135m_lukv.json"));
+    if (lukv) {
+      const nlohmann::json extra = nlohmann::json::parse(lukv);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+      }
+    }
+    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture).
+    std::ifstream kvzap(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzap.json"));
+    if (kvzap) {
+      const nlohmann::json extra = nlohmann::json::parse(kvzap);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+      }
+    }
     if (Smol().empty()) return;
     const std::string dir = testing::TempDir("catalogue_smol_f32") + "/smollm2-f32";
     const auto conv = testing::RunKvpress("convert -m '" + Smol() + "' -o '" + dir + "' --to hf --dtype f32");
@@ -220,6 +238,13 @@ class PressCatalogueGoldens : public ::testing::Test {
         EXPECT_LT(ours, masked_bytes);
         EXPECT_LT(shortest, longest) << "adakv head budgets should be ragged";
       }
+      if (c.contains("replay")) {  // kvzip: what the replay passes cost against the prefill
+        const Metrics m = session.CurrentMetrics();
+        std::printf(
+            "[ %s r=%.2f ] prefill %.3f s of which press (replay passes + scoring + pruning) %.3f "
+            "s\n",
+            spec_text.c_str(), ratio, m.prefill_time, m.press_prefill_time);
+      }
       ASSERT_TRUE(session.Prefill(question, ForwardPhase::kQuestion, logits).ok());
       DecodeLoopOptions opt;
       opt.max_new_tokens = max_new;
@@ -238,11 +263,11 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (differing == 0 && !ids_may_follow_a_tie) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
-      // adakv, dms, kvzip: upstream's tensors stay full length (masked). simlayerkv: we keep lazy
-      // layers streaming while decoding (SLKV-decode); upstream compresses the prefill only.
+      // adakv, dms, kvzip, lukv: upstream's tensors stay full length (masked). simlayerkv: we keep
+      // lazy layers streaming while decoding (SLKV-decode); upstream compresses the prefill only.
       if (spec_text.rfind("adakv", 0) != 0 && spec_text.rfind("simlayerkv", 0) != 0 &&
           spec_text.rfind("dms", 0) != 0 && spec_text.rfind("kvzip", 0) != 0 &&
-          (ids_equal || !ids_may_follow_a_tie)) {
+          spec_text.rfind("lukv", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -310,6 +335,12 @@ TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
 // kvzip (issue 15): context replay after the prefill, global and layerwise pruning.
 TEST_F(PressCatalogueGoldens, Kvzip) { RunCases("kvzip"); }
 // The replay prompts ours builds from SmolLM2's tokenizer and chat template equal upstream's.
+// kvzap (issue 15) with generated MLP weights: alone at each ratio, and inside dms (the thresholds
+// at the quartiles of its scores on this context).
+TEST_F(PressCatalogueGoldens, Kvzap) { RunCases("kvzap"); }
+TEST_F(PressCatalogueGoldens, DmsKvzap) { RunCases("dms(kvzap"); }
+// lukv (issue 15) with a generated budget curve, expected_attention and knorm inside.
+TEST_F(PressCatalogueGoldens, Lukv) { RunCases("lukv"); }
 TEST_F(PressCatalogueGoldens, KvzipReplayPrompts) {
   const nlohmann::json* want = nullptr;
   for (const auto& c : (*golden_)["cases"]) {
