@@ -141,19 +141,28 @@ class KvzipPress : public Press {
           float mx = -INFINITY;
           for (int j = 0; j < visible; ++j) {
             const float* k = &keys[static_cast<size_t>(j) * hd];
-            float dot = 0;
-            for (int c = 0; c < hd; ++c) dot += q[c] * k[c];
-            logit[static_cast<size_t>(j)] = dot * scale;
+            // Four partial sums: independent chains the compiler can pipeline.
+            float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            int c = 0;
+            for (; c + 4 <= hd; c += 4) {
+              d0 += q[c] * k[c];
+              d1 += q[c + 1] * k[c + 1];
+              d2 += q[c + 2] * k[c + 2];
+              d3 += q[c + 3] * k[c + 3];
+            }
+            for (; c < hd; ++c) d0 += q[c] * k[c];
+            logit[static_cast<size_t>(j)] = ((d0 + d1) + (d2 + d3)) * scale;
             mx = std::max(mx, logit[static_cast<size_t>(j)]);
           }
           double sum = 0;
-          for (int j = 0; j < visible; ++j)
-            sum += std::exp(static_cast<double>(logit[static_cast<size_t>(j)] - mx));
-          const double inv = 1.0 / sum;
+          for (int j = 0; j < visible; ++j) {
+            logit[static_cast<size_t>(j)] = std::exp(logit[static_cast<size_t>(j)] - mx);  // e_j
+            sum += logit[static_cast<size_t>(j)];
+          }
+          const float inv = static_cast<float>(1.0 / sum);
           for (int j = sink; j < n_fixed; ++j) {
             const int32_t p = pos[static_cast<size_t>(slots[static_cast<size_t>(j)])];
-            const float a = static_cast<float>(
-                std::exp(static_cast<double>(logit[static_cast<size_t>(j)] - mx)) * inv);
+            const float a = logit[static_cast<size_t>(j)] * inv;
             out[p] = std::max(out[p], a);
           }
         }
