@@ -114,10 +114,12 @@ class SampleRunner {
       ASSIGN_OR_RETURN(p.prompt, BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text,
                                                        &p.truncated));
       // kvzip replays the whole prompt (template prefix excluded).
-      ASSIGN_OR_RETURN(
-          p.options.replay_prompts,
-          ContextReplayPromptsFor(*m_.tokenizer, c_.protocol == Protocol::kChat ? m_.chat : nullptr,
-                                  m_.special_tokens));
+      // Unset when the template cannot render upstream's dummy message (kvzip then fails, nothing else).
+      if (auto replay = ContextReplayPromptsFor(
+              *m_.tokenizer, c_.protocol == Protocol::kChat ? m_.chat : nullptr, m_.special_tokens);
+          replay.ok()) {
+        p.options.replay_prompts = std::move(replay).value();
+      }
     }
     const int trained = m_.model->config.max_position - static_cast<int>(p.question.size());
     if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"

@@ -38,7 +38,9 @@ StatusOr<ContextReplayPrompts> ContextReplayPromptsFor(
 
 StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const PipelinePromptOptions& o) {
   PipelinePrompt p;
-  ASSIGN_OR_RETURN(p.replay, ContextReplayPromptsFor(tok, o.chat, o.special_tokens));
+  if (auto replay = ContextReplayPromptsFor(tok, o.chat, o.special_tokens); replay.ok()) {
+    p.replay = std::move(replay).value();
+  }
   std::string context_text = o.context;
   std::string suffix = "\n";
   EncodeOptions raw;  // templated text already holds its special tokens

@@ -22,7 +22,8 @@ struct PipelinePrompt {
   bool truncated = false;  // the context was cut to max_context_length
   // What a context-replaying press (kvzip) runs after the context: as upstream KVzipPress builds
   // it (ContextReplayPromptsFor).
-  ContextReplayPrompts replay;
+  // Unset when the template cannot render upstream's dummy message (kvzip then fails, nothing else).
+  std::optional<ContextReplayPrompts> replay;
 };
 
 struct PipelinePromptOptions {
