@@ -202,7 +202,7 @@ PressInfo KvzipPressInfo() {
           "scores the max "
           "attention any repeat query of its group puts on it; global bottom fraction evicted",
           "Kim et al. 2025, arXiv:2505.23416 (rule of kvpress KVzipPress)",
-          "prefill (ratio; ~2x prefill cost)",
+          "prefill (ratio; replay passes after the context)",
           "replay forwards after the context (tokenizer + chat template prompts)",
           {{"layerwise", "0", "1 = every layer prunes the same fraction (else global over layers)"},
            {"n_sink", "4", "first slots never evicted"},
