@@ -113,6 +113,13 @@ class SampleRunner {
     } else {
       ASSIGN_OR_RETURN(p.prompt, BuildEvalPrompt(m_, c_.protocol, s, c_.max_context_length, &p.input_text,
                                                        &p.truncated));
+      // kvzip replays the whole prompt (template prefix excluded).
+      // Unset when the template cannot render upstream's dummy message (kvzip then fails, nothing else).
+      if (auto replay = ContextReplayPromptsFor(
+              *m_.tokenizer, c_.protocol == Protocol::kChat ? m_.chat : nullptr, m_.special_tokens);
+          replay.ok()) {
+        p.options.replay_prompts = std::move(replay).value();
+      }
     }
     const int trained = m_.model->config.max_position - static_cast<int>(p.question.size());
     if (trained > 0 && p.prompt.size() > static_cast<size_t>(trained)) {  // README "Limits"
@@ -179,6 +186,7 @@ class SampleRunner {
       const GenerateOptions& o = f->prepared.options;
       f->session = std::make_unique<Session>(transformer_, o.press, o.kv_dtype, o.prefill_chunk,
                                             o.press_chunk);
+      if (o.replay_prompts) f->session->set_replay_prompts(*o.replay_prompts);
       StatusOr<BatchSequence> started = StartSequence(*f->session, f->prepared.prompt, o, on_token);
       if (started.status().code() == StatusCode::kCancelled) return std::optional<BatchSequence>();
       ASSIGN_OR_RETURN(BatchSequence seq, std::move(started));
@@ -214,6 +222,7 @@ class SampleRunner {
     ASSIGN_OR_RETURN(PipelinePrompt built, BuildPipelinePrompt(*m_.tokenizer, o));
     p.prompt = std::move(built.context);
     p.question = std::move(built.questions.at(0));
+    p.options.replay_prompts = std::move(built.replay);
     p.long_context = true;
     p.input_text = s.prompt;
     if (p.prompt.empty()) return InvalidArgument(fmt::format("sample {}: empty context", s.id));
@@ -226,6 +235,7 @@ class SampleRunner {
     const GenerateOptions& o = p.options;
     Session session(transformer_, o.press, o.kv_dtype, o.prefill_chunk, o.press_chunk);
     session.set_cancel(o.cancel);
+    if (o.replay_prompts) session.set_replay_prompts(*o.replay_prompts);
     std::vector<float> logits;
     const Status prefill = session.Prefill(p.prompt, ForwardPhase::kPrefill, logits);
     if (prefill.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});

@@ -2,8 +2,45 @@
 
 namespace kvpress {
 
+StatusOr<ContextReplayPrompts> ContextReplayPromptsFor(
+    const Tokenizer& tok, const ChatTemplate* chat,
+    const std::map<std::string, std::string>& special_tokens) {
+  ContextReplayPrompts r;
+  EncodeOptions raw;
+  std::string prefix, suffix = "\n";
+  if (chat != nullptr) {
+    const std::string dummy = "dummy context";
+    std::string sep(dummy.size() + 1, '#');
+    sep[0] = '\n';
+    ChatRequest req;
+    req.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", dummy + sep}}});
+    req.add_generation_prompt = true;
+    req.enable_thinking = false;
+    req.special_tokens = special_tokens;
+    ASSIGN_OR_RETURN(std::string rendered, chat->Apply(req));
+    const size_t at = rendered.find(sep);
+    const size_t d = rendered.find(dummy);
+    if (at == std::string::npos || d == std::string::npos) {
+      return FailedPrecondition("chat template dropped the user message");
+    }
+    prefix = rendered.substr(0, d);
+    suffix = rendered.substr(at + sep.size());
+  }
+  ASSIGN_OR_RETURN(std::vector<int32_t> prefix_ids, tok.EncodeWith(prefix, raw));
+  r.prefix_length = static_cast<int>(prefix_ids.size());
+  ASSIGN_OR_RETURN(r.suffix, tok.EncodeWith(suffix, raw));
+  ASSIGN_OR_RETURN(r.repeat_first, tok.EncodeWith("\n\nRepeat the previous context exactly.", raw));
+  ASSIGN_OR_RETURN(
+      r.repeat_next,
+      tok.EncodeWith("\n\nRepeat the part of the previous context exactly, starting with", raw));
+  return r;
+}
+
 StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const PipelinePromptOptions& o) {
   PipelinePrompt p;
+  if (auto replay = ContextReplayPromptsFor(tok, o.chat, o.special_tokens); replay.ok()) {
+    p.replay = std::move(replay).value();
+  }
   std::string context_text = o.context;
   std::string suffix = "\n";
   EncodeOptions raw;  // templated text already holds its special tokens

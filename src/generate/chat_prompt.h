@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "press/press.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -19,6 +20,10 @@ struct PipelinePrompt {
   std::vector<std::vector<int32_t>> questions;
   bool used_chat_template = false;
   bool truncated = false;  // the context was cut to max_context_length
+  // What a context-replaying press (kvzip) runs after the context: as upstream KVzipPress builds
+  // it (ContextReplayPromptsFor).
+  // Unset when the template cannot render upstream's dummy message (kvzip then fails, nothing else).
+  std::optional<ContextReplayPrompts> replay;
 };
 
 struct PipelinePromptOptions {
@@ -30,6 +35,14 @@ struct PipelinePromptOptions {
   std::optional<bool> enable_thinking;
   int max_context_length = 0;          // 0 = no limit (tokens)
 };
+
+// Upstream KVzipPress's replay prompts: the template rendered (thinking off) around a dummy user
+// message "dummy context\n#############" and split there; prefix_length = the prefix's ids alone;
+// the two repeat instructions encoded without special tokens. Without a template: prefix 0,
+// suffix "\n".
+StatusOr<ContextReplayPrompts> ContextReplayPromptsFor(
+    const Tokenizer& tok, const ChatTemplate* chat,
+    const std::map<std::string, std::string>& special_tokens);
 
 StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const PipelinePromptOptions& o);
 

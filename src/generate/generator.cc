@@ -40,6 +40,7 @@ StatusOr<GenerateResult> Generate(Transformer& model, const std::vector<int32_t>
   if (prompt.empty()) return InvalidArgument("the prompt has no tokens (add BOS or text)");
   Session session(model, options.press, options.kv_dtype, options.prefill_chunk, options.press_chunk);
   session.set_cancel(options.cancel);
+  if (options.replay_prompts) session.set_replay_prompts(*options.replay_prompts);
   std::vector<float> logits;
   const Status prefill = session.Prefill(prompt, ForwardPhase::kPrefill, logits);
   if (prefill.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});

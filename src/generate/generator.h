@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct GenerateOptions {
   int press_chunk = 0;                    // > 0: prefill in pieces of N tokens, the press compressing
                                           // after each (--prefill-chunk; see ForwardPrefill)
   Press* press = nullptr;                 // KV-cache compression (null = none; not owned)
+  // Ids a context-replaying press (kvzip) runs after the context (Session::set_replay_prompts);
+  // BuildPipelinePrompt makes them. Unset: such a press fails with FailedPrecondition.
+  std::optional<ContextReplayPrompts> replay_prompts;
   DType kv_dtype = DType::kF32;           // KV cache storage
   std::function<void(const KVCache&)> on_cache;  // after each decode step (progress display)
   // Raised by SIGINT/SIGTERM (may be null; not owned): stops a prefill before its next layer.

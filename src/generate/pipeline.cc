@@ -26,6 +26,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
   auto session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk,
                                                    options.press_chunk);
   session_ptr->set_cancel(options.cancel);
+  if (options.replay_prompts) session_ptr->set_replay_prompts(*options.replay_prompts);
   std::vector<float> context_logits;
   RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
   const bool reuse = session_ptr->CanSnapshot();
@@ -38,6 +39,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
         session_ptr = std::make_unique<Session>(model, options.press, options.kv_dtype, options.prefill_chunk,
                                                    options.press_chunk);
         session_ptr->set_cancel(options.cancel);
+        if (options.replay_prompts) session_ptr->set_replay_prompts(*options.replay_prompts);
         RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
       }
     }

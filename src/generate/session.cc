@@ -32,6 +32,53 @@ Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::spa
   return Status::Ok();
 }
 
+// The session's services to Press::AfterContext: forwards after the context in kQuestion phase
+// (one internal chunk per prefill_chunk tokens, as any prompt) and the discard of their slots.
+class SessionContextRunner : public ContextRunner {
+ public:
+  SessionContextRunner(Session& s, std::span<const int32_t> context, int32_t context_end)
+      : s_(s), context_(context), context_end_(context_end) {}
+  std::span<const int32_t> context() const override { return context_; }
+  const ContextReplayPrompts* prompts() const override {
+    return s_.has_replay_prompts_ ? &s_.replay_prompts_ : nullptr;
+  }
+  Status Forward(std::span<const int32_t> ids) override {
+    if (ids.empty()) return Status::Ok();
+    std::vector<int32_t> pos(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) pos[i] = s_.next_position_ + static_cast<int32_t>(i);
+    ForwardOptions fwd;
+    fwd.max_chunk = s_.prefill_chunk_;
+    fwd.hook = s_.press_;
+    fwd.phase = ForwardPhase::kQuestion;
+    fwd.cancel = s_.cancel_;
+    std::vector<float> logits;
+    RETURN_IF_ERROR(s_.model_.Forward(ids, pos, *s_.cache_, fwd, logits));
+    s_.next_position_ += static_cast<int32_t>(ids.size());
+    return Status::Ok();
+  }
+  void DiscardAfterContext() override {
+    KVCache& c = *s_.cache_;
+    for (int l = 0; l < c.n_layers(); ++l) {
+      for (int g = 0; g < c.n_kv_heads(); ++g) {
+        const auto pos = c.Positions(l, g);
+        std::vector<int> keep;
+        keep.reserve(pos.size());
+        for (int i = 0; i < static_cast<int>(pos.size()); ++i) {
+          if (pos[static_cast<size_t>(i)] < context_end_) keep.push_back(i);
+        }
+        if (keep.size() != pos.size()) c.Retain(l, g, keep);
+      }
+    }
+    s_.next_position_ = context_end_;
+  }
+  KVCache& cache() override { return *s_.cache_; }
+
+ private:
+  Session& s_;
+  std::span<const int32_t> context_;
+  int32_t context_end_;
+};
+
 Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_chunk, int press_chunk)
     : model_(model),
       press_(press),
@@ -59,9 +106,21 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
   const Stopwatch sw;
   const int press_chunk = phase == ForwardPhase::kPrefill ? press_chunk_ : 0;
   RETURN_IF_ERROR(ForwardPrefill(model_, ids, pos, *cache_, fwd, press_chunk, logits));
+  AdvancePosition(static_cast<int32_t>(ids.size()));
+  if (phase == ForwardPhase::kPrefill && press_ != nullptr && press_->ReplaysContext()) {
+    // The press's replay passes and pruning count as press prefill time (once: the hook time
+    // inside them is already part of the wall time measured here).
+    const PressTimes before = press_->times();
+    const Stopwatch replay;
+    SessionContextRunner runner(*this, ids, next_position_);
+    const Status s = press_->AfterContext(runner);
+    PressTimes after = before;
+    after.prefill_seconds += replay.Elapsed();
+    press_->SetTimes(after);
+    RETURN_IF_ERROR(s);
+  }
   metrics_.prefill_time += sw.Elapsed();
   metrics_.total_prefill_tokens += static_cast<int64_t>(ids.size());
-  AdvancePosition(static_cast<int32_t>(ids.size()));
   return Status::Ok();
 }
 

@@ -99,6 +99,13 @@ class Session {
   Snapshot Save() const;
   void Restore(const Snapshot& s);
 
+  // Token ids a context-replaying press (kvzip) needs (Press::ReplaysContext); kept by copy.
+  // Without them such a press fails the kPrefill Prefill with FailedPrecondition.
+  void set_replay_prompts(const ContextReplayPrompts& p) {
+    replay_prompts_ = p;
+    has_replay_prompts_ = true;
+  }
+
   // The flag Prefill polls (may be null: never cancelled); not owned.
   void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 
@@ -119,7 +126,10 @@ class Session {
   int press_chunk_;
   Status attach_status_;  // what press_->Attach said; Prefill reports it
   int32_t next_position_ = 0;
+  ContextReplayPrompts replay_prompts_;
+  bool has_replay_prompts_ = false;
   friend class DecodeState;
+  friend class SessionContextRunner;
   friend class BatchDecoder;
   // Moves the next position past `n_tokens` just forwarded; after a press that re-numbers the kept
   // slots (key_rerotation, finch) it follows the cache instead: 1 + its highest position.

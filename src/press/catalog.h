@@ -28,6 +28,11 @@ PressInfo NonCausalAttentionPressInfo();
 PressInfo CapPressInfo();
 PressInfo LeveragePressInfo();
 PressInfo ShadowKvPressInfo();
+// Context reconstruction and learned scorers (issue 15).
+PressInfo KvzipPressInfo();
+PressInfo KvzapPressInfo();
+PressInfo LukvPressInfo();
+PressInfo FastKvzipPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "model/config.h"
@@ -33,6 +35,36 @@ struct PressTimes {
   double decoding_seconds = 0;
 };
 
+// Token ids a press that replays its context (KVzip) needs from the tokenizer and chat template.
+// The generate layer fills them (BuildPipelinePrompt); a press cannot tokenize.
+struct ContextReplayPrompts {
+  int prefix_length = 0;              // template tokens before the context text (not replayed)
+  std::vector<int32_t> repeat_first;  // instruction before the first chunk
+  std::vector<int32_t>
+      repeat_next;              // instruction before a later chunk (then its predecessor's tail)
+  std::vector<int32_t> suffix;  // template's end of turn + assistant header
+};
+
+// What the session offers a press once the context prefill is over (Press::AfterContext): extra
+// forwards on top of the context's cache whose slots are dropped again afterwards.
+class ContextRunner {
+ public:
+  virtual ~ContextRunner() = default;
+  // The ids just prefilled in kPrefill (positions 0..n-1 of this request's context).
+  virtual std::span<const int32_t> context() const = 0;
+  // The replay prompts the caller gave the session; null when none were given.
+  virtual const ContextReplayPrompts* prompts() const = 0;
+  // Forwards `ids` at the positions after the context (after the earlier Forward calls since the
+  // last Discard), in phase kQuestion: the press sees every layer through OnQuestion, and nothing
+  // else compresses. Their slots stay in the cache until DiscardAfterContext.
+  virtual Status Forward(std::span<const int32_t> ids) = 0;
+  // Drops every slot whose position is at or after the end of the context, in every layer and
+  // KV head, and rewinds the next position to the end of the context.
+  virtual void DiscardAfterContext() = 0;
+  // The session's cache (the context's slots, plus those of Forward until the discard).
+  virtual KVCache& cache() = 0;
+};
+
 class Press : public LayerHook {
  public:
   ~Press() override = default;
@@ -54,6 +86,13 @@ class Press : public LayerHook {
   void AfterAttention(const LayerHookContext& ctx) final;
   // LayerHook: times OnBeforeAttention (most presses do nothing before attention).
   void BeforeAttention(const LayerHookContext& ctx) final;
+
+  // Whether the session must call AfterContext after each kPrefill prompt (KVzip's replay passes).
+  virtual bool ReplaysContext() const { return false; }
+  // Called by the session after a kPrefill prompt when ReplaysContext(): the press may run extra
+  // forwards through `runner` (they must be discarded before returning) and prune the cache. The
+  // session adds the wall time of this call to the press's prefill time. Default: nothing.
+  virtual Status AfterContext(ContextRunner& runner) { return Status::Ok(); }
 
   const PressTimes& times() const { return times_; }
   void ResetTimes() { times_ = {}; }

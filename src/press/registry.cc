@@ -29,6 +29,8 @@ const std::vector<PressInfo>& AllPresses() {
       KeyRerotationPressInfo(),
       // Catalogue part 2 (issue 15, presses15c).
       CompactorPressInfo(), MergingPressInfo(), CamPressInfo(), KvComposePressInfo(),
+      // Catalogue part 2 (issue 15): context reconstruction and learned scorers.
+      KvzipPressInfo(), KvzapPressInfo(), LukvPressInfo(), FastKvzipPressInfo(),
   };
   return presses;
 }

@@ -32,16 +32,19 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"NonCausalAttnPress", "non_causal_attention", ""},
       {"CompactorPress", "compactor", ""},
       {"CapPress", "cap", ""},
-      {"LUKVPress", "lukv",
-       "not yet (issue 15): needs a per-model budget-curve file (upstream downloads one)"},
+      {"LUKVPress", "lukv", ""},
       {"KVgradPress", "kvgrad",
-       "not yet (issue 15): KVzip replay plus a backward pass (gradients)"},
+       "absent: its score needs the gradient of an objective on the final hidden states w.r.t. "
+       "every "
+       "layer's attention output (a backward pass per replay chunk); the engine has no autograd "
+       "and "
+       "no prefill-only approximation is faithful (||grad|| is the factor that makes it KVgrad)"},
       {"RestoreKVPress", "restorekv",
-       "not yet (issue 15): needs trained LoRA adapters and restore embeddings "
+       "absent: needs trained LoRA adapters and restore embeddings "
        "(published only for Llama-3.1-8B and Qwen3-8B)"},
-      {"KVzipPress", "kvzip", "not yet (issue 15)"},
-      {"FastKVzipPress", "fastkvzip", "not yet (issue 15)"},
-      {"KVzapPress", "kvzap", "not yet (issue 15)"},
+      {"KVzipPress", "kvzip", ""},
+      {"FastKVzipPress", "fastkvzip", ""},
+      {"KVzapPress", "kvzap", ""},
       {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
       {"DMSPress", "dms", ""},
       {"CAMPress", "cam", ""},

@@ -28,6 +28,8 @@
 #include <set>
 #include <sstream>
 
+#include "generate/chat_prompt.h"
+#include "generate/model_tokenizer.h"
 #include "generate/session.h"
 #include "model/model.h"
 #include "model/transformer.h"
@@ -136,6 +138,36 @@ class PressCatalogueGoldens : public ::testing::Test {
         std::fprintf(stderr, "%s was recorded on another context/question; ignored\n", name);
       }
     }
+    // Issue 15's kvzip cases (make_kvzip_goldens.py): each case carries upstream's replay prompts.
+    std::ifstream kvzip(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzip.json"));
+    if (kvzip) {
+      const nlohmann::json extra = nlohmann::json::parse(kvzip);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (nlohmann::json c : extra["cases"]) {
+          c["replay"] = extra["replay"];
+          (*golden_)["cases"].push_back(c);
+        }
+      }
+    }
+    // Issue 15's lukv cases (make_lukv_goldens.py; generated curve beside the fixture).
+    std::ifstream lukv(testing::Fixture("press_catalogue_goldens/smollm2_135m_lukv.json"));
+    if (lukv) {
+      const nlohmann::json extra = nlohmann::json::parse(lukv);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+      }
+    }
+    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture).
+    std::ifstream kvzap(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzap.json"));
+    if (kvzap) {
+      const nlohmann::json extra = nlohmann::json::parse(kvzap);
+      if (extra["context_ids"] == (*golden_)["context_ids"] &&
+          extra["question_ids"] == (*golden_)["question_ids"]) {
+        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+      }
+    }
     if (Smol().empty()) return;
     const std::string dir = testing::TempDir("catalogue_smol_f32") + "/smollm2-f32";
     const auto conv = testing::RunKvpress("convert -m '" + Smol() + "' -o '" + dir + "' --to hf --dtype f32");
@@ -182,6 +214,7 @@ class PressCatalogueGoldens : public ::testing::Test {
       ASSERT_TRUE(press.ok()) << press.status().ToString();
       Transformer t(*model_, 2);
       Session session(t, press->get(), DType::kF32, 256);
+      if (c.contains("replay")) session.set_replay_prompts(ReplayFromJson(c["replay"]));
       std::vector<float> logits;
       // key_rerotation: slots re-numbered 0..k-1, so the kept original positions come from the
       // eviction log of the prefill; the question starts at the cache length, as upstream's pipeline.
@@ -298,6 +331,13 @@ class PressCatalogueGoldens : public ::testing::Test {
         EXPECT_LT(ours, masked_bytes);
         EXPECT_LT(shortest, longest) << "adakv head budgets should be ragged";
       }
+      if (c.contains("replay")) {  // kvzip: what the replay passes cost against the prefill
+        const Metrics m = session.CurrentMetrics();
+        std::printf(
+            "[ %s r=%.2f ] prefill %.3f s of which press (replay passes + scoring + pruning) %.3f "
+            "s\n",
+            spec_text.c_str(), ratio, m.prefill_time, m.press_prefill_time);
+      }
       ASSERT_TRUE(session.Prefill(question, ForwardPhase::kQuestion, logits).ok());
       DecodeLoopOptions opt;
       opt.max_new_tokens = max_new;
@@ -316,10 +356,12 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (differing == 0 && !ids_may_follow_a_tie) {
         EXPECT_TRUE(ids_equal) << "greedy ids diverge at token " << common;
       }
-      // adakv, criticaladakv, dms: upstream's tensors stay full length (masked). simlayerkv: we keep lazy layers
-      // streaming while decoding (SLKV-decode); upstream compresses the prefill only.
-      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 &&
-          spec_text.rfind("dms", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
+      // adakv, criticaladakv, dms, kvzip, lukv: upstream's tensors stay full length (masked).
+      // simlayerkv: we keep lazy layers streaming while decoding (SLKV-decode); upstream compresses
+      // the prefill only.
+      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 && spec_text.rfind("dms", 0) != 0 &&
+          spec_text.rfind("kvzip", 0) != 0 && spec_text.rfind("lukv", 0) != 0 &&
+          (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -332,6 +374,15 @@ class PressCatalogueGoldens : public ::testing::Test {
                   common, want_ids.size());
     }
     EXPECT_GT(n_cases, 0) << "no golden case for " << prefix;
+  }
+
+  static ContextReplayPrompts ReplayFromJson(const nlohmann::json& j) {
+    ContextReplayPrompts r;
+    r.prefix_length = j["prefix_length"].get<int>();
+    r.repeat_first = j["repeat_first"].get<std::vector<int32_t>>();
+    r.repeat_next = j["repeat_next"].get<std::vector<int32_t>>();
+    r.suffix = j["suffix"].get<std::vector<int32_t>>();
+    return r;
   }
 
   static nlohmann::json* golden_;
@@ -384,6 +435,35 @@ TEST_F(PressCatalogueGoldens, Cap) { RunCases("cap"); }
 TEST_F(PressCatalogueGoldens, Compactor) { RunCases("compactor"); }
 TEST_F(PressCatalogueGoldens, Merging) { RunCases("merging"); }
 TEST_F(PressCatalogueGoldens, Cam) { RunCases("cam("); }
+// kvzip (issue 15): context replay after the prefill, global and layerwise pruning.
+TEST_F(PressCatalogueGoldens, Kvzip) { RunCases("kvzip"); }
+// The replay prompts ours builds from SmolLM2's tokenizer and chat template equal upstream's.
+// kvzap (issue 15) with generated MLP weights: alone at each ratio, and inside dms (the thresholds
+// at the quartiles of its scores on this context).
+TEST_F(PressCatalogueGoldens, Kvzap) { RunCases("kvzap"); }
+TEST_F(PressCatalogueGoldens, DmsKvzap) { RunCases("dms(kvzap"); }
+// lukv (issue 15) with a generated budget curve, expected_attention and knorm inside.
+TEST_F(PressCatalogueGoldens, Lukv) { RunCases("lukv"); }
+TEST_F(PressCatalogueGoldens, KvzipReplayPrompts) {
+  const nlohmann::json* want = nullptr;
+  for (const auto& c : (*golden_)["cases"]) {
+    if (c.contains("replay")) want = &c["replay"];
+  }
+  ASSERT_NE(want, nullptr) << "missing smollm2_135m_kvzip.json";
+  auto tok = LoadTokenizerFor(*model_, "");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto cfg = LoadChatTemplateConfigFor(*model_, "");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto chat = ChatTemplate::FromConfig(*cfg, "", false);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  auto got = ContextReplayPromptsFor(**tok, &*chat, cfg->special_tokens);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const ContextReplayPrompts w = ReplayFromJson(*want);
+  EXPECT_EQ(got->prefix_length, w.prefix_length);
+  EXPECT_EQ(got->repeat_first, w.repeat_first);
+  EXPECT_EQ(got->repeat_next, w.repeat_next);
+  EXPECT_EQ(got->suffix, w.suffix);
+}
 
 }  // namespace
 }  // namespace kvpress
