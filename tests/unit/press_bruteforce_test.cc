@@ -591,7 +591,7 @@ TEST(PressBruteForceCoverage, EveryRegisteredPressIsChecked) {
     if (info.name == "expected_attention" || info.name == "cur" || info.name == "qfilter" ||
         info.name == "non_causal_attention" || info.name == "cap" ||
         info.name == "leverage") {
-      continue;  // press_scorers_test.cc
+      continue;  // press_<name>_test.cc
     }
     EXPECT_TRUE(covered.count(info.name)) << "press '" << info.name << "' has no brute-force test";
   }
@@ -764,7 +764,8 @@ TEST(PressRegistry, UnknownParameterListsValidParameters) {
   // Every registered parameter is accepted with its documented default.
   for (const PressInfo& info : AllPresses()) {
     std::string text = info.name;
-    if (info.name == "qfilter") continue;  // filters=FILE is required (press_scorers_test.cc checks its errors)
+    // qfilter: filters=FILE is required (press_qfilter_test.cc checks its errors)
+    if (info.name == "qfilter") continue;
     if (info.min_children > 0) text += info.min_children == 2 ? "(knorm,knorm)" : "(knorm)";  // wrappers
     char sep = ':';
     if (info.name == "per_layer") {  // one of ratios= / budgets= is required (no default)
