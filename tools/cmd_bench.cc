@@ -1,14 +1,16 @@
 // kvpress bench: prefill/decode speed against the memory-bandwidth roofline, KV bytes, peak RSS.
 #include <cstdio>
 
-#include "ops/matmul.h"
 #include "core/log.h"
 #include "generate/benchmark.h"
+#include "kv/kv_dtype.h"
 #include "model/random_model.h"
+#include "ops/matmul.h"
+#include "press/press_from_text.h"
 #include "press/registry.h"
 #include "tools/cli_common.h"
-#include "tools/flag_checks.h"
 #include "tools/commands.h"
+#include "tools/flag_checks.h"
 
 namespace kvpress::cli {
 namespace {
@@ -51,17 +53,14 @@ int RunBench(BenchFlags f) {
   }
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
-    auto spec = ParsePressSpec(f.press);
-    if (!spec.ok()) return ReportError("bench", spec.status());
-    spec->budget.cache_budget = f.cache_budget;
-    auto created = CreatePress(*spec);
+    auto created = CreatePressFromText(f.press, BudgetPolicy{.cache_budget = f.cache_budget});
     if (!created.ok()) return ReportError("bench", created.status());
     press = std::move(created).value();
     f.options.press = press.get();
   }
-  if (f.kv_dtype == "f16") f.options.kv_dtype = DType::kF16;
-  else if (f.kv_dtype == "bf16") f.options.kv_dtype = DType::kBF16;
-  else if (f.kv_dtype != "f32") return ReportError("bench", InvalidArgument("--kv-dtype must be f32, f16 or bf16"));
+  auto kv_dtype = ParseKvDtype(f.kv_dtype, "--kv-dtype");
+  if (!kv_dtype.ok()) return ReportError("bench", kv_dtype.status());
+  f.options.kv_dtype = *kv_dtype;
   f.options.measure_bandwidth = !f.no_bandwidth;
   f.options.bandwidth_bytes = static_cast<size_t>(f.bandwidth_mb) << 20;
   auto result = RunBenchmark(*model, f.options);

@@ -9,21 +9,23 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ops/matmul.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "generate/chat_prompt.h"
+#include "generate/model_tokenizer.h"
 #include "generate/pipeline.h"
+#include "kv/kv_dtype.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "ops/matmul.h"
 #include "press/eviction_log.h"
+#include "press/press_from_text.h"
 #include "press/registry.h"
 #include "tokenizer/chat_template.h"
-#include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
-#include "tools/flag_checks.h"
 #include "tools/commands.h"
 #include "tools/default_model.h"
+#include "tools/flag_checks.h"
 #include "tools/progress.h"
 
 namespace kvpress::cli {
@@ -182,11 +184,11 @@ int RunGenerate(const GenerateFlags& f) {
 
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
-    auto spec = ParsePressSpec(f.press);
-    if (!spec.ok()) return ReportError("generate", spec.status());
-    spec->budget = BudgetPolicy{f.cache_budget, f.compression_ratio, f.compression_interval, f.target_size};
-    spec->seed = f.seed;
-    auto created = CreatePress(*spec);
+    const BudgetPolicy budget{.cache_budget = f.cache_budget,
+                              .compression_ratio = f.compression_ratio,
+                              .compression_interval = f.compression_interval,
+                              .target_size = f.target_size};
+    auto created = CreatePressFromText(f.press, budget, f.seed);
     if (!created.ok()) return ReportError("generate", created.status());
     press = std::move(created).value();
     opt.press = press.get();
@@ -196,9 +198,9 @@ int RunGenerate(const GenerateFlags& f) {
   } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {
     return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size/--prefill-chunk need --press NAME (see `kvpress presses`)"));
   }
-  if (f.kv_dtype == "f16") opt.kv_dtype = DType::kF16;
-  else if (f.kv_dtype == "bf16") opt.kv_dtype = DType::kBF16;
-  else if (f.kv_dtype != "f32") return ReportError("generate", InvalidArgument("--kv-dtype: '" + f.kv_dtype + "' is not one of f32, f16, bf16"));
+  auto kv_dtype = ParseKvDtype(f.kv_dtype, "--kv-dtype");
+  if (!kv_dtype.ok()) return ReportError("generate", kv_dtype.status());
+  opt.kv_dtype = *kv_dtype;
   if (static_cast<int64_t>(context.size()) + f.max_new_tokens > model.config.max_position) {
     Log(LogLevel::kWarning, "prompt ({}) + max-new-tokens ({}) exceeds the model's trained context ({})",
         context.size(), f.max_new_tokens, model.config.max_position);

@@ -13,6 +13,8 @@
 
 #include "core/log.h"
 #include "generate/generator.h"
+#include "generate/model_tokenizer.h"
+#include "kv/kv_dtype.h"
 #include "model/model.h"
 #include "model/transformer.h"
 #include "serve/engine.h"
@@ -20,7 +22,6 @@
 #include "serve/prompt_builder.h"
 #include "serve/server_stats.h"
 #include "tokenizer/chat_template.h"
-#include "generate/model_tokenizer.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 #include "tools/default_model.h"
@@ -69,10 +70,9 @@ int RunServe(const ServeFlags& f) {
     Log(LogLevel::kWarning, "{} has no chat template: /v1/chat/completions will refuse requests", model.path);
   }
 
-  DType kv_dtype = DType::kF32;
-  if (f.kv_dtype == "f16") kv_dtype = DType::kF16;
-  else if (f.kv_dtype == "bf16") kv_dtype = DType::kBF16;
-  else if (f.kv_dtype != "f32") return ReportError("serve", InvalidArgument("--kv-dtype: '" + f.kv_dtype + "' is not one of f32, f16, bf16"));
+  auto parsed_kv_dtype = ParseKvDtype(f.kv_dtype, "--kv-dtype");
+  if (!parsed_kv_dtype.ok()) return ReportError("serve", parsed_kv_dtype.status());
+  const DType kv_dtype = *parsed_kv_dtype;
   const int trained = model.config.max_position;
   const int ctx = f.ctx > 0 ? f.ctx : trained;
   if (trained > 0 && ctx > trained) {

@@ -1,15 +1,17 @@
 // kvpress_cpp.Session: one KV cache driven step by step from Python, for research code that needs
 // the logits of a prefill or the positions a press kept (numpy arrays), rather than finished text.
-#include <memory>
-#include <optional>
-
 #include <fmt/format.h>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <memory>
+#include <optional>
+
 #include "bindings.h"
 #include "cancellable.h"
 #include "generate/generator.h"
+#include "kv/kv_dtype.h"
+#include "press/press_from_text.h"
 #include "press/registry.h"
 #include "py_model.h"
 #include "status_error.h"
@@ -23,13 +25,6 @@ StatusOr<ForwardPhase> ParsePhase(const std::string& name) {
   if (name == "prefill") return ForwardPhase::kPrefill;
   if (name == "question") return ForwardPhase::kQuestion;
   return InvalidArgument("phase: '" + name + "' is not one of prefill (compressed by the press), question (not compressed)");
-}
-
-StatusOr<DType> ParseDtype(const std::string& name) {
-  if (name == "f32") return DType::kF32;
-  if (name == "f16") return DType::kF16;
-  if (name == "bf16") return DType::kBF16;
-  return InvalidArgument("kv_dtype: '" + name + "' is not one of f32, f16, bf16");
 }
 
 template <typename T>
@@ -46,15 +41,17 @@ class PySession {
             int threads)
       : model_(std::move(model)) {
     if (!press.empty()) {
-      PressSpec spec = ValueOrThrow(ParsePressSpec(press));
-      spec.budget = BudgetPolicy{cache_budget, compression_ratio, compression_interval, target_size};
-      spec.seed = seed;
-      press_ = ValueOrThrow(CreatePress(spec));
+      const BudgetPolicy budget{.cache_budget = cache_budget,
+                                .compression_ratio = compression_ratio,
+                                .compression_interval = compression_interval,
+                                .target_size = target_size};
+      press_ = ValueOrThrow(CreatePressFromText(press, budget, seed));
     } else if (cache_budget > 0 || compression_ratio > 0 || target_size > 0 || prefill_chunk > 0) {
       throw StatusError(InvalidArgument("cache_budget/compression_ratio/target_size/prefill_chunk need a press"));
     }
     transformer_ = std::make_unique<Transformer>(*model_->model, threads);
-    session_ = std::make_unique<Session>(*transformer_, press_.get(), ValueOrThrow(ParseDtype(kv_dtype)), 256,
+    session_ = std::make_unique<Session>(*transformer_, press_.get(),
+                                         ValueOrThrow(ParseKvDtype(kv_dtype, "kv_dtype")), 256,
                                          prefill_chunk);
   }
 

@@ -11,8 +11,10 @@
 #include "core/log.h"
 #include "generate/chat_prompt.h"
 #include "generate/pipeline.h"
+#include "kv/kv_dtype.h"
 #include "model/transformer.h"
 #include "press/eviction_log.h"
+#include "press/press_from_text.h"
 #include "press/registry.h"
 
 namespace kvpress::py {
@@ -27,13 +29,6 @@ std::string DecodeAfter(const Tokenizer* tok, const std::vector<int32_t>& before
   const std::string full = tok->Decode(all);
   const std::string head = tok->Decode(before);
   return full.substr(std::min(head.size(), full.size()));
-}
-
-StatusOr<DType> ParseKvDtype(const std::string& name) {
-  if (name == "f32") return DType::kF32;
-  if (name == "f16") return DType::kF16;
-  if (name == "bf16") return DType::kBF16;
-  return InvalidArgument("kv_dtype: '" + name + "' is not one of f32, f16, bf16");
 }
 
 // The context (and question) ids of `r`, as the CLI builds them.
@@ -114,19 +109,22 @@ StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
     }
     return std::unique_ptr<Press>();
   }
-  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(r.press));
-  spec.budget = BudgetPolicy{r.cache_budget, r.compression_ratio, r.compression_interval, r.target_size};
-  spec.seed = r.seed;
-  return CreatePress(spec);
+  const BudgetPolicy budget{.cache_budget = r.cache_budget,
+                            .compression_ratio = r.compression_ratio,
+                            .compression_interval = r.compression_interval,
+                            .target_size = r.target_size};
+  return CreatePressFromText(r.press, budget, r.seed);
 }
 
 }  // namespace
 
 Status CheckPressSpec(const std::string& spec_text, int cache_budget, double compression_ratio,
                       int compression_interval, int target_size) {
-  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(spec_text));
-  spec.budget = BudgetPolicy{cache_budget, compression_ratio, compression_interval, target_size};
-  ASSIGN_OR_RETURN(std::unique_ptr<Press> press, CreatePress(spec));
+  const BudgetPolicy budget{.cache_budget = cache_budget,
+                            .compression_ratio = compression_ratio,
+                            .compression_interval = compression_interval,
+                            .target_size = target_size};
+  ASSIGN_OR_RETURN(std::unique_ptr<Press> press, CreatePressFromText(spec_text, budget));
   (void)press;
   return Status::Ok();
 }
@@ -157,7 +155,7 @@ StatusOr<nlohmann::json> RunGenerateRequest(const PyModel& m, const GenerateRequ
     opt.press = press.get();
     opt.press_chunk = r.prefill_chunk;
   }
-  ASSIGN_OR_RETURN(opt.kv_dtype, ParseKvDtype(r.kv_dtype));
+  ASSIGN_OR_RETURN(opt.kv_dtype, ParseKvDtype(r.kv_dtype, "kv_dtype"));
   if (static_cast<int64_t>(context.size()) + r.max_new_tokens > model.config.max_position) {
     Log(LogLevel::kWarning, "prompt ({}) + max_new_tokens ({}) exceeds the model's trained context ({})",
         context.size(), r.max_new_tokens, model.config.max_position);

@@ -10,8 +10,8 @@
 
 #include "core/file_util.h"
 #include "core/json_parse.h"
-#include "core/threads.h"
 #include "core/log.h"
+#include "core/threads.h"
 #include "core/timer.h"
 #include "eval/longctx_metrics.h"
 #include "eval/longctx_summary.h"
@@ -21,7 +21,9 @@
 #include "generate/chat_prompt.h"
 #include "generate/generator.h"
 #include "hub/file_lock.h"
+#include "kv/kv_dtype.h"
 #include "model/transformer.h"
+#include "press/press_from_text.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
 
@@ -69,20 +71,12 @@ std::vector<std::string> RowClasses(const json& row) {
   return out;
 }
 
-StatusOr<DType> ParseKvDtype(const std::string& name) {
-  if (name == "f32") return DType::kF32;
-  if (name == "f16") return DType::kF16;
-  if (name == "bf16") return DType::kBF16;
-  return InvalidArgument("--kv-dtype: '" + name + "' is not one of f32, f16, bf16");
-}
-
 // A fresh press for one sample (null for full cache); the spec was validated up front.
 StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
   if (c.IsFull()) return std::unique_ptr<Press>();
-  ASSIGN_OR_RETURN(PressSpec spec, ParsePressSpec(c.press));
-  spec.budget = BudgetPolicy{c.EffectiveBudget(), c.RatioMode() ? c.compression_ratio : 0.0, 0, 0};
-  spec.seed = seed;
-  return CreatePress(spec);
+  const BudgetPolicy budget{.cache_budget = c.EffectiveBudget(),
+                            .compression_ratio = c.RatioMode() ? c.compression_ratio : 0.0};
+  return CreatePressFromText(c.press, budget, seed);
 }
 
 // A sample ready to generate: its prompt ids, the text they came from, its press and options.
@@ -314,7 +308,7 @@ Status ValidateRunConfig(const RunConfig& c) {
       return InvalidArgument("--cache-budget must be > 0 for press " + c.PressName() + " (or give --compression-ratio)");
     RETURN_IF_ERROR(MakePress(c, 0).status());  // unknown press / parameter
   }
-  RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype).status());
+  RETURN_IF_ERROR(ParseKvDtype(c.kv_dtype, "--kv-dtype").status());
   if (c.batch_size < 1 || c.batch_size > kMaxBatchSize)
     return InvalidArgument(fmt::format("--batch-size {} is outside [1, {}]", c.batch_size, kMaxBatchSize));
   if (c.num_samples < 0)
@@ -332,7 +326,7 @@ StatusOr<EvalOutcome> RunEval(const RunConfig& c, const Dataset& dataset, const 
                               const EvalProgressFn& progress, const std::atomic<bool>* cancel) {
   CHECK(m.model != nullptr && m.tokenizer != nullptr);
   RETURN_IF_ERROR(ValidateRunConfig(c));  // fail before any file is touched
-  ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype));
+  ASSIGN_OR_RETURN(DType kv_dtype, ParseKvDtype(c.kv_dtype, "--kv-dtype"));
   // Generated datasets hold exactly the samples asked for (--num-samples per task / grid cell), in order.
   const std::vector<Sample> samples = IsSyntheticRun(c) ? dataset.samples : SelectSamples(dataset.samples, c);
   if (IsLongContextDataset(dataset.spec.kind) && c.batch_size > 1)

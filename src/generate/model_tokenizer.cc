@@ -1,25 +1,17 @@
 #include "generate/model_tokenizer.h"
 
 #include "core/file_util.h"
+#include "core/path.h"
 #include "tokenizer/load_tokenizer.h"
 
 namespace kvpress {
-namespace {
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-}  // namespace
-
 StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const std::string& path) {
   const int llama2c_vocab =
       model.config.format == SourceFormat::kLlama2c ? model.config.vocab_size : -1;
   if (!path.empty()) return LoadTokenizer(path, llama2c_vocab);
   switch (model.config.format) {
     case SourceFormat::kLlama2c: {
-      const std::string dir = DirOf(model.path);
+      const std::string dir = DirName(model.path);
       for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
         if (FileExists(dir + "/" + name)) return LoadTokenizer(dir + "/" + name, llama2c_vocab);
       }
@@ -31,7 +23,7 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFor(const Model& model, const 
       }
       break;
     case SourceFormat::kHuggingFace: {
-      const std::string dir = IsDirectory(model.path) ? model.path : DirOf(model.path);
+      const std::string dir = IsDirectory(model.path) ? model.path : DirName(model.path);
       auto tok = LoadTokenizer(dir);
       if (tok.ok() || tok.status().code() != StatusCode::kNotFound) return tok;
       break;

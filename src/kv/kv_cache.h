@@ -92,8 +92,7 @@ class KVCache {
   // decode step before pruning).
   int PeakHeadSlots() const { return peak_head_slots_; }
 
-  // Slots ever appended and slots evicted, summed over all heads.
-  int64_t AppendedSlots() const { return appended_; }
+  // Slots evicted, summed over all heads.
   int64_t EvictedSlots() const { return evicted_; }
   // Live slots / appended slots (1.0 when nothing was evicted or nothing appended).
   double RetainedFraction() const;

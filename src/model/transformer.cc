@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/threads.h"
 #include "core/thread_pool.h"
+#include "core/threads.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/attention_group.h"
@@ -91,9 +91,10 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
     info.last_chunk = start + n == n_total;
     const RowGroup group{&cache, options.hook, 0, n, info};
     if (!ForwardRows(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
-                     positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)), {&group, 1},
-                     options.cancel)) {
-      return Cancelled(fmt::format("cancelled during the prefill after {} of {} tokens", start, n_total));
+                     positions.subspan(static_cast<size_t>(start), static_cast<size_t>(n)),
+                     {&group, 1}, options.cancel)) {
+      return Cancelled(
+          fmt::format("cancelled during the prefill after {} of {} tokens", start, n_total));
     }
     // Final norm + LM head for the rows we need.
     if (options.all_logits || info.last_chunk) {
@@ -142,139 +143,198 @@ void Transformer::Head(int first, int rows, std::vector<float>& normed, float* l
   Linear(model_.weights.lm_head, normed.data(), rows, logits);
 }
 
+// Token embeddings of every row into the residual stream x_ [n, d].
+void Transformer::EmbedTokens(std::span<const int32_t> tokens) {
+  const ModelWeights& weights = model_.weights;
+  const size_t d = static_cast<size_t>(model_.config.hidden_size);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    DequantizeRow(weights.embed.dtype, weights.embed.Row(tokens[t]), x_.data() + t * d, d);
+  }
+}
+
+// Attention input: normed_ = RmsNorm(x_), then q_, k_, v_ = normed_ · Wq, Wk, Wv for all rows.
+void Transformer::ProjectQkv(const LayerWeights& layer, int n) {
+  const ModelConfig& cfg = model_.config;
+  RmsNorm(x_.data(), layer.attn_norm.data(), normed_.data(), n,
+          static_cast<size_t>(cfg.hidden_size), cfg.rms_norm_eps);
+  Linear(layer.wq, normed_.data(), n, q_.data());
+  Linear(layer.wk, normed_.data(), n, k_.data());
+  Linear(layer.wv, normed_.data(), n, v_.data());
+}
+
+// Prepares row `row`'s query and key/value at `position` and appends its K/V to `cache`:
+//   1. bias (Qwen2):   q += bq, k += bk, v += bv
+//   2. q/k norm (Qwen3): per-head RmsNorm of q and k
+//   3. key norms:      ‖k_g‖ per KV head, before RoPE (stored beside each slot for KNorm & co.)
+//   4. RoPE:           rotate q and k by `position`
+//   5. cache append:   one slot per KV head
+void Transformer::AppendRowToCache(int layer_index, const LayerWeights& layer, int row,
+                                   int32_t position, KVCache& cache) {
+  const ModelConfig& cfg = model_.config;
+  const size_t head_dim = static_cast<size_t>(cfg.head_dim);
+  const size_t q_dim = static_cast<size_t>(cfg.n_heads) * head_dim;
+  const size_t kv_dim = static_cast<size_t>(cfg.n_kv_heads) * head_dim;
+  float* query = q_.data() + static_cast<size_t>(row) * q_dim;   // [H, hd]
+  float* key = k_.data() + static_cast<size_t>(row) * kv_dim;    // [KV, hd]
+  float* value = v_.data() + static_cast<size_t>(row) * kv_dim;  // [KV, hd]
+  if (cfg.qkv_bias) {
+    for (size_t i = 0; i < q_dim; ++i) query[i] += layer.bq[i];
+    for (size_t i = 0; i < kv_dim; ++i) key[i] += layer.bk[i];
+    for (size_t i = 0; i < kv_dim; ++i) value[i] += layer.bv[i];
+  }
+  if (cfg.qk_norm) {
+    RmsNorm(query, layer.q_norm.data(), query, cfg.n_heads, head_dim, cfg.rms_norm_eps);
+    RmsNorm(key, layer.k_norm.data(), key, cfg.n_kv_heads, head_dim, cfg.rms_norm_eps);
+  }
+  float key_norms[1024];  // [KV] pre-RoPE ‖k‖ (KV ≤ 1024 checked by ValidateConfig)
+  for (int kv_head = 0; kv_head < cfg.n_kv_heads; ++kv_head) {
+    double sum_squares = 0.0;
+    const float* head_key = key + static_cast<size_t>(kv_head) * head_dim;
+    for (size_t i = 0; i < head_dim; ++i)
+      sum_squares += static_cast<double>(head_key[i]) * head_key[i];
+    key_norms[kv_head] = static_cast<float>(std::sqrt(sum_squares));
+  }
+  ApplyRope(query, cfg.n_heads, cfg.head_dim, position, inv_freq_.data(), cfg.rope_style);
+  ApplyRope(key, cfg.n_kv_heads, cfg.head_dim, position, inv_freq_.data(), cfg.rope_style);
+  for (int kv_head = 0; kv_head < cfg.n_kv_heads; ++kv_head) {
+    const size_t offset = static_cast<size_t>(kv_head) * head_dim;
+    cache.Append(layer_index, kv_head, key + offset, value + offset, position, key_norms[kv_head]);
+  }
+}
+
+LayerHookContext Transformer::HookContext(int layer_index, const RowGroup& group,
+                                          std::span<const int32_t> positions) const {
+  const ModelConfig& cfg = model_.config;
+  const size_t first = static_cast<size_t>(group.first);
+  LayerHookContext ctx;
+  ctx.layer = layer_index;
+  ctx.info = group.info;
+  ctx.cache = group.cache;
+  ctx.positions = positions.subspan(first, static_cast<size_t>(group.n));
+  ctx.queries = q_.data() + first * static_cast<size_t>(cfg.n_heads * cfg.head_dim);
+  ctx.hidden = normed_.data() + first * static_cast<size_t>(cfg.hidden_size);
+  ctx.n_tokens = group.n;
+  ctx.sliding_window = cfg.sliding_window;
+  ctx.wo = &model_.weights.layers[static_cast<size_t>(layer_index)].wo;  // criticalkv's ‖W_o v‖
+  return ctx;
+}
+
+// Appends the group's rows to its cache, then lets its hook see (and possibly rewrite) the cache
+// before attention reads it.
+void Transformer::AppendGroup(int layer_index, const LayerWeights& layer, const RowGroup& group,
+                              std::span<const int32_t> positions) {
+  for (int row = group.first; row < group.first + group.n; ++row) {
+    AppendRowToCache(layer_index, layer, row, positions[static_cast<size_t>(row)], *group.cache);
+  }
+  if (group.hook != nullptr)
+    group.hook->BeforeAttention(HookContext(layer_index, group, positions));
+}
+
+// The hook's view after attention: the statistics it asked for (a press scores and evicts here).
+void Transformer::RunAfterAttentionHook(int layer_index, const RowGroup& group,
+                                        std::span<const int32_t> positions,
+                                        const AttentionRequest& request) {
+  if (group.hook == nullptr) return;
+  LayerHookContext ctx = HookContext(layer_index, group, positions);
+  ctx.stats = request.Any() ? &stats_ : nullptr;
+  group.hook->AfterAttention(ctx);
+}
+
+// Attention sub-layer of every group: append, attend, hook. Several groups on distinct caches
+// (batched decoding) may attend concurrently (`concurrent`), one group per task, when their hooks
+// ask for no statistics; the others attend one at a time, as statistics land in stats_.
+void Transformer::AttentionLayer(int layer_index, const LayerWeights& layer,
+                                 std::span<const int32_t> positions,
+                                 std::span<const RowGroup> groups, bool concurrent) {
+  auto request_of = [](const RowGroup& group) {
+    return group.hook != nullptr ? group.hook->Request(group.info) : AttentionRequest{};
+  };
+  auto group_positions = [&](const RowGroup& group) {
+    return positions.subspan(static_cast<size_t>(group.first), static_cast<size_t>(group.n));
+  };
+  if (!concurrent) {
+    for (const RowGroup& group : groups) {
+      AppendGroup(layer_index, layer, group, positions);
+      const AttentionRequest request = request_of(group);
+      Attention(layer_index, group.first, group.n, group_positions(group), *group.cache, request);
+      RunAfterAttentionHook(layer_index, group, positions, request);
+    }
+    return;
+  }
+  std::vector<AttentionRequest> requests;  // [groups]
+  requests.reserve(groups.size());
+  for (const RowGroup& group : groups) {
+    AppendGroup(layer_index, layer, group, positions);
+    requests.push_back(request_of(group));
+  }
+  ParallelFor(static_cast<int64_t>(groups.size()), threads_, [&](int64_t i) {
+    const RowGroup& group = groups[static_cast<size_t>(i)];
+    const AttentionRequest& request = requests[static_cast<size_t>(i)];
+    if (request.Any()) return;
+    Attention(layer_index, group.first, group.n, group_positions(group), *group.cache, request);
+  });
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const RowGroup& group = groups[i];
+    if (requests[i].Any()) {
+      Attention(layer_index, group.first, group.n, group_positions(group), *group.cache,
+                requests[i]);
+    }
+    RunAfterAttentionHook(layer_index, group, positions, requests[i]);
+  }
+}
+
+// x_ += att_ · Wo (the attention output projected back into the residual stream).
+void Transformer::AddAttentionOutput(const LayerWeights& layer, int n) {
+  const size_t size = static_cast<size_t>(n) * static_cast<size_t>(model_.config.hidden_size);
+  Linear(layer.wo, att_.data(), n, proj_.data());
+  for (size_t i = 0; i < size; ++i) x_[i] += proj_[i];
+}
+
+// SwiGLU MLP: x_ += Wdown · (silu(Wgate · h) ⊙ Wup · h), h = RmsNorm(x_).
+void Transformer::FeedForward(const LayerWeights& layer, int n) {
+  const ModelConfig& cfg = model_.config;
+  const size_t d = static_cast<size_t>(cfg.hidden_size);
+  const size_t ffn_size = static_cast<size_t>(n) * static_cast<size_t>(cfg.intermediate_size);
+  RmsNorm(x_.data(), layer.ffn_norm.data(), normed_.data(), n, d, cfg.rms_norm_eps);
+  Linear(layer.w_gate, normed_.data(), n, gate_.data());
+  Linear(layer.w_up, normed_.data(), n, up_.data());
+  SiluMul(gate_.data(), up_.data(), ffn_size);
+  Linear(layer.w_down, gate_.data(), n, proj_.data());
+  for (size_t i = 0; i < static_cast<size_t>(n) * d; ++i) x_[i] += proj_[i];
+}
+
 bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                               std::span<const RowGroup> groups, const std::atomic<bool>* cancel) {
-  const ModelConfig& c = model_.config;
-  const ModelWeights& w = model_.weights;
-  const int n = static_cast<int>(tokens.size());
-  const size_t d = static_cast<size_t>(c.hidden_size), hd = static_cast<size_t>(c.head_dim);
-  const size_t qd = static_cast<size_t>(c.n_heads) * hd,
-               kvd = static_cast<size_t>(c.n_kv_heads) * hd;
-  const size_t f = static_cast<size_t>(c.intermediate_size);
-  const size_t un = static_cast<size_t>(n);
-  x_.resize(un * d);
-  xb_.resize(un * d);
-  q_.resize(un * qd);
-  k_.resize(un * kvd);
-  v_.resize(un * kvd);
-  att_.resize(un * qd);
-  proj_.resize(un * d);
-  gate_.resize(un * f);
-  up_.resize(un * f);
+  const ModelConfig& cfg = model_.config;
+  const size_t rows = tokens.size();
+  const size_t d = static_cast<size_t>(cfg.hidden_size);
+  const size_t q_dim = static_cast<size_t>(cfg.n_heads * cfg.head_dim);
+  const size_t kv_dim = static_cast<size_t>(cfg.n_kv_heads * cfg.head_dim);
+  const size_t ffn_dim = static_cast<size_t>(cfg.intermediate_size);
+  x_.resize(rows * d);
+  normed_.resize(rows * d);
+  q_.resize(rows * q_dim);
+  k_.resize(rows * kv_dim);
+  v_.resize(rows * kv_dim);
+  att_.resize(rows * q_dim);
+  proj_.resize(rows * d);
+  gate_.resize(rows * ffn_dim);
+  up_.resize(rows * ffn_dim);
 
-  for (int t = 0; t < n; ++t) {
-    DequantizeRow(w.embed.dtype, w.embed.Row(tokens[static_cast<size_t>(t)]),
-                  x_.data() + static_cast<size_t>(t) * d, d);
+  EmbedTokens(tokens);
+  // Groups attend concurrently only when each has its own cache (batched decoding).
+  bool concurrent = groups.size() > 1 && threads_ > 1;
+  for (size_t i = 0; concurrent && i < groups.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) concurrent = concurrent && groups[i].cache != groups[j].cache;
   }
-  // Several groups on distinct caches (batched decoding) append first, then attend concurrently.
-  bool together = groups.size() > 1 && threads_ > 1;
-  for (size_t i = 0; together && i < groups.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) together = together && groups[i].cache != groups[j].cache;
-  }
-  std::vector<AttentionRequest> requests;  // [groups], when together
-  for (int l = 0; l < c.n_layers; ++l) {
+  const int n = static_cast<int>(rows);
+  for (int layer_index = 0; layer_index < cfg.n_layers; ++layer_index) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return false;
-    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
-    RmsNorm(x_.data(), L.attn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
-    Linear(L.wq, xb_.data(), n, q_.data());
-    Linear(L.wk, xb_.data(), n, k_.data());
-    Linear(L.wv, xb_.data(), n, v_.data());
-    // Appends each row's K/V to its group's cache (biases, q/k norms and RoPE applied first).
-    auto append = [&](const RowGroup& grp) {
-      KVCache& cache = *grp.cache;
-      for (int t = grp.first; t < grp.first + grp.n; ++t) {
-        float* qt = q_.data() + static_cast<size_t>(t) * qd;
-        float* kt = k_.data() + static_cast<size_t>(t) * kvd;
-        float* vt = v_.data() + static_cast<size_t>(t) * kvd;
-        if (c.qkv_bias) {
-          for (size_t i = 0; i < qd; ++i) qt[i] += L.bq[i];
-          for (size_t i = 0; i < kvd; ++i) kt[i] += L.bk[i];
-          for (size_t i = 0; i < kvd; ++i) vt[i] += L.bv[i];
-        }
-        if (c.qk_norm) {
-          RmsNorm(qt, L.q_norm.data(), qt, c.n_heads, hd, c.rms_norm_eps);
-          RmsNorm(kt, L.k_norm.data(), kt, c.n_kv_heads, hd, c.rms_norm_eps);
-        }
-        const int32_t pos = positions[static_cast<size_t>(t)];
-        float key_norms[1024];  // pre-RoPE ‖k‖ per KV head (KV ≤ 1024 checked by ValidateConfig)
-        for (int g = 0; g < c.n_kv_heads; ++g) {
-          double ss = 0.0;
-          const float* kg = kt + static_cast<size_t>(g) * hd;
-          for (size_t i = 0; i < hd; ++i) ss += static_cast<double>(kg[i]) * kg[i];
-          key_norms[g] = static_cast<float>(std::sqrt(ss));
-        }
-        ApplyRope(qt, c.n_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
-        ApplyRope(kt, c.n_kv_heads, c.head_dim, pos, inv_freq_.data(), c.rope_style);
-        for (int g = 0; g < c.n_kv_heads; ++g) {
-          cache.Append(l, g, kt + static_cast<size_t>(g) * hd, vt + static_cast<size_t>(g) * hd,
-                       pos, key_norms[g]);
-        }
-      }
-      if (grp.hook != nullptr) {
-        LayerHookContext ctx;
-        ctx.layer = l;
-        ctx.info = grp.info;
-        ctx.cache = &cache;
-        ctx.positions = positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
-        ctx.queries = q_.data() + static_cast<size_t>(grp.first) * qd;
-        ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
-        ctx.n_tokens = grp.n;
-        ctx.sliding_window = c.sliding_window;
-        ctx.wo = &L.wo;
-        grp.hook->BeforeAttention(ctx);
-      }
-    };
-    // Attends the group's rows (unless `attended`) and runs its hook.
-    auto finish = [&](const RowGroup& grp, const AttentionRequest& request, bool attended) {
-      KVCache& cache = *grp.cache;
-      const std::span<const int32_t> group_positions =
-          positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n));
-      if (!attended) Attention(l, grp.first, grp.n, group_positions, cache, request);
-      if (grp.hook != nullptr) {
-        LayerHookContext ctx;
-        ctx.layer = l;
-        ctx.info = grp.info;
-        ctx.cache = &cache;
-        ctx.positions = group_positions;
-        ctx.queries = q_.data() + static_cast<size_t>(grp.first) * qd;
-        ctx.hidden = xb_.data() + static_cast<size_t>(grp.first) * d;
-        ctx.n_tokens = grp.n;
-        ctx.sliding_window = c.sliding_window;
-        ctx.wo = &L.wo;
-        ctx.stats = request.Any() ? &stats_ : nullptr;
-        grp.hook->AfterAttention(ctx);
-      }
-    };
-    if (!together) {
-      for (const RowGroup& grp : groups) {
-        append(grp);
-        finish(grp, grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{}, false);
-      }
-    } else {
-      // Groups whose hook asks for no attention statistics attend concurrently, one group per task
-      // (batched decoding: one row each); the others one at a time, as statistics land in stats_.
-      requests.clear();
-      for (const RowGroup& grp : groups) {
-        append(grp);
-        requests.push_back(grp.hook != nullptr ? grp.hook->Request(grp.info) : AttentionRequest{});
-      }
-      ParallelFor(static_cast<int64_t>(groups.size()), threads_, [&](int64_t i) {
-        const RowGroup& grp = groups[static_cast<size_t>(i)];
-        if (requests[static_cast<size_t>(i)].Any()) return;
-        Attention(l, grp.first, grp.n,
-                  positions.subspan(static_cast<size_t>(grp.first), static_cast<size_t>(grp.n)),
-                  *grp.cache, requests[static_cast<size_t>(i)]);
-      });
-      for (size_t i = 0; i < groups.size(); ++i) finish(groups[i], requests[i], !requests[i].Any());
-    }
-    Linear(L.wo, att_.data(), n, proj_.data());
-    for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
-    RmsNorm(x_.data(), L.ffn_norm.data(), xb_.data(), n, d, c.rms_norm_eps);
-    Linear(L.w_gate, xb_.data(), n, gate_.data());
-    Linear(L.w_up, xb_.data(), n, up_.data());
-    SiluMul(gate_.data(), up_.data(), un * f);
-    Linear(L.w_down, gate_.data(), n, proj_.data());
-    for (size_t i = 0; i < un * d; ++i) x_[i] += proj_[i];
+    const LayerWeights& layer = model_.weights.layers[static_cast<size_t>(layer_index)];
+    ProjectQkv(layer, n);
+    AttentionLayer(layer_index, layer, positions, groups, concurrent);
+    AddAttentionOutput(layer, n);
+    FeedForward(layer, n);
   }
   return true;
 }
@@ -341,9 +401,10 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
     // reading each key and value row once for the group's query heads.
     auto attend_group = [&](int t, int kvh, float* probs) {
       const KVHeadView kv = cache.View(layer, kvh);
-      const size_t first = (static_cast<size_t>(row0 + t) * c.n_heads + static_cast<size_t>(kvh * group)) * hd;
-      AttendGroup(q_.data() + first, group, kv, hd, positions[static_cast<size_t>(t)], c.sliding_window, scale,
-                  probs, att_.data() + first);
+      const size_t first =
+          (static_cast<size_t>(row0 + t) * c.n_heads + static_cast<size_t>(kvh * group)) * hd;
+      AttendGroup(q_.data() + first, group, kv, hd, positions[static_cast<size_t>(t)],
+                  c.sliding_window, scale, probs, att_.data() + first);
       if (!want_stats) return;
       for (int g = 0; g < group; ++g) {
         const size_t h = static_cast<size_t>(kvh * group + g);
@@ -360,7 +421,8 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
     };
     if (want_stats) {
       // One thread owns each KV head (and so its query heads' statistic rows).
-      const bool parallel = threads_ > 1 && c.n_kv_heads > 1 && static_cast<int64_t>(n) * max_slots * group >= 1024;
+      const bool parallel =
+          threads_ > 1 && c.n_kv_heads > 1 && static_cast<int64_t>(n) * max_slots * group >= 1024;
       ParallelFor(c.n_kv_heads, parallel ? threads_ : 1, [&](int64_t kvh) {
         float* probs = ProbsBuffer(group * max_slots);
         for (int t = 0; t < n; ++t) attend_group(t, static_cast<int>(kvh), probs);

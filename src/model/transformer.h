@@ -69,6 +69,22 @@ class Transformer {
   // `cancel` was raised before a layer (the caches are then partly filled).
   bool ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                    std::span<const RowGroup> groups, const std::atomic<bool>* cancel = nullptr);
+  // The steps of one forward (transformer.cc opens each with its formula).
+  void EmbedTokens(std::span<const int32_t> tokens);
+  void ProjectQkv(const LayerWeights& layer, int n);
+  void AppendRowToCache(int layer_index, const LayerWeights& layer, int row, int32_t position,
+                        KVCache& cache);
+  LayerHookContext HookContext(int layer_index, const RowGroup& group,
+                               std::span<const int32_t> positions) const;
+  void AppendGroup(int layer_index, const LayerWeights& layer, const RowGroup& group,
+                   std::span<const int32_t> positions);
+  void RunAfterAttentionHook(int layer_index, const RowGroup& group,
+                             std::span<const int32_t> positions, const AttentionRequest& request);
+  void AttentionLayer(int layer_index, const LayerWeights& layer,
+                      std::span<const int32_t> positions, std::span<const RowGroup> groups,
+                      bool concurrent);
+  void AddAttentionOutput(const LayerWeights& layer, int n);
+  void FeedForward(const LayerWeights& layer, int n);
   // Final norm + LM head of x_ rows [first, first + rows) into logits [rows, V] (`normed`:
   // scratch).
   void Head(int first, int rows, std::vector<float>& normed, float* logits);
@@ -82,16 +98,16 @@ class Transformer {
   KernelMode mode_;
   std::vector<float> inv_freq_;  // [hd/2]
   // Activations of the current chunk.
-  std::vector<float> x_;     // [n, d] residual stream
-  std::vector<float> xb_;    // [n, d] normalised input
-  std::vector<float> q_;     // [n, H*hd]
-  std::vector<float> k_;     // [n, KV*hd]
-  std::vector<float> v_;     // [n, KV*hd]
-  std::vector<float> att_;   // [n, H*hd] attention output
-  std::vector<float> proj_;  // [n, d]
-  std::vector<float> gate_;  // [n, F]
-  std::vector<float> up_;    // [n, F]
-  AttentionStats stats_;     // [H][slots] per layer, reused
+  std::vector<float> x_;       // [n, d] residual stream
+  std::vector<float> normed_;  // [n, d] RmsNorm of x_: the attention or MLP input
+  std::vector<float> q_;       // [n, H*hd]
+  std::vector<float> k_;       // [n, KV*hd]
+  std::vector<float> v_;       // [n, KV*hd]
+  std::vector<float> att_;     // [n, H*hd] attention output
+  std::vector<float> proj_;    // [n, d]
+  std::vector<float> gate_;    // [n, F]
+  std::vector<float> up_;      // [n, F]
+  AttentionStats stats_;       // [H][slots] per layer, reused
 };
 
 }  // namespace kvpress

@@ -25,8 +25,6 @@ struct BudgetPolicy {
   // (R-KV's buffer); with target_size (upstream DecodingPress), prune every `interval` steps.
   int compression_interval = 0;
   int target_size = 0;  // upstream DecodingPress target (used when cache_budget == 0)
-
-  bool Compresses() const { return cache_budget > 0 || compression_ratio > 0 || target_size > 0; }
 };
 
 // Time spent inside press code, per phase (what the fork calls prefill_time/decoding_time).

@@ -198,7 +198,8 @@ void HttpServer::Impl::HandleGeneration(const httplib::Request& req, httplib::Re
   if (!r->press.empty()) {
     StatusOr<PressSpec> ps = ParsePressSpec(r->press);
     if (!ps.ok()) return SendError(res, 400, "press: " + ps.status().message());
-    ps->budget = BudgetPolicy{r->cache_budget, r->compression_ratio, 0, 0};
+    ps->budget =
+        BudgetPolicy{.cache_budget = r->cache_budget, .compression_ratio = r->compression_ratio};
     ps->seed = r->seed;
     StatusOr<std::unique_ptr<Press>> check = CreatePress(*ps);  // the engine builds its own
     if (!check.ok()) return SendError(res, 400, "press: " + check.status().message());

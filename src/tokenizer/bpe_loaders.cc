@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/file_util.h"
+#include "core/path.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/unicode_util.h"
 
@@ -11,11 +12,6 @@ namespace kvpress {
 namespace {
 
 using nlohmann::json;
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // Qwen2 / Qwen2.5 added tokens (ids 151643..151664; the first 14 special), used when a
 // Qwen2 vocab.json comes without its tokenizer_config.json.
@@ -130,7 +126,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadVocabMerges(const std::string& vocab_
   ASSIGN_OR_RETURN(std::string merges_text, ReadFileToString(merges_path));
 
   json config = json::object();
-  const std::string config_path = DirOf(vocab_path) + "/tokenizer_config.json";
+  const std::string config_path = DirName(vocab_path) + "/tokenizer_config.json";
   if (FileExists(config_path)) {
     auto c = ReadJsonFile(config_path);
     if (c.ok() && c->is_object()) config = *c;
@@ -186,7 +182,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadVocabMerges(const std::string& vocab_
   ASSIGN_OR_RETURN(auto tok, Finish(std::move(parts),
                                     qwen2 ? kQwen2SplitPattern : kGpt2SplitPattern, vocab_path));
   int bos = -1, eos = tok->TokenToId("<|endoftext|>");
-  ApplyTokenizerConfig(DirOf(vocab_path), *tok, bos, eos);
+  ApplyTokenizerConfig(DirName(vocab_path), *tok, bos, eos);
   tok->SetBosEos(bos, eos);
   return tok;
 }
@@ -240,7 +236,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> LoadTiktoken(const std::string& path) {
   parts.description = fmt::format("tiktoken BPE{}, {} ranks", llama3 ? " (Llama-3)" : "", n);
   ASSIGN_OR_RETURN(auto tok, Finish(std::move(parts), kLlama3SplitPattern, path));
   int bos = tok->BosId(), eos = tok->EosId();
-  ApplyTokenizerConfig(DirOf(path), *tok, bos, eos);
+  ApplyTokenizerConfig(DirName(path), *tok, bos, eos);
   tok->SetBosEos(bos, eos);
   return tok;
 }

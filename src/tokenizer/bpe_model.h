@@ -55,7 +55,6 @@ class BpeModel {
   // The token's string ("" for undefined ids).
   const std::string& IdToToken(int32_t id) const;
   int32_t Size() const { return static_cast<int32_t>(tokens_.size()); }
-  size_t NumMerges() const { return merges_.size(); }
   const BpeOptions& options() const { return options_; }
 
  private:

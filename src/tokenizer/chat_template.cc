@@ -7,23 +7,13 @@
 
 #include "core/file_util.h"
 #include "core/json_parse.h"
+#include "core/path.h"
 
 namespace kvpress {
 namespace {
 
 constexpr const char* kSpecialTokenNames[] = {"bos_token", "eos_token", "unk_token", "sep_token",
                                               "pad_token", "cls_token", "mask_token"};
-
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string Basename(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -139,8 +129,8 @@ StatusOr<ChatTemplateConfig> LoadChatTemplateConfig(const std::string& path) {
   } else if (!FileExists(path)) {
     return NotFound(path + ": no such file or directory");
   } else {
-    dir = Dirname(path);
-    const std::string base = Basename(path);
+    dir = DirName(path);
+    const std::string base = BaseName(path);
     bool is_config = base == "tokenizer_config.json";
     if (!is_config && base != "tokenizer.json" && EndsWith(base, ".json")) {
       // Another JSON name: a tokenizer config unless it looks like a tokenizer.json.

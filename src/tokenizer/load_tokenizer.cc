@@ -7,22 +7,13 @@
 #include <fstream>
 
 #include "core/file_util.h"
+#include "core/path.h"
 #include "gguf/gguf_reader.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/llama2c_tokenizer.h"
 
 namespace kvpress {
 namespace {
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-std::string BaseName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 bool EndsWith(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
@@ -92,7 +83,7 @@ StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path,
   const std::string base = BaseName(path);
   if (EndsWith(base, ".json")) {
     if (EndsWith(base, "vocab.json")) {
-      const std::string merges = DirOf(path) + "/merges.txt";
+      const std::string merges = DirName(path) + "/merges.txt";
       if (!FileExists(merges))
         return NotFound(path + ": a vocab.json needs merges.txt beside it (" + merges + ")");
       return Upcast(LoadVocabMerges(path, merges));

@@ -5,6 +5,7 @@
 
 #include "core/file_util.h"
 #include "core/json_parse.h"
+#include "core/path.h"
 #include "tokenizer/hf_loaders.h"
 #include "tokenizer/unicode_util.h"
 
@@ -201,11 +202,6 @@ Status ParsePostProcessor(const json& spec, std::vector<int32_t>& prefix,
                   type));
 }
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJsonSax& sax) {
   const json& root = sax.root;
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
@@ -322,7 +318,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> Build(const std::string& path, TokenizerJ
   for (const char* name : {"<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>"}) {
     if (eos < 0) eos = tok->TokenToId(name);
   }
-  ApplyTokenizerConfig(DirOf(path), *tok, bos, eos);
+  ApplyTokenizerConfig(DirName(path), *tok, bos, eos);
   tok->SetBosEos(bos, eos);
   return tok;
 }

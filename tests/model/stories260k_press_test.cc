@@ -58,7 +58,8 @@ TEST_F(Stories260KPress, EveryPressEqualsGoldenWhenBudgetCoversTheSequence) {
   for (const PressInfo& info : AllPresses()) {
     if (info.min_children > 0) continue;  // wrappers need an inner press (press_wrappers_test.cc)
     if (info.name == "think") continue;   // prunes key channels whatever the budget (press_wrappers_test.cc)
-    if (info.name == "qfilter") continue;  // needs a statistics file made for the model (press_scorers_test.cc)
+    // qfilter: needs a statistics file made for the model (press_qfilter_test.cc)
+    if (info.name == "qfilter") continue;
     const GenerateResult r = Run(info.name, 257);  // BOS + 256 generated never exceed it
     EXPECT_EQ(r.tokens, golden_) << info.name;
     EXPECT_EQ(r.metrics.evictions, 0) << info.name;

@@ -38,7 +38,7 @@ std::unique_ptr<Press> MakePress(const std::string& spec_text, int budget) {
   if (spec_text.empty()) return nullptr;
   auto spec = ParsePressSpec(spec_text);
   EXPECT_TRUE(spec.ok());
-  spec->budget = BudgetPolicy{budget, 0.0, 0, 0};
+  spec->budget = BudgetPolicy{.cache_budget = budget};
   spec->seed = 3;
   auto press = CreatePress(*spec);
   EXPECT_TRUE(press.ok()) << press.status().ToString();

@@ -148,7 +148,8 @@ std::vector<std::string> AllPressNames() {
     // think evicts no slot (press_wrappers_test.cc covers them); shadowkv's budget is its per-step
     // selection, the context lives in low rank (press_shadowkv_test.cc).
     if (p.max_children != 0 || p.name == "simlayerkv" || p.name == "think" || p.name == "shadowkv") continue;
-    if (p.name == "qfilter") continue;  // needs a statistics file made for the model (press_scorers_test.cc)
+    // qfilter: needs a statistics file made for the model (press_qfilter_test.cc)
+    if (p.name == "qfilter") continue;
     // Ratio-only presses of the whole context (kvzip needs replay prompts) and presses that need a
     // trained-weights file: their own tests (press_kvzip/kvzap/lukv/fastkvzip_test.cc).
     if (p.name == "kvzip" || p.name == "kvzap" || p.name == "lukv" || p.name == "fastkvzip") continue;

@@ -594,7 +594,7 @@ TEST(PressBruteForceCoverage, EveryRegisteredPressIsChecked) {
     if (info.name == "expected_attention" || info.name == "cur" || info.name == "qfilter" ||
         info.name == "non_causal_attention" || info.name == "cap" ||
         info.name == "leverage") {
-      continue;  // press_scorers_test.cc
+      continue;  // press_<name>_test.cc
     }
     EXPECT_TRUE(covered.count(info.name)) << "press '" << info.name << "' has no brute-force test";
   }
@@ -767,7 +767,8 @@ TEST(PressRegistry, UnknownParameterListsValidParameters) {
   // Every registered parameter is accepted with its documented default.
   for (const PressInfo& info : AllPresses()) {
     std::string text = info.name;
-    if (info.name == "qfilter") continue;  // filters=FILE is required (press_scorers_test.cc checks its errors)
+    // qfilter: filters=FILE is required (press_qfilter_test.cc checks its errors)
+    if (info.name == "qfilter") continue;
     // A weights/curve/gates file is required (their own tests check the errors).
     if (info.name == "kvzap" || info.name == "lukv" || info.name == "fastkvzip") continue;
     if (info.min_children > 0) text += info.min_children == 2 ? "(knorm,knorm)" : "(knorm)";  // wrappers
