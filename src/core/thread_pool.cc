@@ -3,7 +3,9 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -54,8 +56,7 @@ class Pool {
  public:
   ~Pool() {
     stop_.store(true);
-    epoch_.fetch_add(1);
-    epoch_.notify_all();
+    WakeSleepers();
     for (std::thread& t : workers_) t.join();
   }
 
@@ -68,9 +69,10 @@ class Pool {
     helpers_.store(threads - 1, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = (state_.load(std::memory_order_relaxed) >> 32) + 1;
-    state_.store(gen << 32, std::memory_order_release);  // publishes the fields above
-    epoch_.fetch_add(1);
-    if (sleepers_.load() > 0) epoch_.notify_all();
+    // Publishes the fields above; seq_cst so that either this store is seen by a worker going to
+    // sleep or that worker's sleepers_ increment is seen below (no lost wakeup).
+    state_.store(gen << 32, std::memory_order_seq_cst);
+    if (sleepers_.load() > 0) WakeSleepers();
     t_in_task = true;
     Drain(gen);
     t_in_task = false;
@@ -80,13 +82,13 @@ class Pool {
       if (done_.load(std::memory_order_acquire) == total) return;
       CpuRelax();
     }
-    for (;;) {
-      caller_sleeping_.store(true);
-      const uint32_t d = done_.load();
-      if (d == total) break;
-      done_.wait(d);
-    }
-    caller_sleeping_.store(false, std::memory_order_relaxed);
+    // Sleep until the last claimed task returns. The finisher takes caller_mu_ before notifying,
+    // so the wakeup cannot fall between the predicate check and the wait; the timeout bounds any
+    // wakeup missed all the same (a hang under heavy load was once seen with futex waits here).
+    std::unique_lock<std::mutex> lock(caller_mu_);
+    caller_sleeping_.store(true);
+    while (done_.load() != total) caller_cv_.wait_for(lock, kSleepBound);
+    caller_sleeping_.store(false);
   }
 
  private:
@@ -104,7 +106,11 @@ class Pool {
         continue;
       }
       fn(ctx, static_cast<int64_t>(static_cast<uint32_t>(s)));
-      if (done_.fetch_add(1) + 1 == n && caller_sleeping_.load()) done_.notify_all();
+      if (done_.fetch_add(1) + 1 == n && caller_sleeping_.load()) {
+        // Taking the mutex orders this notify after the caller's check (or before it).
+        { std::lock_guard<std::mutex> lock(caller_mu_); }
+        caller_cv_.notify_all();
+      }
       s = state_.load(std::memory_order_acquire);
     }
   }
@@ -129,19 +135,31 @@ class Pool {
         CpuRelax();
         s = state_.load(std::memory_order_acquire);
       }
-      while ((s >> 32) == seen) {
-        const uint32_t e = epoch_.load();
+      if ((s >> 32) == seen) {
+        // Sleep until a new region (or stop). Run publishes state_ and then, seeing sleepers_,
+        // takes sleep_mu_ before notifying: the wakeup cannot be lost between the check and the
+        // wait.
+        std::unique_lock<std::mutex> lock(sleep_mu_);
         sleepers_.fetch_add(1);
-        s = state_.load();
-        if ((s >> 32) == seen && !stop_.load()) epoch_.wait(e);
+        while ((state_.load() >> 32) == seen && !stop_.load())
+          sleep_cv_.wait_for(lock, kSleepBound);
         sleepers_.fetch_sub(1);
-        if (stop_.load()) return;
-        s = state_.load(std::memory_order_acquire);
       }
+      if (stop_.load()) return;
+      s = state_.load(std::memory_order_acquire);
       seen = s >> 32;
       if (id < helpers_.load(std::memory_order_relaxed)) Drain(seen);
     }
   }
+
+  // Wakes every sleeping worker (a new region, or stop).
+  void WakeSleepers() {
+    { std::lock_guard<std::mutex> lock(sleep_mu_); }
+    sleep_cv_.notify_all();
+  }
+
+  // Longest sleep between checks of the condition a sleeper waits for.
+  static constexpr std::chrono::milliseconds kSleepBound{20};
 
   // High 32 bits: the region's generation; low 32 bits: the next unclaimed task.
   alignas(64) std::atomic<uint64_t> state_{0};
@@ -152,8 +170,12 @@ class Pool {
   // Own cache line: finishing a task does not invalidate the line the claims go through.
   alignas(64) std::atomic<uint32_t> done_{0};  // tasks of this region that have returned
   std::atomic<bool> caller_sleeping_{false};
-  alignas(64) std::atomic<uint32_t> epoch_{0};  // futex the idle workers sleep on
+  // Idle workers sleep on sleep_cv_; the caller waiting for the last tasks on caller_cv_.
+  alignas(64) std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
   std::atomic<int> sleepers_{0};
+  std::mutex caller_mu_;
+  std::condition_variable caller_cv_;
   std::atomic<bool> stop_{false};
   std::atomic<int> started_{0};
   std::mutex grow_mu_;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,20 @@ TEST(ThreadPool, ManyRegionsInARow) {
                 [&](int64_t i) { out[static_cast<size_t>(i)] += i; });
   }
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], static_cast<int64_t>(i) * 5000);
+}
+
+TEST(ThreadPool, RegionsAfterIdleSleepsAndSlowWorkerTasks) {
+  // The sleeping paths: idle gaps longer than the workers' spin (they go to sleep and must be
+  // woken for the next region), and a slow task so the caller sleeps until a worker finishes it.
+  std::vector<std::atomic<int>> calls(4);
+  for (int region = 0; region < 200; ++region) {
+    std::this_thread::sleep_for(std::chrono::microseconds(region % 2 == 0 ? 300 : 0));
+    ParallelFor(4, 2, [&](int64_t i) {
+      if (i == region % 4) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      calls[static_cast<size_t>(i)].fetch_add(1);
+    });
+  }
+  for (auto& c : calls) EXPECT_EQ(c.load(), 200);
 }
 
 TEST(ThreadPool, OneThreadRunsInOrderOnTheCaller) {
