@@ -21,59 +21,12 @@
 #include "press/press_spec.h"
 #include "press/registry.h"
 #include "test_util.h"
+#include "tiny_llama.h"
 
 namespace kvpress {
 namespace {
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev,
-                        std::mt19937_64& rng) {
-  std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf =
-      std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
-  float* x = reinterpret_cast<float*>(buf->data());
-  for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
-  w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(),
-                    static_cast<size_t>(cols) * sizeof(float)};
-}
-
-std::unique_ptr<Model> TinyModel() {
-  ModelConfig c;
-  c.family = ModelFamily::kLlama;
-  c.architecture = "lukv-tiny";
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 8;
-  c.vocab_size = 64;
-  c.max_position = 4096;
-  c.rms_norm_eps = 1e-5f;
-  c.rope_theta = 10000.0f;
-  c.bos_token_id = 1;
-  auto m = std::make_unique<Model>();
-  m->config = c;
-  ModelWeights& w = m->weights;
-  std::mt19937_64 rng(55);
-  w.embed = RandomMatrix(w, c.vocab_size, 32, 1.0f, rng);
-  w.lm_head = RandomMatrix(w, c.vocab_size, 32, 0.1f, rng);
-  w.final_norm.assign(32, 1.0f);
-  for (int l = 0; l < c.n_layers; ++l) {
-    LayerWeights L;
-    L.attn_norm.assign(32, 1.0f);
-    L.ffn_norm.assign(32, 1.0f);
-    L.wq = RandomMatrix(w, 32, 32, 0.25f, rng);
-    L.wk = RandomMatrix(w, 16, 32, 0.25f, rng);
-    L.wv = RandomMatrix(w, 16, 32, 0.3f, rng);
-    L.wo = RandomMatrix(w, 32, 32, 0.2f, rng);
-    L.w_gate = RandomMatrix(w, 64, 32, 0.2f, rng);
-    L.w_up = RandomMatrix(w, 64, 32, 0.2f, rng);
-    L.w_down = RandomMatrix(w, 32, 64, 0.1f, rng);
-    w.layers.push_back(std::move(L));
-  }
-  return m;
-}
+std::unique_ptr<Model> TinyModel() { return testing_util::TinyLlama("lukv-tiny", 55); }
 
 TEST(Lukv, KeepsTheCurvesPerHeadCountsOfTheBestSlots) {
   const auto model = TinyModel();
