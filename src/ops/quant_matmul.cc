@@ -59,6 +59,27 @@ struct TokenTileScratch {
   float* ds;       // [RN, 2·nb]
 };
 
+// acc[m][j] += (Σ u[m]·q_j + start_j) · scale[m]·d_j over block b of RN tokens' activations: one
+// integer dot, a conversion and one multiply-add per (row, token). sign[m]: the weights' signs when
+// kSignedWeights without VNNI (multiplied as |w| against sign(w)·q), else unused.
+template <DType t, int RM, int RN, bool kVnni>
+HWY_INLINE void AccumulateBlock(const __m256i* u, const __m256i* sign, const __m256* scale, const BlockQ8A* const* x,
+                                const TokenTileScratch& tok, size_t nb, size_t b, __m256 (&acc)[RM][RN]) {
+  constexpr bool kSignTrick = kSignedWeights<t> && !kVnni;
+  for (int j = 0; j < RN; ++j) {
+    const BlockQ8A& xb = x[j][b];
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
+    const __m256 dx = _mm256_set1_ps(xb.d);
+    const __m256i start = kIntegerOffset<t, kVnni> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                         tok.start + (static_cast<size_t>(j) * nb + b) * 8))
+                                                   : _mm256_setzero_si256();
+    for (int m = 0; m < RM; ++m) {
+      const __m256i p = DotBytes<kVnni>(start, u[m], kSignTrick ? _mm256_sign_epi8(q, sign[m]) : q);
+      acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
+    }
+  }
+}
+
 // y[j, r + m] for m < RM, j < RN: each weight block unpacked once for RN tokens, each activation
 // block loaded once for RM rows. Per (row, token, block): one integer dot, a conversion and one
 // multiply-add with the block's scale dw·s[h]·dx. x[j]: token j's blocks; cbuf: [RM, 2·nb] scratch.
@@ -107,18 +128,7 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
         if constexpr (!kUniformBlock<t>) c[1] = wb.c[1];
       }
     }
-    for (int j = 0; j < RN; ++j) {
-      const BlockQ8A& xb = x[j][b];
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
-      const __m256 dx = _mm256_set1_ps(xb.d);
-      const __m256i start = kIntegerOffset<t, kVnni> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-                                                    tok.start + (static_cast<size_t>(j) * nb + b) * 8))
-                                              : _mm256_setzero_si256();
-      for (int m = 0; m < RM; ++m) {
-        const __m256i p = DotBytes<kVnni>(start, u[m], kSignTrick ? _mm256_sign_epi8(q, sign[m]) : q);
-        acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
-      }
-    }
+    AccumulateBlock<t, RM, RN, kVnni>(u, sign, scale, x, tok, nb, b, acc);
   }
   for (int m = 0; m < RM; ++m) {
     for (int j = 0; j < RN; ++j) {
@@ -179,18 +189,7 @@ HWY_INLINE void QuantTileSuper(const MatrixView& w, int64_t r, const BlockQ8A* c
                                      _mm_broadcast_ss(scales[m].scale + 2 * sb));
         }
       }
-      for (int j = 0; j < RN; ++j) {
-        const BlockQ8A& xb = x[j][b];
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.q));
-        const __m256 dx = _mm256_set1_ps(xb.d);
-        const __m256i start = kIntegerOffset<t, kVnni> ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-                                                             tok.start + (static_cast<size_t>(j) * nb + b) * 8))
-                                                       : _mm256_setzero_si256();
-        for (int m = 0; m < RM; ++m) {
-          const __m256i p = DotBytes<kVnni>(start, u[m], q);
-          acc[m][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(scale[m], dx), acc[m][j]);
-        }
-      }
+      AccumulateBlock<t, RM, RN, kVnni>(u, u, scale, x, tok, nb, b, acc);  // (no signs: unsigned types)
     }
   }
   for (int m = 0; m < RM; ++m) {
