@@ -303,10 +303,10 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   const BlockQ8A* xq_data = xq.data();
   // Tasks are blocks of kRowsPerTask rows × kTokensPerTask tokens: the block's weights (≤ 32 rows)
   // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
-  // fits L2 too. 96 is a multiple of every token tile (4, 6, 8, 24).
+  // fits L2 too. 96 is a multiple of every token tile (16, 24, 48).
   constexpr int64_t kRowsPerTask = 32;
   constexpr int kBaseTokensPerTask = 96;
-  static thread_local AlignedScratch xp;  // [tiles, cols, 24]
+  static thread_local AlignedScratch xp;  // [tiles, cols, kGemmTileTokens]
   float* xp_data = packed ? xp.Get(PackedActivationFloats(n, cols)) : nullptr;
   static thread_local AlignedScratch xa_q, xa_start, xa_d, xa_ds;  // PackedInt8Activations' buffers
   PackedInt8Activations xa;

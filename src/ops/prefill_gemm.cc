@@ -3,13 +3,13 @@
 // Why this shape: the dot-product kernel of matmul.cc keeps one accumulator per (row, token) whose
 // lanes run along the reduction, so every output costs a horizontal sum and every bf16/f16 weight
 // vector a widening in the inner loop. Here the lanes run along tokens instead: activations are
-// packed [tile, cols, 24 tokens] once per call, a task's weight rows are widened to f32 once, and the
+// packed [tile, cols, 48 tokens] once per call, a task's weight rows are widened to f32 once, and the
 // micro-kernel does acc[row m][token vector v] += broadcast(W[m, c]) · xp[c, v] — per reduction step
 // MR broadcasts (plain loads) and NV vector loads feed MR·NV multiply-adds, with no shuffles at all.
-// Vectors are capped at 256 bits: on AVX-512 CPUs with one 512-bit FMA port two 256-bit FMAs per
-// cycle at the higher AVX2 clock beat one 512-bit FMA (measured 5.2–6.0 vs 2.1 G FMA instructions/s
-// on one core of the reference machine), and AVX-512VL still gives the 32 registers that hold the
-// 8 × 3 accumulator tile.
+// On AVX-512 the vectors are 512 bits: the reference machine (Ice Lake server) issues two 512-bit
+// FMAs per cycle (measured on one core, 1 ms windows: 5.98 G 512-bit vs 6.98 G 256-bit FMA
+// instructions/s at 3.49 GHz, i.e. 1.7× the multiply-adds), and its 32 registers hold the 8 × 3
+// accumulator tile. Other targets take the 48-token tile in passes of 3 vectors.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/prefill_gemm.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -26,22 +26,30 @@ namespace hn = hwy::HWY_NAMESPACE;
 // LoadWidened (included on every target pass: its guard toggles per target).
 #include "ops/widen-inl.h"
 
-// Token vectors of at most 8 lanes; kNV of them make a tile of kGemmTileTokens tokens.
+// Token vectors of 16 lanes on AVX-512 (8 elsewhere); kNV of them make one pass of kPassTokens
+// tokens, and a tile of kGemmTileTokens tokens takes kPasses passes.
+#if HWY_TARGET <= HWY_AVX3
+using DV = hn::CappedTag<float, 16>;
+#else
 using DV = hn::CappedTag<float, 8>;
-constexpr int kLanes = HWY_LANES(float) < 8 ? static_cast<int>(HWY_LANES(float)) : 8;
-constexpr int kNV = kGemmTileTokens / kLanes;
-static_assert(kNV * kLanes == kGemmTileTokens, "tile tokens must be whole vectors");
+#endif
+constexpr int kMaxLanes = HWY_TARGET <= HWY_AVX3 ? 16 : 8;
+constexpr int kLanes = HWY_LANES(float) < kMaxLanes ? static_cast<int>(HWY_LANES(float)) : kMaxLanes;
+constexpr int kNV = 3;
+constexpr int kPassTokens = kNV * kLanes;
+constexpr int kPasses = kGemmTileTokens / kPassTokens;
+static_assert(kPasses * kPassTokens == kGemmTileTokens, "tile tokens must be whole passes");
 // Rows per micro-tile: MR · kNV accumulators + kNV activation vectors + 1 broadcast fit the
 // register file (32 vector registers with AVX-512, 16 otherwise).
 #if HWY_TARGET <= HWY_AVX3
 constexpr int kMR = 8;
 #else
-constexpr int kMR = kNV >= 12 ? 1 : 12 / kNV;
+constexpr int kMR = 4;
 #endif
 static_assert(kMR >= 1 && kMR <= kGemmRowPadding && kGemmRowPadding % kMR == 0, "row tiles must tile the padding");
 
 // Rows [r, r + m_valid) × tokens [t0, t0 + nt_valid) of y from MR widened rows (wf, [MR, cols]) and
-// one packed activation tile (xp, [cols, kGemmTileTokens]).
+// one pass of a packed activation tile (xp: the pass's first token of [cols, kGemmTileTokens]).
 template <int MR>
 HWY_INLINE void MicroTile(const float* HWY_RESTRICT wf, size_t cols, const float* HWY_RESTRICT xp,
                           float* y, size_t ldy, int64_t r, int m_valid, int t0, int nt_valid) {
@@ -60,7 +68,7 @@ HWY_INLINE void MicroTile(const float* HWY_RESTRICT wf, size_t cols, const float
     }
   }
   // The tile is [row, token] in registers and [token, row] in y: through a small buffer.
-  HWY_ALIGN float tile[MR][kGemmTileTokens];
+  HWY_ALIGN float tile[MR][kPassTokens];
   for (int m = 0; m < MR; ++m)
     for (int v = 0; v < kNV; ++v) hn::Store(acc[m][v], d, tile[m] + v * kLanes);
   for (int t = 0; t < nt_valid; ++t) {
@@ -74,10 +82,14 @@ void PrefillGemmBlockImpl(const float* wf, size_t cols, const float* xp, float* 
   const size_t tile_floats = cols * kGemmTileTokens;
   for (int t = t0; t < t1; t += kGemmTileTokens) {
     const float* xt = xp + static_cast<size_t>(t / kGemmTileTokens) * tile_floats;
-    const int nt = t1 - t < kGemmTileTokens ? t1 - t : kGemmTileTokens;
-    for (int64_t r = r0; r < r1; r += kMR) {
-      const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
-      MicroTile<kMR>(wf + static_cast<size_t>(r - r0) * cols, cols, xt, y, ldy, r, mv, t, nt);
+    for (int pass = 0; pass < kPasses; ++pass) {
+      const int tp = t + pass * kPassTokens;
+      if (tp >= t1) break;
+      const int nt = t1 - tp < kPassTokens ? t1 - tp : kPassTokens;
+      for (int64_t r = r0; r < r1; r += kMR) {
+        const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+        MicroTile<kMR>(wf + static_cast<size_t>(r - r0) * cols, cols, xt + pass * kPassTokens, y, ldy, r, mv, tp, nt);
+      }
     }
   }
 }
@@ -122,14 +134,14 @@ size_t PackedActivationFloats(int n, size_t cols) {
 }
 
 void PackActivations(const float* x, int n, size_t cols, int tile0, int tile1, float* xp) {
-  // A transpose of [24, cols] blocks; written plainly (the compiler vectorises the inner loop's
+  // A transpose of [kGemmTileTokens, cols] blocks; written plainly (the compiler vectorises the inner loop's
   // stores poorly, but packing is ~1/rows of the multiply's work).
   for (int tile = tile0; tile < tile1; ++tile) {
     float* out = xp + static_cast<size_t>(tile) * cols * kGemmTileTokens;
     const int t0 = tile * kGemmTileTokens;
     const int nt = n - t0 < kGemmTileTokens ? n - t0 : kGemmTileTokens;
     if (nt < kGemmTileTokens) std::memset(out, 0, cols * kGemmTileTokens * sizeof(float));
-    // Blocks of 16 columns keep the 24 source rows' lines in L1 while they are read.
+    // Blocks of 16 columns keep the 48 source rows' lines in L1 while they are read.
     constexpr size_t kBlock = 16;
     for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
       const size_t c1 = c0 + kBlock < cols ? c0 + kBlock : cols;

@@ -11,10 +11,13 @@
 
 namespace kvpress {
 
-// Tokens per packed activation tile: every target's micro-kernel covers this many tokens.
-inline constexpr int kGemmTileTokens = 24;
+// Tokens per packed f32 activation tile: every target's micro-kernel covers this many tokens
+// (AVX-512: one pass of 3 × 16 lanes; AVX2: two passes of 3 × 8).
+inline constexpr int kGemmTileTokens = 48;
+// Tokens per int8 activation tile of prefill (PackedInt8Activations; 16 for small batches).
+inline constexpr int kInt8TileTokens = 32;
 
-// Floats PackActivations writes for n tokens of `cols` values: ceil(n / 24) tiles of [cols, 24].
+// Floats PackActivations writes for n tokens of `cols` values: ceil(n / 48) tiles of [cols, 48].
 size_t PackedActivationFloats(int n, size_t cols);
 
 // Packs tiles [tile0, tile1) of x [n, cols] into xp [tiles, cols, kGemmTileTokens] (f32), token
@@ -55,7 +58,7 @@ void WidenRows(const MatrixView& w, int64_t r0, int64_t r1, bool exact, float* o
 
 // ---- Int8 path (block-quantized weights, int8 activations; AVX-512 VNNI CPUs) ----
 
-// One token tile of int8 activations, TT = 16 or 24 tokens (PackedInt8Activations::tile_tokens):
+// One token tile of int8 activations, TT = 16 or 32 tokens (PackedInt8Activations::tile_tokens):
 // q [nb, 8 quads, TT] int32 words, each the 4 signed bytes of one quad of a token's block;
 // start [nb, 3, TT] -128 · Σq over each block's first half, second half and whole (the weights
 // enter vpdpbusd as unsigned w + 128, so each sum starts by taking 128 · Σq back); d [nb, TT] the
@@ -76,11 +79,11 @@ struct PackedInt8Activations {
   float* d = nullptr;        // [tiles, nb, TT]
   float* ds = nullptr;       // [tiles, nb, 3, TT]
   size_t nb = 0;             // blocks of 32 per token
-  // Tokens per tile: 24 (prefill), or 16 for batches of ≤ 16 tokens, which would waste a third
-  // of a 24-token tile.
-  int tile_tokens = kGemmTileTokens;
+  // Tokens per tile: 32 (prefill), or 16 for batches of ≤ 16 tokens, which would waste half of a
+  // 32-token tile.
+  int tile_tokens = kInt8TileTokens;
 
-  static int TileTokensFor(int n) { return n <= 16 ? 16 : kGemmTileTokens; }
+  static int TileTokensFor(int n) { return n <= 16 ? 16 : kInt8TileTokens; }
   PackedInt8Tile Tile(int tile) const {
     const size_t t = static_cast<size_t>(tile), tt = static_cast<size_t>(tile_tokens);
     return {q + t * nb * 8 * tt, start + t * nb * 3 * tt, d + t * nb * tt, ds + t * nb * 3 * tt};

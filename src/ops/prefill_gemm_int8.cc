@@ -1,17 +1,17 @@
 // The int8 prefill GEMM for block-quantized weights (prefill_gemm.h), on CPUs with AVX-512 VNNI.
 //
 // With activations rounded to int8 per block of 32 (as the decode kernel and ggml do), a VNNI
-// vpdpbusd multiplies 32 byte pairs per 256-bit instruction where an f32 FMA does 8: the f32
+// vpdpbusd multiplies 64 byte pairs per 512-bit instruction where an f32 FMA does 16: the f32
 // prefill kernel's ceiling (one multiply-add per weight and token) is what this one escapes.
 // Layout as in the f32 kernel, with lanes along tokens: each token tile's activation blocks are
 // packed [block, quad of 4 values, tokens, 4 bytes] as signed bytes, a task's weight rows are
 // unpacked once into w + 128 (vpdpbusd's unsigned operand; integer offsets such as Q4_0's 8 taken
 // off first, so only the float offsets of Q4_1/Q4_K/... remain) with one scale (and offset) per
-// group of 32 or 16 weights, and the micro-kernel keeps MR rows × 16 or 24 tokens of int32 group
+// group of 32 or 16 weights, and the micro-kernel keeps MR rows × 16 or 32 tokens of int32 group
 // sums beside their f32 totals:
 //   isum[m][v] = -128·Σ_group x  +  Σ_quads dpbusd(broadcast(w[m, quad] + 128), x)
 //   acc[m][v] += float(isum) · (dx[v] · scale[m, group])  (+ offset[m, group] · Σx[v, group])
-// The per-group epilogue costs 3–4 instructions per 8 token-lanes of each row against 8 (or 4)
+// The per-group epilogue costs 3–4 instructions per 16 token-lanes of each row against 8 (or 4)
 // vpdpbusd, so a 32-group runs ~2.5× the multiply-adds per cycle of the f32 kernel.
 // The error is that of the int8 activations (quant_matmul.h); the f32 path stays for goldens.
 #undef HWY_TARGET_INCLUDE
@@ -46,11 +46,53 @@ namespace HWY_NAMESPACE {
 
 #if KVPRESS_INT8_GEMM
 
-// Micro-tile shapes: NV token vectors of 8 lanes (tiles of 8·NV tokens) × MR rows, so that MR·NV
-// int32 sums + MR·NV f32 totals + NV activation vectors + 1 broadcast fit 32 registers.
+// Micro-tile shapes: NV token vectors (tiles of lanes·NV tokens) × MR rows, so that MR·NV int32
+// sums + MR·NV f32 totals + NV activation vectors + 1 broadcast fit 32 registers.
 template <int NV>
-constexpr int kRowsFor = NV == 3 ? 4 : 6;
-constexpr int kRowPad = 12;  // the unpacked rows are padded to a multiple of both 4 and 6
+constexpr int kRowsFor = NV == 1 ? 12 : NV == 2 ? 6 : 4;
+constexpr int kRowPad = 12;
+
+// The micro-kernel's vector operations at 256 and 512 bits. Prefill tiles (32 tokens) take 512-bit
+// vectors: the reference machine (Ice Lake server) issues 512-bit vpdpbusd on two ports (measured
+// on one core, 1 ms windows: 4.17 G 512-bit vs 5.66 G 256-bit instructions/s, 1.47× the
+// multiply-adds; kernels_bench q8_0 1024 × 2816 × 512 tokens 14.4 → 12.2 ms). Batched decoding's
+// 16-token tiles stay at 256 bits: at 16 tokens a 512-bit tile has one activation vector per 12
+// broadcasts and ran 15% slower.
+struct Vec256 {
+  using I = __m256i;
+  using F = __m256;
+  static constexpr int kLanes = 8;
+  static I LoadI(const int32_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+  static I Broadcast(int32_t w) { return _mm256_set1_epi32(w); }
+  static I Dot(I acc, I u, I q) { return DotBytes<true>(acc, u, q); }
+  static F Zero() { return _mm256_setzero_ps(); }
+  static F LoadF(const float* p) { return _mm256_load_ps(p); }
+  static F Set(float v) { return _mm256_set1_ps(v); }
+  static F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F MulAdd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F ToFloat(I v) { return _mm256_cvtepi32_ps(v); }
+  static void Store(F v, float* p) { _mm256_store_ps(p, v); }
+};
+struct Vec512 {
+  using I = __m512i;
+  using F = __m512;
+  static constexpr int kLanes = 16;
+  static I LoadI(const int32_t* p) { return _mm512_load_si512(p); }
+  static I Broadcast(int32_t w) { return _mm512_set1_epi32(w); }
+  // vpdpbusd by inline asm: the Highway target this file compiles for does not enable VNNI
+  // (checked at run time).
+  static I Dot(I acc, I u, I q) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
+    return acc;
+  }
+  static F Zero() { return _mm512_setzero_ps(); }
+  static F LoadF(const float* p) { return _mm512_load_ps(p); }
+  static F Set(float v) { return _mm512_set1_ps(v); }
+  static F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F MulAdd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F ToFloat(I v) { return _mm512_cvtepi32_ps(v); }
+  static void Store(F v, float* p) { _mm512_store_ps(p, v); }
+};  // the unpacked rows are padded to a multiple of both 4 and 6
 
 // Weights per scale: 32, or 16 for the types whose block halves differ (Q2_K, Q3_K, Q6_K).
 template <DType t>
@@ -100,12 +142,13 @@ void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded
   std::memset(out.offset + used * groups, 0, pad * groups * sizeof(float));
 }
 
-// Rows [r, r + m_valid) (unpacked rows i0 .. i0 + MR of wr) × one packed token tile of 8·NV tokens.
-template <DType t, int NV>
+// Rows [r, r + m_valid) (unpacked rows i0 .. i0 + MR of wr) × one packed token tile of V::kLanes·NV
+// tokens.
+template <DType t, class V, int NV>
 HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, float* y,
                               size_t ldy, int64_t r, int m_valid, int t0, int nt_valid) {
   constexpr int G = kGroup<t>, kQuads = G / 4, kGroupsPerBlock = 32 / G;
-  constexpr int kIMR = kRowsFor<NV>, kINV = NV, kTT = 8 * NV, kQuadsPerTile = 8 * kTT;
+  constexpr int kIMR = kRowsFor<NV>, kINV = NV, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
   const size_t nb = cols / 32, groups = cols / G;
   const uint8_t* wu[kIMR];
   const float* scale[kIMR];
@@ -116,50 +159,70 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
     scale[m] = wr.scale + i * groups;
     offset[m] = wr.offset + i * groups;
   }
-  __m256 acc[kIMR][kINV];
+  typename V::F acc[kIMR][kINV];
   for (int m = 0; m < kIMR; ++m)
-    for (int v = 0; v < kINV; ++v) acc[m][v] = _mm256_setzero_ps();
+    for (int v = 0; v < kINV; ++v) acc[m][v] = V::Zero();
   for (size_t b = 0; b < nb; ++b) {
     for (int gi = 0; gi < kGroupsPerBlock; ++gi) {
       const size_t g = b * kGroupsPerBlock + static_cast<size_t>(gi);
       // The group's part of the block: half gi, or (G = 32) the whole block (index 2).
       const size_t part = (b * 3 + (G == 32 ? 2 : static_cast<size_t>(gi))) * kTT;
-      __m256i isum[kIMR][kINV];
+      typename V::I isum[kIMR][kINV];
       for (int v = 0; v < kINV; ++v) {
-        const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.start + part + v * 8));
+        const typename V::I s = V::LoadI(x.start + part + v * kL);
         for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
       }
       const int32_t* xq = x.q + b * kQuadsPerTile + static_cast<size_t>(gi * kQuads) * kTT;
       for (int qd = 0; qd < kQuads; ++qd) {
-        __m256i xv[kINV];
-        for (int v = 0; v < kINV; ++v)
-          xv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xq + qd * kTT + v * 8));
+        typename V::I xv[kINV];
+        for (int v = 0; v < kINV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
         const size_t c = b * 32 + static_cast<size_t>(gi * 16 + qd * 4);
         for (int m = 0; m < kIMR; ++m) {
           int32_t word;
           std::memcpy(&word, wu[m] + c, 4);
-          const __m256i wv = _mm256_set1_epi32(word);
-          for (int v = 0; v < kINV; ++v) isum[m][v] = DotBytes<true>(isum[m][v], wv, xv[v]);
+          const typename V::I wv = V::Broadcast(word);
+          for (int v = 0; v < kINV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
         }
       }
       for (int v = 0; v < kINV; ++v) {
-        const __m256 dx = _mm256_load_ps(x.d + b * kTT + v * 8);
+        const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
         // Σx over the group: half h of block b, or (G = 32) the whole block (index 2).
-        const __m256 sx = _mm256_load_ps(x.ds + part + v * 8);
+        const typename V::F sx = V::LoadF(x.ds + part + v * kL);
         for (int m = 0; m < kIMR; ++m) {
-          const __m256 s = _mm256_mul_ps(dx, _mm256_set1_ps(scale[m][g]));
-          acc[m][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[m][v]), s, acc[m][v]);
-          if constexpr (kFloatOffset<t>) acc[m][v] = _mm256_fmadd_ps(_mm256_set1_ps(offset[m][g]), sx, acc[m][v]);
+          const typename V::F s = V::Mul(dx, V::Set(scale[m][g]));
+          acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
+          if constexpr (kFloatOffset<t>) acc[m][v] = V::MulAdd(V::Set(offset[m][g]), sx, acc[m][v]);
         }
       }
     }
   }
   HWY_ALIGN float tile[kIMR][kTT];
   for (int m = 0; m < kIMR; ++m)
-    for (int v = 0; v < kINV; ++v) _mm256_store_ps(tile[m] + v * 8, acc[m][v]);
+    for (int v = 0; v < kINV; ++v) V::Store(acc[m][v], tile[m] + v * kL);
   for (int tt = 0; tt < nt_valid; ++tt) {
     float* out = y + static_cast<size_t>(t0 + tt) * ldy + static_cast<size_t>(r);
     for (int m = 0; m < m_valid; ++m) out[m] = tile[m][tt];
+  }
+}
+
+// Rows [r0, r1) (unpacked rows from i0 of wr) × one token tile of V::kLanes·NV tokens.
+template <DType t, class V, int NV>
+HWY_INLINE void Int8RowsTile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, float* y,
+                             size_t ldy, int64_t r0, int64_t r1, int t0, int nt) {
+  constexpr int kMR = kRowsFor<NV>;
+  for (int64_t r = r0; r < r1; r += kMR) {
+    const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+    Int8MicroTile<t, V, NV>(wr, i0 + static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, t0, nt);
+  }
+}
+
+template <DType t>
+void Int8Tile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, int tt, float* y, size_t ldy,
+              int64_t r0, int64_t r1, int t0, int nt) {
+  if (tt == 16) {
+    Int8RowsTile<t, Vec256, 2>(wr, i0, cols, x, y, ldy, r0, r1, t0, nt);
+  } else {
+    Int8RowsTile<t, Vec512, kInt8TileTokens / 16>(wr, i0, cols, x, y, ldy, r0, r1, t0, nt);
   }
 }
 
@@ -184,41 +247,17 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
     // at once, so that the multiply-adds of one chunk overlap the memory reads of the next (a
     // task's rows unpacked up front waited on memory, then computed: 45% of a batch-16 step).
     const PackedInt8Tile x = xa.Tile(t0 / tt);
-    const int nt = t1 - t0;
     for (int64_t c0 = r0; c0 < r1; c0 += kRowPad) {
       const int64_t c1 = r1 - c0 < kRowPad ? r1 : c0 + kRowPad;
       UnpackRows<t>(w, c0, c1, kRowPad, /*prefetch_ahead=*/kRowPad * w.row_bytes, wr);  // the next chunk
-      if (tt == 16) {
-        for (int64_t r = c0; r < c1; r += kRowsFor<2>) {
-          const int mv = c1 - r < kRowsFor<2> ? static_cast<int>(c1 - r) : kRowsFor<2>;
-          Int8MicroTile<t, 2>(wr, static_cast<size_t>(r - c0), cols, x, y, ldy, r, mv, t0, nt);
-        }
-      } else {
-        for (int64_t r = c0; r < c1; r += kRowsFor<3>) {
-          const int mv = c1 - r < kRowsFor<3> ? static_cast<int>(c1 - r) : kRowsFor<3>;
-          Int8MicroTile<t, 3>(wr, static_cast<size_t>(r - c0), cols, x, y, ldy, r, mv, t0, nt);
-        }
-      }
+      Int8Tile<t>(wr, 0, cols, x, tt, y, ldy, c0, c1, t0, t1 - t0);
     }
     return;
   }
   UnpackRows<t>(w, r0, r1, padded, /*prefetch_ahead=*/768, wr);  // further in the sequential stream
   for (int tok = t0; tok < t1; tok += tt) {
     const PackedInt8Tile x = xa.Tile(tok / tt);
-    const int nt = t1 - tok < tt ? t1 - tok : tt;
-    if (tt == 16) {
-      constexpr int kMR = kRowsFor<2>;
-      for (int64_t r = r0; r < r1; r += kMR) {
-        const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
-        Int8MicroTile<t, 2>(wr, static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, tok, nt);
-      }
-    } else {
-      constexpr int kMR = kRowsFor<3>;
-      for (int64_t r = r0; r < r1; r += kMR) {
-        const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
-        Int8MicroTile<t, 3>(wr, static_cast<size_t>(r - r0), cols, x, y, ldy, r, mv, tok, nt);
-      }
-    }
+    Int8Tile<t>(wr, 0, cols, x, tt, y, ldy, r0, r1, tok, t1 - tok < tt ? t1 - tok : tt);
   }
 }
 
