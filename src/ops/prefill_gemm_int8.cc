@@ -205,6 +205,64 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
   }
 }
 
+// Q8_0 rows straight from their blocks, no unpacking (batched decoding, 16-token tiles): a Q8_0
+// weight is already a signed byte, so the broadcast quad becomes vpdpbusd's unsigned w + 128 by
+// one xor, and the block's f16 scale is the group scale. Unpacking cost as much as the
+// multiply-adds at 16 tokens. Rows [r, r + m_valid) × the tile's 16 tokens; the same rows of the
+// next micro-tile are prefetched.
+HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                  int m_valid, int t0, int nt_valid) {
+  using V = Vec256;
+  constexpr int NV = 2, kIMR = kRowsFor<NV>, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
+  const size_t nb = static_cast<size_t>(w.cols) / 32;
+  const BlockQ8_0* rows[kIMR];
+  for (int m = 0; m < kIMR; ++m) {
+    // Rows past m_valid repeat the last valid one (their outputs are not written).
+    rows[m] = static_cast<const BlockQ8_0*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+  }
+  const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  typename V::F acc[kIMR][NV];
+  for (int m = 0; m < kIMR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
+  for (size_t b = 0; b < nb; ++b) {
+    const size_t part = (b * 3 + 2) * kTT;  // the whole block
+    typename V::I isum[kIMR][NV];
+    for (int v = 0; v < NV; ++v) {
+      const typename V::I s = V::LoadI(x.start + part + v * kL);
+      for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
+    }
+    for (int m = 0; m < kIMR; ++m) {
+      _mm_prefetch(reinterpret_cast<const char*>(rows[m] + b) + prefetch_ahead, _MM_HINT_T0);
+    }
+    const int32_t* xq = x.q + b * kQuadsPerTile;
+    for (int qd = 0; qd < 8; ++qd) {
+      typename V::I xv[NV];
+      for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
+      for (int m = 0; m < kIMR; ++m) {
+        int32_t word;
+        std::memcpy(&word, rows[m][b].q + 4 * qd, 4);
+        const typename V::I wv = _mm256_xor_si256(V::Broadcast(word), flip);
+        for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
+      }
+    }
+    for (int v = 0; v < NV; ++v) {
+      const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
+      for (int m = 0; m < kIMR; ++m) {
+        const typename V::F s = V::Mul(dx, V::Set(Half(rows[m][b].d)));
+        acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
+      }
+    }
+  }
+  HWY_ALIGN float tile[kIMR][kTT];
+  for (int m = 0; m < kIMR; ++m)
+    for (int v = 0; v < NV; ++v) V::Store(acc[m][v], tile[m] + v * kL);
+  for (int tt = 0; tt < nt_valid; ++tt) {
+    float* out = y + static_cast<size_t>(t0 + tt) * ldy + static_cast<size_t>(r);
+    for (int m = 0; m < m_valid; ++m) out[m] = tile[m][tt];
+  }
+}
+
 // Rows [r0, r1) (unpacked rows from i0 of wr) × one token tile of V::kLanes·NV tokens.
 template <DType t, class V, int NV>
 HWY_INLINE void Int8RowsTile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, float* y,
@@ -247,6 +305,15 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
     // at once, so that the multiply-adds of one chunk overlap the memory reads of the next (a
     // task's rows unpacked up front waited on memory, then computed: 45% of a batch-16 step).
     const PackedInt8Tile x = xa.Tile(t0 / tt);
+    if constexpr (t == DType::kQ8_0) {
+      if (tt == 16) {
+        constexpr int kMR = kRowsFor<2>;
+        for (int64_t r = r0; r < r1; r += kMR) {
+          Q8DirectMicroTile(w, x, y, ldy, r, r1 - r < kMR ? static_cast<int>(r1 - r) : kMR, t0, t1 - t0);
+        }
+        return;
+      }
+    }
     for (int64_t c0 = r0; c0 < r1; c0 += kRowPad) {
       const int64_t c1 = r1 - c0 < kRowPad ? r1 : c0 + kRowPad;
       UnpackRows<t>(w, c0, c1, kRowPad, /*prefetch_ahead=*/kRowPad * w.row_bytes, wr);  // the next chunk
