@@ -197,19 +197,19 @@ HWY_INLINE void QuantTileSuper(const MatrixView& w, int64_t r, const BlockQ8A* c
   }
 }
 
-#include "ops/quant_super512-inl.h"  // NOLINT(build/include): per target pass
+#include "ops/quant_decode512-inl.h"  // NOLINT(build/include): per target pass
 
-// One row tile: the super-block kernel where the type has one (at 512 bits on AVX-512), else the
-// per-block kernel.
+// One row tile: the super-block kernel where the type has one (at 512 bits on AVX-512 VNNI CPUs),
+// else the per-block kernel.
 template <DType t, int RM, int RN, bool kVnni>
 HWY_INLINE void QuantRowTile(const MatrixView& w, int64_t r, const BlockQ8A* const* x, const TokenTileScratch& tok,
                              size_t nb, float* cbuf, float* y, size_t ldy) {
-  if constexpr (kSuperBlockScales<t>) {
 #if HWY_TARGET <= HWY_AVX3
-    QuantTileSuper512<t, RM, RN, kVnni>(w, r, x, tok, nb, y, ldy);
-#else
-    QuantTileSuper<t, RM, RN, kVnni>(w, r, x, tok, nb, y, ldy);
+  // (The 512-bit kernel needs VNNI; AVX-512 CPUs without it take the 256-bit one.)
+  if constexpr (kVnni && kSuperBlockScales<t>) return QuantTileSuper512<t, RM, RN>(w, r, x, tok, nb, y, ldy);
 #endif
+  if constexpr (kSuperBlockScales<t>) {
+    QuantTileSuper<t, RM, RN, kVnni>(w, r, x, tok, nb, y, ldy);
   } else {
     QuantTile<t, RM, RN, kVnni>(w, r, x, tok, nb, cbuf, y, ldy);
   }

@@ -1,6 +1,8 @@
-// The one-token (decode) kernel of the super-block types (Q4_K, Q5_K, Q6_K) at 512 bits: two
+// The few-token (decode) kernel of the super-block types (Q4_K, Q5_K, Q6_K) at 512 bits: two
 // 32-weight sub-blocks per vector. Included by quant_matmul.cc inside its per-target namespace,
-// after QuantTileSuper, on AVX-512 targets only.
+// after QuantTileSuper, on AVX-512 targets only. (The same pairing for the per-block kernel of
+// Q8_0/Q4_0 was slower: 38 → 47 and 44 → 58 µs one token, 1024 × 1024 — its per-block scalar
+// decoding, not the dot products, bounds it.)
 //
 // Why: at one token the 256-bit kernel spends four vector instructions per (row, sub-block) — the
 // integer dot, its conversion, the scale product and the multiply-add — for 32 multiply-adds, and
@@ -14,16 +16,12 @@
 
 #if HWY_TARGET <= HWY_AVX3
 
-// acc += Σ over each 4-byte group of u (unsigned) × q (signed), 16 int32 lanes.
-template <bool kVnni>
+// acc += Σ over each 4-byte group of u (unsigned) × q (signed), 16 int32 lanes: vpdpbusd (these
+// kernels run only where the CPU has AVX-512 VNNI; inline asm because the Highway target this
+// file compiles for does not enable it).
 HWY_INLINE __m512i DotBytes512(__m512i acc, __m512i u, __m512i q) {
-  if constexpr (kVnni) {
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
-    return acc;
-  } else {
-    return _mm512_add_epi32(acc,
-                            _mm512_madd_epi16(_mm512_maddubs_epi16(u, q), _mm512_set1_epi16(1)));
-  }
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
+  return acc;
 }
 
 HWY_INLINE __m512i Join256(__m256i lo, __m256i hi) {
@@ -39,11 +37,11 @@ HWY_INLINE __m512 PairScales(const float* s) {
 }
 
 // QuantTileSuper with sub-blocks (2k, 2k+1) of each super-block in one 512-bit vector.
-template <DType t, int RM, int RN, bool kVnni>
+template <DType t, int RM, int RN>
 HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const BlockQ8A* const* x,
                                   const TokenTileScratch& tok, size_t nb, float* y, size_t ldy) {
   static_assert(kSuperBlockScales<t> && !kSignedWeights<t>, "super-block kernel: Q4_K, Q5_K, Q6_K");
-  constexpr bool kStart = kIntegerOffset<t, kVnni> != 0;
+  constexpr bool kStart = kIntegerOffset<t, true> != 0;
   __m512 acc[RM][RN];
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < RN; ++j) acc[m][j] = _mm512_setzero_ps();
@@ -92,7 +90,7 @@ HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const BlockQ8A
             kStart ? _mm512_loadu_si512(tok.start + (static_cast<size_t>(j) * nb + b) * 8)
                    : _mm512_setzero_si512();
         for (int m = 0; m < RM; ++m) {
-          const __m512i p = DotBytes512<kVnni>(start, u[m], q);
+          const __m512i p = DotBytes512(start, u[m], q);
           acc[m][j] =
               _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(scale[m], dx), acc[m][j]);
         }
