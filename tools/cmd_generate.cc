@@ -110,6 +110,7 @@ int RunGenerate(const GenerateFlags& f) {
   // Prompt: ids, a plain prompt, or context + questions.
   std::vector<int32_t> context;
   std::vector<std::vector<int32_t>> questions;
+  std::optional<ContextReplayPrompts> replay;  // pipeline mode: what kvzip replays after the context
   std::vector<std::string> question_texts = f.questions;
   const bool pipeline_mode = !f.context.empty() || !f.questions.empty();
   if (!f.prompt_ids.empty()) {
@@ -145,6 +146,7 @@ int RunGenerate(const GenerateFlags& f) {
     if (built->truncated) Log(LogLevel::kWarning, "context truncated to --max-context-length {} tokens", f.max_context_length);
     context = std::move(built->context);
     questions = std::move(built->questions);
+    replay = std::move(built->replay);
   } else {
     auto ids = tokenizer->Encode(f.prompt, !f.no_bos);
     if (!ids.ok()) return ReportError("generate", ids.status());
@@ -180,6 +182,7 @@ int RunGenerate(const GenerateFlags& f) {
   opt.stop_strings = f.stop;
   opt.stop_on_repetition = f.stop_on_repetition;
   opt.tokenizer = tokenizer.get();
+  opt.replay_prompts = replay;
   if (!f.stop.empty() && !tokenizer) return ReportError("generate", InvalidArgument("--stop needs a tokenizer"));
 
   std::unique_ptr<Press> press;

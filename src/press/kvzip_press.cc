@@ -17,14 +17,17 @@
 // replay's slots are dropped again (Press::AfterContext / ContextRunner::DiscardAfterContext).
 // Pruning with ratio r, over all L·H_kv·n scores: the global bottom ⌊L·H_kv·n·r⌋ (layerwise=1:
 // the bottom ⌊H_kv·n·r⌋ of each layer). Heads keep different counts; evicted slots leave the cache
-// (upstream masks them with fake keys). Ties evict the older slot first. Cost ≈ 2 prefills.
+// (upstream masks them with fake keys). Ties evict the older slot first. Cost ≈ 2 prefills: the
+// scores are one f32 GEMM per tile of replay tokens plus a SIMD softmax (kvzip_replay_scores.h).
 //
 // Not here: KVzip+ normalization (needs W_o in the hook), budget mode (KVzip prunes a fraction).
 #include <algorithm>
 #include <cmath>
 
+#include "ops/matmul.h"
 #include "press/catalog.h"
 #include "press/global_prune.h"
+#include "press/kvzip_replay_scores.h"
 
 namespace kvpress {
 namespace {
@@ -103,13 +106,18 @@ class KvzipPress : public Press {
  protected:
   void OnPrefill(const LayerHookContext&) override {}
   void OnDecode(const LayerHookContext&) override {}
-  // The replay's forwards: max attention of its queries on the chunk's context keys.
+  // The replay's forwards: max attention of its queries on the chunk's context keys. Per KV head,
+  // tiles of kTileTokens replay tokens: one f32 GEMM (ops MatMul) gives the logits of the tile's
+  // G·tokens query rows against the keys the tile's last token sees, then the SIMD kernel of
+  // kvzip_replay_scores.h takes each row's softmax over its own visible keys and the running max
+  // on the chunk's slots.
   void OnQuestion(const LayerHookContext& ctx) override {
     if (!replaying_) return;
     const int hd = config().head_dim, H = config().n_heads, KV = config().n_kv_heads;
     const int G = H / KV;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const int sink = std::min(n_sink_, chunk_start_);
+    constexpr int kTileTokens = 32;
     for (int g = 0; g < KV; ++g) {
       const auto pos = ctx.cache->Positions(ctx.layer, g);
       // Slots of S in cache order: sinks, the chunk, then the replay's (positions ascending).
@@ -125,47 +133,46 @@ class KvzipPress : public Press {
       }
       const int m = static_cast<int>(slots.size());
       const int n_fixed = m - n_replay;
-      std::vector<float> keys(static_cast<size_t>(m) * hd);  // [m, hd]
+      keys_.resize(static_cast<size_t>(m) * hd);  // [m, hd]
       for (int j = 0; j < m; ++j)
         ctx.cache->KeyAt(ctx.layer, g, slots[static_cast<size_t>(j)],
-                         &keys[static_cast<size_t>(j) * hd]);
-      float* out = &scores_[(static_cast<size_t>(ctx.layer) * KV + g) * n_];
-      std::vector<float> logit(static_cast<size_t>(m));
-      for (int t = 0; t < ctx.n_tokens; ++t) {
-        // Replay keys visible to query t: those at positions <= its own.
-        const int32_t qpos = ctx.positions[static_cast<size_t>(t)];
-        const int visible = n_fixed + std::min(n_replay, static_cast<int>(qpos - replay_base_) + 1);
-        for (int hg = 0; hg < G; ++hg) {
-          const float* q =
-              ctx.queries + (static_cast<size_t>(t) * H + static_cast<size_t>(g * G + hg)) * hd;
-          float mx = -INFINITY;
-          for (int j = 0; j < visible; ++j) {
-            const float* k = &keys[static_cast<size_t>(j) * hd];
-            // Four partial sums: independent chains the compiler can pipeline.
-            float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-            int c = 0;
-            for (; c + 4 <= hd; c += 4) {
-              d0 += q[c] * k[c];
-              d1 += q[c + 1] * k[c + 1];
-              d2 += q[c + 2] * k[c + 2];
-              d3 += q[c + 3] * k[c + 3];
-            }
-            for (; c < hd; ++c) d0 += q[c] * k[c];
-            logit[static_cast<size_t>(j)] = ((d0 + d1) + (d2 + d3)) * scale;
-            mx = std::max(mx, logit[static_cast<size_t>(j)]);
-          }
-          double sum = 0;
-          for (int j = 0; j < visible; ++j) {
-            logit[static_cast<size_t>(j)] = std::exp(logit[static_cast<size_t>(j)] - mx);  // e_j
-            sum += logit[static_cast<size_t>(j)];
-          }
-          const float inv = static_cast<float>(1.0 / sum);
-          for (int j = sink; j < n_fixed; ++j) {
-            const int32_t p = pos[static_cast<size_t>(slots[static_cast<size_t>(j)])];
-            const float a = logit[static_cast<size_t>(j)] * inv;
-            out[p] = std::max(out[p], a);
+                         &keys_[static_cast<size_t>(j) * hd]);
+      best_.assign(static_cast<size_t>(std::max(0, n_fixed - sink)), 0.0f);  // [n_fixed - sink]
+      for (int t0 = 0; t0 < ctx.n_tokens; t0 += kTileTokens) {
+        const int tt = std::min(kTileTokens, ctx.n_tokens - t0);
+        // Query rows (t, h) of the tile, scaled: [tt·G, hd]; each row's visible keys: [tt·G].
+        tile_q_.resize(static_cast<size_t>(tt) * G * hd);
+        visible_.resize(static_cast<size_t>(tt) * G);
+        int widest = 0;
+        for (int t = 0; t < tt; ++t) {
+          // Replay keys visible to query t: those at positions <= its own.
+          const int32_t qpos = ctx.positions[static_cast<size_t>(t0 + t)];
+          const int visible =
+              n_fixed + std::min(n_replay, static_cast<int>(qpos - replay_base_) + 1);
+          widest = std::max(widest, visible);
+          for (int hg = 0; hg < G; ++hg) {
+            const float* q =
+                ctx.queries +
+                (static_cast<size_t>(t0 + t) * H + static_cast<size_t>(g * G + hg)) * hd;
+            float* row = &tile_q_[(static_cast<size_t>(t) * G + hg) * hd];
+            for (int c = 0; c < hd; ++c) row[c] = q[c] * scale;
+            visible_[static_cast<size_t>(t) * G + hg] = visible;
           }
         }
+        const MatrixView k{.dtype = DType::kF32,
+                           .rows = widest,
+                           .cols = hd,
+                           .data = keys_.data(),
+                           .row_bytes = static_cast<size_t>(hd) * sizeof(float)};
+        logits_.resize(static_cast<size_t>(tt) * G * widest);  // [tt·G, widest]
+        MatMul(k, tile_q_.data(), tt * G, logits_.data(), /*threads=*/1);
+        AccumulateReplayMaxAttention(logits_.data(), static_cast<size_t>(widest), tt * G,
+                                     visible_.data(), sink, n_fixed, best_.data());
+      }
+      float* out = &scores_[(static_cast<size_t>(ctx.layer) * KV + g) * n_];
+      for (int j = sink; j < n_fixed; ++j) {
+        const int32_t p = pos[static_cast<size_t>(slots[static_cast<size_t>(j)])];
+        out[p] = std::max(out[p], best_[static_cast<size_t>(j - sink)]);
       }
     }
   }
@@ -192,6 +199,12 @@ class KvzipPress : public Press {
   int chunk_start_ = 0;  // context slots [chunk_start_, chunk_end_) being reconstructed
   int chunk_end_ = 0;
   std::vector<float> scores_;  // [L][KV][n] importance of each context slot
+  // OnQuestion's scratch, reused across layers and forwards.
+  std::vector<float> keys_;    // [m, hd] the keys of S in cache order
+  std::vector<float> best_;    // [n_fixed - sink] max attention on each chunk slot
+  std::vector<float> tile_q_;  // [tile tokens · G, hd] scaled queries
+  std::vector<int> visible_;   // [tile tokens · G] keys each query row sees
+  std::vector<float> logits_;  // [tile tokens · G, widest] scaled q·k
 };
 
 }  // namespace

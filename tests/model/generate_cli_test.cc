@@ -267,5 +267,18 @@ TEST(GeneratePrefillChunk, BoundsTheCacheAndRejectsRatioMode) {
   EXPECT_EQ(no_press.exit_code, 1) << no_press.err;  // nothing would be compressed
 }
 
+// A context-replaying press through `generate --context`: the pipeline prompt's replay ids reach
+// the session (kvzip used to fail there with "needs the context-replay prompts"), and the bundled
+// tiny-reasoner still recalls both facts it is asked for with half the context evicted.
+TEST(GenerateContextReplay, KvzipRunsOnTheBundledModel) {
+  const testing::CommandResult r = testing::RunKvpress(
+      "generate --json -n 12 --context 'g=4, c=9, m=1, a=7, k=0, e=5.' --question 'Find c+a.'"
+      " --press kvzip --compression-ratio 0.5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["answers"].size(), 1u);
+  EXPECT_EQ(j["answers"][0]["text"].get<std::string>().rfind("c=9, a=7.", 0), 0u) << r.out;
+}
+
 }  // namespace
 }  // namespace kvpress
