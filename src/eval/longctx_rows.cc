@@ -27,7 +27,7 @@ std::string LongContextMetricFor(DatasetKind kind, const std::string& task) {
       return "longbench_v2";
     case DatasetKind::kLoogle:
       return LoogleMetricFor(task);
-    case DatasetKind::kZeroScrolls: {  // its official metric per task; an unknown task is run unscored
+    case DatasetKind::kZeroScrolls: {  // its official metric; an unknown task runs unscored
       const std::string metric = ZeroScrollsMetricFor(task);
       return metric.empty() ? "unscored" : metric;
     }

@@ -81,7 +81,8 @@ ordered_json SummarizeLongContext(const std::vector<json>& rows) {
   }
   out["per_task"] = per_task;
   out["task_average"] = scored_tasks == 0 ? 0.0 : 100.0 * sum / static_cast<double>(scored_tasks);
-  if (zero_scrolls_tasks > 0) {  // the benchmark's score: the mean over its ten tasks (here: those present)
+  // The benchmark's score: the mean over its ten tasks (here: over those present).
+  if (zero_scrolls_tasks > 0) {
     out["zero_scrolls_score"] = zero_scrolls_sum / static_cast<double>(zero_scrolls_tasks);
     out["zero_scrolls_tasks"] = zero_scrolls_tasks;
   }
