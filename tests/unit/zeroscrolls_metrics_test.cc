@@ -10,8 +10,10 @@
 
 #include "eval/dataset_spec.h"
 #include "eval/longctx_metrics.h"
+#include "eval/longctx_report.h"
 #include "eval/longctx_rows.h"
 #include "eval/longctx_summary.h"
+#include "eval/report.h"
 #include "test_util.h"
 
 namespace kvpress::eval {
@@ -20,6 +22,8 @@ namespace {
 using nlohmann::json;
 using testing::Fixture;
 using testing::ReadText;
+using testing::TempDir;
+using testing::WriteText;
 
 std::vector<std::string> Strings(const json& a) { return a.get<std::vector<std::string>>(); }
 
@@ -154,6 +158,27 @@ TEST(ZeroScrollsMetrics, SummaryGivesTaskScoresAndTheirMean) {
   EXPECT_NEAR(s["zero_scrolls_score"].get<double>(), mean, 1e-12);
   EXPECT_EQ(s["zero_scrolls_tasks"], 3);
   EXPECT_NEAR(s["task_average"].get<double>(), mean, 1e-12);
+}
+
+TEST(ZeroScrollsMetrics, ReportShowsTheTaskScore) {
+  // A ROUGE task's score (the geometric mean of its mean F-measures) differs from the mean of its
+  // per-sample scores: the long-context table shows the former.
+  const std::string dir = TempDir("zeroscrolls_report");
+  const json doc = {
+      {"dataset", "zero-scrolls"},
+      {"model_name", "m"},
+      {"press_name", "full"},
+      {"press_spec", "full"},
+      {"cache_budget", 0},
+      {"accuracy", 0.0},
+      {"num_samples", 2},
+      {"task_average", 41.9},
+      {"per_task", {{"qmsum", {{"num_samples", 2}, {"avg_score", 0.25}, {"task_score", 41.9}}}}}};
+  WriteText(dir + "/a_score.json", doc.dump());
+  auto scan = ScanScoreFiles(dir);
+  ASSERT_TRUE(scan.ok());
+  const std::string md = RenderLongContextMarkdown(GroupScoreRows(scan->rows));
+  EXPECT_NE(md.find("| 41.9 (2) | **41.9** |"), std::string::npos) << md;
 }
 
 }  // namespace
