@@ -8,8 +8,8 @@ get_partial_match (the cloze task: both sides eval'd as Python dict literals), e
 calculate_metrics wraps it (try_except_metric for BLEU/ROUGE), on the fixed cases below, and writes
 tests/fixtures/longctx/loogle_metric_goldens.json.
 
-METEOR (needs the WordNet corpus, a download outside PyPI) and BERTScore (needs roberta-large) are not
-recorded: kvpress.cpp does not implement them. The module imports bert_score at load time, so a stand-in
+METEOR (upstream scores sets of words: the value depends on PYTHONHASHSEED) and BERTScore (needs
+roberta-large) are not recorded: kvpress.cpp does not implement them. The module imports bert_score at load time, so a stand-in
 module whose `score` raises is put in sys.modules first; it is never called here.
 
     git clone https://github.com/NVIDIA/kvpress /tmp/kvpress-src

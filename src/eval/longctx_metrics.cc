@@ -6,6 +6,7 @@
 
 #include "eval/longbench_metrics.h"
 #include "eval/loogle_metrics.h"
+#include "eval/zeroscrolls_metrics.h"
 
 namespace kvpress::eval {
 namespace {
@@ -100,7 +101,8 @@ double StringMatchPart(std::string_view prediction, const std::vector<std::strin
 bool IsLongContextMetric(std::string_view m) {
   return m == "string_match_all" || m == "string_match_part" || m == "first_int_match" || m == "word_match" ||
          m == "first_number_match" || m == "qa_f1" || m == "rouge_l" || m == "classification" || m == "retrieval" ||
-         m == "count" || m == "code_sim" || m == "longbench_v2" || m == "unscored" || IsLoogleMetric(m);
+         m == "count" || m == "code_sim" || m == "longbench_v2" || m == "unscored" || IsLoogleMetric(m) ||
+         IsZeroScrollsMetric(m);
 }
 
 Verdict ScoreLongContext(std::string_view metric, std::string_view prediction, const std::vector<std::string>& refs,
@@ -123,6 +125,9 @@ Verdict ScoreLongContext(std::string_view metric, std::string_view prediction, c
     v.score = SameNumber(v.extracted, label) ? 1.0 : 0.0;
   } else if (metric == "unscored") {
     v.extracted = std::string(prediction);  // kept for a leaderboard submission; score 0, left out of means
+  } else if (IsZeroScrollsMetric(metric)) {
+    v.extracted = std::string(prediction);
+    v.score = ZeroScrollsSampleScore(metric, prediction, refs);
   } else if (IsLoogleMetric(metric)) {
     v.extracted = std::string(prediction);
     v.score = LoogleSampleScore(metric, prediction, label);

@@ -33,7 +33,8 @@ bool IsLongContextMetric(std::string_view metric);
 // Scores `prediction` with the named metric ("string_match_all", "string_match_part",
 // "first_int_match", "word_match", "first_number_match", or a LongBench one of
 // eval/longbench_metrics.h: "qa_f1", "rouge_l", "classification", "retrieval", "count", "code_sim",
-// "longbench_v2"), a LooGLE one of eval/loogle_metrics.h against refs[0], or "unscored" (score 0: rows
+// "longbench_v2"), a LooGLE one of eval/loogle_metrics.h against refs[0], a ZeroSCROLLS one of
+// eval/zeroscrolls_metrics.h (the best over refs), or "unscored" (score 0: rows
 // without a gold answer, e.g. ZeroSCROLLS's hidden test set) against `refs`; `task` and `classes`
 // (the row's all_classes) serve LongBench.
 // correct = score == 1. extracted = the cleaned prediction (or the number / word the metric took).

@@ -99,7 +99,9 @@ std::string RenderLongContextMarkdown(const std::vector<ReportGroup>& groups) {
           continue;
         }
         const json& v = r.per_task[t];
-        md += fmt::format(" {:.1f} ({}) |", 100.0 * v.value("avg_score", 0.0), v.value("num_samples", 0));
+        // A benchmark's own task score where it has one (ZeroSCROLLS), else the mean sample score.
+        const double score = v.contains("task_score") ? v.value("task_score", 0.0) : 100.0 * v.value("avg_score", 0.0);
+        md += fmt::format(" {:.1f} ({}) |", score, v.value("num_samples", 0));
       }
       const std::optional<double> kv = r.row->Number("max_kv_bytes_peak");
       md += fmt::format(" **{:.1f}** | {} | {} |\n", r.task_average, kv ? HumanBytes(*kv) : "—",

@@ -4,6 +4,7 @@
 
 #include "eval/longbench_metrics.h"
 #include "eval/loogle_metrics.h"
+#include "eval/zeroscrolls_metrics.h"
 
 namespace kvpress::eval {
 
@@ -26,8 +27,10 @@ std::string LongContextMetricFor(DatasetKind kind, const std::string& task) {
       return "longbench_v2";
     case DatasetKind::kLoogle:
       return LoogleMetricFor(task);
-    case DatasetKind::kZeroScrolls:  // F1 as ZeroSCROLLS scores its QA tasks; the rest need its own scorer
-      return task == "narrative_qa" || task == "qasper" || task == "musique" ? "qa_f1" : "unscored";
+    case DatasetKind::kZeroScrolls: {  // its official metric; an unknown task runs unscored
+      const std::string metric = ZeroScrollsMetricFor(task);
+      return metric.empty() ? "unscored" : metric;
+    }
     default:
       return "";
   }

@@ -16,7 +16,8 @@ namespace kvpress::eval {
 // The metric of a task of benchmark `kind`: RULER qa_* -> string_match_part, other RULER tasks and
 // the needle grid -> string_match_all; InfiniteBench passkey / number_string -> first_int_match,
 // kv_retrieval -> word_match, math_find -> first_number_match; LongBench -> LongBenchMetricFor(task);
-// LongBench-v2 -> longbench_v2. "" when the task has none here.
+// LongBench-v2 -> longbench_v2; LooGLE -> LoogleMetricFor(task); ZeroSCROLLS -> ZeroScrollsMetricFor(task)
+// ("unscored" for a task it does not know). "" when the task has none here.
 std::string LongContextMetricFor(DatasetKind kind, const std::string& task);
 
 // A row of the layout above -> the formatted sample (prompt = context + question + answer prefix).

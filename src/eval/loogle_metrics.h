@@ -13,9 +13,10 @@
 //    False values, '...' and "..." with escapes, trailing comma, duplicate keys the last wins);
 //    exact = the share of gold masks whose predicted value is equal; partial = the share whose
 //    predicted words (str.split) meet the gold's. A prediction that is not such a dict scores 0.
-// METEOR (needs the WordNet corpus) and BERTScore (a RoBERTa model) are not implemented.
-// Upstream pools the cloze counts over a task (sum of matches / sum of masks); a sample's score
-// here is its own share, so a task mean weighs samples, not masks, equally.
+// METEOR and BERTScore are not implemented: upstream's METEOR scores Python sets of words, so its
+// value depends on the string-hash seed (README, LooGLE); BERTScore needs a RoBERTa model from the
+// hub. Upstream pools the cloze counts over a task (sum of matches / sum of masks); a sample's
+// score here is its own share, so a task mean weighs samples, not masks, equally.
 #pragma once
 
 #include <optional>

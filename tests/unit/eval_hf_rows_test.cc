@@ -441,7 +441,7 @@ TEST_F(HfRowsTest, LongContextBenchmarksByIdAndFromFile) {
   const std::vector<Case> cases = {
       {DatasetKind::kLoogle, "shortdep_cloze", "loogle_cloze.jsonl", 2, {"loogle_cloze_exact", "loogle_rouge_l"},
        "{'<mask-0>': 'Bob', '<mask-1>': 'London'}", {0.5, 0.0}},
-      {DatasetKind::kZeroScrolls, "", "zero_scrolls.jsonl", 2, {"unscored", "qa_f1"}, "The ship.", {0.0, 1.0}},
+      {DatasetKind::kZeroScrolls, "", "zero_scrolls.jsonl", 2, {"unscored", "zs_f1"}, "The ship.", {0.0, 1.0}},
       {DatasetKind::kLongBench, "hotpotqa", "longbench_hotpotqa.jsonl", 1, {"qa_f1"}, "In Paris.", {2.0 / 3.0}},
       {DatasetKind::kLongBenchV2, "", "longbench_v2.jsonl", 1, {"longbench_v2"}, "The correct answer is (B)", {1.0}},
   };
@@ -475,6 +475,8 @@ TEST_F(HfRowsTest, LongContextBenchmarksByIdAndFromFile) {
       EXPECT_EQ(summary["per_task"]["narrative_qa"]["unscored_samples"], 1);
       EXPECT_DOUBLE_EQ(summary["per_task"]["narrative_qa"]["avg_score"].get<double>(), 1.0);
       EXPECT_DOUBLE_EQ(summary["task_average"].get<double>(), 100.0);
+      // ZeroSCROLLS's own task score (F1 x 100), averaged into the benchmark's score.
+      EXPECT_DOUBLE_EQ(summary["zero_scrolls_score"].get<double>(), 100.0);
     }
   }
 }

@@ -131,7 +131,7 @@ TEST(LoogleMetrics, MatchUpstreamGoldens) {
   EXPECT_FALSE(FormatLongContextRow(DatasetKind::kLoogle, {{"context", "x"}, {"answer", "a"}, {"task", "nope"}}).ok());
 }
 
-TEST(ZeroScrollsRows, HiddenAnswersAreUnscoredAndQaTasksUseF1) {
+TEST(ZeroScrollsRows, HiddenAnswersAreUnscoredAndTasksGetTheirMetric) {
   auto hidden = FormatLongContextRow(DatasetKind::kZeroScrolls,
                                      {{"context", "doc"}, {"question", "q"}, {"answer", ""}, {"task", "qasper"}});
   ASSERT_TRUE(hidden.ok()) << hidden.status().ToString();
@@ -139,12 +139,12 @@ TEST(ZeroScrollsRows, HiddenAnswersAreUnscoredAndQaTasksUseF1) {
   auto qa = FormatLongContextRow(DatasetKind::kZeroScrolls,
                                  {{"context", "doc"}, {"question", "q"}, {"answer", "the ship"}, {"task", "musique"}});
   ASSERT_TRUE(qa.ok());
-  EXPECT_EQ(qa->metric, "qa_f1");
+  EXPECT_EQ(qa->metric, "zs_f1");
   EXPECT_DOUBLE_EQ(ScoreLongContext(qa->metric, "A ship!", qa->golds, "musique").score, 1.0);
   auto summary = FormatLongContextRow(DatasetKind::kZeroScrolls,
                                       {{"context", "doc"}, {"answer", "a summary"}, {"task", "gov_report"}});
   ASSERT_TRUE(summary.ok());
-  EXPECT_EQ(summary->metric, "unscored");  // ROUGE geometric mean: ZeroSCROLLS's own scorer, not here
+  EXPECT_EQ(summary->metric, "zs_rouge");  // the rest: tests/unit/zeroscrolls_metrics_test.cc
   EXPECT_TRUE(FindDataset("zero_scrolls").ok());
   EXPECT_EQ(FindDataset("ZeroSCROLLS")->kind, DatasetKind::kZeroScrolls);
 }
