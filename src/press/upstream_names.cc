@@ -55,9 +55,8 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"CriticalAdaKVPress", "criticaladakv", ""},
       {"BlockPress", "block", ""},
       {"KeyRerotationPress", "key_rerotation", ""},
-      {"FinchPress", "finch",
-       "not yet (issue 14): needs the question length of a --query-aware prefill in the hook (its "
-       "scoring is snapkv with the question as window, and key_rerotation, both here)"},
+      // finch: the question's length comes with the prefill (no delimiter token).
+      {"FinchPress", "finch", ""},
       {"EntropyGatedChunkKVPress", "entropy_gated_chunkkv", ""},
   };
   return all;

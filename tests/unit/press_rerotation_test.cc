@@ -137,6 +137,58 @@ TEST(KeyRerotationBruteForce, CompactedPositionsAndKeysInPrefillAndDecoding) {
   EXPECT_EQ(steps, 7);  // no forward after the last token
 }
 
+// finch (upstream FinchPress; its kept sets are checked against upstream in
+// press_catalogue_goldens_test): the question's token count must come with the prefill; the
+// question's slots are always kept, the kept slots compacted to 0..k−1 with values untouched.
+TEST(FinchPress, NeedsTheQuestionAndKeepsItCompacted) {
+  auto config = RandomModelPreset("tiny");
+  ASSERT_TRUE(config.ok());
+  auto model = MakeRandomModel(*config, DType::kF32, 5);
+  Transformer t(*model, 1);
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int32_t> tok(3, model->config.vocab_size - 1);
+  std::vector<int32_t> prompt(40);
+  for (auto& x : prompt) x = tok(rng);
+  const int w = 6, n_kept = 20;  // ratio 0.5 of 40
+  auto press = Make("finch", BudgetPolicy{.compression_ratio = 0.5});
+  ASSERT_NE(press, nullptr);
+  EXPECT_TRUE(press->NeedsQuestionTokens());
+  std::vector<float> logits;
+  {
+    Session s(t, press.get(), DType::kF32, 256);
+    const Status no_question = s.Prefill(prompt, ForwardPhase::kPrefill, logits);
+    EXPECT_EQ(no_question.code(), StatusCode::kFailedPrecondition) << no_question.ToString();
+    EXPECT_NE(no_question.message().find("question"), std::string::npos);
+    EXPECT_EQ(s.Prefill(prompt, ForwardPhase::kPrefill, logits, 40).code(),
+              StatusCode::kInvalidArgument);
+  }
+  // Chunks of 16: the question's queries end the last one.
+  Session s(t, press.get(), DType::kF32, 16);
+  ASSERT_TRUE(s.Prefill(prompt, ForwardPhase::kPrefill, logits, w).ok());
+  EXPECT_EQ(s.next_position(), n_kept);
+  KVCache full = t.NewCache();
+  std::vector<int32_t> pos(prompt.size());
+  for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
+  std::vector<float> scratch;
+  ASSERT_TRUE(t.Forward(prompt, pos, full, ForwardOptions{}, scratch).ok());
+  const int hd = model->config.head_dim;
+  std::vector<float> v(static_cast<size_t>(hd)), want(v);
+  for (int l = 0; l < model->config.n_layers; ++l) {
+    for (int g = 0; g < model->config.n_kv_heads; ++g) {
+      ASSERT_EQ(s.cache().Size(l, g), n_kept);
+      for (int i = 0; i < n_kept; ++i)
+        EXPECT_EQ(s.cache().Positions(l, g)[static_cast<size_t>(i)], i);
+      // The question's slots end the head (values equal up to the chunking's rounding).
+      for (int i = 0; i < w; ++i) {
+        s.cache().ValueAt(l, g, n_kept - w + i, v.data());
+        full.ValueAt(l, g, 40 - w + i, want.data());
+        EXPECT_LT(MaxAbsDiff(v, want), 1e-5)
+            << "layer " << l << " head " << g << " question token " << i;
+      }
+    }
+  }
+}
+
 TEST(KeyRerotationSpec, NeedsAScoringPress) {
   auto spec = ParsePressSpec("key_rerotation(composed(knorm))");
   ASSERT_TRUE(spec.ok());
