@@ -315,12 +315,15 @@ class PressCatalogueGoldens : public ::testing::Test {
             pruned_values += got.size() * static_cast<size_t>(session.cache().Size(l, g));
           }
         }
-        // Masked like upstream: no byte is freed; a per-head key width would free these.
-        std::printf("[ %s ] KV bytes after prefill: ours %zu = upstream masked; zeroed key values %zu (%zu bytes "
-                    "a per-head key width would free, %.1f%%)\n",
-                    spec_text.c_str(), session.cache().LiveBytes(), pruned_values, pruned_values * sizeof(float),
-                    100.0 * static_cast<double>(pruned_values * sizeof(float)) /
-                        static_cast<double>(session.cache().LiveBytes()));
+        // Upstream keeps the pruned channels as zeros; ours stores the context's keys at the kept
+        // width (KVCache::ThinKeys), so exactly the pruned values' bytes are freed.
+        const size_t masked = context.size() * static_cast<size_t>(model_->config.n_layers) *
+                              static_cast<size_t>(model_->config.n_kv_heads) * session.cache().SlotBytes();
+        const size_t ours = session.cache().LiveBytes();
+        EXPECT_EQ(ours, masked - pruned_values * sizeof(float));
+        std::printf("[ %s ] KV bytes after prefill: ours %zu, upstream masked %zu: %zu freed (%.1f%%)\n",
+                    spec_text.c_str(), ours, masked, masked - ours,
+                    100.0 * static_cast<double>(masked - ours) / static_cast<double>(masked));
       }
       const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 || spec_text.rfind("criticaladakv", 0) == 0;
       if (head_adaptive) {
@@ -422,7 +425,8 @@ TEST_F(PressCatalogueGoldens, Decoding) { RunCases("decoding"); }
 TEST_F(PressCatalogueGoldens, EntropyGatedChunkKv) { RunCases("entropy_gated_chunkkv"); }
 // block(keydiff): the anchor is recomputed on each block's sub-cache (kept slots + next block).
 TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
-// think: the pruned key channels of every (layer, KV head), zero over the context's keys in both.
+// think: the pruned key channels of every (layer, KV head), zero over the context's keys in both
+// (ours stores them thin and widens them with zeros); their bytes freed exactly.
 TEST_F(PressCatalogueGoldens, Think) { RunCases("think"); }
 // dms (issue 15): threshold rule, prefill only and with decoding=1.
 TEST_F(PressCatalogueGoldens, Dms) { RunCases("dms"); }
