@@ -27,6 +27,24 @@ const void* ValueRow(const KVHeadView& kv, int j, int head_dim) {
   return static_cast<const uint8_t*>(kv.values) + RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j);
 }
 
+// probs[j] = scale · q·k_j for the thin slots j < kv.n_thin (−∞ when not visible), the query
+// gathered to the kept channels; raises `mx` / sets `any` as AttendHead's loop does.
+[[gnu::noinline]] void ThinPrefixScores(const float* q, const KVHeadView& kv, int32_t q_pos, int window, float scale,
+                                        float* probs, float& mx, bool& any) {
+  std::vector<float> q_kept(static_cast<size_t>(kv.d_kept));  // [d_kept]
+  GatherKeptChannels(kv, q, q_kept.data());
+  for (int j = 0; j < kv.n_thin; ++j) {
+    if (!Visible(kv.positions[j], q_pos, window)) {
+      probs[j] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    any = true;
+    const float s = scale * DotRow(kv.dtype, ThinKeyRow(kv, j), q_kept.data(), static_cast<size_t>(kv.d_kept));
+    probs[j] = s;
+    if (s > mx) mx = s;
+  }
+}
+
 }  // namespace
 
 void GatherKeptChannels(const KVHeadView& kv, const float* q, float* out) {
@@ -38,20 +56,9 @@ bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_po
   std::memset(out, 0, sizeof(float) * static_cast<size_t>(head_dim));
   float mx = -std::numeric_limits<float>::infinity();
   bool any = false;
-  // The thin prefix first (scored over its kept channels), then the full keys: two loops, so a
-  // cache without a thin prefix runs the same inner loop as before.
-  std::vector<float> q_kept(static_cast<size_t>(kv.n_thin > 0 ? kv.d_kept : 0));  // [d_kept]
-  if (kv.n_thin > 0) GatherKeptChannels(kv, q, q_kept.data());
-  for (int j = 0; j < kv.n_thin; ++j) {
-    if (!Visible(kv.positions[j], q_pos, window)) {
-      probs[j] = -std::numeric_limits<float>::infinity();
-      continue;
-    }
-    any = true;
-    const float s = scale * DotRow(kv.dtype, ThinKeyRow(kv, j), q_kept.data(), static_cast<size_t>(kv.d_kept));
-    probs[j] = s;
-    if (s > mx) mx = s;
-  }
+  // The thin prefix first (scored over its kept channels, out of line), then the full keys: a
+  // cache without a thin prefix runs the same loop as before.
+  if (kv.n_thin > 0) ThinPrefixScores(q, kv, q_pos, window, scale, probs, mx, any);
   for (int j = kv.n_thin; j < kv.n; ++j) {
     if (!Visible(kv.positions[j], q_pos, window)) {
       probs[j] = -std::numeric_limits<float>::infinity();

@@ -104,7 +104,8 @@ namespace {
 
 // Scores [G, n] = q · Kᵀ for a head with a thin prefix: its thin keys against the queries gathered
 // to the kept channels, the rest against the full queries, each one MatMul, then interleaved.
-void ThinPrefixScores(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+// Out of line, so AttendGroup's frame stays what it was for caches without a thin prefix.
+[[gnu::noinline]] void ThinPrefixScores(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
   const size_t hd = static_cast<size_t>(head_dim), un = static_cast<size_t>(kv.n);
   const size_t nt = static_cast<size_t>(kv.n_thin), nf = un - nt, dk = static_cast<size_t>(kv.d_kept);
   std::vector<float> q_kept(static_cast<size_t>(groups) * dk);       // [G, d_kept]
