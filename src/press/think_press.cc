@@ -102,6 +102,10 @@ PressInfo ThinkPressInfo() {
             const double ratio = p.GetDouble("key_channel_ratio", 0.5, 0.0, 1.0);
             const int window = p.GetInt("window", 32, 1, kMaxPressTokens);
             RETURN_IF_ERROR(p.Finish());
+            if (ratio >= 1.0) {
+              return FailedPrecondition(
+                  "think: key_channel_ratio must be < 1 (pruning every key channel leaves no key)");
+            }
             return std::unique_ptr<Press>(new ThinkPress(ratio, window));
           }};
 }

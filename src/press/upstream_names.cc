@@ -50,7 +50,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"CAMPress", "cam", ""},
       {"MergingPress", "merging", ""},
       {"KVComposePress", "kvcompose", ""},
-      {"ThinKPress", "think", ""},  // key channels zeroed in place, as upstream (no bytes freed)
+      {"ThinKPress", "think", ""},  // pruned key channels freed (thin keys), read back as zeros
       {"CriticalKVPress", "criticalkv", ""},
       {"CriticalAdaKVPress", "criticaladakv", ""},
       {"BlockPress", "block", ""},
