@@ -129,6 +129,7 @@ void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_
   CHECK(n_slots >= h.n_thin && n_slots <= n) << "ThinKeys must cover the head's thin prefix";
   CHECK(std::is_sorted(kept.begin(), kept.end()) && std::adjacent_find(kept.begin(), kept.end()) == kept.end());
   CHECK(kept.empty() || (kept.front() >= 0 && kept.back() < head_dim_));
+  if (n_slots == 0) return;  // nothing to thin (and no earlier prefix: n_slots covers it)
   const size_t row = RowSize(), d_kept = kept.size(), thin_row = RowBytes(dtype_, d_kept);
   const size_t old_thin_row = RowBytes(dtype_, h.kept_channels.size());
   std::vector<uint8_t> thin(static_cast<size_t>(n_slots) * thin_row);  // [n_slots, d_kept]
