@@ -1,10 +1,13 @@
-// Micro-benchmarks of the matmul kernels: SIMD vs scalar reference, per dtype.
+// Micro-benchmarks of the matmul kernels (SIMD vs scalar reference, per dtype) and of decoding
+// attention over one KV head (AttendGroup: a GQA group of 3; AttendHead: one query head).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include "ops/attention.h"
+#include "ops/attention_group.h"
 #include "ops/matmul.h"
 #include "ops/quantize.h"
 
@@ -89,6 +92,46 @@ BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_f32act, DType::kQ8_0, true) KVPRESS_PRE
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512, 0});
 
 BENCHMARK_CAPTURE(BM_MatMul, bf16_scalar_reference, DType::kBF16, true)->Arg(1);
+
+// One decode query over a KV head of `n` slots (head_dim 64, SmolLM2's shape) with full keys.
+void BM_Attend(benchmark::State& state, DType t, bool group) {
+  const int hd = 64, n = static_cast<int>(state.range(0)), groups = group ? 3 : 1;
+  std::vector<uint8_t> keys(RowBytes(t, hd) * n), values(keys.size());
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (size_t i = 0; i < static_cast<size_t>(n) * hd; ++i) {  // normal floats (no denormals)
+    for (auto* buf : {&keys, &values}) {
+      const float x = dist(rng);
+      if (t == DType::kF32) {
+        std::memcpy(buf->data() + 4 * i, &x, 4);
+      } else {
+        const uint16_t b = F32ToBF16(x);
+        std::memcpy(buf->data() + 2 * i, &b, 2);
+      }
+    }
+  }
+  std::vector<int32_t> positions(static_cast<size_t>(n));
+  for (int j = 0; j < n; ++j) positions[static_cast<size_t>(j)] = j;
+  KVHeadView kv;
+  kv.dtype = t;
+  kv.keys = keys.data();
+  kv.values = values.data();
+  kv.positions = positions.data();
+  kv.n = n;
+  std::vector<float> q(static_cast<size_t>(groups) * hd, 0.01f), probs(static_cast<size_t>(groups) * n),
+      out(static_cast<size_t>(groups) * hd);
+  for (auto _ : state) {
+    if (group) {
+      AttendGroup(q.data(), groups, kv, hd, n, 0, 0.125f, probs.data(), out.data());
+    } else {
+      AttendHead(q.data(), kv, hd, n, 0, 0.125f, probs.data(), out.data());
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK_CAPTURE(BM_Attend, group3_f32, DType::kF32, true)->Arg(257)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group3_bf16, DType::kBF16, true)->Arg(257)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, head_f32, DType::kF32, false)->Arg(257)->Arg(2048);
 
 }  // namespace
 }  // namespace kvpress

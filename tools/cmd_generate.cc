@@ -112,6 +112,7 @@ int RunGenerate(const GenerateFlags& f) {
   std::vector<std::vector<int32_t>> questions;
   std::optional<ContextReplayPrompts> replay;  // pipeline mode: what kvzip replays after the context
   std::vector<std::string> question_texts = f.questions;
+  int query_tokens = 0;  // a question-aware press: the context's last ids are the question
   const bool pipeline_mode = !f.context.empty() || !f.questions.empty();
   if (!f.prompt_ids.empty()) {
     auto ids = ParseIdList(f.prompt_ids, "--prompt-ids");
@@ -123,6 +124,18 @@ int RunGenerate(const GenerateFlags& f) {
     PipelinePromptOptions po;
     po.context = *ctx;
     po.questions = f.questions;
+    // A question-aware press (finch) compresses the question with the context (upstream's FINCH
+    // setting): it is prefilled right after the context; the template's suffix follows uncompressed.
+    // (A spec that does not parse is reported where the press is created below.)
+    if (auto probe = CreatePressFromText(f.press, {}, 0); !f.press.empty() && probe.ok() && (*probe)->NeedsQuestionTokens()) {
+      if (f.questions.size() != 1) {
+        return ReportError("generate", InvalidArgument(fmt::format("--press {} compresses the question with the context: give "
+                                                                   "exactly one --question (got {})",
+                                                                   f.press, f.questions.size())));
+      }
+      po.query = f.questions[0];
+      po.questions = {std::string()};
+    }
     po.answer_prefix = f.answer_prefix;
     po.max_context_length = f.max_context_length;
     if (f.enable_thinking == "true") po.enable_thinking = true;
@@ -147,6 +160,7 @@ int RunGenerate(const GenerateFlags& f) {
     context = std::move(built->context);
     questions = std::move(built->questions);
     replay = std::move(built->replay);
+    query_tokens = built->query_tokens;
   } else {
     auto ids = tokenizer->Encode(f.prompt, !f.no_bos);
     if (!ids.ok()) return ReportError("generate", ids.status());
@@ -196,6 +210,7 @@ int RunGenerate(const GenerateFlags& f) {
     press = std::move(created).value();
     opt.press = press.get();
     opt.press_chunk = f.prefill_chunk;
+    opt.query_tokens = query_tokens;
   } else if (!f.eviction_log.empty()) {
     return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
   } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {

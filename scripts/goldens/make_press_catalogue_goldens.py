@@ -13,8 +13,18 @@ The dms cases (issue 15) are kept in their own file, which the test appends to t
         /work/cache/kvpress-venv/bin/python scripts/goldens/make_press_catalogue_goldens.py /work/cache/smollm2-hf-f32 dms
 
 (a full run without the filter writes them into smollm2_135m.json too; keep one copy). Issue 14's
-criticalkv/criticaladakv and key_rerotation cases likewise (smollm2_135m_critical.json with the filter
-`critical`, smollm2_135m_rerotation.json with `key_rerotation`).
+criticalkv/criticaladakv, key_rerotation and finch cases likewise (smollm2_135m_critical.json with the
+filter `critical`, smollm2_135m_rerotation.json with `key_rerotation`, smollm2_135m_finch.json with
+`finch`).
+
+FinchPress (query-aware): the question is prefilled with the context. Upstream's input is
+context + <delimiter> + question text, the delimiter removed again by its embedding hook; the
+question text is tokenized on its own (the special token splits it off) and the template's suffix
+follows as the "question" (upstream's evaluation with compress_questions). Here the delimiter id is
+set directly to an id absent from the input instead of adding a token and resizing the embeddings
+(update_model_and_tokenizer): its embedding is dropped before the first layer either way, and the
+LM head keeps its vocabulary. Each finch case stores query_ids (the question text, the window) and
+suffix_ids; kept masks are over the context + query positions.
 
 Model: SmolLM2-135M-Instruct, its Q4_1 GGUF dequantized to f32 by our converter (the test converts the
 same file the same way), float32, CPU, one thread, sdpa attention. Text: the first LSAT-LR passages
@@ -52,7 +62,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from kvpress import (AdaKVPress, BlockPress, KeyRerotationPress, CriticalAdaKVPress, CriticalKVPress, ExpectedAttentionPress, ChunkKVPress, ChunkPress, ComposedPress, CompressionRatioDecodingPress, DecodingPress,
-                     DMSPress, EntropyGatedChunkKVPress,
+                     DMSPress, EntropyGatedChunkKVPress, FinchPress,
                      KeyDiffPress, KnormPress,
                      PerLayerCompressionPress, PrefillDecodingPress, PyramidKVPress, SnapKVPress,
                      SimLayerKVPress, StreamingLLMPress, ThinKPress)
@@ -161,6 +171,12 @@ def cases(n_layers):
             return KeyRerotationPress(base), [base], "rerotation"
         out.append(("key_rerotation(knorm)", r, "prefill", rerot))
         out.append(("key_rerotation(snapkv)", r, "prefill", lambda r=r: rerot(r, "snapkv")))
+    # FinchPress (issue 14): query-aware; run by run_finch (the question is prefilled with the context).
+    for r in RATIOS:
+        out.append(("finch", r, "finch", lambda r=r: FinchPress(compression_ratio=r)))
+        out.append(("finch:chunk_length=256", r, "finch", lambda r=r: FinchPress(compression_ratio=r, chunk_length=256)))
+    out.append(("finch:rerotate_keys=0,normalize_scores=0", 0.5, "finch",
+                lambda: FinchPress(compression_ratio=0.5, rerotate_keys=False, normalize_scores=False)))
     for t in (0.5, 0.7, 0.9):
         def simlayer(t=t):
             return SimLayerKVPress(lazy_threshold=t, n_recent=256), [], "none"
@@ -199,6 +215,87 @@ def build_text(tok):
     ctx = tok(prefix, add_special_tokens=False)["input_ids"]
     q = tok(question, add_special_tokens=False)["input_ids"]
     return ctx, q, i
+
+
+def finch_ids(tok):
+    """FinchPress's split of the question: its text alone (the window), then the template's suffix."""
+    sep = "#" * 20
+    rendered = tok.apply_chat_template([{"role": "user", "content": "x" + sep}], add_generation_prompt=True,
+                                       tokenize=False)
+    suffix = rendered.split(sep)[1]
+    query = tok("\n\nQuestion: Summarize the first passage in one sentence.", add_special_tokens=False)["input_ids"]
+    return query, tok(suffix, add_special_tokens=False)["input_ids"]
+
+
+@torch.no_grad()
+def run_finch(model, ctx, query, suffix, press):
+    """Upstream FinchPress as its evaluation runs it (compress_questions): context + delimiter + query
+    prefilled with the press, then the suffix and greedy decoding at the compacted cache length."""
+    n_layers = model.config.num_hidden_layers
+    n = len(ctx) + len(query)
+    captured = {}
+    orig = press.score
+
+    def score(module, hidden_states, keys, values, attentions, kwargs):
+        s = orig(module, hidden_states, keys, values, attentions, kwargs)
+        captured[module.layer_idx] = s.detach().clone()[0]
+        return s
+    press.score = score
+    gathered = {}
+    rerotate = KeyRerotationPress.rerotate_keys
+
+    def record(module, indices, keys):
+        gathered[module.layer_idx] = indices[0].clone()
+        return rerotate(module, indices, keys)
+    KeyRerotationPress.rerotate_keys = staticmethod(record)
+    present = set(ctx) | set(query)
+    press.delimiter_token_id = next(t for t in range(model.config.vocab_size - 1, -1, -1) if t not in present)
+    cache = DynamicCache()
+    try:
+        with press(model):
+            model.model(input_ids=torch.tensor([ctx + [press.delimiter_token_id] + query]), past_key_values=cache)
+    finally:
+        KeyRerotationPress.rerotate_keys = staticmethod(rerotate)
+    assert press.window_size == len(query), (press.window_size, len(query))
+    full_keys = None
+    if not press.rerotate_keys:
+        full = DynamicCache()
+        model.model(input_ids=torch.tensor([ctx + query]), past_key_values=full)
+        full_keys = [full.layers[l].keys[0] for l in range(n_layers)]
+    kept, bands = [], []
+    r = press.compression_ratio
+    for l in range(n_layers):
+        keys = cache.layers[l].keys[0]
+        rows, brow = [], []
+        for h in range(keys.shape[0]):
+            pos = gathered[l][h].tolist() if press.rerotate_keys else positions_of(full_keys[l][h], keys[h])
+            rows.append(hexmask(pos, n))
+            sc = captured[l][h]
+            if press.chunk_length is None:
+                brow.append(band_of(sc, len(pos)))
+            else:
+                b = []
+                for start in range(0, n, press.chunk_length):
+                    seg = sc[start:start + press.chunk_length]
+                    b += [start + j for j in band_of(seg, max(1, int(seg.numel() * (1 - r))))]
+                brow.append(b)
+        kept.append(rows)
+        bands.append(brow)
+    start = cache.get_seq_length() if press.rerotate_keys else n
+    pos = torch.arange(start, start + len(suffix)).unsqueeze(0)
+    out = model(input_ids=torch.tensor([suffix]), past_key_values=cache, position_ids=pos, logits_to_keep=1)
+    pos = pos[:, -1:] + 1
+    ids = [int(out.logits[0, -1].argmax())]
+    eos = model.generation_config.eos_token_id
+    eos = eos if isinstance(eos, list) else [eos]
+    for i in range(MAX_NEW - 1):
+        if ids[-1] in eos:
+            break
+        out = model(input_ids=torch.tensor([[ids[-1]]]), past_key_values=cache, position_ids=pos + i)
+        ids.append(int(out.logits[0, -1].argmax()))
+    lengths = [int(cache.layers[l].keys.shape[2]) for l in range(n_layers)]
+    return {"kept": kept, "band": bands, "cache_lengths": lengths, "ids": ids, "query_ids": query,
+            "suffix_ids": suffix}
 
 
 def positions_of(full, kept):
@@ -412,6 +509,13 @@ def main():
         if only and not any(o in spec for o in only):
             continue
         t0 = time.time()
+        if kind == "finch":
+            query, suffix = finch_ids(tok)
+            rec = run_finch(model, ctx, query, suffix, build())
+            rec.update({"spec": spec, "compression_ratio": r, "kind": kind})
+            result["cases"].append(rec)
+            print(spec, r, f"{time.time() - t0:.1f}s", "lengths", rec["cache_lengths"][:3], "ids", rec["ids"][:8], flush=True)
+            continue
         press, scorers, group = build()
         rec = run_case(model, ctx, q, press, scorers, group, kind, full_keys)
         rec.update({"spec": spec, "compression_ratio": r, "kind": kind})

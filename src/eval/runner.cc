@@ -84,6 +84,7 @@ struct PreparedSample {
   const Sample* sample = nullptr;
   std::vector<int32_t> prompt;     // reasoning: the whole prompt; long-context: the context (compressed)
   std::vector<int32_t> question;   // long-context: question + answer prefix (never compressed)
+  int query_tokens = 0;            // long-context, question-aware press: the prompt's last ids are the question
   bool long_context = false;
   std::string input_text;
   bool truncated = false;  // the prompt was cut (--max-context-length or the trained positions)
@@ -102,6 +103,8 @@ class SampleRunner {
   StatusOr<PreparedSample> Prepare(const Sample& s, size_t index) {
     PreparedSample p;
     p.sample = &s;
+    const uint64_t seed = c_.seed * 1000003ull + index;
+    ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
     if (s.IsLongContext()) {
       RETURN_IF_ERROR(PrepareLongContext(s, p));
     } else {
@@ -121,11 +124,16 @@ class SampleRunner {
           "sample {}: prompt of {} tokens truncated to the model's {} trained positions (--max-context-length "
           "chooses a shorter cut)",
           s.id, p.prompt.size(), trained);
-      p.prompt.resize(static_cast<size_t>(trained));
+      if (p.query_tokens > 0 && trained > p.query_tokens) {  // the question stays whole, the context is cut
+        const auto query_begin = p.prompt.end() - p.query_tokens;
+        p.prompt.erase(query_begin - static_cast<std::ptrdiff_t>(p.prompt.size() - static_cast<size_t>(trained)),
+                       query_begin);
+      } else {
+        p.prompt.resize(static_cast<size_t>(trained));
+        p.query_tokens = 0;
+      }
       p.truncated = true;
     }
-    const uint64_t seed = c_.seed * 1000003ull + index;
-    ASSIGN_OR_RETURN(p.press, MakePress(c_, seed));
     GenerateOptions& opt = p.options;
     opt.max_new_tokens = s.max_new_tokens > 0 ? std::min(c_.max_new_tokens, s.max_new_tokens) : c_.max_new_tokens;
     opt.sampling = c_.do_sampling ? SamplerParams{0.7f, 0, 0.9f, 0.0f, 1.2f, seed}
@@ -204,10 +212,14 @@ class SampleRunner {
  private:
   // Upstream kvpress's pipeline prompt (reference §4): the context in the user turn, split off at a
   // separator; the question, the template's turn end and the answer prefix after it. --query-aware
-  // moves the question into the context (compressed with it).
+  // moves the question into the context (compressed with it); for a question-aware press (finch)
+  // the question is tokenized on its own after the context, as upstream's FINCH delimiter splits it,
+  // and its length goes with the prefill.
   Status PrepareLongContext(const Sample& s, PreparedSample& p) const {
     PipelinePromptOptions o;
-    o.context = c_.query_aware ? s.context + s.question : s.context;
+    const bool split_query = c_.query_aware && p.press != nullptr && p.press->NeedsQuestionTokens();
+    o.context = c_.query_aware && !split_query ? s.context + s.question : s.context;
+    o.query = split_query ? s.question : std::string();
     o.questions = {c_.query_aware ? std::string() : s.question};
     o.answer_prefix = s.answer_prefix;
     o.chat = c_.protocol == Protocol::kChat ? m_.chat : nullptr;
@@ -215,6 +227,7 @@ class SampleRunner {
     o.max_context_length = c_.max_context_length;
     ASSIGN_OR_RETURN(PipelinePrompt built, BuildPipelinePrompt(*m_.tokenizer, o));
     p.prompt = std::move(built.context);
+    p.query_tokens = built.query_tokens;
     p.question = std::move(built.questions.at(0));
     p.options.replay_prompts = std::move(built.replay);
     p.long_context = true;
@@ -231,7 +244,7 @@ class SampleRunner {
     session.set_cancel(o.cancel);
     if (o.replay_prompts) session.set_replay_prompts(*o.replay_prompts);
     std::vector<float> logits;
-    const Status prefill = session.Prefill(p.prompt, ForwardPhase::kPrefill, logits);
+    const Status prefill = session.Prefill(p.prompt, ForwardPhase::kPrefill, logits, p.query_tokens);
     if (prefill.code() == StatusCode::kCancelled) return MakeGenerateResult(session, DecodeResult{{}, "cancelled"});
     RETURN_IF_ERROR(prefill);
     if (!p.question.empty()) {

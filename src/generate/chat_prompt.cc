@@ -66,6 +66,11 @@ StatusOr<PipelinePrompt> BuildPipelinePrompt(const Tokenizer& tok, const Pipelin
     p.context.resize(static_cast<size_t>(o.max_context_length));
     p.truncated = true;
   }
+  if (!o.query.empty()) {
+    ASSIGN_OR_RETURN(std::vector<int32_t> query, tok.EncodeWith(o.query, raw));
+    p.query_tokens = static_cast<int>(query.size());
+    p.context.insert(p.context.end(), query.begin(), query.end());
+  }
   std::vector<std::string> qs = o.questions;
   if (qs.empty()) qs.emplace_back();
   for (const std::string& q : qs) {

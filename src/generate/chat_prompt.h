@@ -20,6 +20,9 @@ struct PipelinePrompt {
   std::vector<std::vector<int32_t>> questions;
   bool used_chat_template = false;
   bool truncated = false;  // the context was cut to max_context_length
+  // Query-aware prompt (PipelinePromptOptions::query): the last `query_tokens` ids of `context` are
+  // the query; 0 otherwise.
+  int query_tokens = 0;
   // What a context-replaying press (kvzip) runs after the context: as upstream KVzipPress builds
   // it (ContextReplayPromptsFor).
   // Unset when the template cannot render upstream's dummy message (kvzip then fails, nothing else).
@@ -34,6 +37,11 @@ struct PipelinePromptOptions {
   std::map<std::string, std::string> special_tokens;
   std::optional<bool> enable_thinking;
   int max_context_length = 0;          // 0 = no limit (tokens)
+  // Query-aware (upstream FinchPress with compress_questions): text prefilled right after the
+  // context and compressed with it, tokenized on its own (as after FINCH's delimiter token) and
+  // appended to `context` after any truncation; `questions` then usually holds one empty question
+  // (the template's suffix and the answer prefix). Empty = none.
+  std::string query;
 };
 
 // Upstream KVzipPress's replay prompts: the template rendered (thinking off) around a dummy user

@@ -24,6 +24,9 @@ struct GenerateOptions {
   int press_chunk = 0;                    // > 0: prefill in pieces of N tokens, the press compressing
                                           // after each (--prefill-chunk; see ForwardPrefill)
   Press* press = nullptr;                 // KV-cache compression (null = none; not owned)
+  // RunPipeline: the context's last `query_tokens` ids are the question, compressed with it
+  // (PipelinePrompt::query_tokens; Session::Prefill's question_tokens). 0 = none.
+  int query_tokens = 0;
   // Ids a context-replaying press (kvzip) runs after the context (Session::set_replay_prompts);
   // BuildPipelinePrompt makes them. Unset: such a press fails with FailedPrecondition.
   std::optional<ContextReplayPrompts> replay_prompts;

@@ -28,7 +28,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
   session_ptr->set_cancel(options.cancel);
   if (options.replay_prompts) session_ptr->set_replay_prompts(*options.replay_prompts);
   std::vector<float> context_logits;
-  RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
+  RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits, options.query_tokens));
   const bool reuse = session_ptr->CanSnapshot();
   Session::Snapshot snapshot = session_ptr->Save();
   for (size_t q = 0; q < qs.size(); ++q) {
@@ -40,7 +40,7 @@ StatusOr<PipelineResult> RunPipeline(Transformer& model, const std::vector<int32
                                                    options.press_chunk);
         session_ptr->set_cancel(options.cancel);
         if (options.replay_prompts) session_ptr->set_replay_prompts(*options.replay_prompts);
-        RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits));
+        RETURN_IF_ERROR(session_ptr->Prefill(context, ForwardPhase::kPrefill, context_logits, options.query_tokens));
       }
     }
     Session& session = *session_ptr;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "core/timer.h"
 
 namespace kvpress {
@@ -17,6 +19,12 @@ Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::spa
     return model.Forward(ids, positions, cache, options, logits);  // one forward (Forward checks the sizes)
   }
   const size_t step = static_cast<size_t>(press_chunk);
+  const size_t last_piece = ids.empty() ? 0 : ids.size() - (ids.size() - 1) / step * step;
+  if (options.question_tokens > 0 && static_cast<size_t>(options.question_tokens) > last_piece) {
+    return InvalidArgument(fmt::format("--prefill-chunk {}: the question's {} tokens must fit in the prompt's last "
+                                       "piece ({} tokens)",
+                                       press_chunk, options.question_tokens, last_piece));
+  }
   const bool renumbers = press != nullptr && press->RenumbersPositions();
   std::vector<int32_t> piece_positions;  // [n] a later piece's positions after a re-numbering press
   for (size_t start = 0; start < ids.size(); start += step) {
@@ -27,7 +35,9 @@ Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::spa
       for (size_t i = 0; i < n; ++i) piece_positions[i] = cache.NextPosition() + static_cast<int32_t>(i);
       piece = piece_positions;
     }
-    RETURN_IF_ERROR(model.Forward(ids.subspan(start, n), piece, cache, options, logits));
+    ForwardOptions piece_options = options;  // the question (if any) ends the last piece
+    if (start + n < ids.size()) piece_options.question_tokens = 0;
+    RETURN_IF_ERROR(model.Forward(ids.subspan(start, n), piece, cache, piece_options, logits));
   }
   return Status::Ok();
 }
@@ -93,8 +103,21 @@ Session::Session(Transformer& model, Press* press, DType kv_dtype, int prefill_c
 }
 
 Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
-                        std::vector<float>& logits) {
+                        std::vector<float>& logits, int question_tokens) {
   RETURN_IF_ERROR(attach_status_);  // a press that does not fit the model (e.g. per_layer's list)
+  if (phase != ForwardPhase::kPrefill) question_tokens = 0;
+  if (question_tokens < 0 || (question_tokens > 0 && static_cast<size_t>(question_tokens) >= ids.size())) {
+    return InvalidArgument(fmt::format("query-aware prefill: {} question tokens in a prompt of {} (the context "
+                                       "before them must not be empty)",
+                                       question_tokens, ids.size()));
+  }
+  if (phase == ForwardPhase::kPrefill && question_tokens == 0 && press_ != nullptr &&
+      press_->NeedsQuestionTokens()) {
+    return FailedPrecondition("press " + press_->Name() +
+                              " scores the context against the question: give exactly one question (generate "
+                              "--context C --question Q; eval --query-aware), it is then prefilled and "
+                              "compressed with the context");
+  }
   if (ids.empty()) return Status::Ok();
   std::vector<int32_t> pos(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) pos[i] = next_position_ + static_cast<int32_t>(i);
@@ -103,6 +126,7 @@ Status Session::Prefill(std::span<const int32_t> ids, ForwardPhase phase,
   fwd.hook = press_;
   fwd.phase = phase;
   fwd.cancel = cancel_;
+  fwd.question_tokens = question_tokens;
   const Stopwatch sw;
   const int press_chunk = phase == ForwardPhase::kPrefill ? press_chunk_ : 0;
   RETURN_IF_ERROR(ForwardPrefill(model_, ids, pos, *cache_, fwd, press_chunk, logits));

@@ -83,7 +83,12 @@ class Session {
   // Forwards `ids` at the next positions in `phase` (kPrefill compresses, kQuestion does not);
   // `logits` receives the last token's logits. Cancelled when the flag of set_cancel() is raised
   // meanwhile (checked before every layer): the session must then be discarded.
-  Status Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits);
+  // `question_tokens` (kPrefill only): the last that many ids are the user's question, compressed
+  // with the context (a query-aware prompt; ForwardInfo::question_tokens). A press that needs them
+  // (Press::NeedsQuestionTokens, finch) fails a kPrefill without them with FailedPrecondition;
+  // InvalidArgument when they are not fewer than `ids`.
+  Status Prefill(std::span<const int32_t> ids, ForwardPhase phase, std::vector<float>& logits,
+                 int question_tokens = 0);
   // Samples from `logits` and decodes until a stop criterion fires or max_new_tokens.
   StatusOr<DecodeResult> Decode(std::vector<float> logits, const DecodeLoopOptions& options,
                                 const TokenCallback& on_token = {});

@@ -73,8 +73,19 @@ int KVCache::MaxSize(int layer) const {
 KVHeadView KVCache::View(int layer, int kv_head) const {
   const Head& h = At(layer, kv_head);
   const size_t row = RowSize();
-  return KVHeadView{dtype_, h.keys.data() + h.start * row, h.values.data() + h.start * row,
-                    h.positions.data() + h.start, static_cast<int>(h.positions.size() - h.start)};
+  KVHeadView v{dtype_, h.keys.data() + h.start * row, h.values.data() + h.start * row,
+               h.positions.data() + h.start, static_cast<int>(h.positions.size() - h.start)};
+  v.n_thin = h.n_thin;
+  v.d_kept = static_cast<int>(h.kept_channels.size());
+  v.thin_keys = h.thin_keys.data();
+  v.kept_channels = h.kept_channels.data();
+  return v;
+}
+
+int KVCache::ThinSlots(int layer, int kv_head) const { return At(layer, kv_head).n_thin; }
+
+std::span<const int32_t> KVCache::KeptChannels(int layer, int kv_head) const {
+  return At(layer, kv_head).kept_channels;
 }
 
 std::span<const int32_t> KVCache::Positions(int layer, int kv_head) const {
@@ -89,7 +100,16 @@ std::span<const float> KVCache::KeyNorms(int layer, int kv_head) const {
 
 void KVCache::KeyAt(int layer, int kv_head, int slot, float* out) const {
   const Head& h = At(layer, kv_head);
-  DequantizeRow(dtype_, h.keys.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
+  if (slot < h.n_thin) {  // zero-filled, the kept channels scattered back
+    const size_t d_kept = h.kept_channels.size();
+    std::vector<float> kept(d_kept);  // [d_kept]
+    DequantizeRow(dtype_, h.thin_keys.data() + static_cast<size_t>(slot) * RowBytes(dtype_, d_kept), kept.data(), d_kept);
+    std::fill(out, out + head_dim_, 0.0f);
+    for (size_t c = 0; c < d_kept; ++c) out[h.kept_channels[c]] = kept[c];
+    return;
+  }
+  DequantizeRow(dtype_, h.keys.data() + (h.start + static_cast<size_t>(slot - h.n_thin)) * RowSize(), out,
+                static_cast<size_t>(head_dim_));
 }
 
 void KVCache::ValueAt(int layer, int kv_head, int slot, float* out) const {
@@ -103,22 +123,83 @@ void KVCache::SetValue(int layer, int kv_head, int slot, const float* value) {
   Encode(dtype_, value, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), head_dim_);
 }
 
-void KVCache::ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots) {
+void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_slots) {
   Head& h = At(layer, kv_head);
-  CHECK(n_slots >= 0 && static_cast<size_t>(n_slots) <= h.positions.size() - h.start);
-  const size_t elem = RowSize() / static_cast<size_t>(head_dim_);  // f32/f16/bf16: zero bits = 0.0
+  const int n = static_cast<int>(h.positions.size() - h.start);
+  CHECK(n_slots >= h.n_thin && n_slots <= n) << "ThinKeys must cover the head's thin prefix";
+  CHECK(std::is_sorted(kept.begin(), kept.end()) && std::adjacent_find(kept.begin(), kept.end()) == kept.end());
+  CHECK(kept.empty() || (kept.front() >= 0 && kept.back() < head_dim_));
+  if (n_slots == 0) return;  // nothing to thin (and no earlier prefix: n_slots covers it)
+  const size_t row = RowSize(), d_kept = kept.size(), thin_row = RowBytes(dtype_, d_kept);
+  const size_t old_thin_row = RowBytes(dtype_, h.kept_channels.size());
+  std::vector<uint8_t> thin(static_cast<size_t>(n_slots) * thin_row);  // [n_slots, d_kept]
+  std::vector<float> k(static_cast<size_t>(head_dim_)), g(d_kept);      // [head_dim], [d_kept]
   for (int j = 0; j < n_slots; ++j) {
-    uint8_t* row = h.keys.data() + (h.start + static_cast<size_t>(j)) * RowSize();
-    for (int c : channels) {
-      CHECK(c >= 0 && c < head_dim_);
-      std::memset(row + static_cast<size_t>(c) * elem, 0, elem);
-    }
+    KeyAt(layer, kv_head, j, k.data());
+    for (size_t c = 0; c < d_kept; ++c) g[c] = k[static_cast<size_t>(kept[c])];
+    Encode(dtype_, g.data(), thin.data() + static_cast<size_t>(j) * thin_row, static_cast<int>(d_kept));
     // The recorded norm follows the key (knorm after think scores what is left of it).
-    std::vector<float> k(static_cast<size_t>(head_dim_));
-    DequantizeRow(dtype_, row, k.data(), k.size());
+    DequantizeRow(dtype_, thin.data() + static_cast<size_t>(j) * thin_row, g.data(), d_kept);
     double ss = 0;
-    for (float v : k) ss += static_cast<double>(v) * v;
+    for (float v : g) ss += static_cast<double>(v) * v;
     h.key_norms[h.start + static_cast<size_t>(j)] = static_cast<float>(std::sqrt(ss));
+  }
+  // The full keys of slots n_slots.. move to the front of a fresh buffer; start goes to 0.
+  std::vector<uint8_t> keys(static_cast<size_t>(n - n_slots) * row);  // [n − n_slots, head_dim]
+  for (int j = n_slots; j < n; ++j) {
+    std::memcpy(keys.data() + static_cast<size_t>(j - n_slots) * row, FullKeyRow(h, j), row);
+  }
+  live_bytes_ -= static_cast<size_t>(h.n_thin) * old_thin_row + static_cast<size_t>(n_slots - h.n_thin) * row;
+  live_bytes_ += static_cast<size_t>(n_slots) * thin_row;
+  if (h.start > 0) {
+    const auto drop = static_cast<std::ptrdiff_t>(h.start);
+    h.values.erase(h.values.begin(), h.values.begin() + drop * static_cast<std::ptrdiff_t>(row));
+    h.positions.erase(h.positions.begin(), h.positions.begin() + drop);
+    h.key_norms.erase(h.key_norms.begin(), h.key_norms.begin() + drop);
+    h.start = 0;
+  }
+  h.keys = std::move(keys);
+  h.thin_keys = std::move(thin);
+  h.kept_channels.assign(kept.begin(), kept.end());
+  h.n_thin = n_slots;
+}
+
+void KVCache::RetainThin(Head& h, std::span<const int> idx) {
+  const size_t row = RowSize(), thin_row = RowBytes(dtype_, h.kept_channels.size());
+  const size_t n = h.positions.size(), kept = idx.size();  // start is 0 with a thin prefix
+  const size_t kept_thin = static_cast<size_t>(std::lower_bound(idx.begin(), idx.end(), h.n_thin) - idx.begin());
+  const size_t removed_thin = static_cast<size_t>(h.n_thin) - kept_thin;
+  const size_t removed_full = (n - static_cast<size_t>(h.n_thin)) - (kept - kept_thin);
+  live_bytes_ -= removed_thin * (thin_row + row) + removed_full * SlotBytes();
+  evicted_ += static_cast<int64_t>(n - kept);
+  // Forward compaction: slot idx[k] → k (idx[k] ≥ k, so no row is overwritten before it is read).
+  for (size_t k = 0; k < kept; ++k) {
+    const size_t from = static_cast<size_t>(idx[k]);
+    if (k < kept_thin) {
+      if (from != k) std::memmove(h.thin_keys.data() + k * thin_row, h.thin_keys.data() + from * thin_row, thin_row);
+    } else {
+      const size_t to_row = k - kept_thin, from_row = from - static_cast<size_t>(h.n_thin);
+      if (from_row != to_row) std::memmove(h.keys.data() + to_row * row, h.keys.data() + from_row * row, row);
+    }
+    if (from != k) {
+      std::memmove(h.values.data() + k * row, h.values.data() + from * row, row);
+      h.positions[k] = h.positions[from];
+      h.key_norms[k] = h.key_norms[from];
+    }
+  }
+  h.n_thin = static_cast<int>(kept_thin);
+  h.thin_keys.resize(kept_thin * thin_row);
+  h.keys.resize((kept - kept_thin) * row);
+  h.values.resize(kept * row);
+  h.positions.resize(kept);
+  h.key_norms.resize(kept);
+  if (h.n_thin == 0) h.kept_channels.clear();
+  if (kept * 2 < n) {  // most slots left (a prefill pruned to its budget): release their memory
+    h.thin_keys.shrink_to_fit();
+    h.keys.shrink_to_fit();
+    h.values.shrink_to_fit();
+    h.positions.shrink_to_fit();
+    h.key_norms.shrink_to_fit();
   }
 }
 
@@ -129,6 +210,10 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
   if (!std::is_sorted(idx.begin(), idx.end())) std::sort(idx.begin(), idx.end());
   CHECK(std::adjacent_find(idx.begin(), idx.end()) == idx.end()) << "duplicate index in Retain";
   CHECK(idx.empty() || (idx.front() >= 0 && idx.back() < n)) << "Retain index out of range";
+  if (h.n_thin > 0) {
+    if (static_cast<int>(idx.size()) < n) RetainThin(h, idx);
+    return;
+  }
   const size_t row = RowSize();
   const size_t kept = idx.size();
   const int removed = n - static_cast<int>(kept);
@@ -237,8 +322,10 @@ void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> position
       }
       table_delta = delta;
     }
-    uint8_t* row = h.keys.data() + (h.start + j) * RowSize();
-    DequantizeRow(dtype_, row, k.data(), k.size());
+    const bool thin = j < static_cast<size_t>(h.n_thin);
+    const size_t d_kept = h.kept_channels.size(), thin_row = RowBytes(dtype_, d_kept);
+    uint8_t* row = thin ? h.thin_keys.data() + j * thin_row : FullKeyRow(h, static_cast<int>(j));
+    KeyAt(layer, kv_head, static_cast<int>(j), k.data());
     for (int i = 0; i < half; ++i) {
       const int a = style == RopeStyle::kRotateHalf ? i : 2 * i;
       const int b = style == RopeStyle::kRotateHalf ? i + half : 2 * i + 1;
@@ -247,7 +334,13 @@ void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> position
       k[static_cast<size_t>(a)] = x0 * c - x1 * s;
       k[static_cast<size_t>(b)] = x1 * c + x0 * s;
     }
-    Encode(dtype_, k.data(), row, head_dim_);
+    if (thin) {  // back to the kept channels (what a rotation moved into a pruned one is dropped)
+      std::vector<float> kept(d_kept);  // [d_kept]
+      for (size_t c = 0; c < d_kept; ++c) kept[c] = k[static_cast<size_t>(h.kept_channels[c])];
+      Encode(dtype_, kept.data(), row, static_cast<int>(d_kept));
+    } else {
+      Encode(dtype_, k.data(), row, head_dim_);
+    }
     old = positions[j];
   }
 }

@@ -51,14 +51,23 @@ class KVCache {
   // slots stay in ascending position order and memory is shrunk to fit.
   void Retain(int layer, int kv_head, std::span<const int> keep);
 
-  // Sets key channels `channels` (each in [0, head_dim)) of slots [0, n_slots) of (layer, kv_head)
-  // to zero in place (ThinK's masked key-channel pruning; no memory changes hands).
-  void ZeroKeyChannels(int layer, int kv_head, std::span<const int> channels, int n_slots);
+  // ThinK's key-channel pruning with the memory freed: slots [0, n_slots) of (layer, kv_head) keep
+  // only the key channels `kept` (ascending, in [0, head_dim)) and become the head's thin prefix
+  // (KVHeadView::n_thin): their keys are stored at width |kept|, and read back (KeyAt, attention)
+  // as keys whose other channels are zero — exactly upstream's masked keys. n_slots must cover any
+  // earlier thin prefix (a second call re-thins it; channels pruned before stay zero). Later slots
+  // keep full keys. The recorded key norms follow the thinned keys. Retain keeps a prefix a prefix.
+  void ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_slots);
+  // Slots of (layer, kv_head) with thin keys (a prefix), and the key channels they keep.
+  int ThinSlots(int layer, int kv_head) const;
+  std::span<const int32_t> KeptChannels(int layer, int kv_head) const;
 
   // Re-numbers the slots of (layer, kv_head) to `positions` ([Size], ascending) and rotates each
   // stored key in place by RoPE(new − old position) with `inv_freq` [head_dim/2] and `style`: RoPE
   // angles add, so the key becomes the one computed at its new position (KeyRerotation / FINCH /
   // SinkCache compaction). Values and the pre-RoPE key norms are unchanged.
+  // Thin slots (ThinKeys) are widened, rotated and thinned again: the part a rotation moves into a
+  // pruned channel is dropped (that channel stays zero, as after upstream's mask).
   void Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq, RopeStyle style);
   // 1 + the highest position any head holds; 0 when the cache is empty.
   int32_t NextPosition() const;
@@ -85,7 +94,7 @@ class KVCache {
   void SetSideBytes(size_t bytes);
   size_t SideBytes() const { return side_bytes_; }
 
-  // Bytes of K+V one slot takes.
+  // Bytes of K+V one slot with a full key takes (a thin slot: RowBytes(dtype, |kept|) + the value).
   size_t SlotBytes() const { return 2 * RowBytes(dtype_, static_cast<size_t>(head_dim_)); }
 
   // Most slots any single head has held at once since construction (includes the transient +1 of a
@@ -100,13 +109,24 @@ class KVCache {
  private:
   // Slot i lives at storage row `start + i`: rows before `start` are dead space left by evictions
   // near the front (moving the few slots before an evicted one is cheaper than the many after it).
+  // A thin prefix (ThinKeys) keeps start 0: its slots' keys live in thin_keys, the later slots' in
+  // keys, slot i ≥ n_thin at keys row start + i − n_thin.
   struct Head {
     size_t start = 0;
-    std::vector<uint8_t> keys;       // [start + n, head_dim] in dtype_
-    std::vector<uint8_t> values;     // [n, head_dim] in dtype_
-    std::vector<int32_t> positions;  // [n]
-    std::vector<float> key_norms;    // [n]
+    std::vector<uint8_t> keys;       // [start + n − n_thin, head_dim] in dtype_
+    std::vector<uint8_t> values;     // [start + n, head_dim] in dtype_
+    std::vector<int32_t> positions;  // [start + n]
+    std::vector<float> key_norms;    // [start + n]
+    int n_thin = 0;                      // slots [0, n_thin) have thin keys
+    std::vector<int32_t> kept_channels;  // [d_kept] the channels thin keys keep
+    std::vector<uint8_t> thin_keys;      // [n_thin, d_kept] in dtype_
   };
+  // Slot `slot`'s full key row (slot ≥ n_thin).
+  uint8_t* FullKeyRow(Head& h, int slot) {
+    return h.keys.data() + (h.start + static_cast<size_t>(slot) - static_cast<size_t>(h.n_thin)) * RowSize();
+  }
+  // Retain for a head with a thin prefix: forward compaction in place, then shrink.
+  void RetainThin(Head& h, std::span<const int> idx);
   Head& At(int layer, int kv_head) { return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)]; }
   const Head& At(int layer, int kv_head) const {
     return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)];

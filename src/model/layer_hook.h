@@ -24,6 +24,10 @@ struct ForwardInfo {
   int n_tokens = 0;        // tokens in this forward call (all chunks)
   bool first_chunk = true;  // this chunk starts the forward call
   bool last_chunk = true;   // this chunk ends the forward call
+  // kPrefill of a query-aware prompt: its last `question_tokens` tokens are the user's question
+  // (compressed with the context; FINCH's observation window). 0 = none or unknown. The last chunk
+  // of the forward holds them all when a hook asks for them as its window (Request).
+  int question_tokens = 0;
 };
 
 // Attention statistics a hook asks for. Never an n×n matrix: O(H·n) floats per layer.

@@ -75,7 +75,7 @@ Status Transformer::Forward(std::span<const int32_t> tokens, std::span<const int
   const int n_total = static_cast<int>(tokens.size());
   logits.resize((options.all_logits ? tokens.size() : 1) * V);
   int chunk = options.max_chunk > 0 ? options.max_chunk : n_total;
-  ForwardInfo info{options.phase, n_total, true, true};
+  ForwardInfo info{options.phase, n_total, true, true, std::min(options.question_tokens, n_total)};
   int window = 0;
   if (options.hook != nullptr) {
     // The last chunk must hold every query of a requested window (e.g. SnapKV's last 64).

@@ -22,6 +22,8 @@ struct ForwardOptions {
   int max_chunk = 256;      // tokens per internal prefill chunk (bounds activation memory)
   LayerHook* hook = nullptr;
   ForwardPhase phase = ForwardPhase::kPrefill;  // told to the hook
+  // Told to the hook (ForwardInfo::question_tokens); at most the tokens forwarded.
+  int question_tokens = 0;
   // When set and raised (SIGINT/SIGTERM), Forward stops before the next layer or chunk and returns
   // Cancelled; the cache is then partly filled and must be discarded.
   const std::atomic<bool>* cancel = nullptr;

@@ -14,21 +14,52 @@ inline bool Visible(int32_t pos, int32_t q_pos, int window) {
   return pos <= q_pos && (window <= 0 || pos > q_pos - window);
 }
 
+// Slot j ≥ kv.n_thin's full key row.
 const void* KeyRow(const KVHeadView& kv, int j, int head_dim) {
-  return static_cast<const uint8_t*>(kv.keys) + RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j);
+  return static_cast<const uint8_t*>(kv.keys) +
+         RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j - kv.n_thin);
+}
+// Slot j < kv.n_thin's thin key row [d_kept].
+const void* ThinKeyRow(const KVHeadView& kv, int j) {
+  return static_cast<const uint8_t*>(kv.thin_keys) + RowBytes(kv.dtype, static_cast<size_t>(kv.d_kept)) * static_cast<size_t>(j);
 }
 const void* ValueRow(const KVHeadView& kv, int j, int head_dim) {
   return static_cast<const uint8_t*>(kv.values) + RowBytes(kv.dtype, static_cast<size_t>(head_dim)) * static_cast<size_t>(j);
 }
 
+// probs[j] = scale · q·k_j for the thin slots j < kv.n_thin (−∞ when not visible), the query
+// gathered to the kept channels; raises `mx` / sets `any` as AttendHead's loop does.
+[[gnu::noinline]] void ThinPrefixScores(const float* q, const KVHeadView& kv, int32_t q_pos, int window, float scale,
+                                        float* probs, float& mx, bool& any) {
+  std::vector<float> q_kept(static_cast<size_t>(kv.d_kept));  // [d_kept]
+  GatherKeptChannels(kv, q, q_kept.data());
+  for (int j = 0; j < kv.n_thin; ++j) {
+    if (!Visible(kv.positions[j], q_pos, window)) {
+      probs[j] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    any = true;
+    const float s = scale * DotRow(kv.dtype, ThinKeyRow(kv, j), q_kept.data(), static_cast<size_t>(kv.d_kept));
+    probs[j] = s;
+    if (s > mx) mx = s;
+  }
+}
+
 }  // namespace
+
+void GatherKeptChannels(const KVHeadView& kv, const float* q, float* out) {
+  for (int c = 0; c < kv.d_kept; ++c) out[c] = q[kv.kept_channels[c]];
+}
 
 bool AttendHead(const float* q, const KVHeadView& kv, int head_dim, int32_t q_pos, int window,
                 float scale, float* probs, float* out) {
   std::memset(out, 0, sizeof(float) * static_cast<size_t>(head_dim));
   float mx = -std::numeric_limits<float>::infinity();
   bool any = false;
-  for (int j = 0; j < kv.n; ++j) {
+  // The thin prefix first (scored over its kept channels, out of line), then the full keys: a
+  // cache without a thin prefix runs the same loop as before.
+  if (kv.n_thin > 0) ThinPrefixScores(q, kv, q_pos, window, scale, probs, mx, any);
+  for (int j = kv.n_thin; j < kv.n; ++j) {
     if (!Visible(kv.positions[j], q_pos, window)) {
       probs[j] = -std::numeric_limits<float>::infinity();
       continue;
@@ -65,7 +96,13 @@ bool AttendHeadReference(const float* q, const KVHeadView& kv, int head_dim, int
     if (!Visible(kv.positions[j], q_pos, window)) continue;
     any = true;
     double d = 0.0;
-    for (int i = 0; i < head_dim; ++i) d += static_cast<double>(q[i]) * LoadElement(kv.dtype, KeyRow(kv, j, head_dim), static_cast<size_t>(i));
+    if (j < kv.n_thin) {  // the reference widens a thin key: zero outside the kept channels
+      for (int c = 0; c < kv.d_kept; ++c) {
+        d += static_cast<double>(q[kv.kept_channels[c]]) * LoadElement(kv.dtype, ThinKeyRow(kv, j), static_cast<size_t>(c));
+      }
+    } else {
+      for (int i = 0; i < head_dim; ++i) d += static_cast<double>(q[i]) * LoadElement(kv.dtype, KeyRow(kv, j, head_dim), static_cast<size_t>(i));
+    }
     s[static_cast<size_t>(j)] = d * scale;
     if (s[static_cast<size_t>(j)] > mx) mx = s[static_cast<size_t>(j)];
   }

@@ -1,6 +1,6 @@
 // AttendGroup: one query position, the G query heads of a GQA group over their shared KV head.
 // Scores come from MatMul's register-tiled kernel (keys as the weight rows, the G queries as the
-// tokens: each key row is read once for all G heads), the softmax is vectorised with Highway's Exp,
+// tokens: each key row is read once for all G heads; a thin prefix is its own MatMul), the softmax is vectorised with Highway's Exp,
 // and the value sum reads each value row once for all G heads.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/attention_group.cc"
@@ -97,8 +97,33 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include <cstring>
+#include <vector>
 
 namespace kvpress {
+namespace {
+
+// Scores [G, n] = q · Kᵀ for a head with a thin prefix: its thin keys against the queries gathered
+// to the kept channels, the rest against the full queries, each one MatMul, then interleaved.
+// Out of line, so AttendGroup's frame stays what it was for caches without a thin prefix.
+[[gnu::noinline]] void ThinPrefixScores(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+  const size_t hd = static_cast<size_t>(head_dim), un = static_cast<size_t>(kv.n);
+  const size_t nt = static_cast<size_t>(kv.n_thin), nf = un - nt, dk = static_cast<size_t>(kv.d_kept);
+  std::vector<float> q_kept(static_cast<size_t>(groups) * dk);       // [G, d_kept]
+  std::vector<float> thin(static_cast<size_t>(groups) * nt), full(static_cast<size_t>(groups) * nf);  // [G, n_thin], [G, n − n_thin]
+  for (int g = 0; g < groups; ++g) GatherKeptChannels(kv, q + static_cast<size_t>(g) * hd, q_kept.data() + static_cast<size_t>(g) * dk);
+  MatMul(MatrixView{kv.dtype, kv.n_thin, kv.d_kept, kv.thin_keys, RowBytes(kv.dtype, dk)}, q_kept.data(), groups, thin.data(),
+         /*threads=*/1);
+  if (nf > 0) {
+    MatMul(MatrixView{kv.dtype, static_cast<int64_t>(nf), head_dim, kv.keys, RowBytes(kv.dtype, hd)}, q, groups, full.data(),
+           /*threads=*/1);
+  }
+  for (size_t g = 0; g < static_cast<size_t>(groups); ++g) {
+    std::memcpy(scores + g * un, thin.data() + g * nt, sizeof(float) * nt);
+    if (nf > 0) std::memcpy(scores + g * un + nt, full.data() + g * nf, sizeof(float) * nf);
+  }
+}
+
+}  // namespace
 
 HWY_EXPORT(SoftmaxRowsImpl);
 HWY_EXPORT(WeightedValuesImpl);
@@ -111,8 +136,12 @@ bool AttendGroup(const float* q, int groups, const KVHeadView& kv, int head_dim,
     return false;
   }
   // Scores [G, n] = q · Kᵀ: the keys are MatMul's weight rows, the G query heads its tokens.
-  const MatrixView keys{kv.dtype, kv.n, head_dim, kv.keys, RowBytes(kv.dtype, hd)};
-  MatMul(keys, q, groups, probs, /*threads=*/1);
+  if (kv.n_thin > 0) {
+    ThinPrefixScores(q, groups, kv, head_dim, probs);
+  } else {
+    const MatrixView keys{kv.dtype, kv.n, head_dim, kv.keys, RowBytes(kv.dtype, hd)};
+    MatMul(keys, q, groups, probs, /*threads=*/1);
+  }
   for (size_t k = 0; k < un * static_cast<size_t>(groups); ++k) probs[k] *= scale;
   for (size_t j = 0; j < un; ++j) {
     const int32_t pos = kv.positions[j];

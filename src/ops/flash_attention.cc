@@ -326,17 +326,25 @@ bool PreferBlockedAttention(int n, int group) { return n >= 2 && static_cast<siz
 namespace {
 
 // Widens slots [lo, kv.n) of a KV head to f32 rows in `keys` / `values` ([kv.n, hd] each; rows
-// below lo, which no query of the chunk sees, stay zero). F32 caches are used in place.
+// below lo, which no query of the chunk sees, stay zero). F32 caches without a thin prefix are used
+// in place; thin keys are widened with zeros in their pruned channels (the same q·k).
 flash::KeyValues Widen(const KVHeadView& kv, int hd, int lo, std::vector<float>& keys,
                        std::vector<float>& values) {
   flash::KeyValues out{static_cast<const float*>(kv.keys), static_cast<const float*>(kv.values),
                        kv.positions, kv.n};
-  if (kv.dtype == DType::kF32) return out;
+  if (kv.dtype == DType::kF32 && kv.n_thin == 0) return out;
   const size_t row = RowBytes(kv.dtype, static_cast<size_t>(hd)), uhd = static_cast<size_t>(hd);
+  const size_t thin_row = RowBytes(kv.dtype, static_cast<size_t>(kv.d_kept));
   keys.assign(static_cast<size_t>(kv.n) * uhd, 0.0f);
   values.assign(static_cast<size_t>(kv.n) * uhd, 0.0f);
+  std::vector<float> kept(static_cast<size_t>(kv.d_kept));  // [d_kept]
   for (int j = lo; j < kv.n; ++j) {
-    AxpyRow(1.0f, kv.dtype, static_cast<const uint8_t*>(kv.keys) + row * j, keys.data() + j * uhd, uhd);
+    if (j < kv.n_thin) {
+      DequantizeRow(kv.dtype, static_cast<const uint8_t*>(kv.thin_keys) + thin_row * j, kept.data(), kept.size());
+      for (int c = 0; c < kv.d_kept; ++c) keys[j * uhd + static_cast<size_t>(kv.kept_channels[c])] = kept[static_cast<size_t>(c)];
+    } else {
+      AxpyRow(1.0f, kv.dtype, static_cast<const uint8_t*>(kv.keys) + row * (j - kv.n_thin), keys.data() + j * uhd, uhd);
+    }
     AxpyRow(1.0f, kv.dtype, static_cast<const uint8_t*>(kv.values) + row * j, values.data() + j * uhd, uhd);
   }
   out.keys = keys.data();

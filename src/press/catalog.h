@@ -50,6 +50,7 @@ PressInfo DmsPressInfo();
 PressInfo CriticalKvPressInfo();
 PressInfo CriticalAdaKvPressInfo();
 PressInfo KeyRerotationPressInfo();
+PressInfo FinchPressInfo();
 // Catalogue part 2 (issue 15, presses15c).
 PressInfo CompactorPressInfo();
 PressInfo MergingPressInfo();

@@ -104,6 +104,11 @@ class Press : public LayerHook {
   // instead of counting tokens, as upstream's pipeline does with cache.get_seq_length().
   virtual bool RenumbersPositions() const { return false; }
 
+  // True when the press scores the context against the user's question inside the same prefill
+  // (finch): the caller must give the question's token count with the kPrefill prompt
+  // (Session::Prefill's question_tokens; ForwardInfo::question_tokens), else the prefill fails.
+  virtual bool NeedsQuestionTokens() const { return false; }
+
   const BudgetPolicy& budget() const { return budget_; }
   // Wrappers keep the budgets their inner presses were created with (a child spec may carry its own).
   virtual void set_budget(const BudgetPolicy& b) { budget_ = b; }

@@ -26,7 +26,7 @@ const std::vector<PressInfo>& AllPresses() {
       // Catalogue part 1 (issue 14): value-norm-aware selection.
       CriticalKvPressInfo(), CriticalAdaKvPressInfo(),
       // Positional compaction (issue 14).
-      KeyRerotationPressInfo(),
+      KeyRerotationPressInfo(), FinchPressInfo(),
       // Catalogue part 2 (issue 15, presses15c).
       CompactorPressInfo(), MergingPressInfo(), CamPressInfo(), KvComposePressInfo(),
       // Catalogue part 2 (issue 15): context reconstruction and learned scorers.

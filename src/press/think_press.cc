@@ -7,11 +7,13 @@
 // (ties: the lower channel index is pruned). Slots are never evicted: ThinK thins keys, it does not
 // shorten the cache; combine it with a press that does, e.g. composed(snapkv,think).
 //
-// Storage (intentional limitation, same as upstream 0.5.5): the pruned channels of the context's
-// keys are set to zero in place (KVCache::ZeroKeyChannels), so attention and every later press see
-// exactly upstream's masked keys, and no key memory is freed yet. Freeing it needs a per-head key
-// width in the cache's head view and in the attention kernels (src/ops/attention*), which this
-// press cannot change; docs/press-catalogue.md gives the bytes it would free.
+// Storage: the pruned channels are freed, not masked. The context's slots become the head's thin
+// prefix (KVCache::ThinKeys): their keys are stored at width hd − ⌊hd·key_channel_ratio⌋ (the kept
+// channels, the same count for every head of a layer) with the head's kept-channel list; the
+// attention kernels score them with the query gathered to those channels (q·k over the kept
+// channels = q·k_masked), and KeyAt widens them back with zeros, so attention and every later press
+// see exactly upstream's masked keys. kv_bytes_live counts the thin rows at their real width
+// (docs/press-catalogue.md measures the bytes freed against upstream's masked cache).
 //
 // Phases: prefill only, as upstream (its hook compresses the prefilling forward only): the
 // question's and the generated tokens' keys keep every channel (ThinK's paper also keeps recent
@@ -71,9 +73,9 @@ class ThinkPress : public Press {
         return q_mean[static_cast<size_t>(a)] * k_mean[static_cast<size_t>(a)] <
                q_mean[static_cast<size_t>(b)] * k_mean[static_cast<size_t>(b)];
       });
-      std::vector<int> pruned(order.begin(), order.begin() + n_pruned);
-      std::sort(pruned.begin(), pruned.end());
-      ctx.cache->ZeroKeyChannels(ctx.layer, g, pruned, n);
+      std::vector<int> kept(order.begin() + n_pruned, order.end());
+      std::sort(kept.begin(), kept.end());
+      ctx.cache->ThinKeys(ctx.layer, g, kept, n);
     }
   }
   void OnDecode(const LayerHookContext&) override {}
@@ -89,8 +91,7 @@ class ThinkPress : public Press {
 PressInfo ThinkPressInfo() {
   return {"think",
           "prune the key channels of lowest query-aware norm mean_q(q_c^2)*mean_k(k_c^2) per KV "
-          "head after the "
-          "prefill (channels zeroed, as upstream; no slot is evicted)",
+          "head after the prefill (memory freed; read as zeros; no slot evicted)",
           "Xu et al., ThinK, ICLR 2025, arXiv:2407.21018",
           "prefill (as upstream; decoded keys keep every channel)",
           "the last `window` queries, keys",
@@ -101,6 +102,10 @@ PressInfo ThinkPressInfo() {
             const double ratio = p.GetDouble("key_channel_ratio", 0.5, 0.0, 1.0);
             const int window = p.GetInt("window", 32, 1, kMaxPressTokens);
             RETURN_IF_ERROR(p.Finish());
+            if (ratio >= 1.0) {
+              return FailedPrecondition(
+                  "think: key_channel_ratio must be < 1 (pruning every key channel leaves no key)");
+            }
             return std::unique_ptr<Press>(new ThinkPress(ratio, window));
           }};
 }

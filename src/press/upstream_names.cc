@@ -50,14 +50,13 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"CAMPress", "cam", ""},
       {"MergingPress", "merging", ""},
       {"KVComposePress", "kvcompose", ""},
-      {"ThinKPress", "think", ""},  // key channels zeroed in place, as upstream (no bytes freed)
+      {"ThinKPress", "think", ""},  // pruned key channels freed (thin keys), read back as zeros
       {"CriticalKVPress", "criticalkv", ""},
       {"CriticalAdaKVPress", "criticaladakv", ""},
       {"BlockPress", "block", ""},
       {"KeyRerotationPress", "key_rerotation", ""},
-      {"FinchPress", "finch",
-       "not yet (issue 14): needs the question length of a --query-aware prefill in the hook (its "
-       "scoring is snapkv with the question as window, and key_rerotation, both here)"},
+      // finch: the question's length comes with the prefill (no delimiter token).
+      {"FinchPress", "finch", ""},
       {"EntropyGatedChunkKVPress", "entropy_gated_chunkkv", ""},
   };
   return all;

@@ -32,6 +32,10 @@ bool WrapperPress::RenumbersPositions() const {
   return std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->RenumbersPositions(); });
 }
 
+bool WrapperPress::NeedsQuestionTokens() const {
+  return std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->NeedsQuestionTokens(); });
+}
+
 bool WrapperPress::CloneChildren(std::vector<std::unique_ptr<Press>>& out) const {
   out.clear();
   for (const auto& c : children_) {

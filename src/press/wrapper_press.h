@@ -22,6 +22,7 @@ class WrapperPress : public Press {
   void set_eviction_log(class EvictionLog* log) override;
   // True when any inner press re-numbers positions.
   bool RenumbersPositions() const override;
+  bool NeedsQuestionTokens() const override;
 
  protected:
   WrapperPress() = default;

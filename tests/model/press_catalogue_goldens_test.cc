@@ -1,5 +1,5 @@
 // The wrapper presses (adakv, criticalkv, criticaladakv, pyramidkv, per_layer, composed, decoding, compression_ratio_decoding,
-// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think and the part-2
+// prefill_decoding, chunk, chunkkv, entropy_gated_chunkkv, block), simlayerkv, think, key_rerotation, finch and the part-2
 // scorers (expected_attention, cur, qfilter, non_causal_attention, cap, compactor, merging, cam; their cases in
 // smollm2_135m_scorers.json) and dms (smollm2_135m_dms.json) against upstream kvpress 0.5.5 itself
 // on a real model:
@@ -18,6 +18,8 @@
 // (upstream keeps full tensors with masked keys, so its "cache length" is the full length; we compare
 // the kept sets, and cache lengths only for the non-adaptive presses). dms: threshold rule, the
 // "ratio" column is 0 (thresholds chosen near the key-norm quartiles); upstream masks, we evict.
+// finch: upstream marks the question with a delimiter token its embedding hook removes; here the
+// same ids without it, and the question's token count goes with the prefill.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -128,7 +130,8 @@ class PressCatalogueGoldens : public ::testing::Test {
     }
     // Cases kept in their own files (same context and question) join the list: issue 15's dms,
     // issue 14: criticalkv / criticaladakv (smollm2_135m_critical.json), key_rerotation (…_rerotation.json).
-    for (const char* name : {"smollm2_135m_dms.json", "smollm2_135m_critical.json", "smollm2_135m_rerotation.json"}) {
+    for (const char* name : {"smollm2_135m_dms.json", "smollm2_135m_critical.json", "smollm2_135m_rerotation.json",
+                             "smollm2_135m_finch.json"}) {
       std::ifstream file(testing::Fixture(std::string("press_catalogue_goldens/") + name));
       if (!file) continue;
       const nlohmann::json extra = nlohmann::json::parse(file);
@@ -192,14 +195,21 @@ class PressCatalogueGoldens : public ::testing::Test {
 
   // Runs every golden case whose spec starts with `prefix`.
   void RunCases(const std::string& prefix) {
-    const auto context = (*golden_)["context_ids"].get<std::vector<int32_t>>();
-    const auto question = (*golden_)["question_ids"].get<std::vector<int32_t>>();
     const int max_new = (*golden_)["max_new_tokens"].get<int>();
     int n_cases = 0;
     for (const auto& c : (*golden_)["cases"]) {
       const std::string spec_text = c["spec"].get<std::string>();
       if (spec_text.rfind(prefix, 0) != 0) continue;
       ++n_cases;
+      auto context = (*golden_)["context_ids"].get<std::vector<int32_t>>();
+      auto question = (*golden_)["question_ids"].get<std::vector<int32_t>>();
+      int question_tokens = 0;  // finch: the question's text is prefilled (and compressed) with the context
+      if (c.contains("query_ids")) {
+        const auto query = c["query_ids"].get<std::vector<int32_t>>();
+        context.insert(context.end(), query.begin(), query.end());
+        question = c["suffix_ids"].get<std::vector<int32_t>>();
+        question_tokens = static_cast<int>(query.size());
+      }
       const double ratio = c["compression_ratio"].get<double>();
       const std::string kind = c["kind"].get<std::string>();
       SCOPED_TRACE(::testing::Message() << spec_text << " ratio " << ratio);
@@ -218,7 +228,8 @@ class PressCatalogueGoldens : public ::testing::Test {
       std::vector<float> logits;
       // key_rerotation: slots re-numbered 0..k-1, so the kept original positions come from the
       // eviction log of the prefill; the question starts at the cache length, as upstream's pipeline.
-      const bool rerotated = spec_text.rfind("key_rerotation", 0) == 0;
+      const bool rerotated = spec_text.rfind("key_rerotation", 0) == 0 ||
+                             (spec_text.rfind("finch", 0) == 0 && spec_text.find("rerotate_keys=0") == std::string::npos);
       const std::string log_path = testing::TempDir("catalogue_rerotation") + "/evictions.csv";
       std::unique_ptr<EvictionLog> log;
       if (rerotated) {
@@ -227,7 +238,7 @@ class PressCatalogueGoldens : public ::testing::Test {
         log = std::move(opened).value();
         (*press)->set_eviction_log(log.get());
       }
-      ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits).ok());
+      ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits, question_tokens).ok());
       std::unique_ptr<Session> full;
       std::map<std::pair<int, int>, std::vector<int32_t>> original;
       if (rerotated) {
@@ -304,12 +315,15 @@ class PressCatalogueGoldens : public ::testing::Test {
             pruned_values += got.size() * static_cast<size_t>(session.cache().Size(l, g));
           }
         }
-        // Masked like upstream: no byte is freed; a per-head key width would free these.
-        std::printf("[ %s ] KV bytes after prefill: ours %zu = upstream masked; zeroed key values %zu (%zu bytes "
-                    "a per-head key width would free, %.1f%%)\n",
-                    spec_text.c_str(), session.cache().LiveBytes(), pruned_values, pruned_values * sizeof(float),
-                    100.0 * static_cast<double>(pruned_values * sizeof(float)) /
-                        static_cast<double>(session.cache().LiveBytes()));
+        // Upstream keeps the pruned channels as zeros; ours stores the context's keys at the kept
+        // width (KVCache::ThinKeys), so exactly the pruned values' bytes are freed.
+        const size_t masked = context.size() * static_cast<size_t>(model_->config.n_layers) *
+                              static_cast<size_t>(model_->config.n_kv_heads) * session.cache().SlotBytes();
+        const size_t ours = session.cache().LiveBytes();
+        EXPECT_EQ(ours, masked - pruned_values * sizeof(float));
+        std::printf("[ %s ] KV bytes after prefill: ours %zu, upstream masked %zu: %zu freed (%.1f%%)\n",
+                    spec_text.c_str(), ours, masked, masked - ours,
+                    100.0 * static_cast<double>(masked - ours) / static_cast<double>(masked));
       }
       const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 || spec_text.rfind("criticaladakv", 0) == 0;
       if (head_adaptive) {
@@ -411,7 +425,8 @@ TEST_F(PressCatalogueGoldens, Decoding) { RunCases("decoding"); }
 TEST_F(PressCatalogueGoldens, EntropyGatedChunkKv) { RunCases("entropy_gated_chunkkv"); }
 // block(keydiff): the anchor is recomputed on each block's sub-cache (kept slots + next block).
 TEST_F(PressCatalogueGoldens, Block) { RunCases("block"); }
-// think: the pruned key channels of every (layer, KV head), zero over the context's keys in both.
+// think: the pruned key channels of every (layer, KV head), zero over the context's keys in both
+// (ours stores them thin and widens them with zeros); their bytes freed exactly.
 TEST_F(PressCatalogueGoldens, Think) { RunCases("think"); }
 // dms (issue 15): threshold rule, prefill only and with decoding=1.
 TEST_F(PressCatalogueGoldens, Dms) { RunCases("dms"); }
@@ -420,6 +435,9 @@ TEST_F(PressCatalogueGoldens, CriticalKv) { RunCases("criticalkv("); }
 TEST_F(PressCatalogueGoldens, CriticalAdaKv) { RunCases("criticaladakv("); }
 // key_rerotation (issue 14): kept sets, compacted positions, re-rotated keys, ids.
 TEST_F(PressCatalogueGoldens, KeyRerotation) { RunCases("key_rerotation("); }
+// finch (issue 14): the question's text prefilled with the context (query_ids, its window), kept
+// sets over context + question, compacted positions, re-rotated keys, then the template's suffix.
+TEST_F(PressCatalogueGoldens, Finch) { RunCases("finch"); }
 TEST_F(PressCatalogueGoldens, CompressionRatioDecoding) { RunCases("compression_ratio_decoding"); }
 TEST_F(PressCatalogueGoldens, PrefillDecoding) { RunCases("prefill_decoding"); }
 TEST_F(PressCatalogueGoldens, Chunk) { RunCases("chunk("); }

@@ -591,6 +591,7 @@ TEST(PressBruteForceCoverage, EveryRegisteredPressIsChecked) {
     // press_kvzip_test.cc, press_kvzap_test.cc, press_lukv_test.cc, press_fastkvzip_test.cc
     if (info.name == "kvzip" || info.name == "kvzap" || info.name == "lukv" || info.name == "fastkvzip") continue;
     if (info.max_children != 0 || info.name == "simlayerkv" || info.name == "think") continue;  // press_wrappers_test.cc
+    if (info.name == "finch") continue;  // press_rerotation_test.cc (double oracle; needs the question)
     if (info.name == "expected_attention" || info.name == "cur" || info.name == "qfilter" ||
         info.name == "non_causal_attention" || info.name == "cap" ||
         info.name == "leverage") {

@@ -137,6 +137,169 @@ TEST(KeyRerotationBruteForce, CompactedPositionsAndKeysInPrefillAndDecoding) {
   EXPECT_EQ(steps, 7);  // no forward after the last token
 }
 
+// finch (upstream FinchPress; its kept sets are checked against upstream in
+// press_catalogue_goldens_test): the question's token count must come with the prefill; the
+// question's slots are always kept, the kept slots compacted to 0..k−1 with values untouched.
+TEST(FinchPress, NeedsTheQuestionAndKeepsItCompacted) {
+  auto config = RandomModelPreset("tiny");
+  ASSERT_TRUE(config.ok());
+  auto model = MakeRandomModel(*config, DType::kF32, 5);
+  Transformer t(*model, 1);
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int32_t> tok(3, model->config.vocab_size - 1);
+  std::vector<int32_t> prompt(40);
+  for (auto& x : prompt) x = tok(rng);
+  const int w = 6, n_kept = 20;  // ratio 0.5 of 40
+  auto press = Make("finch", BudgetPolicy{.compression_ratio = 0.5});
+  ASSERT_NE(press, nullptr);
+  EXPECT_TRUE(press->NeedsQuestionTokens());
+  std::vector<float> logits;
+  {
+    Session s(t, press.get(), DType::kF32, 256);
+    const Status no_question = s.Prefill(prompt, ForwardPhase::kPrefill, logits);
+    EXPECT_EQ(no_question.code(), StatusCode::kFailedPrecondition) << no_question.ToString();
+    EXPECT_NE(no_question.message().find("question"), std::string::npos);
+    EXPECT_EQ(s.Prefill(prompt, ForwardPhase::kPrefill, logits, 40).code(),
+              StatusCode::kInvalidArgument);
+  }
+  // Chunks of 16: the question's queries end the last one.
+  Session s(t, press.get(), DType::kF32, 16);
+  ASSERT_TRUE(s.Prefill(prompt, ForwardPhase::kPrefill, logits, w).ok());
+  EXPECT_EQ(s.next_position(), n_kept);
+  KVCache full = t.NewCache();
+  std::vector<int32_t> pos(prompt.size());
+  for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
+  std::vector<float> scratch;
+  ASSERT_TRUE(t.Forward(prompt, pos, full, ForwardOptions{}, scratch).ok());
+  const int hd = model->config.head_dim;
+  std::vector<float> v(static_cast<size_t>(hd)), want(v);
+  for (int l = 0; l < model->config.n_layers; ++l) {
+    for (int g = 0; g < model->config.n_kv_heads; ++g) {
+      ASSERT_EQ(s.cache().Size(l, g), n_kept);
+      for (int i = 0; i < n_kept; ++i)
+        EXPECT_EQ(s.cache().Positions(l, g)[static_cast<size_t>(i)], i);
+      // The question's slots end the head (values equal up to the chunking's rounding).
+      for (int i = 0; i < w; ++i) {
+        s.cache().ValueAt(l, g, n_kept - w + i, v.data());
+        full.ValueAt(l, g, 40 - w + i, want.data());
+        EXPECT_LT(MaxAbsDiff(v, want), 1e-5)
+            << "layer " << l << " head " << g << " question token " << i;
+      }
+    }
+  }
+}
+
+// finch's scores in double from the layer's post-RoPE queries and keys (the header's formula), its
+// top-k per head (ties: the later slot) against the slots the press keeps (rerotate_keys=0 keeps
+// the original positions), every layer.
+class FinchOracle : public LayerHook {
+ public:
+  FinchOracle(Press& press, int n_heads, int w, double ratio, bool normalize)
+      : press_(press), n_heads_(n_heads), w_(w), ratio_(ratio), normalize_(normalize) {}
+  AttentionRequest Request(const ForwardInfo& info) const override { return press_.Request(info); }
+  void AfterAttention(const LayerHookContext& ctx) override {
+    std::vector<std::vector<int32_t>> want;  // [kv_heads][k]
+    const bool prunes = ctx.info.phase == ForwardPhase::kPrefill && ctx.info.last_chunk;
+    for (int g = 0; prunes && g < ctx.cache->n_kv_heads(); ++g) want.push_back(Expected(ctx, g));
+    press_.AfterAttention(ctx);
+    for (int g = 0; prunes && g < ctx.cache->n_kv_heads(); ++g) {
+      const auto got = ctx.cache->Positions(ctx.layer, g);
+      EXPECT_EQ(std::vector<int32_t>(got.begin(), got.end()), want[static_cast<size_t>(g)])
+          << "layer " << ctx.layer << " head " << g;
+      ++checked_;
+    }
+  }
+  int checked() const { return checked_; }
+
+ private:
+  std::vector<int32_t> Expected(const LayerHookContext& ctx, int g) const {
+    const int n = ctx.cache->Size(ctx.layer, g), hd = ctx.cache->head_dim();
+    const int H = n_heads_;
+    const int group = H / ctx.cache->n_kv_heads();
+    const auto pos = ctx.cache->Positions(ctx.layer, g);
+    std::vector<std::vector<float>> keys(static_cast<size_t>(n),
+                                         std::vector<float>(static_cast<size_t>(hd)));
+    for (int j = 0; j < n; ++j)
+      ctx.cache->KeyAt(ctx.layer, g, j, keys[static_cast<size_t>(j)].data());
+    std::vector<double> score(static_cast<size_t>(n), 0.0);
+    for (int i = 0; i < w_; ++i) {
+      const int row = ctx.n_tokens - w_ + i;
+      for (int h = g * group; h < (g + 1) * group; ++h) {
+        const float* q = ctx.queries + (static_cast<size_t>(row) * H + h) * hd;
+        std::vector<double> e(static_cast<size_t>(n), 0.0);
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0;
+             j < n && pos[static_cast<size_t>(j)] <= ctx.positions[static_cast<size_t>(row)]; ++j) {
+          double d = 0;
+          for (int c = 0; c < hd; ++c)
+            d += static_cast<double>(q[c]) * keys[static_cast<size_t>(j)][static_cast<size_t>(c)];
+          e[static_cast<size_t>(j)] = d / std::sqrt(static_cast<double>(hd));
+          mx = std::max(mx, e[static_cast<size_t>(j)]);
+        }
+        for (int j = 0;
+             j < n && pos[static_cast<size_t>(j)] <= ctx.positions[static_cast<size_t>(row)]; ++j)
+          sum += std::exp(e[static_cast<size_t>(j)] - mx);
+        for (int j = 0;
+             j < n - w_ && pos[static_cast<size_t>(j)] <= ctx.positions[static_cast<size_t>(row)];
+             ++j) {
+          score[static_cast<size_t>(j)] +=
+              (normalize_ ? n - w_ + i : 1) * std::exp(e[static_cast<size_t>(j)] - mx) / sum;
+        }
+      }
+    }
+    for (int j = n - w_; j < n; ++j) score[static_cast<size_t>(j)] = INFINITY;
+    std::vector<int> order(static_cast<size_t>(n));
+    for (int j = 0; j < n; ++j) order[static_cast<size_t>(j)] = j;
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      return score[static_cast<size_t>(a)] != score[static_cast<size_t>(b)]
+                 ? score[static_cast<size_t>(a)] > score[static_cast<size_t>(b)]
+                 : a > b;
+    });
+    std::vector<int32_t> kept;
+    for (int k = 0; k < std::max(1, static_cast<int>(n * (1.0 - ratio_))); ++k)
+      kept.push_back(pos[static_cast<size_t>(order[static_cast<size_t>(k)])]);
+    std::sort(kept.begin(), kept.end());
+    return kept;
+  }
+  Press& press_;
+  int n_heads_;
+  int w_;
+  double ratio_;
+  bool normalize_;
+  int checked_ = 0;
+};
+
+TEST(FinchPress, KeptSlotsEqualADoubleOracle) {
+  auto config = RandomModelPreset("tiny");
+  ASSERT_TRUE(config.ok());
+  auto model = MakeRandomModel(*config, DType::kF32, 5);
+  Transformer t(*model, 1);
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int32_t> tok(3, model->config.vocab_size - 1);
+  std::vector<int32_t> prompt(50), pos(50);
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    prompt[i] = tok(rng);
+    pos[i] = static_cast<int32_t>(i);
+  }
+  for (const bool normalize : {true, false}) {
+    auto press =
+        Make(std::string("finch:rerotate_keys=0,normalize_scores=") + (normalize ? "1" : "0"),
+             BudgetPolicy{.compression_ratio = 0.6});
+    ASSERT_NE(press, nullptr);
+    ASSERT_TRUE(press->Attach(model->config).ok());
+    FinchOracle oracle(*press, model->config.n_heads, 7, 0.6, normalize);
+    KVCache cache = t.NewCache();
+    ForwardOptions fwd;
+    fwd.hook = &oracle;
+    fwd.question_tokens = 7;
+    fwd.max_chunk = 16;
+    std::vector<float> logits;
+    ASSERT_TRUE(t.Forward(prompt, pos, cache, fwd, logits).ok());
+    EXPECT_EQ(oracle.checked(), model->config.n_layers * model->config.n_kv_heads);
+    EXPECT_EQ(cache.MaxSize(), 20);  // ⌊50 · 0.4⌋
+  }
+}
+
 TEST(KeyRerotationSpec, NeedsAScoringPress) {
   auto spec = ParsePressSpec("key_rerotation(composed(knorm))");
   ASSERT_TRUE(spec.ok());
