@@ -23,14 +23,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "generate/chat_prompt.h"
 #include "generate/model_tokenizer.h"
 #include "generate/session.h"
+#include "generated_gates.h"
 #include "model/model.h"
 #include "model/transformer.h"
 #include "ops/rope.h"
@@ -159,13 +160,22 @@ class PressCatalogueGoldens : public ::testing::Test {
         for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
       }
     }
-    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture).
-    std::ifstream kvzap(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzap.json"));
-    if (kvzap) {
-      const nlohmann::json extra = nlohmann::json::parse(kvzap);
-      if (extra["context_ids"] == (*golden_)["context_ids"] &&
-          extra["question_ids"] == (*golden_)["question_ids"]) {
-        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture),
+    // duo_attention (make_duo_attention_goldens.py) and fastkvzip (make_fastkvzip_goldens.py; its
+    // gates are regenerated from the fixture's "gates" description, see generated_gates.h).
+    for (const char* name : {"smollm2_135m_kvzap.json", "smollm2_135m_duo_attention.json",
+                             "smollm2_135m_fastkvzip.json"}) {
+      std::ifstream file(testing::Fixture(std::string("press_catalogue_goldens/") + name));
+      if (!file) continue;
+      const nlohmann::json extra = nlohmann::json::parse(file);
+      if (extra["context_ids"] != (*golden_)["context_ids"] ||
+          extra["question_ids"] != (*golden_)["question_ids"]) {
+        std::fprintf(stderr, "%s was recorded on another context/question; ignored\n", name);
+        continue;
+      }
+      for (nlohmann::json c : extra["cases"]) {
+        if (extra.contains("gates")) c["gates"] = extra["gates"];
+        (*golden_)["cases"].push_back(c);
       }
     }
     if (Smol().empty()) return;
@@ -206,6 +216,17 @@ class PressCatalogueGoldens : public ::testing::Test {
       std::string spec_resolved = spec_text;  // "$FIXTURES/…" names a file under tests/fixtures
       if (const size_t at = spec_resolved.find("$FIXTURES/"); at != std::string::npos) {
         spec_resolved.replace(at, 10, testing::Fixture(""));
+      }
+      if (const size_t at = spec_resolved.find("$GENERATED/"); at != std::string::npos) {
+        // fastkvzip: the gates the golden script drew, regenerated here (too large to commit).
+        const std::string dir = testing::TempDir("catalogue_generated");
+        const ModelConfig& mc = model_->config;
+        ASSERT_TRUE(c.contains("gates"));
+        ASSERT_TRUE(testing_util::WriteGeneratedGates(c["gates"], mc.n_layers, mc.n_kv_heads,
+                                                      mc.n_heads / mc.n_kv_heads, mc.hidden_size,
+                                                      dir + "/fastkvzip_gates.safetensors")
+                        .ok());
+        spec_resolved.replace(at, 11, dir + "/");
       }
       auto spec = ParsePressSpec(spec_resolved);
       ASSERT_TRUE(spec.ok()) << spec.status().ToString();
@@ -311,7 +332,9 @@ class PressCatalogueGoldens : public ::testing::Test {
                     100.0 * static_cast<double>(pruned_values * sizeof(float)) /
                         static_cast<double>(session.cache().LiveBytes()));
       }
-      const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 || spec_text.rfind("criticaladakv", 0) == 0;
+      const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 ||
+                                 spec_text.rfind("criticaladakv", 0) == 0 ||
+                                 spec_text.rfind("duo_attention", 0) == 0;
       if (head_adaptive) {
         // Upstream keeps every head at full length (masked keys): n slots × heads × layers.
         const size_t masked_bytes = context.size() * static_cast<size_t>(model_->config.n_layers) *
@@ -359,9 +382,10 @@ class PressCatalogueGoldens : public ::testing::Test {
       // adakv, criticaladakv, dms, kvzip, lukv: upstream's tensors stay full length (masked).
       // simlayerkv: we keep lazy layers streaming while decoding (SLKV-decode); upstream compresses
       // the prefill only.
-      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 && spec_text.rfind("dms", 0) != 0 &&
-          spec_text.rfind("kvzip", 0) != 0 && spec_text.rfind("lukv", 0) != 0 &&
-          (ids_equal || !ids_may_follow_a_tie)) {
+      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 &&
+          spec_text.rfind("dms", 0) != 0 && spec_text.rfind("kvzip", 0) != 0 &&
+          spec_text.rfind("lukv", 0) != 0 && spec_text.rfind("fastkvzip", 0) != 0 &&
+          spec_text.rfind("duo_attention", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -444,6 +468,10 @@ TEST_F(PressCatalogueGoldens, Kvzap) { RunCases("kvzap"); }
 TEST_F(PressCatalogueGoldens, DmsKvzap) { RunCases("dms(kvzap"); }
 // lukv (issue 15) with a generated budget curve, expected_attention and knorm inside.
 TEST_F(PressCatalogueGoldens, Lukv) { RunCases("lukv"); }
+// fastkvzip with gates drawn by the golden script (regenerated here) and duo_attention on the fly
+// (upstream's estimate fed the golden context as its only sample) and from a patterns file.
+TEST_F(PressCatalogueGoldens, FastKvzip) { RunCases("fastkvzip"); }
+TEST_F(PressCatalogueGoldens, DuoAttention) { RunCases("duo_attention"); }
 TEST_F(PressCatalogueGoldens, KvzipReplayPrompts) {
   const nlohmann::json* want = nullptr;
   for (const auto& c : (*golden_)["cases"]) {

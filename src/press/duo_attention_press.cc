@@ -1,0 +1,202 @@
+// duo_attention — Xiao et al., "DuoAttention: Efficient Long-Context LLM Inference with Retrieval
+// and Streaming Heads", ICLR 2025, arXiv:2410.10819; the rule of upstream kvpress 0.5.5's
+// DuoAttentionPress.
+//
+// Each (layer, KV head) has a pattern score a_{l,g} (src/press/duo_patterns.h). The
+// round(L·H_kv·r) heads with the lowest scores (r = --compression-ratio, upstream's
+// head_compression_ratio) become streaming heads: after the prefill they keep the first `sink` and
+// the last `recent` slots; retrieval heads keep every slot. Scores come from patterns=FILE, or,
+// with no file, are estimated on the fly as upstream's duo_attention_on_the_fly does, per layer:
+//   q̄ = mean over the text's tokens of the pre-RoPE queries [H, hd], k̄ likewise for keys [H_kv,
+//   hd]; Q_i = RoPE_i(q̄), K_j = RoPE_j(k̄) for positions 0..499; p = softmax_j(Q_499·K_j/√hd);  a_h
+//   = mean_j Σ_{i<=j} p_i  (area under the cumulated curve); a_{l,g} = mean over the group's query
+//   heads (mean over texts when there are several).
+// Defaults sink = 128, recent = 256 (upstream's on-the-fly values; the published patterns carry
+// their own in config.json).
+//
+// Intentional differences from upstream:
+// - On the fly, upstream averages over 50 BookSum chapters (a dataset download); here the text is
+//   the context being prefilled (one sample, the pattern decided at the end of the first prefill of
+//   a sequence). The golden feeds upstream that same context as its only sample.
+// - Streaming heads really shrink (the ragged cache frees their slots; kv_bytes_live drops);
+//   upstream keeps full-length tensors and masks keys.
+// - Pre-RoPE queries and keys are recovered by rotating the post-RoPE ones back (exact in real
+//   arithmetic); queries of Qwen3/Gemma3 already carry q_norm/k_norm, as upstream applies them.
+// - decoding=1 (not upstream, the paper's constant-memory streaming heads) also keeps streaming
+//   heads at sink + recent slots after every decoding step; decoding=0 (upstream) keeps every
+//   question and generated token.
+// - recent=0 keeps the sinks only (upstream's slice [sink:-0] would mask nothing).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+
+#include "ops/rope.h"
+#include "press/catalog.h"
+#include "press/duo_patterns.h"
+#include "press/eviction_log.h"
+
+namespace kvpress {
+namespace {
+
+class DuoAttentionPress : public Press {
+ public:
+  struct Options {
+    std::shared_ptr<const DuoPatterns> patterns;  // null = on the fly
+    std::string patterns_path;
+    int sink = 128;
+    int recent = 256;
+    bool decoding = false;
+  };
+  explicit DuoAttentionPress(Options o) : o_(std::move(o)) {}
+  std::string Name() const override { return "duo_attention"; }
+  std::unique_ptr<Press> Clone() const override {
+    return std::make_unique<DuoAttentionPress>(*this);
+  }
+
+  Status Attach(const ModelConfig& config) override {
+    RETURN_IF_ERROR(Press::Attach(config));
+    if (budget().cache_budget > 0 || budget().target_size > 0) {
+      return FailedPrecondition(
+          "duo_attention turns a fraction of the KV heads into streaming heads: give that fraction "
+          "with --compression-ratio (upstream head_compression_ratio), not a budget");
+    }
+    if (o_.patterns != nullptr && (o_.patterns->n_layers != config.n_layers ||
+                                   o_.patterns->n_kv_heads != config.n_kv_heads)) {
+      return FailedPrecondition(fmt::format(
+          "duo_attention patterns {} are for {} layers x {} KV heads, the model has {} x {}",
+          o_.patterns_path, o_.patterns->n_layers, o_.patterns->n_kv_heads, config.n_layers,
+          config.n_kv_heads));
+    }
+    inv_freq_ = config.RopeInvFreq();
+    Reset();
+    return Status::Ok();
+  }
+
+  void Reset() override {
+    const size_t L = static_cast<size_t>(config().n_layers);
+    streaming_.clear();
+    sum_q_.assign(
+        L, std::vector<double>(static_cast<size_t>(config().n_heads) * config().head_dim, 0.0));
+    sum_k_.assign(
+        L, std::vector<double>(static_cast<size_t>(config().n_kv_heads) * config().head_dim, 0.0));
+    count_.assign(L, 0);
+  }
+
+  // [L·H_kv], 1 = streaming head; empty before the first prefill ends.
+  const std::vector<uint8_t>& streaming() const { return streaming_; }
+
+ protected:
+  void OnPrefill(const LayerHookContext& ctx) override {
+    if (streaming_.empty() && o_.patterns == nullptr) Accumulate(ctx);
+    if (!ctx.info.last_chunk || ctx.layer != config().n_layers - 1) return;
+    // Every layer is prefilled: decide the heads once, then trim every streaming head.
+    if (streaming_.empty()) streaming_ = DuoStreamingMask(HeadScores(), budget().compression_ratio);
+    for (int l = 0; l < config().n_layers; ++l) TrimLayer(ctx, l);
+  }
+
+  void OnDecode(const LayerHookContext& ctx) override {
+    if (o_.decoding && !streaming_.empty()) TrimLayer(ctx, ctx.layer);
+  }
+
+ private:
+  // Adds the chunk's pre-RoPE queries and keys (rotated back by their positions) to the sums.
+  void Accumulate(const LayerHookContext& ctx) {
+    const int H = config().n_heads, KV = config().n_kv_heads, hd = config().head_dim;
+    const size_t qd = static_cast<size_t>(H) * hd;
+    std::vector<double>& sq = sum_q_[static_cast<size_t>(ctx.layer)];
+    std::vector<double>& sk = sum_k_[static_cast<size_t>(ctx.layer)];
+    std::vector<float> q(qd), k(static_cast<size_t>(hd));  // [H, hd], [hd]
+    for (int t = 0; t < ctx.n_tokens; ++t) {
+      const int32_t pos = ctx.positions[static_cast<size_t>(t)];
+      std::copy_n(ctx.queries + static_cast<size_t>(t) * qd, qd, q.begin());
+      ApplyRope(q.data(), H, hd, -pos, inv_freq_.data(), config().rope_style);
+      for (size_t i = 0; i < qd; ++i) sq[i] += q[i];
+      for (int g = 0; g < KV; ++g) {
+        // The chunk's slots are the last n_tokens of the head (nothing pruned before the end).
+        const int slot = ctx.cache->Size(ctx.layer, g) - ctx.n_tokens + t;
+        ctx.cache->KeyAt(ctx.layer, g, slot, k.data());
+        ApplyRope(k.data(), 1, hd, -pos, inv_freq_.data(), config().rope_style);
+        for (int i = 0; i < hd; ++i)
+          sk[static_cast<size_t>(g) * hd + i] += k[static_cast<size_t>(i)];
+      }
+    }
+    count_[static_cast<size_t>(ctx.layer)] += ctx.n_tokens;
+  }
+
+  std::vector<double> HeadScores() const {
+    if (o_.patterns != nullptr) return o_.patterns->head_scores;
+    std::vector<double> scores;
+    for (int l = 0; l < config().n_layers; ++l) {
+      const double n = std::max<double>(1.0, static_cast<double>(count_[static_cast<size_t>(l)]));
+      const auto mean = [&](const std::vector<double>& s) {  // f32, as upstream's tensors
+        std::vector<float> m(s.size());
+        for (size_t i = 0; i < s.size(); ++i) m[i] = static_cast<float>(s[i] / n);
+        return m;
+      };
+      const std::vector<double> layer = DuoLayerScores(
+          config(), mean(sum_q_[static_cast<size_t>(l)]), mean(sum_k_[static_cast<size_t>(l)]));
+      scores.insert(scores.end(), layer.begin(), layer.end());
+    }
+    return scores;
+  }
+
+  // Streaming heads of layer l keep their first `sink` and last `recent` slots.
+  void TrimLayer(const LayerHookContext& ctx, int l) {
+    LayerHookContext at = ctx;
+    at.layer = l;
+    for (int g = 0; g < config().n_kv_heads; ++g) {
+      if (streaming_[static_cast<size_t>(l * config().n_kv_heads + g)] == 0) continue;
+      const int n = ctx.cache->Size(l, g);
+      if (n <= o_.sink + o_.recent) continue;
+      std::vector<int> keep(static_cast<size_t>(o_.sink));
+      std::iota(keep.begin(), keep.end(), 0);
+      for (int j = n - o_.recent; j < n; ++j) keep.push_back(j);
+      if (eviction_log_ != nullptr) eviction_log_->Record(at, g, keep);
+      ctx.cache->Retain(l, g, keep);
+    }
+  }
+
+  Options o_;
+  std::vector<float> inv_freq_;             // [hd/2]
+  std::vector<uint8_t> streaming_;          // [L·H_kv]
+  std::vector<std::vector<double>> sum_q_;  // [L][H·hd] Σ pre-RoPE queries of the first prefill
+  std::vector<std::vector<double>> sum_k_;  // [L][H_kv·hd] Σ pre-RoPE keys
+  std::vector<int64_t> count_;              // [L] tokens summed
+};
+
+}  // namespace
+
+PressInfo DuoAttentionPressInfo() {
+  return {
+      "duo_attention",
+      "retrieval heads keep every slot, the lowest-scoring fraction of KV heads (the ratio) "
+      "become streaming heads (sink + recent slots); head scores from a patterns file or "
+      "estimated from the context's mean query and key (upstream's on-the-fly estimate)",
+      "Xiao et al. 2025 (DuoAttention), arXiv:2410.10819",
+      "prefill (decode with decoding=1)",
+      "pre-RoPE queries and keys of the first prefill (on the fly) or a patterns file",
+      {{"patterns", "",
+        "head scores: full_attention_heads.tsv or .safetensors 'head_scores' [L, H_kv]; "
+        "empty = estimate on the fly from the context"},
+       {"sink", "128", "slots a streaming head keeps at the start"},
+       {"recent", "256", "most recent slots a streaming head keeps"},
+       {"decoding", "0", "1: streaming heads stay at sink + recent while decoding (upstream: 0)"}},
+      [](const PressSpec& spec) -> StatusOr<std::unique_ptr<Press>> {
+        PressParams p(spec);
+        DuoAttentionPress::Options o;
+        o.patterns_path = p.GetString("patterns", "");
+        o.sink = p.GetInt("sink", 128, 0, kMaxPressTokens);
+        o.recent = p.GetInt("recent", 256, 0, kMaxPressTokens);
+        o.decoding = p.GetInt("decoding", 0, 0, 1) != 0;
+        RETURN_IF_ERROR(p.Finish());
+        if (!o.patterns_path.empty()) {
+          ASSIGN_OR_RETURN(DuoPatterns loaded, LoadDuoPatterns(o.patterns_path));
+          o.patterns = std::make_shared<const DuoPatterns>(std::move(loaded));
+        }
+        return std::unique_ptr<Press>(new DuoAttentionPress(std::move(o)));
+      }};
+}
+
+}  // namespace kvpress
