@@ -32,7 +32,6 @@
 #include <memory>
 #include <numeric>
 
-#include "ops/rope.h"
 #include "press/catalog.h"
 #include "press/duo_patterns.h"
 #include "press/eviction_log.h"
@@ -52,7 +51,10 @@ class DuoAttentionPress : public Press {
   explicit DuoAttentionPress(Options o) : o_(std::move(o)) {}
   std::string Name() const override { return "duo_attention"; }
   std::unique_ptr<Press> Clone() const override {
-    return std::make_unique<DuoAttentionPress>(*this);
+    auto copy = std::make_unique<DuoAttentionPress>(*this);
+    if (collector_ != nullptr)
+      copy->collector_ = std::make_shared<DuoPatternCollector>(*collector_);
+    return copy;
   }
 
   Status Attach(const ModelConfig& config) override {
@@ -69,19 +71,13 @@ class DuoAttentionPress : public Press {
           o_.patterns_path, o_.patterns->n_layers, o_.patterns->n_kv_heads, config.n_layers,
           config.n_kv_heads));
     }
-    inv_freq_ = config.RopeInvFreq();
     Reset();
     return Status::Ok();
   }
 
   void Reset() override {
-    const size_t L = static_cast<size_t>(config().n_layers);
     streaming_.clear();
-    sum_q_.assign(
-        L, std::vector<double>(static_cast<size_t>(config().n_heads) * config().head_dim, 0.0));
-    sum_k_.assign(
-        L, std::vector<double>(static_cast<size_t>(config().n_kv_heads) * config().head_dim, 0.0));
-    count_.assign(L, 0);
+    collector_ = std::make_shared<DuoPatternCollector>(config());
   }
 
   // [L·H_kv], 1 = streaming head; empty before the first prefill ends.
@@ -89,7 +85,7 @@ class DuoAttentionPress : public Press {
 
  protected:
   void OnPrefill(const LayerHookContext& ctx) override {
-    if (streaming_.empty() && o_.patterns == nullptr) Accumulate(ctx);
+    if (streaming_.empty() && o_.patterns == nullptr) collector_->AfterAttention(ctx);
     if (!ctx.info.last_chunk || ctx.layer != config().n_layers - 1) return;
     // Every layer is prefilled: decide the heads once, then trim every streaming head.
     if (streaming_.empty()) streaming_ = DuoStreamingMask(HeadScores(), budget().compression_ratio);
@@ -101,45 +97,10 @@ class DuoAttentionPress : public Press {
   }
 
  private:
-  // Adds the chunk's pre-RoPE queries and keys (rotated back by their positions) to the sums.
-  void Accumulate(const LayerHookContext& ctx) {
-    const int H = config().n_heads, KV = config().n_kv_heads, hd = config().head_dim;
-    const size_t qd = static_cast<size_t>(H) * hd;
-    std::vector<double>& sq = sum_q_[static_cast<size_t>(ctx.layer)];
-    std::vector<double>& sk = sum_k_[static_cast<size_t>(ctx.layer)];
-    std::vector<float> q(qd), k(static_cast<size_t>(hd));  // [H, hd], [hd]
-    for (int t = 0; t < ctx.n_tokens; ++t) {
-      const int32_t pos = ctx.positions[static_cast<size_t>(t)];
-      std::copy_n(ctx.queries + static_cast<size_t>(t) * qd, qd, q.begin());
-      ApplyRope(q.data(), H, hd, -pos, inv_freq_.data(), config().rope_style);
-      for (size_t i = 0; i < qd; ++i) sq[i] += q[i];
-      for (int g = 0; g < KV; ++g) {
-        // The chunk's slots are the last n_tokens of the head (nothing pruned before the end).
-        const int slot = ctx.cache->Size(ctx.layer, g) - ctx.n_tokens + t;
-        ctx.cache->KeyAt(ctx.layer, g, slot, k.data());
-        ApplyRope(k.data(), 1, hd, -pos, inv_freq_.data(), config().rope_style);
-        for (int i = 0; i < hd; ++i)
-          sk[static_cast<size_t>(g) * hd + i] += k[static_cast<size_t>(i)];
-      }
-    }
-    count_[static_cast<size_t>(ctx.layer)] += ctx.n_tokens;
-  }
-
-  std::vector<double> HeadScores() const {
+  std::vector<double> HeadScores() {
     if (o_.patterns != nullptr) return o_.patterns->head_scores;
-    std::vector<double> scores;
-    for (int l = 0; l < config().n_layers; ++l) {
-      const double n = std::max<double>(1.0, static_cast<double>(count_[static_cast<size_t>(l)]));
-      const auto mean = [&](const std::vector<double>& s) {  // f32, as upstream's tensors
-        std::vector<float> m(s.size());
-        for (size_t i = 0; i < s.size(); ++i) m[i] = static_cast<float>(s[i] / n);
-        return m;
-      };
-      const std::vector<double> layer = DuoLayerScores(
-          config(), mean(sum_q_[static_cast<size_t>(l)]), mean(sum_k_[static_cast<size_t>(l)]));
-      scores.insert(scores.end(), layer.begin(), layer.end());
-    }
-    return scores;
+    collector_->EndSample();
+    return collector_->Finish().head_scores;
   }
 
   // Streaming heads of layer l keep their first `sink` and last `recent` slots.
@@ -159,11 +120,8 @@ class DuoAttentionPress : public Press {
   }
 
   Options o_;
-  std::vector<float> inv_freq_;             // [hd/2]
-  std::vector<uint8_t> streaming_;          // [L·H_kv]
-  std::vector<std::vector<double>> sum_q_;  // [L][H·hd] Σ pre-RoPE queries of the first prefill
-  std::vector<std::vector<double>> sum_k_;  // [L][H_kv·hd] Σ pre-RoPE keys
-  std::vector<int64_t> count_;              // [L] tokens summed
+  std::vector<uint8_t> streaming_;                  // [L·H_kv]
+  std::shared_ptr<DuoPatternCollector> collector_;  // the first prefill's sums (on the fly)
 };
 
 }  // namespace

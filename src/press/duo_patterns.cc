@@ -138,6 +138,67 @@ std::vector<double> DuoLayerScores(const ModelConfig& config, const std::vector<
   return out;
 }
 
+DuoPatternCollector::DuoPatternCollector(const ModelConfig& config)
+    : config_(config), inv_freq_(config.RopeInvFreq()) {
+  const size_t L = static_cast<size_t>(config.n_layers), hd = static_cast<size_t>(config.head_dim);
+  sum_q_.assign(L, std::vector<double>(static_cast<size_t>(config.n_heads) * hd, 0.0));
+  sum_k_.assign(L, std::vector<double>(static_cast<size_t>(config.n_kv_heads) * hd, 0.0));
+  count_.assign(L, 0);
+  total_.assign(L * static_cast<size_t>(config.n_kv_heads), 0.0);
+}
+
+void DuoPatternCollector::AfterAttention(const LayerHookContext& ctx) {
+  const int H = config_.n_heads, KV = config_.n_kv_heads, hd = config_.head_dim;
+  const size_t qd = static_cast<size_t>(H) * hd;
+  std::vector<double>& sq = sum_q_[static_cast<size_t>(ctx.layer)];
+  std::vector<double>& sk = sum_k_[static_cast<size_t>(ctx.layer)];
+  std::vector<float> q(qd), k(static_cast<size_t>(hd));  // [H, hd], [hd]
+  for (int t = 0; t < ctx.n_tokens; ++t) {
+    const int32_t pos = ctx.positions[static_cast<size_t>(t)];
+    std::copy_n(ctx.queries + static_cast<size_t>(t) * qd, qd, q.begin());
+    ApplyRope(q.data(), H, hd, -pos, inv_freq_.data(), config_.rope_style);
+    for (size_t i = 0; i < qd; ++i) sq[i] += q[i];
+    for (int g = 0; g < KV; ++g) {
+      // The chunk's slots are the last n_tokens of the head (the hook runs before any pruning).
+      const int slot = ctx.cache->Size(ctx.layer, g) - ctx.n_tokens + t;
+      ctx.cache->KeyAt(ctx.layer, g, slot, k.data());
+      ApplyRope(k.data(), 1, hd, -pos, inv_freq_.data(), config_.rope_style);
+      for (int i = 0; i < hd; ++i) sk[static_cast<size_t>(g) * hd + i] += k[static_cast<size_t>(i)];
+    }
+  }
+  count_[static_cast<size_t>(ctx.layer)] += ctx.n_tokens;
+}
+
+void DuoPatternCollector::EndSample() {
+  if (count_[0] == 0) return;
+  const int KV = config_.n_kv_heads;
+  for (int l = 0; l < config_.n_layers; ++l) {
+    const double n = std::max<double>(1.0, static_cast<double>(count_[static_cast<size_t>(l)]));
+    const auto mean = [&](std::vector<double>& s) {  // f32, as upstream's tensors; then cleared
+      std::vector<float> m(s.size());
+      for (size_t i = 0; i < s.size(); ++i) m[i] = static_cast<float>(s[i] / n);
+      std::fill(s.begin(), s.end(), 0.0);
+      return m;
+    };
+    const std::vector<float> q = mean(sum_q_[static_cast<size_t>(l)]);
+    const std::vector<float> k = mean(sum_k_[static_cast<size_t>(l)]);
+    const std::vector<double> s = DuoLayerScores(config_, q, k);
+    for (int g = 0; g < KV; ++g)
+      total_[static_cast<size_t>(l * KV + g)] += s[static_cast<size_t>(g)];
+    count_[static_cast<size_t>(l)] = 0;
+  }
+  ++samples_;
+}
+
+DuoPatterns DuoPatternCollector::Finish() const {
+  DuoPatterns p;
+  p.n_layers = config_.n_layers;
+  p.n_kv_heads = config_.n_kv_heads;
+  p.head_scores = total_;
+  for (double& x : p.head_scores) x /= std::max(1, samples_);
+  return p;
+}
+
 std::vector<uint8_t> DuoStreamingMask(const std::vector<double>& head_scores, double fraction) {
   const size_t n = head_scores.size();
   const int n_streaming = static_cast<int>(std::nearbyint(static_cast<double>(n) * fraction));

@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "model/config.h"
+#include "model/layer_hook.h"
 
 namespace kvpress {
 
@@ -38,6 +39,30 @@ Status SaveDuoPatterns(const std::string& path, const DuoPatterns& patterns);
 // result is the mean over each KV head's group: [H_kv].
 std::vector<double> DuoLayerScores(const ModelConfig& config, const std::vector<float>& mean_q,
                                    const std::vector<float>& mean_k, int q_len = 500);
+
+// Upstream's on-the-fly estimate over one or more texts, as a hook that only observes: each
+// forward chunk adds its tokens' pre-RoPE queries (the post-RoPE ones rotated back by their
+// positions) and keys (the chunk's new cache slots, rotated back) to per-layer sums; EndSample()
+// turns the sums of one text into DuoLayerScores and starts the next text.
+class DuoPatternCollector : public LayerHook {
+ public:
+  explicit DuoPatternCollector(const ModelConfig& config);
+  void AfterAttention(const LayerHookContext& ctx) override;
+  // Closes the current text (no-op when it saw no token).
+  void EndSample();
+  // Mean over the closed texts of their scores: [L, H_kv] (zeros when none was closed).
+  DuoPatterns Finish() const;
+  int samples() const { return samples_; }
+
+ private:
+  ModelConfig config_;
+  std::vector<float> inv_freq_;             // [hd/2]
+  std::vector<std::vector<double>> sum_q_;  // [L][H·hd] Σ pre-RoPE queries of the current text
+  std::vector<std::vector<double>> sum_k_;  // [L][H_kv·hd] Σ pre-RoPE keys
+  std::vector<int64_t> count_;              // [L] tokens summed
+  std::vector<double> total_;               // [L·H_kv] Σ over closed texts of their scores
+  int samples_ = 0;
+};
 
 // Streaming-head mask [L·H_kv] (1 = streaming): the round(L·H_kv·fraction) lowest scores (round
 // half to even, as Python's round; ties to the lower flat index).

@@ -69,7 +69,7 @@ std::vector<double> OracleLayerScores(const ModelConfig& c, const std::vector<do
 // Records every prefill token's normalised layer input, then runs the press.
 class Recorder : public LayerHook {
  public:
-  explicit Recorder(Press* p) : press_(p) {}
+  explicit Recorder(LayerHook* p) : press_(p) {}
   void AfterAttention(const LayerHookContext& ctx) override {
     for (int t = 0; t < ctx.n_tokens; ++t) {
       const float* h = ctx.hidden + static_cast<size_t>(t) * dim;
@@ -81,7 +81,7 @@ class Recorder : public LayerHook {
   std::vector<std::vector<std::vector<double>>> hidden;  // [L][tokens][D]
 
  private:
-  Press* press_;
+  LayerHook* press_;
 };
 
 // Mean over the recorded tokens of W h (W [rows, D] f32 as the model stores it): [rows].
@@ -216,6 +216,44 @@ TEST(DuoAttention, OnTheFlyPrefillKeepsSinkAndRecentOnStreamingHeads) {
                                   static_cast<size_t>(n_streaming) * (n - sink - recent)) *
                                      cache.SlotBytes());
   }
+}
+
+// kvpress stats --duo-patterns: each text is one sample, the scores are the mean of the texts'.
+TEST(DuoAttention, CollectorAveragesTextsAsUpstream) {
+  const auto model = TinyModel();
+  const ModelConfig& c = model->config;
+  DuoPatternCollector collector(c);
+  std::vector<double> want(static_cast<size_t>(c.n_layers * c.n_kv_heads), 0.0);
+  const std::vector<int> lengths = {23, 41};
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    Recorder rec(&collector);
+    rec.dim = c.hidden_size;
+    rec.hidden.resize(static_cast<size_t>(c.n_layers));
+    Transformer tf(*model, 1);
+    KVCache cache = tf.NewCache();
+    const std::vector<int32_t> ids = RandomIds(lengths[i], 20 + static_cast<uint32_t>(i));
+    std::vector<int32_t> pos(ids.size());
+    std::iota(pos.begin(), pos.end(), 0);
+    ForwardOptions opt;
+    opt.hook = &rec;
+    opt.max_chunk = 7;
+    std::vector<float> logits;
+    ASSERT_TRUE(tf.Forward(ids, pos, cache, opt, logits).ok());
+    collector.EndSample();
+    for (int l = 0; l < c.n_layers; ++l) {
+      const auto& hs = rec.hidden[static_cast<size_t>(l)];
+      const auto& w = model->weights.layers[static_cast<size_t>(l)];
+      const auto s = OracleLayerScores(c, MeanProjection(w.wq, hs), MeanProjection(w.wk, hs), 500);
+      for (int g = 0; g < c.n_kv_heads; ++g) {
+        want[static_cast<size_t>(l * c.n_kv_heads + g)] += s[static_cast<size_t>(g)] / 2;
+      }
+    }
+  }
+  collector.EndSample();  // nothing seen since the last text: no sample added
+  EXPECT_EQ(collector.samples(), 2);
+  const DuoPatterns got = collector.Finish();
+  ASSERT_EQ(got.head_scores.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got.head_scores[i], want[i], 2e-6) << i;
 }
 
 // A patterns file (safetensors) fixes the heads; the Session checks the slots after the prefill,
