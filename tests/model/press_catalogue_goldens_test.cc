@@ -35,6 +35,7 @@
 #include "model/model.h"
 #include "model/transformer.h"
 #include "ops/rope.h"
+#include "press/duo_patterns.h"
 #include "press/eviction_log.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
@@ -175,6 +176,10 @@ class PressCatalogueGoldens : public ::testing::Test {
       }
       for (nlohmann::json c : extra["cases"]) {
         if (extra.contains("gates")) c["gates"] = extra["gates"];
+        if (extra.contains("on_the_fly_head_scores") &&
+            c["spec"].get<std::string>().find(':') == std::string::npos) {
+          c["head_scores"] = extra["on_the_fly_head_scores"];  // duo_attention on the fly
+        }
         (*golden_)["cases"].push_back(c);
       }
     }
@@ -249,6 +254,7 @@ class PressCatalogueGoldens : public ::testing::Test {
         (*press)->set_eviction_log(log.get());
       }
       ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits).ok());
+      if (c.contains("head_scores")) ExpectDuoHeadScores(t, context, c["head_scores"]);
       std::unique_ptr<Session> full;
       std::map<std::pair<int, int>, std::vector<int32_t>> original;
       if (rerotated) {
@@ -398,6 +404,31 @@ class PressCatalogueGoldens : public ::testing::Test {
                   common, want_ids.size());
     }
     EXPECT_GT(n_cases, 0) << "no golden case for " << prefix;
+  }
+
+  // duo_attention on the fly: our estimate from the context against upstream's (same sample).
+  void ExpectDuoHeadScores(Transformer& t, const std::vector<int32_t>& context,
+                           const nlohmann::json& want) {
+    DuoPatternCollector collector(model_->config);
+    KVCache cache = t.NewCache();
+    std::vector<int32_t> pos(context.size());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
+    ForwardOptions opt;
+    opt.hook = &collector;
+    std::vector<float> logits;
+    ASSERT_TRUE(t.Forward(context, pos, cache, opt, logits).ok());
+    collector.EndSample();
+    const DuoPatterns got = collector.Finish();
+    double worst = 0;
+    for (int l = 0; l < got.n_layers; ++l) {
+      for (int g = 0; g < got.n_kv_heads; ++g) {
+        const double d =
+            got.head_scores[static_cast<size_t>(l * got.n_kv_heads + g)] - want[l][g].get<double>();
+        worst = std::max(worst, std::abs(d));
+      }
+    }
+    std::printf("[ duo_attention ] on-the-fly head scores: max |ours - upstream| = %.3g\n", worst);
+    EXPECT_LT(worst, 1e-5);
   }
 
   static ContextReplayPrompts ReplayFromJson(const nlohmann::json& j) {
