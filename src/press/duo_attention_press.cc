@@ -5,19 +5,23 @@
 // Each (layer, KV head) has a pattern score a_{l,g} (src/press/duo_patterns.h). The
 // round(L·H_kv·r) heads with the lowest scores (r = --compression-ratio, upstream's
 // head_compression_ratio) become streaming heads: after the prefill they keep the first `sink` and
-// the last `recent` slots; retrieval heads keep every slot. Scores come from patterns=FILE, or,
-// with no file, are estimated on the fly as upstream's duo_attention_on_the_fly does, per layer:
-//   q̄ = mean over the text's tokens of the pre-RoPE queries [H, hd], k̄ likewise for keys [H_kv,
-//   hd]; Q_i = RoPE_i(q̄), K_j = RoPE_j(k̄) for positions 0..499; p = softmax_j(Q_499·K_j/√hd);  a_h
-//   = mean_j Σ_{i<=j} p_i  (area under the cumulated curve); a_{l,g} = mean over the group's query
-//   heads (mean over texts when there are several).
+// the last `recent` slots; retrieval heads keep every slot. Scores come from patterns=FILE
+// (kvpress stats --duo-patterns writes one from calibration text), or, with no file, are
+// estimated on the fly as upstream's duo_attention_on_the_fly does, per layer:
+//   q̄ = mean over the text's tokens of the pre-RoPE queries [H, hd];
+//   k̄ = the same for the keys [H_kv, hd];
+//   Q_i = RoPE_i(q̄), K_j = RoPE_j(k̄) for positions 0..499;
+//   p = softmax_j(Q_499·K_j / √hd);
+//   a_h = mean_j Σ_{i<=j} p_i  (area under the cumulated attention curve);
+//   a_{l,g} = mean of a_h over the group's query heads (then over texts when there are several).
 // Defaults sink = 128, recent = 256 (upstream's on-the-fly values; the published patterns carry
 // their own in config.json).
 //
 // Intentional differences from upstream:
 // - On the fly, upstream averages over 50 BookSum chapters (a dataset download); here the text is
-//   the context being prefilled (one sample, the pattern decided at the end of the first prefill of
-//   a sequence). The golden feeds upstream that same context as its only sample.
+//   the context being prefilled (one sample, the pattern decided at the end of the first prefill
+//   forward of a sequence; later prefills reuse it). The golden feeds upstream that same context
+//   as its only sample.
 // - Streaming heads really shrink (the ragged cache frees their slots; kv_bytes_live drops);
 //   upstream keeps full-length tensors and masks keys.
 // - Pre-RoPE queries and keys are recovered by rotating the post-RoPE ones back (exact in real
