@@ -1,5 +1,6 @@
 // kvpress stats: query statistics of a model over calibration text (press/query_stats.h), for
-// expected_attention:stats=FILE and qfilter:filters=FILE.
+// expected_attention:stats=FILE and qfilter:filters=FILE; with --duo-patterns also DuoAttention
+// head scores (press/duo_patterns.h) for duo_attention:patterns=FILE.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "generate/model_tokenizer.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "press/duo_patterns.h"
 #include "press/query_stats.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -25,10 +27,25 @@ struct StatsFlags {
   std::vector<std::string> text;
   std::string field = "text";
   std::string out;
+  std::string duo_out;  // DuoAttention head scores (empty = not written)
   int samples = 100;
   int seq_len = 1000;
   int n_sink = 4;
   int threads = 0;
+};
+
+// Runs several observing hooks on the same forward.
+class BothHooks : public LayerHook {
+ public:
+  BothHooks(LayerHook* a, LayerHook* b) : a_(a), b_(b) {}
+  void AfterAttention(const LayerHookContext& ctx) override {
+    a_->AfterAttention(ctx);
+    if (b_ != nullptr) b_->AfterAttention(ctx);
+  }
+
+ private:
+  LayerHook* a_;
+  LayerHook* b_;
 };
 
 // The calibration documents: a .jsonl file gives one per line (its `field` string), any other file
@@ -90,6 +107,9 @@ int RunStats(const StatsFlags& f) {
   const std::atomic<bool>& cancel = CancelOnSignals(true);
   Transformer t(model, f.threads);
   QueryStatsCollector collector(model.config, f.n_sink);
+  // DuoAttention: each sample is one text of upstream's on-the-fly estimate (every position).
+  DuoPatternCollector duo(model.config);
+  BothHooks hooks(&collector, f.duo_out.empty() ? nullptr : &duo);
   const Stopwatch sw;
   size_t tokens = 0;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -97,11 +117,12 @@ int RunStats(const StatsFlags& f) {
     std::vector<int32_t> pos(samples[i].size());
     for (size_t p = 0; p < pos.size(); ++p) pos[p] = static_cast<int32_t>(p);
     ForwardOptions opt;
-    opt.hook = &collector;
+    opt.hook = &hooks;
     opt.cancel = &cancel;
     std::vector<float> logits;
     if (Status s = t.Forward(samples[i], pos, cache, opt, logits); !s.ok())
       return ReportError("stats", s);
+    duo.EndSample();
     tokens += samples[i].size();
     std::fprintf(stderr, "\rkvpress stats: sample %zu/%zu, %zu tokens, %.1f s", i + 1,
                  samples.size(), tokens, sw.Elapsed());
@@ -116,6 +137,12 @@ int RunStats(const StatsFlags& f) {
           f.out, model.config.n_layers, model.config.n_heads, model.config.head_dim,
           model.config.n_kv_heads, samples.size(), tokens, f.n_sink)
           .c_str());
+  if (!f.duo_out.empty()) {
+    if (Status s = SaveDuoPatterns(f.duo_out, duo.Finish()); !s.ok())
+      return ReportError("stats", s);
+    std::printf("wrote %s: DuoAttention head scores (%d layers x %d KV heads) from %d samples\n",
+                f.duo_out.c_str(), model.config.n_layers, model.config.n_kv_heads, duo.samples());
+  }
   return kExitOk;
 }
 
@@ -133,6 +160,9 @@ void RegisterStats(CLI::App& app, RunFn& run) {
       ->required();
   cmd->add_option("--field", f->field, "JSONL field holding the text")->capture_default_str();
   cmd->add_option("-o,--output", f->out, "Statistics file to write (safetensors)")->required();
+  cmd->add_option("--duo-patterns", f->duo_out,
+                  "Also write DuoAttention head scores (upstream's on-the-fly estimate, one text "
+                  "per sample) for duo_attention:patterns=FILE (safetensors)");
   cmd->add_option("--samples", f->samples, "Most samples (windows of --seq-len tokens)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();

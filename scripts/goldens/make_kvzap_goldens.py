@@ -12,6 +12,9 @@ make_press_catalogue_goldens.py (whose helpers this imports); run from the repos
 Cases: kvzap at ratios 0.25/0.5/0.75 (a ScorerPress: kept slots gathered) and dms(kvzap) with the
 thresholds at the 25/50/75 % quantiles of the scores on this context (masked keys = evicted); with
 QUICK=1 (the default: each case takes minutes on a shared 2-core machine) ratio 0.5 and the median.
+RATIOS=0.25,0.75 records only those kvzap ratios, DMS=0 skips the dms(kvzap) cases; the cases recorded
+replace those with the same spec and ratio in an existing fixture, the others stay (so the fixture can
+be completed one case at a time).
 """
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ HIDDEN = 4
 # QUICK=1 (default, this 2-core machine): kvzap at 0.5 and dms(kvzap) at the median only; QUICK=0: all.
 QUICK = os.environ.get("QUICK", "1") == "1"
 RATIOS = [0.5] if QUICK else base.RATIOS
+if os.environ.get("RATIOS"):
+    RATIOS = [float(x) for x in os.environ["RATIOS"].split(",")]
+WITH_DMS = os.environ.get("DMS", "1") == "1"
 
 
 def make_press(model, kvzap_model):
@@ -80,7 +86,7 @@ def main():
             p.compression_ratio = r
             return p, [p], "head"
         runs.append((spec_w, r, alone))
-    for t in quant[1:2] if QUICK else quant:
+    for t in (quant[1:2] if QUICK else quant) if WITH_DMS else []:
         t = round(t, 4)
         def dms(t=t):
             return DMSPress(make_press(model, kvzap), threshold=t, sliding_window_size=128), [], "none"
@@ -92,6 +98,12 @@ def main():
         rec.update({"spec": spec, "compression_ratio": r, "kind": "prefill"})
         result["cases"].append(rec)
         print(spec, r, f"{time.time() - t0:.1f}s", "lengths", rec["cache_lengths"][:3], "ids", rec["ids"][:8], flush=True)
+    if OUT.exists():  # keep the cases not recorded in this run
+        new = {(c["spec"], c["compression_ratio"]) for c in result["cases"]}
+        old = json.loads(OUT.read_text())
+        if old["context_ids"] == ctx and old["question_ids"] == q:
+            kept = [c for c in old["cases"] if (c["spec"], c["compression_ratio"]) not in new]
+            result["cases"] = sorted(kept + result["cases"], key=lambda c: (c["spec"].startswith("dms"), c["compression_ratio"]))
     OUT.write_text(json.dumps(result, separators=(",", ":")) + "\n")
     print("wrote", OUT, OUT.stat().st_size, "bytes")
 

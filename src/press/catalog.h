@@ -33,6 +33,7 @@ PressInfo KvzipPressInfo();
 PressInfo KvzapPressInfo();
 PressInfo LukvPressInfo();
 PressInfo FastKvzipPressInfo();
+PressInfo DuoAttentionPressInfo();
 // Wrappers (press(inner,...)).
 PressInfo ComposedPressInfo();
 PressInfo AdaKvPressInfo();

@@ -31,6 +31,8 @@ const std::vector<PressInfo>& AllPresses() {
       CompactorPressInfo(), MergingPressInfo(), CamPressInfo(), KvComposePressInfo(),
       // Catalogue part 2 (issue 15): context reconstruction and learned scorers.
       KvzipPressInfo(), KvzapPressInfo(), LukvPressInfo(), FastKvzipPressInfo(),
+      // Retrieval and streaming heads (issue 15).
+      DuoAttentionPressInfo(),
   };
   return presses;
 }

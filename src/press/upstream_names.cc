@@ -45,7 +45,7 @@ const std::vector<UpstreamPress>& UpstreamPresses() {
       {"KVzipPress", "kvzip", ""},
       {"FastKVzipPress", "fastkvzip", ""},
       {"KVzapPress", "kvzap", ""},
-      {"DuoAttentionPress", "duo_attention", "not yet (issue 15)"},
+      {"DuoAttentionPress", "duo_attention", ""},
       {"DMSPress", "dms", ""},
       {"CAMPress", "cam", ""},
       {"MergingPress", "merging", ""},

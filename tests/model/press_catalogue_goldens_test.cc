@@ -25,17 +25,19 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "generate/chat_prompt.h"
 #include "generate/model_tokenizer.h"
 #include "generate/session.h"
+#include "generated_gates.h"
 #include "model/model.h"
 #include "model/transformer.h"
 #include "ops/rope.h"
+#include "press/duo_patterns.h"
 #include "press/eviction_log.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
@@ -162,13 +164,26 @@ class PressCatalogueGoldens : public ::testing::Test {
         for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
       }
     }
-    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture).
-    std::ifstream kvzap(testing::Fixture("press_catalogue_goldens/smollm2_135m_kvzap.json"));
-    if (kvzap) {
-      const nlohmann::json extra = nlohmann::json::parse(kvzap);
-      if (extra["context_ids"] == (*golden_)["context_ids"] &&
-          extra["question_ids"] == (*golden_)["question_ids"]) {
-        for (const auto& c : extra["cases"]) (*golden_)["cases"].push_back(c);
+    // Issue 15's kvzap cases (make_kvzap_goldens.py; generated weights beside the fixture),
+    // duo_attention (make_duo_attention_goldens.py) and fastkvzip (make_fastkvzip_goldens.py; its
+    // gates are regenerated from the fixture's "gates" description, see generated_gates.h).
+    for (const char* name : {"smollm2_135m_kvzap.json", "smollm2_135m_duo_attention.json",
+                             "smollm2_135m_fastkvzip.json"}) {
+      std::ifstream file(testing::Fixture(std::string("press_catalogue_goldens/") + name));
+      if (!file) continue;
+      const nlohmann::json extra = nlohmann::json::parse(file);
+      if (extra["context_ids"] != (*golden_)["context_ids"] ||
+          extra["question_ids"] != (*golden_)["question_ids"]) {
+        std::fprintf(stderr, "%s was recorded on another context/question; ignored\n", name);
+        continue;
+      }
+      for (nlohmann::json c : extra["cases"]) {
+        if (extra.contains("gates")) c["gates"] = extra["gates"];
+        if (extra.contains("on_the_fly_head_scores") &&
+            c["spec"].get<std::string>().find(':') == std::string::npos) {
+          c["head_scores"] = extra["on_the_fly_head_scores"];  // duo_attention on the fly
+        }
+        (*golden_)["cases"].push_back(c);
       }
     }
     if (Smol().empty()) return;
@@ -217,6 +232,17 @@ class PressCatalogueGoldens : public ::testing::Test {
       if (const size_t at = spec_resolved.find("$FIXTURES/"); at != std::string::npos) {
         spec_resolved.replace(at, 10, testing::Fixture(""));
       }
+      if (const size_t at = spec_resolved.find("$GENERATED/"); at != std::string::npos) {
+        // fastkvzip: the gates the golden script drew, regenerated here (too large to commit).
+        const std::string dir = testing::TempDir("catalogue_generated");
+        const ModelConfig& mc = model_->config;
+        ASSERT_TRUE(c.contains("gates"));
+        ASSERT_TRUE(testing_util::WriteGeneratedGates(c["gates"], mc.n_layers, mc.n_kv_heads,
+                                                      mc.n_heads / mc.n_kv_heads, mc.hidden_size,
+                                                      dir + "/fastkvzip_gates.safetensors")
+                        .ok());
+        spec_resolved.replace(at, 11, dir + "/");
+      }
       auto spec = ParsePressSpec(spec_resolved);
       ASSERT_TRUE(spec.ok()) << spec.status().ToString();
       if (kind != "decoding") spec->budget.compression_ratio = ratio;
@@ -239,6 +265,7 @@ class PressCatalogueGoldens : public ::testing::Test {
         (*press)->set_eviction_log(log.get());
       }
       ASSERT_TRUE(session.Prefill(context, ForwardPhase::kPrefill, logits, question_tokens).ok());
+      if (c.contains("head_scores")) ExpectDuoHeadScores(t, context, c["head_scores"]);
       std::unique_ptr<Session> full;
       std::map<std::pair<int, int>, std::vector<int32_t>> original;
       if (rerotated) {
@@ -325,7 +352,9 @@ class PressCatalogueGoldens : public ::testing::Test {
                     spec_text.c_str(), ours, masked, masked - ours,
                     100.0 * static_cast<double>(masked - ours) / static_cast<double>(masked));
       }
-      const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 || spec_text.rfind("criticaladakv", 0) == 0;
+      const bool head_adaptive = spec_text.rfind("adakv", 0) == 0 ||
+                                 spec_text.rfind("criticaladakv", 0) == 0 ||
+                                 spec_text.rfind("duo_attention", 0) == 0;
       if (head_adaptive) {
         // Upstream keeps every head at full length (masked keys): n slots × heads × layers.
         const size_t masked_bytes = context.size() * static_cast<size_t>(model_->config.n_layers) *
@@ -373,9 +402,10 @@ class PressCatalogueGoldens : public ::testing::Test {
       // adakv, criticaladakv, dms, kvzip, lukv: upstream's tensors stay full length (masked).
       // simlayerkv: we keep lazy layers streaming while decoding (SLKV-decode); upstream compresses
       // the prefill only.
-      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 && spec_text.rfind("dms", 0) != 0 &&
-          spec_text.rfind("kvzip", 0) != 0 && spec_text.rfind("lukv", 0) != 0 &&
-          (ids_equal || !ids_may_follow_a_tie)) {
+      if (!head_adaptive && spec_text.rfind("simlayerkv", 0) != 0 &&
+          spec_text.rfind("dms", 0) != 0 && spec_text.rfind("kvzip", 0) != 0 &&
+          spec_text.rfind("lukv", 0) != 0 && spec_text.rfind("fastkvzip", 0) != 0 &&
+          spec_text.rfind("duo_attention", 0) != 0 && (ids_equal || !ids_may_follow_a_tie)) {
         const auto lengths = c["cache_lengths"].get<std::vector<int>>();
         for (int l = 0; l < model_->config.n_layers; ++l) {
           EXPECT_EQ(session.cache().MaxSize(l), lengths[static_cast<size_t>(l)]) << "layer " << l;
@@ -388,6 +418,31 @@ class PressCatalogueGoldens : public ::testing::Test {
                   common, want_ids.size());
     }
     EXPECT_GT(n_cases, 0) << "no golden case for " << prefix;
+  }
+
+  // duo_attention on the fly: our estimate from the context against upstream's (same sample).
+  void ExpectDuoHeadScores(Transformer& t, const std::vector<int32_t>& context,
+                           const nlohmann::json& want) {
+    DuoPatternCollector collector(model_->config);
+    KVCache cache = t.NewCache();
+    std::vector<int32_t> pos(context.size());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
+    ForwardOptions opt;
+    opt.hook = &collector;
+    std::vector<float> logits;
+    ASSERT_TRUE(t.Forward(context, pos, cache, opt, logits).ok());
+    collector.EndSample();
+    const DuoPatterns got = collector.Finish();
+    double worst = 0;
+    for (int l = 0; l < got.n_layers; ++l) {
+      for (int g = 0; g < got.n_kv_heads; ++g) {
+        const double d =
+            got.head_scores[static_cast<size_t>(l * got.n_kv_heads + g)] - want[l][g].get<double>();
+        worst = std::max(worst, std::abs(d));
+      }
+    }
+    std::printf("[ duo_attention ] on-the-fly head scores: max |ours - upstream| = %.3g\n", worst);
+    EXPECT_LT(worst, 1e-5);
   }
 
   static ContextReplayPrompts ReplayFromJson(const nlohmann::json& j) {
@@ -462,6 +517,10 @@ TEST_F(PressCatalogueGoldens, Kvzap) { RunCases("kvzap"); }
 TEST_F(PressCatalogueGoldens, DmsKvzap) { RunCases("dms(kvzap"); }
 // lukv (issue 15) with a generated budget curve, expected_attention and knorm inside.
 TEST_F(PressCatalogueGoldens, Lukv) { RunCases("lukv"); }
+// fastkvzip with gates drawn by the golden script (regenerated here) and duo_attention on the fly
+// (upstream's estimate fed the golden context as its only sample) and from a patterns file.
+TEST_F(PressCatalogueGoldens, FastKvzip) { RunCases("fastkvzip"); }
+TEST_F(PressCatalogueGoldens, DuoAttention) { RunCases("duo_attention"); }
 TEST_F(PressCatalogueGoldens, KvzipReplayPrompts) {
   const nlohmann::json* want = nullptr;
   for (const auto& c : (*golden_)["cases"]) {
