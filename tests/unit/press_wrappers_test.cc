@@ -27,6 +27,8 @@
 #include "model/transformer.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
+#include "press_wrapper_probe.h"
+#include "tiny_llama.h"
 
 namespace kvpress {
 namespace {
@@ -115,14 +117,11 @@ TEST(NestedPressSpec, WrapperErrorsNameTheProblem) {
 // ------------------------------------------------------------------------------------------------
 // Tiny model + probe.
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev, std::mt19937_64& rng) {
-  std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
-  auto* x = reinterpret_cast<float*>(buf->data());
-  for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
-  w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(), static_cast<size_t>(cols) * sizeof(float)};
-}
+using testing_util::RandomMatrix;
+using wrapper_probe::Choice;
+using wrapper_probe::ExpectKept;
+using wrapper_probe::Forward;
+using wrapper_probe::TopK;
 
 std::unique_ptr<Model> TinyModel(int n_layers, int n_kv_heads) {
   ModelConfig c;
@@ -195,119 +194,48 @@ std::vector<HeadState> Snapshot(const KVCache& cache, int layer) {
   return out;
 }
 
-class Probe : public LayerHook {
- public:
-  explicit Probe(Press* press) : press_(press) {}
-  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
-  void AfterAttention(const LayerHookContext& ctx) override {
-    Event e;
-    e.layer = ctx.layer;
-    e.phase = ctx.info.phase;
-    e.n_tokens = ctx.info.n_tokens;
-    e.last_position = ctx.positions.back();
-    e.before = Snapshot(*ctx.cache, ctx.layer);
-    if (ctx.queries != nullptr) {
-      const int hd = ctx.cache->head_dim();
-      const int hw = hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
-      const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
-      e.last_query.assign(q, q + hw);
-      std::vector<float> k(static_cast<size_t>(hd));
-      e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
-      for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
-        for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
-          ctx.cache->KeyAt(ctx.layer, g, j, k.data());
-          e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
-        }
+// Event of ctx.layer before the press: the forward's shape, last query, keys and knorm scores.
+Event SnapshotBefore(const LayerHookContext& ctx) {
+  Event e;
+  e.layer = ctx.layer;
+  e.phase = ctx.info.phase;
+  e.n_tokens = ctx.info.n_tokens;
+  e.last_position = ctx.positions.back();
+  e.before = Snapshot(*ctx.cache, ctx.layer);
+  if (ctx.queries != nullptr) {
+    const int hd = ctx.cache->head_dim();
+    const int hw =
+        hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
+    const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
+    e.last_query.assign(q, q + hw);
+    std::vector<float> k(static_cast<size_t>(hd));
+    e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
+    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
+      for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
+        ctx.cache->KeyAt(ctx.layer, g, j, k.data());
+        e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
       }
     }
-    press_->AfterAttention(ctx);
-    e.after = Snapshot(*ctx.cache, ctx.layer);
-    events.push_back(std::move(e));
   }
-  std::vector<Event> events;
-
- private:
-  Press* press_;
-};
-
-struct Forward {
-  ForwardPhase phase;
-  int n_tokens;
-};
+  return e;
+}
 
 // Runs `spec` over `forwards` (positions 0, 1, ...; random ids) and returns every hook event.
 std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, const std::vector<Forward>& forwards,
                        int n_layers = 3, int n_kv_heads = 3) {
   auto model = TinyModel(n_layers, n_kv_heads);
-  Transformer t(*model, 1);
   auto press = Create(spec_text, budget);
   EXPECT_TRUE(press.ok()) << press.status().ToString();
   if (!press.ok()) return {};
   EXPECT_TRUE((*press)->Attach(model->config).ok());
-  Probe probe(press->get());
-  KVCache cache = t.NewCache();
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int32_t> tok(0, 63);
-  int32_t next = 0;
-  std::vector<float> logits;
-  for (const Forward& f : forwards) {
-    std::vector<int32_t> ids, pos;
-    for (int i = 0; i < f.n_tokens; ++i) {
-      ids.push_back(tok(rng));
-      pos.push_back(next++);
-    }
-    ForwardOptions opt;
-    opt.hook = &probe;
-    opt.phase = f.phase;
-    EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
-  }
+  wrapper_probe::Probe<Event> probe(
+      press->get(), SnapshotBefore,
+      [](const LayerHookContext& ctx, Event& e) { e.after = Snapshot(*ctx.cache, ctx.layer); });
+  wrapper_probe::RunForwards(*model, probe, forwards, /*token_seed=*/7);
   return probe.events;
 }
 
-// Oracle helper: the kept set of one head for the top `k` of `score` (ties to the higher position),
-// plus the positions inside a near-tie band at the cut.
-struct Choice {
-  std::set<int32_t> kept;
-  std::set<int32_t> band;
-};
-
-bool Better(double sa, int32_t pa, double sb, int32_t pb) { return sa != sb ? sa > sb : pa > pb; }
-
-Choice TopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k) {
-  std::vector<size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return Better(score[a], pos[a], score[b], pos[b]); });
-  Choice c;
-  for (size_t i = 0; i < idx.size() && static_cast<int>(i) < k; ++i) c.kept.insert(pos[idx[i]]);
-  if (k > 0 && static_cast<size_t>(k) < idx.size()) {
-    const double cut_in = score[idx[static_cast<size_t>(k) - 1]], cut_out = score[idx[static_cast<size_t>(k)]];
-    const double tol = 1e-6 * std::max(1.0, std::abs(cut_in));
-    if (std::isfinite(cut_in) && cut_in - cut_out <= tol) {
-      for (size_t j = 0; j < score.size(); ++j) {
-        if (std::abs(score[j] - cut_in) <= tol || std::abs(score[j] - cut_out) <= tol) c.band.insert(pos[j]);
-      }
-    }
-  }
-  return c;
-}
-
 std::set<int32_t> AsSet(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
-
-// Kept sets equal outside the band; returns the number of band decisions.
-int ExpectKept(const std::set<int32_t>& got, const Choice& want, const std::string& where) {
-  int band = 0;
-  std::vector<int32_t> diff;
-  std::set_symmetric_difference(got.begin(), got.end(), want.kept.begin(), want.kept.end(), std::back_inserter(diff));
-  for (int32_t p : diff) {
-    if (want.band.count(p)) {
-      ++band;
-    } else {
-      ADD_FAILURE() << where << ": position " << p << (got.count(p) ? " kept only by the press" : " evicted by the press");
-    }
-  }
-  EXPECT_EQ(got.size(), want.kept.size()) << where;
-  return band;
-}
 
 // ------------------------------------------------------------------------------------------------
 // adakv: global top H·n_kept with per-head safeguard, ragged heads.
