@@ -156,7 +156,7 @@ int RunGenerate(const GenerateFlags& f) {
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
     const BudgetPolicy budget{.cache_budget = f.cache_budget,
-                              .compression_ratio = f.compression_ratio,
+                              .removed_fraction = f.compression_ratio,
                               .compression_interval = f.compression_interval,
                               .target_size = f.target_size};
     auto created = CreatePressFromText(f.press, budget, f.seed);

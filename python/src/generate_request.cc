@@ -55,7 +55,7 @@ StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
     return std::unique_ptr<Press>();
   }
   const BudgetPolicy budget{.cache_budget = r.cache_budget,
-                            .compression_ratio = r.compression_ratio,
+                            .removed_fraction = r.compression_ratio,
                             .compression_interval = r.compression_interval,
                             .target_size = r.target_size};
   return CreatePressFromText(r.press, budget, r.seed);
@@ -66,7 +66,7 @@ StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
 Status CheckPressSpec(const std::string& spec_text, int cache_budget, double compression_ratio,
                       int compression_interval, int target_size) {
   const BudgetPolicy budget{.cache_budget = cache_budget,
-                            .compression_ratio = compression_ratio,
+                            .removed_fraction = compression_ratio,
                             .compression_interval = compression_interval,
                             .target_size = target_size};
   ASSIGN_OR_RETURN(std::unique_ptr<Press> press, CreatePressFromText(spec_text, budget));

@@ -208,7 +208,7 @@ TEST(CriticalKvBruteForce, PrefillRatioAndDecodeBudgetFollowTheTwoStages) {
   for (const DType wo : {DType::kF32, DType::kF16}) {
     SCOPED_TRACE(wo == DType::kF32 ? "W_o f32" : "W_o f16");
     // Ratio 0.4 over 40 tokens: n_kept = 24, stage 1 = ⌊0.6·40·0.5⌋ = 12.
-    auto ev = RunPress("criticalkv(knorm)", BudgetPolicy{.compression_ratio = 0.4},
+    auto ev = RunPress("criticalkv(knorm)", BudgetPolicy{.removed_fraction = 0.4},
                        {{ForwardPhase::kPrefill, 40}}, wo);
     ASSERT_EQ(ev.size(), 3u);
     int band = 0, differs_from_knorm = 0;
@@ -239,8 +239,8 @@ TEST(CriticalKvBruteForce, PrefillRatioAndDecodeBudgetFollowTheTwoStages) {
 }
 
 TEST(CriticalKvBruteForce, FirstStageRatioOneIsTheInnerPress) {
-  auto ev = RunPress("criticalkv(knorm):first_stage_ratio=1",
-                     BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  auto ev = RunPress("criticalkv(knorm):first_stage_ratio=1", BudgetPolicy{.removed_fraction = 0.5},
+                     {{ForwardPhase::kPrefill, 32}});
   for (const Event& e : ev) {
     for (size_t g = 0; g < e.after.size(); ++g) {
       ExpectKept(e.after[g], TopK(e.before[g].score, e.before[g].pos, 16),
@@ -250,7 +250,7 @@ TEST(CriticalKvBruteForce, FirstStageRatioOneIsTheInnerPress) {
 }
 
 TEST(CriticalAdaKvBruteForce, HeadBudgetsThenTwoStagesInPrefillAndDecoding) {
-  auto ev = RunPress("criticaladakv(knorm)", BudgetPolicy{.compression_ratio = 0.4},
+  auto ev = RunPress("criticaladakv(knorm)", BudgetPolicy{.removed_fraction = 0.4},
                      {{ForwardPhase::kPrefill, 40}}, DType::kF16);
   ASSERT_EQ(ev.size(), 3u);
   int ragged = 0;

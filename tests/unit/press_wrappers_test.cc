@@ -274,7 +274,7 @@ TEST(AdaKvBruteForce, PrefillRatioAndDecodeBudgetMatchGlobalSelection) {
     // Ratio mode: one prefill of 40 → H·⌊40·0.6⌋ slots over the layer.
     const std::string spec = "adakv(knorm):alpha=" + std::to_string(alpha);
     SCOPED_TRACE(spec);
-    auto ev = RunPress(spec, BudgetPolicy{.compression_ratio = 0.4}, {{ForwardPhase::kPrefill, 40}});
+    auto ev = RunPress(spec, BudgetPolicy{.removed_fraction = 0.4}, {{ForwardPhase::kPrefill, 40}});
     ASSERT_EQ(ev.size(), 3u);
     int band = 0, unequal_heads = 0;
     for (const Event& e : ev) {
@@ -384,7 +384,7 @@ int PyramidOracle(int n, double r, int l, int L, int w, int beta) {
 
 TEST(PyramidKvBruteForce, LayerBudgetsFollowThePyramid) {
   for (const double r : {0.25, 0.5, 0.75}) {
-    auto ev = RunPress("pyramidkv(knorm):window=4,beta=2", BudgetPolicy{.compression_ratio = r}, {{ForwardPhase::kPrefill, 60}},
+    auto ev = RunPress("pyramidkv(knorm):window=4,beta=2", BudgetPolicy{.removed_fraction = r}, {{ForwardPhase::kPrefill, 60}},
                   5, 2);
     std::vector<int> sizes;
     for (const Event& e : ev) {
@@ -474,7 +474,7 @@ TEST(PrefillDecodingBruteForce, PrefillPressThenDecodingPress) {
   std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kQuestion, 3}};
   for (int i = 0; i < 8; ++i) fw.push_back({ForwardPhase::kDecode, 1});
   auto ev = RunPress("prefill_decoding(streaming_llm,decoding(knorm):target=16,interval=3)",
-                BudgetPolicy{.compression_ratio = 0.5}, fw);
+                BudgetPolicy{.removed_fraction = 0.5}, fw);
   int prunes = 0;
   std::vector<Event> later;
   for (const Event& e : ev) {
@@ -544,7 +544,7 @@ Choice BlockOracle(const std::vector<std::vector<double>>& keys, const std::vect
 
 TEST(BlockBruteForce, KeyDiffBlocksInPrefillAndDecoding) {
   // Prefill: 45 slots, r = 0.5 → 22 kept, blocks of 8 (3 iterations of 8 and one of 7).
-  auto ev = RunPress("block(keydiff):block_size=8", BudgetPolicy{.compression_ratio = 0.5},
+  auto ev = RunPress("block(keydiff):block_size=8", BudgetPolicy{.removed_fraction = 0.5},
                      {{ForwardPhase::kPrefill, 45}});
   ASSERT_EQ(ev.size(), 3u);
   int ties = 0, checked = 0;
@@ -713,7 +713,7 @@ std::set<int32_t> EntropyGatedOracle(const std::vector<HeadState>& heads, int le
 
 TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
   // Prefill: 43 slots (8 chunks of 5 + one of 3), r = 0.5 → 21 kept.
-  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.compression_ratio = 0.5},
+  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.removed_fraction = 0.5},
                      {{ForwardPhase::kPrefill, 43}});
   ASSERT_EQ(ev.size(), 3u);
   int partial_chunks = 0;
@@ -752,7 +752,7 @@ TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
 // chunk and chunkkv.
 
 TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
-  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 35}});
+  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.removed_fraction = 0.5}, {{ForwardPhase::kPrefill, 35}});
   ASSERT_EQ(ev.size(), 3u);
   for (const Event& e : ev) {
     for (size_t g = 0; g < e.after.size(); ++g) {
@@ -772,7 +772,7 @@ TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
 }
 
 TEST(ChunkKvBruteForce, WholeChunksByMeanHeadSummedScore) {
-  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.removed_fraction = 0.5}, {{ForwardPhase::kPrefill, 32}});
   ASSERT_EQ(ev.size(), 3u);
   for (const Event& e : ev) {
     // 6 complete chunks + one of 2 slots: 7 chunks, ⌊7·0.5⌋ = 3 kept.
