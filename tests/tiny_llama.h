@@ -10,20 +10,27 @@
 #include <vector>
 
 #include "model/model.h"
+#include "ops/dtype.h"
 
 namespace kvpress::testing_util {
 
-// A [rows, cols] f32 matrix of N(0, stddev²) draws, owned by `w`.
+// A [rows, cols] matrix of N(0, stddev²) draws (row-major), owned by `w`, stored as f32 or
+// (dtype kF16) rounded to f16: the same draws either way.
 inline MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev,
-                               std::mt19937_64& rng) {
+                               std::mt19937_64& rng, DType dtype = DType::kF32) {
   std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf =
-      std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
-  float* x = reinterpret_cast<float*>(buf->data());
-  for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
+  const size_t elem = dtype == DType::kF32 ? 4 : 2;
+  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * elem);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const float x = dist(rng);
+    if (dtype == DType::kF32) {
+      reinterpret_cast<float*>(buf->data())[i] = x;
+    } else {
+      reinterpret_cast<uint16_t*>(buf->data())[i] = F32ToF16(x);
+    }
+  }
   w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(),
-                    static_cast<size_t>(cols) * sizeof(float)};
+  return MatrixView{dtype, rows, cols, buf->data(), static_cast<size_t>(cols) * elem};
 }
 
 // The model described above, named `architecture` in its config.

@@ -11,9 +11,9 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
-#include "generate/chat_prompt.h"
 #include "generate/model_tokenizer.h"
 #include "generate/pipeline.h"
+#include "generate/prompt_input.h"
 #include "kv/kv_dtype.h"
 #include "model/model.h"
 #include "model/transformer.h"
@@ -21,7 +21,6 @@
 #include "press/eviction_log.h"
 #include "press/press_from_text.h"
 #include "press/registry.h"
-#include "tokenizer/chat_template.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 #include "tools/default_model.h"
@@ -108,86 +107,55 @@ int RunGenerate(const GenerateFlags& f) {
   }
 
   // Prompt: ids, a plain prompt, or context + questions.
-  std::vector<int32_t> context;
-  std::vector<std::vector<int32_t>> questions;
-  std::optional<ContextReplayPrompts> replay;  // pipeline mode: what kvzip replays after the context
-  std::vector<std::string> question_texts = f.questions;
-  int query_tokens = 0;  // a question-aware press: the context's last ids are the question
-  const bool pipeline_mode = !f.context.empty() || !f.questions.empty();
+  PromptInput in;
   if (!f.prompt_ids.empty()) {
     auto ids = ParseIdList(f.prompt_ids, "--prompt-ids");
     if (!ids.ok()) return ReportError("generate", ids.status());
-    context = *ids;
-  } else if (pipeline_mode) {
+    in.ids = *ids;
+  }
+  in.text = f.prompt;
+  in.add_bos = !f.no_bos;
+  in.pipeline = !f.context.empty() || !f.questions.empty();
+  const bool pipeline_mode = in.pipeline;  // with --prompt-ids: those ids are the context
+  in.questions = f.questions;
+  // A question-aware press (finch) compresses the question with the context (upstream's FINCH
+  // setting): it is prefilled right after the context; the template's suffix follows uncompressed.
+  // (A spec that does not parse is reported where the press is created below.)
+  if (auto probe = CreatePressFromText(f.press, {}, 0); !f.press.empty() && probe.ok() && (*probe)->NeedsQuestionTokens()) {
+    if (f.questions.size() != 1) {
+      return ReportError("generate", InvalidArgument(fmt::format("--press {} compresses the question with the context: give "
+                                                                 "exactly one --question (got {})",
+                                                                 f.press, f.questions.size())));
+    }
+    in.query = f.questions[0];
+    in.questions = {std::string()};
+  }
+  in.answer_prefix = f.answer_prefix;
+  in.chat = f.no_chat ? ChatMode::kOff : f.chat ? ChatMode::kOn : ChatMode::kAuto;
+  if (f.enable_thinking == "true") in.enable_thinking = true;
+  if (f.enable_thinking == "false") in.enable_thinking = false;
+  in.max_context_length = f.max_context_length;
+  std::optional<ModelChatTemplate> chat;
+  if (in.pipeline && !in.ids) {
     auto ctx = ReadContextArg(f.context);
     if (!ctx.ok()) return ReportError("generate", ctx.status());
-    PipelinePromptOptions po;
-    po.context = *ctx;
-    po.questions = f.questions;
-    // A question-aware press (finch) compresses the question with the context (upstream's FINCH
-    // setting): it is prefilled right after the context; the template's suffix follows uncompressed.
-    // (A spec that does not parse is reported where the press is created below.)
-    if (auto probe = CreatePressFromText(f.press, {}, 0); !f.press.empty() && probe.ok() && (*probe)->NeedsQuestionTokens()) {
-      if (f.questions.size() != 1) {
-        return ReportError("generate", InvalidArgument(fmt::format("--press {} compresses the question with the context: give "
-                                                                   "exactly one --question (got {})",
-                                                                   f.press, f.questions.size())));
-      }
-      po.query = f.questions[0];
-      po.questions = {std::string()};
-    }
-    po.answer_prefix = f.answer_prefix;
-    po.max_context_length = f.max_context_length;
-    if (f.enable_thinking == "true") po.enable_thinking = true;
-    if (f.enable_thinking == "false") po.enable_thinking = false;
-    std::optional<ChatTemplate> chat;
-    if (!f.no_chat) {
-      const std::string where = f.tokenizer.empty() ? model.path : f.tokenizer;
-      auto cfg = LoadChatTemplateConfigFor(model, f.tokenizer);
-      if (cfg.ok() && !cfg->templates.empty()) {
-        auto t = ChatTemplate::FromConfig(*cfg, "", false);
-        if (!t.ok()) return ReportError("generate", t.status());
-        chat = std::move(t).value();
-        po.special_tokens = cfg->special_tokens;
-      } else if (f.chat) {
-        return ReportError("generate", NotFound(where + ": --chat given but the model has no chat template"));
-      }
-    }
-    po.chat = chat ? &*chat : nullptr;
-    auto built = BuildPipelinePrompt(*tokenizer, po);
-    if (!built.ok()) return ReportError("generate", built.status());
-    if (built->truncated) Log(LogLevel::kWarning, "context truncated to --max-context-length {} tokens", f.max_context_length);
-    context = std::move(built->context);
-    questions = std::move(built->questions);
-    replay = std::move(built->replay);
-    query_tokens = built->query_tokens;
-  } else {
-    auto ids = tokenizer->Encode(f.prompt, !f.no_bos);
-    if (!ids.ok()) return ReportError("generate", ids.status());
-    context = *ids;
-    if (f.max_context_length > 0 && static_cast<int>(context.size()) > f.max_context_length) {
-      Log(LogLevel::kWarning, "prompt truncated to --max-context-length {} tokens", f.max_context_length);
-      context.resize(static_cast<size_t>(f.max_context_length));
+    in.context = *ctx;
+    if (in.chat != ChatMode::kOff) {
+      auto loaded_chat = LoadChatTemplateFor(model, f.tokenizer);
+      if (!loaded_chat.ok()) return ReportError("generate", loaded_chat.status());
+      chat = std::move(loaded_chat).value();
     }
   }
-  for (int32_t id : context) {
-    if (id >= model.config.vocab_size) {
-      return ReportError("generate", InvalidArgument(fmt::format("--prompt-ids: id {} is outside the vocabulary [0, {})", id, model.config.vocab_size)));
-    }
-  }
-  if (context.empty()) {
-    return ReportError("generate", InvalidArgument("--prompt: empty prompt and the model has no BOS token"));
-  }
-  size_t longest_question = 0;
-  for (const auto& q : questions) longest_question = std::max(longest_question, q.size());
-  const int64_t prompt_tokens = static_cast<int64_t>(context.size() + longest_question);
-  if (model.config.max_position > 0 && prompt_tokens > model.config.max_position) {
-    return ReportError("generate", FailedPrecondition(fmt::format(
-        "the prompt has {} tokens but {} was trained on {} positions; pass --max-context-length N "
-        "(N <= {}) to keep the first N context tokens",
-        prompt_tokens, model.path, model.config.max_position,
-        std::max<int64_t>(1, model.config.max_position - static_cast<int64_t>(longest_question)))));
-  }
+  const std::string where = f.tokenizer.empty() ? model.path : f.tokenizer;
+  auto prompt =
+      BuildPromptIds(tokenizer.get(), chat ? &*chat : nullptr, where, in, kCliPromptArgNames);
+  if (!prompt.ok()) return ReportError("generate", prompt.status());
+  const Status fits = CheckPromptFits(model, *prompt, kCliPromptArgNames);
+  if (!fits.ok()) return ReportError("generate", fits);
+  const std::vector<int32_t> context = std::move(prompt->context);
+  const std::vector<std::vector<int32_t>> questions = std::move(prompt->questions);
+  const std::vector<std::string>& question_texts = f.questions;
+  const int query_tokens = prompt->query_tokens;
 
   GenerateOptions opt;
   opt.max_new_tokens = f.max_new_tokens;
@@ -196,13 +164,13 @@ int RunGenerate(const GenerateFlags& f) {
   opt.stop_strings = f.stop;
   opt.stop_on_repetition = f.stop_on_repetition;
   opt.tokenizer = tokenizer.get();
-  opt.replay_prompts = replay;
+  opt.replay_prompts = std::move(prompt->replay);
   if (!f.stop.empty() && !tokenizer) return ReportError("generate", InvalidArgument("--stop needs a tokenizer"));
 
   std::unique_ptr<Press> press;
   if (!f.press.empty()) {
     const BudgetPolicy budget{.cache_budget = f.cache_budget,
-                              .compression_ratio = f.compression_ratio,
+                              .removed_fraction = f.compression_ratio,
                               .compression_interval = f.compression_interval,
                               .target_size = f.target_size};
     auto created = CreatePressFromText(f.press, budget, f.seed);
@@ -265,20 +233,12 @@ int RunGenerate(const GenerateFlags& f) {
   nlohmann::json out;
   Metrics run_metrics;
   bool cancelled = false;
-  auto decode_text = [&](const std::vector<int32_t>& before, const std::vector<int32_t>& gen) {
-    if (!tokenizer) return std::string();
-    std::vector<int32_t> all = before;
-    all.insert(all.end(), gen.begin(), gen.end());
-    const std::string full = tokenizer->Decode(all);
-    const std::string head = tokenizer->Decode(before);
-    return full.substr(std::min(head.size(), full.size()));
-  };
   if (!pipeline_mode) {
     auto result = Generate(transformer, context, opt, on_token);
     if (!result.ok()) return ReportError("generate", result.status());
     run_metrics = result->metrics;
     cancelled = result->finish_reason == "cancelled";
-    out = {{"text", decode_text(context, result->tokens)},
+    out = {{"text", DecodeAfter(tokenizer.get(), context, result->tokens)},
            {"tokens", result->tokens},
            {"prompt_tokens", context.size()},
            {"finish_reason", result->finish_reason},
@@ -302,7 +262,7 @@ int RunGenerate(const GenerateFlags& f) {
       before.insert(before.end(), a.question_ids.begin(), a.question_ids.end());
       cancelled = cancelled || a.finish_reason == "cancelled";
       answers.push_back({{"question", q < question_texts.size() ? question_texts[q] : ""},
-                         {"text", decode_text(before, a.tokens)},
+                         {"text", DecodeAfter(tokenizer.get(), before, a.tokens)},
                          {"tokens", a.tokens},
                          {"finish_reason", a.finish_reason},
                          {"metrics", a.metrics.ToJson()},

@@ -60,12 +60,11 @@ int RunServe(const ServeFlags& f) {
 
   std::optional<ChatTemplate> chat;
   std::map<std::string, std::string> special_tokens;
-  auto cfg = LoadChatTemplateConfigFor(model, f.tokenizer);
-  if (cfg.ok() && !cfg->templates.empty()) {
-    auto t = ChatTemplate::FromConfig(*cfg, "", false);
-    if (!t.ok()) return ReportError("serve", t.status());
-    chat = std::move(t).value();
-    special_tokens = cfg->special_tokens;
+  auto loaded_chat = LoadChatTemplateFor(model, f.tokenizer);
+  if (!loaded_chat.ok()) return ReportError("serve", loaded_chat.status());
+  if (*loaded_chat) {
+    chat = std::move((*loaded_chat)->chat_template);
+    special_tokens = std::move((*loaded_chat)->special_tokens);
   } else {
     Log(LogLevel::kWarning, "{} has no chat template: /v1/chat/completions will refuse requests", model.path);
   }

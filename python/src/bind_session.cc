@@ -42,7 +42,7 @@ class PySession {
       : model_(std::move(model)) {
     if (!press.empty()) {
       const BudgetPolicy budget{.cache_budget = cache_budget,
-                                .compression_ratio = compression_ratio,
+                                .removed_fraction = compression_ratio,
                                 .compression_interval = compression_interval,
                                 .target_size = target_size};
       press_ = ValueOrThrow(CreatePressFromText(press, budget, seed));

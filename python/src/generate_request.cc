@@ -1,6 +1,6 @@
-// The steps of tools/cmd_generate.cc RunGenerate, in the same order and with the same library calls,
-// minus the terminal output (progress line, streaming to stdout); tests/test_cli_parity.py checks the
-// two agree.
+// The steps of tools/cmd_generate.cc RunGenerate, in the same order and with the same library calls
+// (the prompt ids: generate/prompt_input.h), minus the terminal output (progress line, streaming to
+// stdout); tests/test_cli_parity.py checks the two agree.
 #include "generate_request.h"
 
 #include <fmt/format.h>
@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "core/log.h"
-#include "generate/chat_prompt.h"
 #include "generate/pipeline.h"
+#include "generate/prompt_input.h"
 #include "kv/kv_dtype.h"
 #include "model/transformer.h"
 #include "press/eviction_log.h"
@@ -20,84 +20,29 @@
 namespace kvpress::py {
 namespace {
 
-// Everything before the generated ids decoded together with them, minus the text of `before`
-// (so leading-space rules see the context), as the CLI's --json does.
-std::string DecodeAfter(const Tokenizer* tok, const std::vector<int32_t>& before, const std::vector<int32_t>& gen) {
-  if (tok == nullptr) return std::string();
-  std::vector<int32_t> all = before;
-  all.insert(all.end(), gen.begin(), gen.end());
-  const std::string full = tok->Decode(all);
-  const std::string head = tok->Decode(before);
-  return full.substr(std::min(head.size(), full.size()));
-}
+// The Python parameters' spelling in prompt messages.
+constexpr PromptArgNames kPythonPromptArgNames = {"prompt_ids", "prompt", "max_context_length",
+                                                  "max_context_length=N", "chat=True"};
 
-// The context (and question) ids of `r`, as the CLI builds them.
-struct PromptIds {
-  std::vector<int32_t> context;
-  std::vector<std::vector<int32_t>> questions;
-};
-
+// The context (and question) ids of `r`, as the CLI builds them (generate/prompt_input.h).
 StatusOr<PromptIds> BuildPrompt(const PyModel& m, const GenerateRequest& r) {
-  PromptIds p;
-  const Tokenizer* tok = m.tokenizer.get();
-  if (r.has_prompt_ids) {
-    p.context = r.prompt_ids;
-    return p;
-  }
-  if (r.pipeline) {
-    PipelinePromptOptions po;
-    po.context = r.context;
-    po.questions = r.questions;
-    po.answer_prefix = r.answer_prefix;
-    po.max_context_length = r.max_context_length;
-    po.enable_thinking = r.enable_thinking;
-    if (r.chat != "off") {
-      RETURN_IF_ERROR(m.chat_status);
-      if (m.chat) {
-        po.chat = &*m.chat;
-        po.special_tokens = m.special_tokens;
-      } else if (r.chat == "on") {
-        const std::string where = m.tokenizer_path.empty() ? m.model->path : m.tokenizer_path;
-        return NotFound(where + ": chat=True given but the model has no chat template");
-      }
-    }
-    ASSIGN_OR_RETURN(PipelinePrompt built, BuildPipelinePrompt(*tok, po));
-    if (built.truncated) {
-      Log(LogLevel::kWarning, "context truncated to max_context_length {} tokens", r.max_context_length);
-    }
-    p.context = std::move(built.context);
-    p.questions = std::move(built.questions);
-    return p;
-  }
-  ASSIGN_OR_RETURN(p.context, tok->Encode(r.prompt, r.add_bos));
-  if (r.max_context_length > 0 && static_cast<int>(p.context.size()) > r.max_context_length) {
-    Log(LogLevel::kWarning, "prompt truncated to max_context_length {} tokens", r.max_context_length);
-    p.context.resize(static_cast<size_t>(r.max_context_length));
-  }
+  PromptInput in;
+  if (r.has_prompt_ids) in.ids = r.prompt_ids;
+  in.text = r.prompt;
+  in.add_bos = r.add_bos;
+  in.pipeline = r.pipeline;
+  in.context = r.context;
+  in.questions = r.questions;
+  in.answer_prefix = r.answer_prefix;
+  in.chat = r.chat == "off" ? ChatMode::kOff : r.chat == "on" ? ChatMode::kOn : ChatMode::kAuto;
+  in.enable_thinking = r.enable_thinking;
+  in.max_context_length = r.max_context_length;
+  if (r.pipeline && !r.has_prompt_ids && in.chat != ChatMode::kOff) RETURN_IF_ERROR(m.chat_status);
+  const std::string where = m.tokenizer_path.empty() ? m.model->path : m.tokenizer_path;
+  ASSIGN_OR_RETURN(PromptIds p, BuildPromptIds(m.tokenizer.get(), m.chat ? &*m.chat : nullptr,
+                                               where, in, kPythonPromptArgNames));
+  RETURN_IF_ERROR(CheckPromptFits(*m.model, p, kPythonPromptArgNames));
   return p;
-}
-
-// Checks the prompt against the model as the CLI does (ids in range, not empty, fits the trained
-// context).
-Status CheckPrompt(const Model& model, const PromptIds& p) {
-  for (int32_t id : p.context) {
-    if (id < 0 || id >= model.config.vocab_size) {
-      return InvalidArgument(
-          fmt::format("prompt_ids: id {} is outside the vocabulary [0, {})", id, model.config.vocab_size));
-    }
-  }
-  if (p.context.empty()) return InvalidArgument("prompt: empty prompt and the model has no BOS token");
-  size_t longest_question = 0;
-  for (const auto& q : p.questions) longest_question = std::max(longest_question, q.size());
-  const int64_t prompt_tokens = static_cast<int64_t>(p.context.size() + longest_question);
-  if (model.config.max_position > 0 && prompt_tokens > model.config.max_position) {
-    return FailedPrecondition(fmt::format(
-        "the prompt has {} tokens but {} was trained on {} positions; pass max_context_length=N "
-        "(N <= {}) to keep the first N context tokens",
-        prompt_tokens, model.path, model.config.max_position,
-        std::max<int64_t>(1, model.config.max_position - static_cast<int64_t>(longest_question))));
-  }
-  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
@@ -110,7 +55,7 @@ StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
     return std::unique_ptr<Press>();
   }
   const BudgetPolicy budget{.cache_budget = r.cache_budget,
-                            .compression_ratio = r.compression_ratio,
+                            .removed_fraction = r.compression_ratio,
                             .compression_interval = r.compression_interval,
                             .target_size = r.target_size};
   return CreatePressFromText(r.press, budget, r.seed);
@@ -121,7 +66,7 @@ StatusOr<std::unique_ptr<Press>> MakePress(const GenerateRequest& r) {
 Status CheckPressSpec(const std::string& spec_text, int cache_budget, double compression_ratio,
                       int compression_interval, int target_size) {
   const BudgetPolicy budget{.cache_budget = cache_budget,
-                            .compression_ratio = compression_ratio,
+                            .removed_fraction = compression_ratio,
                             .compression_interval = compression_interval,
                             .target_size = target_size};
   ASSIGN_OR_RETURN(std::unique_ptr<Press> press, CreatePressFromText(spec_text, budget));
@@ -138,7 +83,6 @@ StatusOr<nlohmann::json> RunGenerateRequest(const PyModel& m, const GenerateRequ
   const Tokenizer* tok = m.tokenizer.get();
   if (tok == nullptr && !r.has_prompt_ids) return m.tokenizer_status;
   ASSIGN_OR_RETURN(PromptIds prompt, BuildPrompt(m, r));
-  RETURN_IF_ERROR(CheckPrompt(model, prompt));
   const std::vector<int32_t>& context = prompt.context;
   const std::vector<std::vector<int32_t>>& questions = prompt.questions;
 

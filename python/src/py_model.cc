@@ -13,7 +13,8 @@ StatusOr<const Tokenizer*> PyModel::RequireTokenizer() const {
 StatusOr<eval::EvalModel> PyModel::EvalView() const {
   ASSIGN_OR_RETURN(const Tokenizer* tok, RequireTokenizer());
   RETURN_IF_ERROR(chat_status);
-  return eval::EvalModel{model.get(), tok, chat ? &*chat : nullptr, special_tokens};
+  if (!chat) return eval::EvalModel{model.get(), tok, nullptr, {}};
+  return eval::EvalModel{model.get(), tok, &chat->chat_template, chat->special_tokens};
 }
 
 StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id, const std::string& tokenizer_path,
@@ -31,15 +32,11 @@ StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id, co
   } else {
     m->tokenizer_status = tok.status();
   }
-  auto cfg = LoadChatTemplateConfigFor(*m->model, tokenizer_path);
-  if (cfg.ok() && !cfg->templates.empty()) {
-    auto t = ChatTemplate::FromConfig(*cfg, "", false);
-    if (t.ok()) {
-      m->chat = std::move(t).value();
-      m->special_tokens = cfg->special_tokens;
-    } else {
-      m->chat_status = t.status();
-    }
+  auto chat = LoadChatTemplateFor(*m->model, tokenizer_path);
+  if (chat.ok()) {
+    m->chat = std::move(chat).value();
+  } else {
+    m->chat_status = chat.status();
   }
   return m;
 }

@@ -2,15 +2,14 @@
 // `kvpress generate` / `kvpress eval` load them, and kept for many calls.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "core/status.h"
 #include "eval/runner.h"
+#include "generate/model_tokenizer.h"
 #include "model/model.h"
-#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvpress::py {
@@ -25,9 +24,8 @@ struct PyModel {
   Status tokenizer_status;
   // The model's chat template, when it ships one; a template that fails to parse is kept as
   // chat_status and raised by the calls that would use it.
-  std::optional<ChatTemplate> chat;
+  std::optional<ModelChatTemplate> chat;  // with the special tokens it refers to
   Status chat_status;
-  std::map<std::string, std::string> special_tokens;
 
   // The tokenizer, or its load error.
   StatusOr<const Tokenizer*> RequireTokenizer() const;

@@ -75,7 +75,7 @@ std::vector<std::string> RowClasses(const json& row) {
 StatusOr<std::unique_ptr<Press>> MakePress(const RunConfig& c, uint64_t seed) {
   if (c.IsFull()) return std::unique_ptr<Press>();
   const BudgetPolicy budget{.cache_budget = c.EffectiveBudget(),
-                            .compression_ratio = c.RatioMode() ? c.compression_ratio : 0.0};
+                            .removed_fraction = c.RatioMode() ? c.compression_ratio : 0.0};
   return CreatePressFromText(c.press, budget, seed);
 }
 

@@ -13,11 +13,11 @@ StatusOr<std::unique_ptr<LoadedEvalModel>> LoadEvalModel(const std::string& mode
   auto m = std::make_unique<LoadedEvalModel>();
   ASSIGN_OR_RETURN(m->model, LoadModel(model_path, options));
   ASSIGN_OR_RETURN(m->tokenizer, LoadTokenizerFor(*m->model, tokenizer_path));
-  auto cfg = LoadChatTemplateConfigFor(*m->model, tokenizer_path);
-  if (cfg.ok() && !cfg->templates.empty()) {
-    ASSIGN_OR_RETURN(ChatTemplate t, ChatTemplate::FromConfig(*cfg, "", false));
-    m->chat = std::move(t);
-    m->special_tokens = cfg->special_tokens;
+  ASSIGN_OR_RETURN(std::optional<ModelChatTemplate> chat,
+                   LoadChatTemplateFor(*m->model, tokenizer_path));
+  if (chat) {
+    m->chat = std::move(chat->chat_template);
+    m->special_tokens = std::move(chat->special_tokens);
   }
   return m;
 }

@@ -41,4 +41,13 @@ StatusOr<ChatTemplateConfig> LoadChatTemplateConfigFor(const Model& model,
   return LoadChatTemplateConfig(model.path);
 }
 
+StatusOr<std::optional<ModelChatTemplate>> LoadChatTemplateFor(const Model& model,
+                                                               const std::string& path) {
+  auto cfg = LoadChatTemplateConfigFor(model, path);
+  if (!cfg.ok() || cfg->templates.empty()) return std::optional<ModelChatTemplate>();
+  ASSIGN_OR_RETURN(ChatTemplate t,
+                   ChatTemplate::FromConfig(*cfg, /*name=*/"", /*has_tools=*/false));
+  return std::optional<ModelChatTemplate>(ModelChatTemplate{std::move(t), cfg->special_tokens});
+}
+
 }  // namespace kvpress

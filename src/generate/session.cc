@@ -12,7 +12,7 @@ Status ForwardPrefill(Transformer& model, std::span<const int32_t> ids, std::spa
                       KVCache& cache, const ForwardOptions& options, int press_chunk, std::vector<float>& logits) {
   const auto* press = dynamic_cast<const Press*>(options.hook);
   if (press_chunk > 0 && press != nullptr && press->budget().cache_budget == 0 &&
-      press->budget().compression_ratio > 0) {
+      press->budget().removed_fraction > 0) {
     return InvalidArgument("--prefill-chunk needs --cache-budget: --compression-ratio removes a fraction of the whole prompt");
   }
   if (press_chunk <= 0 || options.hook == nullptr || ids.size() != positions.size()) {

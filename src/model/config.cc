@@ -1,16 +1,10 @@
 #include "model/config.h"
 
+#include "model/architecture.h"
+
 namespace kvpress {
 
-const char* FamilyName(ModelFamily f) {
-  switch (f) {
-    case ModelFamily::kLlama: return "llama";
-    case ModelFamily::kMistral: return "mistral";
-    case ModelFamily::kQwen2: return "qwen2";
-    case ModelFamily::kQwen3: return "qwen3";
-  }
-  return "?";
-}
+const char* FamilyName(ModelFamily f) { return ArchitectureOf(f).name; }
 
 const char* FormatName(SourceFormat f) {
   switch (f) {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/file_util.h"
+#include "model/architecture.h"
 #include "model/gguf_dtype.h"
 #include "model/writers.h"
 
@@ -48,41 +49,8 @@ Status CheckDtype(DType dtype, bool allow_q8, const std::string& where) {
   return Status::Ok();
 }
 
-// One per-layer tensor as both exports name it; kLayerTensors lists them in the order both write.
-struct LayerTensor {
-  enum class When { kAlways, kQkvBias, kQkNorm };  // which configs carry the tensor
-  // Whether the rows are a q or k projection (permuted between RoPE layouts) and whose heads.
-  enum class QkHeads { kNone, kQuery, kKeyValue };
-  const char* hf;    // Hugging Face name after "model.layers.<l>."
-  const char* gguf;  // GGUF name after "blk.<l>."
-  // Exactly one of these is set: a matrix (stored in the export dtype) or a 1-D tensor.
-  MatrixView LayerWeights::*matrix;
-  std::vector<float> LayerWeights::*vec;
-  When when = When::kAlways;
-  QkHeads qk = QkHeads::kNone;
-};
-
 using W = LayerTensor::When;
 using Qk = LayerTensor::QkHeads;
-constexpr LayerTensor kLayerTensors[] = {
-    {"input_layernorm.weight", "attn_norm.weight", nullptr, &LayerWeights::attn_norm},
-    {"self_attn.q_proj.weight", "attn_q.weight", &LayerWeights::wq, nullptr, W::kAlways,
-     Qk::kQuery},
-    {"self_attn.k_proj.weight", "attn_k.weight", &LayerWeights::wk, nullptr, W::kAlways,
-     Qk::kKeyValue},
-    {"self_attn.v_proj.weight", "attn_v.weight", &LayerWeights::wv, nullptr},
-    {"self_attn.o_proj.weight", "attn_output.weight", &LayerWeights::wo, nullptr},
-    {"self_attn.q_proj.bias", "attn_q.bias", nullptr, &LayerWeights::bq, W::kQkvBias, Qk::kQuery},
-    {"self_attn.k_proj.bias", "attn_k.bias", nullptr, &LayerWeights::bk, W::kQkvBias,
-     Qk::kKeyValue},
-    {"self_attn.v_proj.bias", "attn_v.bias", nullptr, &LayerWeights::bv, W::kQkvBias},
-    {"self_attn.q_norm.weight", "attn_q_norm.weight", nullptr, &LayerWeights::q_norm, W::kQkNorm},
-    {"self_attn.k_norm.weight", "attn_k_norm.weight", nullptr, &LayerWeights::k_norm, W::kQkNorm},
-    {"post_attention_layernorm.weight", "ffn_norm.weight", nullptr, &LayerWeights::ffn_norm},
-    {"mlp.gate_proj.weight", "ffn_gate.weight", &LayerWeights::w_gate, nullptr},
-    {"mlp.up_proj.weight", "ffn_up.weight", &LayerWeights::w_up, nullptr},
-    {"mlp.down_proj.weight", "ffn_down.weight", &LayerWeights::w_down, nullptr},
-};
 
 // Appends the tensors of every layer to `out` under HF (hf) or GGUF names: matrices in `dtype`,
 // 1-D tensors in `vec_dtype`, q/k rows permuted by `perm`. Unimplemented ("<where>: …") for q/k
@@ -93,8 +61,8 @@ Status AppendLayerTensors(const Model& model, bool hf, Perm perm, DType dtype, D
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = model.weights.layers[static_cast<size_t>(l)];
     const std::string prefix = hf ? fmt::format("model.layers.{}.", l) : fmt::format("blk.{}.", l);
-    for (const LayerTensor& t : kLayerTensors) {
-      if ((t.when == W::kQkvBias && !c.qkv_bias) || (t.when == W::kQkNorm && !c.qk_norm)) continue;
+    for (const LayerTensor& t : LayerTensors()) {
+      if (!CarriesTensor(c, t)) continue;
       if (t.when == W::kQkNorm && perm != Perm::kNone) {
         return Unimplemented(where + ": q/k norm weights with a RoPE layout change");
       }
@@ -142,17 +110,10 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
   }
   ::mkdir(dir.c_str(), 0755);
   if (!IsDirectory(dir)) return NotFound(dir + ": cannot create directory");
-  const char* arch = "LlamaForCausalLM";
-  const char* type = "llama";
-  switch (c.family) {
-    case ModelFamily::kLlama: break;
-    case ModelFamily::kMistral: arch = "MistralForCausalLM"; type = "mistral"; break;
-    case ModelFamily::kQwen2: arch = "Qwen2ForCausalLM"; type = "qwen2"; break;
-    case ModelFamily::kQwen3: arch = "Qwen3ForCausalLM"; type = "qwen3"; break;
-  }
+  const Architecture& arch = ArchitectureOf(c.family);
   nlohmann::json cfg = {
-      {"architectures", {arch}},
-      {"model_type", type},
+      {"architectures", {arch.hf_class}},
+      {"model_type", arch.hf_model_type},
       {"hidden_size", c.hidden_size},
       {"intermediate_size", c.intermediate_size},
       {"num_hidden_layers", c.n_layers},
@@ -166,7 +127,9 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
       {"hidden_act", "silu"},
       {"tie_word_embeddings", c.tied_embeddings},
       {"attention_bias", c.qkv_bias},
-      {"torch_dtype", dtype == DType::kF32 ? "float32" : dtype == DType::kBF16 ? "bfloat16" : "float16"},
+      {"torch_dtype", dtype == DType::kF32    ? "float32"
+                      : dtype == DType::kBF16 ? "bfloat16"
+                                              : "float16"},
   };
   if (c.llama3_scaling) {
     cfg["rope_scaling"] = {{"rope_type", "llama3"},
@@ -175,7 +138,7 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
                            {"high_freq_factor", c.llama3_scaling->high_freq_factor},
                            {"original_max_position_embeddings", c.llama3_scaling->original_max_position}};
   }
-  if (c.family == ModelFamily::kMistral) {
+  if (arch.sliding_window == SlidingWindowKey::kRead) {
     cfg["sliding_window"] = c.sliding_window > 0 ? nlohmann::json(c.sliding_window) : nlohmann::json(nullptr);
   }
   if (c.bos_token_id >= 0) cfg["bos_token_id"] = c.bos_token_id;
@@ -197,19 +160,19 @@ Status ExportHuggingFace(const Model& model, const std::string& dir, DType dtype
   auto vec = [&](const std::string& name, const std::vector<float>& v) {
     t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, dtype));
   };
-  mat("model.embed_tokens.weight", w.embed);
+  mat(kEmbeddingTensor.hf, w.embed);
   RETURN_IF_ERROR(AppendLayerTensors(model, /*hf=*/true, perm, dtype, dtype, dir, t));
-  vec("model.norm.weight", w.final_norm);
-  if (!c.tied_embeddings) mat("lm_head.weight", w.lm_head);
+  vec(kFinalNormTensor.hf, w.final_norm);
+  if (!c.tied_embeddings) mat(kLmHeadTensor.hf, w.lm_head);
   return WriteSafetensors(dir + "/model.safetensors", t);
 }
 
 Status ExportGguf(const Model& model, const std::string& path, DType dtype,
                   const std::vector<GgufKeyValue>& tokenizer_keys) {
   const ModelConfig& c = model.config;
-  const bool qwen = c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3;
-  const std::string arch = c.family == ModelFamily::kQwen2 ? "qwen2" : c.family == ModelFamily::kQwen3 ? "qwen3" : "llama";
-  const Perm perm = QkPermutation(model, /*want_hf=*/qwen);
+  const Architecture& a = ArchitectureOf(c.family);
+  const std::string arch = a.gguf_name;
+  const Perm perm = QkPermutation(model, /*want_hf=*/!a.gguf_interleaved_qk);
   using KV = GgufKeyValue;
   std::vector<KV> meta = {
       {"general.architecture", arch},
@@ -248,7 +211,7 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype,
   auto vec = [&](const std::string& name, const std::vector<float>& v) {
     t.push_back(Encode(name, v, {static_cast<int64_t>(v.size())}, DType::kF32));
   };
-  mat("token_embd.weight", w.embed);
+  mat(kEmbeddingTensor.gguf, w.embed);
   const std::vector<float> inv = c.RopeInvFreq();
   const std::vector<float> plain = RopeInverseFrequencies(c.rope_theta, c.head_dim);
   if (c.llama3_scaling || !c.rope_freq_divisors.empty()) {
@@ -257,8 +220,8 @@ Status ExportGguf(const Model& model, const std::string& path, DType dtype,
     vec("rope_freqs.weight", div);
   }
   RETURN_IF_ERROR(AppendLayerTensors(model, /*hf=*/false, perm, dtype, DType::kF32, path, t));
-  vec("output_norm.weight", w.final_norm);
-  if (!c.tied_embeddings) mat("output.weight", w.lm_head);
+  vec(kFinalNormTensor.gguf, w.final_norm);
+  if (!c.tied_embeddings) mat(kLmHeadTensor.gguf, w.lm_head);
   return WriteGguf(path, meta, t);
 }
 

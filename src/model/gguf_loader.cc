@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <regex>
 
+#include "model/architecture.h"
 #include "model/gguf.h"
 #include "model/model.h"
 
@@ -37,41 +37,6 @@ Status MetaFloat(const json& m, const std::string& key, float& out, const std::s
   return Status::Ok();
 }
 
-// GGUF tensor name -> HF name ("" when it has no HF counterpart).
-std::string CanonicalName(const std::string& g) {
-  static const std::pair<const char*, const char*> kGlobal[] = {
-      {"token_embd.weight", "model.embed_tokens.weight"},
-      {"output_norm.weight", "model.norm.weight"},
-      {"output.weight", "lm_head.weight"},
-  };
-  for (const auto& [from, to] : kGlobal) {
-    if (g == from) return to;
-  }
-  static const std::regex kBlock(R"(blk\.(\d+)\.(.+))");
-  std::smatch m;
-  if (!std::regex_match(g, m, kBlock)) return "";
-  static const std::pair<const char*, const char*> kLayer[] = {
-      {"attn_norm.weight", "input_layernorm.weight"},
-      {"attn_q.weight", "self_attn.q_proj.weight"},
-      {"attn_k.weight", "self_attn.k_proj.weight"},
-      {"attn_v.weight", "self_attn.v_proj.weight"},
-      {"attn_output.weight", "self_attn.o_proj.weight"},
-      {"attn_q.bias", "self_attn.q_proj.bias"},
-      {"attn_k.bias", "self_attn.k_proj.bias"},
-      {"attn_v.bias", "self_attn.v_proj.bias"},
-      {"attn_q_norm.weight", "self_attn.q_norm.weight"},
-      {"attn_k_norm.weight", "self_attn.k_norm.weight"},
-      {"ffn_norm.weight", "post_attention_layernorm.weight"},
-      {"ffn_gate.weight", "mlp.gate_proj.weight"},
-      {"ffn_up.weight", "mlp.up_proj.weight"},
-      {"ffn_down.weight", "mlp.down_proj.weight"},
-  };
-  for (const auto& [from, to] : kLayer) {
-    if (m[2] == from) return fmt::format("model.layers.{}.{}", m[1].str(), to);
-  }
-  return "";
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> LoadGgufModel(const std::string& path) {
@@ -87,18 +52,13 @@ StatusOr<std::unique_ptr<Model>> LoadGgufModel(const std::string& path) {
   ModelConfig& c = model->config;
   c.format = SourceFormat::kGguf;
   c.architecture = arch;
-  if (arch == "llama") {
-    c.family = ModelFamily::kLlama;
-    c.rope_style = RopeStyle::kInterleaved;
-  } else if (arch == "qwen2") {
-    c.family = ModelFamily::kQwen2;
-    c.rope_style = RopeStyle::kRotateHalf;
-  } else if (arch == "qwen3") {
-    c.family = ModelFamily::kQwen3;
-    c.rope_style = RopeStyle::kRotateHalf;
-  } else {
-    return Unimplemented(fmt::format("{}: unsupported GGUF architecture '{}' (llama, qwen2, qwen3)", path, arch));
+  const Architecture* a = FindGgufArchitecture(arch);
+  if (a == nullptr) {
+    return Unimplemented(fmt::format("{}: unsupported GGUF architecture '{}' ({})", path, arch,
+                                     SupportedArchitectureNames(/*hf=*/false)));
   }
+  c.family = a->family;
+  c.rope_style = a->gguf_interleaved_qk ? RopeStyle::kInterleaved : RopeStyle::kRotateHalf;
   if (g.tensors.empty()) return FailedPrecondition(path + ": GGUF file has no tensors (vocab-only?)");
   const std::string p = arch + ".";
   RETURN_IF_ERROR(MetaUInt(m, p + "embedding_length", c.hidden_size, path, true));
@@ -125,11 +85,15 @@ StatusOr<std::unique_ptr<Model>> LoadGgufModel(const std::string& path) {
       return Unimplemented(fmt::format("{}: GGUF rope scaling '{}' is not supported", path, st));
     }
   }
-  auto embd = g.tensors.find("token_embd.weight");
-  if (embd == g.tensors.end()) return NotFound(path + ": missing tensor 'token_embd.weight'");
-  if (embd->second.shape.size() != 2) return FailedPrecondition(path + ": token_embd.weight is not 2-D");
+  auto embd = g.tensors.find(kEmbeddingTensor.gguf);
+  if (embd == g.tensors.end()) {
+    return NotFound(fmt::format("{}: missing tensor '{}'", path, kEmbeddingTensor.gguf));
+  }
+  if (embd->second.shape.size() != 2) {
+    return FailedPrecondition(fmt::format("{}: {} is not 2-D", path, kEmbeddingTensor.gguf));
+  }
   c.vocab_size = static_cast<int>(embd->second.shape[0]);
-  c.tied_embeddings = g.tensors.count("output.weight") == 0;
+  c.tied_embeddings = g.tensors.count(kLmHeadTensor.gguf) == 0;
   c.qkv_bias = g.tensors.count("blk.0.attn_q.bias") != 0;
   c.qk_norm = g.tensors.count("blk.0.attn_q_norm.weight") != 0;
   int id = -1;
@@ -155,7 +119,7 @@ StatusOr<std::unique_ptr<Model>> LoadGgufModel(const std::string& path) {
   }
   TensorSet canonical;
   for (auto& [name, info] : g.tensors) {
-    const std::string hf = CanonicalName(name);
+    const std::string hf = HfTensorName(name);
     if (!hf.empty()) canonical.emplace(hf, info);
   }
   RETURN_IF_ERROR(AssembleWeights(c, canonical, path, model->weights));

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/file_util.h"
+#include "model/architecture.h"
 #include "model/model.h"
 #include "model/safetensors.h"
 
@@ -104,22 +105,15 @@ StatusOr<std::unique_ptr<Model>> LoadHuggingFaceModel(const std::string& dir) {
     arch = j["architectures"][0].get<std::string>();
   }
   c.architecture = arch;
-  if (arch == "LlamaForCausalLM") {
-    c.family = ModelFamily::kLlama;
-  } else if (arch == "MistralForCausalLM") {
-    c.family = ModelFamily::kMistral;
-  } else if (arch == "Qwen2ForCausalLM") {
-    c.family = ModelFamily::kQwen2;
-    c.qkv_bias = true;
-  } else if (arch == "Qwen3ForCausalLM") {
-    c.family = ModelFamily::kQwen3;
-    c.qk_norm = true;
-  } else {
-    return Unimplemented(fmt::format("{}: unsupported architecture '{}' (supported: "
-                                     "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-                                     "Qwen3ForCausalLM)",
-                                     config_path, arch.empty() ? "<none>" : arch));
+  const Architecture* a = FindHfArchitecture(arch);
+  if (a == nullptr) {
+    return Unimplemented(fmt::format("{}: unsupported architecture '{}' (supported: {})",
+                                     config_path, arch.empty() ? "<none>" : arch,
+                                     SupportedArchitectureNames(/*hf=*/true)));
   }
+  c.family = a->family;
+  c.qkv_bias = a->qkv_bias;
+  c.qk_norm = a->qk_norm;
   RETURN_IF_ERROR(GetInt(j, "hidden_size", c.hidden_size, config_path, true));
   RETURN_IF_ERROR(GetInt(j, "intermediate_size", c.intermediate_size, config_path, true));
   RETURN_IF_ERROR(GetInt(j, "num_hidden_layers", c.n_layers, config_path, true));
@@ -139,13 +133,14 @@ StatusOr<std::unique_ptr<Model>> LoadHuggingFaceModel(const std::string& dir) {
   if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()) {
     c.tied_embeddings = j["tie_word_embeddings"].get<bool>();
   }
-  if (c.family == ModelFamily::kMistral) {
+  if (a->sliding_window == SlidingWindowKey::kRead) {
     RETURN_IF_ERROR(GetInt(j, "sliding_window", c.sliding_window, config_path, false));
-  } else if (c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3) {
+  } else if (a->sliding_window == SlidingWindowKey::kRejectIfSet) {
     // Released Qwen models set use_sliding_window=false; honour it only when true.
     if (j.contains("use_sliding_window") && j["use_sliding_window"].is_boolean() &&
         j["use_sliding_window"].get<bool>()) {
-      return Unimplemented(config_path + ": use_sliding_window=true is not supported for Qwen");
+      return Unimplemented(fmt::format("{}: use_sliding_window=true is not supported for {}",
+                                       config_path, a->hf_class));
     }
   }
   RETURN_IF_ERROR(GetInt(j, "bos_token_id", c.bos_token_id, config_path, false));

@@ -18,49 +18,26 @@
 // rows belong to the whole cache, not to a block (upstream likewise refuses attention weights).
 #include <algorithm>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
-class BlockPress : public WrapperPress {
+class BlockPress : public BudgetWrapperPress {
  public:
-  BlockPress(std::unique_ptr<Press> inner, int block_size) : block_size_(block_size) {
-    children_.push_back(std::move(inner));
-  }
+  BlockPress(std::unique_ptr<Press> inner, int block_size)
+      : BudgetWrapperPress(std::move(inner)), block_size_(block_size) {}
   std::string Name() const override { return "block"; }
-  std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<BlockPress>(std::move(kids[0]), block_size_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    return copy;
-  }
-  void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
-  }
+  std::unique_ptr<Press> Clone() const override { return CloneAs<BlockPress>(block_size_); }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
-    const int n = ctx.cache->MaxSize(ctx.layer);
-    const auto t = driver_.Decide(budget_, ctx, n, n);
-    if (!t) return;
-    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) BlockHead(ctx, g, t->n_kept, decoding);
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
+    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) BlockHead(ctx, g, t.n_kept, decoding);
   }
 
+ private:
   // Runs the block iteration on (ctx.layer, g) and retains the survivors.
   void BlockHead(const LayerHookContext& ctx, int g, int n_kept, bool decoding) {
     const KVCache& cache = *ctx.cache;
@@ -105,7 +82,6 @@ class BlockPress : public WrapperPress {
   }
 
   int block_size_;
-  BudgetDriver driver_;
 };
 
 }  // namespace

@@ -25,14 +25,14 @@
 #include <numeric>
 #include <random>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
-class CamPress : public WrapperPress {
+class CamPress : public InnerWrapperPress {
  public:
   struct Options {
     int target = 2048;
@@ -41,19 +41,15 @@ class CamPress : public WrapperPress {
     bool expected = false;  // merge=expected: scale by p instead of sampling
   };
   CamPress(std::unique_ptr<Press> inner, Options o, uint64_t seed)
-      : o_(o), seed_(seed), rng_(seed) {
-    children_.push_back(std::move(inner));
-  }
+      : InnerWrapperPress(std::move(inner)), o_(o), seed_(seed), rng_(seed) {}
   std::string Name() const override { return "cam"; }
   std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<CamPress>(std::move(kids[0]), o_, seed_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->steps_ = steps_;
-    copy->attn_ = attn_;
-    copy->rng_ = rng_;
+    auto copy = CloneAs<CamPress>(o_, seed_);
+    if (copy) {
+      copy->steps_ = steps_;
+      copy->attn_ = attn_;
+      copy->rng_ = rng_;
+    }
     return copy;
   }
   void Reset() override {
@@ -70,7 +66,7 @@ class CamPress : public WrapperPress {
 
  protected:
   void OnPrefill(const LayerHookContext& ctx) override {
-    Compressor(0)->ObserveChunk(ctx);
+    inner()->ObserveChunk(ctx);
     if (steps_.size() != static_cast<size_t>(config().n_layers)) Reset();
     steps_[static_cast<size_t>(ctx.layer)] = 0;  // a (new) sequence: no running attention yet
     attn_[static_cast<size_t>(ctx.layer)].clear();
@@ -80,7 +76,7 @@ class CamPress : public WrapperPress {
 
  private:
   void Step(const LayerHookContext& ctx) {
-    Compressor(0)->ObserveChunk(ctx);
+    inner()->ObserveChunk(ctx);
     if (!ctx.info.last_chunk) return;
     if (steps_.size() != static_cast<size_t>(config().n_layers)) Reset();
     const int G = ctx.cache->n_kv_heads();
@@ -103,12 +99,11 @@ class CamPress : public WrapperPress {
   }
 
   void Compress(const LayerHookContext& ctx, int n_merge) {
-    LayerCompressor* inner = Compressor(0);
     const int G = ctx.cache->n_kv_heads(), n = ctx.cache->Size(ctx.layer, 0);
     bool equal = true;
     for (int g = 1; g < G; ++g) equal = equal && ctx.cache->Size(ctx.layer, g) == n;
     std::vector<std::vector<float>> scores(static_cast<size_t>(G));  // [G][slots]
-    for (int g = 0; g < G; ++g) inner->ScoreHead(ctx, g, true, scores[static_cast<size_t>(g)]);
+    for (int g = 0; g < G; ++g) inner()->ScoreHead(ctx, g, true, scores[static_cast<size_t>(g)]);
     if (equal) {  // one eviction set for every head: the mean score over heads
       std::vector<float> mean(static_cast<size_t>(n), 0.0f);
       for (int j = 0; j < n; ++j) {
@@ -121,7 +116,7 @@ class CamPress : public WrapperPress {
     for (int g = 0; g < G; ++g) {
       if (ctx.cache->Size(ctx.layer, g) <= o_.target) continue;
       const std::vector<int> keep = MergeHead(ctx, g, scores[static_cast<size_t>(g)], n_merge);
-      inner->RetainHead(ctx, g, keep);
+      inner()->RetainHead(ctx, g, keep);
       std::vector<double>& a = attn_[static_cast<size_t>(ctx.layer)][static_cast<size_t>(g)];
       std::vector<double> kept_attn;
       kept_attn.reserve(keep.size());

@@ -16,53 +16,30 @@
 #include <cmath>
 #include <numeric>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
-class ChunkPress : public WrapperPress {
+class ChunkPress : public BudgetWrapperPress {
  public:
-  ChunkPress(std::string name, std::unique_ptr<Press> inner, int length) : name_(std::move(name)), length_(length) {
-    children_.push_back(std::move(inner));
-  }
+  ChunkPress(std::unique_ptr<Press> inner, std::string name, int length)
+      : BudgetWrapperPress(std::move(inner)), name_(std::move(name)), length_(length) {}
   std::string Name() const override { return name_; }
-  std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<ChunkPress>(name_, std::move(kids[0]), length_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    return copy;
-  }
-  void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
-  }
+  std::unique_ptr<Press> Clone() const override { return CloneAs<ChunkPress>(name_, length_); }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
-    const int n = ctx.cache->MaxSize(ctx.layer);
-    const auto t = driver_.Decide(budget_, ctx, n, n);
-    if (!t) return;
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
     if (name_ == "chunk") {
-      ChunkWise(ctx, t->ratio, decoding);
+      ChunkWise(ctx, t.ratio, decoding);
     } else {
-      WholeChunks(ctx, *t, decoding);
+      WholeChunks(ctx, t, decoding);
     }
   }
 
+ private:
   // chunk: per head, each chunk keeps its top max(1, ⌊len(1−r)⌋).
   void ChunkWise(const LayerHookContext& ctx, double ratio, bool decoding) {
     std::vector<float> scores;
@@ -126,7 +103,6 @@ class ChunkPress : public WrapperPress {
 
   std::string name_;
   int length_;
-  BudgetDriver driver_;
 };
 
 PressInfo Info(const std::string& name, const std::string& summary, const std::string& paper, int default_length) {
@@ -146,7 +122,7 @@ PressInfo Info(const std::string& name, const std::string& summary, const std::s
                      return FailedPrecondition(name + " needs a scoring press inside (knorm, snapkv, ...), not '" +
                                                spec.children[0].name + "'");
                    }
-                   return std::unique_ptr<Press>(new ChunkPress(name, std::move(child), length));
+                   return std::unique_ptr<Press>(new ChunkPress(std::move(child), name, length));
                  }};
   info.min_children = info.max_children = 1;
   info.children_help = "a scoring press";

@@ -159,7 +159,7 @@ class CompactorPress : public ScorerPress {
 
   double Blending(int n) const {
     if (o_.blending >= 0) return o_.blending;
-    if (budget().compression_ratio > 0) return budget().compression_ratio;
+    if (budget().removed_fraction > 0) return budget().removed_fraction;
     if (budget().cache_budget > 0)
       return std::max(0.0, 1.0 - static_cast<double>(budget().cache_budget) / n);
     return 0.35;

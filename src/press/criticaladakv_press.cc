@@ -18,36 +18,30 @@
 #include <cmath>
 #include <limits>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/projected_value_norms.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
-class CriticalAdaKvPress : public WrapperPress, public LayerCompressor {
+class CriticalAdaKvPress : public BudgetWrapperPress, public LayerCompressor {
  public:
   CriticalAdaKvPress(std::unique_ptr<Press> inner, double alpha, double epsilon,
                      double first_stage_ratio)
-      : alpha_(alpha), epsilon_(epsilon), first_stage_ratio_(first_stage_ratio) {
-    children_.push_back(std::move(inner));
-  }
+      : BudgetWrapperPress(std::move(inner)),
+        alpha_(alpha),
+        epsilon_(epsilon),
+        first_stage_ratio_(first_stage_ratio) {}
   std::string Name() const override { return "criticaladakv"; }
   std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<CriticalAdaKvPress>(std::move(kids[0]), alpha_, epsilon_,
-                                                     first_stage_ratio_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    copy->norms_ = norms_;
+    auto copy = CloneAs<CriticalAdaKvPress>(alpha_, epsilon_, first_stage_ratio_);
+    if (copy) copy->norms_ = norms_;
     return copy;
   }
   void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
+    BudgetWrapperPress::Reset();
     norms_.Reset();
   }
 
@@ -106,27 +100,21 @@ class CriticalAdaKvPress : public WrapperPress, public LayerCompressor {
   }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
+  // The mean slots per KV head: the layer's H_kv·B total is what the budget bounds.
+  double LayerSize(const LayerHookContext& ctx) const override {
     const int n_heads = ctx.cache->n_kv_heads();
     int64_t total = 0;
     for (int g = 0; g < n_heads; ++g) total += ctx.cache->Size(ctx.layer, g);
-    const double mean = static_cast<double>(total) / n_heads;
-    const auto target = driver_.Decide(budget_, ctx, mean, ctx.cache->MaxSize(ctx.layer));
-    if (target) CompressLayer(ctx, target->n_kept, target->ratio, decoding);
+    return static_cast<double>(total) / n_heads;
+  }
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
+    CompressLayer(ctx, t.n_kept, t.ratio, decoding);
   }
 
+ private:
   double alpha_;
   double epsilon_;
   double first_stage_ratio_;
-  BudgetDriver driver_;
   ProjectedValueNorms norms_;
 };
 

@@ -17,34 +17,28 @@
 // decoding (every step past the budget), with stage 1 taken from n_kept there.
 #include <algorithm>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/projected_value_norms.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
-class CriticalKvPress : public WrapperPress, public LayerCompressor {
+class CriticalKvPress : public BudgetWrapperPress, public LayerCompressor {
  public:
   CriticalKvPress(std::unique_ptr<Press> inner, double epsilon, double first_stage_ratio)
-      : epsilon_(epsilon), first_stage_ratio_(first_stage_ratio) {
-    children_.push_back(std::move(inner));
-  }
+      : BudgetWrapperPress(std::move(inner)),
+        epsilon_(epsilon),
+        first_stage_ratio_(first_stage_ratio) {}
   std::string Name() const override { return "criticalkv"; }
   std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<CriticalKvPress>(std::move(kids[0]), epsilon_, first_stage_ratio_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    copy->norms_ = norms_;
+    auto copy = CloneAs<CriticalKvPress>(epsilon_, first_stage_ratio_);
+    if (copy) copy->norms_ = norms_;
     return copy;
   }
   void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
+    BudgetWrapperPress::Reset();
     norms_.Reset();
   }
 
@@ -74,23 +68,13 @@ class CriticalKvPress : public WrapperPress, public LayerCompressor {
   }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
-    const int n = ctx.cache->MaxSize(ctx.layer);
-    const auto target = driver_.Decide(budget_, ctx, n, n);
-    if (target) CompressLayer(ctx, target->n_kept, target->ratio, decoding);
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
+    CompressLayer(ctx, t.n_kept, t.ratio, decoding);
   }
 
+ private:
   double epsilon_;
   double first_stage_ratio_;
-  BudgetDriver driver_;
   ProjectedValueNorms norms_;
 };
 

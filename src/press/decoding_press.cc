@@ -111,7 +111,7 @@ StatusOr<std::unique_ptr<Press>> Create(const PressSpec& spec, bool ratio_mode) 
   const int default_target = b.target_size > 0 ? b.target_size : b.cache_budget > 0 ? b.cache_budget : 2048;
   const int target = ratio_mode ? 1 : p.GetInt("target", default_target, 1, kMaxPressTokens);
   const double target_ratio =
-      ratio_mode ? p.GetDouble("target_ratio", b.compression_ratio > 0 ? b.compression_ratio : 0.5, 0, 0.999999) : -1;
+      ratio_mode ? p.GetDouble("target_ratio", b.removed_fraction > 0 ? b.removed_fraction : 0.5, 0, 0.999999) : -1;
   const int interval = p.GetInt("interval", b.compression_interval > 0 ? b.compression_interval : 512, 1, kMaxPressTokens);
   const int count_question = p.GetInt("count_question", 1, 0, 1);
   RETURN_IF_ERROR(p.Finish());

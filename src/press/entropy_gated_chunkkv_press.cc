@@ -16,9 +16,9 @@
 #include <cmath>
 #include <numeric>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
@@ -46,45 +46,22 @@ double LowerMedian(std::vector<double> v) {
   return v[k];
 }
 
-class EntropyGatedChunkKvPress : public WrapperPress {
+class EntropyGatedChunkKvPress : public BudgetWrapperPress {
  public:
   EntropyGatedChunkKvPress(std::unique_ptr<Press> inner, int length, int low_length)
-      : length_(length), low_length_(low_length) {
-    children_.push_back(std::move(inner));
-  }
+      : BudgetWrapperPress(std::move(inner)), length_(length), low_length_(low_length) {}
   std::string Name() const override { return "entropy_gated_chunkkv"; }
   std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy =
-        std::make_unique<EntropyGatedChunkKvPress>(std::move(kids[0]), length_, low_length_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    return copy;
-  }
-  void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
+    return CloneAs<EntropyGatedChunkKvPress>(length_, low_length_);
   }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
     const int n = ctx.cache->MaxSize(ctx.layer);
-    const auto t = driver_.Decide(budget_, ctx, n, n);
-    if (!t) return;
     const int H = ctx.cache->n_kv_heads();
     for (int g = 0; g < H; ++g) {
       if (ctx.cache->Size(ctx.layer, g) != n) {
-        inner()->CompressLayer(ctx, t->n_kept, t->ratio, decoding);
+        inner()->CompressLayer(ctx, t.n_kept, t.ratio, decoding);
         return;
       }
     }
@@ -95,11 +72,12 @@ class EntropyGatedChunkKvPress : public WrapperPress {
       for (int j = 0; j < n; ++j) summed[static_cast<size_t>(j)] += scores[static_cast<size_t>(j)];
     }
     const std::vector<int> keep =
-        Select(summed, ctx.cache->Positions(ctx.layer, 0), UpstreamKept(n, t->ratio));
+        Select(summed, ctx.cache->Positions(ctx.layer, 0), UpstreamKept(n, t.ratio));
     if (static_cast<int>(keep.size()) == n) return;
     for (int g = 0; g < H; ++g) inner()->RetainHead(ctx, g, keep);
   }
 
+ private:
   // The gated chunk selection over head-summed scores s [n]; ascending slot indices.
   std::vector<int> Select(const std::vector<float>& s, std::span<const int32_t> pos,
                           int budget) const {
@@ -159,7 +137,6 @@ class EntropyGatedChunkKvPress : public WrapperPress {
   }
 
   int length_, low_length_;
-  BudgetDriver driver_;
 };
 
 }  // namespace

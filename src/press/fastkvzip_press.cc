@@ -188,7 +188,7 @@ class FastKvzipPress : public Press {
 
  private:
   void PruneAll(KVCache& cache) {
-    const double r = budget().compression_ratio;
+    const double r = budget().removed_fraction;
     const int L = config().n_layers, KV = config().n_kv_heads;
     const int n = cache.Size(0, 0);
     if (r > 0) {

@@ -118,7 +118,7 @@ class KvComposePress : public Press {
       for (int g = 0; g < G; ++g)
         if (ctx.cache->Size(l, g) != ctx.cache->Size(0, 0)) return;  // not one fresh prefill
     const int n = ctx.cache->Size(0, 0);
-    double ratio = budget_.compression_ratio;
+    double ratio = budget_.removed_fraction;
     if (budget_.cache_budget > 0)
       ratio = std::max(0.0, 1.0 - static_cast<double>(budget_.cache_budget) / n);
     if (ratio <= 0 || n == 0) return;

@@ -46,7 +46,7 @@ class KvzipPress : public Press {
   bool ReplaysContext() const override { return true; }
 
   Status AfterContext(ContextRunner& runner) override {
-    const double r = budget().compression_ratio;
+    const double r = budget().removed_fraction;
     if (budget().cache_budget > 0 || budget().target_size > 0) {
       return FailedPrecondition(
           "kvzip prunes a fraction of the context: use --compression-ratio, not a budget");
@@ -186,7 +186,7 @@ class KvzipPress : public Press {
     for (int lg = 0; lg < L * KV; ++lg) {
       for (int p = 0; p < std::min(n_sink_, n); ++p) scores_[static_cast<size_t>(lg) * n + p] = top;
     }
-    PruneBottomFraction(cache, scores_, L, KV, n, budget().compression_ratio, layerwise_);
+    PruneBottomFraction(cache, scores_, L, KV, n, budget().removed_fraction, layerwise_);
   }
 
   bool layerwise_;

@@ -91,7 +91,7 @@ class LukvPress : public WrapperPress {
   void OnPrefill(const LayerHookContext& ctx) override {
     LayerCompressor* inner = Compressor(0);
     inner->ObserveChunk(ctx);
-    const double r = budget().compression_ratio;
+    const double r = budget().removed_fraction;
     if (!ctx.info.last_chunk || r <= 0) return;
     const int KV = config().n_kv_heads;
     const int n = ctx.cache->Size(ctx.layer, 0);

@@ -16,55 +16,32 @@
 #include <cmath>
 #include <limits>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
 #include "press/scorer_press.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
 
 constexpr double kEps = 1e-6;
 
-class MergingPress : public WrapperPress {
+class MergingPress : public BudgetWrapperPress {
  public:
   MergingPress(std::unique_ptr<Press> inner, double threshold, double fraction)
-      : threshold_(threshold), fraction_(fraction) {
-    children_.push_back(std::move(inner));
-  }
+      : BudgetWrapperPress(std::move(inner)), threshold_(threshold), fraction_(fraction) {}
   std::string Name() const override { return "merging"; }
   std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<MergingPress>(std::move(kids[0]), threshold_, fraction_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    return copy;
-  }
-  void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
+    return CloneAs<MergingPress>(threshold_, fraction_);
   }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
-    const int n = ctx.cache->MaxSize(ctx.layer);
-    const auto t = driver_.Decide(budget_, ctx, n, n);
-    if (!t) return;
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
     std::vector<float> scores;
     for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
-      if (ctx.cache->Size(ctx.layer, g) <= t->n_kept) continue;
+      if (ctx.cache->Size(ctx.layer, g) <= t.n_kept) continue;
       inner()->ScoreHead(ctx, g, decoding, scores);
       const std::vector<int> keep =
-          ScorerPress::TopK(scores, ctx.cache->Positions(ctx.layer, g), t->n_kept);
+          ScorerPress::TopK(scores, ctx.cache->Positions(ctx.layer, g), t.n_kept);
       MergeHead(ctx, g, keep);
       inner()->RetainHead(ctx, g, keep);
     }
@@ -166,7 +143,6 @@ class MergingPress : public WrapperPress {
   }
 
   double threshold_, fraction_;
-  BudgetDriver driver_;
 };
 
 }  // namespace

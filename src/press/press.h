@@ -20,7 +20,9 @@ struct BudgetPolicy {
   // step (the new token is appended, attention runs over budget+1 slots, then back to budget).
   int cache_budget = 0;
   // Upstream semantics: fraction of the prefill's slots removed (ratio mode, prefill only).
-  double compression_ratio = 0.0;
+  // Upstream and --compression-ratio call it compression_ratio; the metric of that name is the
+  // fraction retained.
+  double removed_fraction = 0.0;
   // Decoding interval: with cache_budget, prune only once the cache reaches budget + interval
   // (R-KV's buffer); with target_size (upstream DecodingPress), prune every `interval` steps.
   int compression_interval = 0;

@@ -10,8 +10,8 @@
 // press can also be any other scorer: pyramidkv(knorm) gives knorm pyramid budgets.
 #include <cmath>
 
+#include "press/budget_wrapper_press.h"
 #include "press/catalog.h"
-#include "press/wrapper_press.h"
 
 namespace kvpress {
 namespace {
@@ -30,25 +30,12 @@ int PyramidBudget(int n, double ratio, int layer, int n_layers, int window, int 
   return static_cast<int>(std::nearbyint(hi - layer * steps));
 }
 
-class PyramidKvPress : public WrapperPress, public LayerCompressor {
+class PyramidKvPress : public BudgetWrapperPress, public LayerCompressor {
  public:
-  PyramidKvPress(std::unique_ptr<Press> inner, int window, int beta) : window_(window), beta_(beta) {
-    children_.push_back(std::move(inner));
-  }
+  PyramidKvPress(std::unique_ptr<Press> inner, int window, int beta)
+      : BudgetWrapperPress(std::move(inner)), window_(window), beta_(beta) {}
   std::string Name() const override { return "pyramidkv"; }
-  std::unique_ptr<Press> Clone() const override {
-    std::vector<std::unique_ptr<Press>> kids;
-    if (!CloneChildren(kids)) return nullptr;
-    auto copy = std::make_unique<PyramidKvPress>(std::move(kids[0]), window_, beta_);
-    copy->config_ = config_;
-    copy->budget_ = budget_;
-    copy->driver_ = driver_;
-    return copy;
-  }
-  void Reset() override {
-    WrapperPress::Reset();
-    driver_.Reset(config().n_layers);
-  }
+  std::unique_ptr<Press> Clone() const override { return CloneAs<PyramidKvPress>(window_, beta_); }
 
   void ObserveChunk(const LayerHookContext& ctx) override { inner()->ObserveChunk(ctx); }
   void RetainHead(const LayerHookContext& ctx, int kv_head, std::span<const int> keep) override {
@@ -64,21 +51,13 @@ class PyramidKvPress : public WrapperPress, public LayerCompressor {
   }
 
  protected:
-  void OnPrefill(const LayerHookContext& ctx) override { Step(ctx, false); }
-  void OnQuestion(const LayerHookContext& ctx) override { Step(ctx, true); }
-  void OnDecode(const LayerHookContext& ctx) override { Step(ctx, true); }
-
- private:
-  LayerCompressor* inner() const { return Compressor(0); }
-  void Step(const LayerHookContext& ctx, bool decoding) {
-    inner()->ObserveChunk(ctx);
-    const int n = ctx.cache->MaxSize(ctx.layer);
-    if (auto t = driver_.Decide(budget_, ctx, n, n)) CompressLayer(ctx, t->n_kept, t->ratio, decoding);
+  void CompressToTarget(const LayerHookContext& ctx, const LayerTarget& t, bool decoding) override {
+    CompressLayer(ctx, t.n_kept, t.ratio, decoding);
   }
 
+ private:
   int window_;
   int beta_;
-  BudgetDriver driver_;
 };
 
 }  // namespace

@@ -58,7 +58,7 @@ Status ApplyBudgetParams(PressSpec& spec) {
     if (ratio >= 0 && budget >= 0) {
       return FailedPrecondition(fmt::format("press '{}': give ratio= or budget=, not both", spec.name));
     }
-    if (ratio >= 0) spec.budget = BudgetPolicy{.compression_ratio = ratio};
+    if (ratio >= 0) spec.budget = BudgetPolicy{.removed_fraction = ratio};
     if (budget >= 0) spec.budget = BudgetPolicy{.cache_budget = budget};
   }
   for (size_t i = 0; i < spec.children.size(); ++i) {
@@ -89,7 +89,7 @@ StatusOr<std::unique_ptr<Press>> CreatePress(const PressSpec& spec_in) {
     names.push_back(info.name);
     if (info.name != spec_in.name) continue;
     if (spec_in.budget.cache_budget < 0) return InvalidArgument("--cache-budget must be >= 0");
-    if (spec_in.budget.compression_ratio < 0 || spec_in.budget.compression_ratio >= 1) {
+    if (spec_in.budget.removed_fraction < 0 || spec_in.budget.removed_fraction >= 1) {
       return InvalidArgument("--compression-ratio must be in [0, 1)");
     }
     PressSpec spec = spec_in;

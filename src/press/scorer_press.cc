@@ -66,8 +66,8 @@ void ScorerPress::OnPrefill(const LayerHookContext& ctx) {
   const int n = ctx.cache->MaxSize(ctx.layer);
   if (budget_.cache_budget > 0) {
     if (n > budget_.cache_budget) PruneLayer(ctx, budget_.cache_budget, false);
-  } else if (budget_.compression_ratio > 0) {
-    const int keep = static_cast<int>(std::floor(n * (1.0 - budget_.compression_ratio)));
+  } else if (budget_.removed_fraction > 0) {
+    const int keep = static_cast<int>(std::floor(n * (1.0 - budget_.removed_fraction)));
     PruneLayer(ctx, std::max(keep, 1), false);
   }
 }

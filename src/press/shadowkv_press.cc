@@ -109,8 +109,8 @@ class ShadowKvPress : public Press {
 
   int SelectTokens(int m) const {
     if (budget_.cache_budget > 0) return budget_.cache_budget;
-    if (budget_.compression_ratio > 0)
-      return static_cast<int>(std::ceil((1.0 - budget_.compression_ratio) * m));
+    if (budget_.removed_fraction > 0)
+      return static_cast<int>(std::ceil((1.0 - budget_.removed_fraction) * m));
     return 2048;
   }
   int OutlierChunks(int m) const {

@@ -55,8 +55,8 @@ std::optional<LayerTarget> BudgetDriver::Decide(const BudgetPolicy& policy, cons
       if (!ctx.info.last_chunk) return std::nullopt;
       if (policy.cache_budget > 0) {
         if (size > policy.cache_budget) return target(policy.cache_budget);
-      } else if (policy.compression_ratio > 0) {
-        return LayerTarget{UpstreamKept(n, policy.compression_ratio), policy.compression_ratio};
+      } else if (policy.removed_fraction > 0) {
+        return LayerTarget{UpstreamKept(n, policy.removed_fraction), policy.removed_fraction};
       }
       return std::nullopt;
     case ForwardPhase::kQuestion:

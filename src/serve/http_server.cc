@@ -199,7 +199,7 @@ void HttpServer::Impl::HandleGeneration(const httplib::Request& req, httplib::Re
     StatusOr<PressSpec> ps = ParsePressSpec(r->press);
     if (!ps.ok()) return SendError(res, 400, "press: " + ps.status().message());
     ps->budget =
-        BudgetPolicy{.cache_budget = r->cache_budget, .compression_ratio = r->compression_ratio};
+        BudgetPolicy{.cache_budget = r->cache_budget, .removed_fraction = r->compression_ratio};
     ps->seed = r->seed;
     StatusOr<std::unique_ptr<Press>> check = CreatePress(*ps);  // the engine builds its own
     if (!check.ok()) return SendError(res, 400, "press: " + check.status().message());

@@ -245,7 +245,7 @@ class PressCatalogueGoldens : public ::testing::Test {
       }
       auto spec = ParsePressSpec(spec_resolved);
       ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-      if (kind != "decoding") spec->budget.compression_ratio = ratio;
+      if (kind != "decoding") spec->budget.removed_fraction = ratio;
       auto press = CreatePress(*spec);
       ASSERT_TRUE(press.ok()) << press.status().ToString();
       Transformer t(*model_, 2);

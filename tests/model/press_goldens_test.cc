@@ -68,7 +68,7 @@ void CheckCase(const Model& model, const std::vector<int32_t>& prompt, const std
                                     << max_chunk);
   auto spec = ParsePressSpec(spec_text);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  spec->budget.compression_ratio = c["compression_ratio"].get<double>();
+  spec->budget.removed_fraction = c["compression_ratio"].get<double>();
   auto press = CreatePress(*spec);
   ASSERT_TRUE(press.ok()) << press.status().ToString();
   ASSERT_TRUE((*press)->Attach(model.config).ok());

@@ -223,7 +223,7 @@ TEST(ChunkedPrefillErrors, RatioModeIsInvalidArgument) {
   Transformer t(TinyModel(), 1);
   auto spec = ParsePressSpec("knorm");
   ASSERT_TRUE(spec.ok());
-  spec->budget.compression_ratio = 0.5;
+  spec->budget.removed_fraction = 0.5;
   auto press = CreatePress(*spec);
   ASSERT_TRUE(press.ok());
   ASSERT_TRUE((*press)->Attach(TinyModel().config).ok());

@@ -289,8 +289,8 @@ class Oracle {
       if (e.info.phase == ForwardPhase::kPrefill && e.info.last_chunk) {
         if (budget_.cache_budget > 0) {
           if (n_max > budget_.cache_budget) target = budget_.cache_budget;
-        } else if (budget_.compression_ratio > 0) {
-          target = std::max(1, static_cast<int>(std::floor(n_max * (1.0 - budget_.compression_ratio))));
+        } else if (budget_.removed_fraction > 0) {
+          target = std::max(1, static_cast<int>(std::floor(n_max * (1.0 - budget_.removed_fraction))));
         }
       } else if (e.info.phase == ForwardPhase::kDecode || e.info.phase == ForwardPhase::kQuestion) {
         // Upstream DecodingPress counts the question's forward as a decoding step (target_size only).
@@ -470,7 +470,7 @@ std::vector<ScenarioSpec> Scenarios() {
   }
   {  // Ratio mode: one prefill forward keeps ⌊n(1−r)⌋; decoding does not prune.
     ScenarioSpec s{"ratio", {}, 0, 256, {{ForwardPhase::kPrefill, 50, 7}}};
-    s.budget.compression_ratio = 0.3;
+    s.budget.removed_fraction = 0.3;
     for (const ForwardStep& f : decodes(2)) s.forwards.push_back(f);
     out.push_back(s);
   }
@@ -608,7 +608,7 @@ TEST(PressBruteForceCoverage, EveryRegisteredPressIsChecked) {
 // inputs differ by rounding (attention over different prefixes), so that layer is left to the oracle.
 TEST(PressTieRule, KnormRepeatedTokenKeepsMostRecent) {
   ScenarioSpec sc{"ties", {}, 0, 7, {{ForwardPhase::kPrefill, 24, 1000}}};
-  sc.budget.compression_ratio = 0.5;
+  sc.budget.removed_fraction = 0.5;
   for (int i = 0; i < 4; ++i) sc.forwards.push_back({ForwardPhase::kDecode, 1, 1});
   const std::vector<int32_t> same = {17};
   const RunResult rr = RunScenario("knorm", sc, &same);
@@ -619,7 +619,7 @@ TEST(PressTieRule, KnormRepeatedTokenKeepsMostRecent) {
   Transformer transformer(*tm.model, 1);
   PressSpec spec;
   spec.name = "knorm";
-  spec.budget.compression_ratio = 0.5;
+  spec.budget.removed_fraction = 0.5;
   auto press = CreatePress(spec);
   ASSERT_TRUE(press.ok());
   ASSERT_TRUE((*press)->Attach(tm.model->config).ok());
@@ -807,9 +807,9 @@ TEST(PressRegistry, BadValuesAreBadInput) {
 
 TEST(PressRegistry, BudgetFlagsAreUsageErrors) {
   BudgetPolicy b;
-  b.compression_ratio = 1.0;
+  b.removed_fraction = 1.0;
   EXPECT_EQ(Create("knorm", b).status().code(), StatusCode::kInvalidArgument);
-  b.compression_ratio = 0;
+  b.removed_fraction = 0;
   b.cache_budget = -1;
   EXPECT_EQ(Create("knorm", b).status().code(), StatusCode::kInvalidArgument);
   b.cache_budget = 16;

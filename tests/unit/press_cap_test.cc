@@ -28,7 +28,7 @@ TEST(CapBruteForce, WeightedLeverageOfValues) {
   const int hd = c.head_dim, half = hd / 2, group = c.n_heads / c.n_kv_heads, n = 36, n_sink = 4,
             F = 40;
   const double tau = 5.0, eps = 1e-6;
-  const auto ev = RunScorer("cap:n_future=40", BudgetPolicy{.compression_ratio = 0.5}, n, 12);
+  const auto ev = RunScorer("cap:n_future=40", BudgetPolicy{.removed_fraction = 0.5}, n, 12);
   const std::vector<float> inv_f = c.RopeInvFreq();
   int checked = 0;
   for (size_t e = 0; e < ev.size(); ++e) {

@@ -24,28 +24,19 @@
 #include "ops/dtype.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
+#include "press_wrapper_probe.h"
+#include "tiny_llama.h"
 
 namespace kvpress {
 namespace {
 
 constexpr double kEps = 1e-4;
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev,
-                        std::mt19937_64& rng, DType dtype = DType::kF32) {
-  std::normal_distribution<float> dist(0.0f, stddev);
-  const size_t elem = dtype == DType::kF32 ? 4 : 2;
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * elem);
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    const float x = dist(rng);
-    if (dtype == DType::kF32) {
-      reinterpret_cast<float*>(buf->data())[i] = x;
-    } else {
-      reinterpret_cast<uint16_t*>(buf->data())[i] = F32ToF16(x);
-    }
-  }
-  w.owned.push_back(buf);
-  return MatrixView{dtype, rows, cols, buf->data(), static_cast<size_t>(cols) * elem};
-}
+using testing_util::RandomMatrix;
+using wrapper_probe::Choice;
+using wrapper_probe::ExpectKept;
+using wrapper_probe::Forward;
+using wrapper_probe::TopK;
 
 // 3 layers, 3 KV heads, 2 query heads per KV head, head_dim 8, d = 32.
 std::unique_ptr<Model> TinyModel(DType wo_dtype) {
@@ -100,64 +91,44 @@ struct Event {
   std::vector<std::set<int32_t>> after;  // [KV] kept positions
 };
 
-class Probe : public LayerHook {
- public:
-  Probe(Press* press, int n_heads) : press_(press), n_heads_(n_heads) {}
-  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
-  void AfterAttention(const LayerHookContext& ctx) override {
-    const KVCache& cache = *ctx.cache;
-    const int kv = cache.n_kv_heads(), hd = cache.head_dim(), group = n_heads_ / kv;
-    const int64_t d = ctx.wo->rows;
-    Event e;
-    e.layer = ctx.layer;
-    std::vector<float> v(static_cast<size_t>(hd));
-    for (int g = 0; g < kv; ++g) {
-      HeadState h;
-      const auto pos = cache.Positions(ctx.layer, g);
-      h.pos.assign(pos.begin(), pos.end());
-      for (int j = 0; j < cache.Size(ctx.layer, g); ++j) {
-        h.score.push_back(
-            -static_cast<double>(cache.KeyNorms(ctx.layer, g)[static_cast<size_t>(j)]));
-        cache.ValueAt(ctx.layer, g, j, v.data());
-        double sum = 0;
-        for (int qh = g * group; qh < (g + 1) * group; ++qh) {
-          for (int64_t r = 0; r < d; ++r) {
-            double y = 0;
-            for (int i = 0; i < hd; ++i) {
-              y += static_cast<double>(LoadElement(ctx.wo->dtype, ctx.wo->Row(r),
-                                                   static_cast<size_t>(qh * hd + i))) *
-                   v[static_cast<size_t>(i)];
-            }
-            sum += std::abs(y);
+// The cache of ctx.layer before the press: positions, knorm scores and N_j (W_o of the layer,
+// `n_heads` query heads), in double.
+Event SnapshotBefore(const LayerHookContext& ctx, int n_heads) {
+  const KVCache& cache = *ctx.cache;
+  const int kv = cache.n_kv_heads(), hd = cache.head_dim(), group = n_heads / kv;
+  const int64_t d = ctx.wo->rows;
+  Event e;
+  e.layer = ctx.layer;
+  std::vector<float> v(static_cast<size_t>(hd));
+  for (int g = 0; g < kv; ++g) {
+    HeadState h;
+    const auto pos = cache.Positions(ctx.layer, g);
+    h.pos.assign(pos.begin(), pos.end());
+    for (int j = 0; j < cache.Size(ctx.layer, g); ++j) {
+      h.score.push_back(-static_cast<double>(cache.KeyNorms(ctx.layer, g)[static_cast<size_t>(j)]));
+      cache.ValueAt(ctx.layer, g, j, v.data());
+      double sum = 0;
+      for (int qh = g * group; qh < (g + 1) * group; ++qh) {
+        for (int64_t r = 0; r < d; ++r) {
+          double y = 0;
+          for (int i = 0; i < hd; ++i) {
+            y += static_cast<double>(
+                     LoadElement(ctx.wo->dtype, ctx.wo->Row(r), static_cast<size_t>(qh * hd + i))) *
+                 v[static_cast<size_t>(i)];
           }
+          sum += std::abs(y);
         }
-        h.norm.push_back(sum / group);
       }
-      e.before.push_back(std::move(h));
+      h.norm.push_back(sum / group);
     }
-    press_->AfterAttention(ctx);
-    for (int g = 0; g < kv; ++g) {
-      const auto pos = cache.Positions(ctx.layer, g);
-      e.after.emplace_back(pos.begin(), pos.end());
-    }
-    events.push_back(std::move(e));
+    e.before.push_back(std::move(h));
   }
-  std::vector<Event> events;
-
- private:
-  Press* press_;
-  int n_heads_;
-};
-
-struct Forward {
-  ForwardPhase phase;
-  int n_tokens;
-};
+  return e;
+}
 
 std::vector<Event> RunPress(const std::string& text, BudgetPolicy budget,
                             const std::vector<Forward>& forwards, DType wo_dtype = DType::kF32) {
   auto model = TinyModel(wo_dtype);
-  Transformer t(*model, 1);
   auto spec = ParsePressSpec(text);
   EXPECT_TRUE(spec.ok()) << spec.status().ToString();
   if (!spec.ok()) return {};
@@ -166,52 +137,17 @@ std::vector<Event> RunPress(const std::string& text, BudgetPolicy budget,
   EXPECT_TRUE(press.ok()) << press.status().ToString();
   if (!press.ok()) return {};
   EXPECT_TRUE((*press)->Attach(model->config).ok());
-  Probe probe(press->get(), model->config.n_heads);
-  KVCache cache = t.NewCache();
-  std::mt19937 rng(11);
-  std::uniform_int_distribution<int32_t> tok(0, 63);
-  int32_t next = 0;
-  std::vector<float> logits;
-  for (const Forward& f : forwards) {
-    std::vector<int32_t> ids, pos;
-    for (int i = 0; i < f.n_tokens; ++i) {
-      ids.push_back(tok(rng));
-      pos.push_back(next++);
-    }
-    ForwardOptions opt;
-    opt.hook = &probe;
-    opt.phase = f.phase;
-    EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
-  }
+  const int n_heads = model->config.n_heads;
+  wrapper_probe::Probe<Event> probe(
+      press->get(), [n_heads](const LayerHookContext& ctx) { return SnapshotBefore(ctx, n_heads); },
+      [](const LayerHookContext& ctx, Event& e) {
+        for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
+          const auto pos = ctx.cache->Positions(ctx.layer, g);
+          e.after.emplace_back(pos.begin(), pos.end());
+        }
+      });
+  wrapper_probe::RunForwards(*model, probe, forwards, /*token_seed=*/11);
   return probe.events;
-}
-
-// Top k of `score` (ties to the higher position) and the positions in a near-tie band at the cut.
-struct Choice {
-  std::set<int32_t> kept;
-  std::set<int32_t> band;
-};
-
-Choice TopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k) {
-  std::vector<size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return score[a] != score[b] ? score[a] > score[b] : pos[a] > pos[b];
-  });
-  Choice c;
-  for (size_t i = 0; i < idx.size() && static_cast<int>(i) < k; ++i) c.kept.insert(pos[idx[i]]);
-  if (k > 0 && static_cast<size_t>(k) < idx.size()) {
-    const double in = score[idx[static_cast<size_t>(k) - 1]],
-                 out = score[idx[static_cast<size_t>(k)]];
-    const double tol = 1e-6 * std::max(1.0, std::abs(in));
-    if (std::isfinite(in) && in - out <= tol) {
-      for (size_t j = 0; j < score.size(); ++j) {
-        if (std::abs(score[j] - in) <= tol || std::abs(score[j] - out) <= tol)
-          c.band.insert(pos[j]);
-      }
-    }
-  }
-  return c;
 }
 
 // Stage 2 of one head: forced slots (+∞) and the top `keep` of (s + ε)·N.
@@ -225,23 +161,6 @@ Choice StageTwo(const HeadState& h, const std::set<int32_t>& forced, const std::
   Choice c = TopK(s2, h.pos, keep);
   c.band.insert(band.begin(), band.end());  // a near tie in stage 1 moves stage 2's input too
   return c;
-}
-
-int ExpectKept(const std::set<int32_t>& got, const Choice& want, const std::string& where) {
-  int band = 0;
-  std::vector<int32_t> diff;
-  std::set_symmetric_difference(got.begin(), got.end(), want.kept.begin(), want.kept.end(),
-                                std::back_inserter(diff));
-  for (int32_t p : diff) {
-    if (want.band.count(p)) {
-      ++band;
-    } else {
-      ADD_FAILURE() << where << ": position " << p
-                    << (got.count(p) ? " kept only by the press" : " evicted by it");
-    }
-  }
-  EXPECT_EQ(got.size(), want.kept.size()) << where;
-  return band;
 }
 
 Choice CriticalOracle(const HeadState& h, int n_kept, int n_first) {
@@ -289,7 +208,7 @@ TEST(CriticalKvBruteForce, PrefillRatioAndDecodeBudgetFollowTheTwoStages) {
   for (const DType wo : {DType::kF32, DType::kF16}) {
     SCOPED_TRACE(wo == DType::kF32 ? "W_o f32" : "W_o f16");
     // Ratio 0.4 over 40 tokens: n_kept = 24, stage 1 = ⌊0.6·40·0.5⌋ = 12.
-    auto ev = RunPress("criticalkv(knorm)", BudgetPolicy{.compression_ratio = 0.4},
+    auto ev = RunPress("criticalkv(knorm)", BudgetPolicy{.removed_fraction = 0.4},
                        {{ForwardPhase::kPrefill, 40}}, wo);
     ASSERT_EQ(ev.size(), 3u);
     int band = 0, differs_from_knorm = 0;
@@ -320,8 +239,8 @@ TEST(CriticalKvBruteForce, PrefillRatioAndDecodeBudgetFollowTheTwoStages) {
 }
 
 TEST(CriticalKvBruteForce, FirstStageRatioOneIsTheInnerPress) {
-  auto ev = RunPress("criticalkv(knorm):first_stage_ratio=1",
-                     BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  auto ev = RunPress("criticalkv(knorm):first_stage_ratio=1", BudgetPolicy{.removed_fraction = 0.5},
+                     {{ForwardPhase::kPrefill, 32}});
   for (const Event& e : ev) {
     for (size_t g = 0; g < e.after.size(); ++g) {
       ExpectKept(e.after[g], TopK(e.before[g].score, e.before[g].pos, 16),
@@ -331,7 +250,7 @@ TEST(CriticalKvBruteForce, FirstStageRatioOneIsTheInnerPress) {
 }
 
 TEST(CriticalAdaKvBruteForce, HeadBudgetsThenTwoStagesInPrefillAndDecoding) {
-  auto ev = RunPress("criticaladakv(knorm)", BudgetPolicy{.compression_ratio = 0.4},
+  auto ev = RunPress("criticaladakv(knorm)", BudgetPolicy{.removed_fraction = 0.4},
                      {{ForwardPhase::kPrefill, 40}}, DType::kF16);
   ASSERT_EQ(ev.size(), 3u);
   int ragged = 0;

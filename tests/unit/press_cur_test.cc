@@ -23,8 +23,8 @@ using namespace scorer_probe;
 
 TEST(CurBruteForce, BlockNormalisedProductOfSquaredNorms) {
   for (const std::string type : {"kv_product", "key", "value", "kv_avg"}) {
-    const auto ev = RunScorer("cur:type=" + type + ",window=8",
-                              BudgetPolicy{.compression_ratio = 0.4}, 45, 256);
+    const auto ev =
+        RunScorer("cur:type=" + type + ",window=8", BudgetPolicy{.removed_fraction = 0.4}, 45, 256);
     ASSERT_EQ(ev.size(), static_cast<size_t>(Tiny().config.n_layers));
     for (const LayerEvent& e : ev) {
       for (int g = 0; g < Tiny().config.n_kv_heads; ++g) {

@@ -114,7 +114,7 @@ TEST(ExpectedAttentionBruteForce, PrefillRatioChunkedPrefillAndDecodeBudget) {
   // One forward, then the same prefill in chunks of 12 (statistics accumulated across chunks).
   for (const int chunk : {256, 12}) {
     const auto ev = RunScorer("expected_attention:n_future=48",
-                              BudgetPolicy{.compression_ratio = 0.5}, n, chunk);
+                              BudgetPolicy{.removed_fraction = 0.5}, n, chunk);
     int checked = 0;
     for (size_t e = 0; e < ev.size(); ++e) {
       if (ev[e].query_pos.back() != n - 1) continue;  // the last chunk prunes

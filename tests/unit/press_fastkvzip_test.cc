@@ -145,7 +145,7 @@ void RunCase(double ratio, bool layerwise) {
   auto spec = ParsePressSpec(
       fmt::format("fastkvzip:gates={},window_ratio=0.1,layerwise={}", f.path, layerwise ? 1 : 0));
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  spec->budget.compression_ratio = ratio;
+  spec->budget.removed_fraction = ratio;
   auto press = CreatePress(*spec);
   ASSERT_TRUE(press.ok()) << press.status().ToString();
   ASSERT_TRUE((*press)->Attach(c).ok());

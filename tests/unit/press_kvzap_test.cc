@@ -138,7 +138,7 @@ TEST(Kvzap, RatioKeepsTheTopScoresOfEachHead) {
                                      fmt::format("r{}{}", F, bf16));
       auto spec = ParsePressSpec("kvzap:weights=" + w.path);
       ASSERT_TRUE(spec.ok());
-      spec->budget.compression_ratio = 0.5;
+      spec->budget.removed_fraction = 0.5;
       auto press = CreatePress(*spec);
       ASSERT_TRUE(press.ok()) << press.status().ToString();
       ASSERT_TRUE((*press)->Attach(c).ok());

@@ -211,7 +211,7 @@ void RunCase(const Case& cs) {
   auto spec = ParsePressSpec("kvzip:chunk=" + std::to_string(cs.chunk) +
                              ",layerwise=" + (cs.layerwise ? "1" : "0"));
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  spec->budget.compression_ratio = cs.ratio;
+  spec->budget.removed_fraction = cs.ratio;
   auto press = CreatePress(*spec);
   ASSERT_TRUE(press.ok()) << press.status().ToString();
   Session session(tf, press->get(), DType::kF32, 7);

@@ -28,7 +28,7 @@ TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
   const ModelConfig& c = Tiny().config;
   const int hd = c.head_dim, half = hd / 2, n = 30;
   const std::vector<float> inv_f = c.RopeInvFreq();
-  const auto ev = RunScorer("leverage:sketch=0", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
+  const auto ev = RunScorer("leverage:sketch=0", BudgetPolicy{.removed_fraction = 0.5}, n, 256);
   ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers));
   for (const LayerEvent& e : ev) {
     for (int g = 0; g < c.n_kv_heads; ++g) {
@@ -78,8 +78,8 @@ TEST(LeverageBruteForce, ExactRidgeLeverageOfCentredKeys) {
       ExpectTopK(score, e.pos[g], n / 2, e.kept[g], "leverage layer " + std::to_string(e.layer));
     }
   }
-  const auto a = RunScorer("leverage", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
-  const auto b = RunScorer("leverage", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
+  const auto a = RunScorer("leverage", BudgetPolicy{.removed_fraction = 0.5}, n, 256);
+  const auto b = RunScorer("leverage", BudgetPolicy{.removed_fraction = 0.5}, n, 256);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].kept, b[i].kept);

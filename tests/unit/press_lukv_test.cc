@@ -66,7 +66,7 @@ TEST(Lukv, KeepsTheCurvesPerHeadCountsOfTheBestSlots) {
     auto spec =
         ParsePressSpec(fmt::format("lukv(knorm):curve={},sink={},window={}", path, sink, window));
     ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-    spec->budget.compression_ratio = r;
+    spec->budget.removed_fraction = r;
     auto press = CreatePress(*spec);
     ASSERT_TRUE(press.ok()) << press.status().ToString();
     Session session(tf, press->get(), DType::kF32, 10);  // the prefill arrives in 4 chunks

@@ -220,7 +220,7 @@ int CheckMerging(const std::vector<Event>& merged, const std::vector<Event>& pla
 }
 
 TEST(MergingBruteForce, PrefillRatioMatchesTheFormula) {
-  const BudgetPolicy half{.compression_ratio = 0.5};
+  const BudgetPolicy half{.removed_fraction = 0.5};
   const auto plain = RunPress("knorm", half, 40, 16);
   const int changed = CheckMerging(RunPress("merging(knorm)", half, 40, 16), plain, 0.0, 1.0);
   EXPECT_GT(changed, 0) << "merging left every value as hard eviction would";
@@ -249,7 +249,7 @@ TEST(MergingPress, NeedsAScorer) {
 TEST(CompactorPress, SinksSizesChunkingAndSeed) {
   const ModelConfig& c = Tiny().config;
   const int n = 40;
-  const BudgetPolicy ratio{.compression_ratio = 0.75};
+  const BudgetPolicy ratio{.removed_fraction = 0.75};
   const std::string spec = "compactor:sink_start=4,sink_end=2,chunk=8,sketch=0";
   const auto one = RunPress(spec, ratio, n, 256), chunked = RunPress(spec, ratio, n, 7);
   ASSERT_EQ(one.size(), static_cast<size_t>(c.n_layers));
@@ -372,7 +372,7 @@ void CheckKvCompose(bool structured, double ratio, bool vnorm) {
   std::vector<std::vector<std::vector<int32_t>>> got;
   const auto ev = RunPress(std::string("kvcompose:structured=") + (structured ? "1" : "0") +
                                ",vnorm=" + (vnorm ? "1" : "0"),
-                           BudgetPolicy{.compression_ratio = ratio}, n, 256, 0, &got);
+                           BudgetPolicy{.removed_fraction = ratio}, n, 256, 0, &got);
   ASSERT_EQ(ev.size(), static_cast<size_t>(L));
   std::vector<std::vector<std::vector<double>>> s(static_cast<size_t>(L));  // [L][G][n]
   for (const Event& e : ev) {

@@ -28,7 +28,7 @@ TEST(NonCausalAttentionBruteForce, ChunkedColumnSumsWithUpstreamPadding) {
   const int hd = c.head_dim, H = c.n_heads, group = H / c.n_kv_heads, C = 8;
   for (const int n : {30, 32}) {
     const auto ev =
-        RunScorer("non_causal_attention:chunk=8", BudgetPolicy{.compression_ratio = 0.5}, n, 256);
+        RunScorer("non_causal_attention:chunk=8", BudgetPolicy{.removed_fraction = 0.5}, n, 256);
     ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers));
     for (const LayerEvent& e : ev) {
       for (int g = 0; g < c.n_kv_heads; ++g) {

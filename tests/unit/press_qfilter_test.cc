@@ -113,7 +113,7 @@ TEST(QueryStats, CollectorFileAndQFilterPress) {
   EXPECT_EQ(back->filters, stats.filters);
   // qfilter with that file keeps the top u·k of every head.
   const auto ev =
-      RunScorer("qfilter:filters=" + path, BudgetPolicy{.compression_ratio = 0.5}, 36, 256);
+      RunScorer("qfilter:filters=" + path, BudgetPolicy{.removed_fraction = 0.5}, 36, 256);
   ASSERT_EQ(ev.size(), static_cast<size_t>(c.n_layers));
   for (const LayerEvent& e : ev) {
     for (int g = 0; g < c.n_kv_heads; ++g) {

@@ -27,6 +27,8 @@
 #include "model/transformer.h"
 #include "press/press_spec.h"
 #include "press/registry.h"
+#include "press_wrapper_probe.h"
+#include "tiny_llama.h"
 
 namespace kvpress {
 namespace {
@@ -115,14 +117,11 @@ TEST(NestedPressSpec, WrapperErrorsNameTheProblem) {
 // ------------------------------------------------------------------------------------------------
 // Tiny model + probe.
 
-MatrixView RandomMatrix(ModelWeights& w, int64_t rows, int64_t cols, float stddev, std::mt19937_64& rng) {
-  std::normal_distribution<float> dist(0.0f, stddev);
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(rows * cols) * sizeof(float));
-  auto* x = reinterpret_cast<float*>(buf->data());
-  for (int64_t i = 0; i < rows * cols; ++i) x[i] = dist(rng);
-  w.owned.push_back(buf);
-  return MatrixView{DType::kF32, rows, cols, buf->data(), static_cast<size_t>(cols) * sizeof(float)};
-}
+using testing_util::RandomMatrix;
+using wrapper_probe::Choice;
+using wrapper_probe::ExpectKept;
+using wrapper_probe::Forward;
+using wrapper_probe::TopK;
 
 std::unique_ptr<Model> TinyModel(int n_layers, int n_kv_heads) {
   ModelConfig c;
@@ -195,119 +194,48 @@ std::vector<HeadState> Snapshot(const KVCache& cache, int layer) {
   return out;
 }
 
-class Probe : public LayerHook {
- public:
-  explicit Probe(Press* press) : press_(press) {}
-  AttentionRequest Request(const ForwardInfo& info) const override { return press_->Request(info); }
-  void AfterAttention(const LayerHookContext& ctx) override {
-    Event e;
-    e.layer = ctx.layer;
-    e.phase = ctx.info.phase;
-    e.n_tokens = ctx.info.n_tokens;
-    e.last_position = ctx.positions.back();
-    e.before = Snapshot(*ctx.cache, ctx.layer);
-    if (ctx.queries != nullptr) {
-      const int hd = ctx.cache->head_dim();
-      const int hw = hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
-      const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
-      e.last_query.assign(q, q + hw);
-      std::vector<float> k(static_cast<size_t>(hd));
-      e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
-      for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
-        for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
-          ctx.cache->KeyAt(ctx.layer, g, j, k.data());
-          e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
-        }
+// Event of ctx.layer before the press: the forward's shape, last query, keys and knorm scores.
+Event SnapshotBefore(const LayerHookContext& ctx) {
+  Event e;
+  e.layer = ctx.layer;
+  e.phase = ctx.info.phase;
+  e.n_tokens = ctx.info.n_tokens;
+  e.last_position = ctx.positions.back();
+  e.before = Snapshot(*ctx.cache, ctx.layer);
+  if (ctx.queries != nullptr) {
+    const int hd = ctx.cache->head_dim();
+    const int hw =
+        hd * 2 * ctx.cache->n_kv_heads();  // the tiny model has 2 query heads per KV head
+    const float* q = ctx.queries + static_cast<size_t>(ctx.n_tokens - 1) * static_cast<size_t>(hw);
+    e.last_query.assign(q, q + hw);
+    std::vector<float> k(static_cast<size_t>(hd));
+    e.keys.resize(static_cast<size_t>(ctx.cache->n_kv_heads()));
+    for (int g = 0; g < ctx.cache->n_kv_heads(); ++g) {
+      for (int j = 0; j < ctx.cache->Size(ctx.layer, g); ++j) {
+        ctx.cache->KeyAt(ctx.layer, g, j, k.data());
+        e.keys[static_cast<size_t>(g)].emplace_back(k.begin(), k.end());
       }
     }
-    press_->AfterAttention(ctx);
-    e.after = Snapshot(*ctx.cache, ctx.layer);
-    events.push_back(std::move(e));
   }
-  std::vector<Event> events;
-
- private:
-  Press* press_;
-};
-
-struct Forward {
-  ForwardPhase phase;
-  int n_tokens;
-};
+  return e;
+}
 
 // Runs `spec` over `forwards` (positions 0, 1, ...; random ids) and returns every hook event.
 std::vector<Event> RunPress(const std::string& spec_text, BudgetPolicy budget, const std::vector<Forward>& forwards,
                        int n_layers = 3, int n_kv_heads = 3) {
   auto model = TinyModel(n_layers, n_kv_heads);
-  Transformer t(*model, 1);
   auto press = Create(spec_text, budget);
   EXPECT_TRUE(press.ok()) << press.status().ToString();
   if (!press.ok()) return {};
   EXPECT_TRUE((*press)->Attach(model->config).ok());
-  Probe probe(press->get());
-  KVCache cache = t.NewCache();
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int32_t> tok(0, 63);
-  int32_t next = 0;
-  std::vector<float> logits;
-  for (const Forward& f : forwards) {
-    std::vector<int32_t> ids, pos;
-    for (int i = 0; i < f.n_tokens; ++i) {
-      ids.push_back(tok(rng));
-      pos.push_back(next++);
-    }
-    ForwardOptions opt;
-    opt.hook = &probe;
-    opt.phase = f.phase;
-    EXPECT_TRUE(t.Forward(ids, pos, cache, opt, logits).ok());
-  }
+  wrapper_probe::Probe<Event> probe(
+      press->get(), SnapshotBefore,
+      [](const LayerHookContext& ctx, Event& e) { e.after = Snapshot(*ctx.cache, ctx.layer); });
+  wrapper_probe::RunForwards(*model, probe, forwards, /*token_seed=*/7);
   return probe.events;
 }
 
-// Oracle helper: the kept set of one head for the top `k` of `score` (ties to the higher position),
-// plus the positions inside a near-tie band at the cut.
-struct Choice {
-  std::set<int32_t> kept;
-  std::set<int32_t> band;
-};
-
-bool Better(double sa, int32_t pa, double sb, int32_t pb) { return sa != sb ? sa > sb : pa > pb; }
-
-Choice TopK(const std::vector<double>& score, const std::vector<int32_t>& pos, int k) {
-  std::vector<size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return Better(score[a], pos[a], score[b], pos[b]); });
-  Choice c;
-  for (size_t i = 0; i < idx.size() && static_cast<int>(i) < k; ++i) c.kept.insert(pos[idx[i]]);
-  if (k > 0 && static_cast<size_t>(k) < idx.size()) {
-    const double cut_in = score[idx[static_cast<size_t>(k) - 1]], cut_out = score[idx[static_cast<size_t>(k)]];
-    const double tol = 1e-6 * std::max(1.0, std::abs(cut_in));
-    if (std::isfinite(cut_in) && cut_in - cut_out <= tol) {
-      for (size_t j = 0; j < score.size(); ++j) {
-        if (std::abs(score[j] - cut_in) <= tol || std::abs(score[j] - cut_out) <= tol) c.band.insert(pos[j]);
-      }
-    }
-  }
-  return c;
-}
-
 std::set<int32_t> AsSet(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
-
-// Kept sets equal outside the band; returns the number of band decisions.
-int ExpectKept(const std::set<int32_t>& got, const Choice& want, const std::string& where) {
-  int band = 0;
-  std::vector<int32_t> diff;
-  std::set_symmetric_difference(got.begin(), got.end(), want.kept.begin(), want.kept.end(), std::back_inserter(diff));
-  for (int32_t p : diff) {
-    if (want.band.count(p)) {
-      ++band;
-    } else {
-      ADD_FAILURE() << where << ": position " << p << (got.count(p) ? " kept only by the press" : " evicted by the press");
-    }
-  }
-  EXPECT_EQ(got.size(), want.kept.size()) << where;
-  return band;
-}
 
 // ------------------------------------------------------------------------------------------------
 // adakv: global top H·n_kept with per-head safeguard, ragged heads.
@@ -346,7 +274,7 @@ TEST(AdaKvBruteForce, PrefillRatioAndDecodeBudgetMatchGlobalSelection) {
     // Ratio mode: one prefill of 40 → H·⌊40·0.6⌋ slots over the layer.
     const std::string spec = "adakv(knorm):alpha=" + std::to_string(alpha);
     SCOPED_TRACE(spec);
-    auto ev = RunPress(spec, BudgetPolicy{.compression_ratio = 0.4}, {{ForwardPhase::kPrefill, 40}});
+    auto ev = RunPress(spec, BudgetPolicy{.removed_fraction = 0.4}, {{ForwardPhase::kPrefill, 40}});
     ASSERT_EQ(ev.size(), 3u);
     int band = 0, unequal_heads = 0;
     for (const Event& e : ev) {
@@ -456,7 +384,7 @@ int PyramidOracle(int n, double r, int l, int L, int w, int beta) {
 
 TEST(PyramidKvBruteForce, LayerBudgetsFollowThePyramid) {
   for (const double r : {0.25, 0.5, 0.75}) {
-    auto ev = RunPress("pyramidkv(knorm):window=4,beta=2", BudgetPolicy{.compression_ratio = r}, {{ForwardPhase::kPrefill, 60}},
+    auto ev = RunPress("pyramidkv(knorm):window=4,beta=2", BudgetPolicy{.removed_fraction = r}, {{ForwardPhase::kPrefill, 60}},
                   5, 2);
     std::vector<int> sizes;
     for (const Event& e : ev) {
@@ -546,7 +474,7 @@ TEST(PrefillDecodingBruteForce, PrefillPressThenDecodingPress) {
   std::vector<Forward> fw = {{ForwardPhase::kPrefill, 30}, {ForwardPhase::kQuestion, 3}};
   for (int i = 0; i < 8; ++i) fw.push_back({ForwardPhase::kDecode, 1});
   auto ev = RunPress("prefill_decoding(streaming_llm,decoding(knorm):target=16,interval=3)",
-                BudgetPolicy{.compression_ratio = 0.5}, fw);
+                BudgetPolicy{.removed_fraction = 0.5}, fw);
   int prunes = 0;
   std::vector<Event> later;
   for (const Event& e : ev) {
@@ -616,7 +544,7 @@ Choice BlockOracle(const std::vector<std::vector<double>>& keys, const std::vect
 
 TEST(BlockBruteForce, KeyDiffBlocksInPrefillAndDecoding) {
   // Prefill: 45 slots, r = 0.5 → 22 kept, blocks of 8 (3 iterations of 8 and one of 7).
-  auto ev = RunPress("block(keydiff):block_size=8", BudgetPolicy{.compression_ratio = 0.5},
+  auto ev = RunPress("block(keydiff):block_size=8", BudgetPolicy{.removed_fraction = 0.5},
                      {{ForwardPhase::kPrefill, 45}});
   ASSERT_EQ(ev.size(), 3u);
   int ties = 0, checked = 0;
@@ -785,7 +713,7 @@ std::set<int32_t> EntropyGatedOracle(const std::vector<HeadState>& heads, int le
 
 TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
   // Prefill: 43 slots (8 chunks of 5 + one of 3), r = 0.5 → 21 kept.
-  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.compression_ratio = 0.5},
+  auto ev = RunPress("entropy_gated_chunkkv(knorm):length=5,low_length=2", BudgetPolicy{.removed_fraction = 0.5},
                      {{ForwardPhase::kPrefill, 43}});
   ASSERT_EQ(ev.size(), 3u);
   int partial_chunks = 0;
@@ -824,7 +752,7 @@ TEST(EntropyGatedChunkKvBruteForce, GatedChunksInPrefillAndDecoding) {
 // chunk and chunkkv.
 
 TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
-  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 35}});
+  auto ev = RunPress("chunk(knorm):length=10", BudgetPolicy{.removed_fraction = 0.5}, {{ForwardPhase::kPrefill, 35}});
   ASSERT_EQ(ev.size(), 3u);
   for (const Event& e : ev) {
     for (size_t g = 0; g < e.after.size(); ++g) {
@@ -844,7 +772,7 @@ TEST(ChunkBruteForce, EachChunkKeepsItsOwnBest) {
 }
 
 TEST(ChunkKvBruteForce, WholeChunksByMeanHeadSummedScore) {
-  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.compression_ratio = 0.5}, {{ForwardPhase::kPrefill, 32}});
+  auto ev = RunPress("chunkkv(knorm):length=5", BudgetPolicy{.removed_fraction = 0.5}, {{ForwardPhase::kPrefill, 32}});
   ASSERT_EQ(ev.size(), 3u);
   for (const Event& e : ev) {
     // 6 complete chunks + one of 2 slots: 7 chunks, ⌊7·0.5⌋ = 3 kept.
