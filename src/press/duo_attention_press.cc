@@ -92,7 +92,7 @@ class DuoAttentionPress : public Press {
     if (streaming_.empty() && o_.patterns == nullptr) collector_->AfterAttention(ctx);
     if (!ctx.info.last_chunk || ctx.layer != config().n_layers - 1) return;
     // Every layer is prefilled: decide the heads once, then trim every streaming head.
-    if (streaming_.empty()) streaming_ = DuoStreamingMask(HeadScores(), budget().compression_ratio);
+    if (streaming_.empty()) streaming_ = DuoStreamingMask(HeadScores(), budget().removed_fraction);
     for (int l = 0; l < config().n_layers; ++l) TrimLayer(ctx, l);
   }
 

@@ -67,8 +67,8 @@ class FinchPress : public Press {
       int n_kept = n;
       if (budget_.cache_budget > 0) {
         n_kept = std::min(n, budget_.cache_budget);
-      } else if (budget_.compression_ratio > 0) {
-        n_kept = UpstreamKept(n, budget_.compression_ratio);
+      } else if (budget_.removed_fraction > 0) {
+        n_kept = UpstreamKept(n, budget_.removed_fraction);
       }
       if (n_kept >= n || n <= w) continue;
       const std::vector<float> scores = Score(ctx, g, w);  // [n]
@@ -83,7 +83,7 @@ class FinchPress : public Press {
               std::span<const float>(scores).subspan(static_cast<size_t>(start),
                                                      static_cast<size_t>(len)),
               positions.subspan(static_cast<size_t>(start), static_cast<size_t>(len)),
-              UpstreamKept(len, budget_.compression_ratio));
+              UpstreamKept(len, budget_.removed_fraction));
           for (int j : part) keep.push_back(start + j);
         }
       }

@@ -165,7 +165,7 @@ TEST(DuoAttention, OnTheFlyPrefillKeepsSinkAndRecentOnStreamingHeads) {
     SCOPED_TRACE(ratio);
     auto spec = ParsePressSpec(fmt::format("duo_attention:sink={},recent={}", sink, recent));
     ASSERT_TRUE(spec.ok());
-    spec->budget.compression_ratio = ratio;
+    spec->budget.removed_fraction = ratio;
     auto press = CreatePress(*spec);
     ASSERT_TRUE(press.ok()) << press.status().ToString();
     ASSERT_TRUE((*press)->Attach(c).ok());
@@ -275,7 +275,7 @@ TEST(DuoAttention, DecodingFollowsTheRuleAtEveryStep) {
     auto spec = ParsePressSpec(fmt::format(
         "duo_attention:patterns={},sink={},recent={},decoding={}", path, sink, recent, decoding));
     ASSERT_TRUE(spec.ok());
-    spec->budget.compression_ratio = 0.5;
+    spec->budget.removed_fraction = 0.5;
     auto press = CreatePress(*spec);
     ASSERT_TRUE(press.ok()) << press.status().ToString();
     Transformer tf(*model, 1);

@@ -150,7 +150,7 @@ TEST(FinchPress, NeedsTheQuestionAndKeepsItCompacted) {
   std::vector<int32_t> prompt(40);
   for (auto& x : prompt) x = tok(rng);
   const int w = 6, n_kept = 20;  // ratio 0.5 of 40
-  auto press = Make("finch", BudgetPolicy{.compression_ratio = 0.5});
+  auto press = Make("finch", BudgetPolicy{.removed_fraction = 0.5});
   ASSERT_NE(press, nullptr);
   EXPECT_TRUE(press->NeedsQuestionTokens());
   std::vector<float> logits;
@@ -284,7 +284,7 @@ TEST(FinchPress, KeptSlotsEqualADoubleOracle) {
   for (const bool normalize : {true, false}) {
     auto press =
         Make(std::string("finch:rerotate_keys=0,normalize_scores=") + (normalize ? "1" : "0"),
-             BudgetPolicy{.compression_ratio = 0.6});
+             BudgetPolicy{.removed_fraction = 0.6});
     ASSERT_NE(press, nullptr);
     ASSERT_TRUE(press->Attach(model->config).ok());
     FinchOracle oracle(*press, model->config.n_heads, 7, 0.6, normalize);
