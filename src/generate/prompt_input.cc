@@ -43,7 +43,7 @@ StatusOr<PromptIds> BuildPipelineIds(const Tokenizer& tok, const ModelChatTempla
 StatusOr<PromptIds> BuildPromptIds(const Tokenizer* tok, const ModelChatTemplate* chat,
                                    const std::string& where, const PromptInput& in,
                                    const PromptArgNames& names) {
-  if (in.ids) return PromptIds{*in.ids, {}};
+  if (in.ids) return PromptIds{*in.ids, {}, 0, std::nullopt};
   if (tok == nullptr) return FailedPrecondition(where + ": a text prompt needs a tokenizer");
   if (in.pipeline) return BuildPipelineIds(*tok, chat, where, in, names);
   PromptIds p;

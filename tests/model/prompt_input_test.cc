@@ -44,7 +44,8 @@ TEST(PromptInput, IdsPassThroughWithoutATokenizer) {
 
 TEST(PromptInput, CheckPromptFitsNamesTheCallersArguments) {
   const Model m = ConfigOnly(64, 10);
-  PromptIds p{{1, 2, 64}, {}};
+  PromptIds p;
+  p.context = {1, 2, 64};
   Status s = CheckPromptFits(m, p, kCliPromptArgNames);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("--prompt-ids: id 64 is outside the vocabulary [0, 64)"));
