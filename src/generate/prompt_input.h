@@ -32,12 +32,12 @@ struct PromptInput {
   bool pipeline = false;                    // context + questions
   std::string context;                      // pipeline: compressed once
   std::vector<std::string> questions;       // pipeline: never compressed (empty = one empty)
-  std::string query;                        // pipeline: a question prefilled and compressed with the
-                                            // context (finch; PipelinePromptOptions::query)
-  std::string answer_prefix;                // pipeline: starts every answer
-  ChatMode chat = ChatMode::kAuto;          // pipeline only
-  std::optional<bool> enable_thinking;      // passed to the chat template
-  int max_context_length = 0;               // keep the first N context/prompt tokens (0 = all)
+  std::string query;                    // pipeline: a question prefilled and compressed with the
+                                        // context (finch; PipelinePromptOptions::query)
+  std::string answer_prefix;            // pipeline: starts every answer
+  ChatMode chat = ChatMode::kAuto;      // pipeline only
+  std::optional<bool> enable_thinking;  // passed to the chat template
+  int max_context_length = 0;           // keep the first N context/prompt tokens (0 = all)
 };
 
 // How the front end spells its arguments, for messages and warnings.
@@ -57,8 +57,9 @@ inline constexpr PromptArgNames kCliPromptArgNames = {
 struct PromptIds {
   std::vector<int32_t> context;
   std::vector<std::vector<int32_t>> questions;  // empty unless pipeline
-  int query_tokens = 0;                         // pipeline with `query`: the context's last ids are it
-  std::optional<ContextReplayPrompts> replay;   // pipeline: what a context-replaying press (kvzip) runs
+  int query_tokens = 0;  // pipeline with `query`: the context's last ids are it
+  std::optional<ContextReplayPrompts>
+      replay;  // pipeline: what a context-replaying press (kvzip) runs
 };
 
 // Builds the ids of `in`. `tok` may be null only when `in.ids` is set. `chat` is the model's chat
