@@ -13,7 +13,9 @@ PRESSES=(knorm snapkv "adakv(knorm)" "adakv(snapkv)" pyramidkv
          "composed(knorm,streaming_llm)" "decoding(knorm):target=256,interval=8"
          "compression_ratio_decoding(knorm):target_ratio=0.5,interval=8"
          "prefill_decoding(snapkv,decoding(knorm):target=256,interval=8)"
-         "block(knorm)" "block(keydiff)" "entropy_gated_chunkkv(knorm)" "think" "composed(snapkv,think)")
+         "block(knorm)" "block(keydiff)" "entropy_gated_chunkkv(knorm)" "think" "composed(snapkv,think)"
+         "chunk(knorm):length=128" "chunkkv(knorm)" simlayerkv
+         "criticalkv(snapkv)" "criticaladakv(snapkv)" "key_rerotation(knorm)")
 if [ $# -gt 2 ]; then PRESSES=("${@:3}"); fi
 printf "press\tpress_s_per_step_median\tpress_s_per_step_mean\toverhead_fraction\tkv_bytes_live\n"
 for P in "${PRESSES[@]}"; do
