@@ -6,10 +6,10 @@
 // packed [tile, cols, 48 tokens] once per call, a task's weight rows are widened to f32 once, and the
 // micro-kernel does acc[row m][token vector v] += broadcast(W[m, c]) · xp[c, v] — per reduction step
 // MR broadcasts (plain loads) and NV vector loads feed MR·NV multiply-adds, with no shuffles at all.
-// On AVX-512 the vectors are 512 bits: the reference machine (Ice Lake server) issues two 512-bit
-// FMAs per cycle (measured on one core, 1 ms windows: 5.98 G 512-bit vs 6.98 G 256-bit FMA
-// instructions/s at 3.49 GHz, i.e. 1.7× the multiply-adds), and its 32 registers hold the 8 × 3
-// accumulator tile. Other targets take the 48-token tile in passes of 3 vectors.
+// On AVX-512 the vectors are 512 bits: the reference machine (Ice Lake server) runs 512-bit FMAs
+// at more than one per cycle (measured on one core, 1 ms windows: 5.98 G 512-bit vs 6.98 G 256-bit
+// FMA instructions/s at 3.49 GHz, i.e. 1.7× the multiply-adds), and its 32 registers hold the
+// 8 × 3 accumulator tile. Other targets take the 48-token tile in passes of 3 vectors.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/prefill_gemm.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep

@@ -53,11 +53,11 @@ constexpr int kRowsFor = NV == 1 ? 12 : NV == 2 ? 6 : 4;
 constexpr int kRowPad = 12;
 
 // The micro-kernel's vector operations at 256 and 512 bits. Prefill tiles (32 tokens) take 512-bit
-// vectors: the reference machine (Ice Lake server) issues 512-bit vpdpbusd on two ports (measured
-// on one core, 1 ms windows: 4.17 G 512-bit vs 5.66 G 256-bit instructions/s, 1.47× the
-// multiply-adds; kernels_bench q8_0 1024 × 2816 × 512 tokens 14.4 → 12.2 ms). Batched decoding's
-// 16-token tiles stay at 256 bits: at 16 tokens a 512-bit tile has one activation vector per 12
-// broadcasts and ran 15% slower.
+// vectors: the reference machine (Ice Lake server) runs 512-bit vpdpbusd at more than one per
+// cycle (measured on one core, 1 ms windows: 4.17 G 512-bit vs 5.66 G 256-bit instructions/s,
+// 1.47× the multiply-adds; kernels_bench q8_0 1024 × 2816 × 512 tokens 14.4 → 12.2 ms). Batched
+// decoding's 16-token tiles stay at 256 bits: at 16 tokens a 512-bit tile has one activation
+// vector per 12 broadcasts and ran 15% slower.
 struct Vec256 {
   using I = __m256i;
   using F = __m256;
