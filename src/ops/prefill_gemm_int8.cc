@@ -49,8 +49,8 @@ namespace HWY_NAMESPACE {
 // Micro-tile shapes: NV token vectors (tiles of lanes·NV tokens) × MR rows, so that MR·NV int32
 // sums + MR·NV f32 totals + NV activation vectors + 1 broadcast fit 32 registers.
 template <int NV>
-constexpr int kRowsFor = NV == 1 ? 12 : NV == 2 ? 6 : 4;
-constexpr int kRowPad = 12;
+constexpr int kRowsFor = NV == 2 ? 6 : 4;
+constexpr int kRowPad = 12;  // the unpacked rows are padded to a multiple of both 4 and 6
 
 // The micro-kernel's vector operations at 256 and 512 bits. Prefill tiles (32 tokens) take 512-bit
 // vectors: the reference machine (Ice Lake server) runs 512-bit vpdpbusd at more than one per
@@ -92,7 +92,7 @@ struct Vec512 {
   static F MulAdd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F ToFloat(I v) { return _mm512_cvtepi32_ps(v); }
   static void Store(F v, float* p) { _mm512_store_ps(p, v); }
-};  // the unpacked rows are padded to a multiple of both 4 and 6
+};
 
 // Weights per scale: 32, or 16 for the types whose block halves differ (Q2_K, Q3_K, Q6_K).
 template <DType t>
@@ -140,6 +140,21 @@ void UnpackRows(const MatrixView& w, int64_t r0, int64_t r1, int64_t rows_padded
   std::memset(out.u + used * cols, 0x80, pad * cols);
   std::memset(out.scale + used * groups, 0, pad * groups * sizeof(float));
   std::memset(out.offset + used * groups, 0, pad * groups * sizeof(float));
+}
+
+// A micro-tile's totals acc [MR rows][NV vectors of tokens] written to y [token, ldy] at rows
+// [r, r + m_valid) and tokens [t0, t0 + nt_valid): the tile is [row, token] in registers and
+// [token, row] in y, so through a small buffer.
+template <class V, int MR, int NV>
+HWY_INLINE void StoreTile(const typename V::F (&acc)[MR][NV], float* y, size_t ldy, int64_t r, int m_valid, int t0,
+                          int nt_valid) {
+  HWY_ALIGN float tile[MR][V::kLanes * NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) V::Store(acc[m][v], tile[m] + v * V::kLanes);
+  for (int tt = 0; tt < nt_valid; ++tt) {
+    float* out = y + static_cast<size_t>(t0 + tt) * ldy + static_cast<size_t>(r);
+    for (int m = 0; m < m_valid; ++m) out[m] = tile[m][tt];
+  }
 }
 
 // Rows [r, r + m_valid) (unpacked rows i0 .. i0 + MR of wr) × one packed token tile of V::kLanes·NV
@@ -196,13 +211,7 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
       }
     }
   }
-  HWY_ALIGN float tile[kIMR][kTT];
-  for (int m = 0; m < kIMR; ++m)
-    for (int v = 0; v < kINV; ++v) V::Store(acc[m][v], tile[m] + v * kL);
-  for (int tt = 0; tt < nt_valid; ++tt) {
-    float* out = y + static_cast<size_t>(t0 + tt) * ldy + static_cast<size_t>(r);
-    for (int m = 0; m < m_valid; ++m) out[m] = tile[m][tt];
-  }
+  StoreTile<V, kIMR, kINV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
 // Q8_0 rows straight from their blocks, no unpacking (batched decoding, 16-token tiles): a Q8_0
@@ -258,13 +267,7 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
       }
     }
   }
-  HWY_ALIGN float tile[kIMR][kTT];
-  for (int m = 0; m < kIMR; ++m)
-    for (int v = 0; v < NV; ++v) V::Store(acc[m][v], tile[m] + v * kL);
-  for (int tt = 0; tt < nt_valid; ++tt) {
-    float* out = y + static_cast<size_t>(t0 + tt) * ldy + static_cast<size_t>(r);
-    for (int m = 0; m < m_valid; ++m) out[m] = tile[m][tt];
-  }
+  StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
 // Rows [r0, r1) (unpacked rows from i0 of wr) × one token tile of V::kLanes·NV tokens.
