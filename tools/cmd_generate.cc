@@ -106,6 +106,22 @@ int RunGenerate(const GenerateFlags& f) {
     return ReportError("generate", tok.status());
   }
 
+  // The press first: how the prompt is built depends on it (a question-aware press).
+  std::unique_ptr<Press> press;
+  if (!f.press.empty()) {
+    const BudgetPolicy budget{.cache_budget = f.cache_budget,
+                              .removed_fraction = f.compression_ratio,
+                              .compression_interval = f.compression_interval,
+                              .target_size = f.target_size};
+    auto created = CreatePressFromText(f.press, budget, f.seed);
+    if (!created.ok()) return ReportError("generate", created.status());
+    press = std::move(created).value();
+  } else if (!f.eviction_log.empty()) {
+    return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
+  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {
+    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size/--prefill-chunk need --press NAME (see `kvpress presses`)"));
+  }
+
   // Prompt: ids, a plain prompt, or context + questions.
   PromptInput in;
   if (!f.prompt_ids.empty()) {
@@ -120,8 +136,7 @@ int RunGenerate(const GenerateFlags& f) {
   in.questions = f.questions;
   // A question-aware press (finch) compresses the question with the context (upstream's FINCH
   // setting): it is prefilled right after the context; the template's suffix follows uncompressed.
-  // (A spec that does not parse is reported where the press is created below.)
-  if (auto probe = CreatePressFromText(f.press, {}, 0); !f.press.empty() && probe.ok() && (*probe)->NeedsQuestionTokens()) {
+  if (press && press->NeedsQuestionTokens()) {
     if (f.questions.size() != 1) {
       return ReportError("generate", InvalidArgument(fmt::format("--press {} compresses the question with the context: give "
                                                                  "exactly one --question (got {})",
@@ -167,22 +182,10 @@ int RunGenerate(const GenerateFlags& f) {
   opt.replay_prompts = std::move(prompt->replay);
   if (!f.stop.empty() && !tokenizer) return ReportError("generate", InvalidArgument("--stop needs a tokenizer"));
 
-  std::unique_ptr<Press> press;
-  if (!f.press.empty()) {
-    const BudgetPolicy budget{.cache_budget = f.cache_budget,
-                              .removed_fraction = f.compression_ratio,
-                              .compression_interval = f.compression_interval,
-                              .target_size = f.target_size};
-    auto created = CreatePressFromText(f.press, budget, f.seed);
-    if (!created.ok()) return ReportError("generate", created.status());
-    press = std::move(created).value();
+  if (press) {
     opt.press = press.get();
     opt.press_chunk = f.prefill_chunk;
     opt.query_tokens = query_tokens;
-  } else if (!f.eviction_log.empty()) {
-    return ReportError("generate", InvalidArgument("--eviction-log needs --press NAME"));
-  } else if (f.cache_budget > 0 || f.compression_ratio > 0 || f.target_size > 0 || f.prefill_chunk > 0) {
-    return ReportError("generate", InvalidArgument("--cache-budget/--compression-ratio/--target-size/--prefill-chunk need --press NAME (see `kvpress presses`)"));
   }
   auto kv_dtype = ParseKvDtype(f.kv_dtype, "--kv-dtype");
   if (!kv_dtype.ok()) return ReportError("generate", kv_dtype.status());
