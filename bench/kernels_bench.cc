@@ -51,14 +51,18 @@ void StoreRow(DType t, const std::vector<float>& row, uint8_t* out) {
 
 // Prefill shapes (SmolLM2-135M: hidden 576, intermediate 1536) at 512 tokens, one thread:
 // items/s = multiply-adds/s (GFLOP/s = 2 × items/s / 1e9).
-void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = false) {
+void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = false, bool cold = false) {
   SetQuantizedActivations(!f32_activations);
   const int rows = static_cast<int>(state.range(0)), cols = static_cast<int>(state.range(1)),
             n = static_cast<int>(state.range(2));
   const int threads = state.range(3) > 0 ? static_cast<int>(state.range(3)) : 1;
+  // cold: the weights in as many copies as make 192 MB, used in turn, so that each call reads them
+  // from memory as a decoding step does (a model is far larger than the L3).
+  const size_t matrix_bytes = RowBytes(t, cols) * rows;
+  const size_t copies = cold ? (size_t{192} << 20) / matrix_bytes + 1 : 1;
   // Weights N(0, 0.05) stored as t (random bytes would make subnormal f32/bf16 values, which cost
   // microcode assists no real checkpoint has).
-  std::vector<uint8_t> w(RowBytes(t, cols) * rows);
+  std::vector<uint8_t> w(matrix_bytes * copies);
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.05f);
   std::vector<float> row(static_cast<size_t>(cols));
@@ -66,14 +70,18 @@ void BM_MatMulPrefill(benchmark::State& state, DType t, bool f32_activations = f
     for (auto& v : row) v = normal(rng);
     StoreRow(t, row, w.data() + RowBytes(t, cols) * r);
   }
-  MatrixView view{t, rows, cols, w.data(), RowBytes(t, cols)};
+  for (size_t c = 1; c < copies; ++c) std::memcpy(w.data() + c * matrix_bytes, w.data(), matrix_bytes);
   std::vector<float> x(static_cast<size_t>(n) * cols), y(static_cast<size_t>(n) * rows);
   for (auto& v : x) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
+  size_t next = 0;
   for (auto _ : state) {
+    MatrixView view{t, rows, cols, w.data() + next * matrix_bytes, RowBytes(t, cols)};
+    next = (next + 1) % copies;
     MatMul(view, x.data(), n, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * rows * cols * n);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(matrix_bytes));
   state.SetLabel(SimdTargetName());
   SetQuantizedActivations(true);
 }
@@ -88,6 +96,12 @@ BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0, DType::kQ4_0) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512, 0});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512, 0})->Args({1536, 576, 512, 0});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512, 0});
+// From memory (cold), two threads: batched decoding's 16 tokens and one token, bytes/s = weight bytes.
+#define KVPRESS_COLD_SHAPES ->Args({1024, 2816, 16, 1})->Args({1024, 2816, 16, 2})->Args({1024, 2816, 1, 2})->UseRealTime()
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_cold, DType::kQ8_0, false, true) KVPRESS_COLD_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0_cold, DType::kQ4_0, false, true) KVPRESS_COLD_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_cold, DType::kQ4_K, false, true) KVPRESS_COLD_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, bf16_cold, DType::kBF16, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_f32act, DType::kQ8_0, true) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512, 0});
 

@@ -234,6 +234,7 @@ const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
 #include <atomic>
 #include <vector>
 
@@ -345,20 +346,30 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     run_block(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
-  const int tiles = int8_packed ? static_cast<int>(xa.Tiles(n)) : (n + kGemmTileTokens - 1) / kGemmTileTokens;
+  const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;
+  // The int8 tiles are packed a range of blocks per task, so that batched decoding's single tile
+  // is shared by the threads.
+  const int64_t int8_tiles = int8_packed ? static_cast<int64_t>(xa.Tiles(n)) : 0;
+  const int64_t nb = static_cast<int64_t>(cols / 32);
+  constexpr int64_t kInt8PackBlocks = 16;
+  const int64_t pack_chunks = (nb + kInt8PackBlocks - 1) / kInt8PackBlocks;
+  auto pack_int8 = [&](int64_t task) {
+    const int64_t b0 = (task % pack_chunks) * kInt8PackBlocks;
+    PackInt8Activations(x, n, cols, static_cast<int>(task / pack_chunks), static_cast<size_t>(b0),
+                        static_cast<size_t>(std::min(b0 + kInt8PackBlocks, nb)), xa);
+  };
   if (!parallel) {
     if (packed) PackActivations(x, n, cols, 0, tiles, xp_data);
-    if (int8_packed) PackInt8Activations(x, n, cols, 0, tiles, xa);
+    for (int64_t task = 0; task < int8_tiles * pack_chunks; ++task) pack_int8(task);
     for (int64_t task = 0; task < row_tasks * token_tasks; ++task) run_task(task);
     return;
   }
-  if (packed || int8_packed) {
+  if (packed) {
     ParallelFor(tiles, threads, [&](int64_t tile) {
-      const int t = static_cast<int>(tile);
-      if (packed) PackActivations(x, n, cols, t, t + 1, xp_data);
-      if (int8_packed) PackInt8Activations(x, n, cols, t, t + 1, xa);
+      PackActivations(x, n, cols, static_cast<int>(tile), static_cast<int>(tile) + 1, xp_data);
     });
   }
+  if (int8_packed) ParallelFor(int8_tiles * pack_chunks, threads, pack_int8);
   // Tasks are claimed one by one, so a thread that loses its core leaves its share to the others.
   // Consecutive tasks share a token block (its activations stay warm in the shared L3).
   ParallelFor(row_tasks * token_tasks, threads, run_task);

@@ -99,9 +99,17 @@ struct PackedInt8Activations {
 // with AVX-512 VNNI); otherwise callers widen the rows and take the f32 kernel.
 bool Int8GemmSupported(DType t);
 
-// Quantizes tokens of tiles [tile0, tile1) of x [n, cols] to int8 blocks (QuantizeActivationsFast:
-// the bytes the decode kernel uses) and packs them into xa. cols: a multiple of 32.
-void PackInt8Activations(const float* x, int n, size_t cols, int tile0, int tile1, const PackedInt8Activations& xa);
+// Quantizes the tokens of tile `tile` of x [n, cols] to int8 blocks (the bytes of
+// QuantizeActivations, which the decode kernel uses too) and writes blocks [b0, b1) of them into
+// the tile (tokens from n to the tile's end as zeros). cols: a multiple of 32. Different threads
+// may pack disjoint block ranges at once (each block's words are whole cache lines, so they share
+// none). SIMD on the int8 GEMM's targets.
+void PackInt8Activations(const float* x, int n, size_t cols, int tile, size_t b0, size_t b1,
+                         const PackedInt8Activations& xa);
+
+// The same, scalar (QuantizeActivations, then byte by byte): the reference of tests.
+void PackInt8ActivationsReference(const float* x, int n, size_t cols, int tile, size_t b0, size_t b1,
+                                  const PackedInt8Activations& xa);
 
 // y[t, r] for rows [r0, r1) of w (block-quantized, Int8GemmSupported) and tokens [t0, t1) (t0 a
 // multiple of xa.tile_tokens) from packed int8 activations, in the integer arithmetic of the decode kernel

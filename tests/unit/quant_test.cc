@@ -172,6 +172,48 @@ TEST(QuantActivations, FastEqualsScalar) {
   }
 }
 
+// The int8 GEMM's activation packing (SIMD, fused with the quantizer) writes exactly the scalar
+// reference's words and scales, for full and partial tiles of both widths, packed in block ranges
+// as MatMul's threads do.
+TEST(QuantActivations, PackInt8EqualsReference) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  const size_t cols = 160, nb = cols / 32;
+  for (const int n : {1, 13, 16, 40, 101}) {
+    std::vector<float> x(static_cast<size_t>(n) * cols);
+    for (float& v : x) v = normal(rng);
+    std::fill_n(x.begin(), 32, 0.0f);  // an all-zero block
+    PackedInt8Activations layout;
+    layout.nb = nb;
+    layout.tile_tokens = PackedInt8Activations::TileTokensFor(n);
+    const int tiles = static_cast<int>(layout.Tiles(n));
+    struct Buffers {
+      std::vector<int32_t> q, start;
+      std::vector<float> d, ds;
+    };
+    auto make = [&](Buffers& b) {
+      b.q.assign(layout.QWords(n), -1);
+      b.start.assign(layout.PartWords(n), -1);
+      b.d.assign(layout.DFloats(n), -1.0f);
+      b.ds.assign(layout.PartWords(n), -1.0f);
+      PackedInt8Activations xa = layout;
+      xa.q = b.q.data(), xa.start = b.start.data(), xa.d = b.d.data(), xa.ds = b.ds.data();
+      return xa;
+    };
+    Buffers ref, fast;
+    const PackedInt8Activations xr = make(ref), xa = make(fast);
+    for (int tile = 0; tile < tiles; ++tile) {
+      PackInt8ActivationsReference(x.data(), n, cols, tile, 0, nb, xr);
+      for (size_t b0 = 0; b0 < nb; b0 += 2) PackInt8Activations(x.data(), n, cols, tile, b0, std::min(b0 + 2, nb), xa);
+    }
+    EXPECT_EQ(ref.q, fast.q) << n;
+    EXPECT_EQ(ref.start, fast.start) << n;
+    EXPECT_EQ(ref.d, fast.d) << n;
+    EXPECT_EQ(ref.ds, fast.ds) << n;
+    EXPECT_EQ(std::count(ref.q.begin(), ref.q.end(), -1), 0) << "every word written, n " << n;
+  }
+}
+
 // The SIMD dequantizer of the prefill path: each value within one f32 rounding of the scalar one
 // (a fused multiply-add where DequantizeRow rounds the product and the sum separately).
 TEST_P(QuantGolden, FastDequantizeMatchesDequantizeRow) {
