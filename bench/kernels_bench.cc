@@ -97,7 +97,7 @@ BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512, 
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512, 0})->Args({1536, 576, 512, 0});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512, 0});
 // From memory (cold), two threads: batched decoding's 16 tokens and one token, bytes/s = weight bytes.
-#define KVPRESS_COLD_SHAPES ->Args({1024, 2816, 16, 1})->Args({1024, 2816, 16, 2})->Args({1024, 2816, 1, 2})->UseRealTime()
+#define KVPRESS_COLD_SHAPES ->Args({1024, 2816, 16, 1})->Args({1024, 2816, 16, 2})->Args({1024, 2816, 1, 2})->Args({2816, 1024, 1, 2})->UseRealTime()
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_cold, DType::kQ8_0, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0_cold, DType::kQ4_0, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_cold, DType::kQ4_K, false, true) KVPRESS_COLD_SHAPES;
