@@ -63,12 +63,20 @@ class Pool {
   // Runs fn(ctx, i) for i in [0, n) on the caller and up to threads - 1 workers.
   void Run(int64_t n, int threads, void (*fn)(void*, int64_t), void* ctx) {
     Grow(threads - 1);
+    // First close the previous generation to claims: a worker still in Drain for it may hold a
+    // state word from before its last claim and, reading this region's (larger) n below, claim
+    // "task k of the old generation" while state_ still shows it — running this region's task k
+    // with the old generation's count. That ran a task twice and left done_ past n, so the caller
+    // waited forever (batched decoding: a 2-task packing region, then a 32-task multiply). With
+    // the claim counter at its maximum such a claim fails its compare-exchange or finds no task.
+    const uint64_t previous = state_.load(std::memory_order_relaxed) >> 32;
+    state_.store((previous << 32) | kNoTaskLeft, std::memory_order_seq_cst);
     fn_.store(fn, std::memory_order_relaxed);
     ctx_.store(ctx, std::memory_order_relaxed);
     n_.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
     helpers_.store(threads - 1, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    const uint64_t gen = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+    const uint64_t gen = previous + 1;
     // Publishes the fields above; seq_cst so that either this store is seen by a worker going to
     // sleep or that worker's sleepers_ increment is seen below (no lost wakeup).
     state_.store(gen << 32, std::memory_order_seq_cst);
@@ -157,6 +165,9 @@ class Pool {
     { std::lock_guard<std::mutex> lock(sleep_mu_); }
     sleep_cv_.notify_all();
   }
+
+  // The claim counter of a closed generation: above any task count (Run takes n < 2^31).
+  static constexpr uint64_t kNoTaskLeft = 0xFFFFFFFFu;
 
   // Longest sleep between checks of the condition a sleeper waits for.
   static constexpr std::chrono::milliseconds kSleepBound{20};

@@ -43,6 +43,21 @@ TEST(ThreadPool, ManyRegionsInARow) {
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], static_cast<int64_t>(i) * 5000);
 }
 
+TEST(ThreadPool, ShortRegionsThenLongerOnes) {
+  // Back-to-back regions whose task count grows (batched decoding packs activations in 2 tasks,
+  // then multiplies in 32): a worker still leaving a finished region must not claim a task of the
+  // next one under the old generation. That once ran a task twice and left the done count past n,
+  // so the caller waited forever.
+  std::vector<std::atomic<int>> calls(40);
+  constexpr int kRegions = 20000;
+  for (int region = 0; region < kRegions; ++region) {
+    const int64_t n = region % 2 == 0 ? 2 : static_cast<int64_t>(calls.size());
+    ParallelFor(n, 2, [&](int64_t i) { calls[static_cast<size_t>(i)].fetch_add(1); });
+  }
+  for (size_t i = 0; i < calls.size(); ++i)
+    EXPECT_EQ(calls[i].load(), i < 2 ? kRegions : kRegions / 2) << i;
+}
+
 TEST(ThreadPool, RegionsAfterIdleSleepsAndSlowWorkerTasks) {
   // The sleeping paths: idle gaps longer than the workers' spin (they go to sleep and must be
   // woken for the next region), and a slow task so the caller sleeps until a worker finishes it.
