@@ -1,6 +1,7 @@
 // AttendGroup: one query position, the G query heads of a GQA group over their shared KV head.
-// Scores come from MatMul's register-tiled kernel (keys as the weight rows, the G queries as the
-// tokens: each key row is read once for all G heads; a thin prefix is its own MatMul), the softmax is vectorised with Highway's Exp,
+// Scores come from 16 keys at a time with the lane sums transposed into one vector (AVX-512; elsewhere
+// MatMul's register-tiled kernel, keys as the weight rows and the G queries as the tokens; a thin
+// prefix is its own MatMul), the softmax is vectorised with Highway's Exp,
 // and the value sum reads each value row once for all G heads.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/attention_group.cc"
@@ -57,37 +58,135 @@ bool SoftmaxRowsImpl(float* probs, int groups, int n) {
   return true;
 }
 
+#if HWY_TARGET <= HWY_AVX3
+// One 16-lane vector whose lane k is the sum of the 16 lanes of a[k] (a transpose folded into
+// adds: 15 adds and 30 shuffles for 16 rows, where a horizontal sum per row costs ~8 operations).
+HWY_INLINE __m512 LaneSumsOf16(const __m512 (&a)[16]) {
+  __m512 pairs[8];  // per 128-bit lane: a[2i] and a[2i + 1] interleaved, half summed
+  for (int i = 0; i < 8; ++i) {
+    pairs[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+  }
+  __m512 quads[4];  // per 128-bit lane: one partial sum of each of 4 rows
+  for (int i = 0; i < 4; ++i) {
+    const __m512d x = _mm512_castps_pd(pairs[2 * i]), y = _mm512_castps_pd(pairs[2 * i + 1]);
+    quads[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+  __m512 halves[2];  // 128-bit lanes of 4 rows each, two partial sums apart
+  for (int i = 0; i < 2; ++i) {
+    halves[i] = _mm512_add_ps(_mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0x88),
+                              _mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0xDD));
+  }
+  return _mm512_add_ps(_mm512_shuffle_f32x4(halves[0], halves[1], 0x88),
+                       _mm512_shuffle_f32x4(halves[0], halves[1], 0xDD));
+}
+
+// scores[g, j] = q_g · k_j for the G query heads over keys of 16 at a time: per head, 16
+// accumulators of dimension chunks, then LaneSumsOf16. MatMul's register tile did a horizontal
+// sum per (key, head), which dominated at head_dim 64 (BM_Attend group3_f32 at 2048 keys: 55 of
+// 99 µs in the scores). head_dim: a multiple of 16.
+template <DType kT>
+void GroupScoresTyped(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+  const DF df;
+  const size_t hd = static_cast<size_t>(head_dim), un = static_cast<size_t>(kv.n);
+  const size_t row_bytes = RowBytes(kT, hd);
+  const auto* keys = static_cast<const uint8_t*>(kv.keys);
+  for (size_t j0 = 0; j0 < un; j0 += 16) {
+    const size_t nk = un - j0 < 16 ? un - j0 : 16;
+    const uint8_t* block = keys + j0 * row_bytes;
+    for (int g = 0; g < groups; ++g) {
+      __m512 acc[16];
+      for (auto& a : acc) a = _mm512_setzero_ps();
+      const float* qg = q + static_cast<size_t>(g) * hd;
+      for (size_t c = 0; c < hd; c += 16) {
+        const __m512 qv = hn::LoadU(df, qg + c).raw;
+        if (nk == 16) {
+          for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_ps(LoadWidened<kT>(df, block + k * row_bytes, c).raw, qv, acc[k]);
+        } else {
+          for (size_t k = 0; k < nk; ++k) acc[k] = _mm512_fmadd_ps(LoadWidened<kT>(df, block + k * row_bytes, c).raw, qv, acc[k]);
+        }
+      }
+      _mm512_mask_storeu_ps(scores + static_cast<size_t>(g) * un + j0, static_cast<__mmask16>((1u << nk) - 1),
+                            LaneSumsOf16(acc));
+    }
+  }
+}
+#endif  // HWY_TARGET <= HWY_AVX3
+
+// The scores of AttendGroup on AVX-512 for float keys (F32/F16/BF16) and head_dim a multiple of 16;
+// false (nothing written) elsewhere, where MatMul computes them.
+bool GroupScoresImpl(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+#if HWY_TARGET <= HWY_AVX3
+  if (head_dim % 16 != 0) return false;
+  switch (kv.dtype) {
+    case DType::kF32: GroupScoresTyped<DType::kF32>(q, groups, kv, head_dim, scores); return true;
+    case DType::kF16: GroupScoresTyped<DType::kF16>(q, groups, kv, head_dim, scores); return true;
+    case DType::kBF16: GroupScoresTyped<DType::kBF16>(q, groups, kv, head_dim, scores); return true;
+    default: return false;
+  }
+#else
+  (void)q, (void)groups, (void)kv, (void)head_dim, (void)scores;
+  return false;
+#endif
+}
+
 // out[g, :] = Σ_j probs[g, j] · v_j for g < G, 4 vectors of dimensions at a time, each value row
-// read once per chunk for all G heads. G ≤ kMaxAttendGroup.
-void WeightedValuesImpl(const float* probs, int groups, const KVHeadView& kv, int head_dim, float* out) {
+// read once per chunk for all G heads; the value dtype and G fixed at compile time, so the 4·G
+// accumulators stay in registers (with G and the dtype known only at run time they were kept on
+// the stack and each load went through a switch: 8× slower, BM_Attend group3_f32).
+template <DType kT, int G>
+void WeightedValuesTyped(const float* probs, const KVHeadView& kv, int head_dim, float* out) {
   const DF df;
   const size_t N = hn::Lanes(df), hd = static_cast<size_t>(head_dim);
-  const size_t row_bytes = RowBytes(kv.dtype, hd);
+  const size_t row_bytes = RowBytes(kT, hd);
   const auto* values = static_cast<const uint8_t*>(kv.values);
   const size_t un = static_cast<size_t>(kv.n);
   size_t i = 0;
   for (; i + 4 * N <= hd; i += 4 * N) {
-    hn::Vec<DF> acc[kMaxAttendGroup][4];
-    for (int g = 0; g < groups; ++g)
+    hn::Vec<DF> acc[G][4];
+    for (int g = 0; g < G; ++g)
       for (int c = 0; c < 4; ++c) acc[g][c] = hn::Zero(df);
     for (size_t j = 0; j < un; ++j) {
       const void* row = values + j * row_bytes;
       hn::Vec<DF> v[4];
-      for (int c = 0; c < 4; ++c) v[c] = LoadWidened(df, kv.dtype, row, i + c * N);
-      for (int g = 0; g < groups; ++g) {
+      for (int c = 0; c < 4; ++c) v[c] = LoadWidened<kT>(df, row, i + c * N);
+      for (int g = 0; g < G; ++g) {
         const auto p = hn::Set(df, probs[static_cast<size_t>(g) * un + j]);
         for (int c = 0; c < 4; ++c) acc[g][c] = hn::MulAdd(p, v[c], acc[g][c]);
       }
     }
-    for (int g = 0; g < groups; ++g)
+    for (int g = 0; g < G; ++g)
       for (int c = 0; c < 4; ++c) hn::StoreU(acc[g][c], df, out + static_cast<size_t>(g) * hd + i + c * N);
   }
   for (; i < hd; ++i) {  // dimensions past the last 4-vector chunk (head_dim not a multiple of 4N)
-    for (int g = 0; g < groups; ++g) {
+    for (int g = 0; g < G; ++g) {
       float s = 0.0f;
-      for (size_t j = 0; j < un; ++j) s += probs[static_cast<size_t>(g) * un + j] * LoadElement(kv.dtype, values + j * row_bytes, i);
+      for (size_t j = 0; j < un; ++j) s += probs[static_cast<size_t>(g) * un + j] * LoadElement(kT, values + j * row_bytes, i);
       out[static_cast<size_t>(g) * hd + i] = s;
     }
+  }
+}
+
+template <DType kT>
+void WeightedValuesOfType(const float* probs, int groups, const KVHeadView& kv, int head_dim, float* out) {
+  switch (groups) {
+    case 1: return WeightedValuesTyped<kT, 1>(probs, kv, head_dim, out);
+    case 2: return WeightedValuesTyped<kT, 2>(probs, kv, head_dim, out);
+    case 3: return WeightedValuesTyped<kT, 3>(probs, kv, head_dim, out);
+    case 4: return WeightedValuesTyped<kT, 4>(probs, kv, head_dim, out);
+    case 5: return WeightedValuesTyped<kT, 5>(probs, kv, head_dim, out);
+    case 6: return WeightedValuesTyped<kT, 6>(probs, kv, head_dim, out);
+    case 7: return WeightedValuesTyped<kT, 7>(probs, kv, head_dim, out);
+    default: return WeightedValuesTyped<kT, kMaxAttendGroup>(probs, kv, head_dim, out);
+  }
+}
+static_assert(kMaxAttendGroup == 8, "WeightedValuesOfType's cases cover 1 .. kMaxAttendGroup");
+
+// G ≤ kMaxAttendGroup; values F32, F16 or BF16.
+void WeightedValuesImpl(const float* probs, int groups, const KVHeadView& kv, int head_dim, float* out) {
+  switch (kv.dtype) {
+    case DType::kF32: return WeightedValuesOfType<DType::kF32>(probs, groups, kv, head_dim, out);
+    case DType::kBF16: return WeightedValuesOfType<DType::kBF16>(probs, groups, kv, head_dim, out);
+    default: return WeightedValuesOfType<DType::kF16>(probs, groups, kv, head_dim, out);
   }
 }
 
@@ -127,6 +226,7 @@ namespace {
 
 HWY_EXPORT(SoftmaxRowsImpl);
 HWY_EXPORT(WeightedValuesImpl);
+HWY_EXPORT(GroupScoresImpl);
 
 bool AttendGroup(const float* q, int groups, const KVHeadView& kv, int head_dim, int32_t q_pos, int window,
                  float scale, float* probs, float* out) {
@@ -138,7 +238,7 @@ bool AttendGroup(const float* q, int groups, const KVHeadView& kv, int head_dim,
   // Scores [G, n] = q · Kᵀ: the keys are MatMul's weight rows, the G query heads its tokens.
   if (kv.n_thin > 0) {
     ThinPrefixScores(q, groups, kv, head_dim, probs);
-  } else {
+  } else if (!HWY_DYNAMIC_DISPATCH(GroupScoresImpl)(q, groups, kv, head_dim, probs)) {
     const MatrixView keys{kv.dtype, kv.n, head_dim, kv.keys, RowBytes(kv.dtype, hd)};
     MatMul(keys, q, groups, probs, /*threads=*/1);
   }
