@@ -46,14 +46,15 @@ TEST(Attention, FastMatchesReferenceWithCausalAndWindowMasks) {
 }
 
 // AttendGroup (decoding: a GQA group's query heads at once) against the double reference per head,
-// for each KV dtype, head dims with and without a tail past the 4-vector chunks, and both masks.
+// for each KV dtype, head dims with and without a tail past the 4-vector chunks (64: the 16-key
+// score blocks on AVX-512; 20: MatMul), group sizes, key counts on and off the 16-key blocks, and
+// both masks.
 TEST(Attention, GroupMatchesReferencePerHead) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
     for (int hd : {64, 20}) {
-      for (int groups : {1, 3, 8}) {
-        const int n = 77;
+      for (const auto& [groups, n] : {std::pair{1, 77}, {2, 16}, {3, 77}, {5, 33}, {8, 77}}) {  // whole and partial 16-key blocks
         std::vector<float> keys(static_cast<size_t>(n * hd)), values(keys.size()), q(static_cast<size_t>(groups * hd));
         for (float& v : keys) v = dist(rng);
         for (float& v : values) v = dist(rng);
