@@ -349,44 +349,24 @@ void ZeroTokenLane(size_t b0, size_t b1, int tt, int j, const PackedInt8Tile& ou
 }
 
 // Blocks [b0, b1) of one token x [nb·32] quantized to int8 and written straight into lane j of tile `out`
-// (PackedInt8Tile's layout): the operations of QuantizeActivations in the same order (max |x|,
-// d = amax / 127, id = 1 / d, q = round-half-even(x · id)), so bytes and scales are identical to
+// (PackedInt8Tile's layout) by QuantizeBlock32, so bytes and scales are identical to
 // PackInt8ActivationsReference's; the block's 8 quads scattered to their rows of the tile. It
 // replaces quantizing into blocks and then moving each byte by scalar code, which cost batched
 // decoding ~40 µs per 16 × 2816 call, on one thread while the other waited.
 void QuantizePackToken(const float* x, size_t b0, size_t b1, int tt, int j, const PackedInt8Tile& out) {
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   // Quad qd of a block goes to word qd·tt of the block's rows (then + j).
   const __m256i quad_rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(tt));
   const size_t t = static_cast<size_t>(tt), lane = static_cast<size_t>(j);
   for (size_t b = b0; b < b1; ++b) {
-    const float* xb = x + b * 32;
-    __m256 v[4];
-    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(xb + 8 * i);
-    const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
-                                   _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-    const float d = _mm_cvtss_f32(h) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const __m256 vid = _mm256_set1_ps(id);
-    __m256i q[4];
-    for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
-    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-    _mm256_i32scatter_epi32(out.q + b * 8 * t + lane, quad_rows, _mm256_permutevar8x32_epi32(bytes, order), 4);
-    const __m256i half0 = _mm256_add_epi32(q[0], q[1]), half1 = _mm256_add_epi32(q[2], q[3]);
-    // lanes [h0(0+1+2+3), h1(0+1+2+3), 0, 0 | h0(4+5+6+7), h1(4+5+6+7), 0, 0]
-    const __m256i pair = _mm256_hadd_epi32(_mm256_hadd_epi32(half0, half1), _mm256_setzero_si256());
-    const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(pair), _mm256_extracti128_si256(pair, 1));
-    const int32_t s0 = _mm_cvtsi128_si32(sums), s1 = _mm_extract_epi32(sums, 1);
+    const QuantizedBlock32 qb = QuantizeBlock32(x + b * 32);
+    _mm256_i32scatter_epi32(out.q + b * 8 * t + lane, quad_rows, qb.bytes, 4);
+    const int32_t s0 = qb.sum[0], s1 = qb.sum[1];
     const size_t part = b * 3 * t + lane;
     out.start[part] = -128 * s0;
     out.start[part + t] = -128 * s1;
     out.start[part + 2 * t] = -128 * (s0 + s1);
-    const float ds0 = d * static_cast<float>(s0), ds1 = d * static_cast<float>(s1);
-    out.d[b * t + lane] = d;
+    const float ds0 = qb.d * static_cast<float>(s0), ds1 = qb.d * static_cast<float>(s1);
+    out.d[b * t + lane] = qb.d;
     out.ds[part] = ds0;
     out.ds[part + t] = ds1;
     out.ds[part + 2 * t] = ds0 + ds1;

@@ -331,34 +331,12 @@ void QuantMatMulRowsImpl(const MatrixView& w, const BlockQ8A* xq, int n, float* 
 
 void QuantizeActivationsImpl(const float* x, size_t cols, BlockQ8A* out) {
 #if KVPRESS_QUANT_AVX2
-  // The scalar QuantizeActivations' operations in the same order (max |x|, d = amax / 127,
-  // id = 1 / d, q = round-half-even(x · id)), so the bytes and scales are identical.
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (size_t b = 0; b < cols / 32; ++b) {
-    const float* xb = x + b * 32;
-    __m256 v[4];
-    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(xb + 8 * i);
-    const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
-                                   _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-    const float d = _mm_cvtss_f32(h) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const __m256 vid = _mm256_set1_ps(id);
-    __m256i q[4];
-    for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
-    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].q), _mm256_permutevar8x32_epi32(bytes, order));
-    const __m256i half0 = _mm256_add_epi32(q[0], q[1]), half1 = _mm256_add_epi32(q[2], q[3]);
-    // Both halves' sums at once: lanes 0..3 from half0, 4..7 from half1.
-    const __m256i pair = _mm256_hadd_epi32(_mm256_hadd_epi32(half0, half1), _mm256_setzero_si256());
-    // pair lanes: [h0(0+1+2+3), h1(0+1+2+3), 0, 0 | h0(4+5+6+7), h1(4+5+6+7), 0, 0]
-    const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(pair), _mm256_extracti128_si256(pair, 1));
-    out[b].d = d;
-    out[b].ds[0] = d * static_cast<float>(_mm_cvtsi128_si32(sums));
-    out[b].ds[1] = d * static_cast<float>(_mm_extract_epi32(sums, 1));
+    const QuantizedBlock32 qb = QuantizeBlock32(x + b * 32);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].q), qb.bytes);
+    out[b].d = qb.d;
+    out[b].ds[0] = qb.d * static_cast<float>(qb.sum[0]);
+    out[b].ds[1] = qb.d * static_cast<float>(qb.sum[1]);
   }
 #else
   QuantizeActivations(x, cols, out);

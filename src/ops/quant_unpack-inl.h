@@ -248,5 +248,40 @@ constexpr bool kUniformBlock = !(t == DType::kQ2_K || t == DType::kQ3_K || t == 
 template <DType t>
 constexpr bool kSuperBlockScales = t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
 
+// One block of 32 activations rounded to int8 with the scalar QuantizeActivations' operations in
+// the same order (max |x|, d = amax / 127, id = 1 / d, q = round-half-even(x · id)), so bytes and
+// scale are identical: the 32 bytes in order, the scale d and the integer sums of each half of 16.
+// Shared by the decode kernel's quantizer and the int8 GEMM's packing.
+struct QuantizedBlock32 {
+  __m256i bytes;
+  float d;
+  int32_t sum[2];
+};
+HWY_INLINE QuantizedBlock32 QuantizeBlock32(const float* xb) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 v[4];
+  for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(xb + 8 * i);
+  const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                                 _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  QuantizedBlock32 out;
+  out.d = _mm_cvtss_f32(h) / 127.0f;
+  const float id = out.d != 0.0f ? 1.0f / out.d : 0.0f;
+  const __m256 vid = _mm256_set1_ps(id);
+  __m256i q[4];
+  for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  out.bytes = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  const __m256i half0 = _mm256_add_epi32(q[0], q[1]), half1 = _mm256_add_epi32(q[2], q[3]);
+  // Both halves' sums at once: lanes [h0(0+1+2+3), h1(0+1+2+3), 0, 0 | h0(4+5+6+7), h1(4+5+6+7), 0, 0]
+  const __m256i pair = _mm256_hadd_epi32(_mm256_hadd_epi32(half0, half1), _mm256_setzero_si256());
+  const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(pair), _mm256_extracti128_si256(pair, 1));
+  out.sum[0] = _mm_cvtsi128_si32(sums);
+  out.sum[1] = _mm_extract_epi32(sums, 1);
+  return out;
+}
+
 #endif  // KVPRESS_QUANT_AVX2
 #endif  // include guard
