@@ -107,6 +107,54 @@ BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576
 
 BENCHMARK_CAPTURE(BM_MatMul, bf16_scalar_reference, DType::kBF16, true)->Arg(1);
 
+// The 0.35B preset's Q, K and V projections (1024, 512 and 512 rows × 1024) of one input from
+// memory (cold, as in BM_MatMulPrefill), two threads: one MatMulMany region (fused) against three
+// MatMul calls, side by side in one run. Arg: tokens (1 decoding, 16 batched decoding).
+void BM_QkvProjection(benchmark::State& state, DType t, bool fused) {
+  const int n = static_cast<int>(state.range(0)), cols = 1024, threads = 2;
+  const int rows[3] = {1024, 512, 512};
+  size_t set_bytes = 0;  // Q, K and V back to back
+  for (int r : rows) set_bytes += RowBytes(t, cols) * r;
+  const size_t copies = (size_t{192} << 20) / set_bytes + 1;
+  std::vector<uint8_t> w(set_bytes * copies);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int r = 0; r < 2048; ++r) {
+    for (auto& v : row) v = normal(rng);
+    StoreRow(t, row, w.data() + RowBytes(t, cols) * r);
+  }
+  for (size_t c = 1; c < copies; ++c) std::memcpy(w.data() + c * set_bytes, w.data(), set_bytes);
+  std::vector<float> x(static_cast<size_t>(n) * cols);
+  for (auto& v : x) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
+  std::vector<float> y[3];
+  for (int i = 0; i < 3; ++i) y[i].resize(static_cast<size_t>(n) * rows[i]);
+  size_t next = 0;
+  for (auto _ : state) {
+    const uint8_t* base = w.data() + next * set_bytes;
+    next = (next + 1) % copies;
+    MatrixView views[3];
+    MatMulTarget targets[3];
+    for (int i = 0; i < 3; ++i) {
+      views[i] = MatrixView{t, rows[i], cols, base, RowBytes(t, cols)};
+      base += RowBytes(t, cols) * rows[i];
+      targets[i] = MatMulTarget{&views[i], y[i].data()};
+    }
+    if (fused) {
+      MatMulMany(targets, x.data(), n, threads);
+    } else {
+      for (int i = 0; i < 3; ++i) MatMul(views[i], x.data(), n, y[i].data(), threads);
+    }
+    benchmark::DoNotOptimize(y[0].data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(set_bytes));
+  state.SetLabel(SimdTargetName());
+}
+BENCHMARK_CAPTURE(BM_QkvProjection, q8_0_fused, DType::kQ8_0, true)->Arg(1)->Arg(16)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QkvProjection, q8_0_three_calls, DType::kQ8_0, false)->Arg(1)->Arg(16)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QkvProjection, bf16_fused, DType::kBF16, true)->Arg(1)->Arg(16)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QkvProjection, bf16_three_calls, DType::kBF16, false)->Arg(1)->Arg(16)->UseRealTime();
+
 // One decode query over a KV head of `n` slots (head_dim 64, SmolLM2's shape) with full keys.
 void BM_Attend(benchmark::State& state, DType t, bool group) {
   const int hd = 64, n = static_cast<int>(state.range(0)), groups = group ? 3 : 1;

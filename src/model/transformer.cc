@@ -25,6 +25,20 @@ float* ProbsBuffer(int slots) {
   return probs.data();
 }
 
+// body(r0, r1) over row blocks covering [0, n): spread over the threads when there are enough
+// rows for a parallel region to pay (batched decoding, prefill), else at once on this thread. For
+// the per-row work between the matrix products (norms, SiLU), which one thread did for all rows
+// while the others waited.
+template <typename F>
+void ForRowBlocks(int n, int threads, F&& body) {
+  constexpr int kMinParallelRows = 8;
+  if (threads <= 1 || n < kMinParallelRows) return body(0, n);
+  const int64_t blocks = std::min(n, 2 * threads);
+  ParallelFor(blocks, threads, [&](int64_t b) {
+    body(static_cast<int>(n * b / blocks), static_cast<int>(n * (b + 1) / blocks));
+  });
+}
+
 }  // namespace
 
 Transformer::Transformer(const Model& model, int threads, KernelMode mode)
@@ -45,6 +59,14 @@ void Transformer::Linear(const MatrixView& w, const float* x, int n, float* y) {
     MatMulReference(w, x, n, y);
   } else {
     MatMul(w, x, n, y, threads_);
+  }
+}
+
+void Transformer::LinearMany(std::span<const MatMulTarget> targets, const float* x, int n) {
+  if (mode_ == KernelMode::kReference) {
+    for (const MatMulTarget& t : targets) MatMulReference(*t.w, x, n, t.y);
+  } else {
+    MatMulMany(targets, x, n, threads_);
   }
 }
 
@@ -155,11 +177,14 @@ void Transformer::EmbedTokens(std::span<const int32_t> tokens) {
 // Attention input: normed_ = RmsNorm(x_), then q_, k_, v_ = normed_ · Wq, Wk, Wv for all rows.
 void Transformer::ProjectQkv(const LayerWeights& layer, int n) {
   const ModelConfig& cfg = model_.config;
-  RmsNorm(x_.data(), layer.attn_norm.data(), normed_.data(), n,
-          static_cast<size_t>(cfg.hidden_size), cfg.rms_norm_eps);
-  Linear(layer.wq, normed_.data(), n, q_.data());
-  Linear(layer.wk, normed_.data(), n, k_.data());
-  Linear(layer.wv, normed_.data(), n, v_.data());
+  const size_t d = static_cast<size_t>(cfg.hidden_size);
+  ForRowBlocks(n, threads_, [&](int r0, int r1) {
+    RmsNorm(x_.data() + r0 * d, layer.attn_norm.data(), normed_.data() + r0 * d, r1 - r0, d,
+            cfg.rms_norm_eps);
+  });
+  const MatMulTarget qkv[] = {
+      {&layer.wq, q_.data()}, {&layer.wk, k_.data()}, {&layer.wv, v_.data()}};
+  LinearMany(qkv, normed_.data(), n);
 }
 
 // Prepares row `row`'s query and key/value at `position` and appends its K/V to `cache`:
@@ -261,6 +286,19 @@ void Transformer::AttentionLayer(int layer_index, const LayerWeights& layer,
     }
     return;
   }
+  const bool any_hook = std::any_of(groups.begin(), groups.end(),
+                                    [](const RowGroup& group) { return group.hook != nullptr; });
+  if (!any_hook) {
+    // No hooks (plain batched decoding): each task appends its sequence's rows and attends, so
+    // the appends (RoPE, key norms, cache writes) run on all threads instead of one.
+    ParallelFor(static_cast<int64_t>(groups.size()), threads_, [&](int64_t i) {
+      const RowGroup& group = groups[static_cast<size_t>(i)];
+      AppendGroup(layer_index, layer, group, positions);
+      Attention(layer_index, group.first, group.n, group_positions(group), *group.cache,
+                AttentionRequest{});
+    });
+    return;
+  }
   std::vector<AttentionRequest> requests;  // [groups]
   requests.reserve(groups.size());
   for (const RowGroup& group : groups) {
@@ -294,11 +332,16 @@ void Transformer::AddAttentionOutput(const LayerWeights& layer, int n) {
 void Transformer::FeedForward(const LayerWeights& layer, int n) {
   const ModelConfig& cfg = model_.config;
   const size_t d = static_cast<size_t>(cfg.hidden_size);
-  const size_t ffn_size = static_cast<size_t>(n) * static_cast<size_t>(cfg.intermediate_size);
-  RmsNorm(x_.data(), layer.ffn_norm.data(), normed_.data(), n, d, cfg.rms_norm_eps);
-  Linear(layer.w_gate, normed_.data(), n, gate_.data());
-  Linear(layer.w_up, normed_.data(), n, up_.data());
-  SiluMul(gate_.data(), up_.data(), ffn_size);
+  const size_t ffn = static_cast<size_t>(cfg.intermediate_size);
+  ForRowBlocks(n, threads_, [&](int r0, int r1) {
+    RmsNorm(x_.data() + r0 * d, layer.ffn_norm.data(), normed_.data() + r0 * d, r1 - r0, d,
+            cfg.rms_norm_eps);
+  });
+  const MatMulTarget gate_up[] = {{&layer.w_gate, gate_.data()}, {&layer.w_up, up_.data()}};
+  LinearMany(gate_up, normed_.data(), n);
+  ForRowBlocks(n, threads_, [&](int r0, int r1) {
+    SiluMul(gate_.data() + r0 * ffn, up_.data() + r0 * ffn, static_cast<size_t>(r1 - r0) * ffn);
+  });
   Linear(layer.w_down, gate_.data(), n, proj_.data());
   for (size_t i = 0; i < static_cast<size_t>(n) * d; ++i) x_[i] += proj_[i];
 }

@@ -91,6 +91,8 @@ class Transformer {
   // scratch).
   void Head(int first, int rows, std::vector<float>& normed, float* logits);
   void Linear(const MatrixView& w, const float* x, int n, float* y);
+  // Linear for several matrices of the same input x (one parallel region: MatMulMany).
+  void LinearMany(std::span<const MatMulTarget> targets, const float* x, int n);
   // Attention of rows [row0, row0 + n) against `cache`; fills stats_ as `request` asks.
   void Attention(int layer, int row0, int n, std::span<const int32_t> positions,
                  const KVCache& cache, const AttentionRequest& request);

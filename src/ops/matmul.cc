@@ -238,6 +238,7 @@ HWY_AFTER_NAMESPACE();
 #include <atomic>
 #include <vector>
 
+#include "core/check.h"
 #include "core/thread_pool.h"
 #include "ops/prefill_gemm.h"
 #include "ops/quant_matmul.h"
@@ -272,8 +273,22 @@ void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
 }
 
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
+  const MatMulTarget target{&w, y};
+  MatMulMany({&target, 1}, x, n, threads);
+}
+
+void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads) {
+  if (targets.empty()) return;
+  const MatrixView& w0 = *targets[0].w;
+  for (const MatMulTarget& t : targets) {
+    // Mixed dtypes or widths (e.g. Q4_K_M's Q6_K value matrix) take one region each.
+    if (t.w->dtype != w0.dtype || t.w->cols != w0.cols) {
+      for (const MatMulTarget& u : targets) MatMulMany({&u, 1}, x, n, threads);
+      return;
+    }
+  }
   const auto block = HWY_DYNAMIC_DISPATCH(MatMulBlock);
-  const size_t cols = static_cast<size_t>(w.cols);
+  const size_t cols = static_cast<size_t>(w0.cols);
   // Which kernel:
   // - many tokens (prefill, n ≥ 32): the packed outer-product kernel of prefill_gemm.h —
   //   activations packed once here (in parallel), each task's weight rows widened to f32 once
@@ -289,9 +304,9 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
   //   tiles above.
   constexpr int kPackedMinTokens = 32;
   constexpr int kInt8PackedMinTokens = 12;
-  const bool quantized = UsesIntegerKernel(w.dtype);
+  const bool quantized = UsesIntegerKernel(w0.dtype);
   const bool int8_packed = quantized && QuantizedActivations() && n >= kInt8PackedMinTokens &&
-                           cols % 32 == 0 && Int8GemmSupported(w.dtype);
+                           cols % 32 == 0 && Int8GemmSupported(w0.dtype);
   const bool integer = quantized && QuantizedActivations() && !int8_packed && n < kPackedMinTokens;
   const bool packed = !integer && !int8_packed && n >= kPackedMinTokens;
   const bool exact_dequantize = quantized && !QuantizedActivations();
@@ -319,7 +334,7 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     xa.d = xa_d.Get(xa.DFloats(n));
     xa.ds = xa_ds.Get(xa.PartWords(n));
   }
-  auto run_block = [&](int64_t r0, int64_t r1, int t0, int t1) {
+  auto run_block = [&](const MatrixView& w, float* y, int64_t r0, int64_t r1, int t0, int t1) {
     if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
                                         y + static_cast<size_t>(t0) * w.rows, r0, r1);
     if (int8_packed) return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
@@ -333,17 +348,30 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
     const MatrixView f32{DType::kF32, w.rows, w.cols, wf, cols * 4};
     block(f32, x, y + r0, 0, r1 - r0, t0, t1);
   };
+  // Row blocks of all targets, numbered in order: target i owns [first_row_task[i], first_row_task[i + 1]).
+  constexpr size_t kMaxTargets = 8;
+  CHECK(targets.size() <= kMaxTargets);
+  int64_t first_row_task[kMaxTargets + 1] = {0};
+  int64_t total_rows = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    first_row_task[i + 1] = first_row_task[i] + (targets[i].w->rows + kRowsPerTask - 1) / kRowsPerTask;
+    total_rows += targets[i].w->rows;
+  }
+  const int64_t row_tasks = first_row_task[targets.size()];
   // Below ~64K multiply-adds a parallel region costs more than it saves.
-  const bool parallel = threads > 1 && w.rows * w.cols * static_cast<int64_t>(n) >= (1 << 16);
-  const int64_t row_tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
+  const bool parallel = threads > 1 && total_rows * w0.cols * static_cast<int64_t>(n) >= (1 << 16);
   // The packed kernel widens a task's weight rows once per task: with enough row blocks to keep
   // every thread busy (4 each), a task takes all tokens so each row is widened once.
   const int kTokensPerTask = (packed || int8_packed) && row_tasks >= 4 * static_cast<int64_t>(threads) ? n : kBaseTokensPerTask;
   const int64_t token_tasks = (n + kTokensPerTask - 1) / kTokensPerTask;
   auto run_task = [&](int64_t task) {
-    const int64_t r0 = (task % row_tasks) * kRowsPerTask;
+    const int64_t row_task = task % row_tasks;
+    size_t i = 0;
+    while (row_task >= first_row_task[i + 1]) ++i;
+    const MatrixView& w = *targets[i].w;
+    const int64_t r0 = (row_task - first_row_task[i]) * kRowsPerTask;
     const int t0 = static_cast<int>(task / row_tasks) * kTokensPerTask;
-    run_block(r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
+    run_block(w, targets[i].y, r0, r0 + kRowsPerTask < w.rows ? r0 + kRowsPerTask : w.rows, t0,
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
   const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "ops/dtype.h"
 
@@ -25,6 +26,18 @@ struct MatrixView {
 // y[t, r] = Σ_c W[r, c] · x[t, c] for t < n.   x: [n, W.cols], y: [n, W.rows] (f32, dense).
 // SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
 void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
+
+// One product of MatMulMany: y [n, w->rows] = x · w->ᵀ.
+struct MatMulTarget {
+  const MatrixView* w;
+  float* y;
+};
+
+// MatMul for several matrices of one input x [n, cols] (Q, K and V; gate and up): the activations
+// are prepared (quantized, packed) once and all targets' rows share one parallel region, so the
+// small ones don't each pay a region's start and its uneven tail. Results equal MatMul's per
+// target. Targets of different dtypes or widths run one after the other. At most 8 targets.
+void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads);
 
 // Whether MatMul multiplies block-quantized weights (Q8_0, Q4_0 ... IQ4_XS) with activations
 // rounded to int8 per block of 32, as ggml does (default, fast), or with f32 activations against

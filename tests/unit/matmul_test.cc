@@ -133,6 +133,49 @@ TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
   hwy::SetSupportedTargetsForTest(0);
 }
 
+// MatMulMany (Q, K, V of one input in one parallel region) writes what one MatMul per matrix
+// writes, bit for bit: same kernels, same row blocks, the activations prepared once. Decoding (1),
+// batched decoding (16: the int8 tile), prefill (61), one and two threads, and a dtype mix that
+// falls back to one region per matrix.
+TEST(MatMulMany, EqualsOneMatMulPerMatrix) {
+  std::mt19937 rng(7);
+  const DType dtypes[][3] = {{DType::kQ8_0, DType::kQ8_0, DType::kQ8_0},
+                             {DType::kBF16, DType::kBF16, DType::kBF16},
+                             {DType::kF32, DType::kF32, DType::kF32},
+                             {DType::kQ4_K, DType::kQ4_K, DType::kQ6_K}};
+  const int rows[3] = {96, 40, 33};  // row blocks of 32: whole, partial, and a 1-row tail
+  const int cols = 256;
+  for (const auto& types : dtypes) {
+    std::vector<std::vector<uint8_t>> weights;
+    std::vector<MatrixView> views;
+    for (int i = 0; i < 3; ++i) {
+      weights.push_back(RandomMatrix(types[i], rows[i], cols, rng));
+      views.push_back(MatrixView{types[i], rows[i], cols, weights.back().data(),
+                                 RowBytes(types[i], static_cast<size_t>(cols))});
+    }
+    for (const int n : {1, 16, 61}) {
+      std::normal_distribution<float> dist(0.0f, 1.0f);
+      std::vector<float> x(static_cast<size_t>(n) * cols);
+      for (float& v : x) v = dist(rng);
+      for (const int threads : {1, 2}) {
+        std::vector<std::vector<float>> one(3), many(3);
+        std::vector<MatMulTarget> targets;
+        for (int i = 0; i < 3; ++i) {
+          one[i].assign(static_cast<size_t>(n) * rows[i], 0.0f);
+          many[i].assign(one[i].size(), -1.0f);
+          MatMul(views[i], x.data(), n, one[i].data(), threads);
+          targets.push_back(MatMulTarget{&views[i], many[i].data()});
+        }
+        MatMulMany(targets, x.data(), n, threads);
+        for (int i = 0; i < 3; ++i) {
+          EXPECT_EQ(many[i], one[i])
+              << DTypeName(types[i]) << " matrix " << i << " n=" << n << " threads=" << threads;
+        }
+      }
+    }
+  }
+}
+
 TEST(SimdTarget, HasAName) { EXPECT_STRNE(SimdTargetName(), ""); }
 
 }  // namespace
