@@ -18,6 +18,9 @@ Workloads (select with --workloads, comma-separated):
                                             llama-bench -pg 8192,256    kvpress bench ... --press knorm
   batch1/4/8/16 batched decode              llama-batched-bench -npl N  kvpress bench --batch N
 
+kvpress keeps its KV cache in f32 (its exact default) unless --kv-dtype f16 asks for llama.cpp's
+cache type.
+
 usage: bench/compare_llamacpp.py --model M.gguf [--threads 2] [--reps 3] [--workloads pp512,tg64]
        [--kvpress build/bin/kvpress] [--ref ~/.cache/kvpress-ref] [--json out.json]
 """
@@ -66,9 +69,16 @@ def llama_batched(ref, model, threads, width, gen):
     sys.exit("llama-batched-bench printed no jsonl row")
 
 
+# Our KV cache storage (--kv-dtype): f32 by default, kvpress's own default (exact); llama.cpp keeps
+# its cache in f16 (-ctk/-ctv f16), which --kv-dtype f16 matches byte for byte. (0.35B Q8_0 batch 16,
+# session 9: f16 278 vs f32 308 tok/s in two runs minutes apart — within this machine's noise, no
+# clear gain from the halved KV bytes, as the f16 attention loads convert each value.)
+KV_DTYPE = "f32"
+
+
 def kvpress_bench(binary, model, threads, prompt, gen, batch=1, extra=()):
     cmd = [binary, "bench", "--model", model, "--threads", str(threads), "--prompt-tokens", str(prompt),
-           "--decode-tokens", str(gen), "--no-bandwidth", "--batch", str(batch), *extra]
+           "--decode-tokens", str(gen), "--no-bandwidth", "--batch", str(batch), "--kv-dtype", KV_DTYPE, *extra]
     return json.loads(run(cmd))
 
 
@@ -119,6 +129,7 @@ def measure(name, w, args, ref):
 
 
 def main():
+    global KV_DTYPE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)
@@ -127,7 +138,10 @@ def main():
     ap.add_argument("--kvpress", default=str(ROOT / "build/bin/kvpress"))
     ap.add_argument("--ref", default=os.environ.get("KVPRESS_REF_DIR", str(pathlib.Path.home() / ".cache/kvpress-ref")))
     ap.add_argument("--json")
+    ap.add_argument("--kv-dtype", default=KV_DTYPE, choices=["f32", "f16", "bf16"],
+                    help="kvpress's KV cache storage (default f32; f16 is llama.cpp's cache type)")
     args = ap.parse_args()
+    KV_DTYPE = args.kv_dtype
     ref = pathlib.Path(args.ref)
     if not (ref / "bin/llama-bench").exists():
         sys.exit(f"{ref}/bin/llama-bench missing: run scripts/build-llamacpp.sh (KVPRESS_REF_DIR={ref})")
@@ -137,9 +151,10 @@ def main():
         if name not in WORKLOADS:
             sys.exit(f"unknown workload {name!r} (one of {', '.join(WORKLOADS)})")
         rows.append(measure(name, WORKLOADS[name], args, ref))
-    result = {"model": args.model, "threads": args.threads, "reps": args.reps, "load_avg_before": load_before,
+    result = {"model": args.model, "threads": args.threads, "reps": args.reps, "kv_dtype": KV_DTYPE,
+              "load_avg_before": load_before,
               "load_avg_after": os.getloadavg()[0], "rows": rows}
-    print(f"model {args.model}, {args.threads} threads, medians of {args.reps} interleaved runs "
+    print(f"model {args.model}, {args.threads} threads, kvpress KV {KV_DTYPE}, medians of {args.reps} interleaved runs "
           f"(load average {load_before:.2f} -> {result['load_avg_after']:.2f})")
     print(f"| workload | llama.cpp tok/s | kvpress tok/s | ratio |\n|---|---|---|---|")
     for r in rows:
