@@ -187,14 +187,13 @@ void Transformer::ProjectQkv(const LayerWeights& layer, int n) {
   LinearMany(qkv, normed_.data(), n);
 }
 
-// Prepares row `row`'s query and key/value at `position` and appends its K/V to `cache`:
+// Prepares row `row`'s query and key/value at `position` for the cache:
 //   1. bias (Qwen2):   q += bq, k += bk, v += bv
 //   2. q/k norm (Qwen3): per-head RmsNorm of q and k
 //   3. key norms:      ‖k_g‖ per KV head, before RoPE (stored beside each slot for KNorm & co.)
 //   4. RoPE:           rotate q and k by `position`
-//   5. cache append:   one slot per KV head
-void Transformer::AppendRowToCache(int layer_index, const LayerWeights& layer, int row,
-                                   int32_t position, KVCache& cache) {
+// Rows are independent: AppendGroup prepares many in parallel.
+void Transformer::PrepareRow(const LayerWeights& layer, int row, int32_t position) {
   const ModelConfig& cfg = model_.config;
   const size_t head_dim = static_cast<size_t>(cfg.head_dim);
   const size_t q_dim = static_cast<size_t>(cfg.n_heads) * head_dim;
@@ -211,7 +210,7 @@ void Transformer::AppendRowToCache(int layer_index, const LayerWeights& layer, i
     RmsNorm(query, layer.q_norm.data(), query, cfg.n_heads, head_dim, cfg.rms_norm_eps);
     RmsNorm(key, layer.k_norm.data(), key, cfg.n_kv_heads, head_dim, cfg.rms_norm_eps);
   }
-  float key_norms[1024];  // [KV] pre-RoPE ‖k‖ (KV ≤ 1024 checked by ValidateConfig)
+  float* key_norms = key_norms_.data() + static_cast<size_t>(row * cfg.n_kv_heads);  // [KV]
   for (int kv_head = 0; kv_head < cfg.n_kv_heads; ++kv_head) {
     double sum_squares = 0.0;
     const float* head_key = key + static_cast<size_t>(kv_head) * head_dim;
@@ -221,6 +220,16 @@ void Transformer::AppendRowToCache(int layer_index, const LayerWeights& layer, i
   }
   ApplyRope(query, cfg.n_heads, cfg.head_dim, position, inv_freq_.data(), cfg.rope_style);
   ApplyRope(key, cfg.n_kv_heads, cfg.head_dim, position, inv_freq_.data(), cfg.rope_style);
+}
+
+// Appends prepared row `row` to `cache`: one slot per KV head.
+void Transformer::AppendRowToCache(int layer_index, int row, int32_t position, KVCache& cache) {
+  const ModelConfig& cfg = model_.config;
+  const size_t head_dim = static_cast<size_t>(cfg.head_dim);
+  const size_t kv_dim = static_cast<size_t>(cfg.n_kv_heads) * head_dim;
+  const float* key = k_.data() + static_cast<size_t>(row) * kv_dim;
+  const float* value = v_.data() + static_cast<size_t>(row) * kv_dim;
+  const float* key_norms = key_norms_.data() + static_cast<size_t>(row * cfg.n_kv_heads);
   for (int kv_head = 0; kv_head < cfg.n_kv_heads; ++kv_head) {
     const size_t offset = static_cast<size_t>(kv_head) * head_dim;
     cache.Append(layer_index, kv_head, key + offset, value + offset, position, key_norms[kv_head]);
@@ -248,8 +257,13 @@ LayerHookContext Transformer::HookContext(int layer_index, const RowGroup& group
 // before attention reads it.
 void Transformer::AppendGroup(int layer_index, const LayerWeights& layer, const RowGroup& group,
                               std::span<const int32_t> positions) {
+  ForRowBlocks(group.n, threads_, [&](int r0, int r1) {
+    for (int row = group.first + r0; row < group.first + r1; ++row) {
+      PrepareRow(layer, row, positions[static_cast<size_t>(row)]);
+    }
+  });
   for (int row = group.first; row < group.first + group.n; ++row) {
-    AppendRowToCache(layer_index, layer, row, positions[static_cast<size_t>(row)], *group.cache);
+    AppendRowToCache(layer_index, row, positions[static_cast<size_t>(row)], *group.cache);
   }
   if (group.hook != nullptr)
     group.hook->BeforeAttention(HookContext(layer_index, group, positions));
@@ -321,11 +335,18 @@ void Transformer::AttentionLayer(int layer_index, const LayerWeights& layer,
   }
 }
 
+// x_ += proj_ (the residual connection), rows spread over the threads.
+void Transformer::AddProjection(int n) {
+  const size_t d = static_cast<size_t>(model_.config.hidden_size);
+  ForRowBlocks(n, threads_, [&](int r0, int r1) {
+    AxpyF32(1.0f, proj_.data() + r0 * d, x_.data() + r0 * d, static_cast<size_t>(r1 - r0) * d);
+  });
+}
+
 // x_ += att_ · Wo (the attention output projected back into the residual stream).
 void Transformer::AddAttentionOutput(const LayerWeights& layer, int n) {
-  const size_t size = static_cast<size_t>(n) * static_cast<size_t>(model_.config.hidden_size);
   Linear(layer.wo, att_.data(), n, proj_.data());
-  for (size_t i = 0; i < size; ++i) x_[i] += proj_[i];
+  AddProjection(n);
 }
 
 // SwiGLU MLP: x_ += Wdown · (silu(Wgate · h) ⊙ Wup · h), h = RmsNorm(x_).
@@ -343,7 +364,7 @@ void Transformer::FeedForward(const LayerWeights& layer, int n) {
     SiluMul(gate_.data() + r0 * ffn, up_.data() + r0 * ffn, static_cast<size_t>(r1 - r0) * ffn);
   });
   Linear(layer.w_down, gate_.data(), n, proj_.data());
-  for (size_t i = 0; i < static_cast<size_t>(n) * d; ++i) x_[i] += proj_[i];
+  AddProjection(n);
 }
 
 bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const int32_t> positions,
@@ -363,6 +384,7 @@ bool Transformer::ForwardRows(std::span<const int32_t> tokens, std::span<const i
   proj_.resize(rows * d);
   gate_.resize(rows * ffn_dim);
   up_.resize(rows * ffn_dim);
+  key_norms_.resize(rows * static_cast<size_t>(cfg.n_kv_heads));
 
   EmbedTokens(tokens);
   // Groups attend concurrently only when each has its own cache (batched decoding).

@@ -74,8 +74,9 @@ class Transformer {
   // The steps of one forward (transformer.cc opens each with its formula).
   void EmbedTokens(std::span<const int32_t> tokens);
   void ProjectQkv(const LayerWeights& layer, int n);
-  void AppendRowToCache(int layer_index, const LayerWeights& layer, int row, int32_t position,
-                        KVCache& cache);
+  void PrepareRow(const LayerWeights& layer, int row, int32_t position);
+  void AddProjection(int n);
+  void AppendRowToCache(int layer_index, int row, int32_t position, KVCache& cache);
   LayerHookContext HookContext(int layer_index, const RowGroup& group,
                                std::span<const int32_t> positions) const;
   void AppendGroup(int layer_index, const LayerWeights& layer, const RowGroup& group,
@@ -102,16 +103,17 @@ class Transformer {
   KernelMode mode_;
   std::vector<float> inv_freq_;  // [hd/2]
   // Activations of the current chunk.
-  std::vector<float> x_;       // [n, d] residual stream
-  std::vector<float> normed_;  // [n, d] RmsNorm of x_: the attention or MLP input
-  std::vector<float> q_;       // [n, H*hd]
-  std::vector<float> k_;       // [n, KV*hd]
-  std::vector<float> v_;       // [n, KV*hd]
-  std::vector<float> att_;     // [n, H*hd] attention output
-  std::vector<float> proj_;    // [n, d]
-  std::vector<float> gate_;    // [n, F]
-  std::vector<float> up_;      // [n, F]
-  AttentionStats stats_;       // [H][slots] per layer, reused
+  std::vector<float> x_;          // [n, d] residual stream
+  std::vector<float> normed_;     // [n, d] RmsNorm of x_: the attention or MLP input
+  std::vector<float> q_;          // [n, H*hd]
+  std::vector<float> k_;          // [n, KV*hd]
+  std::vector<float> v_;          // [n, KV*hd]
+  std::vector<float> att_;        // [n, H*hd] attention output
+  std::vector<float> proj_;       // [n, d]
+  std::vector<float> gate_;       // [n, F]
+  std::vector<float> up_;         // [n, F]
+  std::vector<float> key_norms_;  // [n, KV] pre-RoPE ‖k‖ of each row's KV heads (PrepareRow)
+  AttentionStats stats_;          // [H][slots] per layer, reused
 };
 
 }  // namespace kvpress
