@@ -155,9 +155,10 @@ BENCHMARK_CAPTURE(BM_QkvProjection, q8_0_three_calls, DType::kQ8_0, false)->Arg(
 BENCHMARK_CAPTURE(BM_QkvProjection, bf16_fused, DType::kBF16, true)->Arg(1)->Arg(16)->UseRealTime();
 BENCHMARK_CAPTURE(BM_QkvProjection, bf16_three_calls, DType::kBF16, false)->Arg(1)->Arg(16)->UseRealTime();
 
-// One decode query over a KV head of `n` slots (head_dim 64, SmolLM2's shape) with full keys.
-void BM_Attend(benchmark::State& state, DType t, bool group) {
-  const int hd = 64, n = static_cast<int>(state.range(0)), groups = group ? 3 : 1;
+// One decode query over a KV head of `n` slots (head_dim 64) with full keys: AttendGroup for a GQA
+// group of `group` heads (3: SmolLM2; 2: the 0.35B preset), or AttendHead for one head (group 0).
+void BM_Attend(benchmark::State& state, DType t, int group) {
+  const int hd = 64, n = static_cast<int>(state.range(0)), groups = group > 0 ? group : 1;
   std::vector<uint8_t> keys(RowBytes(t, hd) * n), values(keys.size());
   std::mt19937 rng(2);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -167,7 +168,7 @@ void BM_Attend(benchmark::State& state, DType t, bool group) {
       if (t == DType::kF32) {
         std::memcpy(buf->data() + 4 * i, &x, 4);
       } else {
-        const uint16_t b = F32ToBF16(x);
+        const uint16_t b = t == DType::kF16 ? F32ToF16(x) : F32ToBF16(x);
         std::memcpy(buf->data() + 2 * i, &b, 2);
       }
     }
@@ -183,7 +184,7 @@ void BM_Attend(benchmark::State& state, DType t, bool group) {
   std::vector<float> q(static_cast<size_t>(groups) * hd, 0.01f), probs(static_cast<size_t>(groups) * n),
       out(static_cast<size_t>(groups) * hd);
   for (auto _ : state) {
-    if (group) {
+    if (group > 0) {
       AttendGroup(q.data(), groups, kv, hd, n, 0, 0.125f, probs.data(), out.data());
     } else {
       AttendHead(q.data(), kv, hd, n, 0, 0.125f, probs.data(), out.data());
@@ -191,9 +192,13 @@ void BM_Attend(benchmark::State& state, DType t, bool group) {
     benchmark::DoNotOptimize(out.data());
   }
 }
-BENCHMARK_CAPTURE(BM_Attend, group3_f32, DType::kF32, true)->Arg(257)->Arg(2048);
-BENCHMARK_CAPTURE(BM_Attend, group3_bf16, DType::kBF16, true)->Arg(257)->Arg(2048);
-BENCHMARK_CAPTURE(BM_Attend, head_f32, DType::kF32, false)->Arg(257)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group3_f32, DType::kF32, 3)->Arg(257)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group3_bf16, DType::kBF16, 3)->Arg(257)->Arg(2048);
+// Batched decoding's short caches (48 slots) and a long one, each KV storage.
+BENCHMARK_CAPTURE(BM_Attend, group2_f32, DType::kF32, 2)->Arg(48)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group2_f16, DType::kF16, 2)->Arg(48)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group2_bf16, DType::kBF16, 2)->Arg(48)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, head_f32, DType::kF32, 0)->Arg(257)->Arg(2048);
 
 }  // namespace
 }  // namespace kvpress

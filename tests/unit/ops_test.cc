@@ -54,7 +54,7 @@ TEST(Attention, GroupMatchesReferencePerHead) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
     for (int hd : {64, 20}) {
-      for (const auto& [groups, n] : {std::pair{1, 77}, {2, 16}, {3, 77}, {5, 33}, {8, 77}}) {  // whole and partial 16-key blocks
+      for (const auto& [groups, n] : {std::pair{1, 77}, {2, 16}, {2, 33}, {3, 77}, {4, 37}, {5, 33}, {8, 77}}) {  // whole and partial key blocks
         std::vector<float> keys(static_cast<size_t>(n * hd)), values(keys.size()), q(static_cast<size_t>(groups * hd));
         for (float& v : keys) v = dist(rng);
         for (float& v : values) v = dist(rng);
