@@ -94,14 +94,16 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   const void* rows[RM];
   for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
   DecodedBlock wb;
-  // Software prefetch kPrefetchBytes ahead in each row: with one token the kernel is bound by
-  // memory latency, and rows of ~1 KB (1024 Q8_0 weights) are too short for the hardware
-  // prefetcher to ramp up on four interleaved streams (0.35B Q8_0 decode, 2 threads: 33–35 → 39–44 tokens/s).
+  // Software prefetch of the next row tile (RM rows further) in each row: with one to four tokens
+  // (every token tile of the decode kernel) it is bound by memory latency, and rows of ~1 KB (1024
+  // Q8_0 weights) are too short for the hardware prefetcher to ramp up on four interleaved streams
+  // (0.35B Q8_0 decode, 2 threads: 33–35 → 39–44 tokens/s; batch 4, once tiles of 3–4 tokens
+  // prefetched too: 86–98 → 109–142, batch 8 111–118 → 121–130).
   const size_t block_bytes = w.row_bytes / nb, next_tile = static_cast<size_t>(RM) * w.row_bytes;
   for (size_t b = 0; b < nb; ++b) {
     __m256i u[RM], sign[RM];
     __m256 scale[RM];
-    if constexpr (RN <= 2) {
+    if constexpr (RN <= 4) {
       for (int m = 0; m < RM; ++m) {
         _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
       }
@@ -173,7 +175,7 @@ HWY_INLINE void QuantTileSuper(const MatrixView& w, int64_t r, const BlockQ8A* c
 #pragma GCC unroll 8
     for (int sb = 0; sb < 8; ++sb) {
       const size_t b = 8 * sup + static_cast<size_t>(sb);
-      if constexpr (RN <= 2) {
+      if constexpr (RN <= 4) {
         for (int m = 0; m < RM; ++m) {
           _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
         }
