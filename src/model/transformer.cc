@@ -174,14 +174,19 @@ void Transformer::EmbedTokens(std::span<const int32_t> tokens) {
   }
 }
 
-// Attention input: normed_ = RmsNorm(x_), then q_, k_, v_ = normed_ · Wq, Wk, Wv for all rows.
-void Transformer::ProjectQkv(const LayerWeights& layer, int n) {
+// normed_ = RmsNorm(x_) with `weight` [d] for n rows, rows spread over the threads.
+void Transformer::NormalizeRows(const std::vector<float>& weight, int n) {
   const ModelConfig& cfg = model_.config;
   const size_t d = static_cast<size_t>(cfg.hidden_size);
   ForRowBlocks(n, threads_, [&](int r0, int r1) {
-    RmsNorm(x_.data() + r0 * d, layer.attn_norm.data(), normed_.data() + r0 * d, r1 - r0, d,
+    RmsNorm(x_.data() + r0 * d, weight.data(), normed_.data() + r0 * d, r1 - r0, d,
             cfg.rms_norm_eps);
   });
+}
+
+// Attention input: normed_ = RmsNorm(x_), then q_, k_, v_ = normed_ · Wq, Wk, Wv for all rows.
+void Transformer::ProjectQkv(const LayerWeights& layer, int n) {
+  NormalizeRows(layer.attn_norm, n);
   const MatMulTarget qkv[] = {
       {&layer.wq, q_.data()}, {&layer.wk, k_.data()}, {&layer.wv, v_.data()}};
   LinearMany(qkv, normed_.data(), n);
@@ -351,13 +356,8 @@ void Transformer::AddAttentionOutput(const LayerWeights& layer, int n) {
 
 // SwiGLU MLP: x_ += Wdown · (silu(Wgate · h) ⊙ Wup · h), h = RmsNorm(x_).
 void Transformer::FeedForward(const LayerWeights& layer, int n) {
-  const ModelConfig& cfg = model_.config;
-  const size_t d = static_cast<size_t>(cfg.hidden_size);
-  const size_t ffn = static_cast<size_t>(cfg.intermediate_size);
-  ForRowBlocks(n, threads_, [&](int r0, int r1) {
-    RmsNorm(x_.data() + r0 * d, layer.ffn_norm.data(), normed_.data() + r0 * d, r1 - r0, d,
-            cfg.rms_norm_eps);
-  });
+  const size_t ffn = static_cast<size_t>(model_.config.intermediate_size);
+  NormalizeRows(layer.ffn_norm, n);
   const MatMulTarget gate_up[] = {{&layer.w_gate, gate_.data()}, {&layer.w_up, up_.data()}};
   LinearMany(gate_up, normed_.data(), n);
   ForRowBlocks(n, threads_, [&](int r0, int r1) {

@@ -73,6 +73,7 @@ class Transformer {
                    std::span<const RowGroup> groups, const std::atomic<bool>* cancel = nullptr);
   // The steps of one forward (transformer.cc opens each with its formula).
   void EmbedTokens(std::span<const int32_t> tokens);
+  void NormalizeRows(const std::vector<float>& weight, int n);
   void ProjectQkv(const LayerWeights& layer, int n);
   void PrepareRow(const LayerWeights& layer, int row, int32_t position);
   void AddProjection(int n);

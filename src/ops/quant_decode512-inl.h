@@ -67,11 +67,8 @@ HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const BlockQ8A
     for (int pair = 0; pair < 4; ++pair) {
       const int sb = 2 * pair;
       const size_t b = 8 * sup + static_cast<size_t>(sb);
-      if constexpr (RN <= 4) {
-        for (int m = 0; m < RM; ++m) {
-          _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes,
-                       _MM_HINT_T0);
-        }
+      for (int m = 0; m < RM; ++m) {
+        _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
       }
       __m512i u[RM];
       __m512 scale[RM];

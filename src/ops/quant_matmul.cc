@@ -103,10 +103,8 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   for (size_t b = 0; b < nb; ++b) {
     __m256i u[RM], sign[RM];
     __m256 scale[RM];
-    if constexpr (RN <= 4) {
-      for (int m = 0; m < RM; ++m) {
-        _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
-      }
+    for (int m = 0; m < RM; ++m) {
+      _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
     }
     for (int m = 0; m < RM; ++m) {
       const __m256i v = UnpackBlock<t>(rows[m], b, wb);
@@ -175,10 +173,8 @@ HWY_INLINE void QuantTileSuper(const MatrixView& w, int64_t r, const BlockQ8A* c
 #pragma GCC unroll 8
     for (int sb = 0; sb < 8; ++sb) {
       const size_t b = 8 * sup + static_cast<size_t>(sb);
-      if constexpr (RN <= 4) {
-        for (int m = 0; m < RM; ++m) {
-          _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
-        }
+      for (int m = 0; m < RM; ++m) {
+        _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
       }
       __m256i u[RM];
       __m256 scale[RM];
