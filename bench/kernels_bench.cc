@@ -195,7 +195,7 @@ void BM_Attend(benchmark::State& state, DType t, int group) {
 BENCHMARK_CAPTURE(BM_Attend, group3_f32, DType::kF32, 3)->Arg(257)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group3_bf16, DType::kBF16, 3)->Arg(257)->Arg(2048);
 // Batched decoding's short caches (48 slots) and a long one, each KV storage.
-BENCHMARK_CAPTURE(BM_Attend, group2_f32, DType::kF32, 2)->Arg(48)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attend, group2_f32, DType::kF32, 2)->Arg(24)->Arg(40)->Arg(48)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group2_f16, DType::kF16, 2)->Arg(48)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group2_bf16, DType::kBF16, 2)->Arg(48)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, head_f32, DType::kF32, 0)->Arg(257)->Arg(2048);

@@ -9,6 +9,9 @@
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include <cstring>
+#include <vector>
+
 #include "ops/attention_group.h"
 #include "ops/matmul.h"
 
@@ -23,37 +26,39 @@ using DF = hn::ScalableTag<float>;
 #include "ops/widen-inl.h"
 
 // probs[g, j] = exp(s[g, j] - max_g) / Σ (s: scores with masked slots at -inf); false when a row has
-// no visible slot (then all probs are 0).
+// no visible slot (then all probs are 0). A row's last partial vector is read with -inf in the
+// lanes past n and written back only up to n, so that every slot takes the vector Exp (the scalar
+// tail through std::exp cost as much as the vectors at batched decoding's short caches).
 bool SoftmaxRowsImpl(float* probs, int groups, int n) {
   const DF df;
   const size_t N = hn::Lanes(df);
-  const size_t un = static_cast<size_t>(n);
+  const size_t un = static_cast<size_t>(n), tail = un % N, body = un - tail;
+  const auto neg_inf = hn::Set(df, -HUGE_VALF);
+  const auto tail_lanes = hn::FirstN(df, tail);
   for (int g = 0; g < groups; ++g) {
     float* p = probs + static_cast<size_t>(g) * un;
-    auto vmax = hn::Set(df, -HUGE_VALF);
-    size_t j = 0;
-    for (; j + N <= un; j += N) vmax = hn::Max(vmax, hn::LoadU(df, p + j));
-    float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
-    for (; j < un; ++j) mx = p[j] > mx ? p[j] : mx;
+    auto vmax = neg_inf;
+    for (size_t j = 0; j < body; j += N) vmax = hn::Max(vmax, hn::LoadU(df, p + j));
+    const auto last = hn::IfThenElse(tail_lanes, hn::MaskedLoad(tail_lanes, df, p + body), neg_inf);
+    vmax = hn::Max(vmax, last);
+    const float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
     if (mx == -HUGE_VALF) {
       for (size_t i = 0; i < un; ++i) p[i] = 0.0f;
       return false;
     }
     const auto vmx = hn::Set(df, mx);
     auto vsum = hn::Zero(df);
-    for (j = 0; j + N <= un; j += N) {
+    for (size_t j = 0; j < body; j += N) {
       const auto e = hn::Exp(df, hn::Sub(hn::LoadU(df, p + j), vmx));  // exp(-inf) = 0
       hn::StoreU(e, df, p + j);
       vsum = hn::Add(vsum, e);
     }
-    float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
-    for (; j < un; ++j) {
-      p[j] = p[j] == -HUGE_VALF ? 0.0f : std::exp(p[j] - mx);
-      sum += p[j];
-    }
+    const auto e_last = hn::Exp(df, hn::Sub(last, vmx));  // 0 in the lanes past n
+    vsum = hn::Add(vsum, e_last);
+    const float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
     const auto vinv = hn::Set(df, 1.0f / sum);
-    for (j = 0; j + N <= un; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, p + j), vinv), df, p + j);
-    for (; j < un; ++j) p[j] *= 1.0f / sum;
+    for (size_t j = 0; j < body; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, p + j), vinv), df, p + j);
+    hn::BlendedStore(hn::Mul(e_last, vinv), tail_lanes, df, p + body);
   }
   return true;
 }
@@ -80,51 +85,87 @@ HWY_INLINE __m512 LaneSumsOf16(const __m512 (&a)[16]) {
                        _mm512_shuffle_f32x4(halves[0], halves[1], 0xDD));
 }
 
-// scores[g, j] = q_g · k_j for the G query heads over keys of 16 at a time: per head, 16
-// accumulators of dimension chunks, then LaneSumsOf16. MatMul's register tile did a horizontal
-// sum per (key, head), which dominated at head_dim 64 (BM_Attend group3_f32 at 2048 keys: 55 of
-// 99 µs in the scores). head_dim: a multiple of 16.
+// Bytes per element of the float key/value types (F32, F16, BF16), at compile time.
 template <DType kT>
-void GroupScoresTyped(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+constexpr size_t ElemBytes() {
+  return kT == DType::kF32 ? 4 : 2;
+}
+
+// scores[g, k] = q_g · key_k for the G query heads and the 16 keys of `block` (rows row_bytes
+// apart), the lanes k in `mask` stored: per head, 16 accumulators of dimension chunks, then LaneSumsOf16.
+// MatMul's register tile did a horizontal sum per (key, head), which dominated at head_dim 64
+// (BM_Attend group3_f32 at 2048 keys: 55 of 99 µs in the scores). kHD > 0 fixes head_dim (and so
+// the row stride) at compile time: the 16 rows are then immediate offsets from one pointer; with
+// the stride known only at run time the compiler kept 16 row addresses and spilled the
+// accumulators (BM_Attend group2_f32: see ScoresOfType).
+template <DType kT, int kHD>
+HWY_INLINE void ScoreBlock16(const float* q, int groups, const uint8_t* block, size_t hd_runtime, __mmask16 mask,
+                             float scale, size_t un, float* scores) {
   const DF df;
-  const size_t hd = static_cast<size_t>(head_dim), un = static_cast<size_t>(kv.n);
-  const size_t row_bytes = RowBytes(kT, hd);
-  const auto* keys = static_cast<const uint8_t*>(kv.keys);
-  for (size_t j0 = 0; j0 < un; j0 += 16) {
-    const size_t nk = un - j0 < 16 ? un - j0 : 16;
-    const uint8_t* block = keys + j0 * row_bytes;
-    for (int g = 0; g < groups; ++g) {
-      __m512 acc[16];
-      for (auto& a : acc) a = _mm512_setzero_ps();
-      const float* qg = q + static_cast<size_t>(g) * hd;
-      for (size_t c = 0; c < hd; c += 16) {
-        const __m512 qv = hn::LoadU(df, qg + c).raw;
-        if (nk == 16) {
-          for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_ps(LoadWidened<kT>(df, block + k * row_bytes, c).raw, qv, acc[k]);
-        } else {
-          for (size_t k = 0; k < nk; ++k) acc[k] = _mm512_fmadd_ps(LoadWidened<kT>(df, block + k * row_bytes, c).raw, qv, acc[k]);
-        }
-      }
-      _mm512_mask_storeu_ps(scores + static_cast<size_t>(g) * un + j0, static_cast<__mmask16>((1u << nk) - 1),
-                            LaneSumsOf16(acc));
+  const size_t hd = kHD > 0 ? static_cast<size_t>(kHD) : hd_runtime;
+  const size_t row_bytes = hd * ElemBytes<kT>();
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int g = 0; g < groups; ++g) {
+    __m512 acc[16];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    const float* qg = q + static_cast<size_t>(g) * hd;
+    for (size_t c = 0; c < hd; c += 16) {
+      const __m512 qv = hn::LoadU(df, qg + c).raw;
+      for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_ps(LoadWidened<kT>(df, block + k * row_bytes, c).raw, qv, acc[k]);
     }
+    _mm512_mask_storeu_ps(scores + static_cast<size_t>(g) * un, mask, _mm512_mul_ps(LaneSumsOf16(acc), vscale));
+  }
+}
+
+// All scores [G, n] in blocks of 16 keys, every block through the same unrolled 16-key code: a last
+// partial block is the 16 keys ending at n (overlapping the previous block, only its new lanes
+// stored), or, below 16 keys, a zero-padded copy (no key past n is read).
+template <DType kT, int kHD>
+void GroupScoresTyped(const float* q, int groups, const KVHeadView& kv, int head_dim, float scale, float* scores) {
+  const size_t hd = kHD > 0 ? static_cast<size_t>(kHD) : static_cast<size_t>(head_dim), un = static_cast<size_t>(kv.n);
+  const size_t row_bytes = hd * ElemBytes<kT>();
+  const auto* keys = static_cast<const uint8_t*>(kv.keys);
+  constexpr __mmask16 kAll = 0xFFFF;
+  size_t j0 = 0;
+  for (; j0 + 16 <= un; j0 += 16) ScoreBlock16<kT, kHD>(q, groups, keys + j0 * row_bytes, hd, kAll, scale, un, scores + j0);
+  const size_t rest = un - j0;
+  if (rest == 0) return;
+  if (un >= 16) {
+    const __mmask16 new_lanes = static_cast<__mmask16>(kAll << (16 - rest));
+    ScoreBlock16<kT, kHD>(q, groups, keys + (un - 16) * row_bytes, hd, new_lanes, scale, un, scores + (un - 16));
+    return;
+  }
+  static thread_local std::vector<uint8_t> padded;  // [16, hd] of kT
+  padded.assign(16 * row_bytes, 0);
+  std::memcpy(padded.data(), keys, un * row_bytes);
+  ScoreBlock16<kT, kHD>(q, groups, padded.data(), hd, static_cast<__mmask16>((1u << un) - 1), scale, un, scores);
+}
+
+// GroupScoresTyped with the common head sizes (64, 128) fixed at compile time.
+template <DType kT>
+void ScoresOfType(const float* q, int groups, const KVHeadView& kv, int head_dim, float scale, float* scores) {
+  switch (head_dim) {
+    case 64: return GroupScoresTyped<kT, 64>(q, groups, kv, head_dim, scale, scores);
+    case 128: return GroupScoresTyped<kT, 128>(q, groups, kv, head_dim, scale, scores);
+    default: return GroupScoresTyped<kT, 0>(q, groups, kv, head_dim, scale, scores);
   }
 }
 #endif  // HWY_TARGET <= HWY_AVX3
 
-// The scores of AttendGroup on AVX-512 for float keys (F32/F16/BF16) and head_dim a multiple of 16;
-// false (nothing written) elsewhere, where MatMul computes them.
-bool GroupScoresImpl(const float* q, int groups, const KVHeadView& kv, int head_dim, float* scores) {
+// The scores of AttendGroup times `scale` on AVX-512 for float keys (F32/F16/BF16) and head_dim a
+// multiple of 16 (the same f32 products as scaling after); false (nothing written) elsewhere, where
+// MatMul computes them.
+bool GroupScoresImpl(const float* q, int groups, const KVHeadView& kv, int head_dim, float scale, float* scores) {
 #if HWY_TARGET <= HWY_AVX3
   if (head_dim % 16 != 0) return false;
   switch (kv.dtype) {
-    case DType::kF32: GroupScoresTyped<DType::kF32>(q, groups, kv, head_dim, scores); return true;
-    case DType::kF16: GroupScoresTyped<DType::kF16>(q, groups, kv, head_dim, scores); return true;
-    case DType::kBF16: GroupScoresTyped<DType::kBF16>(q, groups, kv, head_dim, scores); return true;
+    case DType::kF32: ScoresOfType<DType::kF32>(q, groups, kv, head_dim, scale, scores); return true;
+    case DType::kF16: ScoresOfType<DType::kF16>(q, groups, kv, head_dim, scale, scores); return true;
+    case DType::kBF16: ScoresOfType<DType::kBF16>(q, groups, kv, head_dim, scale, scores); return true;
     default: return false;
   }
 #else
-  (void)q, (void)groups, (void)kv, (void)head_dim, (void)scores;
+  (void)q, (void)groups, (void)kv, (void)head_dim, (void)scale, (void)scores;
   return false;
 #endif
 }
@@ -236,13 +277,19 @@ bool AttendGroup(const float* q, int groups, const KVHeadView& kv, int head_dim,
     return false;
   }
   // Scores [G, n] = q · Kᵀ: the keys are MatMul's weight rows, the G query heads its tokens.
+  // (The AVX-512 kernel applies the scale itself.)
+  bool scaled = false;
   if (kv.n_thin > 0) {
     ThinPrefixScores(q, groups, kv, head_dim, probs);
-  } else if (!HWY_DYNAMIC_DISPATCH(GroupScoresImpl)(q, groups, kv, head_dim, probs)) {
+  } else if (HWY_DYNAMIC_DISPATCH(GroupScoresImpl)(q, groups, kv, head_dim, scale, probs)) {
+    scaled = true;
+  } else {
     const MatrixView keys{kv.dtype, kv.n, head_dim, kv.keys, RowBytes(kv.dtype, hd)};
     MatMul(keys, q, groups, probs, /*threads=*/1);
   }
-  for (size_t k = 0; k < un * static_cast<size_t>(groups); ++k) probs[k] *= scale;
+  if (!scaled) {
+    for (size_t k = 0; k < un * static_cast<size_t>(groups); ++k) probs[k] *= scale;
+  }
   for (size_t j = 0; j < un; ++j) {
     const int32_t pos = kv.positions[j];
     if (pos <= q_pos && (window <= 0 || pos > q_pos - window)) continue;
