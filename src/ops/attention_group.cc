@@ -26,20 +26,23 @@ using DF = hn::ScalableTag<float>;
 #include "ops/widen-inl.h"
 
 // probs[g, j] = exp(s[g, j] - max_g) / Σ (s: scores with masked slots at -inf); false when a row has
-// no visible slot (then all probs are 0). A row's last partial vector is read with -inf in the
-// lanes past n and written back only up to n, so that every slot takes the vector Exp (the scalar
-// tail through std::exp cost as much as the vectors at batched decoding's short caches).
+// no visible slot (then all probs are 0). A row's last partial vector goes through a small buffer
+// padded with -inf (Highway's masked loads and stores read or write whole vectors on SSE targets),
+// so that every slot takes the vector Exp (the scalar tail through std::exp cost as much as the
+// vectors at batched decoding's short caches).
 bool SoftmaxRowsImpl(float* probs, int groups, int n) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t un = static_cast<size_t>(n), tail = un % N, body = un - tail;
   const auto neg_inf = hn::Set(df, -HUGE_VALF);
-  const auto tail_lanes = hn::FirstN(df, tail);
+  HWY_ALIGN float buf[hn::MaxLanes(df)];  // the tail, padded with -inf
   for (int g = 0; g < groups; ++g) {
     float* p = probs + static_cast<size_t>(g) * un;
     auto vmax = neg_inf;
     for (size_t j = 0; j < body; j += N) vmax = hn::Max(vmax, hn::LoadU(df, p + j));
-    const auto last = hn::IfThenElse(tail_lanes, hn::MaskedLoad(tail_lanes, df, p + body), neg_inf);
+    hn::Store(neg_inf, df, buf);
+    for (size_t k = 0; k < tail; ++k) buf[k] = p[body + k];
+    const auto last = hn::Load(df, buf);
     vmax = hn::Max(vmax, last);
     const float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
     if (mx == -HUGE_VALF) {
@@ -58,7 +61,8 @@ bool SoftmaxRowsImpl(float* probs, int groups, int n) {
     const float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
     const auto vinv = hn::Set(df, 1.0f / sum);
     for (size_t j = 0; j < body; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, p + j), vinv), df, p + j);
-    hn::BlendedStore(hn::Mul(e_last, vinv), tail_lanes, df, p + body);
+    hn::Store(hn::Mul(e_last, vinv), df, buf);
+    for (size_t k = 0; k < tail; ++k) p[body + k] = buf[k];
   }
   return true;
 }

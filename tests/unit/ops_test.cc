@@ -1,5 +1,6 @@
 // Attention, RoPE and norms: fast paths against scalar references and hand-checked identities.
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 
 #include <cmath>
 #include <random>
@@ -46,51 +47,61 @@ TEST(Attention, FastMatchesReferenceWithCausalAndWindowMasks) {
 }
 
 // AttendGroup (decoding: a GQA group's query heads at once) against the double reference per head,
-// for each KV dtype, head dims with and without a tail past the 4-vector chunks (64: the 16-key
-// score blocks on AVX-512; 20: MatMul), group sizes, key counts on and off the 16-key blocks, and
-// both masks.
+// on every SIMD target this CPU runs (each has its own score and softmax code), for each KV dtype,
+// head dims with and without a tail past the 4-vector chunks (64 and 128: the 16-key score blocks
+// on AVX-512 with the row stride fixed at compile time; 48: the same at run time; 20: MatMul),
+// group sizes, key counts below, on and off the 16-key blocks (softmax tails of every length),
+// and both masks.
 TEST(Attention, GroupMatchesReferencePerHead) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
-    for (int hd : {64, 20}) {
-      for (const auto& [groups, n] : {std::pair{1, 77}, {2, 16}, {2, 33}, {3, 77}, {4, 37}, {5, 33}, {8, 77}}) {  // whole and partial key blocks
-        std::vector<float> keys(static_cast<size_t>(n * hd)), values(keys.size()), q(static_cast<size_t>(groups * hd));
-        for (float& v : keys) v = dist(rng);
-        for (float& v : values) v = dist(rng);
-        for (float& v : q) v = dist(rng);
-        // The cache stores t; the reference reads the same stored values.
-        std::vector<uint8_t> kb(RowBytes(t, static_cast<size_t>(hd)) * n), vb(kb.size());
-        for (int j = 0; j < n * hd; ++j) {
-          if (t == DType::kF32) {
-            reinterpret_cast<float*>(kb.data())[j] = keys[static_cast<size_t>(j)];
-            reinterpret_cast<float*>(vb.data())[j] = values[static_cast<size_t>(j)];
-          } else {
-            auto conv = [t](float f) { return t == DType::kF16 ? F32ToF16(f) : F32ToBF16(f); };
-            reinterpret_cast<uint16_t*>(kb.data())[j] = conv(keys[static_cast<size_t>(j)]);
-            reinterpret_cast<uint16_t*>(vb.data())[j] = conv(values[static_cast<size_t>(j)]);
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+      for (int hd : {64, 128, 48, 20}) {
+        for (const auto& [groups, n] :
+             {std::pair{1, 77}, {2, 16}, {2, 33}, {2, 7}, {3, 77}, {4, 37}, {5, 33}, {2, 48}, {8, 77}}) {
+          std::vector<float> keys(static_cast<size_t>(n * hd)), values(keys.size()), q(static_cast<size_t>(groups * hd));
+          for (float& v : keys) v = dist(rng);
+          for (float& v : values) v = dist(rng);
+          for (float& v : q) v = dist(rng);
+          // The cache stores t; the reference reads the same stored values.
+          std::vector<uint8_t> kb(RowBytes(t, static_cast<size_t>(hd)) * n), vb(kb.size());
+          for (int j = 0; j < n * hd; ++j) {
+            if (t == DType::kF32) {
+              reinterpret_cast<float*>(kb.data())[j] = keys[static_cast<size_t>(j)];
+              reinterpret_cast<float*>(vb.data())[j] = values[static_cast<size_t>(j)];
+            } else {
+              auto conv = [t](float f) { return t == DType::kF16 ? F32ToF16(f) : F32ToBF16(f); };
+              reinterpret_cast<uint16_t*>(kb.data())[j] = conv(keys[static_cast<size_t>(j)]);
+              reinterpret_cast<uint16_t*>(vb.data())[j] = conv(values[static_cast<size_t>(j)]);
+            }
           }
-        }
-        std::vector<int32_t> pos(static_cast<size_t>(n));
-        for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = 2 * i;
-        const KVHeadView kv{t, kb.data(), vb.data(), pos.data(), n};
-        for (int window : {0, 16}) {
-          for (int32_t qpos : {0, 90, 152, 400}) {  // 400 with window 16 sees no slot
-            std::vector<float> probs(static_cast<size_t>(groups * n)), out(static_cast<size_t>(groups * hd));
-            const bool any = AttendGroup(q.data(), groups, kv, hd, qpos, window, 0.125f, probs.data(), out.data());
-            for (int g = 0; g < groups; ++g) {
-              std::vector<float> p2(static_cast<size_t>(n)), o2(static_cast<size_t>(hd));
-              EXPECT_EQ(any, AttendHeadReference(q.data() + g * hd, kv, hd, qpos, window, 0.125f, p2.data(), o2.data()));
-              const std::vector<float> p1(probs.begin() + g * n, probs.begin() + (g + 1) * n);
-              const std::vector<float> o1(out.begin() + g * hd, out.begin() + (g + 1) * hd);
-              EXPECT_LT(testing::RelativeError(o1, o2), 1e-5) << DTypeName(t) << " hd " << hd << " g " << g;
-              EXPECT_LT(testing::RelativeError(p1, p2), 1e-5) << DTypeName(t) << " hd " << hd << " g " << g;
+          std::vector<int32_t> pos(static_cast<size_t>(n));
+          for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = 2 * i;
+          const KVHeadView kv{t, kb.data(), vb.data(), pos.data(), n};
+          for (int window : {0, 16}) {
+            for (int32_t qpos : {0, 90, 152, 400}) {  // 400 with window 16 sees no slot
+              // probs sized exactly: nothing may be read or written past groups · n.
+              std::vector<float> probs(static_cast<size_t>(groups * n)), out(static_cast<size_t>(groups * hd));
+              const bool any = AttendGroup(q.data(), groups, kv, hd, qpos, window, 0.125f, probs.data(), out.data());
+              for (int g = 0; g < groups; ++g) {
+                std::vector<float> p2(static_cast<size_t>(n)), o2(static_cast<size_t>(hd));
+                EXPECT_EQ(any, AttendHeadReference(q.data() + g * hd, kv, hd, qpos, window, 0.125f, p2.data(), o2.data()));
+                const std::vector<float> p1(probs.begin() + g * n, probs.begin() + (g + 1) * n);
+                const std::vector<float> o1(out.begin() + g * hd, out.begin() + (g + 1) * hd);
+                EXPECT_LT(testing::RelativeError(o1, o2), 1e-5)
+                    << hwy::TargetName(target) << " " << DTypeName(t) << " hd " << hd << " n " << n << " g " << g;
+                EXPECT_LT(testing::RelativeError(p1, p2), 1e-5)
+                    << hwy::TargetName(target) << " " << DTypeName(t) << " hd " << hd << " n " << n << " g " << g;
+              }
             }
           }
         }
       }
     }
   }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 TEST(Rope, InterleavedEqualsRotateHalfUnderThePermutation) {
