@@ -87,7 +87,9 @@ TEST(Attention, GroupMatchesReferencePerHead) {
               const bool any = AttendGroup(q.data(), groups, kv, hd, qpos, window, 0.125f, probs.data(), out.data());
               for (int g = 0; g < groups; ++g) {
                 std::vector<float> p2(static_cast<size_t>(n)), o2(static_cast<size_t>(hd));
-                EXPECT_EQ(any, AttendHeadReference(q.data() + g * hd, kv, hd, qpos, window, 0.125f, p2.data(), o2.data()));
+                EXPECT_EQ(any, AttendHeadReference(q.data() + g * hd, kv, hd, qpos, window, 0.125f, p2.data(), o2.data()))
+                    << hwy::TargetName(target) << " " << DTypeName(t) << " hd " << hd << " n " << n << " g " << g
+                    << " window " << window << " qpos " << qpos;
                 const std::vector<float> p1(probs.begin() + g * n, probs.begin() + (g + 1) * n);
                 const std::vector<float> o1(out.begin() + g * hd, out.begin() + (g + 1) * hd);
                 EXPECT_LT(testing::RelativeError(o1, o2), 1e-5)
