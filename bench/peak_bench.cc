@@ -43,8 +43,8 @@ bool HasVnni() {
   KVP_OP(ins, 10);      \
   KVP_OP(ins, 11)
 
-// Runs `iterations` × 12 independent `ins` on vectors of type V (initialised by `init`); returns a
-// value depending on every accumulator.
+// Runs `iterations` × 12 independent `ins` on vectors of type V (initialised by `init`), keeps all
+// twelve accumulators alive and copies the first lane of the last one to `sink`.
 #define KVP_REGISTER_LOOP(V, init, ins, iterations, sink)                                     \
   do {                                                                                        \
     V a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init, a7 = init, \
