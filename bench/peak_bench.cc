@@ -43,56 +43,33 @@ bool HasVnni() {
   KVP_OP(ins, 10);      \
   KVP_OP(ins, 11)
 
-// Runs `iterations` × 12 independent `ins` on vectors of type V (initialised by `init`), keeps all
-// twelve accumulators alive and copies the first lane of the last one to `sink`.
-#define KVP_REGISTER_LOOP(V, init, ins, iterations, sink)                                     \
-  do {                                                                                        \
-    V a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init, a7 = init, \
-      a8 = init, a9 = init, a10 = init, a11 = init;                                           \
-    V u = init, q = init;                                                                     \
-    for (int64_t i = 0; i < (iterations); ++i) {                                              \
-      KVP_TWELVE(ins);                                                                        \
-    }                                                                                         \
-    V all[12] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11};                           \
-    std::memcpy(&(sink), &all[11], sizeof(sink));                                             \
-    benchmark::DoNotOptimize(all);                                                            \
-  } while (0)
-
 constexpr int64_t kIterations = 1 << 16;  // per benchmark iteration: 786 K instructions
 
-__attribute__((target("avx512f,avx512vl"))) void BM_PeakFma512(benchmark::State& state) {
-  float sink = 0;
-  for (auto _ : state)
-    KVP_REGISTER_LOOP(__m512, _mm512_set1_ps(1.0f), "vfmadd231ps", kIterations, sink);
-  benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(state.iterations() * kIterations * 12 * 16);
-}
+// Defines benchmark `name`: kIterations × 12 independent `ins` on vectors of type V (initialised by
+// `init`) per iteration, all twelve accumulators kept alive; `macs` multiply-adds per instruction.
+#define KVP_PEAK_BENCHMARK(name, features, V, init, ins, macs)                                  \
+  __attribute__((target(features))) void name(benchmark::State& state) {                        \
+    for (auto _ : state) {                                                                      \
+      V a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init, a7 = init, \
+        a8 = init, a9 = init, a10 = init, a11 = init;                                           \
+      V u = init, q = init;                                                                     \
+      for (int64_t i = 0; i < kIterations; ++i) {                                               \
+        KVP_TWELVE(ins);                                                                        \
+      }                                                                                         \
+      V all[12] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11};                           \
+      benchmark::DoNotOptimize(all);                                                            \
+    }                                                                                           \
+    state.SetItemsProcessed(state.iterations() * kIterations * 12 * (macs));                    \
+  }
 
-__attribute__((target("avx512f,avx512vl"))) void BM_PeakFma256(benchmark::State& state) {
-  float sink = 0;
-  for (auto _ : state)
-    KVP_REGISTER_LOOP(__m256, _mm256_set1_ps(1.0f), "vfmadd231ps", kIterations, sink);
-  benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(state.iterations() * kIterations * 12 * 8);
-}
-
-__attribute__((target("avx512f,avx512vl,avx512vnni"))) void BM_PeakVnni512(
-    benchmark::State& state) {
-  int32_t sink = 0;
-  for (auto _ : state)
-    KVP_REGISTER_LOOP(__m512i, _mm512_set1_epi32(1), "vpdpbusd", kIterations, sink);
-  benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(state.iterations() * kIterations * 12 * 64);
-}
-
-__attribute__((target("avx512f,avx512vl,avx512vnni"))) void BM_PeakVnni256(
-    benchmark::State& state) {
-  int32_t sink = 0;
-  for (auto _ : state)
-    KVP_REGISTER_LOOP(__m256i, _mm256_set1_epi32(1), "vpdpbusd", kIterations, sink);
-  benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(state.iterations() * kIterations * 12 * 32);
-}
+KVP_PEAK_BENCHMARK(BM_PeakFma512, "avx512f,avx512vl", __m512, _mm512_set1_ps(1.0f), "vfmadd231ps",
+                   16)
+KVP_PEAK_BENCHMARK(BM_PeakFma256, "avx512f,avx512vl", __m256, _mm256_set1_ps(1.0f), "vfmadd231ps",
+                   8)
+KVP_PEAK_BENCHMARK(BM_PeakVnni512, "avx512f,avx512vl,avx512vnni", __m512i, _mm512_set1_epi32(1),
+                   "vpdpbusd", 64)
+KVP_PEAK_BENCHMARK(BM_PeakVnni256, "avx512f,avx512vl,avx512vnni", __m256i, _mm256_set1_epi32(1),
+                   "vpdpbusd", 32)
 
 // acc += vpdpbusd(broadcast(word at w), x) — the weight word as the unsigned operand, as the int8
 // GEMM does (prefill_gemm_int8.cc), 512 or 256 bits.
