@@ -93,14 +93,15 @@ BENCHMARK_CAPTURE(BM_MatMulPrefill, bf16, DType::kBF16) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, f16, DType::kF16) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0, DType::kQ8_0) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0, DType::kQ4_0) KVPRESS_PREFILL_SHAPES;
-BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512, 0});
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k, DType::kQ4_K) ->Args({576, 1536, 512, 0})->Args({2816, 1024, 1, 2})->Args({2816, 1024, 1, 1});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q5_0, DType::kQ5_0) ->Args({576, 576, 512, 0})->Args({1536, 576, 512, 0});
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k, DType::kQ6_K) ->Args({576, 1536, 512, 0});
 // From memory (cold), two threads: batched decoding's 16 tokens and one token, bytes/s = weight bytes.
-#define KVPRESS_COLD_SHAPES ->Args({1024, 2816, 16, 1})->Args({1024, 2816, 16, 2})->Args({1024, 2816, 1, 2})->Args({2816, 1024, 1, 2})->UseRealTime()
+#define KVPRESS_COLD_SHAPES ->Args({1024, 2816, 16, 1})->Args({1024, 2816, 16, 2})->Args({1024, 2816, 1, 2})->Args({2816, 1024, 1, 2})->Args({2816, 1024, 1, 1})->UseRealTime()
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_cold, DType::kQ8_0, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_0_cold, DType::kQ4_0, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_cold, DType::kQ4_K, false, true) KVPRESS_COLD_SHAPES;
+BENCHMARK_CAPTURE(BM_MatMulPrefill, q6_k_cold, DType::kQ6_K, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, bf16_cold, DType::kBF16, false, true) KVPRESS_COLD_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q8_0_f32act, DType::kQ8_0, true) KVPRESS_PREFILL_SHAPES;
 BENCHMARK_CAPTURE(BM_MatMulPrefill, q4_k_f32act, DType::kQ4_K, true) ->Args({576, 1536, 512, 0});

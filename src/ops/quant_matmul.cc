@@ -45,6 +45,10 @@ HWY_INLINE float DotFloats(const float* a, const float* b, size_t n) {
 
 // Register tile: kQM rows × kQN tokens of 8-lane f32 accumulators (AVX-512 targets address 32 ymm
 // registers, AVX2 16).
+// Software prefetch distance of the one-token kernels (one row at a time), in bytes ahead in the
+// matrix; tiles of several rows prefetch the same place in the next tile instead.
+constexpr size_t kOneRowPrefetchBytes = 2048;
+
 #if HWY_TARGET <= HWY_AVX3
 constexpr int kQM = 4, kQN = 4;
 #else
@@ -57,6 +61,8 @@ constexpr int kQM = 2, kQN = 4;
 struct TokenTileScratch {
   int32_t* start;  // [RN, nb, 8]
   float* ds;       // [RN, 2·nb]
+  int8_t* q;       // [RN, nb, 32]: the blocks' bytes back to back (512-bit super-block kernel only)
+  float* dx;       // [RN, nb, 8]: block b's scale in 8 lanes (512-bit super-block kernel only)
 };
 
 // acc[m][j] += (Σ u[m]·q_j + start_j) · scale[m]·d_j over block b of RN tokens' activations: one
@@ -88,9 +94,13 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
                           size_t nb, float* cbuf, float* y, size_t ldy) {
   constexpr size_t kOffsetsPerBlock = kUniformBlock<t> ? 1 : 2;
   constexpr bool kSignTrick = kSignedWeights<t> && !kVnni;
-  __m256 acc[RM][RN];
-  for (int m = 0; m < RM; ++m)
-    for (int j = 0; j < RN; ++j) acc[m][j] = _mm256_setzero_ps();
+  // One row and one token: two accumulators (even and odd blocks), so that the multiply-add
+  // latency does not bound the row.
+  constexpr int kSplit = RM * RN == 1 ? 2 : 1;
+  __m256 acc[kSplit][RM][RN];
+  for (int s = 0; s < kSplit; ++s)
+    for (int m = 0; m < RM; ++m)
+      for (int j = 0; j < RN; ++j) acc[s][m][j] = _mm256_setzero_ps();
   const void* rows[RM];
   for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
   DecodedBlock wb;
@@ -98,13 +108,15 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
   // (every token tile of the decode kernel) it is bound by memory latency, and rows of ~1 KB (1024
   // Q8_0 weights) are too short for the hardware prefetcher to ramp up on four interleaved streams
   // (0.35B Q8_0 decode, 2 threads: 33–35 → 39–44 tokens/s; batch 4, once tiles of 3–4 tokens
-  // prefetched too: 86–98 → 109–142, batch 8 111–118 → 121–130).
-  const size_t block_bytes = w.row_bytes / nb, next_tile = static_cast<size_t>(RM) * w.row_bytes;
-  for (size_t b = 0; b < nb; ++b) {
+  // prefetched too: 86–98 → 109–142, batch 8 111–118 → 121–130). One row at a time (one token)
+  // prefetches a fixed distance ahead in the matrix instead.
+  const size_t block_bytes = w.row_bytes / nb;
+  const size_t ahead = RM == 1 ? kOneRowPrefetchBytes : static_cast<size_t>(RM) * w.row_bytes;
+  const auto accumulate = [&](size_t b, __m256 (&a)[RM][RN]) HWY_ATTR {
     __m256i u[RM], sign[RM];
     __m256 scale[RM];
     for (int m = 0; m < RM; ++m) {
-      _mm_prefetch(static_cast<const char*>(rows[m]) + next_tile + b * block_bytes, _MM_HINT_T0);
+      _mm_prefetch(static_cast<const char*>(rows[m]) + ahead + b * block_bytes, _MM_HINT_T0);
     }
     for (int m = 0; m < RM; ++m) {
       const __m256i v = UnpackBlock<t>(rows[m], b, wb);
@@ -128,11 +140,21 @@ HWY_INLINE void QuantTile(const MatrixView& w, int64_t r, const BlockQ8A* const*
         if constexpr (!kUniformBlock<t>) c[1] = wb.c[1];
       }
     }
-    AccumulateBlock<t, RM, RN, kVnni>(u, sign, scale, x, tok, nb, b, acc);
+    AccumulateBlock<t, RM, RN, kVnni>(u, sign, scale, x, tok, nb, b, a);
+  };
+  size_t b = 0;
+  if constexpr (kSplit == 2) {
+    for (; b + 2 <= nb; b += 2) {
+      accumulate(b, acc[0]);
+      accumulate(b + 1, acc[kSplit - 1]);
+    }
   }
+  for (; b < nb; ++b) accumulate(b, acc[0]);
   for (int m = 0; m < RM; ++m) {
     for (int j = 0; j < RN; ++j) {
-      float v = HorizontalSum(acc[m][j]);
+      __m256 sum = acc[0][m][j];
+      if constexpr (kSplit == 2) sum = _mm256_add_ps(sum, acc[kSplit - 1][m][j]);
+      float v = HorizontalSum(sum);
       if constexpr (kFloatOffset<t>) {
         v += DotFloats(cbuf + static_cast<size_t>(m) * 2 * nb, tok.ds + static_cast<size_t>(j) * 2 * nb,
                        kOffsetsPerBlock * nb);
@@ -204,7 +226,7 @@ HWY_INLINE void QuantRowTile(const MatrixView& w, int64_t r, const BlockQ8A* con
                              size_t nb, float* cbuf, float* y, size_t ldy) {
 #if HWY_TARGET <= HWY_AVX3
   // (The 512-bit kernel needs VNNI; AVX-512 CPUs without it take the 256-bit one.)
-  if constexpr (kVnni && kSuperBlockScales<t>) return QuantTileSuper512<t, RM, RN>(w, r, x, tok, nb, y, ldy);
+  if constexpr (kVnni && kSuperBlockScales<t>) return QuantTileSuper512<t, RM, RN>(w, r, tok, nb, y, ldy);
 #endif
   if constexpr (kSuperBlockScales<t>) {
     QuantTileSuper<t, RM, RN, kVnni>(w, r, x, tok, nb, y, ldy);
@@ -241,8 +263,19 @@ HWY_INLINE void QuantTokenTile(const MatrixView& w, const BlockQ8A* xq, int firs
       }
     }
   }
+#if HWY_TARGET <= HWY_AVX3
+  if constexpr (kVnni && kSuperBlockScales<t>) {
+    for (int j = 0; j < RN; ++j) {
+      FillPairTokens(xs[j], nb, tok.q + static_cast<size_t>(j) * nb * 32, tok.dx + static_cast<size_t>(j) * nb * 8);
+    }
+  }
+#endif
   float* yt = y + static_cast<size_t>(first) * ldy;
   int64_t r = r0;
+  // One token: one row at a time (QuantTileSuper512 says why).
+  if constexpr (RN == 1) {
+    for (; r < r1; ++r) QuantRowTile<t, 1, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
+  }
   for (; r + kQM <= r1; r += kQM) QuantRowTile<t, kQM, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
   for (; r < r1; ++r) QuantRowTile<t, 1, RN, kVnni>(w, r, xs, tok, nb, cbuf, yt, ldy);
 }
@@ -254,11 +287,14 @@ void QuantRowsTyped(const MatrixView& w, const BlockQ8A* xq, int n, float* y, in
   const size_t nb = static_cast<size_t>(w.cols) / 32;
   // (int32 lanes, not a vector of __m256i: GCC drops the type's alignment in template arguments)
   static thread_local std::vector<int32_t> starts;  // [kQN, nb, 8]
-  static thread_local std::vector<float> floats;    // ds [kQN, 2·nb] then cbuf [kQM, 2·nb]
+  static thread_local std::vector<float> floats;    // ds [kQN, 2·nb], cbuf [kQM, 2·nb], dx [kQN, nb, 8]
+  static thread_local std::vector<int32_t> bytes;   // q [kQN, nb, 32] as int32 (its alignment)
   starts.resize(static_cast<size_t>(kQN) * nb * 8);
-  floats.resize(static_cast<size_t>(kQN + kQM) * 2 * nb);
-  const TokenTileScratch tok{starts.data(), floats.data()};
+  floats.resize(static_cast<size_t>(kQN + kQM) * 2 * nb + static_cast<size_t>(kQN) * nb * 8);
+  bytes.resize(static_cast<size_t>(kQN) * nb * 8);
   float* cbuf = floats.data() + static_cast<size_t>(kQN) * 2 * nb;
+  const TokenTileScratch tok{starts.data(), floats.data(), reinterpret_cast<int8_t*>(bytes.data()),
+                             cbuf + static_cast<size_t>(kQM) * 2 * nb};
   int first = 0;
   for (; first + kQN <= n; first += kQN) QuantTokenTile<t, kQN, kVnni>(w, xq, first, y, r0, r1, tok, cbuf);
   switch (n - first) {

@@ -92,7 +92,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kQ2_K, 5, 256, 1}, Case{DType::kQ3_K, 3, 256, 2},
                       // batched decoding's int8 GEMM (one 16-token tile): chunks of 12 rows, 6-row
                       // micro-tiles with rows left over
-                      Case{DType::kQ8_0, 31, 64, 16}, Case{DType::kQ4_K, 27, 256, 13}),
+                      Case{DType::kQ8_0, 31, 64, 16}, Case{DType::kQ4_K, 27, 256, 13},
+                      // one token, one row at a time: an odd number of blocks (the two
+                      // accumulators' tail), float offsets (Q4_1, Q5_K), a 4 + 1 token split
+                      Case{DType::kQ8_0, 13, 96, 1}, Case{DType::kQ4_0, 9, 160, 1},
+                      Case{DType::kQ4_1, 6, 96, 5}, Case{DType::kQ5_K, 11, 512, 1},
+                      Case{DType::kQ6_K, 4, 512, 5}),
     [](const auto& info) {
       return std::string(DTypeName(info.param.dtype)) + "_" + std::to_string(info.param.rows) +
              "x" + std::to_string(info.param.cols) + "_n" + std::to_string(info.param.n);
