@@ -83,6 +83,9 @@ HWY_INLINE float DotRowAny(DType t, const void* row, const float* x, size_t cols
 // Register tile of the float kernel: kRM weight rows × kRN tokens of f32 accumulators. AVX-512
 // has 32 vector registers: 24 accumulators + 4 weight vectors + 1 activation vector; targets with
 // 16 (AVX2, SSE4, NEON) take 2 × 4.
+// Software prefetch distance of one-token products taken one row at a time, in bytes ahead.
+constexpr size_t kOneRowPrefetchBytes = 2048;
+
 #if HWY_TARGET <= HWY_AVX3
 constexpr int kRM = 4, kRN = 6;
 #else
@@ -97,43 +100,61 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
                           size_t ldy) {
   const DF df;
   const size_t N = hn::Lanes(df);
-  hn::Vec<DF> acc[RM][RN];
-  for (int m = 0; m < RM; ++m)
-    for (int j = 0; j < RN; ++j) acc[m][j] = hn::Zero(df);
+  // One row and one token (decoding, one row at a time): four accumulators, vectors i, i + N, ...
+  // round robin, so that the multiply-add latency does not bound the row.
+  constexpr int kSplit = RM * RN == 1 ? 4 : 1;
+  hn::Vec<DF> acc[kSplit][RM][RN];
+  for (int s = 0; s < kSplit; ++s)
+    for (int m = 0; m < RM; ++m)
+      for (int j = 0; j < RN; ++j) acc[s][m][j] = hn::Zero(df);
   const void* rows[RM];
   for (int m = 0; m < RM; ++m) rows[m] = w.Row(r + m);
-  size_t i = 0;
-  for (; i + N <= cols; i += N) {
+  // Decoding (RN ≤ 2) waits on memory: tiles of RM rows prefetch the same place in the next row
+  // tile (RM rows further); one row at a time prefetches kOneRowPrefetchBytes ahead.
+  const size_t ahead = RM == 1 ? kOneRowPrefetchBytes : RM * w.row_bytes;
+  const auto step = [&](size_t i, hn::Vec<DF> (&a)[RM][RN]) HWY_ATTR {
     hn::Vec<DF> wv[RM];
-    // Decoding (RN ≤ 2) waits on memory: prefetch the same place in the next row tile (RM rows
-    // further), as the int8 decode kernel does; the hardware prefetcher ramps up too slowly on
-    // short interleaved rows, and a fixed distance ahead in a short row lands in this tile's rows.
     if constexpr (RN <= 2) {
       for (int m = 0; m < RM; ++m) {
-        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + RM * w.row_bytes + (i * DTypeBytesTimes2<kT>()) / 2);
+        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + ahead + (i * DTypeBytesTimes2<kT>()) / 2);
       }
     }
     for (int m = 0; m < RM; ++m) wv[m] = LoadWeights<kT>(df, rows[m], i);
     for (int j = 0; j < RN; ++j) {
       const auto xv = hn::LoadU(df, x + j * cols + i);
-      for (int m = 0; m < RM; ++m) acc[m][j] = hn::MulAdd(wv[m], xv, acc[m][j]);
+      for (int m = 0; m < RM; ++m) a[m][j] = hn::MulAdd(wv[m], xv, a[m][j]);
+    }
+  };
+  size_t i = 0;
+  if constexpr (kSplit == 4) {
+    for (; i + 4 * N <= cols; i += 4 * N) {
+      step(i, acc[0]);
+      step(i + N, acc[kSplit > 1 ? 1 : 0]);
+      step(i + 2 * N, acc[kSplit > 2 ? 2 : 0]);
+      step(i + 3 * N, acc[kSplit > 3 ? 3 : 0]);
     }
   }
+  for (; i + N <= cols; i += N) step(i, acc[0]);
   for (int m = 0; m < RM; ++m) {
     for (int j = 0; j < RN; ++j) {
-      float s = hn::GetLane(hn::SumOfLanes(df, acc[m][j]));
-      for (size_t c = i; c < cols; ++c) s += LoadElement(kT, rows[m], c) * x[j * cols + c];
-      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = s;
+      auto sum = acc[0][m][j];
+      for (int s = 1; s < kSplit; ++s) sum = hn::Add(sum, acc[s][m][j]);
+      float v = hn::GetLane(hn::SumOfLanes(df, sum));
+      for (size_t c = i; c < cols; ++c) v += LoadElement(kT, rows[m], c) * x[j * cols + c];
+      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = v;
     }
   }
 }
 
-// All row tiles of [r0, r1) for RN tokens from x.
+// All row tiles of [r0, r1) for RN tokens from x; one token takes the rows one at a time (one
+// forward stream per thread: see QuantTileSuper512 in quant_decode512-inl.h).
 template <DType kT, int RN>
 HWY_INLINE void FloatTokenTile(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1) {
   const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
   int64_t r = r0;
-  for (; r + kRM <= r1; r += kRM) FloatTile<kT, kRM, RN>(w, r, x, cols, y, ldy);
+  if constexpr (RN > 1) {
+    for (; r + kRM <= r1; r += kRM) FloatTile<kT, kRM, RN>(w, r, x, cols, y, ldy);
+  }
   for (; r < r1; ++r) FloatTile<kT, 1, RN>(w, r, x, cols, y, ldy);
 }
 
