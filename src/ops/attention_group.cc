@@ -260,10 +260,10 @@ namespace {
   std::vector<float> thin(static_cast<size_t>(groups) * nt), full(static_cast<size_t>(groups) * nf);  // [G, n_thin], [G, n − n_thin]
   for (int g = 0; g < groups; ++g) GatherKeptChannels(kv, q + static_cast<size_t>(g) * hd, q_kept.data() + static_cast<size_t>(g) * dk);
   MatMul(MatrixView{kv.dtype, kv.n_thin, kv.d_kept, kv.thin_keys, RowBytes(kv.dtype, dk)}, q_kept.data(), groups, thin.data(),
-         /*threads=*/1);
+         /*threads=*/1, /*exact_float=*/true);
   if (nf > 0) {
     MatMul(MatrixView{kv.dtype, static_cast<int64_t>(nf), head_dim, kv.keys, RowBytes(kv.dtype, hd)}, q, groups, full.data(),
-           /*threads=*/1);
+           /*threads=*/1, /*exact_float=*/true);
   }
   for (size_t g = 0; g < static_cast<size_t>(groups); ++g) {
     std::memcpy(scores + g * un, thin.data() + g * nt, sizeof(float) * nt);
@@ -293,7 +293,7 @@ bool AttendGroup(const float* q, int groups, const KVHeadView& kv, int head_dim,
     scaled = true;
   } else {
     const MatrixView keys{kv.dtype, kv.n, head_dim, kv.keys, RowBytes(kv.dtype, hd)};
-    MatMul(keys, q, groups, probs, /*threads=*/1);
+    MatMul(keys, q, groups, probs, /*threads=*/1, /*exact_float=*/true);
   }
   if (!scaled) {
     for (size_t k = 0; k < un * static_cast<size_t>(groups); ++k) probs[k] *= scale;

@@ -261,6 +261,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "core/check.h"
 #include "core/thread_pool.h"
+#include "ops/bf16_dot.h"
 #include "ops/prefill_gemm.h"
 #include "ops/quant_matmul.h"
 
@@ -293,18 +294,18 @@ void AxpyRow(float a, DType t, const void* row, float* y, size_t n) {
   HWY_DYNAMIC_DISPATCH(AxpyRowImpl)(a, t, row, y, n);
 }
 
-void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads) {
+void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads, bool exact_float) {
   const MatMulTarget target{&w, y};
-  MatMulMany({&target, 1}, x, n, threads);
+  MatMulMany({&target, 1}, x, n, threads, exact_float);
 }
 
-void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads) {
+void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads, bool exact_float) {
   if (targets.empty()) return;
   const MatrixView& w0 = *targets[0].w;
   for (const MatMulTarget& t : targets) {
     // Mixed dtypes or widths (e.g. Q4_K_M's Q6_K value matrix) take one region each.
     if (t.w->dtype != w0.dtype || t.w->cols != w0.cols) {
-      for (const MatMulTarget& u : targets) MatMulMany({&u, 1}, x, n, threads);
+      for (const MatMulTarget& u : targets) MatMulMany({&u, 1}, x, n, threads, exact_float);
       return;
     }
   }
@@ -329,6 +330,10 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   const bool int8_packed = quantized && QuantizedActivations() && n >= kInt8PackedMinTokens &&
                            cols % 32 == 0 && Int8GemmSupported(w0.dtype);
   const bool integer = quantized && QuantizedActivations() && !int8_packed && n < kPackedMinTokens;
+  // bf16 weights, few tokens, on an AVX512-BF16 CPU: activations rounded to bf16 once per call and
+  // multiplied by vdpbf16ps (bf16_dot.h), under the int8 activations' switch.
+  const bool bf16_dot = w0.dtype == DType::kBF16 && QuantizedActivations() && !exact_float &&
+                        n < kPackedMinTokens && Bf16DotSupported();
   const bool packed = !integer && !int8_packed && n >= kPackedMinTokens;
   const bool exact_dequantize = quantized && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
@@ -336,8 +341,14 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
     xq.resize(static_cast<size_t>(n) * cols / 32);
     for (int t = 0; t < n; ++t) QuantizeActivationsFast(x + t * cols, cols, xq.data() + t * cols / 32);
   }
-  // The caller's buffer, by pointer: inside the parallel region `xq` names each thread's own.
+  static thread_local std::vector<uint16_t> xb;  // [n, cols] bf16
+  if (bf16_dot) {
+    xb.resize(static_cast<size_t>(n) * cols);
+    RoundToBf16(x, static_cast<size_t>(n) * cols, xb.data());
+  }
+  // The caller's buffers, by pointer: inside the parallel region `xq` and `xb` name each thread's own.
   const BlockQ8A* xq_data = xq.data();
+  const uint16_t* xb_data = xb.data();
   // Tasks are blocks of kRowsPerTask rows × kTokensPerTask tokens: the block's weights (≤ 32 rows)
   // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
   // fits L2 too. 96 is a multiple of every token tile (16, 24, 48).
@@ -359,6 +370,8 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
     if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
                                         y + static_cast<size_t>(t0) * w.rows, r0, r1);
     if (int8_packed) return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (bf16_dot) return Bf16DotRows(w, xb_data + static_cast<size_t>(t0) * cols, t1 - t0,
+                                     y + static_cast<size_t>(t0) * w.rows, r0, r1);
     if (!packed && !quantized) return block(w, x, y, r0, r1, t0, t1);
     static thread_local AlignedScratch rows;  // [kRowsPerTask, cols]
     float* wf = rows.Get(static_cast<size_t>(kRowsPerTask) * cols);

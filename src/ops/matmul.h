@@ -25,7 +25,9 @@ struct MatrixView {
 
 // y[t, r] = Σ_c W[r, c] · x[t, c] for t < n.   x: [n, W.cols], y: [n, W.rows] (f32, dense).
 // SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
-void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads);
+// exact_float: never round the activations of f32/f16/bf16 weights (attention's products with the
+// KV cache), whatever SetQuantizedActivations says.
+void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads, bool exact_float = false);
 
 // One product of MatMulMany: y [n, w->rows] = x · w->ᵀ.
 struct MatMulTarget {
@@ -37,11 +39,14 @@ struct MatMulTarget {
 // are prepared (quantized, packed) once and all targets' rows share one parallel region, so the
 // small ones don't each pay a region's start and its uneven tail. Results equal MatMul's per
 // target. Targets of different dtypes or widths run one after the other. At most 8 targets.
-void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads);
+void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads,
+                bool exact_float = false);
 
 // Whether MatMul multiplies block-quantized weights (Q8_0, Q4_0 ... IQ4_XS) with activations
 // rounded to int8 per block of 32, as ggml does (default, fast), or with f32 activations against
-// dequantized rows (exact up to f32 sums; for goldens). Process-wide.
+// dequantized rows (exact up to f32 sums; for goldens). On CPUs with AVX512-BF16 the same switch
+// rounds the activations of bf16 weights to bf16 (bf16_dot.h) for products of fewer than 32
+// tokens. Process-wide.
 void SetQuantizedActivations(bool on);
 bool QuantizedActivations();
 

@@ -165,7 +165,7 @@ class KvzipPress : public Press {
                            .data = keys_.data(),
                            .row_bytes = static_cast<size_t>(hd) * sizeof(float)};
         logits_.resize(static_cast<size_t>(tt) * G * widest);  // [tt·G, widest]
-        MatMul(k, tile_q_.data(), tt * G, logits_.data(), /*threads=*/1);
+        MatMul(k, tile_q_.data(), tt * G, logits_.data(), /*threads=*/1, /*exact_float=*/true);
         AccumulateReplayMaxAttention(logits_.data(), static_cast<size_t>(widest), tt * G,
                                      visible_.data(), sink, n_fixed, best_.data());
       }

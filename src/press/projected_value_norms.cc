@@ -71,7 +71,7 @@ std::span<const float> ProjectedValueNorms::For(const LayerHookContext& ctx, int
           static_cast<const float*>(base) + static_cast<size_t>(h) * static_cast<size_t>(hd),
           row_bytes};
       if (m >= kBatchRows) {
-        MatMul(slice, values.data(), m, projected.data(), 1);
+        MatMul(slice, values.data(), m, projected.data(), 1, /*exact_float=*/true);
       } else {  // a decoding step's one or two new slots: row dot products, no GEMM set-up
         for (int t = 0; t < m; ++t) {
           for (int64_t r = 0; r < d; ++r) {

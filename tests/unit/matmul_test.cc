@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "ops/bf16_dot.h"
 #include "ops/quantize.h"
 #include "test_util.h"
 
@@ -58,6 +59,19 @@ TEST_P(MatMulVsReference, AgreesWithin1e5) {
       MatMul(view, x.data(), c.n, fast.data(), threads);
       EXPECT_LT(testing::RelativeError(fast, ref), 2e-2)
           << DTypeName(c.dtype) << " int8 activations";
+      SetQuantizedActivations(false);
+    } else if (c.dtype == DType::kBF16 && Bf16DotSupported() && c.n < 32) {
+      // bf16 activations (the default on AVX512-BF16 CPUs): the exact product of the bf16 weights
+      // with the activations rounded to bf16, up to f32 sums.
+      std::vector<float> xr(x.size()), ref_rounded(fast.size());
+      for (size_t i = 0; i < x.size(); ++i) xr[i] = BF16ToF32(F32ToBF16(x[i]));
+      MatMulReference(view, xr.data(), c.n, ref_rounded.data());
+      MatMul(view, x.data(), c.n, fast.data(), threads);
+      EXPECT_LT(testing::RelativeError(fast, ref_rounded), 1e-5) << "bf16 activations n=" << c.n;
+      EXPECT_LT(testing::RelativeError(fast, ref), 1e-2) << "bf16 activations against f32 n=" << c.n;
+      // ... and MatMul's attention mode never rounds them.
+      MatMul(view, x.data(), c.n, fast.data(), threads, /*exact_float=*/true);
+      EXPECT_LT(testing::RelativeError(fast, ref), 1e-5) << "exact_float n=" << c.n;
       SetQuantizedActivations(false);
     }
     MatMul(view, x.data(), c.n, fast.data(), threads);
