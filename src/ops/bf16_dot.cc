@@ -12,7 +12,9 @@
 
 // GCC 12's AVX-512 headers build some results from _mm*_undefined_*() temporaries, which
 // -Wmaybe-uninitialized reports once they are inlined into a target-attribute function.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace kvpress {
 namespace {

@@ -8,6 +8,7 @@
 #include "generate/generator.h"
 #include "model/model.h"
 #include "model/transformer.h"
+#include "ops/matmul.h"
 #include "test_util.h"
 
 namespace kvpress {
@@ -24,7 +25,10 @@ const char* kFixtures[] = {"llama_gqa_rope3_f32", "llama_gqa_rope3_bf16", "llama
 
 class HfGolden : public ::testing::TestWithParam<const char*> {
  protected:
+  // transformers computed the goldens in f32 from the stored weights: the exact f32-activation
+  // path (on AVX512-BF16 CPUs bf16 weights otherwise take bf16-rounded activations).
   void SetUp() override {
+    SetQuantizedActivations(false);
     auto m = LoadModel(Fixture(std::string("models/") + GetParam()));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     model_ = std::move(m).value();
@@ -46,6 +50,8 @@ class HfGolden : public ::testing::TestWithParam<const char*> {
     EXPECT_TRUE(t.Forward(ids, pos, cache, o, logits).ok());
     return logits;
   }
+
+  void TearDown() override { SetQuantizedActivations(true); }
 
   std::unique_ptr<Model> model_;
   json golden_;
