@@ -36,22 +36,26 @@ KVPRESS_BF16_TARGET inline __m512 Dot(__m512 acc, __m512i a, __m512i b) {
 // is what the hardware prefetcher follows best (kernels_bench bf16_cold 2816 × 1024, one token,
 // two threads, min of 3 interleaved rounds: 193 µs with a prefetch 2 KB ahead, 182 µs without).
 KVPRESS_BF16_TARGET float RowDot(const uint16_t* row, const uint16_t* x, size_t cols) {
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
   size_t i = 0;
   for (; i + 128 <= cols; i += 128) {
     for (int s = 0; s < 4; ++s) {
-      acc[s] = Dot(acc[s], _mm512_loadu_si512(row + i + 32 * s), _mm512_loadu_si512(x + i + 32 * s));
+      acc[s] =
+          Dot(acc[s], _mm512_loadu_si512(row + i + 32 * s), _mm512_loadu_si512(x + i + 32 * s));
     }
   }
-  for (; i < cols; i += 32) acc[0] = Dot(acc[0], Load32(row + i, cols - i), Load32(x + i, cols - i));
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+  for (; i < cols; i += 32)
+    acc[0] = Dot(acc[0], Load32(row + i, cols - i), Load32(x + i, cols - i));
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
 // y[j, r + m] for m < RM, j < RN: each weight vector loaded once for RN tokens, each activation
 // vector once for RM rows; tiles prefetch the same place in the next row tile.
 template <int RM, int RN>
-KVPRESS_BF16_TARGET void Tile(const MatrixView& w, int64_t r, const uint16_t* x, size_t cols, float* y,
-                              size_t ldy) {
+KVPRESS_BF16_TARGET void Tile(const MatrixView& w, int64_t r, const uint16_t* x, size_t cols,
+                              float* y, size_t ldy) {
   __m512 acc[RM][RN];
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < RN; ++j) acc[m][j] = _mm512_setzero_ps();
@@ -72,11 +76,13 @@ KVPRESS_BF16_TARGET void Tile(const MatrixView& w, int64_t r, const uint16_t* x,
   }
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < RN; ++j)
-      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] = _mm512_reduce_add_ps(acc[m][j]);
+      y[static_cast<size_t>(j) * ldy + static_cast<size_t>(r + m)] =
+          _mm512_reduce_add_ps(acc[m][j]);
 }
 
 template <int RN>
-KVPRESS_BF16_TARGET void TokenTile(const MatrixView& w, const uint16_t* x, float* y, int64_t r0, int64_t r1) {
+KVPRESS_BF16_TARGET void TokenTile(const MatrixView& w, const uint16_t* x, float* y, int64_t r0,
+                                   int64_t r1) {
   const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
   int64_t r = r0;
   for (; r + kTileRows <= r1; r += kTileRows) Tile<kTileRows, RN>(w, r, x, cols, y, ldy);
@@ -86,7 +92,8 @@ KVPRESS_BF16_TARGET void TokenTile(const MatrixView& w, const uint16_t* x, float
 }  // namespace
 
 bool Bf16DotSupported() {
-  static const bool supported = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  static const bool supported =
+      __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
   return supported;
 }
 
@@ -98,27 +105,37 @@ KVPRESS_BF16_TARGET void RoundToBf16(const float* x, size_t n, uint16_t* out) {
   }
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm256_mask_storeu_epi16(out + i, m, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i))));
+    _mm256_mask_storeu_epi16(
+        out + i, m, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i))));
   }
 }
 
-KVPRESS_BF16_TARGET void Bf16DotRows(const MatrixView& w, const uint16_t* xb, int n, float* y, int64_t r0,
-                                     int64_t r1) {
+KVPRESS_BF16_TARGET void Bf16DotRows(const MatrixView& w, const uint16_t* xb, int n, float* y,
+                                     int64_t r0, int64_t r1) {
   CHECK(w.dtype == DType::kBF16);
   const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
   if (n == 1) {
-    for (int64_t r = r0; r < r1; ++r) y[r] = RowDot(static_cast<const uint16_t*>(w.Row(r)), xb, cols);
+    for (int64_t r = r0; r < r1; ++r)
+      y[r] = RowDot(static_cast<const uint16_t*>(w.Row(r)), xb, cols);
     return;
   }
   int t = 0;
-  for (; t + kTileTokens <= n; t += kTileTokens) TokenTile<kTileTokens>(w, xb + t * cols, y + t * ldy, r0, r1);
+  for (; t + kTileTokens <= n; t += kTileTokens)
+    TokenTile<kTileTokens>(w, xb + t * cols, y + t * ldy, r0, r1);
   const uint16_t* xt = xb + t * cols;
   float* yt = y + t * ldy;
   switch (n - t) {
-    case 0: break;
-    case 1: TokenTile<1>(w, xt, yt, r0, r1); break;
-    case 2: TokenTile<2>(w, xt, yt, r0, r1); break;
-    default: TokenTile<3>(w, xt, yt, r0, r1); break;
+    case 0:
+      break;
+    case 1:
+      TokenTile<1>(w, xt, yt, r0, r1);
+      break;
+    case 2:
+      TokenTile<2>(w, xt, yt, r0, r1);
+      break;
+    default:
+      TokenTile<3>(w, xt, yt, r0, r1);
+      break;
   }
 }
 
@@ -129,7 +146,9 @@ KVPRESS_BF16_TARGET void Bf16DotRows(const MatrixView& w, const uint16_t* xb, in
 namespace kvpress {
 bool Bf16DotSupported() { return false; }
 void RoundToBf16(const float*, size_t, uint16_t*) { CHECK(false); }
-void Bf16DotRows(const MatrixView&, const uint16_t*, int, float*, int64_t, int64_t) { CHECK(false); }
+void Bf16DotRows(const MatrixView&, const uint16_t*, int, float*, int64_t, int64_t) {
+  CHECK(false);
+}
 }  // namespace kvpress
 
 #endif

@@ -27,7 +27,8 @@ struct MatrixView {
 // SIMD (Highway, runtime dispatch) and parallel over rows with `threads` OpenMP threads.
 // exact_float: never round the activations of f32/f16/bf16 weights (attention's products with the
 // KV cache), whatever SetQuantizedActivations says.
-void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads, bool exact_float = false);
+void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads,
+            bool exact_float = false);
 
 // One product of MatMulMany: y [n, w->rows] = x · w->ᵀ.
 struct MatMulTarget {

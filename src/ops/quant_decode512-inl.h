@@ -45,10 +45,12 @@ HWY_INLINE __m512i UnpackKPair(const void* row, size_t sup) {
     const Block& q = static_cast<const Block*>(row)[sup];
     // Sub-block 2p is the low nibbles of qs[32p ..], 2p + 1 their high nibbles.
     const __m512i v = Broadcast256(q.qs + 32 * kPair);
-    __m512i u = _mm512_and_si512(_mm512_mask_srli_epi16(v, kHighWords, v, 4), _mm512_set1_epi8(0xF));
+    __m512i u =
+        _mm512_and_si512(_mm512_mask_srli_epi16(v, kHighWords, v, 4), _mm512_set1_epi8(0xF));
     if constexpr (t == DType::kQ5_K) {  // bit sb of qh[l] is 16 in element l of sub-block sb
-      const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * kPair))),
-                                              _mm256_set1_epi8(static_cast<char>(1 << (2 * kPair + 1))), 1);
+      const __m512i bits =
+          _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * kPair))),
+                             _mm256_set1_epi8(static_cast<char>(1 << (2 * kPair + 1))), 1);
       const __mmask64 fifth = _mm512_test_epi8_mask(Broadcast256(q.qh), bits);
       u = _mm512_mask_add_epi8(u, fifth, u, _mm512_set1_epi8(16));
     }
@@ -62,17 +64,18 @@ HWY_INLINE __m512i UnpackKPair(const void* row, size_t sup) {
     __m512i low = _mm512_loadu_si512(q.ql + 64 * h);
     if constexpr (j == 2) low = _mm512_srli_epi16(low, 4);
     const __m512i qh = Broadcast256(q.qh + 32 * h);
-    // Bits (2j, 2j + 1) of each byte to bits (4, 5): a shift by 4 - 2j, left or right (16-bit lanes:
-    // bits crossing into the neighbour byte land outside 0x30 and are masked off).
+    // Bits (2j, 2j + 1) of each byte to bits (4, 5): a shift by 4 - 2j, left or right (16-bit
+    // lanes: bits crossing into the neighbour byte land outside 0x30 and are masked off).
     __m512i high;
     if constexpr (j == 0) {
       high = _mm512_mask_slli_epi16(_mm512_slli_epi16(qh, 4), kHighWords, qh, 2);
     } else {
       high = _mm512_mask_srli_epi16(qh, kHighWords, qh, 2);
     }
-    // (low & 0x0F) | (high & 0x30): vpternlogd's bitwise select under the mask 0x0F, high pre-masked.
-    return _mm512_ternarylogic_epi32(_mm512_set1_epi8(0xF), low, _mm512_and_si512(high, _mm512_set1_epi8(0x30)),
-                                     0xCA);
+    // (low & 0x0F) | (high & 0x30): vpternlogd's bitwise select under the mask 0x0F, high
+    // pre-masked.
+    return _mm512_ternarylogic_epi32(_mm512_set1_epi8(0xF), low,
+                                     _mm512_and_si512(high, _mm512_set1_epi8(0x30)), 0xCA);
   }
 }
 
@@ -87,27 +90,34 @@ HWY_INLINE __m512 SuperBlockScales512(const void* row, size_t sup) {
     const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.scales));
     return _mm512_mul_ps(_mm512_set1_ps(Half(q.d)), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s)));
   } else {
-    static_assert(t == DType::kQ4_K || t == DType::kQ5_K, "SuperBlockScales512: Q4_K, Q5_K or Q6_K");
+    static_assert(t == DType::kQ4_K || t == DType::kQ5_K,
+                  "SuperBlockScales512: Q4_K, Q5_K or Q6_K");
     using Block = std::conditional_t<t == DType::kQ4_K, BlockQ4_K, BlockQ5_K>;
     const Block& q = static_cast<const Block*>(row)[sup];
     // 16 bytes from `scales` (12 bytes, then the first 4 of qh/qs: never used) -> sc_0..7, m_0..7
     // (UnpackScaleMinK4): i < 4: sc = b[i] & 63, m = b[i + 4] & 63; i ≥ 4: sc = (b[i + 4] & 15) |
     // (b[i - 4] >> 6) << 4, m = (b[i + 4] >> 4) | (b[i] >> 6) << 4.
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.scales));
-    const __m128i low_src = _mm_shuffle_epi8(b, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i low_src =
+        _mm_shuffle_epi8(b, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
     // Lanes 12..15 take the high nibbles of b[8..11]: that dword shifted right by 4.
-    const __m128i low = _mm_and_si128(_mm_blend_epi32(low_src, _mm_srli_epi16(low_src, 4), 0x8),
-                                      _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+    const __m128i low = _mm_and_si128(
+        _mm_blend_epi32(low_src, _mm_srli_epi16(low_src, 4), 0x8),
+        _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
     // Lanes 4..7 and 12..15 take bits 6..7 of b[0..3] and b[4..7] as bits 4..5 (-1: zero lanes).
-    const __m128i top = _mm_shuffle_epi8(b, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-    const __m128i sc_m = _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
+    const __m128i top =
+        _mm_shuffle_epi8(b, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const __m128i sc_m =
+        _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
     // [d, dmin] -> [d ×8, -dmin ×8]
     uint32_t d_dmin;
     std::memcpy(&d_dmin, &q.d, 4);
-    const __m128 dd = _mm_xor_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))),
-                                 _mm_castsi128_ps(_mm_setr_epi32(0, static_cast<int>(0x80000000u), 0, 0)));
-    const __m512 factors = _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-                                                 _mm512_castps128_ps512(dd));
+    const __m128 dd =
+        _mm_xor_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))),
+                   _mm_castsi128_ps(_mm_setr_epi32(0, static_cast<int>(0x80000000u), 0, 0)));
+    const __m512 factors =
+        _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                              _mm512_castps128_ps512(dd));
     return _mm512_mul_ps(factors, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc_m)));
   }
 }
@@ -118,15 +128,17 @@ template <DType t, int kPair>
 HWY_INLINE __m512 PairScale(__m512 scales) {
   constexpr int a = kPair * 2;
   const __m512i idx = kUniformBlock<t>
-                          ? _mm512_set_epi32(a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a, a, a, a, a, a, a, a)
-                          : _mm512_set_epi32(2 * a + 3, 2 * a + 3, 2 * a + 3, 2 * a + 3, 2 * a + 2, 2 * a + 2,
-                                             2 * a + 2, 2 * a + 2, 2 * a + 1, 2 * a + 1, 2 * a + 1, 2 * a + 1,
-                                             2 * a, 2 * a, 2 * a, 2 * a);
+                          ? _mm512_set_epi32(a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1,
+                                             a, a, a, a, a, a, a, a)
+                          : _mm512_set_epi32(2 * a + 3, 2 * a + 3, 2 * a + 3, 2 * a + 3, 2 * a + 2,
+                                             2 * a + 2, 2 * a + 2, 2 * a + 2, 2 * a + 1, 2 * a + 1,
+                                             2 * a + 1, 2 * a + 1, 2 * a, 2 * a, 2 * a, 2 * a);
   return _mm512_permutexvar_ps(idx, scales);
 }
 
 // One token's activations for the pair kernel (TokenTileScratch's q and dx), filled once per token
-// tile: q [nb, 32] bytes (a pair's 64 contiguous), dx [nb, 8] (block b's scale d in lanes 8b..8b+7).
+// tile: q [nb, 32] bytes (a pair's 64 contiguous), dx [nb, 8] (block b's scale d in lanes
+// 8b..8b+7).
 HWY_INLINE void FillPairTokens(const BlockQ8A* x, size_t nb, int8_t* q, float* dx) {
   for (size_t b = 0; b < nb; ++b) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b),
@@ -139,8 +151,8 @@ HWY_INLINE void FillPairTokens(const BlockQ8A* x, size_t nb, int8_t* q, float* d
 // further in each row.
 template <DType t, int RM, int RN, int kPair>
 HWY_INLINE void AccumulatePair512(const void* const* rows, size_t sup, const __m512 (&scales)[RM],
-                                  const TokenTileScratch& tok, size_t nb, size_t ahead, size_t block_bytes,
-                                  __m512 (&acc)[RM][RN]) {
+                                  const TokenTileScratch& tok, size_t nb, size_t ahead,
+                                  size_t block_bytes, __m512 (&acc)[RM][RN]) {
   constexpr bool kStart = kIntegerOffset<t, true> != 0;
   const size_t b = 8 * sup + 2 * kPair;
   for (int m = 0; m < RM; ++m) {
@@ -170,11 +182,12 @@ HWY_INLINE void AccumulatePair512(const void* const* rows, size_t sup, const __m
 // per thread, prefetched kOneRowPrefetchBytes ahead. Tiles of 4 rows read 4 interleaved streams one
 // row apart (576 bytes for 1024 Q4_K columns), and from memory their compute and memory time simply
 // added up (2816 × 1024 Q4_K, one thread, AMD EPYC Zen 4: 199 µs from memory = 84 µs in cache +
-// ~108 µs at the probe's bandwidth; one row at a time: 105 µs). The four pairs of a super-block then
-// feed separate accumulators, so that one accumulator's multiply-add latency does not bound the row.
+// ~108 µs at the probe's bandwidth; one row at a time: 105 µs). The four pairs of a super-block
+// then feed separate accumulators, so that one accumulator's multiply-add latency does not bound
+// the row.
 template <DType t, int RM, int RN>
-HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const TokenTileScratch& tok, size_t nb,
-                                  float* y, size_t ldy) {
+HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const TokenTileScratch& tok,
+                                  size_t nb, float* y, size_t ldy) {
   static_assert(kSuperBlockScales<t> && !kSignedWeights<t>, "super-block kernel: Q4_K, Q5_K, Q6_K");
   constexpr int kSplit = RM * RN == 1 ? 4 : 1;  // accumulator sets, pair p into set p % kSplit
   __m512 acc[kSplit][RM][RN];
@@ -193,14 +206,18 @@ HWY_INLINE void QuantTileSuper512(const MatrixView& w, int64_t r, const TokenTil
       // (0 in lanes 0..7).
       for (int j = 0; j < RN; ++j) {
         const __m512 sums = _mm512_insertf32x8(
-            _mm512_setzero_ps(), _mm256_loadu_ps(tok.ds + static_cast<size_t>(j) * 2 * nb + 8 * sup), 1);
+            _mm512_setzero_ps(),
+            _mm256_loadu_ps(tok.ds + static_cast<size_t>(j) * 2 * nb + 8 * sup), 1);
         for (int m = 0; m < RM; ++m) acc[0][m][j] = _mm512_fmadd_ps(scales[m], sums, acc[0][m][j]);
       }
     }
     AccumulatePair512<t, RM, RN, 0>(rows, sup, scales, tok, nb, ahead, block_bytes, acc[0]);
-    AccumulatePair512<t, RM, RN, 1>(rows, sup, scales, tok, nb, ahead, block_bytes, acc[1 % kSplit]);
-    AccumulatePair512<t, RM, RN, 2>(rows, sup, scales, tok, nb, ahead, block_bytes, acc[2 % kSplit]);
-    AccumulatePair512<t, RM, RN, 3>(rows, sup, scales, tok, nb, ahead, block_bytes, acc[3 % kSplit]);
+    AccumulatePair512<t, RM, RN, 1>(rows, sup, scales, tok, nb, ahead, block_bytes,
+                                    acc[1 % kSplit]);
+    AccumulatePair512<t, RM, RN, 2>(rows, sup, scales, tok, nb, ahead, block_bytes,
+                                    acc[2 % kSplit]);
+    AccumulatePair512<t, RM, RN, 3>(rows, sup, scales, tok, nb, ahead, block_bytes,
+                                    acc[3 % kSplit]);
   }
   for (int m = 0; m < RM; ++m) {
     for (int j = 0; j < RN; ++j) {

@@ -71,7 +71,8 @@ void ForEachSimilarityRow(const std::vector<float>& unit, int m, int d, RowFn ro
   std::vector<float> block(static_cast<size_t>(kBlock) * m);
   for (int i0 = 0; i0 < m; i0 += kBlock) {
     const int rows = std::min(kBlock, m - i0);
-    MatMul(u, unit.data() + static_cast<size_t>(i0) * d, rows, block.data(), 1, /*exact_float=*/true);
+    MatMul(u, unit.data() + static_cast<size_t>(i0) * d, rows, block.data(), 1,
+           /*exact_float=*/true);
     for (int r = 0; r < rows; ++r) {
       float* row = block.data() + static_cast<size_t>(r) * m;
       row[i0 + r] = 0.0f;

@@ -68,7 +68,8 @@ TEST_P(MatMulVsReference, AgreesWithin1e5) {
       MatMulReference(view, xr.data(), c.n, ref_rounded.data());
       MatMul(view, x.data(), c.n, fast.data(), threads);
       EXPECT_LT(testing::RelativeError(fast, ref_rounded), 1e-5) << "bf16 activations n=" << c.n;
-      EXPECT_LT(testing::RelativeError(fast, ref), 1e-2) << "bf16 activations against f32 n=" << c.n;
+      EXPECT_LT(testing::RelativeError(fast, ref), 1e-2)
+          << "bf16 activations against f32 n=" << c.n;
       // ... and MatMul's attention mode never rounds them.
       MatMul(view, x.data(), c.n, fast.data(), threads, /*exact_float=*/true);
       EXPECT_LT(testing::RelativeError(fast, ref), 1e-5) << "exact_float n=" << c.n;
