@@ -1,12 +1,12 @@
-// Highway kernels for MatMul. Each row of W is widened to f32 in registers and multiplied with up to
-// four activation rows at once, so prefill reads each weight once per four tokens.
+// Highway kernels for MatMul. Each row of W is widened to f32 in registers and multiplied with up
+// to four activation rows at once, so prefill reads each weight once per four tokens.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/matmul.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
-#include <hwy/cache_control.h>
-#include <hwy/highway.h>
-
 #include "ops/matmul.h"
+
+#include <hwy/cache_control.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 
 HWY_BEFORE_NAMESPACE();
 namespace kvpress {
@@ -37,7 +37,8 @@ HWY_INLINE float DotRowFloat(const void* row, const float* x, size_t cols) {
   const size_t N = hn::Lanes(df);
   auto acc = hn::Zero(df);
   size_t i = 0;
-  for (; i + N <= cols; i += N) acc = hn::MulAdd(LoadWeights<kT>(df, row, i), hn::LoadU(df, x + i), acc);
+  for (; i + N <= cols; i += N)
+    acc = hn::MulAdd(LoadWeights<kT>(df, row, i), hn::LoadU(df, x + i), acc);
   float s = hn::GetLane(hn::SumOfLanes(df, acc));
   for (; i < cols; ++i) s += LoadElement(kT, row, i) * x[i];
   return s;
@@ -68,10 +69,14 @@ HWY_INLINE float DotRowQ8(const void* row, const float* x, size_t cols) {
 // quantized fallback; many-token products take the tiles below).
 HWY_INLINE float DotRowAny(DType t, const void* row, const float* x, size_t cols) {
   switch (t) {
-    case DType::kF32: return DotRowFloat<DType::kF32>(row, x, cols);
-    case DType::kF16: return DotRowFloat<DType::kF16>(row, x, cols);
-    case DType::kBF16: return DotRowFloat<DType::kBF16>(row, x, cols);
-    case DType::kQ8_0: return DotRowQ8(row, x, cols);
+    case DType::kF32:
+      return DotRowFloat<DType::kF32>(row, x, cols);
+    case DType::kF16:
+      return DotRowFloat<DType::kF16>(row, x, cols);
+    case DType::kBF16:
+      return DotRowFloat<DType::kBF16>(row, x, cols);
+    case DType::kQ8_0:
+      return DotRowQ8(row, x, cols);
     default: {  // other quantized types go through quant_matmul.cc (or are dequantized first)
       double s = 0.0;
       for (size_t j = 0; j < cols; ++j) s += LoadElement(t, row, j) * x[j];
@@ -112,11 +117,12 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
   // Decoding (RN ≤ 2) waits on memory: tiles of RM rows prefetch the same place in the next row
   // tile (RM rows further); one row at a time prefetches kOneRowPrefetchBytes ahead.
   const size_t ahead = RM == 1 ? kOneRowPrefetchBytes : RM * w.row_bytes;
-  const auto step = [&](size_t i, hn::Vec<DF> (&a)[RM][RN]) HWY_ATTR {
+  const auto step = [&](size_t i, hn::Vec<DF>(&a)[RM][RN]) HWY_ATTR {
     hn::Vec<DF> wv[RM];
     if constexpr (RN <= 2) {
       for (int m = 0; m < RM; ++m) {
-        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + ahead + (i * DTypeBytesTimes2<kT>()) / 2);
+        hwy::Prefetch(static_cast<const uint8_t*>(rows[m]) + ahead +
+                      (i * DTypeBytesTimes2<kT>()) / 2);
       }
     }
     for (int m = 0; m < RM; ++m) wv[m] = LoadWeights<kT>(df, rows[m], i);
@@ -149,7 +155,8 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
 // All row tiles of [r0, r1) for RN tokens from x; one token takes the rows one at a time (one
 // forward stream per thread: see QuantTileSuper512 in quant_decode512-inl.h).
 template <DType kT, int RN>
-HWY_INLINE void FloatTokenTile(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1) {
+HWY_INLINE void FloatTokenTile(const MatrixView& w, const float* x, float* y, int64_t r0,
+                               int64_t r1) {
   const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
   int64_t r = r0;
   if constexpr (RN > 1) {
@@ -161,37 +168,56 @@ HWY_INLINE void FloatTokenTile(const MatrixView& w, const float* x, float* y, in
 // Rows [r0, r1) × tokens [t0, t1) of a float-typed W: token tiles of kRN outermost, so a tile's
 // activations stay in L1 while it meets every row of the block.
 template <DType kT>
-void FloatBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0, int t1) {
+void FloatBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0,
+                int t1) {
   const size_t cols = static_cast<size_t>(w.cols), ldy = static_cast<size_t>(w.rows);
   int t = t0;
   for (; t + kRN <= t1; t += kRN) FloatTokenTile<kT, kRN>(w, x + t * cols, y + t * ldy, r0, r1);
   const float* xt = x + t * cols;
   float* yt = y + t * ldy;
   switch (t1 - t) {
-    case 0: break;
-    case 1: FloatTokenTile<kT, 1>(w, xt, yt, r0, r1); break;
-    case 2: FloatTokenTile<kT, 2>(w, xt, yt, r0, r1); break;
-    case 3: FloatTokenTile<kT, 3>(w, xt, yt, r0, r1); break;
+    case 0:
+      break;
+    case 1:
+      FloatTokenTile<kT, 1>(w, xt, yt, r0, r1);
+      break;
+    case 2:
+      FloatTokenTile<kT, 2>(w, xt, yt, r0, r1);
+      break;
+    case 3:
+      FloatTokenTile<kT, 3>(w, xt, yt, r0, r1);
+      break;
 #if HWY_TARGET <= HWY_AVX3
-    case 4: FloatTokenTile<kT, 4>(w, xt, yt, r0, r1); break;
-    default: FloatTokenTile<kT, 5>(w, xt, yt, r0, r1); break;
+    case 4:
+      FloatTokenTile<kT, 4>(w, xt, yt, r0, r1);
+      break;
+    default:
+      FloatTokenTile<kT, 5>(w, xt, yt, r0, r1);
+      break;
 #else
-    default: HWY_ASSERT(false);
+    default:
+      HWY_ASSERT(false);
 #endif
   }
 }
 
 // Rows [r0, r1) × tokens [t0, t1) of y (x: [n, cols], y: [n, w.rows]).
-void MatMulBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0, int t1) {
+void MatMulBlock(const MatrixView& w, const float* x, float* y, int64_t r0, int64_t r1, int t0,
+                 int t1) {
   switch (w.dtype) {
-    case DType::kF32: return FloatBlock<DType::kF32>(w, x, y, r0, r1, t0, t1);
-    case DType::kF16: return FloatBlock<DType::kF16>(w, x, y, r0, r1, t0, t1);
-    case DType::kBF16: return FloatBlock<DType::kBF16>(w, x, y, r0, r1, t0, t1);
-    default: break;
+    case DType::kF32:
+      return FloatBlock<DType::kF32>(w, x, y, r0, r1, t0, t1);
+    case DType::kF16:
+      return FloatBlock<DType::kF16>(w, x, y, r0, r1, t0, t1);
+    case DType::kBF16:
+      return FloatBlock<DType::kBF16>(w, x, y, r0, r1, t0, t1);
+    default:
+      break;
   }
   const size_t cols = static_cast<size_t>(w.cols);
   for (int t = t0; t < t1; ++t) {
-    for (int64_t r = r0; r < r1; ++r) y[static_cast<size_t>(t) * w.rows + r] = DotRowAny(w.dtype, w.Row(r), x + t * cols, cols);
+    for (int64_t r = r0; r < r1; ++r)
+      y[static_cast<size_t>(t) * w.rows + r] = DotRowAny(w.dtype, w.Row(r), x + t * cols, cols);
   }
 }
 
@@ -239,9 +265,12 @@ HWY_INLINE void AxpyRowTyped(float a, const void* row, float* y, size_t n) {
 
 void AxpyRowImpl(float a, DType t, const void* row, float* y, size_t n) {
   switch (t) {
-    case DType::kF32: return AxpyRowTyped<DType::kF32>(a, row, y, n);
-    case DType::kF16: return AxpyRowTyped<DType::kF16>(a, row, y, n);
-    case DType::kBF16: return AxpyRowTyped<DType::kBF16>(a, row, y, n);
+    case DType::kF32:
+      return AxpyRowTyped<DType::kF32>(a, row, y, n);
+    case DType::kF16:
+      return AxpyRowTyped<DType::kF16>(a, row, y, n);
+    case DType::kBF16:
+      return AxpyRowTyped<DType::kBF16>(a, row, y, n);
     default:
       for (size_t i = 0; i < n; ++i) y[i] += a * LoadElement(t, row, i);
       return;
@@ -262,6 +291,7 @@ HWY_AFTER_NAMESPACE();
 #include "core/check.h"
 #include "core/thread_pool.h"
 #include "ops/bf16_dot.h"
+#include "ops/bf16_gemm.h"
 #include "ops/prefill_gemm.h"
 #include "ops/quant_matmul.h"
 
@@ -299,7 +329,8 @@ void MatMul(const MatrixView& w, const float* x, int n, float* y, int threads, b
   MatMulMany({&target, 1}, x, n, threads, exact_float);
 }
 
-void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads, bool exact_float) {
+void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads,
+                bool exact_float) {
   if (targets.empty()) return;
   const MatrixView& w0 = *targets[0].w;
   for (const MatMulTarget& t : targets) {
@@ -332,23 +363,31 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   const bool integer = quantized && QuantizedActivations() && !int8_packed && n < kPackedMinTokens;
   // bf16 weights, few tokens, on an AVX512-BF16 CPU: activations rounded to bf16 once per call and
   // multiplied by vdpbf16ps (bf16_dot.h), under the int8 activations' switch.
-  const bool bf16_dot = w0.dtype == DType::kBF16 && QuantizedActivations() && !exact_float &&
-                        n < kPackedMinTokens && Bf16DotSupported();
-  const bool packed = !integer && !int8_packed && n >= kPackedMinTokens;
+  // From 32 tokens (prefill) the same rounding feeds the bf16 outer-product GEMM (bf16_gemm.h).
+  const bool bf16_rounded =
+      w0.dtype == DType::kBF16 && QuantizedActivations() && !exact_float && Bf16DotSupported();
+  const bool bf16_dot = bf16_rounded && n < kPackedMinTokens;
+  const bool bf16_gemm = bf16_rounded && n >= kPackedMinTokens;
+  const bool packed = !integer && !int8_packed && !bf16_gemm && n >= kPackedMinTokens;
   const bool exact_dequantize = quantized && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
   if (integer) {
     xq.resize(static_cast<size_t>(n) * cols / 32);
-    for (int t = 0; t < n; ++t) QuantizeActivationsFast(x + t * cols, cols, xq.data() + t * cols / 32);
+    for (int t = 0; t < n; ++t)
+      QuantizeActivationsFast(x + t * cols, cols, xq.data() + t * cols / 32);
   }
   static thread_local std::vector<uint16_t> xb;  // [n, cols] bf16
   if (bf16_dot) {
     xb.resize(static_cast<size_t>(n) * cols);
     RoundToBf16(x, static_cast<size_t>(n) * cols, xb.data());
   }
-  // The caller's buffers, by pointer: inside the parallel region `xq` and `xb` name each thread's own.
+  // The caller's buffers, by pointer: inside the parallel region `xq` and `xb` name each thread's
+  // own.
   const BlockQ8A* xq_data = xq.data();
   const uint16_t* xb_data = xb.data();
+  static thread_local std::vector<uint32_t> xbp;  // PackBf16Activations' tiles
+  if (bf16_gemm) xbp.resize(Bf16PackedWords(n, cols));
+  uint32_t* xbp_data = xbp.data();
   // Tasks are blocks of kRowsPerTask rows × kTokensPerTask tokens: the block's weights (≤ 32 rows)
   // stay in L2 while its tokens pass, and a block of 96 tokens' activations (96 × cols × 4 bytes)
   // fits L2 too. 96 is a multiple of every token tile (16, 24, 48).
@@ -367,16 +406,22 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
     xa.ds = xa_ds.Get(xa.PartWords(n));
   }
   auto run_block = [&](const MatrixView& w, float* y, int64_t r0, int64_t r1, int t0, int t1) {
-    if (integer) return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
-                                        y + static_cast<size_t>(t0) * w.rows, r0, r1);
-    if (int8_packed) return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
-    if (bf16_dot) return Bf16DotRows(w, xb_data + static_cast<size_t>(t0) * cols, t1 - t0,
-                                     y + static_cast<size_t>(t0) * w.rows, r0, r1);
+    if (integer)
+      return QuantMatMulRows(w, xq_data + static_cast<size_t>(t0) * cols / 32, t1 - t0,
+                             y + static_cast<size_t>(t0) * w.rows, r0, r1);
+    if (int8_packed)
+      return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (bf16_gemm)
+      return Bf16GemmBlock(w, xbp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (bf16_dot)
+      return Bf16DotRows(w, xb_data + static_cast<size_t>(t0) * cols, t1 - t0,
+                         y + static_cast<size_t>(t0) * w.rows, r0, r1);
     if (!packed && !quantized) return block(w, x, y, r0, r1, t0, t1);
     static thread_local AlignedScratch rows;  // [kRowsPerTask, cols]
     float* wf = rows.Get(static_cast<size_t>(kRowsPerTask) * cols);
     WidenRows(w, r0, r1, exact_dequantize, wf);
-    if (packed) return PrefillGemmBlock(wf, cols, xp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+    if (packed)
+      return PrefillGemmBlock(wf, cols, xp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
     // Few tokens, quantized weights, f32 activations (the goldens' mode): the task's rows as an
     // f32 matrix whose row 0 is row r0, y shifted by r0 columns to keep the [n, w.rows] layout.
     const MatrixView f32{DType::kF32, w.rows, w.cols, wf, cols * 4};
@@ -384,9 +429,9 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   };
   int64_t total_rows = 0;
   for (const MatMulTarget& t : targets) total_rows += t.w->rows;
-  // Decoding (one or two tokens through the direct kernels) streams the weights from memory: tasks of
-  // up to 256 rows, as long as each thread still gets two per region (claimed one by one, they keep
-  // a thread that loses its core from holding the others up). Each task start restarts the
+  // Decoding (one or two tokens through the direct kernels) streams the weights from memory: tasks
+  // of up to 256 rows, as long as each thread still gets two per region (claimed one by one, they
+  // keep a thread that loses its core from holding the others up). Each task start restarts the
   // prefetch stream; 32-row tasks (0.35B: ~7,600 per token) cost 5–6 % (0.35B Q8_0 decode, per-step
   // median of 5–6 interleaved runs: 50.4 / 52.2 tokens/s at 32 rows, 52.6 at 128, 54.6 / 55.1 at
   // 256, 55.2 at 512; BF16 31.9 → 33.3 at 256).
@@ -394,21 +439,27 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   int64_t rows_per_task = kRowsPerTask;
   if (n <= 2 && (integer || !quantized)) {
     const int64_t per_thread = total_rows / (2 * static_cast<int64_t>(threads > 1 ? threads : 1));
-    rows_per_task = std::clamp<int64_t>(per_thread / kRowsPerTask * kRowsPerTask, kRowsPerTask, kDecodeRowsPerTask);
+    rows_per_task = std::clamp<int64_t>(per_thread / kRowsPerTask * kRowsPerTask, kRowsPerTask,
+                                        kDecodeRowsPerTask);
   }
-  // Row blocks of all targets, numbered in order: target i owns [first_row_task[i], first_row_task[i + 1]).
+  // Row blocks of all targets, numbered in order: target i owns [first_row_task[i],
+  // first_row_task[i + 1]).
   constexpr size_t kMaxTargets = 8;
   CHECK(targets.size() <= kMaxTargets);
   int64_t first_row_task[kMaxTargets + 1] = {0};
   for (size_t i = 0; i < targets.size(); ++i) {
-    first_row_task[i + 1] = first_row_task[i] + (targets[i].w->rows + rows_per_task - 1) / rows_per_task;
+    first_row_task[i + 1] =
+        first_row_task[i] + (targets[i].w->rows + rows_per_task - 1) / rows_per_task;
   }
   const int64_t row_tasks = first_row_task[targets.size()];
   // Below ~64K multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && total_rows * w0.cols * static_cast<int64_t>(n) >= (1 << 16);
   // The packed kernel widens a task's weight rows once per task: with enough row blocks to keep
   // every thread busy (4 each), a task takes all tokens so each row is widened once.
-  const int kTokensPerTask = (packed || int8_packed) && row_tasks >= 4 * static_cast<int64_t>(threads) ? n : kBaseTokensPerTask;
+  const int kTokensPerTask =
+      (packed || int8_packed || bf16_gemm) && row_tasks >= 4 * static_cast<int64_t>(threads)
+          ? n
+          : kBaseTokensPerTask;
   const int64_t token_tasks = (n + kTokensPerTask - 1) / kTokensPerTask;
   auto run_task = [&](int64_t task) {
     const int64_t row_task = task % row_tasks;
@@ -421,6 +472,7 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
   const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;
+  const int bf16_tiles = (n + kBf16GemmTileTokens - 1) / kBf16GemmTileTokens;
   // The int8 tiles are packed a range of blocks per task, so that batched decoding's single tile
   // is shared by the threads.
   const int64_t int8_tiles = int8_packed ? static_cast<int64_t>(xa.Tiles(n)) : 0;
@@ -434,6 +486,7 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   };
   if (!parallel) {
     if (packed) PackActivations(x, n, cols, 0, tiles, xp_data);
+    if (bf16_gemm) PackBf16Activations(x, n, cols, 0, bf16_tiles, xbp_data);
     for (int64_t task = 0; task < int8_tiles * pack_chunks; ++task) pack_int8(task);
     for (int64_t task = 0; task < row_tasks * token_tasks; ++task) run_task(task);
     return;
@@ -441,6 +494,11 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   if (packed) {
     ParallelFor(tiles, threads, [&](int64_t tile) {
       PackActivations(x, n, cols, static_cast<int>(tile), static_cast<int>(tile) + 1, xp_data);
+    });
+  }
+  if (bf16_gemm) {
+    ParallelFor(bf16_tiles, threads, [&](int64_t tile) {
+      PackBf16Activations(x, n, cols, static_cast<int>(tile), static_cast<int>(tile) + 1, xbp_data);
     });
   }
   if (int8_packed) ParallelFor(int8_tiles * pack_chunks, threads, pack_int8);
@@ -456,7 +514,8 @@ void MatMulReference(const MatrixView& w, const float* x, int n, float* y) {
       double s = 0.0;
       DequantizeRow(w.dtype, w.Row(r), row.data(), row.size());
       for (int64_t c = 0; c < w.cols; ++c) {
-        s += static_cast<double>(row[static_cast<size_t>(c)]) * x[static_cast<size_t>(t) * w.cols + c];
+        s += static_cast<double>(row[static_cast<size_t>(c)]) *
+             x[static_cast<size_t>(t) * w.cols + c];
       }
       y[static_cast<size_t>(t) * w.rows + r] = static_cast<float>(s);
     }
