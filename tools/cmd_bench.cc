@@ -87,7 +87,8 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--threads", f->options.threads, "Worker threads (default: physical cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
-                         "instead of int8-rounded activation blocks");
+                         "instead of int8-rounded activation blocks; bf16 weights on AVX512-BF16 CPUs: "
+                         "f32 instead of bf16-rounded activations");
   cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(Positive());
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the --model weights hold no NaN/Inf");

@@ -342,7 +342,8 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
-                         "instead of int8-rounded activation blocks");
+                         "instead of int8-rounded activation blocks; bf16 weights on AVX512-BF16 CPUs: "
+                         "f32 instead of bf16-rounded activations");
   cmd->add_flag("--json", f->json, "Print one JSON object (text/answers, tokens, finish_reason, metrics)");
   cmd->add_flag("--no-bos", f->no_bos, "Do not prepend BOS to --prompt");
   cmd->add_option("--stop", f->stop, "Stop when the text ends with this string (repeatable)");

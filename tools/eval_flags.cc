@@ -83,7 +83,8 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
   cmd->add_option("--threads", c.threads, "Worker threads in all (default: physical cores)")->check(ThreadCount());
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
-                         "instead of int8-rounded activation blocks");
+                         "instead of int8-rounded activation blocks; bf16 weights on AVX512-BF16 CPUs: "
+                         "f32 instead of bf16-rounded activations");
   cmd->add_option("--kv-dtype", c.kv_dtype, "KV cache storage: f32 (default), f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
 }
