@@ -43,12 +43,12 @@ HWY_INLINE float DotFloats(const float* a, const float* b, size_t n) {
   return s;
 }
 
-// Register tile: kQM rows × kQN tokens of 8-lane f32 accumulators (AVX-512 targets address 32 ymm
-// registers, AVX2 16).
 // Software prefetch distance of the one-token kernels (one row at a time), in bytes ahead in the
 // matrix; tiles of several rows prefetch the same place in the next tile instead.
 constexpr size_t kOneRowPrefetchBytes = 2048;
 
+// Register tile: kQM rows × kQN tokens of 8-lane f32 accumulators (AVX-512 targets address 32 ymm
+// registers, AVX2 16).
 #if HWY_TARGET <= HWY_AVX3
 constexpr int kQM = 4, kQN = 4;
 #else
