@@ -127,7 +127,8 @@ TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
   const Case cases[] = {{DType::kBF16, 45, 130, 61}, {DType::kF16, 33, 64, 1},
                         {DType::kQ8_0, 37, 96, 50},  {DType::kF32, 17, 21, 5},
                         {DType::kQ4_K, 9, 256, 3},   {DType::kQ6_K, 6, 512, 1},
-                        {DType::kQ4_0, 5, 64, 2}};
+                        {DType::kQ4_0, 5, 64, 2},    {DType::kQ8_0, 13, 96, 1},
+                        {DType::kBF16, 9, 70, 1},    {DType::kF16, 6, 200, 1}};
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     for (const Case& c : cases) {
