@@ -37,22 +37,24 @@ inline uint32_t WeightWord(const uint16_t* row, size_t p, size_t cols) {
   return row[2 * p];
 }
 
-// acc[m][j] (tokens 16j..16j+15 of the tile, rows r + m) over all column pairs.
-template <int RM>
+// acc[m][j] (tokens 16j..16j+15 of the tile, rows r + m) over all column pairs; kVectors (1..3)
+// of the tile's three 16-token vectors hold tokens (a batch of 16 takes one).
+template <int RM, int kVectors>
 KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_t* tile,
                                    size_t pairs, float* y, size_t ldy, int tokens) {
   const size_t cols = static_cast<size_t>(w.cols);
   const uint16_t* rows[RM];
   for (int m = 0; m < RM; ++m) rows[m] = static_cast<const uint16_t*>(w.Row(r + m));
-  __m512 acc[RM][3];
+  __m512 acc[RM][kVectors];
   for (int m = 0; m < RM; ++m)
-    for (int j = 0; j < 3; ++j) acc[m][j] = _mm512_setzero_ps();
-  // The last pair may be ragged (odd cols): its weight words are read by WeightWord.
+    for (int j = 0; j < kVectors; ++j) acc[m][j] = _mm512_setzero_ps();
+  // The last pair may be ragged (odd cols): its weight words are read by WeightWord; the others
+  // as 4 bytes straight from the row.
   const size_t full = cols / 2;
   for (size_t p = 0; p < pairs; ++p) {
     const uint32_t* xw = tile + p * kBf16GemmTileTokens;
-    const __m512i x0 = _mm512_loadu_si512(xw), x1 = _mm512_loadu_si512(xw + 16),
-                  x2 = _mm512_loadu_si512(xw + 32);
+    __m512i xv[kVectors];
+    for (int j = 0; j < kVectors; ++j) xv[j] = _mm512_loadu_si512(xw + 16 * j);
     for (int m = 0; m < RM; ++m) {
       uint32_t word;
       if (p < full) {
@@ -61,17 +63,27 @@ KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_
         word = WeightWord(rows[m], p, cols);
       }
       const __m512bh wv = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(word)));
-      acc[m][0] = _mm512_dpbf16_ps(acc[m][0], wv, reinterpret_cast<__m512bh>(x0));
-      acc[m][1] = _mm512_dpbf16_ps(acc[m][1], wv, reinterpret_cast<__m512bh>(x1));
-      acc[m][2] = _mm512_dpbf16_ps(acc[m][2], wv, reinterpret_cast<__m512bh>(x2));
+      for (int j = 0; j < kVectors; ++j) {
+        acc[m][j] = _mm512_dpbf16_ps(acc[m][j], wv, reinterpret_cast<__m512bh>(xv[j]));
+      }
     }
   }
   alignas(64) float out[kBf16GemmTileTokens];
   for (int m = 0; m < RM; ++m) {
-    for (int j = 0; j < 3; ++j) _mm512_store_ps(out + 16 * j, acc[m][j]);
-    for (int t = 0; t < tokens; ++t)
+    for (int j = 0; j < kVectors; ++j) _mm512_store_ps(out + 16 * j, acc[m][j]);
+    for (int t = 0; t < tokens; ++t) {
       y[static_cast<size_t>(t) * ldy + static_cast<size_t>(r + m)] = out[t];
+    }
   }
+}
+
+// Rows [r0, r1) of one tile: micro-tiles of kRows rows, then single rows.
+template <int kVectors>
+KVPRESS_BF16_TARGET void TileRows(const MatrixView& w, const uint32_t* tile, size_t pairs, float* y,
+                                  size_t ldy, int64_t r0, int64_t r1, int tokens) {
+  int64_t r = r0;
+  for (; r + kRows <= r1; r += kRows) MicroTile<kRows, kVectors>(w, r, tile, pairs, y, ldy, tokens);
+  for (; r < r1; ++r) MicroTile<1, kVectors>(w, r, tile, pairs, y, ldy, tokens);
 }
 
 }  // namespace
@@ -118,9 +130,17 @@ void Bf16GemmBlock(const MatrixView& w, const uint32_t* xp, float* y, size_t ldy
         xp + static_cast<size_t>(t / kBf16GemmTileTokens) * pairs * kBf16GemmTileTokens;
     float* yt = y + static_cast<size_t>(t) * ldy;
     const int tokens = t1 - t < kBf16GemmTileTokens ? t1 - t : kBf16GemmTileTokens;
-    int64_t r = r0;
-    for (; r + kRows <= r1; r += kRows) MicroTile<kRows>(w, r, tile, pairs, yt, ldy, tokens);
-    for (; r < r1; ++r) MicroTile<1>(w, r, tile, pairs, yt, ldy, tokens);
+    switch ((tokens + 15) / 16) {
+      case 1:
+        TileRows<1>(w, tile, pairs, yt, ldy, r0, r1, tokens);
+        break;
+      case 2:
+        TileRows<2>(w, tile, pairs, yt, ldy, r0, r1, tokens);
+        break;
+      default:
+        TileRows<3>(w, tile, pairs, yt, ldy, r0, r1, tokens);
+        break;
+    }
   }
 }
 
