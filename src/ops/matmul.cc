@@ -135,9 +135,9 @@ HWY_INLINE void FloatTile(const MatrixView& w, int64_t r, const float* x, size_t
   if constexpr (kSplit == 4) {
     for (; i + 4 * N <= cols; i += 4 * N) {
       step(i, acc[0]);
-      step(i + N, acc[kSplit > 1 ? 1 : 0]);
-      step(i + 2 * N, acc[kSplit > 2 ? 2 : 0]);
-      step(i + 3 * N, acc[kSplit > 3 ? 3 : 0]);
+      step(i + N, acc[1]);
+      step(i + 2 * N, acc[2]);
+      step(i + 3 * N, acc[3]);
     }
   }
   for (; i + N <= cols; i += N) step(i, acc[0]);
