@@ -48,20 +48,12 @@ KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_
   __m512 acc[RM][kVectors];
   for (int m = 0; m < RM; ++m)
     for (int j = 0; j < kVectors; ++j) acc[m][j] = _mm512_setzero_ps();
-  // The last pair may be ragged (odd cols): its weight words are read by WeightWord; the others
-  // as 4 bytes straight from the row.
-  const size_t full = cols / 2;
   for (size_t p = 0; p < pairs; ++p) {
     const uint32_t* xw = tile + p * kBf16GemmTileTokens;
     __m512i xv[kVectors];
     for (int j = 0; j < kVectors; ++j) xv[j] = _mm512_loadu_si512(xw + 16 * j);
     for (int m = 0; m < RM; ++m) {
-      uint32_t word;
-      if (p < full) {
-        std::memcpy(&word, rows[m] + 2 * p, 4);
-      } else {
-        word = WeightWord(rows[m], p, cols);
-      }
+      const uint32_t word = WeightWord(rows[m], p, cols);  // (the last pair may be ragged)
       const __m512bh wv = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(word)));
       for (int j = 0; j < kVectors; ++j) {
         acc[m][j] = _mm512_dpbf16_ps(acc[m][j], wv, reinterpret_cast<__m512bh>(xv[j]));

@@ -94,21 +94,7 @@ HWY_INLINE __m512 SuperBlockScales512(const void* row, size_t sup) {
                   "SuperBlockScales512: Q4_K, Q5_K or Q6_K");
     using Block = std::conditional_t<t == DType::kQ4_K, BlockQ4_K, BlockQ5_K>;
     const Block& q = static_cast<const Block*>(row)[sup];
-    // 16 bytes from `scales` (12 bytes, then the first 4 of qh/qs: never used) -> sc_0..7, m_0..7
-    // (UnpackScaleMinK4): i < 4: sc = b[i] & 63, m = b[i + 4] & 63; i ≥ 4: sc = (b[i + 4] & 15) |
-    // (b[i - 4] >> 6) << 4, m = (b[i + 4] >> 4) | (b[i] >> 6) << 4.
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.scales));
-    const __m128i low_src =
-        _mm_shuffle_epi8(b, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-    // Lanes 12..15 take the high nibbles of b[8..11]: that dword shifted right by 4.
-    const __m128i low = _mm_and_si128(
-        _mm_blend_epi32(low_src, _mm_srli_epi16(low_src, 4), 0x8),
-        _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
-    // Lanes 4..7 and 12..15 take bits 6..7 of b[0..3] and b[4..7] as bits 4..5 (-1: zero lanes).
-    const __m128i top =
-        _mm_shuffle_epi8(b, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-    const __m128i sc_m =
-        _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
+    const __m128i sc_m = ScaleMinBytesK4(q.scales);
     // [d, dmin] -> [d ×8, -dmin ×8]
     uint32_t d_dmin;
     std::memcpy(&d_dmin, &q.d, 4);

@@ -81,6 +81,21 @@ struct SuperBlockScales {
   alignas(32) float offset[8];
 };
 
+// UnpackScaleMinK4 for all 8 sub-blocks of a Q4_K/Q5_K super-block at once: bytes 0..7 the scales
+// sc_0..7, bytes 8..15 the mins m_0..7, from the 16 bytes at `scales` (its 12, then 4 bytes of
+// qh/qs that are never used). i < 4: sc = b[i] & 63, m = b[i + 4] & 63; i ≥ 4: sc = (b[i + 4] & 15)
+// | (b[i - 4] >> 6) << 4, m = (b[i + 4] >> 4) | (b[i] >> 6) << 4.
+HWY_INLINE __m128i ScaleMinBytesK4(const uint8_t* scales) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
+  const __m128i low_src = _mm_shuffle_epi8(b, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  // Lanes 12..15 take the high nibbles of b[8..11]: that dword shifted right by 4.
+  const __m128i low = _mm_and_si128(_mm_blend_epi32(low_src, _mm_srli_epi16(low_src, 4), 0x8),
+                                    _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  // Lanes 4..7 and 12..15 take bits 6..7 of b[0..3] and b[4..7] as bits 4..5 (-1: zero lanes).
+  const __m128i top = _mm_shuffle_epi8(b, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  return _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
+}
+
 template <DType t>
 HWY_INLINE void DecodeSuperBlockScales(const void* row, size_t sup, SuperBlockScales& out) {
   if constexpr (t == DType::kQ6_K) {
@@ -93,17 +108,7 @@ HWY_INLINE void DecodeSuperBlockScales(const void* row, size_t sup, SuperBlockSc
     static_assert(t == DType::kQ4_K || t == DType::kQ5_K, "DecodeSuperBlockScales: Q4_K, Q5_K or Q6_K");
     using Block = std::conditional_t<t == DType::kQ4_K, BlockQ4_K, BlockQ5_K>;
     const Block& q = static_cast<const Block*>(row)[sup];
-    // UnpackScaleMinK4 for all 8 sub-blocks at once, four bytes per 32-bit word: sub-blocks 0..3
-    // keep the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); sub-blocks 4..7 take the nibbles
-    // of bytes 8..11 (low: scales, high: mins) under the top 2 bits of bytes 0..3 or 4..7.
-    uint32_t w[3];
-    std::memcpy(w, q.scales, 12);
-    constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-    const uint32_t scales_lo = w[0] & kLow6, mins_lo = w[1] & kLow6;
-    const uint32_t scales_hi = (w[2] & kLow4) | (((w[0] >> 6) & kLow2) << 4);
-    const uint32_t mins_hi = ((w[2] >> 4) & kLow4) | (((w[1] >> 6) & kLow2) << 4);
-    const __m128i sc = _mm_set_epi32(0, 0, static_cast<int>(scales_hi), static_cast<int>(scales_lo));
-    const __m128i mn = _mm_set_epi32(0, 0, static_cast<int>(mins_hi), static_cast<int>(mins_lo));
+    const __m128i sc = ScaleMinBytesK4(q.scales), mn = _mm_srli_si128(sc, 8);
     _mm256_store_ps(out.scale, _mm256_mul_ps(_mm256_set1_ps(Half(q.d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc))));
     _mm256_store_ps(out.offset,
                     _mm256_mul_ps(_mm256_set1_ps(-Half(q.dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn))));
