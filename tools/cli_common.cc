@@ -55,4 +55,10 @@ void AddPrefillChunkFlag(CLI::App* cmd, int& chunk) {
       ->check(CLI::NonNegativeNumber);
 }
 
+void AddMmapFlag(CLI::App* cmd, bool& mmap) {
+  cmd->add_flag("--mmap", mmap,
+                "Read the weights in place from the file mapping (shared between processes, evictable) "
+                "instead of copying them into huge-page memory (faster decoding)");
+}
+
 }  // namespace kvpress::cli

@@ -35,4 +35,8 @@ StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const std::s
 // with the press compressing after each (ForwardPrefill; 0 = the whole prompt, then compress).
 void AddPrefillChunkFlag(CLI::App* cmd, int& chunk);
 
+// Adds --mmap to `cmd`, stored in `mmap`: read the weights in place from the file mapping instead
+// of copying them into huge-page memory (LoadOptions::huge_pages = !mmap).
+void AddMmapFlag(CLI::App* cmd, bool& mmap);
+
 }  // namespace kvpress::cli

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "core/log.h"
+#include "core/thread_pool.h"
 #include "generate/benchmark.h"
 #include "kv/kv_dtype.h"
 #include "model/random_model.h"
@@ -24,6 +25,7 @@ struct BenchFlags {
   int bandwidth_mb = 1024;
   bool no_bandwidth = false;
   bool no_check = false;  // --no-check: skip the NaN/Inf weight check of --model
+  bool mmap = false;      // --mmap: weights stay in the file mapping (LoadOptions::huge_pages off)
   std::string press;
   int cache_budget = 0;
   std::string kv_dtype = "f32";
@@ -41,8 +43,9 @@ int RunBench(BenchFlags f) {
     else if (f.dtype != "bf16") return ReportError("bench", InvalidArgument("--dtype: '" + f.dtype + "' is not one of f32, f16, bf16, q8_0"));
     std::fprintf(stderr, "kvpress bench: building random %s model in %s...\n", f.random.c_str(), f.dtype.c_str());
     model = MakeRandomModel(*cfg, dt, f.seed);
+    if (!f.mmap) model->placement = MoveWeightsToHugePages(model->weights, DefaultThreadCount());
   } else if (!f.model.empty()) {
-    auto loaded = LoadModel(f.model, LoadOptions{!f.no_check});
+    auto loaded = LoadModel(f.model, LoadOptions{.check_weights = !f.no_check, .huge_pages = !f.mmap});
     if (!loaded.ok()) return ReportError("bench", loaded.status());
     model = std::move(loaded).value();
   } else {
@@ -92,6 +95,7 @@ void RegisterBench(CLI::App& app, RunFn& run) {
   cmd->add_option("--bandwidth-mb", f->bandwidth_mb, "Buffer size of the read-bandwidth probe")->check(Positive());
   cmd->add_flag("--no-bandwidth", f->no_bandwidth, "Skip the bandwidth probe");
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the --model weights hold no NaN/Inf");
+  AddMmapFlag(cmd, f->mmap);
   cmd->add_option("--press", f->press, "Measure this press's overhead per decode step (NAME[:k=v,...])");
   cmd->add_option("--cache-budget", f->cache_budget, "Budget for --press (slots per KV head per layer)");
   AddPrefillChunkFlag(cmd, f->options.press_chunk);

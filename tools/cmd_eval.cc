@@ -76,7 +76,7 @@ int RunEvalCommand(const EvalFlags& f) {
   }
   auto model_path = ResolveModelArg(config->model_name);
   if (!model_path.ok()) return ReportError("eval", model_path.status());
-  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer, LoadOptions{!f.run.no_check});
+  auto model = eval::LoadEvalModel(*model_path, f.run.tokenizer, LoadOptions{.check_weights = !f.run.no_check, .huge_pages = !f.run.mmap});
   if (!model.ok()) return ReportError("eval", model.status());
   if (eval::IsSyntheticRun(*config)) {
     dataset = eval::LoadRunDataset(*config, **model);

@@ -62,8 +62,9 @@ struct GenerateFlags {
   std::string kv_dtype = "f32";
   std::string metrics_csv;
   std::string eviction_log;
-  bool prompt_given = false;
-  bool no_check = false;  // skip the NaN/Inf weight check  // one of --prompt, --prompt-ids, --context, --question was given
+  bool prompt_given = false;  // one of --prompt, --prompt-ids, --context, --question was given
+  bool no_check = false;      // skip the NaN/Inf weight check
+  bool mmap = false;          // --mmap: weights stay in the file mapping
 };
 
 // Appends one CSV row of `m` to `path`, with a header when the file is new.
@@ -94,7 +95,7 @@ int RunGenerate(const GenerateFlags& f) {
   }
   auto model_path = ResolveModelArg(f.model);
   if (!model_path.ok()) return ReportError("generate", model_path.status());
-  auto loaded = LoadModel(*model_path, LoadOptions{!f.no_check});
+  auto loaded = LoadModel(*model_path, LoadOptions{.check_weights = !f.no_check, .huge_pages = !f.mmap});
   if (!loaded.ok()) return ReportError("generate", loaded.status());
   const Model& model = **loaded;
 
@@ -340,6 +341,7 @@ void RegisterGenerate(CLI::App& app, RunFn& run) {
   cmd->add_option("--seed", f->seed, "RNG seed for sampling and random presses")->check(NonNegative());
   cmd->add_option("--threads", f->threads, "Worker threads (default: physical cores)")->check(ThreadCount());
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
+  AddMmapFlag(cmd, f->mmap);
   cmd->add_flag_callback("--f32-activations", [] { SetQuantizedActivations(false); },
                          "Quantized weights: f32 activations against dequantized rows (exact, slower) "
                          "instead of int8-rounded activation blocks; bf16 weights on AVX512-BF16 CPUs: "

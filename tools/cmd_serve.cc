@@ -46,12 +46,13 @@ struct ServeFlags {
   double shutdown_grace = 30;
   std::string kv_dtype = "f32";
   bool no_check = false;
+  bool mmap = false;  // --mmap: weights stay in the file mapping
 };
 
 int RunServe(const ServeFlags& f) {
   auto model_path = ResolveModelArg(f.model);
   if (!model_path.ok()) return ReportError("serve", model_path.status());
-  auto loaded = LoadModel(*model_path, LoadOptions{!f.no_check});
+  auto loaded = LoadModel(*model_path, LoadOptions{.check_weights = !f.no_check, .huge_pages = !f.mmap});
   if (!loaded.ok()) return ReportError("serve", loaded.status());
   const Model& model = **loaded;
   auto tok = LoadTokenizerFor(model, f.tokenizer);
@@ -146,6 +147,7 @@ void RegisterServe(CLI::App& app, RunFn& run) {
   cmd->add_option("--shutdown-grace", f->shutdown_grace, "On SIGTERM/SIGINT, seconds in-flight requests get to finish (default 30)")->check(NonNegative());
   cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache storage: f32 (default), f16, bf16");
   cmd->add_flag("--no-check", f->no_check, "Skip the load-time check that the weights hold no NaN/Inf");
+  AddMmapFlag(cmd, f->mmap);
   cmd->callback([f, &run] { run = [f] { return RunServe(*f); }; });
 }
 

@@ -132,7 +132,7 @@ int RunSweep(const SweepFlags& f) {
     if (!model) {
       auto path = ResolveModelArg(c.model_name);
       if (!path.ok()) return ReportError("sweep", path.status());
-      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer, LoadOptions{!f.run.no_check});
+      auto loaded = eval::LoadEvalModel(*path, f.run.tokenizer, LoadOptions{.check_weights = !f.run.no_check, .huge_pages = !f.run.mmap});
       if (!loaded.ok()) return ReportError("sweep", loaded.status());
       model = std::move(loaded).value();
     }

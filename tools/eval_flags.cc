@@ -57,6 +57,7 @@ void AddEvalRunFlags(CLI::App* cmd, EvalRunFlags& f, bool sweep) {
   cmd->add_option("--haystack-file", c.haystack_file, "niah / ruler essay haystack: any text file (default: built-in text)");
   cmd->add_option("--tokenizer", f.tokenizer, "Tokenizer (default: found with the model)");
   cmd->add_flag("--no-check", f.no_check, "Skip the load-time check that the weights hold no NaN/Inf");
+  AddMmapFlag(cmd, f.mmap);
   cmd->add_option("--data-dir", c.data_config, "Hugging Face dataset config (the fork's data_dir)");
   cmd->add_option("--data-split", c.data_split, "Hugging Face dataset split (default: the dataset's table)");
   cmd->add_option("--fraction", c.fraction, "Shuffle by --seed, keep this fraction of the rows")

@@ -17,6 +17,7 @@ struct EvalRunFlags {
   std::string scoring;    // "" = the protocol's default
   std::string tokenizer;  // "" = found with the model
   bool no_check = false;  // --no-check: skip the NaN/Inf weight check
+  bool mmap = false;      // --mmap: weights stay in the file mapping
 
   // The run configuration with protocol/scoring parsed and the default model filled in.
   StatusOr<eval::RunConfig> Resolve() const;

@@ -3,6 +3,8 @@
 #include <fstream>
 
 #include "core/file_util.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
 #include "hub/hub_options.h"
 #include "hub/repo_id.h"
 #include "hub/resolve_model.h"
@@ -11,7 +13,9 @@
 
 namespace kvpress {
 
-StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) { return LoadModel(path, LoadOptions()); }
+StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
+  return LoadModel(path, LoadOptions());
+}
 
 namespace {
 
@@ -39,7 +43,8 @@ StatusOr<std::unique_ptr<Model>> LoadAnyFormat(const std::string& path) {
     return DataLoss(path + ": not a GGUF file (bad magic)");
   }
   if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) {
-    return InvalidArgument(path + ": pass the model directory (with config.json), not the .safetensors file");
+    return InvalidArgument(
+        path + ": pass the model directory (with config.json), not the .safetensors file");
   }
   return LoadLlama2cModel(path);
 }
@@ -49,6 +54,15 @@ StatusOr<std::unique_ptr<Model>> LoadAnyFormat(const std::string& path) {
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadAnyFormat(path));
   if (options.check_weights) RETURN_IF_ERROR(CheckWeightsFinite(model->weights, model->path));
+  if (options.huge_pages) {
+    model->placement = MoveWeightsToHugePages(model->weights, DefaultThreadCount());
+  } else {
+    model->placement.reason = "--mmap: weights read in place from the file mapping";
+  }
+  if (options.huge_pages && !model->placement.in_huge_pages && model->placement.memory_bound) {
+    Log(LogLevel::kWarning, "{}: weights read in place from the file mapping (slower decoding): {}",
+        model->path, model->placement.reason);
+  }
   return model;
 }
 

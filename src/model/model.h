@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "model/config.h"
 #include "model/tensor_set.h"
+#include "model/weight_placement.h"
 #include "model/weights.h"
 
 namespace kvpress {
@@ -19,6 +20,8 @@ struct Model {
   std::string path;  // what the user passed
   // GGUF metadata (tokenizer, chat template) when loaded from GGUF, else null.
   nlohmann::json gguf_metadata;
+  // Where the weight matrices live (LoadOptions::huge_pages; model/weight_placement.h).
+  WeightPlacement placement;
 };
 
 // Loads a model from a Hugging Face directory (config.json + safetensors), a GGUF file, or a
@@ -31,6 +34,9 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
 
 struct LoadOptions {
   bool check_weights = true;  // refuse NaN/Inf weights (model/weight_check.h); --no-check turns it off
+  // Copy the weight matrices into transparent-huge-page memory (model/weight_placement.h; faster
+  // decoding, private memory); false (--mmap) reads them in place from the file mapping.
+  bool huge_pages = true;
 };
 // LoadModel with options (the overload above uses the defaults).
 StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options);

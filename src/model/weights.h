@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "core/mapped_file.h"
 #include "ops/matmul.h"
 
@@ -31,9 +32,11 @@ struct ModelWeights {
   std::vector<float> final_norm;  // [d]
   MatrixView lm_head;            // [V, d] (= embed when tied)
 
-  // Keep-alive for the memory the views point into.
+  // Keep-alive for the memory the views point into: the file mappings and converted copies a
+  // loader made, or (after MoveWeightsToHugePages, model/weight_placement.h) one huge-page buffer.
   std::vector<std::shared_ptr<MappedFile>> files;
   std::vector<std::shared_ptr<std::vector<uint8_t>>> owned;
+  std::shared_ptr<HugePageBuffer> resident;
 
   // Bytes read per decoded token (all matrices; the embedding row is negligible and excluded
   // unless it doubles as the LM head).
