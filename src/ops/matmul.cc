@@ -356,6 +356,7 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   //   to int8 blocks once per call, each weight byte read once) and float weights the dot-product
   //   tiles above.
   constexpr int kPackedMinTokens = 32;
+  constexpr int kBf16GemmMinTokens = 12;
   constexpr int kInt8PackedMinTokens = 12;
   const bool quantized = UsesIntegerKernel(w0.dtype);
   const bool int8_packed = quantized && QuantizedActivations() && n >= kInt8PackedMinTokens &&
@@ -363,11 +364,14 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   const bool integer = quantized && QuantizedActivations() && !int8_packed && n < kPackedMinTokens;
   // bf16 weights, few tokens, on an AVX512-BF16 CPU: activations rounded to bf16 once per call and
   // multiplied by vdpbf16ps (bf16_dot.h), under the int8 activations' switch.
-  // From 32 tokens (prefill) the same rounding feeds the bf16 outer-product GEMM (bf16_gemm.h).
+  // From 12 tokens (batched decoding, prefill) the same rounding feeds the bf16 outer-product GEMM
+  // (bf16_gemm.h). At 16 tokens it beats the dot-product tiles from memory (kernels_bench
+  // bf16_cold 1024 x 2816, two threads: 330 vs 527 us); below 12 its idle lanes cost more (8
+  // tokens in cache: 178 vs 101 us).
   const bool bf16_rounded =
       w0.dtype == DType::kBF16 && QuantizedActivations() && !exact_float && Bf16DotSupported();
-  const bool bf16_dot = bf16_rounded && n < kPackedMinTokens;
-  const bool bf16_gemm = bf16_rounded && n >= kPackedMinTokens;
+  const bool bf16_dot = bf16_rounded && n < kBf16GemmMinTokens;
+  const bool bf16_gemm = bf16_rounded && n >= kBf16GemmMinTokens;
   const bool packed = !integer && !int8_packed && !bf16_gemm && n >= kPackedMinTokens;
   const bool exact_dequantize = quantized && !QuantizedActivations();
   static thread_local std::vector<BlockQ8A> xq;  // [n, cols / 32]
@@ -412,7 +416,7 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
     if (int8_packed)
       return PrefillGemmInt8Block(w, xa, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
     if (bf16_gemm)
-      return Bf16GemmBlock(w, xbp_data, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
+      return Bf16GemmBlock(w, xbp_data, n, y, static_cast<size_t>(w.rows), r0, r1, t0, t1);
     if (bf16_dot)
       return Bf16DotRows(w, xb_data + static_cast<size_t>(t0) * cols, t1 - t0,
                          y + static_cast<size_t>(t0) * w.rows, r0, r1);
@@ -472,7 +476,7 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
               t0 + kTokensPerTask < n ? t0 + kTokensPerTask : n);
   };
   const int tiles = (n + kGemmTileTokens - 1) / kGemmTileTokens;
-  const int bf16_tiles = (n + kBf16GemmTileTokens - 1) / kBf16GemmTileTokens;
+  const int bf16_tiles = (n + Bf16TileTokens(n) - 1) / Bf16TileTokens(n);
   // The int8 tiles are packed a range of blocks per task, so that batched decoding's single tile
   // is shared by the threads.
   const int64_t int8_tiles = int8_packed ? static_cast<int64_t>(xa.Tiles(n)) : 0;

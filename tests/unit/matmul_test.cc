@@ -61,7 +61,7 @@ TEST_P(MatMulVsReference, AgreesWithin1e5) {
           << DTypeName(c.dtype) << " int8 activations";
       SetQuantizedActivations(false);
     } else if (c.dtype == DType::kBF16 && Bf16DotSupported()) {
-      // bf16 activations (the default on AVX512-BF16 CPUs; bf16_dot.h, and bf16_gemm.h from 32
+      // bf16 activations (the default on AVX512-BF16 CPUs; bf16_dot.h, and bf16_gemm.h from 12
       // tokens): the exact product of the bf16 weights
       // with the activations rounded to bf16, up to f32 sums.
       std::vector<float> xr(x.size()), ref_rounded(fast.size());
@@ -101,6 +101,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kF32, 24, 40, 48}, Case{DType::kBF16, 9, 33, 49},
                       Case{DType::kBF16, 21, 129, 50}, Case{DType::kF16, 15, 1, 32},
                       Case{DType::kQ8_0, 31, 64, 72},
+                      // the bf16 GEMM's batched-decoding tiles (AVX512-BF16 CPUs): one 16-token
+                      // vector with two column phases (odd pair count, ragged last pair, 13 rows
+                      // past the 32-row task) and two vectors
+                      Case{DType::kBF16, 45, 131, 16}, Case{DType::kBF16, 37, 66, 27},
                       // super-block types (scales decoded once per 256 weights) and Q4_0: 4-row
                       // tiles with 1..3 rows left, token tiles of 4 with 1..3 tokens left
                       Case{DType::kQ4_K, 7, 512, 1}, Case{DType::kQ4_K, 11, 256, 3},
