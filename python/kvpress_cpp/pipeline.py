@@ -46,7 +46,12 @@ class Model:
 
     @classmethod
     def load(
-        cls, path_or_hf_id: Optional[str] = None, *, tokenizer: Optional[str] = None, check_weights: bool = True
+        cls,
+        path_or_hf_id: Optional[str] = None,
+        *,
+        tokenizer: Optional[str] = None,
+        check_weights: bool = True,
+        mmap: bool = False,
     ) -> "Model":
         """Loads a model as ``kvpress generate --model`` does.
 
@@ -58,11 +63,13 @@ class Model:
             tokenizer: a tokenizer path (default: found with the model; llama2.c checkpoints find
                 ``tokenizer.bin`` / ``tok512.bin`` beside them).
             check_weights: refuse weights holding NaN/Inf (``--no-check`` turns it off).
+            mmap: read the weights in place from the file mapping (shared, evictable) instead of
+                copying them into huge-page memory, which decodes faster (``--mmap``).
 
         Raises:
             NotFoundError, DataLossError, UnimplementedError: with the CLI's message.
         """
-        return cls(_core.Model.load(path_or_hf_id or "", tokenizer or "", check_weights))
+        return cls(_core.Model.load(path_or_hf_id or "", tokenizer or "", check_weights, mmap))
 
     @property
     def name(self) -> str:
@@ -82,6 +89,12 @@ class Model:
     @property
     def has_chat_template(self) -> bool:
         return self._core.has_chat_template
+
+    @property
+    def weights_in_huge_pages(self) -> bool:
+        """Whether the weights were copied into huge pages (False with ``mmap=True``, or when the
+        kernel grants none or memory is short: they are then read from the file mapping)."""
+        return self._core.weights_in_huge_pages
 
     def tokenize(self, text: str, add_special: bool = True) -> List[int]:
         """Token ids of ``text`` (``add_special``: BOS and the tokenizer's other special tokens)."""

@@ -1,4 +1,7 @@
 // Model loading, one-shot generation (the pipeline), streaming and the press registry.
+#include <fmt/format.h>
+#include <pybind11/stl.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -6,9 +9,6 @@
 #include <mutex>
 #include <thread>
 #include <utility>
-
-#include <fmt/format.h>
-#include <pybind11/stl.h>
 
 #include "bindings.h"
 #include "cancellable.h"
@@ -80,11 +80,12 @@ class TextStream {
   TextStream(std::shared_ptr<PyModel> model, GenerateRequest request)
       : model_(std::move(model)), request_(std::move(request)) {
     worker_ = std::thread([this] {
-      auto r = RunGenerateRequest(*model_, request_, &cancel_, [this](size_t q, const std::string& piece) {
-        std::lock_guard<std::mutex> lock(mu_);
-        pieces_.emplace_back(q, piece);
-        cv_.notify_all();
-      });
+      auto r = RunGenerateRequest(*model_, request_, &cancel_,
+                                  [this](size_t q, const std::string& piece) {
+                                    std::lock_guard<std::mutex> lock(mu_);
+                                    pieces_.emplace_back(q, piece);
+                                    cv_.notify_all();
+                                  });
       std::lock_guard<std::mutex> lock(mu_);
       result_.emplace(std::move(r));
       cv_.notify_all();
@@ -107,13 +108,16 @@ class TextStream {
       {
         pyb::gil_scoped_release release;
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return !pieces_.empty() || result_.has_value(); });
+        cv_.wait_for(lock, std::chrono::milliseconds(50),
+                     [this] { return !pieces_.empty() || result_.has_value(); });
         if (!pieces_.empty()) {
           item = std::move(pieces_.front());
           pieces_.pop_front();
         }
       }
-      if (item) return pyb::make_tuple(item->first, pyb::bytes(item->second).attr("decode")("utf-8", "replace"));
+      if (item)
+        return pyb::make_tuple(item->first,
+                               pyb::bytes(item->second).attr("decode")("utf-8", "replace"));
       if (Finished()) {
         Join();
         if (!result_->ok()) throw StatusError(result_->status());
@@ -168,20 +172,28 @@ class TextStream {
 }  // namespace
 
 void BindGenerate(pyb::module_& m) {
-  pyb::class_<PyModel, std::shared_ptr<PyModel>>(m, "Model", "A loaded model with its tokenizer and chat template")
+  pyb::class_<PyModel, std::shared_ptr<PyModel>>(
+      m, "Model", "A loaded model with its tokenizer and chat template")
       .def_static(
           "load",
-          [](const std::string& path, const std::string& tokenizer, bool check_weights) {
+          [](const std::string& path, const std::string& tokenizer, bool check_weights, bool mmap) {
             std::optional<StatusOr<std::shared_ptr<PyModel>>> loaded;
-            RunReleasingGil([&](const std::atomic<bool>&) { loaded = LoadPyModel(path, tokenizer, check_weights); });
+            RunReleasingGil([&](const std::atomic<bool>&) {
+              loaded = LoadPyModel(path, tokenizer, check_weights, mmap);
+            });
             return ValueOrThrow(std::move(*loaded));
           },
-          pyb::arg("path") = "", pyb::arg("tokenizer") = "", pyb::arg("check_weights") = true)
+          pyb::arg("path") = "", pyb::arg("tokenizer") = "", pyb::arg("check_weights") = true,
+          pyb::arg("mmap") = false)
+      .def_property_readonly("weights_in_huge_pages",
+                             [](const PyModel& p) { return p.model->placement.in_huge_pages; })
       .def_property_readonly("name", [](const PyModel& p) { return p.name; })
       .def_property_readonly("path", [](const PyModel& p) { return p.model->path; })
       .def_property_readonly("config", [](const PyModel& p) { return ConfigDict(p.model->config); })
-      .def_property_readonly("has_tokenizer", [](const PyModel& p) { return p.tokenizer != nullptr; })
-      .def_property_readonly("has_chat_template", [](const PyModel& p) { return p.chat.has_value(); })
+      .def_property_readonly("has_tokenizer",
+                             [](const PyModel& p) { return p.tokenizer != nullptr; })
+      .def_property_readonly("has_chat_template",
+                             [](const PyModel& p) { return p.chat.has_value(); })
       .def(
           "tokenize",
           [](const PyModel& p, const std::string& text, bool add_special) {
@@ -193,14 +205,15 @@ void BindGenerate(pyb::module_& m) {
         const Tokenizer* tok = ValueOrThrow(p.RequireTokenizer());
         for (int32_t id : ids) {
           if (id < 0 || id >= tok->VocabSize()) {
-            throw StatusError(InvalidArgument(fmt::format("token id {} is outside the vocabulary [0, {})", id,
-                                                          tok->VocabSize())));
+            throw StatusError(InvalidArgument(fmt::format(
+                "token id {} is outside the vocabulary [0, {})", id, tok->VocabSize())));
           }
         }
         return pyb::bytes(tok->Decode(ids)).attr("decode")("utf-8", "replace");
       });
 
-  pyb::class_<GenerateRequest> req(m, "GenerateRequest", "The settings of one generation (the CLI's flags)");
+  pyb::class_<GenerateRequest> req(m, "GenerateRequest",
+                                   "The settings of one generation (the CLI's flags)");
   req.def(pyb::init<>())
       .def_readwrite("has_prompt", &GenerateRequest::has_prompt)
       .def_readwrite("prompt", &GenerateRequest::prompt)
@@ -234,21 +247,25 @@ void BindGenerate(pyb::module_& m) {
       .def_readwrite("threads", &GenerateRequest::threads);
 
   m.def("generate", &Generate, pyb::arg("model"), pyb::arg("request"),
-        "Runs one generation with the GIL released; returns the dict `kvpress generate --json` prints");
+        "Runs one generation with the GIL released; returns the dict `kvpress generate --json` "
+        "prints");
 
   pyb::class_<TextStream>(m, "TextStream", "A running generation read piece by piece")
-      .def(pyb::init<std::shared_ptr<PyModel>, GenerateRequest>(), pyb::arg("model"), pyb::arg("request"))
+      .def(pyb::init<std::shared_ptr<PyModel>, GenerateRequest>(), pyb::arg("model"),
+           pyb::arg("request"))
       .def("__iter__", [](TextStream& s) -> TextStream& { return s; })
       .def("__next__", &TextStream::Next)
       .def("close", &TextStream::Close)
       .def_property_readonly("result", &TextStream::Result);
 
-  m.def("press_catalog", &PressCatalog, "Every registered press: name, summary, paper, phases, needs, params");
+  m.def("press_catalog", &PressCatalog,
+        "Every registered press: name, summary, paper, phases, needs, params");
   m.def(
       "check_press",
-      [](const std::string& spec, int cache_budget, double compression_ratio, int compression_interval,
-         int target_size) {
-        ThrowIfError(CheckPressSpec(spec, cache_budget, compression_ratio, compression_interval, target_size));
+      [](const std::string& spec, int cache_budget, double compression_ratio,
+         int compression_interval, int target_size) {
+        ThrowIfError(CheckPressSpec(spec, cache_budget, compression_ratio, compression_interval,
+                                    target_size));
       },
       pyb::arg("spec"), pyb::arg("cache_budget") = 0, pyb::arg("compression_ratio") = 0.0,
       pyb::arg("compression_interval") = 0, pyb::arg("target_size") = 0,

@@ -17,13 +17,15 @@ StatusOr<eval::EvalModel> PyModel::EvalView() const {
   return eval::EvalModel{model.get(), tok, &chat->chat_template, chat->special_tokens};
 }
 
-StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id, const std::string& tokenizer_path,
-                                               bool check_weights) {
+StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id,
+                                               const std::string& tokenizer_path,
+                                               bool check_weights, bool mmap) {
   auto m = std::make_shared<PyModel>();
   m->name = path_or_id.empty() ? cli::BundledModelLabel() : path_or_id;
   m->tokenizer_path = tokenizer_path;
   ASSIGN_OR_RETURN(const std::string path, cli::ResolveModelArg(path_or_id));
-  ASSIGN_OR_RETURN(m->model, LoadModel(path, LoadOptions{check_weights}));
+  ASSIGN_OR_RETURN(
+      m->model, LoadModel(path, LoadOptions{.check_weights = check_weights, .huge_pages = !mmap}));
   auto tok = LoadTokenizerFor(*m->model, tokenizer_path);
   if (tok.ok()) {
     m->tokenizer = std::move(tok).value();

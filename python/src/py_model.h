@@ -15,7 +15,8 @@
 namespace kvpress::py {
 
 struct PyModel {
-  std::string name;  // what the user passed ("tiny-reasoner" for the bundled model): names eval files
+  std::string
+      name;  // what the user passed ("tiny-reasoner" for the bundled model): names eval files
   std::string tokenizer_path;  // "" = found with the model
   std::unique_ptr<Model> model;
   // Null when none was found beside the model (then tokenizer_status says why); calls that need
@@ -35,8 +36,10 @@ struct PyModel {
 
 // Loads `path_or_id` as the CLI's --model does: "" or "tiny-reasoner" is the bundled model, a
 // directory / GGUF / llama2.c .bin is loaded from disk, `org/name[@rev]` through the Hugging Face
-// cache. `tokenizer_path` as --tokenizer (an explicit one that fails is an error at once).
-StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id, const std::string& tokenizer_path,
-                                               bool check_weights);
+// cache. `tokenizer_path` as --tokenizer (an explicit one that fails is an error at once). `mmap`
+// as --mmap: the weights stay in the file mapping instead of a huge-page copy.
+StatusOr<std::shared_ptr<PyModel>> LoadPyModel(const std::string& path_or_id,
+                                               const std::string& tokenizer_path,
+                                               bool check_weights, bool mmap = false);
 
 }  // namespace kvpress::py

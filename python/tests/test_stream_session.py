@@ -149,3 +149,12 @@ def test_generation_releases_the_gil(tiny, tmp_path):
     t.join()
     # Holding the GIL for the whole call would leave the ticker at most a switch interval or two.
     assert ticks[0] - before > max(5, elapsed * 100), (ticks[0] - before, elapsed)
+
+
+def test_mmap_load_answers_as_the_huge_page_copy(tiny):
+    mapped = kv.Model.load(mmap=True)
+    assert not mapped.weights_in_huge_pages
+    press = kv.KnormPress(cache_budget=12)
+    a = kv.pipeline(tiny, threads=THREADS)(CONTEXT, question="Find a+c.", press=press, max_new_tokens=24)
+    b = kv.pipeline(mapped, threads=THREADS)(CONTEXT, question="Find a+c.", press=press, max_new_tokens=24)
+    assert a["details"][0]["tokens"] == b["details"][0]["tokens"]

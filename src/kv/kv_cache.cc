@@ -11,7 +11,9 @@ namespace {
 
 void Encode(DType t, const float* x, uint8_t* out, int n) {
   switch (t) {
-    case DType::kF32: std::memcpy(out, x, sizeof(float) * static_cast<size_t>(n)); return;
+    case DType::kF32:
+      std::memcpy(out, x, sizeof(float) * static_cast<size_t>(n));
+      return;
     case DType::kBF16:
       for (int i = 0; i < n; ++i) {
         const uint16_t b = F32ToBF16(x[i]);
@@ -24,20 +26,24 @@ void Encode(DType t, const float* x, uint8_t* out, int n) {
         std::memcpy(out + 2 * i, &b, 2);
       }
       return;
-    default: CHECK(false) << DTypeName(t) << " KV cache is not supported";
+    default:
+      CHECK(false) << DTypeName(t) << " KV cache is not supported";
   }
 }
 
 }  // namespace
 
 KVCache::KVCache(int n_layers, int n_kv_heads, int head_dim, DType dtype)
-    : n_layers_(n_layers), n_kv_heads_(n_kv_heads), head_dim_(head_dim), dtype_(dtype),
+    : n_layers_(n_layers),
+      n_kv_heads_(n_kv_heads),
+      head_dim_(head_dim),
+      dtype_(dtype),
       heads_(static_cast<size_t>(n_layers * n_kv_heads)) {
   CHECK(!IsQuantized(dtype)) << DTypeName(dtype) << " KV cache is not supported";
 }
 
-void KVCache::Append(int layer, int kv_head, const float* key, const float* value,
-                     int32_t position, float key_norm) {
+void KVCache::Append(int layer, int kv_head, const float* key, const float* value, int32_t position,
+                     float key_norm) {
   Head& h = At(layer, kv_head);
   DCHECK(h.positions.empty() || h.positions.back() < position);
   const size_t row = RowSize();
@@ -103,41 +109,47 @@ void KVCache::KeyAt(int layer, int kv_head, int slot, float* out) const {
   if (slot < h.n_thin) {  // zero-filled, the kept channels scattered back
     const size_t d_kept = h.kept_channels.size();
     std::vector<float> kept(d_kept);  // [d_kept]
-    DequantizeRow(dtype_, h.thin_keys.data() + static_cast<size_t>(slot) * RowBytes(dtype_, d_kept), kept.data(), d_kept);
+    DequantizeRow(dtype_, h.thin_keys.data() + static_cast<size_t>(slot) * RowBytes(dtype_, d_kept),
+                  kept.data(), d_kept);
     std::fill(out, out + head_dim_, 0.0f);
     for (size_t c = 0; c < d_kept; ++c) out[h.kept_channels[c]] = kept[c];
     return;
   }
-  DequantizeRow(dtype_, h.keys.data() + (h.start + static_cast<size_t>(slot - h.n_thin)) * RowSize(), out,
+  DequantizeRow(dtype_,
+                h.keys.data() + (h.start + static_cast<size_t>(slot - h.n_thin)) * RowSize(), out,
                 static_cast<size_t>(head_dim_));
 }
 
 void KVCache::ValueAt(int layer, int kv_head, int slot, float* out) const {
   const Head& h = At(layer, kv_head);
-  DequantizeRow(dtype_, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out, static_cast<size_t>(head_dim_));
+  DequantizeRow(dtype_, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), out,
+                static_cast<size_t>(head_dim_));
 }
 
 void KVCache::SetValue(int layer, int kv_head, int slot, const float* value) {
   Head& h = At(layer, kv_head);
   CHECK(slot >= 0 && static_cast<size_t>(slot) < h.positions.size() - h.start);
-  Encode(dtype_, value, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(), head_dim_);
+  Encode(dtype_, value, h.values.data() + (h.start + static_cast<size_t>(slot)) * RowSize(),
+         head_dim_);
 }
 
 void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_slots) {
   Head& h = At(layer, kv_head);
   const int n = static_cast<int>(h.positions.size() - h.start);
   CHECK(n_slots >= h.n_thin && n_slots <= n) << "ThinKeys must cover the head's thin prefix";
-  CHECK(std::is_sorted(kept.begin(), kept.end()) && std::adjacent_find(kept.begin(), kept.end()) == kept.end());
+  CHECK(std::is_sorted(kept.begin(), kept.end()) &&
+        std::adjacent_find(kept.begin(), kept.end()) == kept.end());
   CHECK(kept.empty() || (kept.front() >= 0 && kept.back() < head_dim_));
   if (n_slots == 0) return;  // nothing to thin (and no earlier prefix: n_slots covers it)
   const size_t row = RowSize(), d_kept = kept.size(), thin_row = RowBytes(dtype_, d_kept);
   const size_t old_thin_row = RowBytes(dtype_, h.kept_channels.size());
   std::vector<uint8_t> thin(static_cast<size_t>(n_slots) * thin_row);  // [n_slots, d_kept]
-  std::vector<float> k(static_cast<size_t>(head_dim_)), g(d_kept);      // [head_dim], [d_kept]
+  std::vector<float> k(static_cast<size_t>(head_dim_)), g(d_kept);     // [head_dim], [d_kept]
   for (int j = 0; j < n_slots; ++j) {
     KeyAt(layer, kv_head, j, k.data());
     for (size_t c = 0; c < d_kept; ++c) g[c] = k[static_cast<size_t>(kept[c])];
-    Encode(dtype_, g.data(), thin.data() + static_cast<size_t>(j) * thin_row, static_cast<int>(d_kept));
+    Encode(dtype_, g.data(), thin.data() + static_cast<size_t>(j) * thin_row,
+           static_cast<int>(d_kept));
     // The recorded norm follows the key (knorm after think scores what is left of it).
     DequantizeRow(dtype_, thin.data() + static_cast<size_t>(j) * thin_row, g.data(), d_kept);
     double ss = 0;
@@ -149,7 +161,8 @@ void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_
   for (int j = n_slots; j < n; ++j) {
     std::memcpy(keys.data() + static_cast<size_t>(j - n_slots) * row, FullKeyRow(h, j), row);
   }
-  live_bytes_ -= static_cast<size_t>(h.n_thin) * old_thin_row + static_cast<size_t>(n_slots - h.n_thin) * row;
+  live_bytes_ -=
+      static_cast<size_t>(h.n_thin) * old_thin_row + static_cast<size_t>(n_slots - h.n_thin) * row;
   live_bytes_ += static_cast<size_t>(n_slots) * thin_row;
   if (h.start > 0) {
     const auto drop = static_cast<std::ptrdiff_t>(h.start);
@@ -167,7 +180,8 @@ void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_
 void KVCache::RetainThin(Head& h, std::span<const int> idx) {
   const size_t row = RowSize(), thin_row = RowBytes(dtype_, h.kept_channels.size());
   const size_t n = h.positions.size(), kept = idx.size();  // start is 0 with a thin prefix
-  const size_t kept_thin = static_cast<size_t>(std::lower_bound(idx.begin(), idx.end(), h.n_thin) - idx.begin());
+  const size_t kept_thin =
+      static_cast<size_t>(std::lower_bound(idx.begin(), idx.end(), h.n_thin) - idx.begin());
   const size_t removed_thin = static_cast<size_t>(h.n_thin) - kept_thin;
   const size_t removed_full = (n - static_cast<size_t>(h.n_thin)) - (kept - kept_thin);
   live_bytes_ -= removed_thin * (thin_row + row) + removed_full * SlotBytes();
@@ -176,10 +190,13 @@ void KVCache::RetainThin(Head& h, std::span<const int> idx) {
   for (size_t k = 0; k < kept; ++k) {
     const size_t from = static_cast<size_t>(idx[k]);
     if (k < kept_thin) {
-      if (from != k) std::memmove(h.thin_keys.data() + k * thin_row, h.thin_keys.data() + from * thin_row, thin_row);
+      if (from != k)
+        std::memmove(h.thin_keys.data() + k * thin_row, h.thin_keys.data() + from * thin_row,
+                     thin_row);
     } else {
       const size_t to_row = k - kept_thin, from_row = from - static_cast<size_t>(h.n_thin);
-      if (from_row != to_row) std::memmove(h.keys.data() + to_row * row, h.keys.data() + from_row * row, row);
+      if (from_row != to_row)
+        std::memmove(h.keys.data() + to_row * row, h.keys.data() + from_row * row, row);
     }
     if (from != k) {
       std::memmove(h.values.data() + k * row, h.values.data() + from * row, row);
@@ -220,33 +237,43 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
   live_bytes_ -= static_cast<size_t>(removed) * SlotBytes();
   evicted_ += removed;
   if (removed == 0) return;
-  auto move_slot = [&](size_t from, size_t to) {  // storage rows
-    std::memmove(h.keys.data() + to * row, h.keys.data() + from * row, row);
-    std::memmove(h.values.data() + to * row, h.values.data() + from * row, row);
-    h.positions[to] = h.positions[from];
-    h.key_norms[to] = h.key_norms[from];
+  // Moves `count` consecutive slots from storage row `from` to row `to` (one memmove per array: a
+  // decode step's single eviction shifts one run, not ~n/4 slots one by one).
+  auto move_run = [&](size_t from, size_t to, size_t count) {
+    if (from == to) return;
+    std::memmove(h.keys.data() + to * row, h.keys.data() + from * row, count * row);
+    std::memmove(h.values.data() + to * row, h.values.data() + from * row, count * row);
+    std::memmove(h.positions.data() + to, h.positions.data() + from, count * sizeof(int32_t));
+    std::memmove(h.key_norms.data() + to, h.key_norms.data() + from, count * sizeof(float));
   };
   const size_t storage = h.positions.size();
   if (kept * 2 >= storage) {
     // Few slots leave (a decode step evicts one): compact in place, no allocation, moving whichever
     // side of the evicted slots is smaller. Dead rows in front stay below the live count.
-    size_t front_moves = 0, back_moves = 0;  // kept slots after the first / before the last eviction
+    size_t front_moves = 0,
+           back_moves = 0;  // kept slots after the first / before the last eviction
     for (size_t k = 0; k < kept; ++k) {
       if (static_cast<size_t>(idx[k]) != k) ++front_moves;
       if (static_cast<size_t>(idx[k]) != k + static_cast<size_t>(removed)) ++back_moves;
     }
     if (back_moves < front_moves && h.start + static_cast<size_t>(removed) <= kept) {
       const size_t new_start = h.start + static_cast<size_t>(removed);
-      for (size_t k = kept; k-- > 0;) {
-        const size_t from = h.start + static_cast<size_t>(idx[k]), to = new_start + k;
-        if (from != to) move_slot(from, to);
+      // Runs of consecutive kept slots, last first (each lands at or after where it was).
+      for (size_t end = kept; end > 0;) {
+        size_t begin = end - 1;
+        while (begin > 0 && idx[begin - 1] + 1 == idx[begin]) --begin;
+        move_run(h.start + static_cast<size_t>(idx[begin]), new_start + begin, end - begin);
+        end = begin;
       }
       h.start = new_start;
       return;
     }
-    for (size_t k = 0; k < kept; ++k) {
-      const size_t from = h.start + static_cast<size_t>(idx[k]);
-      if (from != k) move_slot(from, k);
+    // Runs of consecutive kept slots, first first (each lands at or before where it was).
+    for (size_t begin = 0; begin < kept;) {
+      size_t end = begin + 1;
+      while (end < kept && idx[end - 1] + 1 == idx[end]) ++end;
+      move_run(h.start + static_cast<size_t>(idx[begin]), begin, end - begin);
+      begin = end;
     }
     h.start = 0;
     h.keys.resize(kept * row);
@@ -296,8 +323,8 @@ double KVCache::RetainedFraction() const {
 
 namespace kvpress {
 
-void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> positions, const float* inv_freq,
-                       RopeStyle style) {
+void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> positions,
+                       const float* inv_freq, RopeStyle style) {
   Head& h = At(layer, kv_head);
   const size_t n = h.positions.size() - h.start;
   CHECK_EQ(positions.size(), n);
@@ -308,7 +335,8 @@ void KVCache::Renumber(int layer, int kv_head, std::span<const int32_t> position
   std::vector<float> k(static_cast<size_t>(head_dim_));  // [head_dim]
   // cos/sin of δ·θ_i for the current δ (ApplyRope's formula), recomputed only when δ changes: after
   // one eviction every later slot moves by the same δ = −1.
-  std::vector<float> cos_t(static_cast<size_t>(half)), sin_t(static_cast<size_t>(half));  // [head_dim/2]
+  std::vector<float> cos_t(static_cast<size_t>(half)),
+      sin_t(static_cast<size_t>(half));  // [head_dim/2]
   int32_t table_delta = 0;
   for (size_t j = 0; j < n; ++j) {
     int32_t& old = h.positions[h.start + j];

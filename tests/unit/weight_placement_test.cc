@@ -55,7 +55,9 @@ TEST(HugePageBuffer, IsAlignedWholePagesAndWritable) {
   // What the kernel grants depends on its settings and on fragmentation: never more than the
   // buffer.
   EXPECT_LE(b->HugeBytesResident(), b->size());
-  if (ReadHugePageMode() == HugePageMode::kNever) EXPECT_EQ(b->HugeBytesResident(), 0u);
+  if (ReadHugePageMode() == HugePageMode::kNever) {
+    EXPECT_EQ(b->HugeBytesResident(), 0u);
+  }
 }
 
 TEST(HugePageBuffer, ZeroBytesIsNull) { EXPECT_EQ(HugePageBuffer::Allocate(0), nullptr); }
