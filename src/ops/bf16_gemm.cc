@@ -27,15 +27,11 @@ size_t Bf16PackedWords(int n, size_t cols) {
 namespace kvpress {
 namespace {
 
-// Rows per micro-tile for kVectors 16-token vectors: 24 accumulators for a full 48-token tile (8 ×
-// 3), 16 for batched decoding's one vector (16 × 1: enough independent chains to cover the
-// dot-product latency when each weight word meets only one vector).
-// Micro-tile shapes: 24 independent accumulator chains in every case (fewer leave the dot-product
-// latency exposed: 12 chains ran 1.5x slower than 16 here). A full 48-token tile: 8 rows × 3
-// vectors; two vectors: 12 × 2; batched decoding's one vector: 12 rows × 2 column phases (even and
-// odd column pairs accumulate apart, summed at the end).
-template <int kVectors>
-constexpr int kRowsFor = 8;
+// Micro-tile shapes: 8 rows (a divisor of MatMul's 32-row tasks: a 12-row tile left 8 rows of each
+// task to the one-row tail and ran 1.5x slower) × kVectors 16-token vectors, and for batched
+// decoding's single vector two column phases (even and odd column pairs accumulate apart, summed at
+// the end): 24, 16 and 16 independent accumulator chains, enough to cover the dot-product latency.
+constexpr int kRows = 8;
 template <int kVectors>
 constexpr int kPhasesFor = kVectors == 1 ? 2 : 1;
 
@@ -99,12 +95,12 @@ KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_
   }
 }
 
-// Rows [r0, r1) of one tile: micro-tiles of kRowsFor rows, then single rows.
+// Rows [r0, r1) of one tile: micro-tiles of kRows rows, then single rows.
 template <int kVectors>
 KVPRESS_BF16_TARGET void TileRows(const MatrixView& w, const uint32_t* tile, size_t width,
                                   size_t pairs, float* y, size_t ldy, int64_t r0, int64_t r1,
                                   int tokens) {
-  constexpr int kRows = kRowsFor<kVectors>, kPhases = kPhasesFor<kVectors>;
+  constexpr int kPhases = kPhasesFor<kVectors>;
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {
     MicroTile<kRows, kVectors, kPhases>(w, r, tile, width, pairs, y, ldy, tokens,
