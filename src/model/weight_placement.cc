@@ -33,17 +33,15 @@ size_t AlignUp(size_t n) { return (n + kMatrixAlign - 1) / kMatrixAlign * kMatri
 WeightPlacement MoveWeightsToHugePages(ModelWeights& weights, int threads) {
   WeightPlacement result;
   const std::vector<MatrixView*> views = AllMatrices(weights);
-  // Distinct source regions (tied embeddings: one) -> offset in the buffer, bytes.
-  std::map<const void*, std::pair<size_t, size_t>> offsets;
+  // Distinct source regions (start, bytes) -> offset in the buffer. Tied embeddings are one region;
+  // views of a malformed file may alias with different sizes, and are then copied apart.
+  std::map<std::pair<const void*, size_t>, size_t> offsets;
   std::vector<const MatrixView*> sources;
   size_t total = 0;
   for (const MatrixView* m : views) {
     if (m->data == nullptr || m->Bytes() == 0) continue;
-    auto [it, inserted] = offsets.emplace(m->data, std::pair{total, m->Bytes()});
-    if (!inserted) {  // tied embeddings: the LM head is the embedding itself
-      CHECK_EQ(it->second.second, m->Bytes());
-      continue;
-    }
+    if (!offsets.emplace(std::pair{m->data, m->Bytes()}, total).second)
+      continue;  // tied: copied once
     sources.push_back(m);
     result.bytes += m->Bytes();
     total += AlignUp(m->Bytes());
@@ -83,7 +81,7 @@ WeightPlacement MoveWeightsToHugePages(ModelWeights& weights, int threads) {
   std::vector<Piece> pieces;
   for (const MatrixView* m : sources) {
     const auto* from = static_cast<const uint8_t*>(m->data);
-    uint8_t* to = buffer->data() + offsets.at(m->data).first;
+    uint8_t* to = buffer->data() + offsets.at({m->data, m->Bytes()});
     for (size_t done = 0; done < m->Bytes(); done += HugePageBuffer::kHugePageBytes) {
       pieces.push_back(
           {from + done, to + done, std::min(HugePageBuffer::kHugePageBytes, m->Bytes() - done)});
@@ -95,9 +93,9 @@ WeightPlacement MoveWeightsToHugePages(ModelWeights& weights, int threads) {
   });
   for (MatrixView* m : views) {
     if (m->data == nullptr || m->Bytes() == 0) continue;
-    auto it = offsets.find(m->data);
+    auto it = offsets.find({m->data, m->Bytes()});
     CHECK(it != offsets.end());
-    m->data = buffer->data() + it->second.first;
+    m->data = buffer->data() + it->second;
   }
   weights.files.clear();  // the views no longer point into them
   weights.owned.clear();

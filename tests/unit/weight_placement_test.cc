@@ -93,6 +93,24 @@ TEST(WeightPlacement, MovesEveryMatrixWithItsBytesAndKeepsTiedEmbeddingsShared) 
   EXPECT_EQ(Logits(*moved), Logits(*reference));
 }
 
+TEST(WeightPlacement, AliasedViewsOfDifferentSizesAreCopiedApart) {
+  // A malformed file may point two tensors at the same bytes (fuzz_gguf found one): each view still
+  // gets its own bytes, the shorter one a prefix of the longer.
+  auto cfg = RandomModelPreset("tiny");
+  ASSERT_TRUE(cfg.ok());
+  std::unique_ptr<Model> m = MakeRandomModel(*cfg, DType::kF32, 5);
+  LayerWeights& l = m->weights.layers[0];
+  ASSERT_LT(l.wk.Bytes(), l.wq.Bytes());
+  l.wk.data = l.wq.data;
+  const std::vector<uint8_t> want(static_cast<const uint8_t*>(l.wq.data),
+                                  static_cast<const uint8_t*>(l.wq.data) + l.wq.Bytes());
+  const WeightPlacement p = MoveWeightsToHugePages(m->weights, 2);
+  if (!p.in_huge_pages) GTEST_SKIP() << p.reason;
+  EXPECT_NE(l.wk.data, l.wq.data);
+  EXPECT_EQ(std::memcmp(l.wq.data, want.data(), l.wq.Bytes()), 0);
+  EXPECT_EQ(std::memcmp(l.wk.data, want.data(), l.wk.Bytes()), 0);
+}
+
 TEST(WeightPlacement, LoadModelCopiesOutOfTheFileUnlessAskedToMap) {
   const std::string dir = testing::TempDir("placement");
   ASSERT_FALSE(dir.empty());
