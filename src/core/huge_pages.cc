@@ -20,20 +20,6 @@ HugePageMode ReadHugePageMode() {
   return HugePageMode::kUnknown;
 }
 
-const char* HugePageModeName(HugePageMode mode) {
-  switch (mode) {
-    case HugePageMode::kAlways:
-      return "always";
-    case HugePageMode::kMadvise:
-      return "madvise";
-    case HugePageMode::kNever:
-      return "never";
-    case HugePageMode::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 size_t AvailableMemoryBytes() {
   std::ifstream in("/proc/meminfo");
   std::string key;

@@ -21,7 +21,6 @@ enum class HugePageMode {
   kUnknown,  // the file is absent or unreadable (not Linux, a restricted container)
 };
 HugePageMode ReadHugePageMode();
-const char* HugePageModeName(HugePageMode mode);
 
 // MemAvailable of /proc/meminfo in bytes (free memory plus reclaimable caches); 0 when unknown.
 size_t AvailableMemoryBytes();

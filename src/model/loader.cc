@@ -56,12 +56,13 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOp
   if (options.check_weights) RETURN_IF_ERROR(CheckWeightsFinite(model->weights, model->path));
   if (options.huge_pages) {
     model->placement = MoveWeightsToHugePages(model->weights, DefaultThreadCount());
+    if (model->placement.memory_bound) {
+      Log(LogLevel::kWarning,
+          "{}: weights read in place from the file mapping (slower decoding): {}", model->path,
+          model->placement.reason);
+    }
   } else {
     model->placement.reason = "--mmap: weights read in place from the file mapping";
-  }
-  if (options.huge_pages && !model->placement.in_huge_pages && model->placement.memory_bound) {
-    Log(LogLevel::kWarning, "{}: weights read in place from the file mapping (slower decoding): {}",
-        model->path, model->placement.reason);
   }
   return model;
 }

@@ -18,8 +18,7 @@ namespace {
 std::vector<MatrixView*> AllMatrices(ModelWeights& w) {
   std::vector<MatrixView*> out = {&w.embed, &w.lm_head};
   for (LayerWeights& l : w.layers) {
-    for (MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      out.push_back(m);
+    for (MatrixView* m : l.Matrices()) out.push_back(m);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // format needs conversion). Large matrices keep their file dtype; 1-D vectors are widened to f32.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ struct LayerWeights {
   MatrixView w_gate;             // [F, d]
   MatrixView w_up;               // [F, d]
   MatrixView w_down;             // [d, F]
+
+  // The seven matrices above, in declaration order (for code that treats them alike: byte counts,
+  // placement).
+  std::array<MatrixView*, 7> Matrices() { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+  std::array<const MatrixView*, 7> Matrices() const {
+    return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down};
+  }
 };
 
 struct ModelWeights {

@@ -22,8 +22,7 @@ namespace {
 std::vector<const MatrixView*> Matrices(const ModelWeights& w) {
   std::vector<const MatrixView*> out = {&w.embed, &w.lm_head};
   for (const LayerWeights& l : w.layers) {
-    for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      out.push_back(m);
+    for (const MatrixView* m : l.Matrices()) out.push_back(m);
   }
   return out;
 }
