@@ -38,7 +38,11 @@ constexpr int kPhasesFor = kVectors == 1 ? 2 : 1;
 // acc[m][j] (tokens 16j..16j+15 of the tile, rows r + m) over all column pairs; kVectors (1..3)
 // of the tile's three 16-token vectors hold tokens (a batch of 16 takes one). Each weight word
 // (two columns of a row) is broadcast against the token vectors; a ragged last pair (odd cols) is
-// read as 16 bits. The next micro-tile's rows are prefetched a line at a time.
+// read as 16 bits. The next micro-tile's rows are prefetched a line at a time into L2, not L1: the
+// token tile of a batch of 16 over 1024 columns (32 KB) is already the size of L1, and prefetches
+// into it evicted the tokens still to be read (kernels_bench bf16_cold 1024 × 2816 × 16, two threads,
+// 350 → 288 µs with the longer tasks of MatMulMany; `kvpress bench --batch 16` 0.35B BF16 325 →
+// 346 tokens/s from the hint alone).
 template <int RM, int kVectors, int kPhases>
 KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_t* tile,
                                    size_t width, size_t pairs, float* y, size_t ldy, int tokens,
@@ -73,7 +77,7 @@ KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_
   for (; p + kPhases <= full_pairs; p += kPhases) {
     if (prefetch && p % 16 < kPhases) {
       for (int m = 0; m < RM; ++m) {
-        _mm_prefetch(reinterpret_cast<const char*>(rows[m] + 2 * p) + next_tile, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(rows[m] + 2 * p) + next_tile, _MM_HINT_T1);
       }
     }
     for (int ph = 0; ph < kPhases; ++ph) step(p + ph, ph, full_word(p + ph));

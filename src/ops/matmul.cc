@@ -438,10 +438,15 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   // keep a thread that loses its core from holding the others up). Each task start restarts the
   // prefetch stream; 32-row tasks (0.35B: ~7,600 per token) cost 5–6 % (0.35B Q8_0 decode, per-step
   // median of 5–6 interleaved runs: 50.4 / 52.2 tokens/s at 32 rows, 52.6 at 128, 54.6 / 55.1 at
-  // 256, 55.2 at 512; BF16 31.9 → 33.3 at 256).
+  // 256, 55.2 at 512; BF16 31.9 → 33.3 at 256). Batched decoding (≤ 48 tokens through the bf16 or
+  // int8 GEMM, one token tile per task) streams them too, and its micro-tiles prefetch the next
+  // one's rows only inside their task, so each 32-row task began with a micro-tile waiting on
+  // memory: the same long tasks took `kvpress bench --batch 16` (0.35B, 2 threads, medians of 4
+  // interleaved runs, with the L2 prefetch hint below) from 342 to 402 tokens/s in BF16 and from
+  // 444 to 541 in Q8_0 (Q4_K_M, which waits on unpacking, 336 → 346).
   constexpr int64_t kDecodeRowsPerTask = 256;
   int64_t rows_per_task = kRowsPerTask;
-  if (n <= 2 && (integer || !quantized)) {
+  if ((n <= 2 && (integer || !quantized)) || ((bf16_gemm || int8_packed) && n <= 48)) {
     const int64_t per_thread = total_rows / (2 * static_cast<int64_t>(threads > 1 ? threads : 1));
     rows_per_task = std::clamp<int64_t>(per_thread / kRowsPerTask * kRowsPerTask, kRowsPerTask,
                                         kDecodeRowsPerTask);

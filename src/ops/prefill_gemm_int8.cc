@@ -218,7 +218,8 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
 // weight is already a signed byte, so the broadcast quad becomes vpdpbusd's unsigned w + 128 by
 // one xor, and the block's f16 scale is the group scale. Unpacking cost as much as the
 // multiply-adds at 16 tokens. Rows [r, r + m_valid) × the tile's 16 tokens; the same rows of the
-// next micro-tile are prefetched. 4 rows per tile: kernels_bench q8_0 1024 × 2816 × 16, min CPU
+// next micro-tile are prefetched into L2 (as bf16_gemm.cc's, not to evict the token tile from L1).
+// 4 rows per tile: kernels_bench q8_0 1024 × 2816 × 16, min CPU
 // time, rows 2/3/4/6: 507/459/419/530 µs (two sums per row over alternate quads, against vpdpbusd's
 // latency, were slower: 443 at 4 rows).
 constexpr int kQ8DirectRows = 4;
@@ -245,7 +246,7 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
       for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
     }
     for (int m = 0; m < kIMR; ++m) {
-      _mm_prefetch(reinterpret_cast<const char*>(rows[m] + b) + prefetch_ahead, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(rows[m] + b) + prefetch_ahead, _MM_HINT_T1);
     }
     const int32_t* xq = x.q + b * kQuadsPerTile;
 #pragma GCC unroll 8

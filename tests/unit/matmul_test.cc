@@ -114,6 +114,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // batched decoding's int8 GEMM (one 16-token tile): chunks of 12 rows, 6-row
                       // micro-tiles with rows left over
                       Case{DType::kQ8_0, 31, 64, 16}, Case{DType::kQ4_K, 27, 256, 13},
+                      // batched decoding's long tasks (up to 256 rows, an 8-row last task)
+                      Case{DType::kBF16, 520, 64, 16}, Case{DType::kQ8_0, 520, 64, 16},
                       // one token, one row at a time: an odd number of blocks (the two
                       // accumulators' tail), float offsets (Q4_1, Q5_K), a 4 + 1 token split
                       Case{DType::kQ8_0, 13, 96, 1}, Case{DType::kQ4_0, 9, 160, 1},
