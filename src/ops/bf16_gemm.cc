@@ -40,9 +40,9 @@ constexpr int kPhasesFor = kVectors == 1 ? 2 : 1;
 // (two columns of a row) is broadcast against the token vectors; a ragged last pair (odd cols) is
 // read as 16 bits. The next micro-tile's rows are prefetched a line at a time into L2, not L1: the
 // token tile of a batch of 16 over 1024 columns (32 KB) is already the size of L1, and prefetches
-// into it evicted the tokens still to be read (kernels_bench bf16_cold 1024 × 2816 × 16, two threads,
-// 350 → 288 µs with the longer tasks of MatMulMany; `kvpress bench --batch 16` 0.35B BF16 325 →
-// 346 tokens/s from the hint alone).
+// into it evicted the tokens still to be read (kernels_bench bf16_cold 1024 × 2816 × 16, two
+// threads, 350 → 288 µs with the longer tasks of MatMulMany; `kvpress bench --batch 16` 0.35B BF16
+// 325 → 346 tokens/s from the hint alone).
 template <int RM, int kVectors, int kPhases>
 KVPRESS_BF16_TARGET void MicroTile(const MatrixView& w, int64_t r, const uint32_t* tile,
                                    size_t width, size_t pairs, float* y, size_t ldy, int tokens,
