@@ -1,6 +1,7 @@
 #include "generate/benchmark.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "core/thread_pool.h"
@@ -14,9 +15,11 @@
 namespace kvpress {
 
 StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions& o) {
-  if (o.prompt_tokens < 1 || o.decode_tokens < 1) return InvalidArgument("benchmark needs >= 1 prompt and decode token");
+  if (o.prompt_tokens < 1 || o.decode_tokens < 1)
+    return InvalidArgument("benchmark needs >= 1 prompt and decode token");
   if (o.batch < 1) return InvalidArgument("--batch must be >= 1");
-  if (o.batch > 1 && o.press != nullptr) return InvalidArgument("--batch > 1 measures plain decoding: drop --press");
+  if (o.batch > 1 && o.press != nullptr)
+    return InvalidArgument("--batch > 1 measures plain decoding: drop --press");
   const ModelConfig& c = model.config;
   const int threads = o.threads > 0 ? o.threads : DefaultThreadCount();
   Transformer t(model, threads);
@@ -55,10 +58,21 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   std::sort(prefills.begin(), prefills.end());
   const double prefill_s = prefills[prefills.size() / 2];
 
-  // The bandwidth probe runs before and after the decode steps and the best is kept: this machine's
-  // bandwidth moves with its neighbours' load, and one probe at a quiet moment or a busy one made
-  // the roofline fraction swing from 0.8 to 1.4 between runs of the same build.
-  const double bandwidth_before = o.measure_bandwidth ? MeasureReadBandwidth(o.bandwidth_bytes, threads) : 0.0;
+  // The roofline's bandwidth is probed before the decode steps and after each of (up to)
+  // kRooflineWindows windows of them, and each window is set against the better of its two probes:
+  // a shared machine's bandwidth moves with its neighbours' load (the Zen 4 host of the README
+  // reads 33-36 GB/s in quiet minutes and 54-62 in bursts), and one probe in a burst set against
+  // steps outside it, or the reverse, made the fraction swing from 0.5 to 1.4 between runs of one
+  // build. The fraction reported is the median of the windows'.
+  constexpr int kRooflineWindows = 4;
+  std::optional<ReadBandwidthProbe> probe;
+  std::vector<double> probes;  // bytes/s: before the steps, then after each window
+  if (o.measure_bandwidth) {
+    probe.emplace(o.bandwidth_bytes, threads);
+    probes.push_back(probe->Measure(3));
+  }
+  const int window_steps = std::max(1, (o.decode_tokens + kRooflineWindows - 1) / kRooflineWindows);
+  std::vector<size_t> window_ends;  // steps.size() after each window
   std::vector<double> steps, press_steps;
   int32_t next = static_cast<int32_t>(prompt.size());
   if (o.press != nullptr && o.press->RenumbersPositions()) next = cache.NextPosition();
@@ -72,17 +86,21 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   const size_t V = static_cast<size_t>(c.vocab_size);
   for (int i = 0; o.batch > 1 && i < o.decode_tokens; ++i) {
     for (size_t b = 0; b < caches.size(); ++b) {
-      const auto row = logits.begin() + static_cast<std::ptrdiff_t>((logits.size() == V ? 0 : b) * V);
-      batch_tokens[b] = static_cast<int32_t>(std::max_element(row, row + static_cast<std::ptrdiff_t>(V)) - row);
+      const auto row =
+          logits.begin() + static_cast<std::ptrdiff_t>((logits.size() == V ? 0 : b) * V);
+      batch_tokens[b] =
+          static_cast<int32_t>(std::max_element(row, row + static_cast<std::ptrdiff_t>(V)) - row);
       batch_positions[b] = next;
     }
     const Stopwatch step;
-    RETURN_IF_ERROR(t.ForwardBatch(batch_tokens, batch_positions, caches, hooks, ForwardPhase::kDecode, logits));
+    RETURN_IF_ERROR(t.ForwardBatch(batch_tokens, batch_positions, caches, hooks,
+                                   ForwardPhase::kDecode, logits));
     steps.push_back(step.Elapsed());
     ++next;
   }
   for (int i = 0; o.batch == 1 && i < o.decode_tokens; ++i) {
-    const int32_t tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const int32_t tok =
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     const double press_before = o.press != nullptr ? o.press->times().decoding_seconds : 0.0;
     const Stopwatch step;
     RETURN_IF_ERROR(t.Forward({&tok, 1}, {&next, 1}, cache, fwd, logits));
@@ -90,6 +108,10 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     if (o.press != nullptr) press_steps.push_back(o.press->times().decoding_seconds - press_before);
     ++next;
     if (o.press != nullptr && o.press->RenumbersPositions()) next = cache.NextPosition();
+    if (probe && ((i + 1) % window_steps == 0 || i + 1 == o.decode_tokens)) {
+      probes.push_back(probe->Measure(3));
+      window_ends.push_back(steps.size());
+    }
   }
   std::vector<double> sorted = steps;
   std::sort(sorted.begin(), sorted.end());
@@ -101,12 +123,14 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
       {"model", model.path},
       {"simd_target", SimdTargetName()},
       {"threads", threads},
-      {"weight_dtype", DTypeName(model.weights.layers.empty() ? DType::kF32 : model.weights.layers[0].wq.dtype)},
+      {"weight_dtype",
+       DTypeName(model.weights.layers.empty() ? DType::kF32 : model.weights.layers[0].wq.dtype)},
       {"weight_bytes_per_token", weight_bytes},
       // Where the weights live (model/weight_placement.h): huge pages decode faster than the
       // 4 KiB pages of a file mapping; the resident huge-page bytes say what the kernel granted.
       {"weights_in_huge_pages", model.placement.in_huge_pages},
-      {"weight_huge_page_bytes", model.weights.resident ? model.weights.resident->HugeBytesResident() : 0},
+      {"weight_huge_page_bytes",
+       model.weights.resident ? model.weights.resident->HugeBytesResident() : 0},
       {"prompt_tokens", o.prompt_tokens},
       {"decode_tokens", o.decode_tokens},
       {"prefill_time", prefill_s},
@@ -134,12 +158,31 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     j["press_overhead_fraction"] = press_total / total;  // press code time / decode step time
   }
   if (o.measure_bandwidth) {
-    const double bw = std::max(bandwidth_before, MeasureReadBandwidth(o.bandwidth_bytes, threads));
-    const double roofline = bw / static_cast<double>(weight_bytes);
+    if (o.batch > 1) probes.push_back(probe->Measure(3));
+    const double bw = *std::max_element(probes.begin(), probes.end());
     j["read_bandwidth_bytes_per_second"] = bw;
-    j["roofline_decode_tokens_per_second"] = roofline;
-    // One sequence's steps against the roofline (with --batch the weights serve B tokens per read).
-    if (o.batch == 1) j["decode_fraction_of_roofline"] = (1.0 / median) / roofline;
+    j["read_bandwidth_probes"] = probes;
+    j["roofline_decode_tokens_per_second"] = bw / static_cast<double>(weight_bytes);
+    // One sequence's steps against the roofline (with --batch the weights serve B tokens per read),
+    // window by window: median step of the window × bytes per token ÷ the window's bandwidth.
+    if (o.batch == 1) {
+      std::vector<double> fractions;
+      size_t begin = 0;
+      for (size_t w = 0; w < window_ends.size(); ++w) {
+        std::vector<double> window(steps.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   steps.begin() + static_cast<std::ptrdiff_t>(window_ends[w]));
+        begin = window_ends[w];
+        std::sort(window.begin(), window.end());
+        const double window_bw = std::max(probes[w], probes[w + 1]);
+        fractions.push_back(static_cast<double>(weight_bytes) / window[window.size() / 2] /
+                            window_bw);
+      }
+      j["decode_fraction_of_roofline_windows"] = fractions;
+      std::sort(fractions.begin(), fractions.end());
+      const size_t m = fractions.size();
+      j["decode_fraction_of_roofline"] =
+          m % 2 == 1 ? fractions[m / 2] : (fractions[m / 2 - 1] + fractions[m / 2]) / 2;
+    }
   }
   return j;
 }

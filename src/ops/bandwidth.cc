@@ -46,23 +46,39 @@ namespace kvpress {
 
 HWY_EXPORT(SumFloats);
 
-double MeasureReadBandwidth(size_t bytes, int threads, int repeats) {
+struct ReadBandwidthProbe::Buffer {
+  std::unique_ptr<HugePageBuffer> huge;
+  std::vector<float> fallback;
+  std::span<float> floats;
+};
+
+ReadBandwidthProbe::ReadBandwidthProbe(size_t bytes, int threads)
+    : buffer_(std::make_unique<Buffer>()), threads_(threads) {
   const size_t n = bytes / sizeof(float);
   // In huge pages where the kernel grants them, as the weights are (model/weight_placement.h), so
   // that the roofline's reads and decoding's see the same page size (on the Zen 4 host of the
   // README both probes read the same 34-36 GB/s in quiet windows).
-  std::unique_ptr<HugePageBuffer> huge = HugePageBuffer::Allocate(n * sizeof(float));
-  std::vector<float> fallback(huge == nullptr ? n : 0);
-  std::span<float> buf(huge != nullptr ? reinterpret_cast<float*>(huge->data()) : fallback.data(),
-                       n);
+  buffer_->huge = HugePageBuffer::Allocate(n * sizeof(float));
+  if (buffer_->huge == nullptr) buffer_->fallback.resize(n);
+  float* data = buffer_->huge != nullptr ? reinterpret_cast<float*>(buffer_->huge->data())
+                                         : buffer_->fallback.data();
+  buffer_->floats = std::span<float>(data, n);
+  const std::span<float> buf = buffer_->floats;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (size_t i = 0; i < n; ++i) buf[i] = static_cast<float>(i & 7);  // first touch per thread
+}
+
+ReadBandwidthProbe::~ReadBandwidthProbe() = default;
+
+double ReadBandwidthProbe::Measure(int repeats) {
+  const std::span<float> buf = buffer_->floats;
+  const size_t n = buf.size();
   double best = 0.0;
   volatile float sink = 0.0f;
   for (int r = 0; r < repeats; ++r) {
     const Stopwatch sw;
     float total = 0.0f;
-#pragma omp parallel num_threads(threads) reduction(+ : total)
+#pragma omp parallel num_threads(threads_) reduction(+ : total)
     {
       const int t = omp_get_thread_num(), nt = omp_get_num_threads();
       const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(nt);
@@ -71,9 +87,13 @@ double MeasureReadBandwidth(size_t bytes, int threads, int repeats) {
     }
     const double sec = sw.Elapsed();
     sink = sink + total;
-    best = std::max(best, static_cast<double>(bytes) / sec);
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / sec);
   }
   return best;
+}
+
+double MeasureReadBandwidth(size_t bytes, int threads, int repeats) {
+  return ReadBandwidthProbe(bytes, threads).Measure(repeats);
 }
 
 }  // namespace kvpress

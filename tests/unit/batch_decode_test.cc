@@ -1,6 +1,7 @@
 // Batched decoding (generate/batch_decode) against the one-sequence path: for every press, several
 // prompts of different lengths decoded together give exactly the tokens, stop reasons and KV
 // accounting of decoding each alone, and the batched forward's logits match single forwards.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -258,6 +259,32 @@ TEST(BenchmarkBatch, ReportsAllSequencesTokens) {
   auto press = MakePress("knorm", 4);
   o.press = press.get();
   EXPECT_FALSE(RunBenchmark(*model, o).ok());  // batched bench measures plain decoding only
+}
+
+// The roofline is probed before the steps and after each window of them (six steps: three windows
+// of two), and the reported fraction is the median of the windows' own fractions, each window
+// against the better of the probes on either side of it.
+TEST(BenchmarkRoofline, EachWindowAgainstItsOwnProbes) {
+  auto model = LoadFixture("mistral_gqa_f32");
+  ASSERT_TRUE(model);
+  BenchmarkOptions o;
+  o.prompt_tokens = 4;
+  o.decode_tokens = 6;
+  o.threads = 1;
+  o.bandwidth_bytes = size_t{8} << 20;
+  auto j = RunBenchmark(*model, o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  const auto probes = (*j)["read_bandwidth_probes"].get<std::vector<double>>();
+  const auto windows = (*j)["decode_fraction_of_roofline_windows"].get<std::vector<double>>();
+  ASSERT_EQ(probes.size(), 4u);
+  ASSERT_EQ(windows.size(), 3u);
+  for (double p : probes) EXPECT_GT(p, 0.0);
+  EXPECT_EQ((*j)["read_bandwidth_bytes_per_second"].get<double>(),
+            *std::max_element(probes.begin(), probes.end()));
+  std::vector<double> sorted = windows;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_GT(sorted[0], 0.0);
+  EXPECT_EQ((*j)["decode_fraction_of_roofline"].get<double>(), sorted[1]);
 }
 
 }  // namespace
