@@ -433,28 +433,30 @@ void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, in
   };
   int64_t total_rows = 0;
   for (const MatMulTarget& t : targets) total_rows += t.w->rows;
-  // Decoding (one or two tokens through the direct kernels) streams the weights from memory: tasks
-  // of up to 256 rows, as long as each thread still gets two per region (claimed one by one, they
-  // keep a thread that loses its core from holding the others up). Each task start restarts the
-  // prefetch stream; 32-row tasks (0.35B: ~7,600 per token) cost 5–6 % (0.35B Q8_0 decode, per-step
-  // median of 5–6 interleaved runs: 50.4 / 52.2 tokens/s at 32 rows, 52.6 at 128, 54.6 / 55.1 at
-  // 256, 55.2 at 512; BF16 31.9 → 33.3 at 256). Batched decoding (≤ 48 tokens through the bf16 or
-  // int8 GEMM, one token tile per task) streams them too, and its micro-tiles prefetch the next
+  // Decoding (one or two tokens through the direct kernels) streams the weights from memory, and
+  // each task start restarts the prefetch stream: 32-row tasks (0.35B: ~7,600 per token) cost
+  // 5–6 % against 256-row ones (0.35B Q8_0 decode, per-step medians of 5–6 interleaved runs: 50.4 /
+  // 52.2 tokens/s at 32 rows, 54.6 / 55.1 at 256). Batched decoding (≤ 48 tokens through the bf16
+  // or int8 GEMM, one token tile per task) streams them too, and its micro-tiles prefetch the next
   // one's rows only inside their task, so each 32-row task began with a micro-tile waiting on
-  // memory: the same long tasks took `kvpress bench --batch 16` (0.35B, 2 threads, medians of 4
-  // interleaved runs, with the L2 prefetch hint below) from 342 to 402 tokens/s in BF16 and from
-  // 444 to 541 in Q8_0 (Q4_K_M, which waits on unpacking, 336 → 346).
-  constexpr int64_t kDecodeRowsPerTask = 256;
+  // memory: 256-row tasks took `kvpress bench --batch 16` (0.35B, 2 threads, medians of 4
+  // interleaved runs, with the L2 prefetch hint of bf16_gemm.cc) from 342 to 402 tokens/s in BF16
+  // and from 444 to 541 in Q8_0 (Q4_K_M, which waits on unpacking, 336 → 346).
+  //
+  // Streaming, the row tasks of all targets (in order, as [target, r0, r1)) taper: each is about
+  // the rows left over all targets / (2 × threads), from 1024 rows down to 32, so that a region
+  // begins with long streams and ends on short tasks: the threads reach its barrier together, and
+  // a thread that loses its core (tasks are claimed one by one) holds the others up by one short
+  // task. With equal 256-row tasks one thread waited half a task per region on average (the
+  // thread pool's wait was ~6 % of a decoding step's profile); tapering them took kernels_bench
+  // bf16_cold 2816 × 1024, one token, two threads, from 192 to 148 µs (medians of 8 interleaved
+  // runs), and raising the cap from 256 to 1024 rows took the BF16 decode's roofline fraction from
+  // 0.80 to 0.87 (medians of 4 interleaved `kvpress bench` runs; Q8_0 0.85 → 0.87, batch 16 BF16
+  // 405 → 415 tokens/s).
+  constexpr int64_t kDecodeRowsPerTask = 1024;
   const bool streaming =
       (n <= 2 && (integer || !quantized)) || ((bf16_gemm || int8_packed) && n <= 48);
   const int64_t thread_count = threads > 1 ? threads : 1;
-  // Row tasks of all targets in order, as [target, r0, r1). Streaming, the tasks taper: each is
-  // about the rows left (over all targets) / (2 × threads), between 32 and 256 rows, so that the
-  // region ends on short tasks and the threads reach its barrier together (with equal 256-row
-  // tasks one thread waited half a task per region on average: the thread pool's wait was ~6 % of
-  // a decoding step's profile). kernels_bench, two threads, medians of 8 interleaved runs:
-  // bf16_cold 2816 × 1024, one token, 192 → 148 µs; QkvProjection bf16_fused/1 136 → 131 µs,
-  // /16 245 → 233 µs.
   struct RowTask {
     int32_t target;
     int64_t r0, r1;
