@@ -39,7 +39,7 @@ struct MatMulTarget {
 // MatMul for several matrices of one input x [n, cols] (Q, K and V; gate and up): the activations
 // are prepared (quantized, packed) once and all targets' rows share one parallel region, so the
 // small ones don't each pay a region's start and its uneven tail. Results equal MatMul's per
-// target. Targets of different dtypes or widths run one after the other. At most 8 targets.
+// target. Targets of different dtypes or widths run one after the other.
 void MatMulMany(std::span<const MatMulTarget> targets, const float* x, int n, int threads,
                 bool exact_float = false);
 
