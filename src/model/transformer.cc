@@ -494,8 +494,12 @@ void Transformer::Attention(int layer, int row0, int n, std::span<const int32_t>
       });
       return;
     }
+    // Parallel from ~512 (query head, key) pairs: while the caller attends alone the other threads
+    // only wait for the next product (0.35B decode at depth 16-80, 8 KV heads × 2: serial below 256
+    // slots left the worker spinning ~4 % of a step; from 32 slots on, the roofline fraction's
+    // medians of 6 / 4 interleaved runs rose 0.87 → 0.89 in BF16 and 0.83 → 0.87 in Q8_0).
     const int64_t work = static_cast<int64_t>(n) * c.n_kv_heads;
-    const bool parallel = threads_ > 1 && work * max_slots * group >= 4096;
+    const bool parallel = threads_ > 1 && work * max_slots * group >= 512;
     ParallelFor(work, parallel ? threads_ : 1, [&](int64_t item) {
       attend_group(static_cast<int>(item / c.n_kv_heads), static_cast<int>(item % c.n_kv_heads),
                    ProbsBuffer(group * max_slots));
