@@ -92,9 +92,5 @@ double ReadBandwidthProbe::Measure(int repeats) {
   return best;
 }
 
-double MeasureReadBandwidth(size_t bytes, int threads, int repeats) {
-  return ReadBandwidthProbe(bytes, threads).Measure(repeats);
-}
-
 }  // namespace kvpress
 #endif  // HWY_ONCE

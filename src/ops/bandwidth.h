@@ -27,7 +27,4 @@ class ReadBandwidthProbe {
   int threads_;
 };
 
-// One probe of a fresh `bytes`-sized buffer: ReadBandwidthProbe(bytes, threads).Measure(repeats).
-double MeasureReadBandwidth(size_t bytes, int threads, int repeats = 5);
-
 }  // namespace kvpress
