@@ -13,6 +13,15 @@
 #include "ops/matmul.h"
 
 namespace kvpress {
+namespace {
+
+// The middle value of `v` (the upper one of the two middles for an even count); v non-empty.
+double UpperMedian(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
 
 StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions& o) {
   if (o.prompt_tokens < 1 || o.decode_tokens < 1)
@@ -55,8 +64,7 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   const Stopwatch prefill;
   RETURN_IF_ERROR(ForwardPrefill(t, prompt, pos, cache, fwd, o.press_chunk, logits));
   prefills.push_back(prefill.Elapsed());
-  std::sort(prefills.begin(), prefills.end());
-  const double prefill_s = prefills[prefills.size() / 2];
+  const double prefill_s = UpperMedian(prefills);
 
   // The roofline's bandwidth is probed before the decode steps and after each of (up to)
   // kRooflineWindows windows of them, and each window is set against the better of its two probes:
@@ -65,11 +73,12 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
   // steps outside it, or the reverse, made the fraction swing from 0.5 to 1.4 between runs of one
   // build. The fraction reported is the median of the windows'.
   constexpr int kRooflineWindows = 4;
+  constexpr int kProbeRepeats = 3;  // best of 3 reads per probe
   std::optional<ReadBandwidthProbe> probe;
   std::vector<double> probes;  // bytes/s: before the steps, then after each window
   if (o.measure_bandwidth) {
     probe.emplace(o.bandwidth_bytes, threads);
-    probes.push_back(probe->Measure(3));
+    probes.push_back(probe->Measure(kProbeRepeats));
   }
   const int window_steps = std::max(1, (o.decode_tokens + kRooflineWindows - 1) / kRooflineWindows);
   std::vector<size_t> window_ends;  // steps.size() after each window
@@ -109,13 +118,11 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
     ++next;
     if (o.press != nullptr && o.press->RenumbersPositions()) next = cache.NextPosition();
     if (probe && ((i + 1) % window_steps == 0 || i + 1 == o.decode_tokens)) {
-      probes.push_back(probe->Measure(3));
+      probes.push_back(probe->Measure(kProbeRepeats));
       window_ends.push_back(steps.size());
     }
   }
-  std::vector<double> sorted = steps;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
+  const double median = UpperMedian(steps);
   double total = 0;
   for (double s : steps) total += s;
   const size_t weight_bytes = model.weights.MatrixBytes();
@@ -145,20 +152,18 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
       {"rss_peak_bytes", PeakRssBytes()},
   };
   if (o.press != nullptr) {
-    std::vector<double> ps = press_steps;
-    std::sort(ps.begin(), ps.end());
     double press_total = 0;
     for (double v : press_steps) press_total += v;
     j["press"] = o.press->Name();
     j["cache_budget"] = o.press->budget().cache_budget;
     j["prefill_chunk"] = o.press_chunk;
     j["kv_tokens_per_head_max"] = cache.PeakHeadSlots();
-    j["press_seconds_per_step_median"] = ps[ps.size() / 2];
+    j["press_seconds_per_step_median"] = UpperMedian(press_steps);
     j["press_seconds_per_step_mean"] = press_total / static_cast<double>(press_steps.size());
     j["press_overhead_fraction"] = press_total / total;  // press code time / decode step time
   }
   if (o.measure_bandwidth) {
-    if (o.batch > 1) probes.push_back(probe->Measure(3));
+    if (o.batch > 1) probes.push_back(probe->Measure(kProbeRepeats));
     const double bw = *std::max_element(probes.begin(), probes.end());
     j["read_bandwidth_bytes_per_second"] = bw;
     j["read_bandwidth_probes"] = probes;
@@ -169,13 +174,12 @@ StatusOr<nlohmann::json> RunBenchmark(const Model& model, const BenchmarkOptions
       std::vector<double> fractions;
       size_t begin = 0;
       for (size_t w = 0; w < window_ends.size(); ++w) {
-        std::vector<double> window(steps.begin() + static_cast<std::ptrdiff_t>(begin),
-                                   steps.begin() + static_cast<std::ptrdiff_t>(window_ends[w]));
+        const double window_median =
+            UpperMedian({steps.begin() + static_cast<std::ptrdiff_t>(begin),
+                         steps.begin() + static_cast<std::ptrdiff_t>(window_ends[w])});
         begin = window_ends[w];
-        std::sort(window.begin(), window.end());
         const double window_bw = std::max(probes[w], probes[w + 1]);
-        fractions.push_back(static_cast<double>(weight_bytes) / window[window.size() / 2] /
-                            window_bw);
+        fractions.push_back(static_cast<double>(weight_bytes) / window_median / window_bw);
       }
       j["decode_fraction_of_roofline_windows"] = fractions;
       std::sort(fractions.begin(), fractions.end());
