@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 
 namespace kvpress {
 namespace {
@@ -177,15 +178,15 @@ void KVCache::ThinKeys(int layer, int kv_head, std::span<const int> kept, int n_
   h.n_thin = n_slots;
 }
 
-void KVCache::RetainThin(Head& h, std::span<const int> idx) {
+KVCache::Removal KVCache::RetainThin(Head& h, std::span<const int> idx) const {
   const size_t row = RowSize(), thin_row = RowBytes(dtype_, h.kept_channels.size());
   const size_t n = h.positions.size(), kept = idx.size();  // start is 0 with a thin prefix
   const size_t kept_thin =
       static_cast<size_t>(std::lower_bound(idx.begin(), idx.end(), h.n_thin) - idx.begin());
   const size_t removed_thin = static_cast<size_t>(h.n_thin) - kept_thin;
   const size_t removed_full = (n - static_cast<size_t>(h.n_thin)) - (kept - kept_thin);
-  live_bytes_ -= removed_thin * (thin_row + row) + removed_full * SlotBytes();
-  evicted_ += static_cast<int64_t>(n - kept);
+  const Removal removal{removed_thin * (thin_row + row) + removed_full * SlotBytes(),
+                        static_cast<int64_t>(n - kept)};
   // Forward compaction: slot idx[k] → k (idx[k] ≥ k, so no row is overwritten before it is read).
   for (size_t k = 0; k < kept; ++k) {
     const size_t from = static_cast<size_t>(idx[k]);
@@ -218,25 +219,46 @@ void KVCache::RetainThin(Head& h, std::span<const int> idx) {
     h.positions.shrink_to_fit();
     h.key_norms.shrink_to_fit();
   }
+  return removal;
 }
 
 void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
-  Head& h = At(layer, kv_head);
+  const Removal removal = RetainStorage(At(layer, kv_head), keep);
+  live_bytes_ -= removal.bytes;
+  evicted_ += removal.slots;
+}
+
+void KVCache::RetainHeads(int layer, std::span<const int> kv_heads,
+                          std::span<const std::vector<int>> keeps, int threads) {
+  CHECK_EQ(kv_heads.size(), keeps.size());
+  std::vector<Removal> removals(kv_heads.size());  // [kv_heads]
+  // Parallel only when there is enough to move for a region to pay (a decode step's eviction
+  // moves ~n/4 slots per head; below ~64 slots a head is a few hundred nanoseconds).
+  size_t slots = 0;
+  for (const std::vector<int>& keep : keeps) slots += keep.size();
+  const bool parallel = threads > 1 && kv_heads.size() > 1 && slots >= 64 * kv_heads.size();
+  ParallelFor(static_cast<int64_t>(kv_heads.size()), parallel ? threads : 1, [&](int64_t i) {
+    removals[static_cast<size_t>(i)] =
+        RetainStorage(At(layer, kv_heads[static_cast<size_t>(i)]), keeps[static_cast<size_t>(i)]);
+  });
+  for (const Removal& removal : removals) {
+    live_bytes_ -= removal.bytes;
+    evicted_ += removal.slots;
+  }
+}
+
+KVCache::Removal KVCache::RetainStorage(Head& h, std::span<const int> keep) const {
   const int n = static_cast<int>(h.positions.size() - h.start);
   std::vector<int> idx(keep.begin(), keep.end());
   if (!std::is_sorted(idx.begin(), idx.end())) std::sort(idx.begin(), idx.end());
   CHECK(std::adjacent_find(idx.begin(), idx.end()) == idx.end()) << "duplicate index in Retain";
   CHECK(idx.empty() || (idx.front() >= 0 && idx.back() < n)) << "Retain index out of range";
-  if (h.n_thin > 0) {
-    if (static_cast<int>(idx.size()) < n) RetainThin(h, idx);
-    return;
-  }
+  if (h.n_thin > 0) return static_cast<int>(idx.size()) < n ? RetainThin(h, idx) : Removal{};
   const size_t row = RowSize();
   const size_t kept = idx.size();
   const int removed = n - static_cast<int>(kept);
-  live_bytes_ -= static_cast<size_t>(removed) * SlotBytes();
-  evicted_ += removed;
-  if (removed == 0) return;
+  const Removal removal{static_cast<size_t>(removed) * SlotBytes(), removed};
+  if (removed == 0) return removal;
   // Moves `count` consecutive slots from storage row `from` to row `to` (one memmove per array: a
   // decode step's single eviction shifts one run, not ~n/4 slots one by one).
   auto move_run = [&](size_t from, size_t to, size_t count) {
@@ -266,7 +288,7 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
         end = begin;
       }
       h.start = new_start;
-      return;
+      return removal;
     }
     // Runs of consecutive kept slots, first first (each lands at or before where it was).
     for (size_t begin = 0; begin < kept;) {
@@ -280,7 +302,7 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
     h.values.resize(kept * row);
     h.positions.resize(kept);
     h.key_norms.resize(kept);
-    return;
+    return removal;
   }
   // Most slots leave (a long prefill pruned to its budget): copy the survivors into fresh vectors
   // so the memory of the evicted ones is really released.
@@ -297,6 +319,7 @@ void KVCache::Retain(int layer, int kv_head, std::span<const int> keep) {
     out.key_norms.push_back(h.key_norms[h.start + static_cast<size_t>(idx[k])]);
   }
   h = std::move(out);
+  return removal;
 }
 
 void KVCache::SetSideBytes(size_t bytes) {

@@ -50,6 +50,9 @@ class KVCache {
   // Keeps only the slots whose indices are listed in `keep` (any order, no duplicates); the kept
   // slots stay in ascending position order and memory is shrunk to fit.
   void Retain(int layer, int kv_head, std::span<const int> keep);
+  // Retain for several heads of one layer: kv_heads[i] keeps keeps[i] (distinct heads), the
+  // heads' slot moves spread over up to `threads` threads. Same result as Retain head by head.
+  void RetainHeads(int layer, std::span<const int> kv_heads, std::span<const std::vector<int>> keeps, int threads);
 
   // ThinK's key-channel pruning with the memory freed: slots [0, n_slots) of (layer, kv_head) keep
   // only the key channels `kept` (ascending, in [0, head_dim)) and become the head's thin prefix
@@ -125,8 +128,15 @@ class KVCache {
   uint8_t* FullKeyRow(Head& h, int slot) {
     return h.keys.data() + (h.start + static_cast<size_t>(slot) - static_cast<size_t>(h.n_thin)) * RowSize();
   }
+  // What a Retain removed: bytes of K+V and slots (for live_bytes_ / evicted_).
+  struct Removal {
+    size_t bytes = 0;
+    int64_t slots = 0;
+  };
+  // Retain's work on one head's storage; touches nothing shared, so distinct heads may run at once.
+  Removal RetainStorage(Head& h, std::span<const int> keep) const;
   // Retain for a head with a thin prefix: forward compaction in place, then shrink.
-  void RetainThin(Head& h, std::span<const int> idx);
+  Removal RetainThin(Head& h, std::span<const int> idx) const;
   Head& At(int layer, int kv_head) { return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)]; }
   const Head& At(int layer, int kv_head) const {
     return heads_[static_cast<size_t>(layer * n_kv_heads_ + kv_head)];

@@ -67,6 +67,8 @@ struct LayerHookContext {
   // Read-only; for presses that weigh a slot by its projected value (CriticalKV). Null when the
   // caller has no weights (tests driving a press by hand).
   const MatrixView* wo = nullptr;
+  // Threads the hook may spread its own work over (ParallelFor); the forward's thread count.
+  int threads = 1;
 };
 
 // Implemented by presses; the default is no hook (nullptr) and a full cache.

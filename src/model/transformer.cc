@@ -255,6 +255,7 @@ LayerHookContext Transformer::HookContext(int layer_index, const RowGroup& group
   ctx.n_tokens = group.n;
   ctx.sliding_window = cfg.sliding_window;
   ctx.wo = &model_.weights.layers[static_cast<size_t>(layer_index)].wo;  // criticalkv's ‖W_o v‖
+  ctx.threads = threads_;
   return ctx;
 }
 

@@ -2,12 +2,14 @@
 // per decode step anywhere, a run at the front or the back, scattered, most slots at once), in
 // sequence with appends in between, must keep exactly the kept slots' keys, values, positions and
 // key norms, in order. Retain picks between three ways of moving rows (compact toward the back,
-// toward the front, or copy into fresh storage) and moves consecutive slots as one run.
+// toward the front, or copy into fresh storage) and moves consecutive slots as one run; RetainHeads
+// does the same for several heads on several threads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kv/kv_cache.h"
@@ -113,6 +115,75 @@ TEST_P(KVCacheRetain, EveryEvictionPatternKeepsExactlyTheKeptSlots) {
   c.ExpectSame("everything leaves");
   c.Append();
   c.ExpectSame("append into an emptied head");
+}
+
+// RetainHeads (a layer's heads at once, their moves on two threads) against Retain head by head on
+// a twin cache: same slots, same live bytes and eviction count, a head with a thin key prefix
+// (ThinKeys) included, heads of different sizes, single evictions and most slots leaving.
+TEST_P(KVCacheRetain, RetainHeadsOnTwoThreadsEqualsRetainHeadByHead) {
+  constexpr int kHeads = 4;
+  KVCache together(1, kHeads, kHeadDim, GetParam()), one_by_one(1, kHeads, kHeadDim, GetParam());
+  std::vector<float> key(kHeadDim), value(kHeadDim);
+  int32_t position = 0;
+  auto append_all = [&](int per_head) {
+    for (int i = 0; i < per_head; ++i, ++position) {
+      for (int g = 0; g < kHeads; ++g) {
+        for (int c = 0; c < kHeadDim; ++c) {
+          key[static_cast<size_t>(c)] = static_cast<float>((position * 7 + 3 * g + c) % 61 - 30);
+          value[static_cast<size_t>(c)] = static_cast<float>((position * 5 + g + 3 * c) % 53 - 26);
+        }
+        if (g == 3 && i % 3 == 0) continue;  // head 3 holds fewer slots
+        together.Append(0, g, key.data(), value.data(), position,
+                        0.25f * static_cast<float>(position));
+        one_by_one.Append(0, g, key.data(), value.data(), position,
+                          0.25f * static_cast<float>(position));
+      }
+    }
+  };
+  auto expect_same = [&](const std::string& what) {
+    EXPECT_EQ(together.LiveBytes(), one_by_one.LiveBytes()) << what;
+    EXPECT_EQ(together.EvictedSlots(), one_by_one.EvictedSlots()) << what;
+    std::vector<float> a(kHeadDim), b(kHeadDim);
+    for (int g = 0; g < kHeads; ++g) {
+      ASSERT_EQ(together.Size(0, g), one_by_one.Size(0, g)) << what << " head " << g;
+      const auto pa = together.Positions(0, g), pb = one_by_one.Positions(0, g);
+      ASSERT_TRUE(std::equal(pa.begin(), pa.end(), pb.begin(), pb.end())) << what << " head " << g;
+      for (int j = 0; j < together.Size(0, g); ++j) {
+        together.KeyAt(0, g, j, a.data());
+        one_by_one.KeyAt(0, g, j, b.data());
+        ASSERT_EQ(a, b) << what << " head " << g << " key " << j;
+        together.ValueAt(0, g, j, a.data());
+        one_by_one.ValueAt(0, g, j, b.data());
+        ASSERT_EQ(a, b) << what << " head " << g << " value " << j;
+      }
+    }
+  };
+  auto retain = [&](const std::vector<int>& heads, const std::vector<std::vector<int>>& keeps) {
+    together.RetainHeads(0, heads, keeps, /*threads=*/2);
+    for (size_t i = 0; i < heads.size(); ++i) one_by_one.Retain(0, heads[i], keeps[i]);
+  };
+  append_all(150);
+  const std::vector<int> kept_channels = {1, 4, 6};
+  together.ThinKeys(0, 2, kept_channels, 40);
+  one_by_one.ThinKeys(0, 2, kept_channels, 40);
+  expect_same("appended, head 2 thinned");
+  std::mt19937 rng(5);
+  for (int step = 0; step < 20; ++step) {  // decode steps: one append and one eviction per head
+    append_all(1);
+    std::vector<int> heads;
+    std::vector<std::vector<int>> keeps;
+    for (int g = 0; g < kHeads; ++g) {
+      const int n = together.Size(0, g);
+      heads.push_back(g);
+      keeps.push_back(AllBut(n, {static_cast<int>(rng() % static_cast<unsigned>(n))}));
+    }
+    retain(heads, keeps);
+    expect_same("decode step " + std::to_string(step));
+  }
+  std::vector<int> most(30);  // heads 0 and 2 only, most slots leave (fresh storage / thin path)
+  std::iota(most.begin(), most.end(), 50);
+  retain({0, 2}, {most, most});
+  expect_same("most slots leave on two heads");
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, KVCacheRetain,
