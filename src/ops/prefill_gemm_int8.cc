@@ -271,6 +271,129 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
   StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
+// Q4_K rows straight from their super-blocks (batched decoding, 16-token tiles), as
+// Q8DirectMicroTile does for Q8_0: a Q4_K weight is an unsigned nibble, already vpdpbusd's unsigned
+// operand, so each broadcast quad of qs bytes is masked (sub-block 2k, low nibbles) or shifted and
+// masked (2k + 1, high nibbles) and the sum starts at 0 instead of -128·Σq; the super-block's
+// scales and mins are decoded once per row (DecodeSuperBlockScales). Same integer sums and the
+// same float operations, in the same order, as UnpackRows + Int8MicroTile. Unpacking waited on
+// memory for ~35 % of a Q4_K_M batch-16 step: kernels_bench q4_k_cold 1024 × 2816 × 16, medians
+// of 6 interleaved, one thread 657 → 498 µs, two 352 → 269 µs. 4 rows per tile (6: 509 / 278 µs).
+constexpr int kQ4KDirectRows = 4;
+HWY_INLINE void Q4KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                   int m_valid, int t0, int nt_valid) {
+  using V = Vec256;
+  constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
+  const size_t n_super = static_cast<size_t>(w.cols) / 256;
+  const BlockQ4_K* rows[kIMR];
+  for (int m = 0; m < kIMR; ++m) {
+    // Rows past m_valid repeat the last valid one (their outputs are not written).
+    rows[m] = static_cast<const BlockQ4_K*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+  }
+  const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  typename V::F acc[kIMR][NV];
+  for (int m = 0; m < kIMR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
+  SuperBlockScales sbs[kIMR];
+  for (size_t sup = 0; sup < n_super; ++sup) {
+    for (int m = 0; m < kIMR; ++m) {
+      const char* block = reinterpret_cast<const char*>(rows[m] + sup) + prefetch_ahead;
+      for (size_t line = 0; line < sizeof(BlockQ4_K); line += 64) _mm_prefetch(block + line, _MM_HINT_T1);
+      DecodeSuperBlockScales<DType::kQ4_K>(rows[m], sup, sbs[m]);
+    }
+    for (int sb = 0; sb < 8; ++sb) {
+      const size_t b = sup * 8 + static_cast<size_t>(sb);
+      const int shift = 4 * (sb % 2);
+      typename V::I isum[kIMR][NV];
+      for (int m = 0; m < kIMR; ++m)
+        for (int v = 0; v < NV; ++v) isum[m][v] = _mm256_setzero_si256();
+      const int32_t* xq = x.q + b * kQuadsPerTile;
+#pragma GCC unroll 8
+      for (int qd = 0; qd < 8; ++qd) {
+        typename V::I xv[NV];
+        for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
+        for (int m = 0; m < kIMR; ++m) {
+          int32_t word;
+          std::memcpy(&word, rows[m][sup].qs + 32 * (sb / 2) + 4 * qd, 4);
+          const typename V::I wv = _mm256_and_si256(_mm256_srli_epi32(V::Broadcast(word), shift), low4);
+          for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
+        }
+      }
+      const size_t part = (b * 3 + 2) * kTT;  // the whole block
+      for (int v = 0; v < NV; ++v) {
+        const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
+        const typename V::F sx = V::LoadF(x.ds + part + v * kL);
+        for (int m = 0; m < kIMR; ++m) {
+          const typename V::F s = V::Mul(dx, V::Set(sbs[m].scale[sb]));
+          acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
+          acc[m][v] = V::MulAdd(V::Set(sbs[m].offset[sb]), sx, acc[m][v]);
+        }
+      }
+    }
+  }
+  StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
+}
+
+// Q6_K rows from their super-blocks (batched decoding, 16-token tiles): each row's 32-weight
+// sub-block is unpacked in registers (UnpackKBits: q = 0..63) into a 32-byte buffer in L1 that the
+// quads are broadcast from, and each 16-weight half's sum starts at -32·Σq (start / 4: start is
+// -128·Σq) for Q6_K's integer offset. Same integer sums and float operations, in the same order, as
+// UnpackRows + Int8MicroTile (w - 32 + 128 against start).
+HWY_INLINE void Q6KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                   int m_valid, int t0, int nt_valid) {
+  using V = Vec256;
+  constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
+  const size_t n_super = static_cast<size_t>(w.cols) / 256;
+  const BlockQ6_K* rows[kIMR];
+  for (int m = 0; m < kIMR; ++m) rows[m] = static_cast<const BlockQ6_K*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+  const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
+  typename V::F acc[kIMR][NV];
+  for (int m = 0; m < kIMR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
+  SuperBlockScales sbs[kIMR];
+  HWY_ALIGN uint8_t q[kIMR][32];  // [rows, 32] one sub-block's 6-bit weights
+  for (size_t sup = 0; sup < n_super; ++sup) {
+    for (int m = 0; m < kIMR; ++m) {
+      const char* block = reinterpret_cast<const char*>(rows[m] + sup) + prefetch_ahead;
+      for (size_t line = 0; line < sizeof(BlockQ6_K); line += 64) _mm_prefetch(block + line, _MM_HINT_T1);
+      DecodeSuperBlockScales<DType::kQ6_K>(rows[m], sup, sbs[m]);
+    }
+    for (int sb = 0; sb < 8; ++sb) {
+      const size_t b = sup * 8 + static_cast<size_t>(sb);
+      for (int m = 0; m < kIMR; ++m) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(q[m]), UnpackKBits<DType::kQ6_K>(rows[m], sup, sb));
+      }
+      for (int half = 0; half < 2; ++half) {
+        typename V::I isum[kIMR][NV];
+        for (int v = 0; v < NV; ++v) {
+          const typename V::I s = _mm256_srai_epi32(V::LoadI(x.start + (b * 3 + static_cast<size_t>(half)) * kTT + v * kL), 2);
+          for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
+        }
+        const int32_t* xq = x.q + b * kQuadsPerTile + static_cast<size_t>(half * 4) * kTT;
+        for (int qd = 0; qd < 4; ++qd) {
+          typename V::I xv[NV];
+          for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
+          for (int m = 0; m < kIMR; ++m) {
+            int32_t word;
+            std::memcpy(&word, q[m] + half * 16 + qd * 4, 4);
+            const typename V::I wv = V::Broadcast(word);
+            for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
+          }
+        }
+        for (int v = 0; v < NV; ++v) {
+          const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
+          for (int m = 0; m < kIMR; ++m) {
+            const typename V::F s = V::Mul(dx, V::Set(sbs[m].scale[2 * sb + half]));
+            acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
+          }
+        }
+      }
+    }
+  }
+  StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
+}
+
 // Rows [r0, r1) (unpacked rows from i0 of wr) × one token tile of V::kLanes·NV tokens.
 template <DType t, class V, int NV>
 HWY_INLINE void Int8RowsTile(const Int8Rows& wr, size_t i0, size_t cols, const PackedInt8Tile& x, float* y,
@@ -313,11 +436,18 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
     // at once, so that the multiply-adds of one chunk overlap the memory reads of the next (a
     // task's rows unpacked up front waited on memory, then computed: 45% of a batch-16 step).
     const PackedInt8Tile x = xa.Tile(t0 / tt);
-    if constexpr (t == DType::kQ8_0) {
+    if constexpr (t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K) {
       if (tt == 16) {
-        constexpr int kMR = kQ8DirectRows;
+        constexpr int kMR = t == DType::kQ8_0 ? kQ8DirectRows : kQ4KDirectRows;
         for (int64_t r = r0; r < r1; r += kMR) {
-          Q8DirectMicroTile(w, x, y, ldy, r, r1 - r < kMR ? static_cast<int>(r1 - r) : kMR, t0, t1 - t0);
+          const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
+          if constexpr (t == DType::kQ8_0) {
+            Q8DirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
+          } else if constexpr (t == DType::kQ4_K) {
+            Q4KDirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
+          } else {
+            Q6KDirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
+          }
         }
         return;
       }

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "ops/bf16_dot.h"
+#include "ops/prefill_gemm.h"
 #include "ops/quantize.h"
 #include "test_util.h"
 
@@ -116,6 +117,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::kQ8_0, 31, 64, 16}, Case{DType::kQ4_K, 27, 256, 13},
                       // batched decoding's long tasks (up to 256 rows, an 8-row last task)
                       Case{DType::kBF16, 520, 64, 16}, Case{DType::kQ8_0, 520, 64, 16},
+                      // batched decoding's direct Q4_K tiles: three super-blocks, 2 rows left
+                      Case{DType::kQ4_K, 38, 768, 16}, Case{DType::kQ6_K, 21, 512, 16},
                       // one token, one row at a time: an odd number of blocks (the two
                       // accumulators' tail), float offsets (Q4_1, Q5_K), a 4 + 1 token split
                       Case{DType::kQ8_0, 13, 96, 1}, Case{DType::kQ4_0, 9, 160, 1},
@@ -160,6 +163,31 @@ TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
     }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// Batched decoding's 16-token int8 tiles read Q8_0, Q4_K and Q6_K rows straight from their blocks
+// (Q8DirectMicroTile, Q4KDirectMicroTile, Q6KDirectMicroTile); 17 tokens take 32-token tiles over
+// unpacked rows (UnpackRows + Int8MicroTile). Both form the same integer sums and the same float
+// operations per token, so the first 16 tokens' outputs agree bit for bit.
+TEST(MatMulInt8, DirectTilesEqualUnpackedTiles) {
+  std::mt19937 rng(11);
+  for (const DType t : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+    if (!Int8GemmSupported(t)) GTEST_SKIP() << "no int8 GEMM on this CPU";
+    const int rows = 45, cols = 768;
+    std::vector<uint8_t> w = RandomMatrix(t, rows, cols, rng);
+    const MatrixView view{t, rows, cols, w.data(), RowBytes(t, static_cast<size_t>(cols))};
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(17) * cols);  // [17, cols]
+    for (float& v : x) v = dist(rng);
+    std::vector<float> direct(static_cast<size_t>(16) * rows),
+        unpacked(static_cast<size_t>(17) * rows);
+    for (const int threads : {1, 2}) {
+      MatMul(view, x.data(), 16, direct.data(), threads);
+      MatMul(view, x.data(), 17, unpacked.data(), threads);
+      EXPECT_EQ(direct, std::vector<float>(unpacked.begin(), unpacked.begin() + 16 * rows))
+          << DTypeName(t) << " threads=" << threads;
+    }
+  }
 }
 
 // MatMulMany (Q, K, V of one input in one parallel region) writes what one MatMul per matrix
