@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "core/thread_pool.h"
+#include "kv/kv_cache.h"
 #include "ops/attention.h"
 #include "ops/attention_group.h"
 #include "ops/matmul.h"
@@ -199,6 +201,53 @@ BENCHMARK_CAPTURE(BM_Attend, group3_bf16, DType::kBF16, 3)->Arg(257)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group2_f32, DType::kF32, 2)->Arg(24)->Arg(40)->Arg(48)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group2_f16, DType::kF16, 2)->Arg(48)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attend, group2_bf16, DType::kBF16, 2)->Arg(48)->Arg(2048);
+
+// One decode step's attention over caches that do not fit the last-level cache, as decoding
+// meets them (the weights streamed since evicted them): `caches` KVCaches (sequences) of 24 layers
+// × 8 KV heads (the 0.35B model's) with `slots` f32 slots each, every (cache, layer, head)
+// attended once per iteration by a GQA group of 2, the items spread over `threads` threads like
+// the transformer's. Bytes/s counts the keys and values read (compare with kvpress bench's read
+// bandwidth probe). Args: slots, caches, threads.
+void BM_AttendCold(benchmark::State& state) {
+  const int slots = static_cast<int>(state.range(0)), n_caches = static_cast<int>(state.range(1));
+  const int threads = static_cast<int>(state.range(2));
+  constexpr int kLayers = 24, kKvHeads = 8, kHd = 64, kGroup = 2;
+  std::vector<KVCache> caches;
+  caches.reserve(static_cast<size_t>(n_caches));
+  std::vector<float> key(kHd), value(kHd);  // [hd]
+  std::mt19937 rng(4);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int c = 0; c < n_caches; ++c) {
+    caches.emplace_back(kLayers, kKvHeads, kHd, DType::kF32);
+    for (int j = 0; j < slots; ++j) {  // appended slot by slot, like decoding
+      for (int l = 0; l < kLayers; ++l) {
+        for (int g = 0; g < kKvHeads; ++g) {
+          for (int i = 0; i < kHd; ++i) key[static_cast<size_t>(i)] = dist(rng), value[static_cast<size_t>(i)] = dist(rng);
+          caches.back().Append(l, g, key.data(), value.data(), j, 1.0f);
+        }
+      }
+    }
+  }
+  const int64_t items = static_cast<int64_t>(n_caches) * kLayers * kKvHeads;
+  std::vector<float> q(kGroup * kHd, 0.01f);  // [G, hd]
+  std::vector<float> out(static_cast<size_t>(items) * kGroup * kHd);  // [items, G, hd]
+  for (auto _ : state) {
+    for (int l = 0; l < kLayers; ++l) {  // layer by layer, as the forward goes
+      ParallelFor(static_cast<int64_t>(n_caches) * kKvHeads, threads, [&](int64_t i) {
+        const int c = static_cast<int>(i / kKvHeads), g = static_cast<int>(i % kKvHeads);
+        thread_local std::vector<float> p;
+        p.resize(kGroup * static_cast<size_t>(slots));
+        const KVHeadView kv = caches[static_cast<size_t>(c)].View(l, g);
+        AttendGroup(q.data(), kGroup, kv, kHd, slots, 0, 0.125f, p.data(),
+                    out.data() + ((static_cast<size_t>(c) * kLayers + l) * kKvHeads + g) * kGroup * kHd);
+      });
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * items * slots * 2 * kHd * 4);
+}
+// Decoding with a budget of 512 (one sequence), and batch 16 at depth 48.
+BENCHMARK(BM_AttendCold)->Args({513, 1, 1})->Args({513, 1, 2})->Args({48, 16, 2})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Attend, head_f32, DType::kF32, 0)->Arg(257)->Arg(2048);
 
 }  // namespace
