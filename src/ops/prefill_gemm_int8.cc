@@ -335,6 +335,55 @@ HWY_INLINE void Q4KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
   StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
+// Q4_0 rows straight from their blocks (batched decoding, 16-token tiles): weight j < 16 of a
+// block is the low nibble of qs[j], j + 16 the high one, so quads 0-3 mask and quads 4-7 shift and
+// mask a broadcast of qs; the sum starts at -8·Σq (start / 16) for Q4_0's integer offset 8. Same
+// integer sums and float operations as UnpackRows + Int8MicroTile (w - 8 + 128 against start).
+HWY_INLINE void Q40DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                   int m_valid, int t0, int nt_valid) {
+  using V = Vec256;
+  constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
+  const size_t nb = static_cast<size_t>(w.cols) / 32;
+  const BlockQ4_0* rows[kIMR];
+  for (int m = 0; m < kIMR; ++m) rows[m] = static_cast<const BlockQ4_0*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+  const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  typename V::F acc[kIMR][NV];
+  for (int m = 0; m < kIMR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
+  for (size_t b = 0; b < nb; ++b) {
+    const size_t part = (b * 3 + 2) * kTT;  // the whole block
+    typename V::I isum[kIMR][NV];
+    for (int v = 0; v < NV; ++v) {
+      const typename V::I s = _mm256_srai_epi32(V::LoadI(x.start + part + v * kL), 4);
+      for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
+    }
+    for (int m = 0; m < kIMR; ++m) {
+      _mm_prefetch(reinterpret_cast<const char*>(rows[m] + b) + prefetch_ahead, _MM_HINT_T1);
+    }
+    const int32_t* xq = x.q + b * kQuadsPerTile;
+#pragma GCC unroll 8
+    for (int qd = 0; qd < 8; ++qd) {
+      typename V::I xv[NV];
+      for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
+      for (int m = 0; m < kIMR; ++m) {
+        int32_t word;
+        std::memcpy(&word, rows[m][b].qs + 4 * (qd % 4), 4);
+        const typename V::I wv = _mm256_and_si256(_mm256_srli_epi32(V::Broadcast(word), qd < 4 ? 0 : 4), low4);
+        for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
+      }
+    }
+    for (int v = 0; v < NV; ++v) {
+      const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
+      for (int m = 0; m < kIMR; ++m) {
+        const typename V::F s = V::Mul(dx, V::Set(Half(rows[m][b].d)));
+        acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
+      }
+    }
+  }
+  StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
+}
+
 // Q6_K rows from their super-blocks (batched decoding, 16-token tiles): each row's 32-weight
 // sub-block is unpacked in registers (UnpackKBits: q = 0..63) into a 32-byte buffer in L1 that the
 // quads are broadcast from, and each 16-weight half's sum starts at -32·Σq (start / 4: start is
@@ -436,13 +485,15 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
     // at once, so that the multiply-adds of one chunk overlap the memory reads of the next (a
     // task's rows unpacked up front waited on memory, then computed: 45% of a batch-16 step).
     const PackedInt8Tile x = xa.Tile(t0 / tt);
-    if constexpr (t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K) {
+    if constexpr (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ6_K) {
       if (tt == 16) {
         constexpr int kMR = t == DType::kQ8_0 ? kQ8DirectRows : kQ4KDirectRows;
         for (int64_t r = r0; r < r1; r += kMR) {
           const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
           if constexpr (t == DType::kQ8_0) {
             Q8DirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
+          } else if constexpr (t == DType::kQ4_0) {
+            Q40DirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
           } else if constexpr (t == DType::kQ4_K) {
             Q4KDirectMicroTile(w, x, y, ldy, r, mv, t0, t1 - t0);
           } else {
