@@ -166,9 +166,9 @@ TEST(MatMulTargets, EveryCompiledTargetAgreesWithReference) {
 }
 
 // Batched decoding's 16-token int8 tiles read Q8_0, Q4_0, Q4_K and Q6_K rows straight from their
-// blocks (Q8DirectMicroTile, Q40DirectMicroTile, Q4KDirectMicroTile, Q6KDirectMicroTile); 17 tokens take 32-token tiles over
-// unpacked rows (UnpackRows + Int8MicroTile). Both form the same integer sums and the same float
-// operations per token, so the first 16 tokens' outputs agree bit for bit.
+// blocks (Q8DirectMicroTile, Q40DirectMicroTile, Q4KDirectMicroTile, Q6KDirectMicroTile); 17 tokens
+// take 32-token tiles over unpacked rows (UnpackRows + Int8MicroTile). Both form the same integer
+// sums and the same float operations per token, so the first 16 tokens' outputs agree bit for bit.
 TEST(MatMulInt8, DirectTilesEqualUnpackedTiles) {
   std::mt19937 rng(11);
   for (const DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
