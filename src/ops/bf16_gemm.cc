@@ -138,8 +138,10 @@ KVPRESS_BF16_TARGET inline void Transpose16x16(__m512i (&r)[16]) {
     u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
     u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
   }
-  for (int k = 0; k < 4; ++k) {  // word 4L + k of all rows: block L of u[k], u[4 + k], u[8 + k], u[12 + k]
-    const __m512i x0 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0x44), x1 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0xEE);
+  for (int k = 0; k < 4;
+       ++k) {  // word 4L + k of all rows: block L of u[k], u[4 + k], u[8 + k], u[12 + k]
+    const __m512i x0 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0x44),
+                  x1 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0xEE);
     const __m512i y0 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0x44),
                   y1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0xEE);
     r[k] = _mm512_shuffle_i32x4(x0, y0, 0x88);
@@ -167,10 +169,11 @@ KVPRESS_BF16_TARGET void PackBf16Activations(const float* x, int n, size_t cols,
         for (size_t j = 0; j < 16; ++j) {
           const size_t t = t0 + j;
           // vcvtne2ps2bf16 puts its second operand's 16 values in the low half of each word pair.
-          r[j] = t < static_cast<size_t>(n)
-                     ? reinterpret_cast<__m512i>(
-                           _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + t * cols + c + 16), _mm512_loadu_ps(x + t * cols + c)))
-                     : _mm512_setzero_si512();
+          r[j] =
+              t < static_cast<size_t>(n)
+                  ? reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
+                        _mm512_loadu_ps(x + t * cols + c + 16), _mm512_loadu_ps(x + t * cols + c)))
+                  : _mm512_setzero_si512();
         }
         Transpose16x16(r);
         for (size_t p = 0; p < 16; ++p) _mm512_storeu_si512(out + (c / 2 + p) * width + g, r[p]);
