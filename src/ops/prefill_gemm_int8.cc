@@ -214,27 +214,27 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
   StoreTile<V, kIMR, kINV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
-// Q8_0 rows straight from their blocks, no unpacking (batched decoding, 16-token tiles): a Q8_0
-// weight is already a signed byte, so the broadcast quad becomes vpdpbusd's unsigned w + 128 by
-// one xor, and the block's f16 scale is the group scale. Unpacking cost as much as the
-// multiply-adds at 16 tokens. Rows [r, r + m_valid) × the tile's 16 tokens; the same rows of the
-// next micro-tile are prefetched into L2 (as bf16_gemm.cc's, not to evict the token tile from L1).
-// 4 rows per tile: kernels_bench q8_0 1024 × 2816 × 16, min CPU
-// time, rows 2/3/4/6: 507/459/419/530 µs (two sums per row over alternate quads, against vpdpbusd's
-// latency, were slower: 443 at 4 rows).
+// Rows of a 32-weight block type straight from their blocks, no unpacking (batched decoding,
+// 16-token tiles): QuadOf(block, qd) gives quad qd (weights 4qd .. 4qd + 3) of a block as
+// vpdpbusd's unsigned operand, each sum starts at start >> kStartShift (start is -128·Σq), and the
+// block's f16 `d` is the group scale. Rows [r, r + m_valid) × the tile's 16 tokens; the same rows of
+// the next micro-tile are prefetched into L2 (as bf16_gemm.cc's, not to evict the token tile from
+// L1). Unpacking cost as much as the multiply-adds at 16 tokens. 4 rows per tile: kernels_bench
+// q8_0 1024 × 2816 × 16, min CPU time, rows 2/3/4/6: 507/459/419/530 µs (two sums per row over
+// alternate quads, against vpdpbusd's latency, were slower: 443 at 4 rows).
 constexpr int kQ8DirectRows = 4;
-HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
-                                  int m_valid, int t0, int nt_valid) {
+template <class Block, int kStartShift, class QuadOf>
+HWY_INLINE void BlockDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                     int m_valid, int t0, int nt_valid, QuadOf quad_of) {
   using V = Vec256;
   constexpr int NV = 2, kIMR = kQ8DirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
   const size_t nb = static_cast<size_t>(w.cols) / 32;
-  const BlockQ8_0* rows[kIMR];
+  const Block* rows[kIMR];
   for (int m = 0; m < kIMR; ++m) {
     // Rows past m_valid repeat the last valid one (their outputs are not written).
-    rows[m] = static_cast<const BlockQ8_0*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+    rows[m] = static_cast<const Block*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
   }
   const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   typename V::F acc[kIMR][NV];
   for (int m = 0; m < kIMR; ++m)
     for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
@@ -242,7 +242,7 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
     const size_t part = (b * 3 + 2) * kTT;  // the whole block
     typename V::I isum[kIMR][NV];
     for (int v = 0; v < NV; ++v) {
-      const typename V::I s = V::LoadI(x.start + part + v * kL);
+      const typename V::I s = _mm256_srai_epi32(V::LoadI(x.start + part + v * kL), kStartShift);
       for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
     }
     for (int m = 0; m < kIMR; ++m) {
@@ -254,9 +254,7 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
       typename V::I xv[NV];
       for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
       for (int m = 0; m < kIMR; ++m) {
-        int32_t word;
-        std::memcpy(&word, rows[m][b].q + 4 * qd, 4);
-        const typename V::I wv = _mm256_xor_si256(V::Broadcast(word), flip);
+        const typename V::I wv = quad_of(rows[m][b], qd);
         for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
       }
     }
@@ -269,6 +267,33 @@ HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, 
     }
   }
   StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
+}
+
+// Q8_0: a weight is already a signed byte, so the broadcast quad becomes vpdpbusd's unsigned w + 128
+// by one xor, against start itself.
+HWY_INLINE void Q8DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                  int m_valid, int t0, int nt_valid) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  BlockDirectMicroTile<BlockQ8_0, 0>(w, x, y, ldy, r, m_valid, t0, nt_valid, [flip](const BlockQ8_0& blk, int qd) {
+    int32_t word;
+    std::memcpy(&word, blk.q + 4 * qd, 4);
+    return _mm256_xor_si256(_mm256_set1_epi32(word), flip);
+  });
+}
+
+// Q4_0: weight j < 16 of a block is the low nibble of qs[j], j + 16 the high one, so quads 0-3 mask
+// and quads 4-7 shift and mask a broadcast of qs; the sum starts at -8·Σq (start / 16) for Q4_0's
+// integer offset 8. Same integer sums and float operations as UnpackRows + Int8MicroTile (w - 8 +
+// 128 against start): kernels_bench q4_0_cold 1024 × 2816 × 16, medians of 6 interleaved, one thread
+// 466 → 376 µs, two 276 → 201 µs.
+HWY_INLINE void Q40DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
+                                   int m_valid, int t0, int nt_valid) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  BlockDirectMicroTile<BlockQ4_0, 4>(w, x, y, ldy, r, m_valid, t0, nt_valid, [low4](const BlockQ4_0& blk, int qd) {
+    int32_t word;
+    std::memcpy(&word, blk.qs + 4 * (qd % 4), 4);
+    return _mm256_and_si256(_mm256_srli_epi32(_mm256_set1_epi32(word), qd < 4 ? 0 : 4), low4);
+  });
 }
 
 // Q4_K rows straight from their super-blocks (batched decoding, 16-token tiles), as
@@ -329,55 +354,6 @@ HWY_INLINE void Q4KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
           acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
           acc[m][v] = V::MulAdd(V::Set(sbs[m].offset[sb]), sx, acc[m][v]);
         }
-      }
-    }
-  }
-  StoreTile<V, kIMR, NV>(acc, y, ldy, r, m_valid, t0, nt_valid);
-}
-
-// Q4_0 rows straight from their blocks (batched decoding, 16-token tiles): weight j < 16 of a
-// block is the low nibble of qs[j], j + 16 the high one, so quads 0-3 mask and quads 4-7 shift and
-// mask a broadcast of qs; the sum starts at -8·Σq (start / 16) for Q4_0's integer offset 8. Same
-// integer sums and float operations as UnpackRows + Int8MicroTile (w - 8 + 128 against start).
-HWY_INLINE void Q40DirectMicroTile(const MatrixView& w, const PackedInt8Tile& x, float* y, size_t ldy, int64_t r,
-                                   int m_valid, int t0, int nt_valid) {
-  using V = Vec256;
-  constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
-  const size_t nb = static_cast<size_t>(w.cols) / 32;
-  const BlockQ4_0* rows[kIMR];
-  for (int m = 0; m < kIMR; ++m) rows[m] = static_cast<const BlockQ4_0*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
-  const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  typename V::F acc[kIMR][NV];
-  for (int m = 0; m < kIMR; ++m)
-    for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
-  for (size_t b = 0; b < nb; ++b) {
-    const size_t part = (b * 3 + 2) * kTT;  // the whole block
-    typename V::I isum[kIMR][NV];
-    for (int v = 0; v < NV; ++v) {
-      const typename V::I s = _mm256_srai_epi32(V::LoadI(x.start + part + v * kL), 4);
-      for (int m = 0; m < kIMR; ++m) isum[m][v] = s;
-    }
-    for (int m = 0; m < kIMR; ++m) {
-      _mm_prefetch(reinterpret_cast<const char*>(rows[m] + b) + prefetch_ahead, _MM_HINT_T1);
-    }
-    const int32_t* xq = x.q + b * kQuadsPerTile;
-#pragma GCC unroll 8
-    for (int qd = 0; qd < 8; ++qd) {
-      typename V::I xv[NV];
-      for (int v = 0; v < NV; ++v) xv[v] = V::LoadI(xq + qd * kTT + v * kL);
-      for (int m = 0; m < kIMR; ++m) {
-        int32_t word;
-        std::memcpy(&word, rows[m][b].qs + 4 * (qd % 4), 4);
-        const typename V::I wv = _mm256_and_si256(_mm256_srli_epi32(V::Broadcast(word), qd < 4 ? 0 : 4), low4);
-        for (int v = 0; v < NV; ++v) isum[m][v] = V::Dot(isum[m][v], wv, xv[v]);
-      }
-    }
-    for (int v = 0; v < NV; ++v) {
-      const typename V::F dx = V::LoadF(x.d + b * kTT + v * kL);
-      for (int m = 0; m < kIMR; ++m) {
-        const typename V::F s = V::Mul(dx, V::Set(Half(rows[m][b].d)));
-        acc[m][v] = V::MulAdd(V::ToFloat(isum[m][v]), s, acc[m][v]);
       }
     }
   }
@@ -487,7 +463,7 @@ void Int8BlockTyped(const MatrixView& w, const PackedInt8Activations& xa, float*
     const PackedInt8Tile x = xa.Tile(t0 / tt);
     if constexpr (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ6_K) {
       if (tt == 16) {
-        constexpr int kMR = t == DType::kQ8_0 ? kQ8DirectRows : kQ4KDirectRows;
+        constexpr int kMR = t == DType::kQ8_0 || t == DType::kQ4_0 ? kQ8DirectRows : kQ4KDirectRows;
         for (int64_t r = r0; r < r1; r += kMR) {
           const int mv = r1 - r < kMR ? static_cast<int>(r1 - r) : kMR;
           if constexpr (t == DType::kQ8_0) {
