@@ -214,6 +214,25 @@ HWY_INLINE void Int8MicroTile(const Int8Rows& wr, size_t i0, size_t cols, const 
   StoreTile<V, kIMR, kINV>(acc, y, ldy, r, m_valid, t0, nt_valid);
 }
 
+// The direct tiles' row pointers: rows [r, r + m_valid) of w as `Block`s, the rows past m_valid
+// repeating the last valid one (their outputs are not written).
+template <class Block, int kIMR>
+HWY_INLINE void DirectTileRows(const MatrixView& w, int64_t r, int m_valid, const Block* (&rows)[kIMR]) {
+  for (int m = 0; m < kIMR; ++m) rows[m] = static_cast<const Block*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+}
+
+// Super-block `sup` of each row of a K-quant direct tile: the same super-block of the next
+// micro-tile (prefetch_ahead bytes on) prefetched into L2, this one's scales decoded.
+template <DType t, class Block, int kIMR>
+HWY_INLINE void NextSuperBlock(const Block* const (&rows)[kIMR], size_t sup, size_t prefetch_ahead,
+                               SuperBlockScales (&sbs)[kIMR]) {
+  for (int m = 0; m < kIMR; ++m) {
+    const char* block = reinterpret_cast<const char*>(rows[m] + sup) + prefetch_ahead;
+    for (size_t line = 0; line < sizeof(Block); line += 64) _mm_prefetch(block + line, _MM_HINT_T1);
+    DecodeSuperBlockScales<t>(rows[m], sup, sbs[m]);
+  }
+}
+
 // Rows of a 32-weight block type straight from their blocks, no unpacking (batched decoding,
 // 16-token tiles): QuadOf(block, qd) gives quad qd (weights 4qd .. 4qd + 3) of a block as
 // vpdpbusd's unsigned operand, each sum starts at start >> kStartShift (start is -128·Σq), and the
@@ -230,10 +249,7 @@ HWY_INLINE void BlockDirectMicroTile(const MatrixView& w, const PackedInt8Tile& 
   constexpr int NV = 2, kIMR = kQ8DirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
   const size_t nb = static_cast<size_t>(w.cols) / 32;
   const Block* rows[kIMR];
-  for (int m = 0; m < kIMR; ++m) {
-    // Rows past m_valid repeat the last valid one (their outputs are not written).
-    rows[m] = static_cast<const Block*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
-  }
+  DirectTileRows(w, r, m_valid, rows);
   const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
   typename V::F acc[kIMR][NV];
   for (int m = 0; m < kIMR; ++m)
@@ -311,10 +327,7 @@ HWY_INLINE void Q4KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
   constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
   const size_t n_super = static_cast<size_t>(w.cols) / 256;
   const BlockQ4_K* rows[kIMR];
-  for (int m = 0; m < kIMR; ++m) {
-    // Rows past m_valid repeat the last valid one (their outputs are not written).
-    rows[m] = static_cast<const BlockQ4_K*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
-  }
+  DirectTileRows(w, r, m_valid, rows);
   const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   typename V::F acc[kIMR][NV];
@@ -322,11 +335,7 @@ HWY_INLINE void Q4KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
     for (int v = 0; v < NV; ++v) acc[m][v] = V::Zero();
   SuperBlockScales sbs[kIMR];
   for (size_t sup = 0; sup < n_super; ++sup) {
-    for (int m = 0; m < kIMR; ++m) {
-      const char* block = reinterpret_cast<const char*>(rows[m] + sup) + prefetch_ahead;
-      for (size_t line = 0; line < sizeof(BlockQ4_K); line += 64) _mm_prefetch(block + line, _MM_HINT_T1);
-      DecodeSuperBlockScales<DType::kQ4_K>(rows[m], sup, sbs[m]);
-    }
+    NextSuperBlock<DType::kQ4_K>(rows, sup, prefetch_ahead, sbs);
     for (int sb = 0; sb < 8; ++sb) {
       const size_t b = sup * 8 + static_cast<size_t>(sb);
       const int shift = 4 * (sb % 2);
@@ -371,7 +380,7 @@ HWY_INLINE void Q6KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
   constexpr int NV = 2, kIMR = kQ4KDirectRows, kL = V::kLanes, kTT = kL * NV, kQuadsPerTile = 8 * kTT;
   const size_t n_super = static_cast<size_t>(w.cols) / 256;
   const BlockQ6_K* rows[kIMR];
-  for (int m = 0; m < kIMR; ++m) rows[m] = static_cast<const BlockQ6_K*>(w.Row(r + (m < m_valid ? m : m_valid - 1)));
+  DirectTileRows(w, r, m_valid, rows);
   const size_t prefetch_ahead = static_cast<size_t>(kIMR) * w.row_bytes;
   typename V::F acc[kIMR][NV];
   for (int m = 0; m < kIMR; ++m)
@@ -379,11 +388,7 @@ HWY_INLINE void Q6KDirectMicroTile(const MatrixView& w, const PackedInt8Tile& x,
   SuperBlockScales sbs[kIMR];
   HWY_ALIGN uint8_t q[kIMR][32];  // [rows, 32] one sub-block's 6-bit weights
   for (size_t sup = 0; sup < n_super; ++sup) {
-    for (int m = 0; m < kIMR; ++m) {
-      const char* block = reinterpret_cast<const char*>(rows[m] + sup) + prefetch_ahead;
-      for (size_t line = 0; line < sizeof(BlockQ6_K); line += 64) _mm_prefetch(block + line, _MM_HINT_T1);
-      DecodeSuperBlockScales<DType::kQ6_K>(rows[m], sup, sbs[m]);
-    }
+    NextSuperBlock<DType::kQ6_K>(rows, sup, prefetch_ahead, sbs);
     for (int sb = 0; sb < 8; ++sb) {
       const size_t b = sup * 8 + static_cast<size_t>(sb);
       for (int m = 0; m < kIMR; ++m) {
